@@ -1,0 +1,73 @@
+"""`archsim` command line: a thin dispatcher over `archsim/commands/<name>.py`.
+
+Each command module defines `register(sub) -> argparse.ArgumentParser` and `main(args) -> int`.
+Modules are imported lazily so `archsim run` does not pay for Dask, matplotlib or cocotb.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+
+from archsim.errors import ArchsimError
+
+# command name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("archsim.commands.run", "simulate a workload on a design and print per-op results"),
+    "config": ("archsim.commands.config", "inspect configurations (show the resolved config)"),
+    "scalesim": ("archsim.commands.scalesim", "run SCALE-Sim's own .cfg and topology files"),
+    "mem": ("archsim.commands.mem", "drive the memory models (DRAM, flash) with a trace or pattern"),
+    "validate": ("archsim.commands.validate", "co-simulate the Verilog reference cores against the models"),
+    "model": ("archsim.commands.model", "lower a transformer and print its operator table"),
+    "map": ("archsim.commands.map", "search mappings of one operator onto a design"),
+    "sweep": ("archsim.commands.sweep", "run a design-space sweep into a resumable results store"),
+    "results": ("archsim.commands.results", "query and export a sweep's results store"),
+    "report": ("archsim.commands.report", "make figures and an HTML report from results"),
+}
+
+
+def _available() -> dict[str, object]:
+    mods = {}
+    for name, (modname, _help) in COMMANDS.items():
+        try:
+            mods[name] = importlib.import_module(modname)
+        except ModuleNotFoundError as exc:  # a command whose module is not built yet
+            if exc.name != modname:
+                raise
+    return mods
+
+
+def build_parser(mods: dict[str, object] | None = None) -> argparse.ArgumentParser:
+    mods = _available() if mods is None else mods
+    parser = argparse.ArgumentParser(prog="archsim", description="Cycle-level accelerator simulator.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, mod in mods.items():
+        p = mod.register(sub)
+        p.set_defaults(_main=mod.main)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._main(args) or 0)
+    except ArchsimError as exc:
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        print(f"archsim {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
