@@ -1,12 +1,16 @@
-"""Top-level design schema. Unit and memory sections are discriminated by `kind`."""
+"""Top-level design schema. Unit sections are discriminated by `kind`; every number carries its unit.
+
+Sections owned by other layers' schemas (memory, mapper) are defined in their own files here in
+archsim/config/ so this lowest layer imports nothing from above it.
+"""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, PrivateAttr, model_validator
 
 from archsim.config.base import StrictModel
-from archsim.config.quantities import Frequency
+from archsim.config.quantities import Energy, Frequency
 
 
 class SystolicConfig(StrictModel):
@@ -21,3 +25,103 @@ class SystolicConfig(StrictModel):
     weight_bits: int = Field(8, ge=1, le=64)
     acc_bits: int = Field(32, ge=1, le=128)
     clock: Frequency | None = None
+
+
+class VectorConfig(StrictModel):
+    """A SIMD unit for softmax, norms, activations and elementwise ops: `lanes` element-ops per cycle."""
+
+    kind: Literal["vector"] = "vector"
+    lanes: int = Field(ge=1, description="element operations per cycle")
+    bits: int = Field(16, ge=1, le=64)
+    pipeline_depth_cycles: int = Field(4, ge=0, description="latency of one vector instruction")
+    clock: Frequency | None = None
+
+
+UnitConfig = Annotated[Union[SystolicConfig, VectorConfig], Field(discriminator="kind")]
+
+
+def _sourced(v: Any) -> Any:
+    return {"value": v} if isinstance(v, str) else v
+
+
+class SourcedEnergy(StrictModel):
+    """An energy per action with an optional note of where the value comes from."""
+
+    value: Energy
+    source: str | None = None
+
+
+EnergyValue = Annotated[SourcedEnergy, BeforeValidator(_sourced)]
+
+
+class EnergyConfig(StrictModel):
+    """Per-action energies. `mac` is per MAC at the unit's operand widths; bytes are moved bytes."""
+
+    mac: EnergyValue = Field(default_factory=lambda: SourcedEnergy(value="0 pJ"))
+    vector_op: EnergyValue = Field(default_factory=lambda: SourcedEnergy(value="0 pJ"))
+    sram_byte: EnergyValue = Field(default_factory=lambda: SourcedEnergy(value="0 pJ"))
+    offchip_byte: EnergyValue = Field(default_factory=lambda: SourcedEnergy(value="0 pJ"))
+    static_pj_per_cycle: EnergyValue = Field(default_factory=lambda: SourcedEnergy(value="0 pJ"))
+
+    def table(self) -> dict[str, float]:
+        """{action: pJ} for the models."""
+        return {k: getattr(self, k).value for k in type(self).model_fields}
+
+
+class WorkloadSpec(StrictModel):
+    """The workload a design runs when the command line names none (bare `archsim run`)."""
+
+    gemm: list[str] = Field(default_factory=list, description="GEMMs as 'MxNxK' or 'name=MxNxK'")
+    model: str | None = None
+    phase: Literal["prefill", "decode"] = "prefill"
+    batch: int = Field(1, ge=1)
+    seq: int | None = Field(None, ge=1)
+    kv: int | None = Field(None, ge=1)
+
+
+def _memory_schema() -> Any:
+    try:
+        from archsim.config.memory_schema import MemoryConfig
+    except ImportError:  # memory layer not yet present
+        return dict[str, Any]
+    return MemoryConfig
+
+
+def _mapper_schema() -> Any:
+    try:
+        from archsim.config.mapper_schema import MapperConfig
+    except ImportError:
+        return dict[str, Any]
+    return MapperConfig
+
+
+MemoryConfig = _memory_schema()
+MapperConfig = _mapper_schema()
+
+
+class DesignConfig(StrictModel):
+    """A whole accelerator design: compute units, memory hierarchy, energy table, mapper settings."""
+
+    name: str = "design"
+    description: str | None = None
+    clock: Frequency = Field("1 GHz", validate_default=True)
+    units: dict[str, UnitConfig]
+    memory: MemoryConfig = Field(default_factory=MemoryConfig)  # type: ignore[valid-type]
+    energy: EnergyConfig = Field(default_factory=EnergyConfig)
+    mapper: MapperConfig = Field(default_factory=MapperConfig)  # type: ignore[valid-type]
+    workload: WorkloadSpec | None = None
+    _source: str = PrivateAttr(default="<dict>")
+
+    @model_validator(mode="after")
+    def _has_units(self) -> "DesignConfig":
+        if not self.units:
+            raise ValueError("a design needs at least one compute unit under 'units'")
+        return self
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    def unit_clock_hz(self, name: str) -> float:
+        u = self.units[name]
+        return float(u.clock or self.clock)
