@@ -1,0 +1,283 @@
+"""Workload IR: every operator is an Einsum over named dims, with typed operands.
+
+An `Op` says *what* is computed (loop nest as an Einsum, dim sizes), *what is touched*
+(operands with a role and a precision) and *how often* (`count` identical instances, e.g. one
+op per decoder layer). Costs that follow from that alone (FLOPs, bytes, intensity) live here so
+the mapper, the runner and `archsim model` all read the same numbers.
+
+Conventions (docs/workloads.md has the full list):
+- `flops`, `bytes` are per instance; `total_flops`, `total_bytes` multiply by `count`.
+- The einsum gives the loop nest; an operand's `dims` give the stored tensor's extent. They agree
+  for GEMMs; for a convolution the input is stored as (n, h, w, c) while the loop nest is the
+  im2col view `npqrsc,rscf->npqf`.
+- Contractions cost 2 FLOPs per point of the iteration space (one multiply, one add); other kinds
+  cost `flops_per_point` per point (set by the lowering, documented per op kind).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Mapping
+
+import networkx as nx
+
+from archsim.errors import WorkloadError
+from archsim.units.base import GemmShape
+
+ROLES = ("weight", "activation", "kv_cache", "output")
+# Kinds whose einsum is a two-input contraction that `as_gemm` can flatten.
+GEMM_KINDS = frozenset({"gemm", "conv"})
+
+
+@dataclass(frozen=True)
+class Operand:
+    """One tensor an op reads or writes; `dims` name entries of the op's `dims` mapping."""
+
+    name: str
+    role: str
+    dims: tuple[str, ...]
+    bits: int = 16
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise WorkloadError(f"operand {self.name!r}: role must be one of {ROLES}, got {self.role!r}")
+        if not isinstance(self.bits, int) or self.bits < 1:
+            raise WorkloadError(f"operand {self.name!r}: bits must be a positive integer, got {self.bits!r}")
+
+    def elements(self, sizes: Mapping[str, int]) -> int:
+        return math.prod(sizes[d] for d in self.dims)
+
+    def nbytes(self, sizes: Mapping[str, int]) -> int:
+        """Bytes of the stored tensor, rounded up to whole bytes (4-bit tensors pack two per byte)."""
+        return -(-self.elements(sizes) * self.bits // 8)
+
+
+def _parse_einsum(einsum: str) -> tuple[tuple[str, ...], str]:
+    try:
+        lhs, out = einsum.replace(" ", "").split("->")
+    except ValueError:
+        raise WorkloadError(f"einsum {einsum!r} must look like 'mk,kn->mn'") from None
+    ins = tuple(lhs.split(","))
+    if not all(t.isalpha() for t in ins) or not (out.isalpha() or out == ""):
+        raise WorkloadError(f"einsum {einsum!r}: each term must be a run of single-letter dims")
+    return ins, out
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operator; `operands` lists the inputs in einsum order, then the output(s)."""
+
+    name: str
+    kind: str
+    einsum: str
+    dims: Mapping[str, int]
+    operands: tuple[Operand, ...]
+    count: int = 1
+    layer: str | None = None
+    flops_per_point: int | None = None  # None: 2 for contractions (GEMM_KINDS), 1 otherwise
+    tags: tuple[str, ...] = ()          # free labels for placement, e.g. ("attention",), ("moe",)
+    _terms: tuple[tuple[str, ...], str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        terms = _parse_einsum(self.einsum)
+        object.__setattr__(self, "_terms", terms)
+        for d in set("".join(terms[0]) + terms[1]) | {d for o in self.operands for d in o.dims}:
+            n = self.dims.get(d)
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise WorkloadError(f"op {self.name!r}: dim {d!r} must be a positive integer, got {n!r}")
+        if isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 1:
+            raise WorkloadError(f"op {self.name!r}: count must be a positive integer, got {self.count!r}")
+        if not any(o.role == "output" for o in self.operands):
+            raise WorkloadError(f"op {self.name!r} has no output operand")
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.kind, self.einsum, tuple(sorted(self.dims.items())),
+                     self.operands, self.count, self.layer, self.flops_per_point, self.tags))
+
+    # ---- costs -------------------------------------------------------------------------------
+    @property
+    def points(self) -> int:
+        """Size of the iteration space: product of every einsum dim."""
+        ins, out = self._terms
+        return math.prod(self.dims[d] for d in set("".join(ins) + out))
+
+    @property
+    def flops(self) -> int:
+        fpp = self.flops_per_point
+        if fpp is None:
+            fpp = 2 if self.kind in GEMM_KINDS else 1
+        return fpp * self.points
+
+    @property
+    def macs(self) -> int:
+        return self.points if self.kind in GEMM_KINDS else 0
+
+    @property
+    def bytes(self) -> int:
+        return sum(o.nbytes(self.dims) for o in self.operands)
+
+    @property
+    def bytes_by_role(self) -> dict[str, int]:
+        out = dict.fromkeys(ROLES, 0)
+        for o in self.operands:
+            out[o.role] += o.nbytes(self.dims)
+        return out
+
+    @property
+    def intensity(self) -> float:
+        """FLOPs per byte moved, counting every operand once (the compulsory-traffic roofline)."""
+        b = self.bytes
+        return self.flops / b if b else math.inf
+
+    @property
+    def total_flops(self) -> int:
+        return self.flops * self.count
+
+    @property
+    def total_bytes(self) -> int:
+        return self.bytes * self.count
+
+    def operand(self, name: str) -> Operand:
+        for o in self.operands:
+            if o.name == name:
+                return o
+        raise KeyError(f"op {self.name!r} has no operand {name!r}")
+
+    # ---- GEMM view ---------------------------------------------------------------------------
+    def as_gemm(self) -> GemmShape:
+        """Flatten a two-input contraction to C[M,N] = A[M,K] @ B[K,N], `batch` times.
+
+        batch = dims in A, B and C; M = in A and C only; N = in B and C only; K = in A and B only.
+        """
+        ins, out = self._terms
+        if self.kind not in GEMM_KINDS or len(ins) != 2:
+            raise WorkloadError(f"op {self.name!r} (kind {self.kind!r}, einsum {self.einsum!r}) is not GEMM-like")
+        a, b, c = set(ins[0]), set(ins[1]), set(out)
+        if (a - b - c) or (b - a - c) or (c - a - b):
+            raise WorkloadError(f"op {self.name!r}: einsum {self.einsum!r} has dims that are neither "
+                                "contracted nor kept, so it is not a GEMM")
+        size = lambda s: math.prod(self.dims[d] for d in s)  # noqa: E731
+        return GemmShape(M=size(a & c - b), N=size(b & c - a), K=size(a & b - c), batch=size(a & b & c))
+
+    def with_count(self, count: int) -> "Op":
+        return Op(self.name, self.kind, self.einsum, dict(self.dims), self.operands, count,
+                  self.layer, self.flops_per_point, self.tags)
+
+
+# ---- constructors for stand-alone workloads ------------------------------------------------------
+def gemm_op(name: str, M: int, N: int, K: int, bits: int = 8, count: int = 1, out_bits: int | None = None) -> Op:
+    """C[M,N] = A[M,K] @ W[K,N]: A is an activation, W a weight (the `--gemm MxNxK` workload)."""
+    return Op(name, "gemm", "mk,kn->mn", {"m": M, "n": N, "k": K},
+              (Operand("A", "activation", ("m", "k"), bits), Operand("B", "weight", ("k", "n"), bits),
+               Operand("C", "output", ("m", "n"), out_bits or bits)), count=count)
+
+
+def conv_op(name: str, H: int, W: int, R: int, S: int, C: int, F: int, stride: int = 1, pad: int = 0,
+            N: int = 1, bits: int = 8) -> Op:
+    """2-D convolution, NHWC input, RSCF filter; GEMM view is im2col: M = N*P*Q, N = F, K = R*S*C."""
+    for k, v in dict(H=H, W=W, R=R, S=S, C=C, F=F, stride=stride, N=N).items():
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise WorkloadError(f"conv {name!r}: {k} must be a positive integer, got {v!r}")
+    if isinstance(pad, bool) or not isinstance(pad, int) or pad < 0:
+        raise WorkloadError(f"conv {name!r}: pad must be a non-negative integer, got {pad!r}")
+    P, Q = (H + 2 * pad - R) // stride + 1, (W + 2 * pad - S) // stride + 1
+    if P < 1 or Q < 1:
+        raise WorkloadError(f"conv {name!r}: filter {R}x{S} does not fit input {H}x{W} with pad {pad}")
+    dims = {"n": N, "h": H, "w": W, "p": P, "q": Q, "r": R, "s": S, "c": C, "f": F}
+    return Op(name, "conv", "npqrsc,rscf->npqf", dims,
+              (Operand("ifmap", "activation", ("n", "h", "w", "c"), bits),
+               Operand("filter", "weight", ("r", "s", "c", "f"), bits),
+               Operand("ofmap", "output", ("n", "p", "q", "f"), bits)))
+
+
+# ---- graph -------------------------------------------------------------------------------------
+class Graph:
+    """Ops in a networkx DiGraph (node = op name, attribute `op`), kept in topological order.
+
+    An op may only depend on ops already added, so insertion order is a topological order and
+    iteration needs no sort.
+    """
+
+    def __init__(self, name: str = "workload", meta: Mapping | None = None) -> None:
+        self.name = name
+        self.meta = dict(meta or {})
+        self.g = nx.DiGraph()
+        self._order: list[Op] = []
+
+    def add(self, op: Op, deps: Iterable[str | Op] = ()) -> Op:
+        if op.name in self.g:
+            raise WorkloadError(f"workload {self.name!r}: duplicate op name {op.name!r}")
+        self.g.add_node(op.name, op=op)
+        for d in deps:
+            d = d.name if isinstance(d, Op) else d
+            if d not in self.g:
+                raise WorkloadError(f"op {op.name!r} depends on unknown op {d!r}")
+            self.g.add_edge(d, op.name)
+        self._order.append(op)
+        return op
+
+    @property
+    def ops(self) -> list[Op]:
+        return list(self._order)
+
+    def __iter__(self) -> Iterator[Op]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __getitem__(self, name: str) -> Op:
+        try:
+            return self.g.nodes[name]["op"]
+        except KeyError:
+            raise KeyError(f"workload {self.name!r} has no op {name!r}") from None
+
+    def deps(self, name: str) -> list[str]:
+        return list(self.g.predecessors(name))
+
+    @property
+    def total_flops(self) -> int:
+        return sum(o.total_flops for o in self._order)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(o.total_bytes for o in self._order)
+
+    def bytes_by_role(self) -> dict[str, int]:
+        out = dict.fromkeys(ROLES, 0)
+        for o in self._order:
+            for r, b in o.bytes_by_role.items():
+                out[r] += b * o.count
+        return out
+
+    def expanded(self) -> "Graph":
+        """One op per instance (names get `.i` suffixes, counts become 1), chained in instance order.
+
+        Repeated ops are a layer's ops: instance i of every repeated op forms layer i, and layer i's
+        first op depends on layer i-1's last.
+        """
+        out = Graph(self.name, self.meta)
+        groups: list[list[Op]] = []   # runs of consecutive ops sharing a count
+        for op in self._order:
+            if groups and groups[-1][0].count == op.count:
+                groups[-1].append(op)
+            else:
+                groups.append([op])
+        rename: dict[str, list[str]] = {}
+        for grp in groups:
+            n = grp[0].count
+            members = {op.name for op in grp}
+            for i in range(n):
+                for op in grp:
+                    if n == 1:
+                        new, inst = op.name, op
+                    else:
+                        new = f"{op.name}.{i}"
+                        inst = Op(new, op.kind, op.einsum, dict(op.dims), op.operands, 1,
+                                  f"{op.layer}.{i}" if op.layer else str(i), op.flops_per_point, op.tags)
+                    deps = [rename[d][i] if d in members else rename[d][-1] for d in self.g.predecessors(op.name)]
+                    if i > 0 and op is grp[0]:
+                        deps.append(rename[grp[-1].name][i - 1])
+                    out.add(inst, deps)
+                    rename.setdefault(op.name, []).append(new)
+        return out
