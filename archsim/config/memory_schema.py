@@ -1,0 +1,102 @@
+"""Schema of the `memory:` section: SRAM buffers, links, and the off-chip level by `kind`.
+
+`offchip.kind` picks the model: `simple` (bandwidth + latency), `dram` (a standard from
+memory/specs/*.yaml driven by the event-driven controller), or `flash` (a preset with overrides).
+"""
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field, model_validator
+
+from archsim.config.base import StrictModel
+from archsim.config.quantities import Bandwidth, Duration, Energy, Frequency, Size
+
+
+class SramConfig(StrictModel):
+    """One on-chip buffer. `bytes_per_cycle` is the total over banks and ports."""
+
+    capacity: Size
+    bytes_per_cycle: int = Field(ge=1)
+    banks: int = Field(1, ge=1)
+    ports: int = Field(1, ge=1, description="ports per bank")
+    latency_cycles: int = Field(1, ge=0)
+    double_buffered: bool = False
+    clock: Frequency | None = Field(None, description="defaults to the design clock")
+    energy_per_byte: Energy | None = None
+
+
+class LinkConfig(StrictModel):
+    """A bandwidth + latency link; `preset` (pcie4_x4, pcie4_x16, pcie5_x4, pcie5_x16, noc, tsv) or both numbers."""
+
+    preset: str | None = None
+    bandwidth: Bandwidth | None = None
+    latency: Duration | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> "LinkConfig":
+        if self.preset is None and (self.bandwidth is None or self.latency is None):
+            raise ValueError("a link needs `preset` or both `bandwidth` and `latency`")
+        return self
+
+
+class SimpleOffchipConfig(StrictModel):
+    kind: Literal["simple"] = "simple"
+    bandwidth: Bandwidth
+    latency: Duration
+    capacity: Size | None = None
+    energy_per_byte: Energy | None = None
+
+
+class DramConfig(StrictModel):
+    """A DRAM standard (memory/specs/<name>.yaml) behind an FR-FCFS/FCFS controller per channel."""
+
+    kind: Literal["dram"] = "dram"
+    standard: str = Field(description="DDR4-3200, DDR5-4800, LPDDR5-6400, HBM2, HBM3, GDDR6")
+    channels: int = Field(1, ge=1)
+    ranks: int | None = Field(None, ge=1, description="default: the standard's organisation")
+    mapping: str = Field("rochrababgco", description="address fields MSB first (DRAMSim3 syntax)")
+    xor_bank_hash: bool = Field(False, description="XOR bank/bank-group bits with low row bits")
+    page_policy: Literal["open", "closed"] = "open"
+    scheduler: Literal["frfcfs", "fcfs"] = "frfcfs"
+    read_queue_entries: int = Field(32, ge=1)
+    write_queue_entries: int = Field(32, ge=1)
+    write_high_watermark: float = Field(0.75, gt=0, le=1)
+    write_low_watermark: float = Field(0.25, ge=0, lt=1)
+    refresh: Literal["all_bank", "per_bank", "none"] = "all_bank"
+    fidelity: Literal["cycle", "fast"] = "cycle"
+    timing: dict[str, int] = Field(default_factory=dict, description="overrides in tCK, e.g. {tRFC: 576}")
+
+    @model_validator(mode="after")
+    def _watermarks(self) -> "DramConfig":
+        if self.write_low_watermark >= self.write_high_watermark:
+            raise ValueError("write_low_watermark must be below write_high_watermark")
+        return self
+
+
+class FlashConfig(StrictModel):
+    """A NAND flash array from a preset (tlc_ssd, cambricon_llm) with any field overridden."""
+
+    kind: Literal["flash"] = "flash"
+    preset: str = "tlc_ssd"
+    channels: int | None = Field(None, ge=1)
+    dies_per_channel: int | None = Field(None, ge=1)
+    planes_per_die: int | None = Field(None, ge=1)
+    page_size: Size | None = None
+    page_buffers: int | None = Field(None, ge=1)
+    t_read: Duration | None = None
+    t_prog: Duration | None = None
+    t_erase: Duration | None = None
+    channel_bandwidth: Bandwidth | None = None
+    multi_plane: bool | None = None
+    read_slice: Size | None = Field(None, description="partial-page read size (read slicing)")
+    fidelity: Literal["cycle", "fast"] = "cycle"
+
+
+OffchipConfig = Annotated[Union[SimpleOffchipConfig, DramConfig, FlashConfig], Field(discriminator="kind")]
+
+
+class MemoryConfig(StrictModel):
+    sram: dict[str, SramConfig] = Field(default_factory=dict)
+    links: dict[str, LinkConfig] = Field(default_factory=dict)
+    offchip: OffchipConfig = Field(default_factory=lambda: SimpleOffchipConfig(bandwidth="25.6 GB/s", latency="100 ns"))

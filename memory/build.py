@@ -1,0 +1,40 @@
+"""Build memory levels from validated config objects (archsim/config/memory_schema.py)."""
+from __future__ import annotations
+
+from archsim.config.memory_schema import (DramConfig, FlashConfig, LinkConfig, SimpleOffchipConfig,
+                                          SramConfig)
+from archsim.engine import Engine
+from archsim.errors import ConfigError
+from memory.pipe import Pipe, link_from_preset
+from memory.request import MemoryLevel
+from memory.sram import SramBuffer
+
+
+def build_offchip(cfg, engine: Engine, name: str = "offchip") -> MemoryLevel:
+    """The configured off-chip level: simple pipe, DRAM (cycle or fast) or flash."""
+    if isinstance(cfg, SimpleOffchipConfig):
+        return Pipe(name, engine, cfg.bandwidth, cfg.latency, cfg.energy_per_byte or 0.0, cfg.capacity)
+    if isinstance(cfg, DramConfig):
+        from memory.dram.level import DramLevel
+        return DramLevel.from_config(cfg, engine, name)
+    if isinstance(cfg, FlashConfig):
+        from memory.flash.level import FlashLevel
+        return FlashLevel.from_config(cfg, engine, name)
+    raise ConfigError(f"memory.offchip: unknown kind {getattr(cfg, 'kind', cfg)!r}; "
+                      "expected simple, dram or flash")
+
+
+def build_sram(name: str, cfg: SramConfig, engine: Engine, default_clock_hz: float) -> SramBuffer:
+    return SramBuffer(name, engine, cfg.capacity, cfg.bytes_per_cycle, cfg.clock or default_clock_hz,
+                      cfg.banks, cfg.ports, cfg.latency_cycles, cfg.double_buffered,
+                      cfg.energy_per_byte or 0.0)
+
+
+def build_link(name: str, cfg: LinkConfig, engine: Engine) -> Pipe:
+    if cfg.preset is not None:
+        link = link_from_preset(name, engine, cfg.preset)
+        if cfg.bandwidth is not None or cfg.latency is not None:
+            link = Pipe(name, engine, cfg.bandwidth or link.bandwidth_bytes_per_s,
+                        link.latency_ps if cfg.latency is None else cfg.latency)
+        return link
+    return Pipe(name, engine, cfg.bandwidth, cfg.latency)
