@@ -1,0 +1,1 @@
+"""Readers for other simulators' input formats (SCALE-Sim .cfg and topology CSV)."""

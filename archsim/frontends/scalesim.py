@@ -1,0 +1,196 @@
+"""SCALE-Sim v3 front end: its .cfg and topology CSV in, its COMPUTE_REPORT.csv out.
+
+The reader follows SCALE-Sim's conventions (header line skipped, last field of every row dropped,
+`DP` layers split per channel, ceil-based conv output size, no padding, batch 1) so the same files
+give the same layers; every bad value is an ArchsimError naming file, line and field.
+"""
+from __future__ import annotations
+
+import configparser
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from archsim.errors import ArchsimError
+from archsim.units.base import GemmShape
+from archsim.units.systolic.conv import conv_to_gemm
+from archsim.units.systolic.scalesim_timing import scalesim_cycles
+
+REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
+    "general": ("run_name",),
+    "architecture_presets": (
+        "ArrayHeight", "ArrayWidth", "IfmapSramSzkB", "FilterSramSzkB", "OfmapSramSzkB",
+        "IfmapOffset", "FilterOffset", "OfmapOffset", "Dataflow", "Bandwidth",
+        "ReadRequestBuffer", "WriteRequestBuffer"),
+    "layout": (
+        "IfmapCustomLayout", "IfmapSRAMBankBandwidth", "IfmapSRAMBankNum", "IfmapSRAMBankPort",
+        "FilterCustomLayout", "FilterSRAMBankBandwidth", "FilterSRAMBankNum", "FilterSRAMBankPort"),
+    "sparsity": ("SparsitySupport", "SparseRep", "OptimizedMapping", "BlockSize",
+                 "RandomNumberGeneratorSeed"),
+    "run_presets": ("InterfaceBandwidth", "UseRamulatorTrace"),
+}
+
+REPORT_COLUMNS = ("LayerID", "Total Cycles", "Stall Cycles", "Overall Util %",
+                  "Mapping Efficiency %", "Compute Util %")
+PIPELINED_COLUMN = "archsim Pipelined Cycles"
+
+
+@dataclass(frozen=True)
+class ScalesimConfig:
+    """The parts of a SCALE-Sim .cfg that decide compute timing."""
+
+    run_name: str
+    rows: int
+    cols: int
+    dataflow: str
+    interface_bandwidth: str      # CALC (stall-free) or USER (SCALE-Sim adds its own stalls)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One topology layer after SCALE-Sim's splitting, with where it came from."""
+
+    name: str
+    line: int
+    gemm: GemmShape
+
+
+def _line_of(path: Path, key: str) -> int | None:
+    for i, text in enumerate(path.read_text().splitlines(), 1):
+        if text.split("=")[0].split(":")[0].strip().lower() == key.lower():
+            return i
+    return None
+
+
+def _positive_int(text: str, where: str, field: str) -> int:
+    try:
+        v = int(text.strip())
+    except ValueError:
+        raise ArchsimError(f"{where}: field {field!r} must be a positive integer, got {text.strip()!r}") from None
+    if v < 1:
+        raise ArchsimError(f"{where}: field {field!r} must be a positive integer, got {v}")
+    return v
+
+
+def read_config(path: str | Path) -> ScalesimConfig:
+    """Parse a SCALE-Sim .cfg; every key SCALE-Sim requires must be present (it has no defaults)."""
+    path = Path(path)
+    cp = configparser.ConfigParser()
+    try:
+        read = cp.read(path)
+    except configparser.Error as exc:
+        raise ArchsimError(f"{path}: not a valid SCALE-Sim .cfg file ({exc})") from None
+    if not read:
+        raise ArchsimError(f"{path}: cannot read the SCALE-Sim config file")
+    for section, keys in REQUIRED_KEYS.items():
+        if not cp.has_section(section):
+            raise ArchsimError(f"{path}: missing section [{section}]; SCALE-Sim needs it with keys {', '.join(keys)}")
+        for key in keys:
+            if not cp.has_option(section, key):
+                raise ArchsimError(f"{path}: section [{section}] is missing key {key!r} "
+                                   "(SCALE-Sim has no default for it)")
+
+    def get(section: str, key: str) -> tuple[str, str]:
+        line = _line_of(path, key)
+        return cp.get(section, key).strip(), f"{path}, line {line}" if line else str(path)
+
+    rows = _positive_int(*get("architecture_presets", "ArrayHeight"), "ArrayHeight")
+    cols = _positive_int(*get("architecture_presets", "ArrayWidth"), "ArrayWidth")
+    df, where = get("architecture_presets", "Dataflow")
+    if df.lower() not in ("os", "ws", "is"):
+        raise ArchsimError(f"{where}: field 'Dataflow' must be os, ws or is, got {df!r}")
+    bw, where = get("run_presets", "InterfaceBandwidth")
+    if bw.upper() not in ("CALC", "USER"):
+        raise ArchsimError(f"{where}: field 'InterfaceBandwidth' must be CALC or USER, got {bw!r}")
+    sp, where = get("sparsity", "SparsitySupport")
+    if sp.lower() in ("true", "1", "yes"):
+        raise ArchsimError(f"{where}: SparsitySupport is on, but archsim's SCALE-Sim mode models dense "
+                           "layers only; set it to false")
+    return ScalesimConfig(run_name=get("general", "run_name")[0], rows=rows, cols=cols,
+                          dataflow=df.lower(), interface_bandwidth=bw.upper())
+
+
+def read_topology(path: str | Path, input_type: str = "conv") -> list[Layer]:
+    """Parse a topology CSV the way SCALE-Sim does: skip the header, drop every row's last field."""
+    path = Path(path)
+    if input_type not in ("conv", "gemm"):
+        raise ArchsimError(f"topology input type must be conv or gemm, got {input_type!r}")
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise ArchsimError(f"{path}: cannot read the topology file ({exc.strerror})") from None
+    fields = ("M", "N", "K") if input_type == "gemm" else ("H", "W", "R", "S", "C", "F", "stride")
+    layers: list[Layer] = []
+    for lineno, text in enumerate(lines[1:], 2):
+        if not text.strip():
+            continue
+        where = f"{path}, line {lineno}"
+        if not text.rstrip().endswith(","):
+            raise ArchsimError(f"{where}: row must end with a trailing comma (SCALE-Sim drops the last "
+                               f"field of every row), got {text.strip()!r}")
+        elems = next(csv.reader([text.rstrip()]))[:-1]
+        need = 1 + len(fields)
+        if len(elems) < need:
+            raise ArchsimError(f"{where}: a {input_type} row needs name,{','.join(fields)}, "
+                               f"got {len(elems)} fields")
+        extra = [e for e in elems[need:] if e.strip()]
+        if extra:
+            raise ArchsimError(f"{where}: field {need + 1} ({extra[0].strip()!r}, sparsity N:M) is not "
+                               "modelled; archsim's SCALE-Sim mode is dense only")
+        name = elems[0].strip()
+        v = {f: _positive_int(e, where, f) for f, e in zip(fields, elems[1:need])}
+        if input_type == "gemm":          # SCALE-Sim: ifmap M x K, 1 x K filter, N filters
+            layers.append(Layer(name, lineno, GemmShape(v["M"], v["N"], v["K"])))
+            continue
+        if v["R"] > v["H"] or v["S"] > v["W"]:
+            raise ArchsimError(f"{where}: filter {v['R']}x{v['S']} is larger than input {v['H']}x{v['W']}")
+        chans = [(f"{name}Channel_{c}", 1) for c in range(v["C"])] if "DP" in name else [(name, v["C"])]
+        for lname, ch in chans:           # a `DP` layer is C single-channel layers, F filters each
+            g = conv_to_gemm(v["H"], v["W"], v["R"], v["S"], ch, v["F"], v["stride"], convention="scalesim")
+            layers.append(Layer(lname, lineno, g))
+    if not layers:
+        raise ArchsimError(f"{path}: no layers after the header line")
+    return layers
+
+
+def pipelined_available() -> bool:
+    try:
+        from archsim.units.systolic import pipelined  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def compute_report(cfg: ScalesimConfig, layers: list[Layer]) -> list[dict[str, object]]:
+    """SCALE-Sim's COMPUTE_REPORT rows from the closed form (stall-free), plus pipelined cycles."""
+    pipe = None
+    if pipelined_available():
+        from archsim.units.systolic.pipelined import pipelined_cycles as pipe
+    rows = []
+    for i, layer in enumerate(layers):
+        g = layer.gemm
+        t = scalesim_cycles(g.M, g.N, g.K, cfg.rows, cfg.cols, cfg.dataflow)
+        row: dict[str, object] = {
+            "LayerID": i, "Total Cycles": t.compute_cycles, "Stall Cycles": 0,
+            "Overall Util %": t.overall_util_pct, "Mapping Efficiency %": t.mapping_eff_pct,
+            "Compute Util %": t.compute_util_pct}
+        if pipe is not None:
+            row[PIPELINED_COLUMN] = int(pipe(g.M, g.N, g.K, cfg.rows, cfg.cols, cfg.dataflow).total_cycles)
+        rows.append(row)
+    return rows
+
+
+def write_compute_report(rows: list[dict[str, object]], outdir: str | Path) -> Path:
+    """COMPUTE_REPORT.csv in SCALE-Sim's own format (', ' separated, trailing comma)."""
+    out = Path(outdir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        dest = out / "COMPUTE_REPORT.csv"
+        cols = list(rows[0].keys())
+        with open(dest, "w") as f:
+            f.write(", ".join(cols) + ",\n")
+            for r in rows:
+                f.write(", ".join(str(r[c]) for c in cols) + ",\n")
+    except OSError as exc:
+        raise ArchsimError(f"{outdir}: cannot write COMPUTE_REPORT.csv ({exc.strerror})") from None
+    return dest

@@ -1,0 +1,126 @@
+"""`archsim scalesim`: SCALE-Sim's own .cfg and topology files in, its COMPUTE_REPORT.csv out."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from archsim.cli import main
+from archsim.errors import ArchsimError
+from archsim.frontends import scalesim as fe
+
+CASES = Path(__file__).resolve().parents[1] / "validation" / "scalesim" / "cases.csv"
+
+CFG = """[general]
+run_name = t
+
+[architecture_presets]
+ArrayHeight:    {rows}
+ArrayWidth:     {cols}
+IfmapSramSzkB:    1024
+FilterSramSzkB:   1024
+OfmapSramSzkB:    1024
+IfmapOffset:    0
+FilterOffset:   10000000
+OfmapOffset:    20000000
+Bandwidth : 10
+Dataflow : {df}
+ReadRequestBuffer: 32
+WriteRequestBuffer: 32
+
+[layout]
+IfmapCustomLayout: False
+IfmapSRAMBankBandwidth: 10
+IfmapSRAMBankNum: 10
+IfmapSRAMBankPort: 2
+FilterCustomLayout: False
+FilterSRAMBankBandwidth: 10
+FilterSRAMBankNum: 10
+FilterSRAMBankPort: 2
+
+[sparsity]
+SparsitySupport : false
+SparseRep : ellpack_block
+OptimizedMapping : false
+BlockSize : 8
+RandomNumberGeneratorSeed : 40
+
+[run_presets]
+InterfaceBandwidth: CALC
+UseRamulatorTrace: False
+"""
+
+
+def _write(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+def _report(outdir):
+    with open(Path(outdir) / "COMPUTE_REPORT.csv") as f:
+        rows = list(csv.reader(f, skipinitialspace=True))
+    header = rows[0][:-1]                          # SCALE-Sim's trailing comma
+    return [dict(zip(header, r[:-1])) for r in rows[1:]]
+
+
+def _public_cases():
+    with open(CASES, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize("case", [c for c in _public_cases() if c["kind"] == "gemm"],
+                         ids=lambda c: c["case_id"].split("|1024")[0])
+def test_gemm_topology_reproduces_public_cases(tmp_path, case):
+    cfg = _write(tmp_path, "a.cfg", CFG.format(rows=case["rows"], cols=case["cols"], df=case["dataflow"]))
+    topo = _write(tmp_path, "t.csv", f"Layer,M,N,K,\nl0,{case['M']},{case['N']},{case['K']},\n")
+    assert main(["scalesim", "-c", cfg, "-t", topo, "-i", "gemm", "-o", str(tmp_path / "out")]) == 0
+    (row,) = _report(tmp_path / "out")
+    assert int(row["Total Cycles"]) == int(case["compute_cycles"])
+    assert float(row["Overall Util %"]) == pytest.approx(float(case["overall_util_pct"]), rel=1e-12)
+    assert float(row["Mapping Efficiency %"]) == pytest.approx(float(case["mapping_eff_pct"]), rel=1e-12)
+    assert (fe.PIPELINED_COLUMN in row) == fe.pipelined_available()
+
+
+def test_conv_topology_and_depthwise_split(tmp_path):
+    cfg = _write(tmp_path, "a.cfg", CFG.format(rows=128, cols=128, df="ws"))
+    topo = _write(tmp_path, "t.csv", "Layer name,H,W,R,S,C,F,stride,\n"
+                  "conv1, 224, 224, 7, 7, 3, 64, 2,\n\nDP_conv, 14, 14, 3, 3, 4, 4, 1,\n")
+    assert main(["scalesim", "-c", cfg, "-t", topo, "-o", str(tmp_path / "o")]) == 0
+    rows = _report(tmp_path / "o")
+    assert int(rows[0]["Total Cycles"]) == 24963       # resnet18 conv1, 128x128 WS, SCALE-Sim v3
+    assert len(rows) == 5 and [r["LayerID"] for r in rows] == ["0", "1", "2", "3", "4"]
+    layers = fe.read_topology(topo, "conv")
+    assert [layer.name for layer in layers[1:]] == [f"DP_convChannel_{c}" for c in range(4)]
+    assert all((layer.gemm.M, layer.gemm.N, layer.gemm.K) == (144, 4, 9) for layer in layers[1:])
+
+
+def test_missing_key_names_it(tmp_path):
+    cfg = _write(tmp_path, "a.cfg", CFG.format(rows=8, cols=8, df="os").replace("Bandwidth : 10\n", ""))
+    with pytest.raises(ArchsimError, match=r"a\.cfg.*architecture_presets.*'Bandwidth'"):
+        fe.read_config(cfg)
+
+
+def test_bad_values_name_file_line_and_field(tmp_path, capsys):
+    cfg = _write(tmp_path, "a.cfg", CFG.format(rows=8, cols="eight", df="os"))
+    with pytest.raises(ArchsimError, match=r"a\.cfg, line 6: field 'ArrayWidth'"):
+        fe.read_config(cfg)
+    cfg = _write(tmp_path, "b.cfg", CFG.format(rows=8, cols=8, df="rs"))
+    with pytest.raises(ArchsimError, match="Dataflow"):
+        fe.read_config(cfg)
+    topo = _write(tmp_path, "t.csv", "h,\ng0,4,4,4,\ng1,4,x,4,\n")
+    with pytest.raises(ArchsimError, match=r"t\.csv, line 3: field 'N'"):
+        fe.read_topology(topo, "gemm")
+    topo = _write(tmp_path, "u.csv", "h,\ng0,4,4,4\n")
+    with pytest.raises(ArchsimError, match=r"u\.csv, line 2: .*trailing comma"):
+        fe.read_topology(topo, "gemm")
+    topo = _write(tmp_path, "v.csv", "h,\ng0,4,4,4,2:4,\n")
+    with pytest.raises(ArchsimError, match="sparsity"):
+        fe.read_topology(topo, "gemm")
+    topo = _write(tmp_path, "w.csv", "h,\nc0,4,4,3,3,1,\n")
+    with pytest.raises(ArchsimError, match=r"w\.csv, line 2: a conv row needs"):
+        fe.read_topology(topo, "conv")
+    # through the CLI: exit code 2, message on stderr, no traceback
+    assert main(["scalesim", "-c", cfg, "-t", topo, "-o", str(tmp_path)]) == 2
+    assert "Dataflow" in capsys.readouterr().err

@@ -1,0 +1,120 @@
+"""SystolicArray as a ComputeUnit: both timings, both fidelities, batch, SRAM counts, energy."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from archsim.config.schema import SystolicConfig
+from archsim.errors import WorkloadError
+from archsim.units.base import GemmShape
+from archsim.units.systolic import SystolicArray, physical_sram_counts, scalesim_cycles
+
+
+def _unit(R=8, C=8, df="ws", timing="scalesim", energy=None, **kw):
+    cfg = SystolicConfig(rows=R, cols=C, dataflow=df, timing=timing, **kw)
+    return SystolicArray("sa", cfg, 1e9, energy)
+
+
+class _Op:
+    def __init__(self, kind):
+        self.kind = kind
+
+
+def test_supports_gemm_and_conv_only():
+    u = _unit()
+    assert u.supports(_Op("gemm")) and u.supports(_Op("conv"))
+    assert not u.supports(_Op("softmax"))
+    ir = pytest.importorskip("dataflows.ir")
+    assert u.supports(ir.gemm_op("q", 4, 4, 4))
+
+
+@pytest.mark.parametrize("df", ["os", "ws", "is"])
+def test_scalesim_fast_equals_cycle(df):
+    u = _unit(6, 5, df)
+    g = GemmShape(11, 7, 13, batch=2)
+    fast, cyc = u.compute(g), u.compute(g, "cycle")
+    assert cyc.detail["output_matches_reference"] is True
+    assert (fast.cycles, fast.folds, fast.sram_reads, fast.sram_writes) == \
+        (cyc.cycles, cyc.folds, cyc.sram_reads, cyc.sram_writes)
+
+
+def test_batch_multiplies_everything():
+    u = _unit(8, 8, "os", energy={"mac": 0.5, "sram_byte": 2.0})
+    one, three = u.compute(GemmShape(7, 5, 3)), u.compute(GemmShape(7, 5, 3, batch=3))
+    t = scalesim_cycles(7, 5, 3, 8, 8, "os")
+    assert one.cycles == t.compute_cycles
+    assert three.cycles == 3 * t.folds * t.fold_cycles - 1     # folds stay serial across the batch
+    assert three.macs == 3 * one.macs and three.folds == 3 * one.folds
+    assert three.sram_reads == {k: 3 * v for k, v in one.sram_reads.items()}
+    assert three.sram_writes == {k: 3 * v for k, v in one.sram_writes.items()}
+    assert three.energy_pj == pytest.approx({k: 3 * v for k, v in one.energy_pj.items()})
+
+
+def test_energy_is_macs_plus_bytes_at_operand_widths():
+    u = _unit(8, 8, "ws", energy={"mac": 0.25, "sram_byte": 1.5}, input_bits=8, weight_bits=4, acc_bits=32)
+    r = u.compute(GemmShape(7, 5, 3))
+    assert r.energy_pj["mac"] == pytest.approx(105 * 0.25)
+    rd = r.sram_reads["ifmap"] * 1 + r.sram_reads["filter"] * 0.5 + r.sram_reads["ofmap"] * 4
+    assert r.energy_pj["sram_read"] == pytest.approx(rd * 1.5)
+    assert r.energy_pj["sram_write"] == pytest.approx(r.sram_writes["ofmap"] * 4 * 1.5)
+    assert _unit().compute(GemmShape(7, 5, 3)).total_energy_pj == 0.0   # missing keys are 0
+
+
+def _count_by_folds(M, N, K, R, C, df):
+    """Walk the folds one by one and count what each one moves: an independent tally."""
+    rd = {"ifmap": 0, "filter": 0, "ofmap": 0}
+    wr = {"ofmap": 0}
+    if df == "os":
+        for m0 in range(0, M, R):
+            for n0 in range(0, N, C):
+                mr, nc = min(R, M - m0), min(C, N - n0)
+                rd["ifmap"] += mr * K
+                rd["filter"] += K * nc
+                wr["ofmap"] += mr * nc
+        return rd, wr
+    cols_dim = N if df == "ws" else M
+    for k0 in range(0, K, R):
+        for c0 in range(0, cols_dim, C):
+            kr, cc = min(R, K - k0), min(C, cols_dim - c0)
+            stream = M if df == "ws" else N
+            rd["ifmap" if df == "ws" else "filter"] += stream * kr
+            rd["filter" if df == "ws" else "ifmap"] += kr * cc
+            wr["ofmap"] += stream * cc
+            if k0:
+                rd["ofmap"] += stream * cc                     # partial sums read back
+    return rd, wr
+
+
+@settings(max_examples=80, deadline=None)
+@given(M=st.integers(1, 40), N=st.integers(1, 40), K=st.integers(1, 40), R=st.integers(1, 9),
+       C=st.integers(1, 9), df=st.sampled_from(["os", "ws", "is"]))
+def test_physical_sram_counts_match_fold_walk(M, N, K, R, C, df):
+    assert physical_sram_counts(M, N, K, R, C, df) == _count_by_folds(M, N, K, R, C, df)
+
+
+def test_run_returns_real_product():
+    u = _unit(4, 4, "is", acc_bits=16)
+    rng = np.random.default_rng(3)
+    A, B = rng.integers(-128, 128, (9, 6)), rng.integers(-128, 128, (6, 5))
+    out, res = u.run(A, B)
+    ref = (A @ B + 2**15) % 2**16 - 2**15
+    assert np.array_equal(out, ref) and res.detail["output_matches_reference"]
+
+
+def test_bad_fidelity_is_a_clear_error():
+    with pytest.raises(WorkloadError, match="fidelity"):
+        _unit().compute(GemmShape(2, 2, 2), "exact")
+
+
+# -- pipelined timing: only once the other engineer's pipelined.py exists ---------------------------
+@pytest.mark.parametrize("df", ["os", "ws", "is"])
+def test_pipelined_fast_equals_cycle(df):
+    pytest.importorskip("archsim.units.systolic.pipelined")
+    u = _unit(5, 4, df, timing="pipelined")
+    g = GemmShape(9, 7, 11)
+    fast, cyc = u.compute(g), u.compute(g, "cycle")
+    assert cyc.detail["output_matches_reference"] is True
+    assert fast.cycles == cyc.cycles
+    assert (fast.sram_reads, fast.sram_writes) == _count_by_folds(9, 7, 11, 5, 4, df)
+    assert u.compute(GemmShape(9, 7, 11, batch=2)).cycles == 2 * fast.cycles
