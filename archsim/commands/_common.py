@@ -1,0 +1,54 @@
+"""Argument helpers shared by commands: the design config, `--set` overrides, JSON output."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from archsim.errors import ArchsimError
+
+REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+DEFAULT_CONFIG = REPO_CONFIGS / "default.yaml"
+
+
+def add_config_args(p, optional: bool = True) -> None:
+    p.add_argument("config", nargs="?" if optional else None, default=None,
+                   help=f"design YAML (default: configs/default.yaml)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config key, e.g. --set units.sa.rows=64 (repeatable)")
+
+
+def config_path(arg: str | None) -> Path:
+    if arg:
+        return Path(arg)
+    if not DEFAULT_CONFIG.exists():
+        raise ArchsimError("no design config given and the bundled configs/default.yaml is not present "
+                           "(install archsim from its source tree with `pip install -e .`)")
+    return DEFAULT_CONFIG
+
+
+def load_design(args) -> Any:
+    from archsim.config.loader import load_config, parse_overrides
+
+    return load_config(config_path(args.config), overrides=parse_overrides(args.overrides))
+
+
+def write_json(obj: Any, dest: str) -> None:
+    """Write JSON to a path (atomically: temp file then rename) or to stdout for '-'."""
+    text = json.dumps(obj, indent=2, sort_keys=False, default=_default)
+    if dest == "-":
+        sys.stdout.write(text + "\n")
+        return
+    path = Path(dest)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text + "\n")
+    tmp.replace(path)
+
+
+def _default(o: Any) -> Any:
+    if hasattr(o, "item"):
+        return o.item()
+    if hasattr(o, "model_dump"):
+        return o.model_dump(mode="json")
+    return str(o)

@@ -1,0 +1,63 @@
+"""`archsim run`: simulate a workload on a design and print per-op (and per-layer) results."""
+from __future__ import annotations
+
+import argparse
+
+from archsim.commands._common import add_config_args, load_design, write_json
+
+
+def register(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("run", help="simulate a workload on a design and print per-op results",
+                       description="Simulate a workload on a design. With no workload flags the design's own "
+                                   "`workload:` section runs; with no CONFIG the bundled configs/default.yaml.")
+    add_config_args(p)
+    w = p.add_argument_group("workload (combine freely; ops run in the order given)")
+    w.add_argument("--gemm", action="append", default=[], metavar="MxNxK", help="a GEMM, M x K times K x N")
+    w.add_argument("--conv", action="append", default=[], metavar="H=..,W=..,R=..,S=..,C=..,F=..,stride=..,pad=..",
+                   help="a convolution, lowered by im2col")
+    w.add_argument("--workload", metavar="FILE", help="a workload YAML (ops: [{name, gemm: MxNxK}, {conv: {...}}])")
+    w.add_argument("--model", help="a transformer preset (e.g. llama2-7b) or a config.json path")
+    w.add_argument("--phase", choices=["prefill", "decode"], default="prefill")
+    w.add_argument("--batch", type=int, default=1)
+    w.add_argument("--seq", type=int, help="prompt length (prefill)")
+    w.add_argument("--kv", type=int, help="KV-cache length (decode)")
+    w.add_argument("--bits", type=int, default=None, help="operand precision in bits (default: 8 for GEMMs, 16 for models)")
+    p.add_argument("--fidelity", choices=["fast", "cycle"], default="fast")
+    p.add_argument("--no-dedup", action="store_true", help="simulate every repeated layer instead of once")
+    p.add_argument("--json", metavar="PATH|-", help="write the report as JSON ('-' for stdout, no table)")
+    p.add_argument("--trace", metavar="PATH", help="write a Chrome/Perfetto trace of unit and memory activity")
+    return p
+
+
+def workload_from_args(args) -> dict | None:
+    if args.model:
+        spec = {"model": args.model, "phase": args.phase, "batch": args.batch, "seq": args.seq, "kv": args.kv}
+        if args.bits:
+            spec["bits"] = args.bits
+        return spec
+    if args.gemm or args.conv or args.workload:
+        spec = {"gemm": args.gemm, "conv": args.conv, "file": args.workload}
+        if args.bits:
+            spec["bits"] = args.bits
+        return spec
+    return None
+
+
+def main(args) -> int:
+    from archsim.report import print_report
+    from archsim.run import run
+
+    design = load_design(args)
+    trace = None
+    if args.trace:
+        from archsim.trace import TraceRecorder
+
+        trace = TraceRecorder()
+    report = run(design, workload_from_args(args), fidelity=args.fidelity, dedup=not args.no_dedup, trace=trace)
+    if trace is not None:
+        trace.write(args.trace)
+    if args.json:
+        write_json(report.to_dict(), args.json)
+    if args.json != "-":
+        print_report(report)
+    return 0

@@ -1,0 +1,109 @@
+"""Results of a run: tidy per-op rows, per-layer rows, totals; JSON and rich tables.
+
+The JSON shape is stable (documented in docs/report.md): `{"config", "ops", "totals"}` plus, for model
+workloads, `"model"`, `"phase"` and `"layers"`. Totals are sums of the rows (a test holds that), so a
+number in the totals always traces back to the ops that produced it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+OP_FIELDS = ("name", "unit", "count", "cycles", "time_ns", "utilization", "macs", "stall_cycles",
+             "sram_reads", "sram_writes", "dram_read_bytes", "dram_write_bytes", "energy_pj")
+SUMMED = ("cycles", "time_ns", "macs", "stall_cycles", "sram_reads", "sram_writes", "dram_read_bytes",
+          "dram_write_bytes", "energy_pj")
+
+
+@dataclass
+class Report:
+    config: dict[str, Any]
+    ops: list[dict[str, Any]]
+    peak_macs_per_ns: float = 0.0
+    meta: dict[str, Any] = field(default_factory=dict)  # model, phase, batch, ... for model workloads
+    tokens: int = 0  # tokens produced by the run (decode: batch; prefill: batch*seq), for tokens/s
+
+    @property
+    def totals(self) -> dict[str, Any]:
+        t: dict[str, Any] = {k: sum(op[k] for op in self.ops) for k in SUMMED}
+        t["energy_breakdown_pj"] = _sum_dicts(op.get("energy_breakdown_pj", {}) for op in self.ops)
+        t["utilization"] = (t["macs"] / (t["time_ns"] * self.peak_macs_per_ns)
+                            if t["time_ns"] and self.peak_macs_per_ns else 0.0)
+        if self.tokens and t["time_ns"]:
+            t["tokens"] = self.tokens
+            t["tokens_per_s"] = self.tokens / (t["time_ns"] * 1e-9)
+            t["time_per_token_ns"] = t["time_ns"] / self.tokens
+        return t
+
+    @property
+    def layers(self) -> list[dict[str, Any]]:
+        """Ops grouped by their `layer` tag (rows already count repeated layers)."""
+        groups: dict[str, dict[str, Any]] = {}
+        for op in self.ops:
+            key = op.get("layer") or "-"
+            g = groups.setdefault(key, {"layer": key, "ops": 0, **{k: 0 for k in SUMMED}})
+            g["ops"] += 1
+            for k in SUMMED:
+                g[k] += op[k]
+        return list(groups.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"config": self.config, "ops": self.ops, "totals": self.totals}
+        if self.meta:
+            out.update(self.meta)
+            out["layers"] = self.layers
+        return out
+
+
+def _sum_dicts(dicts) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for d in dicts:
+        for k, v in d.items():
+            out[k] = out.get(k, 0.0) + v
+    return out
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        if v == 0:
+            return "0"
+        return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def print_report(report: Report, console=None, title: str | None = None) -> None:
+    """Per-op table, per-layer table (model workloads) and totals."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    cols = [("op", "name"), ("unit", "unit"), ("×", "count"), ("cycles", "cycles"), ("time ns", "time_ns"),
+            ("util", "utilization"), ("MACs", "macs"), ("stall cyc", "stall_cycles"),
+            ("SRAM rd B", "sram_reads"), ("SRAM wr B", "sram_writes"), ("DRAM rd B", "dram_read_bytes"),
+            ("DRAM wr B", "dram_write_bytes"), ("energy pJ", "energy_pj")]
+    table = Table(title=title or f"archsim: {report.config.get('name', 'design')}", show_lines=False)
+    for head, _ in cols:
+        table.add_column(head, justify="left" if head in ("op", "unit") else "right")
+    for op in report.ops:
+        row = [_fmt(op[k]) if k != "utilization" else f"{100 * op[k]:.1f}%" for _, k in cols]
+        table.add_row(*row)
+    tot = report.totals
+    table.add_section()
+    table.add_row("total", "", "", *[_fmt(tot[k]) if k != "utilization" else f"{100 * tot[k]:.1f}%"
+                                     for _, k in cols[3:]])
+    console.print(table)
+    if report.meta:
+        lt = Table(title="per layer")
+        for head in ("layer", "ops", "cycles", "time ns", "DRAM rd B", "DRAM wr B", "energy pJ"):
+            lt.add_column(head, justify="left" if head == "layer" else "right")
+        for g in report.layers:
+            lt.add_row(g["layer"], str(g["ops"]), *[_fmt(g[k]) for k in
+                       ("cycles", "time_ns", "dram_read_bytes", "dram_write_bytes", "energy_pj")])
+        console.print(lt)
+    lines = [f"time {tot['time_ns'] / 1e3:,.3f} us", f"utilisation {100 * tot['utilization']:.2f}%",
+             f"energy {tot['energy_pj'] / 1e6:,.3f} uJ"]
+    if "tokens_per_s" in tot:
+        lines += [f"time/token {tot['time_per_token_ns'] / 1e6:,.3f} ms", f"tokens/s {tot['tokens_per_s']:,.1f}"]
+    console.print("  ".join(lines))

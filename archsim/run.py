@@ -1,0 +1,222 @@
+"""Run a workload on a design: place each op on a unit, map it, run its tile pipeline, report.
+
+Ops run one after another. Each op's tiles stream through the off-chip level with double
+buffering (dataflows.schedule). `fidelity="fast"` uses the closed form of that pipeline;
+`fidelity="cycle"` runs the same pipeline on the event engine against the memory model and runs
+the compute model of each distinct tile shape at cycle level.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+from archsim.config.schema import DesignConfig
+from archsim.errors import ArchsimError, WorkloadError
+from archsim.report import Report
+from archsim.system import System
+from archsim.units.base import ComputeResult, ComputeUnit, GemmShape
+from archsim.workload import Workload, resolve_workload
+from dataflows.schedule import PipelineResult, Tile, fast_port, pipeline_time
+
+FIDELITIES = ("fast", "cycle")
+VECTOR_CHUNK_BYTES = 64 * 1024  # vector ops stream through the port in chunks this size
+
+# Each operand role streams through its own quarter of the off-chip address space, so a DRAM model
+# sees weights, activations and outputs as distinct sequential streams.
+REGION = {"filter": 0, "ifmap": 1, "ofmap_in": 2, "ofmap": 3}
+
+
+@dataclass
+class _OpCost:
+    pipe: PipelineResult
+    compute: ComputeResult          # summed over tiles
+    dram_read: int
+    dram_write: int
+    sram_read_bytes: int
+    sram_write_bytes: int
+    mapping: str
+
+
+def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool = True,
+        trace: Any = None) -> Report:
+    """Simulate `workload` (see archsim.workload) on `design`; returns a Report."""
+    if fidelity not in FIDELITIES:
+        raise ArchsimError(f"fidelity must be one of {FIDELITIES}, got {fidelity!r}")
+    wl = resolve_workload(workload, design)
+    system = System(design)
+    runner = _Runner(system, fidelity, trace)
+    ops = wl.ops if dedup else [o.with_count(1) for o in wl.ops for _ in range(o.count)]
+    rows = [runner.op_row(op) for op in ops]
+    peak = sum(_peak_macs_per_cycle(u) * u.clock_hz for u in system.units.values()) / 1e9
+    return Report(config=design.model_dump(mode="json"), ops=rows, peak_macs_per_ns=peak,
+                  meta=wl.meta, tokens=wl.tokens)
+
+
+def _peak_macs_per_cycle(unit: ComputeUnit) -> int:
+    cfg = getattr(unit, "cfg", None)
+    if getattr(cfg, "kind", None) == "systolic":
+        return cfg.rows * cfg.cols
+    return 0
+
+
+class _Runner:
+    def __init__(self, system: System, fidelity: str, trace: Any):
+        self.system = system
+        self.fidelity = fidelity
+        self.trace = trace
+        self._port = fast_port(system.offchip) if fidelity == "fast" else None
+        self._compute_cache: dict[tuple[str, GemmShape], ComputeResult] = {}
+        self._op_cache: dict[tuple, _OpCost] = {}
+        self._cursor = dict.fromkeys(REGION, 0)
+
+    # -- placement -----------------------------------------------------------------------------
+    def place(self, op) -> ComputeUnit | None:
+        """The unit that runs `op` (None for pure data movement such as KV-cache reads)."""
+        from dataflows.placement import place_op
+
+        return place_op(op, self.system.units, self.system.design)
+
+    # -- one op --------------------------------------------------------------------------------
+    def op_row(self, op) -> dict[str, Any]:
+        unit = self.place(op)
+        key = (_signature(op), unit.name if unit else None)
+        cost = self._op_cache.get(key) if self.fidelity == "fast" else None
+        if cost is None:
+            cost = self._simulate(op, unit)
+            self._op_cache[key] = cost
+        return self._row(op, unit, cost)
+
+    def _simulate(self, op, unit: ComputeUnit | None) -> _OpCost:
+        if unit is not None and hasattr(op, "as_gemm") and op.kind in ("gemm", "conv"):
+            return self._gemm(op, unit)
+        return self._stream(op, unit)
+
+    def _gemm(self, op, unit: ComputeUnit) -> _OpCost:
+        from dataflows.mapper import map_for_run
+
+        mapping = map_for_run(op, unit, self.system)
+        clk = self.system.clock_of(unit)
+        tiles: list[Tile] = []
+        agg = ComputeResult(cycles=0, macs=0, folds=0, utilization=0.0)
+        dram_r = dram_w = 0
+        for shape, loads, stores in mapping.tiles():
+            res = self._compute(unit, shape)
+            _accumulate(agg, res)
+            ld = tuple((self._addr(role, n), n) for role, n in loads.items() if n)
+            st = tuple((self._addr(role, n), n) for role, n in stores.items() if n)
+            dram_r += sum(n for _, n in ld)
+            dram_w += sum(n for _, n in st)
+            tiles.append(Tile(clk.cycles_to_ps(res.cycles), ld, st))
+        pipe = self._pipeline(tiles)
+        bits = getattr(mapping, "bits", None)
+        sr, sw = _sram_bytes(agg, bits)
+        return _OpCost(pipe, agg, dram_r, dram_w, sr, sw, str(mapping))
+
+    def _stream(self, op, unit: ComputeUnit | None) -> _OpCost:
+        """Ops without a GEMM view: read inputs, run element ops on the vector unit, write outputs."""
+        by_role = op.bytes_by_role
+        out_bytes = by_role.get("output", 0)
+        in_bytes = op.bytes - out_bytes
+        if unit is not None and hasattr(unit, "elementwise"):
+            res = unit.elementwise(op.flops)
+        else:
+            res = ComputeResult(cycles=0, macs=0, folds=0, utilization=0.0)
+        clk = self.system.clock_of(unit) if unit is not None else None
+        total_ps = clk.cycles_to_ps(res.cycles) if clk else 0
+        chunks = max(1, -(-max(in_bytes, out_bytes) // VECTOR_CHUNK_BYTES))
+        tiles = []
+        for c in range(chunks):
+            ib = _share(in_bytes, chunks, c)
+            ob = _share(out_bytes, chunks, c)
+            ps = _share(total_ps, chunks, c)
+            tiles.append(Tile(ps, ((self._addr("ifmap", ib), ib),) if ib else (),
+                              ((self._addr("ofmap", ob), ob),) if ob else ()))
+        pipe = self._pipeline(tiles)
+        return _OpCost(pipe, res, in_bytes, out_bytes, in_bytes, out_bytes, "stream")
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _compute(self, unit: ComputeUnit, shape: GemmShape) -> ComputeResult:
+        key = (unit.name, shape)
+        res = self._compute_cache.get(key)
+        if res is None:
+            res = self._compute_cache[key] = unit.compute(shape, self.fidelity)
+        return res
+
+    def _pipeline(self, tiles: Sequence[Tile]) -> PipelineResult:
+        slots = 2 if self.system.double_buffered else 1
+        if self.fidelity == "fast":
+            return pipeline_time(tiles, self._port, slots)
+        from archsim.tile_events import TilePipeline
+
+        return TilePipeline(self.system.engine, self.system.offchip, tiles, slots).run()
+
+    def _addr(self, role: str, nbytes: int) -> int:
+        """Next address of the role's stream; wraps to the start of its quarter when it runs out."""
+        span = (getattr(self.system.offchip, "capacity_bytes", None) or (1 << 36)) // 4
+        if nbytes > span:
+            raise WorkloadError(f"a {nbytes}-byte transfer does not fit a quarter ({span} B) of the "
+                                f"off-chip level {self.system.offchip.name!r}")
+        off = self._cursor[role]
+        if off + nbytes > span:
+            off = 0
+        self._cursor[role] = off + nbytes
+        return REGION[role] * span + off
+
+    def _row(self, op, unit: ComputeUnit | None, c: _OpCost) -> dict[str, Any]:
+        n = op.count
+        clk = self.system.clock_of(unit) if unit is not None else self.system.engine.clock(
+            "design", self.system.design.clock)
+        cycles = clk.ps_to_cycles(c.pipe.total_ps)
+        stall = max(0, cycles - c.compute.cycles)
+        energy = dict(c.compute.energy_pj)
+        e = self.system.energy
+        energy["offchip"] = (c.dram_read + c.dram_write) * e.get("offchip_byte", 0.0)
+        energy["static"] = cycles * e.get("static_pj_per_cycle", 0.0)
+        peak = _peak_macs_per_cycle(unit) if unit is not None else 0
+        util = c.compute.macs / (cycles * peak) if cycles and peak else 0.0
+        return {
+            "name": op.name, "unit": unit.name if unit else "dma", "count": n,
+            "layer": getattr(op, "layer", None), "kind": op.kind, "mapping": c.mapping,
+            "cycles": cycles * n, "time_ns": c.pipe.total_ps * n / 1000.0, "utilization": util,
+            "macs": c.compute.macs * n, "compute_cycles": c.compute.cycles * n, "stall_cycles": stall * n,
+            "sram_reads": c.sram_read_bytes * n, "sram_writes": c.sram_write_bytes * n,
+            "dram_read_bytes": c.dram_read * n, "dram_write_bytes": c.dram_write * n,
+            "flops": op.flops * n, "energy_pj": sum(energy.values()) * n,
+            "energy_breakdown_pj": {k: v * n for k, v in energy.items()},
+        }
+
+
+def _signature(op) -> tuple:
+    """What determines an op's cost: everything but its name, layer and count."""
+    return (op.kind, op.einsum, tuple(sorted(op.dims.items())), op.operands,
+            getattr(op, "flops_per_point", None))
+
+
+def _share(total: int, parts: int, i: int) -> int:
+    """Split `total` into `parts` integer shares that sum exactly to `total`."""
+    return total * (i + 1) // parts - total * i // parts
+
+
+def _accumulate(agg: ComputeResult, r: ComputeResult) -> None:
+    agg.cycles += r.cycles
+    agg.macs += r.macs
+    agg.folds += r.folds
+    for src, dst in ((r.sram_reads, agg.sram_reads), (r.sram_writes, agg.sram_writes)):
+        for k, v in src.items():
+            dst[k] = dst.get(k, 0) + v
+    for k, v in r.energy_pj.items():
+        agg.energy_pj[k] = agg.energy_pj.get(k, 0.0) + v
+
+
+def _sram_bytes(r: ComputeResult, bits: Any) -> tuple[int, int]:
+    """SRAM element counts -> bytes with the operand widths (8-bit when the mapping has none)."""
+    width = {"ifmap": getattr(bits, "ifmap", 8), "filter": getattr(bits, "filter", 8),
+             "ofmap": getattr(bits, "psum", 32)}
+    rd = sum(-(-v * width.get(k, 8) // 8) for k, v in r.sram_reads.items())
+    wr = sum(-(-v * width.get(k, 8) // 8) for k, v in r.sram_writes.items())
+    return rd, wr
+
+
+def run_ops(design: DesignConfig, ops: Iterable, fidelity: str = "fast") -> Report:
+    """Convenience for scripts: run a list of IR ops."""
+    return run(design, Workload(list(ops)), fidelity)

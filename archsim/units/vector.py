@@ -1,0 +1,46 @@
+"""SIMD vector unit for the ops a matrix engine does not run: softmax, norms, activations, elementwise."""
+from __future__ import annotations
+
+from typing import Any
+
+from archsim.config.schema import VectorConfig
+from archsim.units.base import ComputeResult, ComputeUnit, GemmShape
+
+VECTOR_KINDS = frozenset({"elementwise", "softmax", "norm", "activation", "rope", "residual", "embedding",
+                          "router", "topk"})
+
+
+class VectorUnit(ComputeUnit):
+    """`lanes` element-operations per cycle after a fixed pipeline latency.
+
+    An op's element-operation count is its `flops` (the IR counts one flop per elementary operation
+    for non-contraction ops), so softmax's exp/sum/divide and a norm's mean/variance/scale are priced
+    by the same table the FLOP report shows.
+    """
+
+    kind = "vector"
+
+    def __init__(self, name: str, cfg: VectorConfig, clock_hz: float, energy_pj: dict[str, float]):
+        super().__init__(name, clock_hz)
+        self.cfg = cfg
+        self.energy = energy_pj
+
+    def supports(self, op: Any) -> bool:
+        return getattr(op, "kind", None) in VECTOR_KINDS
+
+    def elementwise(self, element_ops: int) -> ComputeResult:
+        """Cost of `element_ops` independent element operations (closed form; exact for this unit)."""
+        lanes = self.cfg.lanes
+        beats = -(-element_ops // lanes) if element_ops > 0 else 0
+        cycles = beats + (self.cfg.pipeline_depth_cycles if beats else 0)
+        util = element_ops / (cycles * lanes) if cycles else 0.0
+        return ComputeResult(cycles=cycles, macs=0, folds=beats, utilization=util,
+                             energy_pj={"vector_op": element_ops * self.energy.get("vector_op", 0.0)},
+                             detail={"element_ops": element_ops, "lanes": lanes})
+
+    def compute(self, g: GemmShape, fidelity: str = "fast") -> ComputeResult:
+        """A GEMM on the vector unit: one MAC is two element operations (used only when pinned here)."""
+        res = self.elementwise(2 * g.macs)
+        res.macs = g.macs
+        res.energy_pj = {"mac": g.macs * self.energy.get("mac", 0.0)}
+        return res

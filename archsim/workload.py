@@ -1,0 +1,122 @@
+"""Every way a user names a workload, turned into IR ops: GEMM strings, convs, workload files, models."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from archsim.errors import WorkloadError
+
+_GEMM = re.compile(r"^\s*(?:(?P<name>[\w.\-/]+)\s*=\s*)?(?P<m>\d+)\s*[xX]\s*(?P<n>\d+)\s*[xX]\s*(?P<k>\d+)\s*$")
+CONV_KEYS = ("H", "W", "R", "S", "C", "F", "stride", "pad")
+
+
+@dataclass
+class Workload:
+    ops: list
+    meta: dict[str, Any] = field(default_factory=dict)   # model, phase, batch, seq/kv for model runs
+    tokens: int = 0                                      # tokens one run produces (tokens/s)
+
+
+def parse_gemm(text: str, index: int = 0, bits: int = 8):
+    """'MxNxK' or 'name=MxNxK' -> a GEMM op (M x K activations times K x N weights)."""
+    from dataflows.ir import gemm_op
+
+    m = _GEMM.match(str(text))
+    if not m:
+        raise WorkloadError(f"--gemm {text!r}: expected MxNxK (e.g. 128x768x768) or name=MxNxK")
+    M, N, K = (int(m.group(k)) for k in "mnk")
+    if min(M, N, K) < 1:
+        raise WorkloadError(f"--gemm {text!r}: M, N and K must be at least 1")
+    return gemm_op(m.group("name") or f"gemm{index}_{M}x{N}x{K}", M, N, K, bits=bits)
+
+
+def parse_conv(spec: str | Mapping[str, Any], index: int = 0, bits: int = 8):
+    """'H=224,W=224,R=7,S=7,C=3,F=64,stride=2,pad=3[,name=conv1]' (or the same as a mapping) -> a conv op."""
+    from dataflows.ir import conv_op
+
+    if isinstance(spec, str):
+        items = {}
+        for part in spec.split(","):
+            k, sep, v = part.partition("=")
+            if not sep:
+                raise WorkloadError(f"--conv {spec!r}: expected KEY=VALUE pairs, e.g. H=56,W=56,R=3,S=3,C=64,F=64,"
+                                    "stride=1,pad=1")
+            items[k.strip()] = v.strip()
+    else:
+        items = dict(spec)
+    name = str(items.pop("name", f"conv{index}"))
+    unknown = set(items) - set(CONV_KEYS)
+    if unknown:
+        raise WorkloadError(f"conv {name!r}: unknown key(s) {sorted(unknown)}; expected {', '.join(CONV_KEYS)}")
+    missing = [k for k in CONV_KEYS[:6] if k not in items]
+    if missing:
+        raise WorkloadError(f"conv {name!r}: missing {', '.join(missing)} (expected {', '.join(CONV_KEYS)})")
+    try:
+        vals = {k: int(v) for k, v in items.items()}
+    except ValueError as exc:
+        raise WorkloadError(f"conv {name!r}: every value must be an integer ({exc})") from None
+    return conv_op(name, bits=bits, **vals)
+
+
+def model_workload(model: str, phase: str = "prefill", batch: int = 1, seq: int | None = None,
+                   kv: int | None = None, bits: int = 16, **kw: Any) -> Workload:
+    """Lower a transformer preset or config.json for one prefill pass or one decode step."""
+    from dataflows.lowering import lower_model
+
+    graph = lower_model(model, phase=phase, batch=batch, seq=seq, kv=kv, bits=bits, **kw)
+    ops = list(graph.ops()) if hasattr(graph, "ops") else list(graph)
+    meta = {"model": model, "phase": phase, "batch": batch}
+    if phase == "prefill":
+        meta["seq"] = seq
+        tokens = batch * (seq or 1)
+    else:
+        meta["kv"] = kv
+        tokens = batch
+    return Workload(ops, meta, tokens)
+
+
+def resolve_workload(workload: Any, design: Any = None) -> Workload:
+    """Accept a Workload, a list of ops, a Graph, a dict spec, a workload-file path, or None (the design's)."""
+    if isinstance(workload, Workload):
+        return workload
+    if workload is None:
+        spec = getattr(design, "workload", None)
+        if spec is None:
+            raise WorkloadError("no workload given and the design has no `workload:` section; "
+                                "pass --gemm MxNxK, --conv ..., --workload FILE or --model NAME")
+        workload = spec.model_dump(exclude_none=True)
+    if isinstance(workload, (str, Path)):
+        from dataflows.ir import load_workload
+
+        return Workload(list(load_workload(workload)))
+    if isinstance(workload, Mapping):
+        return _from_mapping(workload)
+    if hasattr(workload, "ops") and callable(workload.ops):
+        return Workload(list(workload.ops()))
+    ops = list(workload)
+    if not ops:
+        raise WorkloadError("the workload has no operators")
+    return Workload(ops)
+
+
+def _from_mapping(spec: Mapping[str, Any]) -> Workload:
+    spec = dict(spec)
+    if spec.get("model"):
+        keys = ("model", "phase", "batch", "seq", "kv", "bits", "moe_imbalance")
+        unknown = set(spec) - set(keys) - {"gemm", "conv"}
+        if unknown:
+            raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; expected {', '.join(keys)}")
+        return model_workload(**{k: v for k, v in spec.items() if k in keys and v is not None})
+    unknown = set(spec) - {"gemm", "conv", "file", "bits", "phase", "batch"}
+    if unknown:
+        raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; expected gemm, conv, file or model")
+    bits = int(spec.get("bits", 8))
+    ops = [parse_gemm(g, i, bits) for i, g in enumerate(spec.get("gemm") or [])]
+    ops += [parse_conv(c, i, bits) for i, c in enumerate(spec.get("conv") or [])]
+    if spec.get("file"):
+        ops += resolve_workload(spec["file"]).ops
+    if not ops:
+        raise WorkloadError("the workload has no operators")
+    return Workload(ops)
