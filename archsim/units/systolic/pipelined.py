@@ -1,0 +1,251 @@
+"""Pipelined systolic array: closed-form timing and a register-level model that mirrors `rtl/`.
+
+Unlike SCALE-Sim (folds strictly serial), the next fold starts streaming one fold period
+P = max(T, R) after the previous one, so fills and drains overlap. The equations and the
+microarchitecture are written down in docs/systolic_pipelined.md; `simulate` steps the same
+registers as rtl/systolic_os.v and rtl/systolic_ws.v, clock edge by clock edge.
+
+Cycle convention (identical in RTL): state s is the register contents after the s-th rising edge
+following the edge that samples `start` (s = 0 right after that edge). `fold_end(f)` is the state
+in which fold f's last result is on the output port of the last column; `done` is first high in
+state fold_end(F-1) + 1, and that state index is `total_cycles` (the RTL `cycles` counter value).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+DATAFLOWS = ("os", "ws", "is")
+FOLD_TUPLE_MAX = 4096
+
+
+def _cdiv(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _check_dims(**dims: int) -> None:
+    for k, v in dims.items():
+        if isinstance(v, bool) or int(v) != v or v < 1:
+            raise ValueError(f"{k} must be a positive integer, got {v!r}")
+
+
+def spatial_map(M: int, N: int, K: int, dataflow: str) -> tuple[int, int, int]:
+    """(S_r, S_c, T): GEMM dims on array rows, on array columns, and streamed in time."""
+    if dataflow == "os":
+        return M, N, K
+    if dataflow == "ws":
+        return K, N, M
+    if dataflow == "is":
+        return K, M, N
+    raise ValueError(f"dataflow must be one of {DATAFLOWS}, got {dataflow!r}")
+
+
+@dataclass(frozen=True)
+class PipelinedTiming:
+    """Closed-form timing of one GEMM on the pipelined array (all in array clock cycles)."""
+
+    total_cycles: int
+    folds: int
+    fold_period: int                       # P: cycles between the stream starts of two folds
+    fold_latency: int                      # fold_end(f) - f * P
+    row_folds: int
+    col_folds: int
+    streamed: int                          # T
+    fold_end_cycles: tuple[int, ...] = ()  # filled only when folds <= FOLD_TUPLE_MAX
+
+    def fold_end(self, f: int) -> int:
+        """State index in which fold f's last result leaves the last column."""
+        if not 0 <= f < self.folds:
+            raise IndexError(f"fold {f} out of range 0..{self.folds - 1}")
+        return f * self.fold_period + self.fold_latency
+
+
+def pipelined_cycles(M: int, N: int, K: int, R: int, C: int, dataflow: str) -> PipelinedTiming:
+    """O(1) timing: fold f streams from f*P; latency T + 2R + C - 2 (os) or T + R + C - 1 (ws/is)."""
+    _check_dims(M=M, N=N, K=K, R=R, C=C)
+    s_r, s_c, t = spatial_map(M, N, K, dataflow)
+    row_folds, col_folds = _cdiv(s_r, R), _cdiv(s_c, C)
+    folds = row_folds * col_folds
+    period = max(t, R)  # os: R-cycle column drain; ws/is: one stationary row loaded per cycle
+    latency = t + 2 * R + C - 2 if dataflow == "os" else t + R + C - 1
+    total = (folds - 1) * period + latency + 1
+    ends = tuple(f * period + latency for f in range(folds)) if folds <= FOLD_TUPLE_MAX else ()
+    return PipelinedTiming(total, folds, period, latency, row_folds, col_folds, t, ends)
+
+
+def wrap(x: np.ndarray, bits: int) -> np.ndarray:
+    """Two's-complement wrap of int64 values to `bits` bits (what an AW-bit register holds)."""
+    if bits >= 64:
+        return x.astype(np.int64)
+    half = np.int64(1) << np.int64(bits - 1)
+    return ((x.astype(np.int64) + half) & ((half << np.int64(1)) - 1)) - half
+
+
+@dataclass
+class PipelinedRun:
+    """Result of `simulate`: outputs, the observed cycle counts, and optionally a per-state trace."""
+
+    out: np.ndarray
+    total_cycles: int
+    fold_end_cycles: tuple[int, ...]
+    trace: dict[str, np.ndarray] | None = field(default=None, repr=False)
+
+
+class _Controller:
+    """The fold sequencer both RTL cores share: state c issues step t = c mod P of fold c // P."""
+
+    def __init__(self, timing: PipelinedTiming):
+        self.P, self.T, self.fc_n = timing.fold_period, timing.streamed, timing.col_folds
+        self.n = timing.folds * timing.fold_period
+
+    def at(self, c: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(ok, t, fr, fc) for controller states c (any shape); ok is False outside the run."""
+        ok = (c >= 0) & (c < self.n)
+        cc = np.where(ok, c, 0)
+        f, t = cc // self.P, cc % self.P
+        return ok, t, f // self.fc_n, f % self.fc_n
+
+
+def _pad(X: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    out = np.zeros((rows, cols), dtype=np.int64)
+    out[: X.shape[0], : X.shape[1]] = X
+    return out
+
+
+def _state(R: int, C: int, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    return {k: np.zeros((R, C), dtype=np.int64) for k in names}
+
+
+def _shift_down(x: np.ndarray) -> np.ndarray:
+    """What each PE receives from the PE above (row 0 receives 0)."""
+    return np.vstack([np.zeros((1, x.shape[1]), dtype=x.dtype), x[:-1]])
+
+
+class _OS:
+    """Output-stationary registers: acc, hold (captured result), o/ov/ol (column drain chain)."""
+
+    names = ("acc", "hold", "o", "ov", "ol")
+
+    def __init__(self, A, B, R, C, timing, ctl):
+        fr_n, fc_n, P = timing.row_folds, timing.col_folds, timing.fold_period
+        self.Ap, self.Bp = _pad(A, fr_n * R, P), _pad(B, P, fc_n * C)
+        self.R, self.C, self.T, self.ctl = R, C, timing.streamed, ctl
+        self.I, self.J = np.indices((R, C))
+
+    def inputs(self, s: int) -> dict[str, np.ndarray]:
+        """PE input registers in state s: the lane value issued at c = s - 1 - i - j (skew + 1)."""
+        I, J = self.I, self.J
+        ok, t, fr, fc = self.ctl.at(s - 1 - I - J)
+        return {"a": np.where(ok, self.Ap[fr * self.R + I, t], 0),
+                "b": np.where(ok, self.Bp[t, fc * self.C + J], 0),
+                "v": ok & (t < self.T), "l": ok & (t == self.T - 1)}
+
+    def step(self, st, x, bits):
+        accp = wrap(st["acc"] + x["a"] * x["b"], bits)
+        cap = x["v"] & x["l"]
+        load = cap[self.R - 1][None, :]           # bottom PE captures -> whole column loads chain
+        top = (self.I == 0)
+        o_load = np.where(self.I == self.R - 1, accp, st["hold"])
+        return {"acc": np.where(x["v"], np.where(x["l"], 0, accp), st["acc"]),
+                "hold": np.where(cap, accp, st["hold"]),
+                "o": np.where(load, o_load, _shift_down(st["o"])),
+                "ov": np.where(load, 1, _shift_down(st["ov"])),
+                "ol": np.where(load, top, _shift_down(st["ol"]))}
+
+    def port(self, st):
+        return st["ov"][-1].astype(bool), st["o"][-1], st["ol"][-1].astype(bool)
+
+    def place(self, out, k, j, val, timing):
+        """k-th result out of column j: fold k // R, rows leave bottom first."""
+        fr, fc = divmod(k // self.R, timing.col_folds)
+        m, n = fr * self.R + self.R - 1 - k % self.R, fc * self.C + j
+        if m < out.shape[0] and n < out.shape[1]:
+            out[m, n] = val
+
+
+class _WS:
+    """Weight-stationary registers: w (active), ws (shadow), acc (= psum register), pv, pl."""
+
+    names = ("w", "ws", "acc", "pv", "pl")
+
+    def __init__(self, A, B, R, C, timing, ctl):
+        fr_n, fc_n, P = timing.row_folds, timing.col_folds, timing.fold_period
+        self.Xp = _pad(A.T, fr_n * R, P)          # row lane k carries A[t, k]
+        self.Wp = _pad(B, fr_n * R, fc_n * C)
+        self.R, self.C, self.T, self.ctl = R, C, timing.streamed, ctl
+        self.I, self.J = np.indices((R, C))
+
+    def inputs(self, s: int) -> dict[str, np.ndarray]:
+        I, J = self.I, self.J
+        ok, t, fr, _ = self.ctl.at(s - 1 - I - J)
+        x = {"a": np.where(ok, self.Xp[fr * self.R + I, t], 0),
+             "v": ok & (t < self.T), "l": ok & (t == self.T - 1), "fs": ok & (t == 0)}
+        # weight-load lane of column j: issued at c = s - j, row t of the fold's tile while t < R
+        j = np.arange(self.C)
+        okw, tw, frw, fcw = self.ctl.at(s - j)
+        okw &= tw < self.R
+        tw = np.minimum(tw, self.R - 1)
+        x["wl"] = np.where(okw, self.Wp[frw * self.R + tw, fcw * self.C + j], 0)[None, :]
+        x["hit"] = okw[None, :] & (tw[None, :] == I)
+        return x
+
+    def step(self, st, x, bits):
+        wu = np.where(x["fs"], st["ws"], st["w"])  # the first element of a fold uses the new tile
+        return {"w": np.where(x["v"] & x["fs"], st["ws"], st["w"]),
+                "ws": np.where(x["hit"], x["wl"], st["ws"]),
+                "acc": wrap(_shift_down(st["acc"]) + x["a"] * wu, bits),
+                "pv": x["v"].astype(np.int64), "pl": (x["v"] & x["l"]).astype(np.int64)}
+
+    def port(self, st):
+        return st["pv"][-1].astype(bool), st["acc"][-1], st["pl"][-1].astype(bool)
+
+    def place(self, out, k, j, val, timing):
+        """k-th partial sum out of column j: fold k // T, output row k % T; folds over K add up."""
+        fr, fc = divmod(k // self.T, timing.col_folds)
+        n = fc * self.C + j
+        if n < out.shape[1]:
+            out[k % self.T, n] += val
+
+
+def simulate(A: np.ndarray, B: np.ndarray, R: int, C: int, dataflow: str, acc_bits: int = 32,
+             record: bool = False) -> PipelinedRun:
+    """Run A @ B on the pipelined array register by register; outputs wrap to `acc_bits`.
+
+    With record=True, `trace` holds per state s = 0..total_cycles: `acc` and `valid` (R x C, the
+    accumulator / psum register and the input valid register of every PE), `out_valid`,
+    `out_data` (the output port) and `done`, named as the RTL's dbg_acc/dbg_valid/out_* ports.
+    """
+    A = np.asarray(A, dtype=np.int64)
+    B = np.asarray(B, dtype=np.int64)
+    if A.ndim != 2 or B.ndim != 2 or A.shape[1] != B.shape[0]:
+        raise ValueError(f"need A (M x K) and B (K x N), got {A.shape} and {B.shape}")
+    if dataflow == "is":  # input-stationary = weight-stationary on the transposed problem
+        run = simulate(B.T, A.T, R, C, "ws", acc_bits, record)
+        return PipelinedRun(run.out.T.copy(), run.total_cycles, run.fold_end_cycles, run.trace)
+    timing = pipelined_cycles(A.shape[0], B.shape[1], A.shape[1], R, C, dataflow)
+    core = (_OS if dataflow == "os" else _WS)(A, B, R, C, timing, _Controller(timing))
+    st = _state(R, C, core.names)
+    out = np.zeros((A.shape[0], B.shape[1]), dtype=np.int64)
+    emitted = [0] * C
+    ends: list[int] = []
+    trace: dict[str, list] = {k: [] for k in ("acc", "valid", "out_valid", "out_data", "done")}
+    s = 0
+    while True:
+        x = core.inputs(s)
+        ov, o, ol = core.port(st)
+        if record:
+            for k, v in (("acc", st["acc"]), ("valid", x["v"]), ("out_valid", ov),
+                         ("out_data", o), ("done", len(ends) == timing.folds)):
+                trace[k].append(np.array(v, copy=True))
+        if len(ends) == timing.folds:     # done registered one edge after the last fold end
+            break
+        for j in np.flatnonzero(ov):
+            core.place(out, emitted[j], j, int(o[j]), timing)
+            emitted[j] += 1
+        if ov[C - 1] and ol[C - 1]:
+            ends.append(s)
+        st = core.step(st, x, acc_bits)
+        s += 1
+    tr = {k: np.array(v) for k, v in trace.items()} if record else None
+    return PipelinedRun(wrap(out, acc_bits), s, tuple(ends), tr)
