@@ -87,7 +87,8 @@ class Op:
                 raise WorkloadError(f"op {self.name!r}: dim {d!r} must be a positive integer, got {n!r}")
         if isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 1:
             raise WorkloadError(f"op {self.name!r}: count must be a positive integer, got {self.count!r}")
-        if not any(o.role == "output" for o in self.operands):
+        # A kv_write's destination is its kv_cache operand; every other op writes an `output`.
+        if not any(o.role == "output" for o in self.operands) and self.kind != "kv_write":
             raise WorkloadError(f"op {self.name!r} has no output operand")
 
     def __hash__(self) -> int:
