@@ -78,7 +78,9 @@ def print_report(report: Report, console=None, title: str | None = None) -> None
     from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    if console is None:
+        console = Console()
+        console.width = max(console.width, 172)  # keep the table whole when piped or in narrow terminals
     cols = [("op", "name"), ("unit", "unit"), ("×", "count"), ("cycles", "cycles"), ("time ns", "time_ns"),
             ("util", "utilization"), ("MACs", "macs"), ("stall cyc", "stall_cycles"),
             ("SRAM rd B", "sram_reads"), ("SRAM wr B", "sram_writes"), ("DRAM rd B", "dram_read_bytes"),

@@ -64,16 +64,18 @@ class _Runner:
         self.system = system
         self.fidelity = fidelity
         self.trace = trace
-        self._port = fast_port(system.offchip) if fidelity == "fast" else None
-        self._compute_cache: dict[tuple[str, GemmShape], ComputeResult] = {}
+        self._compute_cache: dict[tuple, ComputeResult] = {}
         self._op_cache: dict[tuple, _OpCost] = {}
         self._cursor = dict.fromkeys(REGION, 0)
+        self._mappers: dict[str, Any] = {}
 
     # -- placement -----------------------------------------------------------------------------
     def place(self, op) -> ComputeUnit | None:
         """The unit that runs `op` (None for pure data movement such as KV-cache reads)."""
-        from dataflows.placement import place_op
-
+        try:
+            from dataflows.placement import place_op
+        except ImportError:  # TEMPORARY until dataflows/placement.py lands
+            return next((u for u in self.system.units.values() if u.supports(op)), None)
         return place_op(op, self.system.units, self.system.design)
 
     # -- one op --------------------------------------------------------------------------------
@@ -91,10 +93,28 @@ class _Runner:
             return self._gemm(op, unit)
         return self._stream(op, unit)
 
-    def _gemm(self, op, unit: ComputeUnit) -> _OpCost:
-        from dataflows.mapper import map_for_run
+    def _mapper(self, unit: ComputeUnit):
+        """One Mapper per unit, planning with this system's SRAM, off-chip bandwidth and energies."""
+        m = self._mappers.get(unit.name)
+        if m is None:
+            from dataflows.cache import MapCache
+            from dataflows.cost import EnergySpec
+            from dataflows.mapper import Mapper
+            from dataflows.mapspace import MemorySpec
 
-        mapping = map_for_run(op, unit, self.system)
+            sysm, e = self.system, self.system.energy
+            mem = MemorySpec.make(sysm.sram_capacity_bytes(), sysm.offchip_bandwidth_bytes_per_s,
+                                  sysm.offchip_latency_ps, {r: bool(sysm.sram(r).double_buffered)
+                                                            for r in ("ifmap", "filter", "ofmap")})
+            energy = EnergySpec(e.get("mac", 0.0), e.get("sram_byte", 0.0), e.get("offchip_byte", 0.0))
+            cfg = sysm.design.mapper
+            m = self._mappers[unit.name] = Mapper(unit, mem, energy, cfg, MapCache() if cfg.cache else None)
+        return m
+
+    def _gemm(self, op, unit: ComputeUnit) -> _OpCost:
+        mapper = self._mapper(unit)
+        mapping = mapper.map_gemm(op.as_gemm(), op.name, op.kind).best.mapping
+        unit = mapper.variants.get(mapping.dataflow, unit)  # the dataflow the mapper chose
         clk = self.system.clock_of(unit)
         tiles: list[Tile] = []
         agg = ComputeResult(cycles=0, macs=0, folds=0, utilization=0.0)
@@ -136,7 +156,7 @@ class _Runner:
 
     # -- helpers -------------------------------------------------------------------------------
     def _compute(self, unit: ComputeUnit, shape: GemmShape) -> ComputeResult:
-        key = (unit.name, shape)
+        key = (unit.name, getattr(getattr(unit, "cfg", None), "dataflow", None), shape)
         res = self._compute_cache.get(key)
         if res is None:
             res = self._compute_cache[key] = unit.compute(shape, self.fidelity)
@@ -145,7 +165,7 @@ class _Runner:
     def _pipeline(self, tiles: Sequence[Tile]) -> PipelineResult:
         slots = 2 if self.system.double_buffered else 1
         if self.fidelity == "fast":
-            return pipeline_time(tiles, self._port, slots)
+            return pipeline_time(tiles, fast_port(self.system.offchip), slots)  # ops start on an idle port
         from archsim.tile_events import TilePipeline
 
         return TilePipeline(self.system.engine, self.system.offchip, tiles, slots).run()

@@ -63,10 +63,10 @@ def parse_conv(spec: str | Mapping[str, Any], index: int = 0, bits: int = 8):
 def model_workload(model: str, phase: str = "prefill", batch: int = 1, seq: int | None = None,
                    kv: int | None = None, bits: int = 16, **kw: Any) -> Workload:
     """Lower a transformer preset or config.json for one prefill pass or one decode step."""
-    from dataflows.lowering import lower_model
+    from dataflows.lowering import lower
 
-    graph = lower_model(model, phase=phase, batch=batch, seq=seq, kv=kv, bits=bits, **kw)
-    ops = list(graph.ops()) if hasattr(graph, "ops") else list(graph)
+    graph = lower(model, phase=phase, batch=batch, seq=seq, kv=kv, bits=bits, **kw)
+    ops = list(graph)
     meta = {"model": model, "phase": phase, "batch": batch}
     if phase == "prefill":
         meta["seq"] = seq
@@ -93,8 +93,6 @@ def resolve_workload(workload: Any, design: Any = None) -> Workload:
         return Workload(list(load_workload(workload)))
     if isinstance(workload, Mapping):
         return _from_mapping(workload)
-    if hasattr(workload, "ops") and callable(workload.ops):
-        return Workload(list(workload.ops()))
     ops = list(workload)
     if not ops:
         raise WorkloadError("the workload has no operators")
