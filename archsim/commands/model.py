@@ -1,0 +1,119 @@
+"""`archsim model`: lower a transformer and print its operator table and parameter counts."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from archsim.errors import WorkloadError
+
+MIB = 1 << 20
+
+
+def register(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("model", help="lower a transformer and print its operator table",
+                       description="Lower a bundled preset or a Hugging Face config.json to operators and "
+                                   "print FLOPs, bytes per operand role and arithmetic intensity per op.")
+    p.add_argument("model", nargs="?", help="preset name (see --list) or path to a config.json")
+    p.add_argument("--list", action="store_true", help="list the bundled presets and exit")
+    p.add_argument("--phase", choices=("prefill", "decode"), default="prefill")
+    p.add_argument("--batch", type=int, default=1, help="sequences in the batch (default 1)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--seq", type=int, help="prefill: prompt length in tokens (default min(1024, max positions))")
+    g.add_argument("--kv", type=int, help="decode: keys attended incl. the new token (default min(1024, max positions))")
+    p.add_argument("--bits", type=int, default=16, help="weight and activation precision (default 16)")
+    p.add_argument("--kv-bits", type=int, help="KV-cache precision (default --bits)")
+    p.add_argument("--expand", action="store_true", help="one row per layer instead of one row x count")
+    p.add_argument("--moe-imbalance", type=float, default=0.0,
+                   help="MoE routing skew: expert i gets a share ~ (i+1)^-x (0 = balanced)")
+    p.add_argument("--expert-histogram", help="MoE tokens per expert, comma separated (overrides --moe-imbalance)")
+    p.add_argument("--allow-long", action="store_true", help="allow contexts beyond max_position_embeddings")
+    p.add_argument("--json", metavar="PATH", help="write the table as JSON to PATH ('-' = stdout)")
+    return p
+
+
+def _histogram(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise WorkloadError(f"--expert-histogram: expected comma-separated integers, got {text!r}") from None
+
+
+def _shape(op) -> str:
+    if op.kind in ("gemm", "conv"):
+        return str(op.as_gemm())
+    return "x".join(str(op.dims[d]) for d in op.operands[-1].dims)
+
+
+def op_rows(graph) -> list[dict]:
+    rows = []
+    for op in graph:
+        by_role = op.bytes_by_role
+        rows.append({"name": op.name, "kind": op.kind, "count": op.count, "shape": _shape(op),
+                     "flops": op.flops, "bytes": op.bytes, "intensity": op.intensity,
+                     "weight_bytes": by_role["weight"], "activation_bytes": by_role["activation"],
+                     "kv_cache_bytes": by_role["kv_cache"], "output_bytes": by_role["output"],
+                     "total_flops": op.total_flops, "total_bytes": op.total_bytes})
+    return rows
+
+
+def summary(graph) -> dict:
+    meta = dict(graph.meta)
+    return {"model": meta.pop("model"), "meta": meta, "ops": op_rows(graph),
+            "totals": {"flops": graph.total_flops, "bytes": graph.total_bytes,
+                       "bytes_by_role": graph.bytes_by_role(),
+                       "intensity": graph.total_flops / graph.total_bytes}}
+
+
+def _print(s: dict, out) -> None:
+    m = s["meta"]
+    kv = f"attended {m['attended']}" + (f" of context {m['context']}" if m["attended"] != m["context"] else "")
+    print(f"{s['model']} ({m['family']}) {m['phase']}: batch {m['batch']}, new tokens {m['new_tokens']}, {kv}, "
+          f"{m['bits']}-bit weights/activations, {m['kv_bits']}-bit KV", file=out)
+    head = f"{'op':<22}{'kind':<12}{'count':>6}  {'shape':<22}{'GFLOP':>12}{'weight MiB':>12}{'act MiB':>10}" \
+           f"{'KV MiB':>9}{'out MiB':>10}{'FLOP/B':>9}"
+    print(head, file=out)
+    print("-" * len(head), file=out)
+    for r in s["ops"]:
+        print(f"{r['name']:<22}{r['kind']:<12}{r['count']:>6}  {r['shape']:<22}{r['flops'] / 1e9:>12.4f}"
+              f"{r['weight_bytes'] / MIB:>12.2f}{r['activation_bytes'] / MIB:>10.2f}{r['kv_cache_bytes'] / MIB:>9.2f}"
+              f"{r['output_bytes'] / MIB:>10.2f}{r['intensity']:>9.2f}", file=out)
+    t = s["totals"]
+    print("-" * len(head), file=out)
+    roles = ", ".join(f"{k} {v / MIB:.1f} MiB" for k, v in t["bytes_by_role"].items())
+    print(f"total (x count): {t['flops'] / 1e9:.3f} GFLOP, {t['bytes'] / MIB:.1f} MiB ({roles}), "
+          f"{t['intensity']:.2f} FLOP/B", file=out)
+    p = m["params"]
+    print(f"parameters: {p['total']:,} total, {p['active']:,} active per token "
+          f"({p['per_layer']:,} per layer, {p['embedding']:,} embedding)", file=out)
+    if "expert_loads" in m:
+        print(f"tokens per expert: {m['expert_loads']}", file=out)
+
+
+def main(args) -> int:
+    from dataflows.lowering import lower
+    from dataflows.models import preset_names
+
+    if args.list:
+        print("\n".join(preset_names()))
+        return 0
+    if not args.model:
+        raise WorkloadError("archsim model needs a preset name or a config.json path; presets: "
+                            + ", ".join(preset_names()))
+    graph = lower(args.model, phase=args.phase, batch=args.batch, seq=args.seq, kv=args.kv, bits=args.bits,
+                  kv_bits=args.kv_bits, expand=args.expand, moe_imbalance=args.moe_imbalance,
+                  expert_histogram=_histogram(args.expert_histogram), allow_long=args.allow_long)
+    s = summary(graph)
+    if args.json:
+        text = json.dumps(s, indent=2, default=lambda v: None)
+        if args.json == "-":
+            sys.stdout.write(text + "\n")
+        else:
+            Path(args.json).write_text(text + "\n")
+            _print(s, sys.stdout)
+    else:
+        _print(s, sys.stdout)
+    return 0
