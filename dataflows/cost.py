@@ -1,0 +1,223 @@
+"""Analytic cost of a mapping: cycles, DRAM and SRAM bytes, energy, EDP; and the roofline bound.
+
+Latency, with double buffering: while the unit computes tile i, the link brings tile i+1's loads
+and writes back tile i-1's output, so a step takes max(compute_i, (load_{i+1} + store_{i-1}) / bw);
+the first load and the last store are exposed, each with the off-chip latency. Without double
+buffering nothing overlaps: every step pays load + compute + store. Compute cycles come from the
+unit's own `fast` model on the tile shape, evaluated once per distinct shape (at most 8 per mapping).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from archsim.units.base import ComputeResult, ComputeUnit, GemmShape
+from dataflows.mapspace import Mapping, MemorySpec, OperandBits, nbytes
+
+OBJECTIVES = ("latency", "energy", "edp")
+
+
+@dataclass(frozen=True)
+class EnergySpec:
+    """Per-byte energies of data movement (pJ); per-MAC energy is used only if the unit reports none.
+
+    Units price their own MACs and SRAM operand reads/writes (ComputeResult.energy_pj); the cost
+    model adds what only the mapping knows: DRAM bytes and the SRAM writes/reads that move them."""
+
+    mac_pj: float = 0.0
+    sram_byte_pj: float = 0.0
+    offchip_byte_pj: float = 0.0
+
+
+@dataclass
+class MappingCost:
+    """What one mapping costs. Cycles are in the unit's clock."""
+
+    mapping: Mapping
+    cycles: int
+    compute_cycles: int                   # sum of the tiles' stall-free compute
+    macs: int
+    dram_bytes: dict[str, int]            # ifmap, filter, ofmap_in (loads), ofmap (stores)
+    sram_bytes: int
+    energy_pj: dict[str, float]           # unit actions, sram, offchip
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total_energy_pj(self) -> float:
+        return float(sum(self.energy_pj.values()))
+
+    @property
+    def edp(self) -> float:
+        """Energy-delay product in pJ x cycles."""
+        return self.total_energy_pj * self.cycles
+
+    @property
+    def dram_total_bytes(self) -> int:
+        return int(sum(self.dram_bytes.values()))
+
+    def objective(self, name: str) -> tuple[float, ...]:
+        """Sort key: the objective first, then the others, then the mapping text (a total order)."""
+        if name == "latency":
+            return (self.cycles, self.total_energy_pj, str(self.mapping))
+        if name == "energy":
+            return (self.total_energy_pj, self.cycles, str(self.mapping))
+        if name == "edp":
+            return (self.edp, self.cycles, str(self.mapping))
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {name!r}")
+
+    def as_dict(self) -> dict[str, Any]:
+        m = self.mapping
+        return {"mapping": str(m), "tile": {"M": m.tile[0], "N": m.tile[1], "K": m.tile[2]},
+                "order": m.order, "dataflow": m.dataflow, "cycles": self.cycles,
+                "compute_cycles": self.compute_cycles, "macs": self.macs, "steps": m.steps,
+                "dram_bytes": dict(self.dram_bytes), "dram_total_bytes": self.dram_total_bytes,
+                "sram_bytes": self.sram_bytes, "energy_pj": dict(self.energy_pj),
+                "total_energy_pj": self.total_energy_pj, "edp": self.edp}
+
+
+def peak_macs_per_cycle(unit: ComputeUnit) -> int:
+    """MACs the unit can do per cycle at best (PEs): an attribute if the unit has one, else from its config."""
+    peak = getattr(unit, "peak_macs_per_cycle", None)
+    if peak:
+        return int(peak)
+    cfg = getattr(unit, "cfg", None)
+    if cfg is not None and hasattr(cfg, "rows"):
+        return int(cfg.rows * cfg.cols)
+    if cfg is not None and hasattr(cfg, "lanes"):
+        return int(cfg.lanes)
+    raise ValueError(f"unit {unit.name!r} ({unit.kind}) does not say how many MACs it does per cycle")
+
+
+def roofline_cycles(gemm: GemmShape, peak_macs: int, mem: MemorySpec, bits: OperandBits,
+                    clock_hz: float) -> dict[str, float]:
+    """Lower bound on any mapping: all PEs busy, or every operand moved over the link exactly once."""
+    compulsory = gemm.batch * (nbytes(gemm.M * gemm.K, bits.ifmap) + nbytes(gemm.K * gemm.N, bits.filter)
+                               + nbytes(gemm.M * gemm.N, bits.ofmap))
+    compute = gemm.macs / peak_macs
+    memory = compulsory / (mem.offchip_bytes_per_s / clock_hz)
+    return {"cycles": max(compute, memory), "compute_cycles": compute, "memory_cycles": memory,
+            "compulsory_bytes": compulsory}
+
+
+class CostModel:
+    """Evaluates mappings of GEMMs on one unit behind one memory. `units` maps dataflow -> unit."""
+
+    def __init__(self, units: dict[str, ComputeUnit], mem: MemorySpec, energy: EnergySpec, clock_hz: float):
+        self.units, self.mem, self.energy, self.clock_hz = units, mem, energy, float(clock_hz)
+        self.bw_bytes_per_cycle = mem.offchip_bytes_per_s / self.clock_hz
+        self.latency_cycles = mem.offchip_latency_ps * self.clock_hz / 1e12
+        self._compute: dict[tuple[str, GemmShape], ComputeResult] = {}
+        self._units_sum: dict[tuple, tuple[int, int, dict[str, float], int]] = {}
+        self.evaluations = 0
+
+    def compute(self, dataflow: str, shape: GemmShape) -> ComputeResult:
+        """The unit's `fast` result for one tile shape, memoised (most tiles share a shape)."""
+        key = (dataflow, shape)
+        res = self._compute.get(key)
+        if res is None:
+            res = self._compute[key] = self.units[dataflow].compute(shape, "fast")
+        return res
+
+    def evaluate(self, m: Mapping) -> MappingCost:
+        self.evaluations += 1
+        arr = m.step_arrays()
+        # each extent is the full tile or the one edge remainder: index the <= 8 shapes by edge bits
+        edge = [(arr[d] != t).astype(np.int64) for d, t in zip("mnk", m.tile)]
+        code = 4 * edge[0] + 2 * edge[1] + edge[2]
+        lut = np.zeros(8)
+        for c in np.unique(code).tolist():
+            i = int(np.argmax(code == c))
+            lut[c] = self.compute(m.dataflow, GemmShape(int(arr["m"][i]), int(arr["n"][i]), int(arr["k"][i]))).cycles
+        comp = lut[code]
+        cycles = self._latency(comp, arr["load"].astype(np.float64), arr["store"].astype(np.float64),
+                               m.gemm.batch)
+        return self._assemble(m, cycles, arr)
+
+    def _latency(self, c: np.ndarray, load: np.ndarray, store: np.ndarray, batch: int) -> int:
+        """Cycles for `batch` back-to-back copies of one problem's step sequence."""
+        bw, lat = self.bw_bytes_per_cycle, self.latency_cycles
+        if not self.mem.overlapped:
+            per = float(np.sum(load / bw + c + store / bw)) + lat * (int(np.count_nonzero(load)) + 1)
+            return math.ceil(per * batch - 1e-6)
+
+        def body(left_store: float, right_load: float) -> float:
+            nxt = np.append(load[1:], right_load)
+            prv = np.insert(store[:-1], 0, left_store)
+            return float(np.sum(np.maximum(c, (nxt + prv) / bw)))
+
+        l0, s_last = float(load[0]), float(store[-1])
+        if batch == 1:
+            steady = body(0.0, 0.0)
+        else:
+            steady = body(0.0, l0) + (batch - 2) * body(s_last, l0) + body(s_last, 0.0)
+        total = lat + l0 / bw + steady + s_last / bw + lat
+        return math.ceil(total - 1e-6)
+
+    def bound(self, m: Mapping) -> tuple[float, float]:
+        """(cycles no larger than the true latency, exact energy) without building the schedule:
+        the link and the unit each need at least their total busy time."""
+        compute_cycles, _, dram, _, energy = self._traffic_and_energy(m)
+        cycles_lb = max(compute_cycles, sum(dram.values()) / self.bw_bytes_per_cycle)
+        return cycles_lb, float(sum(energy.values()))
+
+    def _assemble(self, m: Mapping, cycles: int, arr: dict[str, np.ndarray]) -> MappingCost:
+        compute_cycles, macs, dram, sram_bytes, energy = self._traffic_and_energy(m)
+        return MappingCost(m, cycles, compute_cycles, macs, dram, sram_bytes, energy)
+
+    def _traffic_and_energy(self, m: Mapping) -> tuple[int, int, dict[str, int], int, dict[str, float]]:
+        """Sum the unit's results over the distinct tile shapes; DRAM bytes from the closed form."""
+        compute_cycles, macs, unit_e, sram_bytes = self._unit_part(m)
+        tot = m.totals()
+        dram = {k: tot[k] for k in ("ifmap", "filter", "ofmap_in", "ofmap")}
+        moved = sum(dram.values())
+        sram_bytes += moved                      # every DRAM byte is written into or read out of SRAM
+        energy = {f"unit.{k}": v for k, v in unit_e.items()}
+        # the unit prices its own SRAM reads/writes; the buffers' DRAM-side fills and drains are ours
+        energy["sram.fill_drain"] = moved * self.energy.sram_byte_pj
+        energy["offchip"] = moved * self.energy.offchip_byte_pj
+        return compute_cycles, macs, dram, sram_bytes, energy
+
+    def _unit_part(self, m: Mapping) -> tuple[int, int, dict[str, float], int]:
+        """Compute cycles, MACs, unit energy and unit SRAM bytes over all tiles: independent of the
+        loop order, so memoised per (GEMM, tile, dataflow)."""
+        key = (m.gemm, m.tile, m.dataflow, m.bits)
+        hit = self._units_sum.get(key)
+        if hit is not None:
+            return hit
+        b, e = m.bits, self.energy
+        unit_e: dict[str, float] = {}
+        sram_bytes = compute_cycles = macs = 0
+        for shape, count in m.tile_shapes():
+            r = self.compute(m.dataflow, shape)
+            compute_cycles += r.cycles * count
+            macs += r.macs * count
+            for act, pj in r.energy_pj.items():
+                unit_e[act] = unit_e.get(act, 0.0) + pj * count
+            rd, wr = r.sram_reads, r.sram_writes
+            sram_bytes += count * (nbytes(rd.get("ifmap", 0), b.ifmap) + nbytes(rd.get("filter", 0), b.filter)
+                                   + nbytes(rd.get("ofmap", 0) + wr.get("ofmap", 0), b.psum))
+        if not unit_e:
+            unit_e = {"mac": macs * e.mac_pj}
+        out = self._units_sum[key] = (compute_cycles, macs, unit_e, sram_bytes)
+        return out
+
+
+def latency_from_tiles(model: CostModel, m: Mapping) -> int:
+    """The same latency as `CostModel.evaluate`, by walking `m.tiles()` in plain Python (a check)."""
+    steps = list(m.tiles())
+    c = [model.compute(m.dataflow, g).cycles for g, _, _ in steps]
+    ld = [sum(lo.values()) for _, lo, _ in steps]
+    st = [so["ofmap"] for _, _, so in steps]
+    bw, lat = model.bw_bytes_per_cycle, model.latency_cycles
+    if not model.mem.overlapped:
+        return math.ceil(sum(x / bw + y + z / bw for x, y, z in zip(ld, c, st))
+                         + lat * (sum(1 for x in ld if x) + m.gemm.batch) - 1e-6)
+    total = lat + ld[0] / bw
+    for i in range(len(steps)):
+        nxt = ld[i + 1] if i + 1 < len(steps) else 0
+        prv = st[i - 1] if i > 0 else 0
+        total += max(c[i], (nxt + prv) / bw)
+    return math.ceil(total + st[-1] / bw + lat - 1e-6)

@@ -1,0 +1,333 @@
+"""The space of ways to run one GEMM on one unit behind one on-chip buffer level.
+
+A `Mapping` fixes the SRAM tile (Tm, Tn, Tk), the order of the DRAM-level tile loops (outer to
+inner, a permutation of "mnk") and the array's dataflow. Each buffer holds one tile of its operand
+(half its capacity when double-buffered, the other half receiving the next tile); a tile already
+resident is not fetched again. When K is split and k is not the innermost loop, an output tile is
+revisited: its partial sums (acc_bits wide) go out to DRAM and come back (`ofmap_in`).
+
+`Mapping.tiles()` walks the schedule step by step (what the event-driven runner consumes);
+`Mapping.totals()` is the same traffic in closed form; `Mapping.step_arrays()` is the schedule as
+numpy arrays for the cost model. Tests hold the three together.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+
+from archsim.units.base import GemmShape
+
+DIMS = ("m", "n", "k")
+ORDERS = tuple("".join(p) for p in itertools.permutations(DIMS))
+ROLE_DIMS = {"ifmap": ("m", "k"), "filter": ("k", "n"), "ofmap": ("m", "n")}
+ROLES = ("ifmap", "filter", "ofmap")
+
+
+def cdiv(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def nbytes(elements: int, bits: int) -> int:
+    """Bytes that `elements` values of `bits` each occupy (packed, rounded up to a whole byte)."""
+    return (elements * bits + 7) // 8
+
+
+@dataclass(frozen=True)
+class OperandBits:
+    """Widths in bits: inputs, weights, partial sums (accumulator) and the final stored output."""
+
+    ifmap: int = 8
+    filter: int = 8
+    psum: int = 32
+    ofmap: int = 8
+
+
+@dataclass(frozen=True)
+class MemorySpec:
+    """What the mapper needs of the memory hierarchy: per-role SRAM capacity and the off-chip link."""
+
+    capacity_bytes: tuple[tuple[str, int], ...]        # (role, bytes) for ifmap, filter, ofmap
+    double_buffered: tuple[tuple[str, bool], ...]
+    offchip_bytes_per_s: float
+    offchip_latency_ps: int = 0
+
+    @classmethod
+    def make(cls, capacity_bytes: dict[str, int], offchip_bytes_per_s: float,
+             offchip_latency_ps: int = 0, double_buffered: dict[str, bool] | bool = True) -> "MemorySpec":
+        if isinstance(double_buffered, bool):
+            double_buffered = {r: double_buffered for r in ROLES}
+        return cls(tuple((r, int(capacity_bytes[r])) for r in ROLES),
+                   tuple((r, bool(double_buffered[r])) for r in ROLES),
+                   float(offchip_bytes_per_s), int(offchip_latency_ps))
+
+    def usable_bytes(self, role: str) -> int:
+        """Capacity a single resident tile may use: half the buffer when it is double-buffered."""
+        cap, db = dict(self.capacity_bytes)[role], dict(self.double_buffered)[role]
+        return cap // 2 if db else cap
+
+    @property
+    def overlapped(self) -> bool:
+        """Transfers overlap compute only if every buffer has a second half to fill."""
+        return all(db for _, db in self.double_buffered)
+
+
+def _tile_grid_bytes(d0: int, t0: int, d1: int, t1: int, bits: int) -> int:
+    """Sum over the (d0/t0) x (d1/t1) grid of tiles of each tile's bytes (edge tiles clipped)."""
+    total = 0
+    for s0, c0 in _extents(d0, t0):
+        for s1, c1 in _extents(d1, t1):
+            total += c0 * c1 * nbytes(s0 * s1, bits)
+    return total
+
+
+def _extents(d: int, t: int) -> list[tuple[int, int]]:
+    """[(tile extent, how many tiles have it)] for a dimension d cut into tiles of t."""
+    full, rest = divmod(d, t)
+    out = [(t, full)] if full else []
+    return out + [(rest, 1)] if rest else out
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """One point of the mapspace. Hashable and printable; `gemm.batch` problems run one after another."""
+
+    gemm: GemmShape
+    tile: tuple[int, int, int]           # (Tm, Tn, Tk) resident in SRAM per step
+    order: str                           # DRAM-level loop order, outer to inner, e.g. "nmk"
+    dataflow: str                        # os | ws | is: how the array unrolls the tile
+    bits: OperandBits = field(default_factory=OperandBits)
+
+    def __post_init__(self) -> None:
+        if self.order not in ORDERS:
+            raise ValueError(f"loop order must be a permutation of 'mnk', got {self.order!r}")
+        for t, d in zip(self.tile, (self.gemm.M, self.gemm.N, self.gemm.K)):
+            if not 1 <= t <= d:
+                raise ValueError(f"tile {self.tile} does not fit GEMM {self.gemm}")
+
+    def __str__(self) -> str:
+        tm, tn, tk = self.tile
+        return f"tile M{tm} N{tn} K{tk}, loops {'>'.join(self.order)}, {self.dataflow}"
+
+    # -- shape of the schedule ----------------------------------------------------------------
+    @property
+    def counts(self) -> dict[str, int]:
+        """Number of tiles along each GEMM dim."""
+        g = self.gemm
+        return {"m": cdiv(g.M, self.tile[0]), "n": cdiv(g.N, self.tile[1]), "k": cdiv(g.K, self.tile[2])}
+
+    @property
+    def steps(self) -> int:
+        c = self.counts
+        return c["m"] * c["n"] * c["k"] * self.gemm.batch
+
+    def innermost(self) -> str | None:
+        """The innermost loop that actually iterates (count > 1); it decides all reuse."""
+        c = self.counts
+        for d in reversed(self.order):
+            if c[d] > 1:
+                return d
+        return None
+
+    def footprint_bytes(self) -> dict[str, int]:
+        """Bytes one resident tile of each role occupies (outputs held as partial sums)."""
+        tm, tn, tk = self.tile
+        return {"ifmap": nbytes(tm * tk, self.bits.ifmap), "filter": nbytes(tk * tn, self.bits.filter),
+                "ofmap": nbytes(tm * tn, self.bits.psum)}
+
+    def fits(self, mem: MemorySpec) -> bool:
+        fp = self.footprint_bytes()
+        return all(fp[r] <= mem.usable_bytes(r) for r in ROLES)
+
+    def tile_shapes(self) -> list[tuple[GemmShape, int]]:
+        """Distinct tile shapes (at most 8) and how many steps compute each."""
+        g = self.gemm
+        out = []
+        for (tm, cm), (tn, cn), (tk, ck) in itertools.product(
+                _extents(g.M, self.tile[0]), _extents(g.N, self.tile[1]), _extents(g.K, self.tile[2])):
+            out.append((GemmShape(tm, tn, tk), cm * cn * ck * g.batch))
+        return out
+
+    # -- the schedule, step by step -----------------------------------------------------------
+    def tiles(self) -> Iterator[tuple[GemmShape, dict[str, int], dict[str, int]]]:
+        """Yield per step (tile shape, bytes loaded {'ifmap','filter','ofmap_in'}, bytes stored {'ofmap'}).
+
+        Loads happen before the step's compute, the store after it (when the output tile is about
+        to be replaced, or at the end). Plain Python: the reference the closed forms are held to.
+        """
+        g, (Tm, Tn, Tk), b = self.gemm, self.tile, self.bits
+        c = self.counts
+        dims = {"m": g.M, "n": g.N, "k": g.K}
+        size = {"m": Tm, "n": Tn, "k": Tk}
+        for _ in range(g.batch):
+            idx_seq = list(itertools.product(*(range(c[d]) for d in self.order)))
+            resident: dict[str, tuple[int, int] | None] = {r: None for r in ROLES}
+            visits: dict[tuple[int, int], int] = {}
+            for s, idx in enumerate(idx_seq):
+                ix = dict(zip(self.order, idx))
+                ext = {d: min(size[d], dims[d] - ix[d] * size[d]) for d in DIMS}
+                load = {"ifmap": 0, "filter": 0, "ofmap_in": 0}
+                for role, bits_ in (("ifmap", b.ifmap), ("filter", b.filter)):
+                    key = tuple(ix[d] for d in ROLE_DIMS[role])
+                    if resident[role] != key:
+                        load[role] = nbytes(ext[ROLE_DIMS[role][0]] * ext[ROLE_DIMS[role][1]], bits_)
+                        resident[role] = key
+                okey = (ix["m"], ix["n"])
+                out_elems = ext["m"] * ext["n"]
+                if resident["ofmap"] != okey:
+                    if visits.get(okey, 0):               # earlier partial sums come back
+                        load["ofmap_in"] = nbytes(out_elems, b.psum)
+                    visits[okey] = visits.get(okey, 0) + 1
+                    resident["ofmap"] = okey
+                nxt = dict(zip(self.order, idx_seq[s + 1])) if s + 1 < len(idx_seq) else None
+                store = {"ofmap": 0}
+                if nxt is None or (nxt["m"], nxt["n"]) != okey:
+                    final = visits[okey] == c["k"] if c["k"] > 1 and self.innermost() != "k" else True
+                    store["ofmap"] = nbytes(out_elems, b.ofmap if final else b.psum)
+                yield GemmShape(ext["m"], ext["n"], ext["k"]), load, store
+
+    # -- the same traffic in closed form -------------------------------------------------------
+    def totals(self) -> dict[str, int]:
+        """Steps and DRAM bytes per operand over the whole GEMM, without walking the schedule.
+
+        An operand is fetched once per tile when the loop it does not depend on is the innermost
+        one that iterates (its tile stays resident); otherwise once per tile per iteration of that
+        loop. Outputs revisited over k pay (visits - 1) partial-sum round trips per tile.
+        """
+        g, (Tm, Tn, Tk), b = self.gemm, self.tile, self.bits
+        c, inner = self.counts, self.innermost()
+        ifmap = _tile_grid_bytes(g.M, Tm, g.K, Tk, b.ifmap) * (1 if inner == "n" or inner is None else c["n"])
+        filt = _tile_grid_bytes(g.K, Tk, g.N, Tn, b.filter) * (1 if inner == "m" or inner is None else c["m"])
+        revisits = c["k"] - 1 if (c["k"] > 1 and inner != "k") else 0
+        psum = _tile_grid_bytes(g.M, Tm, g.N, Tn, b.psum)
+        ofmap_in = psum * revisits
+        ofmap_out = _tile_grid_bytes(g.M, Tm, g.N, Tn, b.ofmap) + psum * revisits
+        per = {"ifmap": ifmap, "filter": filt, "ofmap_in": ofmap_in, "ofmap": ofmap_out}
+        out = {k: v * g.batch for k, v in per.items()}
+        out["steps"] = self.steps
+        out["load_bytes"] = out["ifmap"] + out["filter"] + out["ofmap_in"]
+        out["dram_bytes"] = out["load_bytes"] + out["ofmap"]
+        return out
+
+    # -- the schedule as arrays, for the cost model --------------------------------------------
+    def step_arrays(self) -> dict[str, np.ndarray]:
+        """One batch problem's schedule as arrays: tile extents and bytes loaded/stored per step."""
+        g, (Tm, Tn, Tk), b = self.gemm, self.tile, self.bits
+        c = self.counts
+        grids = np.indices(tuple(c[d] for d in self.order)).reshape(3, -1)
+        ix = {d: grids[i] for i, d in enumerate(self.order)}
+        ext = {d: np.minimum(t, full - ix[d] * t) for d, t, full in
+               (("m", Tm, g.M), ("n", Tn, g.N), ("k", Tk, g.K))}
+        n = grids.shape[1]
+
+        def changed(dims: tuple[str, str]) -> np.ndarray:
+            ch = np.ones(n, bool)
+            if n > 1:
+                ch[1:] = (ix[dims[0]][1:] != ix[dims[0]][:-1]) | (ix[dims[1]][1:] != ix[dims[1]][:-1])
+            return ch
+
+        def packed(elems: np.ndarray, bits: int) -> np.ndarray:
+            return (elems * bits + 7) // 8
+
+        out_new = changed(("m", "n"))
+        out_last = np.ones(n, bool)
+        out_last[:-1] = out_new[1:]
+        inner = self.innermost()
+        revisit = c["k"] > 1 and inner != "k"
+        out_elems = ext["m"] * ext["n"]
+        load_i = np.where(changed(("m", "k")), packed(ext["m"] * ext["k"], b.ifmap), 0)
+        load_f = np.where(changed(("k", "n")), packed(ext["k"] * ext["n"], b.filter), 0)
+        load_o = np.where(out_new & (ix["k"] > 0), packed(out_elems, b.psum), 0) if revisit else np.zeros(n, np.int64)
+        final = (ix["k"] == c["k"] - 1) if revisit else np.ones(n, bool)
+        store = np.where(out_last, np.where(final, packed(out_elems, b.ofmap), packed(out_elems, b.psum)), 0)
+        return {"m": ext["m"], "n": ext["n"], "k": ext["k"], "load": load_i + load_f + load_o,
+                "load_ifmap": load_i, "load_filter": load_f, "load_ofmap_in": load_o, "store": store}
+
+
+def tile_candidates(dim: int, quanta: tuple[int, ...] = (), limit: int = 24) -> list[int]:
+    """Tile sizes worth trying along a dim of `dim`: powers of two, power-of-two multiples of the
+    array sides (`quanta`), balanced splits ceil(dim / p), and the whole dim; at most `limit`."""
+    cand = {dim}
+    p = 1
+    while p < dim:
+        cand.add(p)
+        p *= 2
+    for quantum in quanta:
+        q = quantum
+        while 1 < quantum and q < dim:
+            cand.add(q)
+            q *= 2
+    for parts in range(2, 17):
+        cand.add(cdiv(dim, parts))
+    vals = sorted(v for v in cand if 1 <= v <= dim)
+    if len(vals) > limit:                                 # keep the large end, thin the small end
+        keep = set(vals[-limit // 2:])
+        small = vals[: -limit // 2]
+        step = len(small) / (limit - len(keep))
+        keep.update(small[int(i * step)] for i in range(limit - len(keep)))
+        vals = sorted(keep)
+    return vals
+
+
+def canonical_order(order: str, counts: dict[str, int]) -> str:
+    """Loops that run once do not change the schedule: orders equal without them are one mapping."""
+    return "".join(d for d in order if counts[d] > 1)
+
+
+class MapSpace:
+    """All fitting mappings of one GEMM onto one unit: tiles x loop orders x dataflows, pruned.
+
+    `fixed` pins any of the tile sizes (keys M, N, K), `order` pins the loop order and `dataflows`
+    lists the unrollings the unit may use. Equivalent orders (differing only in loops that run
+    once) are enumerated once.
+    """
+
+    def __init__(self, gemm: GemmShape, mem: MemorySpec, bits: OperandBits, dataflows: tuple[str, ...],
+                 quanta: tuple[int, ...] = (), fixed: dict[str, int] | None = None, order: str | None = None,
+                 limit: int = 24):
+        self.gemm, self.mem, self.bits, self.dataflows = gemm, mem, bits, tuple(dataflows)
+        fixed = fixed or {}
+        self.candidates = {}
+        for d, full in (("M", gemm.M), ("N", gemm.N), ("K", gemm.K)):
+            self.candidates[d] = [min(fixed[d], full)] if d in fixed else tile_candidates(full, quanta, limit)
+        self.orders = (order,) if order else ORDERS
+
+    def mapping(self, tm: int, tn: int, tk: int, order: str, df: str) -> Mapping:
+        return Mapping(self.gemm, (tm, tn, tk), order, df, self.bits)
+
+    def fits(self, tm: int, tn: int, tk: int) -> bool:
+        b, mem = self.bits, self.mem
+        return (nbytes(tm * tk, b.ifmap) <= mem.usable_bytes("ifmap")
+                and nbytes(tk * tn, b.filter) <= mem.usable_bytes("filter")
+                and nbytes(tm * tn, b.psum) <= mem.usable_bytes("ofmap"))
+
+    def tiles(self) -> Iterator[tuple[int, int, int]]:
+        """Every fitting (Tm, Tn, Tk), pruning on the ifmap buffer before trying N."""
+        b, mem = self.bits, self.mem
+        for tm in self.candidates["M"]:
+            for tk in self.candidates["K"]:
+                if nbytes(tm * tk, b.ifmap) > mem.usable_bytes("ifmap"):
+                    continue
+                for tn in self.candidates["N"]:
+                    if self.fits(tm, tn, tk):
+                        yield tm, tn, tk
+
+    def __iter__(self) -> Iterator[Mapping]:
+        g = self.gemm
+        for tm, tn, tk in self.tiles():
+            counts = {"m": cdiv(g.M, tm), "n": cdiv(g.N, tn), "k": cdiv(g.K, tk)}
+            seen = set()
+            for order in self.orders:
+                key = canonical_order(order, counts)
+                if key in seen:
+                    continue
+                seen.add(key)
+                for df in self.dataflows:
+                    yield self.mapping(tm, tn, tk, order, df)
+
+    def upper_size(self) -> int:
+        """Size before pruning (tiles x orders x dataflows): what decides exhaustive vs sampled search."""
+        c = self.candidates
+        return len(c["M"]) * len(c["N"]) * len(c["K"]) * len(self.orders) * len(self.dataflows)
