@@ -22,6 +22,7 @@ _CMP: dict[type, Callable[[Any, Any], bool]] = {
     ast.Gt: operator.gt, ast.GtE: operator.ge,
     ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
 }
+_ORDER = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
 _MAX_POW = 64  # keeps `2 ** 10**9` from hanging a sweep
 
 
@@ -118,6 +119,8 @@ class Expr:
             left = self._eval(node.left, env)
             for op, comp in zip(node.ops, node.comparators):
                 right = self._eval(comp, env)
+                if (left is None or right is None) and type(op) in _ORDER:
+                    return False  # a missing metric (failed point) satisfies no ordering
                 try:
                     ok = _CMP[type(op)](left, right)
                 except TypeError as exc:

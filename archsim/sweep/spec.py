@@ -11,7 +11,7 @@ groups combined by cartesian product; inside a group values are combined as the 
       - random: {samples: 8, seed: 1, params: {energy.mac: {low: 0.1, high: 0.4}}}
 
 Keys starting with `workload.` set a field of every workload (e.g. `workload.batch`); all other
-keys are dotted design keys. Every point is resolved through the config loader before anything
+keys are dotted design keys. `set:` holds dotted overrides applied to every point before the axes. Every point is resolved through the config loader before anything
 runs, so a bad value fails the whole sweep up front, naming the key and the point.
 """
 from __future__ import annotations
@@ -118,6 +118,7 @@ class SweepSpec(StrictModel):
     name: str = Field(min_length=1)
     description: str = ""
     base: str | dict[str, Any] = Field(description="design YAML path (relative to the spec) or an inline design")
+    set: dict[str, Any] = Field(default_factory=dict, description="dotted overrides applied to every point")
     workloads: list[dict[str, Any]] = Field(min_length=1)
     axes: list[AxisGroup] = Field(default_factory=list)
     constraints: list[str] = Field(default_factory=list)
@@ -197,24 +198,23 @@ def expand(source: str | Path | Mapping[str, Any]) -> Sweep:
         raise ConfigError(f"{where}: base: design file {spec.base!r} not found (relative to the spec file)")
     base_data = base if isinstance(base, dict) else _read(base)
     constraints = [Expr(c) for c in spec.constraints]
-    for w_i, w in enumerate(spec.workloads):
-        try:
-            evaluate.check_workload({k: v for k, v in w.items() if k != "name"})
-        except ArchsimError as exc:
-            raise ConfigError(f"{where}: workloads.{w_i}: {exc}") from None
 
     combos = [{}] if not spec.axes else [
         {k: v for part in parts for k, v in part.items()}
         for parts in itertools.product(*(g.expand() for g in spec.axes))]
     resolved: dict[str, dict] = {}
+    checked: set[str] = set()
     points: list[Point] = []
     seen: set[str] = set()
     dupes = 0
     for w_i, w in enumerate(spec.workloads):
         for params in combos:
             wl = {k: v for k, v in w.items() if k != "name"}
+            if isinstance(wl.get("gemm"), str):
+                wl["gemm"] = [wl["gemm"]]
             wl.update({k[len(WORKLOAD_PREFIX):]: v for k, v in params.items() if k.startswith(WORKLOAD_PREFIX)})
-            overrides = {k: v for k, v in params.items() if not k.startswith(WORKLOAD_PREFIX)}
+            overrides = {**spec.set, **{k: v for k, v in params.items() if not k.startswith(WORKLOAD_PREFIX)}}
+            _check_workload(wl, checked, f"{where}: workloads.{w_i}", params)
             shown = {"workload": _workload_name(w, w_i), **params}
             reason = _skip_reason(constraints, base_data, overrides, params, wl, where)
             if reason is None:
@@ -228,6 +228,18 @@ def expand(source: str | Path | Mapping[str, Any]) -> Sweep:
             seen.add(pid)
             points.append(Point(len(points), shown, wl, design, pid, reason, spec.fidelity))
     return Sweep(spec, where, points, dupes, raw)
+
+
+def _check_workload(wl: dict, checked: set[str], where: str, params: dict) -> None:
+    key = json.dumps(wl, sort_keys=True, default=str)
+    if key in checked:
+        return
+    try:
+        evaluate.check_workload(wl)
+    except ArchsimError as exc:
+        swept = {k: v for k, v in params.items() if k.startswith(WORKLOAD_PREFIX)}
+        raise ConfigError(f"{where}{' with ' + str(swept) if swept else ''}: {exc}") from None
+    checked.add(key)
 
 
 def _read(path: Path) -> dict:

@@ -1,0 +1,248 @@
+"""Figures for one run (roofline, breakdowns, per-layer utilisation) and for a sweep (Pareto, heatmaps).
+
+matplotlib is the optional `plot` extra; it is imported only here, with the Agg backend, so figures
+render the same headless on a cluster node as on a laptop. Every function writes one PNG and returns
+its path.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from archsim.errors import ArchsimError
+
+
+def _plt() -> Any:
+    try:
+        import matplotlib
+    except ImportError:
+        raise ArchsimError("figures need matplotlib: pip install 'archsim[plot]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    _plt().close(fig)
+    return path
+
+
+def op_kind(op: Mapping[str, Any]) -> str:
+    return str(op.get("kind") or op.get("name", "op").split(".")[-1].rstrip("0123456789_") or "op")
+
+
+def peaks(report: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    """(peak MAC/s, off-chip bytes/s) of the design: compute from the report's own utilisation
+    (util = MACs / (time x peak)), bandwidth from a `simple` off-chip config."""
+    t = report.get("totals", {})
+    peak = None
+    if t.get("utilization") and t.get("time_ns"):
+        peak = t["macs"] / (t["time_ns"] * 1e-9 * t["utilization"])
+    bw = None
+    off = report.get("config", {}).get("memory", {}).get("offchip", {})
+    if isinstance(off, Mapping) and isinstance(off.get("bandwidth"), str):
+        from archsim.config.quantities import parse_bandwidth
+
+        bw = parse_bandwidth(off["bandwidth"])
+    return peak, bw
+
+
+def roofline(report: Mapping[str, Any], path: Path) -> Path:
+    """Each op at (MACs per off-chip byte, achieved MAC/s) under the design's compute and bandwidth roofs."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 4.8))
+    peak, bw = peaks(report)
+    by_kind: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for op in report.get("ops", []):
+        traffic = op.get("dram_read_bytes", 0) + op.get("dram_write_bytes", 0)
+        if not op.get("macs") or not op.get("time_ns") or not traffic:
+            continue
+        by_kind[op_kind(op)].append((op["macs"] / traffic, op["macs"] / (op["time_ns"] * 1e-9)))
+    xs = [x for pts in by_kind.values() for x, _ in pts]
+    lo, hi = (min(xs) / 4, max(xs) * 4) if xs else (0.1, 1000.0)
+    if peak and bw:
+        ridge = peak / bw
+        lo, hi = min(lo, ridge / 8), max(hi, ridge * 8)
+        grid = [lo * (hi / lo) ** (i / 200) for i in range(201)]
+        ax.plot(grid, [min(peak, bw * x) for x in grid], color="black", lw=1.5, label="roof")
+        ax.axvline(ridge, color="grey", ls=":", lw=1)
+        ax.annotate(f"ridge {ridge:.3g} MAC/B", (ridge, peak), textcoords="offset points", xytext=(4, -14),
+                    fontsize=8, color="grey")
+    for kind, pts in sorted(by_kind.items()):
+        ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=22, alpha=0.8, label=kind)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(lo, hi)
+    ax.set_xlabel("operational intensity (MACs per off-chip byte)")
+    ax.set_ylabel("achieved MAC/s")
+    title = "roofline"
+    if peak and bw:
+        title += f" — peak {peak:.3g} MAC/s, {bw / 1e9:.3g} GB/s"
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=8, loc="lower right")
+    return _save(fig, path)
+
+
+def breakdowns(report: Mapping[str, Any], path: Path) -> Path:
+    """Latency by op type, energy by op type and action, and bytes by memory level."""
+    plt = _plt()
+    ops = report.get("ops", [])
+    time_by: dict[str, float] = defaultdict(float)
+    energy_by: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    bytes_by: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for op in ops:
+        k = op_kind(op)
+        time_by[k] += op.get("time_ns", 0.0)
+        parts = op.get("energy_breakdown_pj") or {"total": op.get("energy_pj", 0.0)}
+        for action, v in parts.items():
+            energy_by[k][action] += v
+        bytes_by[k]["SRAM read"] += op.get("sram_reads", 0)
+        bytes_by[k]["SRAM write"] += op.get("sram_writes", 0)
+        bytes_by[k]["DRAM read"] += op.get("dram_read_bytes", 0)
+        bytes_by[k]["DRAM write"] += op.get("dram_write_bytes", 0)
+    kinds = sorted(time_by, key=lambda k: -time_by[k])
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
+    axes[0].barh(kinds, [time_by[k] / 1e3 for k in kinds], color="tab:blue")
+    axes[0].set_xlabel("time (us)")
+    axes[0].set_title("latency by op type", fontsize=10)
+    _stacked(axes[1], kinds, energy_by, scale=1e-6, xlabel="energy (uJ)", title="energy by op type and action")
+    _stacked(axes[2], kinds, bytes_by, scale=1 / 2**20, xlabel="traffic (MiB)", title="bytes by memory level")
+    for ax in axes:
+        ax.invert_yaxis()
+        ax.grid(True, axis="x", alpha=0.25)
+    return _save(fig, path)
+
+
+def _stacked(ax: Any, kinds: Sequence[str], data: Mapping[str, Mapping[str, float]], scale: float, xlabel: str,
+             title: str) -> None:
+    parts = sorted({p for k in kinds for p in data[k]})
+    left = [0.0] * len(kinds)
+    for part in parts:
+        vals = [data[k].get(part, 0.0) * scale for k in kinds]
+        if not any(vals):
+            continue
+        ax.barh(kinds, vals, left=left, label=part)
+        left = [a + b for a, b in zip(left, vals)]
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+
+
+def utilisation_by_layer(report: Mapping[str, Any], path: Path) -> Path:
+    """Cycle-weighted PE utilisation of each layer (or each op when ops carry no layer)."""
+    plt = _plt()
+    cyc: dict[str, float] = defaultdict(float)
+    busy: dict[str, float] = defaultdict(float)
+    for op in report.get("ops", []):
+        if not op.get("macs"):
+            continue  # pure data movement has no PE utilisation
+        key = op.get("layer") or op.get("name", "?")
+        cyc[key] += op.get("cycles", 0)
+        busy[key] += op.get("utilization", 0.0) * op.get("cycles", 0)
+    names = list(cyc)
+    fig, ax = plt.subplots(figsize=(max(6, 0.28 * len(names) + 2), 4))
+    ax.bar(range(len(names)), [100 * busy[n] / cyc[n] if cyc[n] else 0 for n in names], color="tab:green")
+    ax.set_xticks(range(len(names)), names, rotation=60 if len(names) > 6 else 0, ha="right", fontsize=7)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("PE utilisation (%)")
+    ax.set_title("utilisation per layer" if any(o.get("layer") for o in report.get("ops", [])) else
+                 "utilisation per op", fontsize=10)
+    ax.grid(True, axis="y", alpha=0.25)
+    return _save(fig, path)
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
+    """Indices of the points no other point beats in both coordinates (both minimised), sorted by x."""
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], points[i][1]))
+    front, best_y = [], math.inf
+    for i in order:
+        if points[i][1] < best_y:
+            front.append(i)
+            best_y = points[i][1]
+    return front
+
+
+def pareto(rows: Sequence[Mapping[str, Any]], x: str, y: str, path: Path, color: str | None = None) -> Path:
+    """All ok points over metrics `x` and `y` (both minimised), the Pareto front drawn and labelled."""
+    plt = _plt()
+    ok = [r for r in rows if r.get(x) is not None and r.get(y) is not None]
+    pts = [(float(r[x]), float(r[y])) for r in ok]
+    front = pareto_front(pts)
+    fig, ax = plt.subplots(figsize=(7, 4.8))
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(ok):
+        groups[str(r.get(color)) if color else "points"].append(i)
+    for g, idx in sorted(groups.items()):
+        ax.scatter([pts[i][0] for i in idx], [pts[i][1] for i in idx], s=16, alpha=0.6,
+                   label=f"{color}={g}" if color else g)
+    ax.plot([pts[i][0] for i in front], [pts[i][1] for i in front], "k-o", ms=5, mfc="none", lw=1.2,
+            label=f"Pareto front ({len(front)})")
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    if pts and max(p[0] for p in pts) > 20 * min(p[0] for p in pts) > 0:
+        ax.set_xscale("log")
+    if pts and max(p[1] for p in pts) > 20 * min(p[1] for p in pts) > 0:
+        ax.set_yscale("log")
+    ax.set_title(f"{y} vs {x}: {len(ok)} points", fontsize=10)
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def heatmap(rows: Sequence[Mapping[str, Any]], ax_x: str, ax_y: str, metric: str, path: Path) -> Path:
+    """`metric` over two swept axes; where other axes vary, each cell shows the best (minimum) value."""
+    plt = _plt()
+    cells: dict[tuple[Any, Any], float] = {}
+    for r in rows:
+        v = r.get(metric)
+        if v is None or r.get(ax_x) is None or r.get(ax_y) is None:
+            continue
+        key = (r[ax_x], r[ax_y])
+        cells[key] = min(cells.get(key, math.inf), float(v))
+    xs = _axis_values(k[0] for k in cells)
+    ys = _axis_values(k[1] for k in cells)
+    grid = [[cells.get((xv, yv), math.nan) for xv in xs] for yv in ys]
+    fig, ax = plt.subplots(figsize=(1.1 * len(xs) + 3, 0.6 * len(ys) + 2.2))
+    im = ax.imshow(grid, cmap="viridis_r", aspect="auto", origin="lower")
+    finite = [v for row in grid for v in row if not math.isnan(v)]
+    mid = (min(finite) + max(finite)) / 2 if finite else 0
+    for yi, row in enumerate(grid):
+        for xi, v in enumerate(row):
+            if not math.isnan(v):
+                ax.text(xi, yi, f"{v:.3g}", ha="center", va="center", fontsize=7,
+                        color="white" if v > mid else "black")
+    ax.set_xticks(range(len(xs)), [str(v) for v in xs], fontsize=8)
+    ax.set_yticks(range(len(ys)), [str(v) for v in ys], fontsize=8)
+    ax.set_xlabel(ax_x)
+    ax.set_ylabel(ax_y)
+    fig.colorbar(im, ax=ax, label=metric)
+    ax.set_title(f"{metric} (best over other axes)", fontsize=10)
+    return _save(fig, path)
+
+
+def _axis_values(values: Any) -> list[Any]:
+    vals = list(dict.fromkeys(values))
+    try:
+        return sorted(vals, key=_sort_key)
+    except TypeError:
+        return vals
+
+
+def _sort_key(v: Any) -> Any:
+    """Sort '64 KiB' < '1 MiB' by their quantity, plain numbers numerically, other strings by name."""
+    if isinstance(v, (int, float)):
+        return (0, float(v), "")
+    from archsim.config.quantities import parse_quantity
+
+    for kind in ("size", "bandwidth", "frequency", "energy", "duration"):
+        try:
+            return (0, parse_quantity(v, kind), "")
+        except (ValueError, KeyError):
+            continue
+    return (1, 0.0, str(v))
