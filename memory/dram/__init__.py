@@ -1,0 +1,1 @@
+"""DRAM: standards as data (memory/specs), address mapping, event-driven controller, fast model."""

@@ -1,0 +1,302 @@
+"""Per-channel DRAM controller, event-driven: each command issues at its earliest legal cycle.
+
+Legality is kept as next-allowed timestamps, one per (scope instance, command): a bank, a bank
+group, a rank, the channel. Issuing command P at cycle t raises, for every rule (P, N, scope, d)
+of the standard's rule table, the next-allowed time of N in that scope to t + d. A command's
+earliest cycle is then the max of four lookups, the command bus and any rolling window (tFAW).
+The controller sleeps until that cycle; nothing ticks per cycle.
+
+Scheduling: FR-FCFS (oldest ready row hit, else oldest ready ACT/PRE, never closing a row that
+still has queued hits) or strict FCFS; open or closed page (auto-precharge unless another queued
+request hits the row); read/write queues with write-drain watermarks; all-bank refresh staggered
+over ranks (as DRAMSim3) or per-bank refresh round-robin. Refreshes that fall due while the
+controller is idle are replayed at their due times when work arrives, so idle time costs nothing.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Callable
+
+from memory.dram.spec import CMD, COMMANDS, DramSpec
+
+ACT, PRE, RD, WR, RDA, WRA, REF, REFSB = (CMD[c] for c in COMMANDS)
+NCMD = len(COMMANDS)
+INF = 1 << 62
+
+
+class CommandBus:
+    """Command bus(es) of a channel, or shared by the pseudo-channels of an HBM channel.
+
+    `shared`: one bus carries every command. `split`: row commands (ACT, PRE, REF) on one bus,
+    column commands on the other. `free[i]` is the first cycle bus i is idle.
+    """
+
+    def __init__(self, kind: str, act_cycles: int) -> None:
+        self.free = [0, 0]
+        col = 1 if kind == "split" else 0
+        self.bus_of = [0, 0, col, col, col, col, 0, 0]
+        self.cycles_of = [act_cycles, 1, 1, 1, 1, 1, 1, 1]
+
+
+class Txn:
+    """One burst-sized transaction inside the controller."""
+
+    __slots__ = ("arrive", "is_write", "rank", "gi", "bank", "row", "col", "cause", "done", "tag")
+
+    def __init__(self, arrive: int, is_write: bool, rank: int, gi: int, bank: int, row: int, col: int,
+                 done: Callable, tag: object = None) -> None:
+        self.arrive, self.is_write, self.rank, self.gi, self.bank = arrive, is_write, rank, gi, bank
+        self.row, self.col, self.done, self.tag = row, col, done, tag
+        self.cause = 0          # 0 row hit, 1 miss (bank closed), 2 conflict (other row open)
+
+
+class Controller:
+    def __init__(self, spec: DramSpec, ranks: int, bus: CommandBus, *, read_queue: int = 32,
+                 write_queue: int = 32, high_wm: float = 0.75, low_wm: float = 0.25,
+                 page_policy: str = "open", scheduler: str = "frfcfs", refresh: str = "all_bank",
+                 wake: Callable[[int], None] | None = None) -> None:
+        t = spec.timing
+        self.spec, self.ranks, self.bus = spec, ranks, bus
+        self.nbg = spec.bankgroups
+        self.banks_per_rank = spec.banks
+        nbanks = ranks * spec.banks
+        self.open_row = [-1] * nbanks
+        self.na_bank = [[0] * NCMD for _ in range(nbanks)]
+        self.na_bg = [[0] * NCMD for _ in range(ranks * spec.bankgroups)]
+        self.na_rank = [[0] * NCMD for _ in range(ranks)]
+        self.na_ch = [0] * NCMD
+        self._compile(spec)
+        self.rq: list[Txn] = []
+        self.wq: list[Txn] = []
+        self.rq_size, self.wq_size = read_queue, write_queue
+        self.hi, self.lo = max(1, int(high_wm * write_queue)), int(low_wm * write_queue)
+        self.write_mode = False
+        self.closed_page = page_policy == "closed"
+        self.fcfs = scheduler == "fcfs"
+        self.rd_lat, self.wr_lat = t["CL"] + t["tBL"], t["CWL"] + t["tBL"]
+        self.refresh = refresh
+        if refresh == "per_bank" and t["tREFIsb"] <= 0:
+            from archsim.errors import ConfigError
+            raise ConfigError(f"dram: {spec.name} has no per-bank refresh (tREFIsb = 0); use refresh: all_bank")
+        self.t_refi = t["tREFIsb"] if refresh == "per_bank" else t["tREFI"]
+        # DRAMSim3 staggers all-bank refresh: rank r first falls due at (r+1)/ranks of tREFI
+        self.ref_due = [INF] * ranks if refresh == "none" else \
+            [t["tREFI"] * (r + 1) // ranks if refresh == "all_bank" else self.t_refi for r in range(ranks)]
+        self.ref_bank = [0] * ranks       # per-bank refresh: next bank (index within the rank)
+        self.wake = wake                  # wake(cycle): ask the owner to call step(cycle) then
+        self.cmd_counts = [0] * NCMD
+        self.hits = self.misses = self.conflicts = 0
+        self.busy = False
+
+    # -- rule table -> per-command update lists ------------------------------------------------
+    def _compile(self, spec: DramSpec) -> None:
+        upd = {s: [[] for _ in range(NCMD)] for s in ("bank", "bankgroup", "rank", "channel", "other_rank")}
+        best: dict[tuple, int] = {}
+        for r in spec.rules:                       # keep the largest delay per (prev, next, scope)
+            k = (r.prev, r.next, r.scope)
+            best[k] = max(best.get(k, 0), r.delay)
+        for (p, n, s), d in sorted(best.items()):
+            upd[s][p].append((n, d))
+        self.upd = [tuple(tuple(upd[s][p]) for s in ("bank", "bankgroup", "rank", "channel", "other_rank"))
+                    for p in range(NCMD)]
+        self.windows = []
+        for cmd, scope, count, span in spec.windows:
+            if scope != "rank":
+                raise ValueError(f"{spec.name}: only rank-scoped command windows are modelled, got {scope!r}")
+            self.windows.append((cmd, count, span, [deque(maxlen=count) for _ in range(self.ranks)]))
+
+    # -- queue interface -----------------------------------------------------------------------
+    def can_accept(self, is_write: bool) -> bool:
+        return len(self.wq) < self.wq_size if is_write else len(self.rq) < self.rq_size
+
+    def enqueue(self, txn: Txn, now: int) -> None:
+        if not (self.rq or self.wq):
+            self._catch_up_refresh(now)
+        (self.wq if txn.is_write else self.rq).append(txn)
+        self.wake(now)
+
+    # -- timing --------------------------------------------------------------------------------
+    def earliest(self, c: int, rank: int, gi: int, b: int) -> int:
+        e = max(self.na_bank[b][c], self.na_bg[gi][c], self.na_rank[rank][c], self.na_ch[c],
+                self.bus.free[self.bus.bus_of[c]])
+        if c == ACT:
+            for cmd, count, span, hist in self.windows:
+                h = hist[rank]
+                if len(h) == count and h[0] + span > e:
+                    e = h[0] + span
+        return e
+
+    def issue(self, c: int, rank: int, gi: int, b: int, now: int) -> None:
+        """Issue command `c` at cycle `now`: apply every rule it triggers."""
+        ub, ug, ur, uc, uo = self.upd[c]
+        a = self.na_bank[b]
+        for n, d in ub:
+            if a[n] < now + d:
+                a[n] = now + d
+        a = self.na_bg[gi]
+        for n, d in ug:
+            if a[n] < now + d:
+                a[n] = now + d
+        a = self.na_rank[rank]
+        for n, d in ur:
+            if a[n] < now + d:
+                a[n] = now + d
+        a = self.na_ch
+        for n, d in uc:
+            if a[n] < now + d:
+                a[n] = now + d
+        if uo:
+            for r in range(self.ranks):
+                if r != rank:
+                    a = self.na_rank[r]
+                    for n, d in uo:
+                        if a[n] < now + d:
+                            a[n] = now + d
+        bus = self.bus
+        k = bus.bus_of[c]
+        bus.free[k] = max(bus.free[k], now + bus.cycles_of[c])
+        for cmd, _count, _span, hist in self.windows:
+            if cmd == c:
+                hist[rank].append(now)
+        self.cmd_counts[c] += 1
+        if c == PRE or c == RDA or c == WRA:
+            self.open_row[b] = -1
+
+    # -- refresh -------------------------------------------------------------------------------
+    def _refresh_target(self, r: int) -> tuple[int, int]:
+        """(command, bank) the refresh of rank r needs next: PRE an open bank, or REF/REFsb."""
+        base = r * self.banks_per_rank
+        if self.refresh == "per_bank":
+            b = base + self.ref_bank[r]
+            return (PRE if self.open_row[b] >= 0 else REFSB), b
+        for b in range(base, base + self.banks_per_rank):
+            if self.open_row[b] >= 0:
+                return PRE, b
+        return REF, base
+
+    def _do_refresh_cmd(self, c: int, r: int, b: int, now: int) -> None:
+        self.issue(c, r, r * self.nbg + (b % self.banks_per_rank) // self.spec.banks_per_group, b, now)
+        if c == REF or c == REFSB:
+            self.ref_due[r] += self.t_refi
+            if c == REFSB:
+                self.ref_bank[r] = (self.ref_bank[r] + 1) % self.banks_per_rank
+
+    def _catch_up_refresh(self, now: int) -> None:
+        """Replay refreshes that fell due while idle, each at its earliest legal time."""
+        while True:
+            r = min(range(self.ranks), key=lambda k: self.ref_due[k])
+            due = self.ref_due[r]
+            if due >= now:
+                return
+            c, b = self._refresh_target(r)
+            gi = r * self.nbg + (b % self.banks_per_rank) // self.spec.banks_per_group
+            t = max(due, self.earliest(c, r, gi, b))
+            if t >= now:
+                return                  # not finished before `now`: the live scheduler takes over
+            self._do_refresh_cmd(c, r, b, t)
+
+    # -- scheduling ----------------------------------------------------------------------------
+    def step(self, now: int) -> None:
+        """Issue every command legal at `now` (one per bus), then sleep until the next one."""
+        while True:
+            nxt = self._try_issue(now)
+            if nxt is None:
+                continue                 # issued something; another bus may still be free
+            if nxt < INF and (self.rq or self.wq):
+                self.wake(max(nxt, now + 1) if nxt <= now else nxt)
+            return
+
+    def _try_issue(self, now: int) -> int | None:
+        """Issue one command at `now` and return None, or return the earliest cycle anything could."""
+        next_t = INF
+        # 1) refresh has priority once due
+        blocked = None
+        for r in range(self.ranks):
+            if self.ref_due[r] <= now:
+                c, b = self._refresh_target(r)
+                gi = r * self.nbg + (b % self.banks_per_rank) // self.spec.banks_per_group
+                e = self.earliest(c, r, gi, b)
+                if e <= now:
+                    self._do_refresh_cmd(c, r, b, now)
+                    return None
+                next_t = min(next_t, e)
+                blocked = blocked or set()
+                blocked.add(b if self.refresh == "per_bank" else -1 - r)
+            elif self.rq or self.wq:
+                next_t = min(next_t, self.ref_due[r])
+        # 2) pick the queue: drain writes above the high watermark or when no reads wait
+        wq, rq = self.wq, self.rq
+        if self.write_mode:
+            if not wq or (rq and len(wq) <= self.lo):
+                self.write_mode = False
+        elif wq and (len(wq) >= self.hi or not rq):
+            self.write_mode = True
+        q = wq if self.write_mode else rq
+        if not q:
+            return next_t
+        got = self._pick(q, now, blocked)
+        if isinstance(got, int):
+            return min(next_t, got)
+        c, i, t = got
+        self.issue(c, t.rank, t.gi, t.bank, now)
+        if c == ACT:
+            self.open_row[t.bank] = t.row
+            if t.cause == 0:
+                t.cause = 1
+        elif c == PRE:
+            t.cause = 2
+        else:
+            del q[i]
+            if t.cause == 0:
+                self.hits += 1
+            elif t.cause == 1:
+                self.misses += 1
+            else:
+                self.conflicts += 1
+            t.done(t, now + (self.wr_lat if t.is_write else self.rd_lat))
+        return None
+
+    def _col_cmd(self, q: list[Txn], i: int, t: Txn) -> int:
+        if self.closed_page:
+            b, row = t.bank, t.row
+            if not any(o.bank == b and o.row == row for k, o in enumerate(q) if k != i):
+                return WRA if t.is_write else RDA
+        return WR if t.is_write else RD
+
+    def _pick(self, q: list[Txn], now: int, blocked: set | None):
+        """FR-FCFS (or FCFS): (command, queue index, txn) ready at `now`, else the earliest cycle."""
+        rows, nb, ng, nr, nch = self.open_row, self.na_bank, self.na_bg, self.na_rank, self.na_ch
+        bfree, bus_of = self.bus.free, self.bus.bus_of
+        next_t = INF
+        scan = q[:1] if self.fcfs else q
+        hit_banks = set()
+        for i, t in enumerate(scan):
+            b = t.bank
+            if rows[b] == t.row:
+                c = WR if t.is_write else RD
+                e = max(nb[b][c], ng[t.gi][c], nr[t.rank][c], nch[c], bfree[bus_of[c]])
+                if e <= now:
+                    return self._col_cmd(q, i, t), i, t
+                if e < next_t:
+                    next_t = e
+                hit_banks.add(b)
+        seen = set()
+        for i, t in enumerate(scan):
+            b = t.bank
+            if b in seen or rows[b] == t.row:
+                continue
+            seen.add(b)
+            if blocked and (b in blocked or -1 - t.rank in blocked):
+                continue
+            if rows[b] < 0:
+                c = ACT
+            elif b in hit_banks:
+                continue
+            else:
+                c = PRE
+            e = self.earliest(c, t.rank, t.gi, b)
+            if e <= now:
+                return c, i, t
+            if e < next_t:
+                next_t = e
+        return next_t

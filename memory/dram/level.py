@@ -1,0 +1,167 @@
+"""DRAM as a `MemoryLevel`: channels of controllers behind an address mapping, cycle or fast.
+
+Requests split into bursts; each burst is decoded to (channel, rank, bank group, bank, row,
+column) and waits in a per-channel FIFO until its controller queue has room (back-pressure), so
+latency is counted from acceptance into the controller queue to data return, as DRAMSim3 and
+Ramulator count it.
+"""
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from archsim.engine import Engine
+from archsim.errors import ArchsimError
+from memory.dram.controller import CommandBus, Controller, Txn
+from memory.dram.mapping import AddressMapping
+from memory.dram.spec import COMMANDS, DramSpec, load_spec
+from memory.request import MemoryLevel, Request
+
+
+class _Parent:
+    __slots__ = ("req", "remaining", "done_cycle")
+
+    def __init__(self, req: Request, n: int) -> None:
+        self.req, self.remaining, self.done_cycle = req, n, 0
+
+
+class DramLevel(MemoryLevel):
+    def __init__(self, name: str, engine: Engine, spec: DramSpec, *, channels: int = 1,
+                 ranks: int | None = None, mapping: str = "rochrababgco", xor_bank_hash: bool = False,
+                 page_policy: str = "open", scheduler: str = "frfcfs", read_queue: int = 32,
+                 write_queue: int = 32, high_wm: float = 0.75, low_wm: float = 0.25,
+                 refresh: str = "all_bank", fidelity: str = "cycle") -> None:
+        self.spec = spec
+        self.channels = channels
+        self.ranks = ranks or spec.ranks
+        self.mapping = AddressMapping.for_spec(mapping, spec, channels, self.ranks, xor_bank_hash)
+        super().__init__(name, engine, self.mapping.capacity_bytes)
+        self.clock = engine.clock(f"dram.{name}", spec.clock_hz)
+        self.fidelity = fidelity
+        self.page_policy, self.scheduler, self.refresh = page_policy, scheduler, refresh
+        buses = [CommandBus(spec.bus_kind, spec.act_cycles)
+                 for _ in range(-(-channels // spec.shared_by_channels))]
+        self.ctrls = [Controller(spec, self.ranks, buses[ch // spec.shared_by_channels],
+                                 read_queue=read_queue, write_queue=write_queue, high_wm=high_wm,
+                                 low_wm=low_wm, page_policy=page_policy, scheduler=scheduler,
+                                 refresh=refresh, wake=self._waker(ch))
+                      for ch in range(channels)]
+        self.pending = [deque() for _ in range(channels)]
+        self._wake_at: list[int | None] = [None] * channels
+        self.read_latencies: list[int] = []
+        self.last_cycle = 0
+        self.bursts_read = self.bursts_written = 0
+        if fidelity == "fast":
+            from memory.dram.fast import FastDram
+            self.fast = FastDram(self)
+
+    @classmethod
+    def from_config(cls, cfg, engine: Engine, name: str = "offchip") -> "DramLevel":
+        spec = load_spec(cfg.standard, cfg.timing)
+        return cls(name, engine, spec, channels=cfg.channels, ranks=cfg.ranks, mapping=cfg.mapping,
+                   xor_bank_hash=cfg.xor_bank_hash, page_policy=cfg.page_policy,
+                   scheduler=cfg.scheduler, read_queue=cfg.read_queue_entries,
+                   write_queue=cfg.write_queue_entries, high_wm=cfg.write_high_watermark,
+                   low_wm=cfg.write_low_watermark, refresh=cfg.refresh, fidelity=cfg.fidelity)
+
+    # -- engine plumbing -----------------------------------------------------------------------
+    def _waker(self, ch: int):
+        def wake(cycle: int) -> None:
+            cur = self._wake_at[ch]
+            if cur is not None and cur <= cycle:
+                return
+            self._wake_at[ch] = cycle
+            self.engine.at(self.clock.cycles_to_ps(cycle), self._on_wake, ch, cycle)
+        return wake
+
+    def _on_wake(self, ch: int, cycle: int) -> None:
+        if self._wake_at[ch] != cycle:
+            return                                  # superseded by an earlier wake
+        self._wake_at[ch] = None
+        self.ctrls[ch].step(cycle)
+        self._admit(ch, cycle)
+
+    def _admit(self, ch: int, cycle: int) -> None:
+        pend, ctrl = self.pending[ch], self.ctrls[ch]
+        while pend and ctrl.can_accept(pend[0].is_write):
+            t = pend.popleft()
+            t.arrive = cycle
+            ctrl.enqueue(t, cycle)
+
+    # -- MemoryLevel ---------------------------------------------------------------------------
+    def submit(self, req: Request) -> None:
+        self._check(req)
+        req.issue_ps = self.engine.now
+        self._account(req)
+        if self.fidelity == "fast":
+            self.fast.submit(req)
+            return
+        bb = self.spec.burst_bytes
+        first, last = req.addr // bb, (req.addr + req.nbytes - 1) // bb
+        parent = _Parent(req, last - first + 1)
+        now = self.clock.ps_to_cycles(self.engine.now)
+        nbg, bpg, bpr = self.spec.bankgroups, self.spec.banks_per_group, self.spec.banks
+        touched = set()
+        for burst in range(first, last + 1):
+            ch, ra, bg, ba, ro, co = self.mapping.decode(burst * bb)
+            t = Txn(now, req.is_write, ra, ra * nbg + bg, ra * bpr + bg * bpg + ba, ro, co,
+                    self._txn_done, parent)
+            self.pending[ch].append(t)
+            touched.add(ch)
+        for ch in sorted(touched):
+            self._admit(ch, now)
+
+    def _txn_done(self, t: Txn, done_cycle: int) -> None:
+        if t.is_write:
+            self.bursts_written += 1
+        else:
+            self.bursts_read += 1
+            self.read_latencies.append(done_cycle - t.arrive)
+        if done_cycle > self.last_cycle:
+            self.last_cycle = done_cycle
+        p = t.tag
+        p.remaining -= 1
+        if done_cycle > p.done_cycle:
+            p.done_cycle = done_cycle
+        if p.remaining == 0:
+            self._finish_at(p.req, max(self.engine.now, self.clock.cycles_to_ps(p.done_cycle)))
+
+    def stream_time_ps(self, nbytes: int, is_write: bool = False, addr: int = 0) -> int:
+        from memory.dram.fast import stream_cycles
+        return self.clock.cycles_to_ps(stream_cycles(self, addr, nbytes, is_write))
+
+    # -- statistics ----------------------------------------------------------------------------
+    def level_stats(self) -> dict:
+        if self.fidelity == "fast":
+            return self.fast.stats()
+        spec, cc = self.spec, [0] * len(COMMANDS)
+        for c in self.ctrls:
+            cc = [a + b for a, b in zip(cc, c.cmd_counts)]
+        hits = sum(c.hits for c in self.ctrls)
+        misses = sum(c.misses for c in self.ctrls)
+        conflicts = sum(c.conflicts for c in self.ctrls)
+        n = hits + misses + conflicts
+        cycles = self.last_cycle
+        nbytes = (self.bursts_read + self.bursts_written) * spec.burst_bytes
+        time_ns = cycles * spec.tck_ps / 1000
+        lat = np.asarray(self.read_latencies, dtype=np.int64)
+        by_cmd = {c: cc[i] * spec.energy_pj[c] for i, c in enumerate(COMMANDS)}
+        background = spec.background_mw * self.ranks * self.channels * time_ns   # mW x ns = pJ
+        self.energy_pj = sum(by_cmd.values()) + background
+        return {
+            "standard": spec.name, "fidelity": self.fidelity, "channels": self.channels,
+            "reads": self.bursts_read, "writes": self.bursts_written, "tx_bytes": spec.burst_bytes,
+            "total_cycles": cycles, "tck_ns": spec.tck_ps / 1000, "time_ns": time_ns,
+            "bandwidth_gbps": nbytes / time_ns if time_ns else 0.0,
+            "peak_bandwidth_gbps": spec.peak_bytes_per_s * self.channels / 1e9,
+            "avg_read_latency_cycles": float(lat.mean()) if lat.size else 0.0,
+            "p50_read_latency_cycles": float(np.percentile(lat, 50)) if lat.size else 0.0,
+            "p99_read_latency_cycles": float(np.percentile(lat, 99)) if lat.size else 0.0,
+            "row_hits": hits, "row_misses": misses, "row_conflicts": conflicts,
+            "row_hit_rate": hits / n if n else 0.0,
+            "activates": cc[0], "precharges": cc[1] + cc[4] + cc[5],
+            "refreshes": cc[6] + cc[7], "commands": dict(zip(COMMANDS, cc)),
+            "energy_by_command_pj": by_cmd, "energy_background_pj": background,
+            "energy_pj": self.energy_pj,
+        }
