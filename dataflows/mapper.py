@@ -320,3 +320,45 @@ class Mapper:
 
 def _counts(g: GemmShape, t: tuple[int, int, int]) -> dict[str, int]:
     return {"m": cdiv(g.M, t[0]), "n": cdiv(g.N, t[1]), "k": cdiv(g.K, t[2])}
+
+
+# -- from a validated design config ---------------------------------------------------------------
+def design_memory_spec(design: Any) -> MemorySpec:
+    """The mapper's view of `design.memory`: SRAM buffers named ifmap/filter/ofmap and the off-chip level.
+
+    The off-chip bandwidth and latency come from the level's own `stream_time_ps`, so DRAM and
+    flash levels work the same way as the simple pipe."""
+    from archsim.engine import Engine
+    from memory.build import build_offchip
+
+    sram = design.memory.sram
+    missing = [r for r in ("ifmap", "filter", "ofmap") if r not in sram]
+    if missing:
+        raise ArchsimError(f"{design.source}: memory.sram needs buffers named ifmap, filter and ofmap for the "
+                           f"mapper; missing: {', '.join(missing)}")
+    level = build_offchip(design.memory.offchip, Engine())
+    small, big = 1 << 20, 1 << 24
+    t_small, t_big = level.stream_time_ps(small), level.stream_time_ps(big)
+    bytes_per_s = (big - small) / ((t_big - t_small) / 1e12)
+    latency_ps = max(0, round(t_small - small / bytes_per_s * 1e12))
+    return MemorySpec.make({r: sram[r].capacity for r in ("ifmap", "filter", "ofmap")}, bytes_per_s, latency_ps,
+                           {r: sram[r].double_buffered for r in ("ifmap", "filter", "ofmap")})
+
+
+def design_energy_spec(design: Any) -> EnergySpec:
+    t = design.energy.table()
+    return EnergySpec(t.get("mac", 0.0), t.get("sram_byte", 0.0), t.get("offchip_byte", 0.0))
+
+
+def design_unit(design: Any, name: str) -> ComputeUnit:
+    from archsim.units.registry import build_unit
+
+    if name not in design.units:
+        raise ArchsimError(f"{design.source}: no unit named {name!r} (units: {', '.join(design.units)})")
+    return build_unit(name, design.units[name], design.unit_clock_hz(name), design.energy.table())
+
+
+def mapper_for(design: Any, unit_name: str, cache: MapCache | None = None) -> Mapper:
+    """A Mapper for one unit of a loaded design (archsim.config.loader.load_config)."""
+    return Mapper(design_unit(design, unit_name), design_memory_spec(design), design_energy_spec(design),
+                  design.mapper if isinstance(design.mapper, MapperConfig) else MapperConfig(), cache)

@@ -1,0 +1,112 @@
+"""`archsim map`: search the mappings of one operator onto a design and print the best ones."""
+from __future__ import annotations
+
+import argparse
+import re
+
+from archsim.commands._common import add_config_args, load_design, write_json
+from archsim.errors import ArchsimError, WorkloadError
+
+_GEMM = re.compile(r"^\s*(?:(\d+)x)?(\d+)x(\d+)x(\d+)\s*$")
+
+
+def register(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("map", help="search mappings of one operator onto a design",
+                       description="Search tilings, loop orders and dataflows of one GEMM-like operator on a unit "
+                                   "of the design; print the best mappings with cycles, DRAM bytes, energy and "
+                                   "the distance to the roofline lower bound.")
+    add_config_args(p)
+    w = p.add_mutually_exclusive_group(required=True)
+    w.add_argument("--gemm", metavar="[Bx]MxNxK", help="a GEMM C[M,N] = A[M,K] @ B[K,N] (optionally B batches)")
+    w.add_argument("--model", help="a model preset (see `archsim model --list`); pick the op with --op")
+    p.add_argument("--op", help="with --model: the op name (as `archsim model` prints it)")
+    p.add_argument("--phase", choices=("prefill", "decode"), default="prefill")
+    p.add_argument("--seq", type=int, help="with --model prefill: prompt length")
+    p.add_argument("--kv", type=int, help="with --model decode: keys attended")
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--unit", help="unit name (default: where placement puts the op)")
+    p.add_argument("--objective", choices=("latency", "energy", "edp"), help="default: mapper.objective")
+    p.add_argument("--budget", help="wall-time cap, e.g. 2s or '500 ms' (default: mapper.budget)")
+    p.add_argument("--seed", type=int, help="search seed (default: mapper.seed)")
+    p.add_argument("--top", type=int, help="mappings to show (default: mapper.top_k)")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write .archsim_cache")
+    p.add_argument("--json", metavar="PATH", help="write the result as JSON to PATH ('-' = stdout)")
+    return p
+
+
+def _workload_op(args):
+    """The op to map: an ad-hoc GEMM, or one op of a lowered model."""
+    from dataflows.ir import gemm_op
+
+    if args.gemm:
+        m = _GEMM.match(args.gemm)
+        if not m:
+            raise WorkloadError(f"--gemm expects MxNxK or BxMxNxK with positive integers, got {args.gemm!r}")
+        b, M, N, K = (int(x) if x else 1 for x in m.groups())
+        op = gemm_op("gemm", M, N, K)
+        return op, (M, N, K, b)
+    from dataflows.lowering import lower
+
+    if not args.op:
+        raise WorkloadError("--model needs --op NAME (see `archsim model NAME` for the op names)")
+    graph = lower(args.model, phase=args.phase, batch=args.batch, seq=args.seq, kv=args.kv)
+    names = [o.name for o in graph]
+    hits = [o for o in graph if o.name == args.op] or [o for o in graph if o.name.endswith(args.op)]
+    if not hits:
+        raise WorkloadError(f"model {args.model!r} has no op {args.op!r}; ops: {', '.join(names[:30])}"
+                            + (" ..." if len(names) > 30 else ""))
+    op = hits[0]
+    g = op.as_gemm()
+    return op, (g.M, g.N, g.K, g.batch)
+
+
+def main(args) -> int:
+    from archsim.config.quantities import parse_duration_ps
+    from archsim.units.base import GemmShape
+    from dataflows.cache import MapCache
+    from dataflows.mapper import design_unit, mapper_for
+    from dataflows.placement import place_op
+
+    design = load_design(args)
+    op, (M, N, K, B) = _workload_op(args)
+    upd = {}
+    if args.objective:
+        upd["objective"] = args.objective
+    if args.budget:
+        try:
+            upd["budget"] = parse_duration_ps(args.budget)
+        except ValueError as exc:
+            raise ArchsimError(f"--budget: {exc}") from None
+    if args.seed is not None:
+        upd["seed"] = args.seed
+    if args.top:
+        upd["top_k"] = args.top
+    if upd:
+        design.mapper = design.mapper.model_copy(update=upd)
+    unit_name = args.unit
+    if unit_name is None:
+        units = {n: design_unit(design, n) for n in design.units}
+        unit_name = place_op(op, units, design.mapper.placement).unit
+    cache = None if args.no_cache else MapCache()
+    mapper = mapper_for(design, unit_name, cache)
+    res = mapper.map_gemm(GemmShape(M, N, K, B), op.name, op.kind)
+    if args.json:
+        write_json({"design": design.name, **res.as_dict()}, args.json)
+        if args.json == "-":
+            return 0
+    _print(design.name, res)
+    return 0
+
+
+def _print(design: str, res) -> None:
+    lb = res.lower_bound
+    print(f"{design}: op {res.op_name} GEMM {res.gemm} on unit {res.unit}, objective {res.objective}")
+    print(f"  search: {res.method}, {res.space_size} mappings, {res.evaluated} scored in {res.wall_s:.2f} s"
+          + (" (stopped by the time budget)" if res.truncated else "") + (" [cache]" if res.from_cache else ""))
+    print(f"  roofline bound: {lb['cycles']:.0f} cycles (compute {lb['compute_cycles']:.0f}, "
+          f"memory {lb['memory_cycles']:.0f}; compulsory {lb['compulsory_bytes']} B)")
+    hdr = f"  {'#':>2} {'mapping':<42} {'cycles':>12} {'x bound':>8} {'DRAM bytes':>12} {'energy uJ':>10}"
+    print(hdr)
+    for i, c in enumerate(res.top, 1):
+        print(f"  {i:>2} {str(c.mapping):<42} {c.cycles:>12} {c.cycles / max(lb['cycles'], 1e-9):>8.3f} "
+              f"{c.dram_total_bytes:>12} {c.total_energy_pj / 1e6:>10.3f}")

@@ -1,0 +1,99 @@
+"""Which unit runs which op: the user's pin, else the units that can run it, split by intensity.
+
+Units are told apart by which side of the memory wall they sit on, looked up by unit kind in
+`UNIT_SIDES` (or a unit's own `placement_side` attribute), never by if-chains over kinds: a PIM,
+flash or attention unit that arrives later registers its side and placement works unchanged.
+With `policy: intensity` an op whose arithmetic intensity (FLOP/byte) is below the threshold goes
+to a memory-side unit when one can run it, as Duplex splits low-intensity attention and MoE
+GEMVs onto Logic-PIM and the rest onto the xPU. Among the remaining candidates, GEMM-like ops go
+to the unit whose `fast` model finishes them first; others go to the first capable unit in the
+design's order.
+"""
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from archsim.config.mapper_schema import PlacementConfig
+from archsim.errors import ArchsimError
+from archsim.units.base import ComputeUnit
+
+COMPUTE, MEMORY = "compute", "memory"
+
+# unit kind -> side of the memory wall; units not listed are compute-side
+UNIT_SIDES: dict[str, str] = {
+    "systolic": COMPUTE, "vector": COMPUTE, "bitweight": COMPUTE, "attention": COMPUTE,
+    "pim": MEMORY, "flash_compute": MEMORY,
+}
+
+
+def register_side(kind: str, side: str) -> None:
+    """Declare where units of `kind` sit (compute | memory)."""
+    if side not in (COMPUTE, MEMORY):
+        raise ValueError(f"side must be {COMPUTE!r} or {MEMORY!r}, got {side!r}")
+    UNIT_SIDES[kind] = side
+
+
+def unit_side(unit: ComputeUnit) -> str:
+    return getattr(unit, "placement_side", None) or UNIT_SIDES.get(unit.kind, COMPUTE)
+
+
+@dataclass(frozen=True)
+class Placed:
+    """One op's unit and why it was chosen (shown by `archsim run` and the reports)."""
+
+    op: str
+    unit: str
+    reason: str
+
+
+def _gemm_time_s(unit: ComputeUnit, op: Any) -> float | None:
+    as_gemm = getattr(op, "as_gemm", None)
+    if not callable(as_gemm):
+        return None
+    try:
+        g = as_gemm()
+    except ArchsimError:
+        return None
+    return unit.compute(g, "fast").cycles / unit.clock_hz
+
+
+def place_op(op: Any, units: Mapping[str, ComputeUnit], cfg: PlacementConfig) -> Placed:
+    """Choose the unit for one op (see the module docstring for the rules, in order)."""
+    for pattern, name in cfg.pin.items():
+        if fnmatch.fnmatchcase(op.name, pattern):
+            if name not in units:
+                raise ArchsimError(f"mapper.placement.pin: {pattern!r} pins op {op.name!r} to unit {name!r}, "
+                                   f"which the design does not have (units: {', '.join(units)})")
+            if not units[name].supports(op):
+                raise ArchsimError(f"mapper.placement.pin: unit {name!r} ({units[name].kind}) cannot run op "
+                                   f"{op.name!r} of kind {op.kind!r}; pin it to a unit that supports it")
+            return Placed(op.name, name, f"pinned by {pattern!r}")
+    capable = [n for n, u in units.items() if u.supports(op)]
+    if not capable:
+        kinds = ", ".join(f"{n} ({u.kind})" for n, u in units.items())
+        raise ArchsimError(f"no unit of the design can run op {op.name!r} of kind {op.kind!r} "
+                           f"(units: {kinds}); add a unit that supports it")
+    pool, why = capable, "only capable unit" if len(capable) == 1 else "capable"
+    if cfg.policy == "intensity" and len(capable) > 1:
+        mem = [n for n in capable if unit_side(units[n]) == MEMORY]
+        comp = [n for n in capable if unit_side(units[n]) == COMPUTE]
+        if mem and comp:
+            low = op.intensity < cfg.intensity_threshold
+            pool = mem if low else comp
+            rel = "<" if low else ">="
+            why = f"intensity {op.intensity:.3g} {rel} {cfg.intensity_threshold:g} FLOP/B"
+    if len(pool) > 1:
+        times = {n: _gemm_time_s(units[n], op) for n in pool}
+        if all(t is not None for t in times.values()):
+            best = min(pool, key=lambda n: (times[n], pool.index(n)))
+            return Placed(op.name, best, f"{why}; fastest of {len(pool)}")
+        return Placed(op.name, pool[0], f"{why}; first in design order")
+    return Placed(op.name, pool[0], why)
+
+
+def place(ops: Iterable[Any], units: Mapping[str, ComputeUnit], cfg: PlacementConfig | None = None) -> dict[str, Placed]:
+    """Place every op; returns {op name: Placed} in the ops' order."""
+    cfg = cfg or PlacementConfig()
+    return {op.name: place_op(op, units, cfg) for op in ops}
