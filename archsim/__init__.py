@@ -15,6 +15,6 @@ def load_config(source, overrides=None):
 
 def run(config, workload, **kwargs):
     """Simulate `workload` on the design `config`; returns a `Report`."""
-    from archsim.run import run as _run
+    from archsim.runner import run as _run
 
     return _run(config, workload, **kwargs)

@@ -36,11 +36,14 @@ class ClockDomain:
         return -((-q.numerator) // q.denominator)
 
     def ps_to_cycles(self, ps: int) -> int:
-        """Index of the first clock edge at or after `ps`."""
+        """Index of the first clock edge at or after `ps` (edge n is at ceil(n * period))."""
         if self._int_period is not None:
             return -((-ps) // self._int_period)
-        q = Fraction(ps) / self.period_ps
-        return -((-q.numerator) // q.denominator)
+        if ps <= 0:
+            return 0
+        # smallest n with ceil(n * period) >= ps, i.e. n * period > ps - 1
+        q = Fraction(ps - 1) / self.period_ps
+        return q.numerator // q.denominator + 1
 
     def next_edge(self, ps: int) -> int:
         return self.cycles_to_ps(self.ps_to_cycles(ps))

@@ -45,7 +45,7 @@ def workload_from_args(args) -> dict | None:
 
 def main(args) -> int:
     from archsim.report import print_report
-    from archsim.run import run
+    from archsim.runner import run
 
     design = load_design(args)
     trace = None

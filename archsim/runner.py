@@ -19,6 +19,7 @@ from archsim.workload import Workload, resolve_workload
 from dataflows.schedule import PipelineResult, Tile, fast_port, pipeline_time
 
 FIDELITIES = ("fast", "cycle")
+DATA_MOVEMENT_KINDS = frozenset({"kv_read", "kv_write", "copy"})  # moved by DMA, no compute unit
 VECTOR_CHUNK_BYTES = 64 * 1024  # vector ops stream through the port in chunks this size
 
 # Each operand role streams through its own quarter of the off-chip address space, so a DRAM model
@@ -72,11 +73,11 @@ class _Runner:
     # -- placement -----------------------------------------------------------------------------
     def place(self, op) -> ComputeUnit | None:
         """The unit that runs `op` (None for pure data movement such as KV-cache reads)."""
-        try:
-            from dataflows.placement import place_op
-        except ImportError:  # TEMPORARY until dataflows/placement.py lands
-            return next((u for u in self.system.units.values() if u.supports(op)), None)
-        return place_op(op, self.system.units, self.system.design)
+        from dataflows.placement import place_op
+
+        if op.kind in DATA_MOVEMENT_KINDS:
+            return None
+        return self.system.units[place_op(op, self.system.units, self.system.design.mapper.placement).unit]
 
     # -- one op --------------------------------------------------------------------------------
     def op_row(self, op) -> dict[str, Any]:
