@@ -1,0 +1,107 @@
+"""Build a Verilog core and co-simulate GEMMs on it under cocotb, from pytest or from the CLI.
+
+One build per (core, R, C, buffer size, simulator, waves) under sim_build/, shared by every call
+with the same key. The bench (`archsim.hdl.bench_gemm`) writes a JSON report that this module
+reads back, so a failure carries the bench's own message (first differing cycle and signal).
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, asdict
+from pathlib import Path
+
+from archsim.errors import ArchsimError
+from archsim.hdl import setup_tool_path
+
+REPO = Path(__file__).resolve().parents[2]
+RTL_DIR = REPO / "rtl"
+CORES = {  # core -> (top module, source files); a new core adds a line here (docs/rtl.md)
+    "os": ("systolic_os", ["gemm_ctrl.v", "delay_line.v", "gemm_buf.v", "pe_os.v", "systolic_os.v"]),
+    "ws": ("systolic_ws", ["gemm_ctrl.v", "delay_line.v", "gemm_buf.v", "pe_ws.v", "systolic_ws.v"]),
+}
+BENCH = "archsim.hdl.bench_gemm"
+CFG_ENV, OUT_ENV = "ARCHSIM_COSIM_CFG", "ARCHSIM_COSIM_OUT"
+
+
+class CosimError(ArchsimError):
+    """The RTL and the model disagree, or the simulation did not run."""
+
+
+@dataclass(frozen=True)
+class Gemm:
+    M: int
+    N: int
+    K: int
+    seed: int = 0
+
+
+def build_root() -> Path:
+    return Path(os.environ.get("ARCHSIM_SIM_BUILD", REPO / "sim_build"))
+
+
+def buffer_size(cases: list[Gemm]) -> int:
+    """Operand-buffer side (MAXM = MAXN = MAXK): 16, or the next power of two that fits."""
+    need = max(max(g.M, g.N, g.K) for g in cases)
+    size = 16
+    while size < need:
+        size *= 2
+    return size
+
+
+def sources(core: str) -> tuple[str, list[Path]]:
+    if core not in CORES:
+        raise CosimError(f"unknown core {core!r}; known: {sorted(CORES)}")
+    top, files = CORES[core]
+    return top, [RTL_DIR / f for f in files]
+
+
+def run_cosim(core: str, sim: str, R: int, C: int, cases: list[Gemm], trace: bool = False,
+              waves: bool = False) -> dict:
+    """Build (cached) and run `cases` on the core; return the bench's report, raise on mismatch."""
+    from cocotb_tools.runner import get_results, get_runner
+
+    setup_tool_path()
+    top, srcs = sources(core)
+    size = buffer_size(cases)
+    params = {"R": R, "C": C, "MAXM": size, "MAXN": size, "MAXK": size}
+    key = f"{core}_r{R}c{C}_b{size}_{sim}" + ("_waves" if waves else "")
+    bdir = build_root() / key
+    tdir = bdir / "run"
+    tdir.mkdir(parents=True, exist_ok=True)
+    out_json = tdir / "cosim.json"
+    cfg = {"core": core, "R": R, "C": C, "trace": trace, "size": size, "cases": [asdict(g) for g in cases]}
+    build_args = ["-CFLAGS", os.environ.get("ARCHSIM_VL_OPT", "-O0")] if sim == "verilator" else []
+    runner = get_runner(sim)
+    runner.build(sources=srcs, hdl_toplevel=top, parameters=params, build_dir=bdir,
+                 timescale=("1ns", "1ps"), waves=waves, build_args=build_args,
+                 always=(sim == "icarus"), log_file=bdir / "build.log")
+    env = {CFG_ENV: json.dumps(cfg), OUT_ENV: str(out_json)}
+    os.environ.update(env)            # the runner lets os.environ override extra_env
+    try:
+        xml = runner.test(hdl_toplevel=top, test_module=BENCH, build_dir=bdir, test_dir=tdir,
+                          extra_env=env, waves=waves, results_xml=str(tdir / "results.xml"),
+                          log_file=tdir / "sim.log")
+        n_tests, n_failed = get_results(xml)
+    except SystemExit:                # cocotb's runner exits under pytest when a test fails
+        n_tests, n_failed = 1, 1
+    finally:
+        for k in env:
+            os.environ.pop(k, None)
+    if not out_json.exists():
+        raise CosimError(f"{core}/{sim}: the bench wrote no report; see {tdir / 'sim.log'}")
+    report = json.loads(out_json.read_text())
+    report.update(sim=sim, build_dir=str(bdir), log=str(tdir / "sim.log"),
+                  waves=str(_waves_file(sim, bdir, tdir, top)) if waves else None)
+    errors = [c["error"] for c in report["cases"] if c.get("error")]
+    if n_failed or errors or len(report["cases"]) != len(cases):
+        raise CosimError(f"{core} on {sim}, {R}x{C}: " + ("; ".join(errors) or
+                         f"{n_failed} of {n_tests} cocotb tests failed; see {tdir / 'sim.log'}"))
+    return report
+
+
+def _waves_file(sim: str, bdir: Path, tdir: Path, top: str) -> Path:
+    for p in (tdir / "dump.vcd", bdir / "dump.vcd", tdir / f"{top}.fst", bdir / f"{top}.fst"):
+        if p.exists():
+            return p
+    return tdir

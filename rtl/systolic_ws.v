@@ -1,0 +1,142 @@
+// Weight-stationary R x C systolic GEMM core: C[M,N] = A[M,K] @ B[K,N]; K on rows, N on columns,
+// M streamed. Same host interface as systolic_os. Each column has a skewed, row-addressed weight
+// load lane: in step t < R of a fold it writes row t of the fold's B tile into the PEs' shadow
+// registers, one step ahead of the data wavefront, so reloads hide behind streaming when M >= R.
+// Partial sums leave the bottom of each column (out_valid/out_data), one K-fold at a time.
+module systolic_ws #(
+    parameter integer R    = 4,
+    parameter integer C    = 4,
+    parameter integer DW   = 8,
+    parameter integer AW   = 32,
+    parameter integer IW   = 16,
+    parameter integer CW   = 32,
+    parameter integer MAXM = 16,
+    parameter integer MAXN = 16,
+    parameter integer MAXK = 16
+) (
+    input  wire              clk,
+    input  wire              rst,
+    input  wire              ld_we,
+    input  wire              ld_sel,
+    input  wire [IW-1:0]     ld_addr,
+    input  wire [DW-1:0]     ld_data,
+    input  wire              start,
+    input  wire [IW-1:0]     dim_m,
+    input  wire [IW-1:0]     dim_n,
+    input  wire [IW-1:0]     dim_k,
+    output wire              busy,
+    output wire              done,
+    output wire [CW-1:0]     cycles,
+    output wire [C-1:0]      out_valid,
+    output wire [C-1:0]      out_last,
+    output wire [C*AW-1:0]   out_data,
+    output wire [R*C*AW-1:0] dbg_acc,
+    output wire [R*C-1:0]    dbg_valid
+);
+    localparam [IW-1:0] RW = R[IW-1:0];
+    localparam [IW-1:0] CWD = C[IW-1:0];
+    localparam [IW-1:0] ONE = 1;
+    localparam integer LW = 1 + IW + DW;   // weight lane: {valid, row, data}
+
+    reg  [IW-1:0] m_q, n_q, k_q;
+    always @(posedge clk) begin
+        if (rst) begin
+            m_q <= ONE; n_q <= ONE; k_q <= ONE;
+        end else if (start && !busy) begin
+            m_q <= dim_m; n_q <= dim_n; k_q <= dim_k;
+        end
+    end
+
+    wire          issuing;
+    wire [IW-1:0] t, fr, fc;
+    gemm_ctrl #(.R(R), .C(C), .IW(IW), .CW(CW)) u_ctrl (
+        .clk(clk), .rst(rst), .start(start), .s_r(k_q), .s_c(n_q), .t_len(m_q),
+        .fold_out(out_valid[C-1] & out_last[C-1]), .busy(busy), .done(done), .cycles(cycles),
+        .issuing(issuing), .t(t), .fr(fr), .fc(fc));
+
+    wire stream = issuing && (t < m_q);
+    wire first  = issuing && (t == {IW{1'b0}});
+    wire last   = issuing && (t == m_q - ONE);
+    wire wload  = issuing && (t < RW);
+
+    // row i carries A[t][fr*R+i]; column j's load lane carries B[fr*R+t][fc*C+j] for t < R
+    wire [R-1:0]    a_en;
+    wire [R*IW-1:0] a_row, a_col;
+    wire [R*DW-1:0] a_edge;
+    wire [C-1:0]    w_en;
+    wire [C*IW-1:0] w_row, w_col;
+    wire [C*DW-1:0] w_edge;
+    genvar i, j;
+    generate
+        for (i = 0; i < R; i = i + 1) begin : g_arow
+            localparam [IW-1:0] IV = i;
+            assign a_row[i*IW +: IW] = t;
+            assign a_col[i*IW +: IW] = fr * RW + IV;
+            assign a_en[i] = stream && (fr * RW + IV < k_q);
+        end
+        for (j = 0; j < C; j = j + 1) begin : g_wcol
+            localparam [IW-1:0] JV = j;
+            assign w_row[j*IW +: IW] = fr * RW + t;
+            assign w_col[j*IW +: IW] = fc * CWD + JV;
+            assign w_en[j] = wload && (fr * RW + t < k_q) && (fc * CWD + JV < n_q);
+        end
+    endgenerate
+
+    gemm_buf #(.DW(DW), .ROWS(MAXM), .COLS(MAXK), .LANES(R), .IW(IW)) u_abuf (
+        .clk(clk), .we(ld_we && !ld_sel), .waddr(ld_addr), .wdata(ld_data),
+        .ren(a_en), .rrow(a_row), .rcol(a_col), .rdata(a_edge));
+    gemm_buf #(.DW(DW), .ROWS(MAXK), .COLS(MAXN), .LANES(C), .IW(IW)) u_bbuf (
+        .clk(clk), .we(ld_we && ld_sel), .waddr(ld_addr), .wdata(ld_data),
+        .ren(w_en), .rrow(w_row), .rcol(w_col), .rdata(w_edge));
+
+    wire signed [DW-1:0] a_q [0:R*C-1];
+    wire                 v_q [0:R*C-1];
+    wire                 l_q [0:R*C-1];
+    wire                 fs_q [0:R*C-1];
+    wire signed [AW-1:0] p_q [0:R*C-1];
+    wire                 pv_q [0:R*C-1];
+    wire                 pl_q [0:R*C-1];
+    wire [LW-1:0]        wl [0:C-1];    // weight lane after column skew
+
+    generate
+        for (j = 0; j < C; j = j + 1) begin : g_wskew
+            wire [LW-1:0] lane_in = {wload, t, w_edge[j*DW +: DW]};
+            if (j == 0) begin : g_noskew
+                assign wl[j] = lane_in;
+            end else begin : g_skew
+                delay_line #(.W(LW), .D(j)) u_skew (.clk(clk), .rst(rst), .d(lane_in), .q(wl[j]));
+            end
+        end
+        for (i = 0; i < R; i = i + 1) begin : g_row
+            localparam [IW-1:0] IV = i;
+            wire [DW+2:0] lane_in = {a_edge[i*DW +: DW], stream, last, first};
+            wire [DW+2:0] lane;
+            if (i == 0) begin : g_noskew
+                assign lane = lane_in;
+            end else begin : g_skew
+                delay_line #(.W(DW+3), .D(i)) u_skew (.clk(clk), .rst(rst), .d(lane_in), .q(lane));
+            end
+            for (j = 0; j < C; j = j + 1) begin : g_col
+                localparam integer K = i * C + j;
+                wire signed [DW-1:0] a_in  = (j == 0) ? lane[DW+2:3] : a_q[K-1];
+                wire                 v_in  = (j == 0) ? lane[2] : v_q[K-1];
+                wire                 l_in  = (j == 0) ? lane[1] : l_q[K-1];
+                wire                 fs_in = (j == 0) ? lane[0] : fs_q[K-1];
+                wire signed [AW-1:0] p_in  = (i == 0) ? {AW{1'b0}} : p_q[K-C];
+                wire                 hit   = wl[j][LW-1] && (wl[j][DW +: IW] == IV);
+                pe_ws #(.DW(DW), .AW(AW)) u_pe (
+                    .clk(clk), .rst(rst), .a_in(a_in), .v_in(v_in), .l_in(l_in), .fs_in(fs_in),
+                    .p_in(p_in), .wl_hit(hit), .wl_data(wl[j][DW-1:0]),
+                    .a(a_q[K]), .v(v_q[K]), .l(l_q[K]), .fs(fs_q[K]),
+                    .p(p_q[K]), .pv(pv_q[K]), .pl(pl_q[K]));
+                assign dbg_acc[K*AW +: AW] = p_q[K];
+                assign dbg_valid[K] = v_q[K];
+                if (i == R - 1) begin : g_out
+                    assign out_valid[j] = pv_q[K];
+                    assign out_last[j] = pl_q[K];
+                    assign out_data[j*AW +: AW] = p_q[K];
+                end
+            end
+        end
+    endgenerate
+endmodule
