@@ -7,7 +7,7 @@ the compute model of each distinct tile shape at cycle level.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from archsim.config.schema import DesignConfig
@@ -20,7 +20,8 @@ from dataflows.schedule import PipelineResult, Tile, fast_port, pipeline_time
 
 FIDELITIES = ("fast", "cycle")
 DATA_MOVEMENT_KINDS = frozenset({"kv_read", "kv_write", "copy"})  # moved by DMA, no compute unit
-VECTOR_CHUNK_BYTES = 64 * 1024  # vector ops stream through the port in chunks this size
+VECTOR_CHUNK_BYTES = 64 * 1024
+TRACE_TILE_LIMIT = 4096          # ops with more tiles are traced as one span  # vector ops stream through the port in chunks this size
 
 # Each operand role streams through its own quarter of the off-chip address space, so a DRAM model
 # sees weights, activations and outputs as distinct sequential streams.
@@ -36,6 +37,7 @@ class _OpCost:
     sram_read_bytes: int
     sram_write_bytes: int
     mapping: str
+    record: list = field(default_factory=list)  # tile activity for the trace
 
 
 def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool = True,
@@ -69,6 +71,8 @@ class _Runner:
         self._op_cache: dict[tuple, _OpCost] = {}
         self._cursor = dict.fromkeys(REGION, 0)
         self._mappers: dict[str, Any] = {}
+        self._clock_ps = 0          # start of the next op (ops run back to back)
+        self._last_record: list = []
 
     # -- placement -----------------------------------------------------------------------------
     def place(self, op) -> ComputeUnit | None:
@@ -86,7 +90,11 @@ class _Runner:
         cost = self._op_cache.get(key) if self.fidelity == "fast" else None
         if cost is None:
             cost = self._simulate(op, unit)
+            cost.record = self._last_record
             self._op_cache[key] = cost
+        if self.trace is not None:
+            self._trace_op(op, unit, cost)
+        self._clock_ps += cost.pipe.total_ps * op.count
         return self._row(op, unit, cost)
 
     def _simulate(self, op, unit: ComputeUnit | None) -> _OpCost:
@@ -165,11 +173,25 @@ class _Runner:
 
     def _pipeline(self, tiles: Sequence[Tile]) -> PipelineResult:
         slots = 2 if self.system.double_buffered else 1
+        rec = [] if self.trace is not None and len(tiles) <= TRACE_TILE_LIMIT else None
         if self.fidelity == "fast":
-            return pipeline_time(tiles, fast_port(self.system.offchip), slots)  # ops start on an idle port
-        from archsim.tile_events import TilePipeline
+            res = pipeline_time(tiles, fast_port(self.system.offchip), slots, rec)  # ops start on an idle port
+        else:
+            from archsim.tile_events import TilePipeline
 
-        return TilePipeline(self.system.engine, self.system.offchip, tiles, slots).run()
+            res = TilePipeline(self.system.engine, self.system.offchip, tiles, slots, record=rec).run()
+        self._last_record = rec or []
+        return res
+
+    def _trace_op(self, op, unit: ComputeUnit | None, c: _OpCost) -> None:
+        """Op span on its unit's track, tile activity on the unit and the off-chip track."""
+        t0, track = self._clock_ps, unit.name if unit else "dma"
+        self.trace.add(track, op.name, t0, c.pipe.total_ps * op.count, {"count": op.count, "mapping": c.mapping})
+        mem = self.system.offchip.name
+        self.trace.track(mem, "memory")
+        for what, i, start, end in c.record:
+            tr = f"{track} tiles" if what == "compute" else mem
+            self.trace.add(tr, f"{op.name} {what} {i}" if i >= 0 else f"{op.name} {what}", t0 + start, end - start)
 
     def _addr(self, role: str, nbytes: int) -> int:
         """Next address of the role's stream; wraps to the start of its quarter when it runs out."""

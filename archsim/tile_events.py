@@ -17,7 +17,7 @@ class TilePipeline:
     """Run `tiles` through `level` with `slots` tile buffers, starting at the engine's current time."""
 
     def __init__(self, engine: Engine, level: MemoryLevel, tiles: Sequence[Tile], slots: int = 2,
-                 requester: str = "unit"):
+                 requester: str = "unit", record: list | None = None):
         self.engine, self.level, self.tiles = engine, level, tiles
         self.slots = max(1, slots)
         self.requester = requester
@@ -33,6 +33,7 @@ class TilePipeline:
         self._first_start: int | None = None
         self._compute_ps = 0
         self.n = n
+        self.record = record
 
     def run(self) -> PipelineResult:
         if self.n == 0:
@@ -52,7 +53,9 @@ class TilePipeline:
             self.level.submit(Request(addr, nbytes, False, self.requester, self._load_done_cb(i)))
 
     def _load_done_cb(self, i: int):
-        def done(_req: Request) -> None:
+        def done(req: Request) -> None:
+            if self.record is not None:
+                self.record.append(("load", i, req.issue_ps - self._t0, req.done_ps - self._t0))
             self._pending[i] -= 1
             if self._pending[i] == 0:
                 self._ready[i] = True
@@ -69,6 +72,8 @@ class TilePipeline:
             self._first_start = now
         dt = self.tiles[i].compute_ps
         self._compute_ps += dt
+        if self.record is not None:
+            self.record.append(("compute", i, now - self._t0, now + dt - self._t0))
         self.engine.after(dt, self._compute_done, i)
 
     def _compute_done(self, i: int) -> None:
@@ -84,5 +89,7 @@ class TilePipeline:
         self._try_start()
 
     def _store_done(self, req: Request) -> None:
+        if self.record is not None:
+            self.record.append(("store", -1, req.issue_ps - self._t0, req.done_ps - self._t0))
         self._stores_open -= 1
         self._end = max(self._end, req.done_ps)

@@ -68,8 +68,12 @@ def fast_port(level: Any) -> Port:
     return make() if callable(make) else FifoPort(level)
 
 
-def pipeline_time(tiles: Sequence[Tile], port: Port, slots: int = 2) -> PipelineResult:
-    """Closed-form schedule of `tiles` through one off-chip `port` with `slots` tile buffers."""
+def pipeline_time(tiles: Sequence[Tile], port: Port, slots: int = 2,
+                  record: list | None = None) -> PipelineResult:
+    """Closed-form schedule of `tiles` through one off-chip `port` with `slots` tile buffers.
+
+    With `record`, appends ("compute" | "load" | "store", tile index, start_ps, end_ps) per activity.
+    """
     n = len(tiles)
     if n == 0:
         return PipelineResult(0, 0, 0, 0)
@@ -85,7 +89,10 @@ def pipeline_time(tiles: Sequence[Tile], port: Port, slots: int = 2) -> Pipeline
     def issue_loads(i: int, at: int) -> None:
         ready = at
         for addr, nbytes in tiles[i].loads:
-            ready = max(ready, port.issue(at, nbytes, False, addr))
+            done = port.issue(at, nbytes, False, addr)
+            ready = max(ready, done)
+            if record is not None:
+                record.append(("load", i, at, done))
         load_ready[i] = ready
 
     while issued < min(slots, n):
@@ -99,8 +106,13 @@ def pipeline_time(tiles: Sequence[Tile], port: Port, slots: int = 2) -> Pipeline
         compute_end[i] = end
         total_compute += t.compute_ps
         prev_end = end
+        if record is not None:
+            record.append(("compute", i, start, end))
         for addr, nbytes in t.stores:
-            last_store = max(last_store, port.issue(end, nbytes, True, addr))
+            done = port.issue(end, nbytes, True, addr)
+            last_store = max(last_store, done)
+            if record is not None:
+                record.append(("store", i, end, done))
         if issued < n:            # tile i's buffer is free: tile i+slots may load
             issue_loads(issued, end)
             issued += 1

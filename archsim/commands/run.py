@@ -50,9 +50,9 @@ def main(args) -> int:
     design = load_design(args)
     trace = None
     if args.trace:
-        from archsim.trace import TraceRecorder
+        from archsim.trace import Trace
 
-        trace = TraceRecorder()
+        trace = Trace()
     report = run(design, workload_from_args(args), fidelity=args.fidelity, dedup=not args.no_dedup, trace=trace)
     if trace is not None:
         trace.write(args.trace)
