@@ -59,6 +59,7 @@ class Backend:
     workers: int = 1
     scheduler: str | None = None
     dask_local: int | None = None
+    dask_processes: bool = True  # False: local Dask workers are threads of this process (tests)
     _client: Any = field(default=None, repr=False)
     _cluster: Any = field(default=None, repr=False)
 
@@ -98,7 +99,8 @@ class Backend:
             except (OSError, TimeoutError) as exc:
                 raise ArchsimError(f"cannot reach the Dask scheduler at {self.scheduler}: {exc}") from None
         else:
-            self._cluster = LocalCluster(n_workers=self.dask_local, threads_per_worker=1, processes=True,
+            self._cluster = LocalCluster(n_workers=self.dask_local, threads_per_worker=1,
+                                         processes=self.dask_processes,
                                          dashboard_address=None)
             self._client = Client(self._cluster)
 
@@ -201,13 +203,21 @@ def _execute(points: list[Point], backend: Backend, retries: int, evaluator: str
                     continue
                 yield p, res, attempt
             if broken:
-                executor.shutdown(wait=False, cancel_futures=True)
+                _shutdown(executor)
                 for p_att in inflight.values():
                     pending.appendleft(p_att)
                 inflight.clear()
                 executor = backend.make()
     finally:
+        _shutdown(executor)
+
+
+def _shutdown(executor: Executor) -> None:
+    """Stop without waiting for in-flight work (Dask's executor has no `cancel_futures`)."""
+    if isinstance(executor, ProcessPoolExecutor):
         executor.shutdown(wait=False, cancel_futures=True)
+    else:
+        executor.shutdown(wait=False)
 
 
 class _Progress:
