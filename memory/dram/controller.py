@@ -86,7 +86,7 @@ class Controller:
         self.wake = wake                  # wake(cycle): ask the owner to call step(cycle) then
         self.cmd_counts = [0] * NCMD
         self.hits = self.misses = self.conflicts = 0
-        self.busy = False
+        self.log: list[tuple[int, int, int, int, int]] | None = None   # (cycle, cmd, rank, gi, bank) when tracing
 
     # -- rule table -> per-command update lists ------------------------------------------------
     def _compile(self, spec: DramSpec) -> None:
@@ -159,6 +159,8 @@ class Controller:
             if cmd == c:
                 hist[rank].append(now)
         self.cmd_counts[c] += 1
+        if self.log is not None:
+            self.log.append((now, c, rank, gi, b))
         if c == PRE or c == RDA or c == WRA:
             self.open_row[b] = -1
 
