@@ -32,8 +32,7 @@ def check_workload(workload: Mapping[str, Any]) -> None:
 
 def evaluate_point(design: Mapping[str, Any], workload: Mapping[str, Any], fidelity: str = "fast") -> dict:
     """Simulate one design point; returns the Report as a dict ({"config", "ops", "totals"})."""
-    from archsim.config.loader import load_config
-    from archsim.run import run
+    from archsim import load_config, run
 
     return run(load_config(dict(design)), dict(workload), fidelity=fidelity).to_dict()
 
