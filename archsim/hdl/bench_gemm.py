@@ -75,6 +75,10 @@ async def run_case(dut, core: str, R: int, C: int, case: dict, trace: bool, size
     B = rng.integers(-128, 128, (K, N))
     model = simulate(A, B, R, C, core, acc_bits=AW, record=trace)
     timing = pipelined_cycles(M, N, K, R, C, core)
+    fault = os.environ.get("ARCHSIM_BENCH_FAULT", "")
+    if trace and fault.startswith("acc:"):   # self-test of the checker: corrupt one model register
+        fs, fi, fj = (int(x) for x in fault.split(":")[1:])
+        model.trace["acc"][fs, fi, fj] += 1
     await _load(dut, A, B, size)
     dut.dim_m.value, dut.dim_n.value, dut.dim_k.value = M, N, K
     dut.start.value = 1
