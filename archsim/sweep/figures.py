@@ -58,11 +58,14 @@ def roofline(report: Mapping[str, Any], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4.8))
     peak, bw = peaks(report)
     by_kind: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    labels: list[tuple[str, float, float]] = []
     for op in report.get("ops", []):
         traffic = op.get("dram_read_bytes", 0) + op.get("dram_write_bytes", 0)
         if not op.get("macs") or not op.get("time_ns") or not traffic:
             continue
-        by_kind[op_kind(op)].append((op["macs"] / traffic, op["macs"] / (op["time_ns"] * 1e-9)))
+        pt = (op["macs"] / traffic, op["macs"] / (op["time_ns"] * 1e-9))
+        by_kind[op_kind(op)].append(pt)
+        labels.append((str(op.get("name", "")), *pt))
     xs = [x for pts in by_kind.values() for x, _ in pts]
     lo, hi = (min(xs) / 4, max(xs) * 4) if xs else (0.1, 1000.0)
     if peak and bw:
@@ -75,6 +78,13 @@ def roofline(report: Mapping[str, Any], path: Path) -> Path:
                     fontsize=8, color="grey")
     for kind, pts in sorted(by_kind.items()):
         ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=22, alpha=0.8, label=kind)
+    if len(labels) <= 40:  # ops that land on the same spot share one label
+        spots: dict[tuple[float, float], list[str]] = defaultdict(list)
+        for name, x, y in labels:
+            spots[(round(math.log10(x), 2), round(math.log10(y), 2))].append(name)
+        for (lx, ly), names in spots.items():
+            ax.annotate(", ".join(names), (10 ** lx, 10 ** ly), textcoords="offset points", xytext=(5, -10),
+                        fontsize=7, alpha=0.85)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(lo, hi)
@@ -108,8 +118,11 @@ def breakdowns(report: Mapping[str, Any], path: Path) -> Path:
         bytes_by[k]["DRAM write"] += op.get("dram_write_bytes", 0)
     kinds = sorted(time_by, key=lambda k: -time_by[k])
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
-    axes[0].barh(kinds, [time_by[k] / 1e3 for k in kinds], color="tab:blue")
-    axes[0].set_xlabel("time (us)")
+    for ax in axes:
+        ax.xaxis.set_major_locator(plt.MaxNLocator(5))
+    t_scale, t_unit = (1e-6, "ms") if max(time_by.values(), default=0) > 2e6 else (1e-3, "us")
+    axes[0].barh(kinds, [time_by[k] * t_scale for k in kinds], color="tab:blue")
+    axes[0].set_xlabel(f"time ({t_unit})")
     axes[0].set_title("latency by op type", fontsize=10)
     _stacked(axes[1], kinds, energy_by, scale=1e-6, xlabel="energy (uJ)", title="energy by op type and action")
     _stacked(axes[2], kinds, bytes_by, scale=1 / 2**20, xlabel="traffic (MiB)", title="bytes by memory level")
@@ -135,25 +148,31 @@ def _stacked(ax: Any, kinds: Sequence[str], data: Mapping[str, Mapping[str, floa
 
 
 def utilisation_by_layer(report: Mapping[str, Any], path: Path) -> Path:
-    """Cycle-weighted PE utilisation of each layer (or each op when ops carry no layer)."""
+    """PE utilisation of every op that uses the PEs, coloured by layer (a repeated block is one layer)."""
     plt = _plt()
-    cyc: dict[str, float] = defaultdict(float)
-    busy: dict[str, float] = defaultdict(float)
-    for op in report.get("ops", []):
-        if not op.get("macs"):
-            continue  # pure data movement has no PE utilisation
-        key = op.get("layer") or op.get("name", "?")
-        cyc[key] += op.get("cycles", 0)
-        busy[key] += op.get("utilization", 0.0) * op.get("cycles", 0)
-    names = list(cyc)
-    fig, ax = plt.subplots(figsize=(max(6, 0.28 * len(names) + 2), 4))
-    ax.bar(range(len(names)), [100 * busy[n] / cyc[n] if cyc[n] else 0 for n in names], color="tab:green")
-    ax.set_xticks(range(len(names)), names, rotation=60 if len(names) > 6 else 0, ha="right", fontsize=7)
-    ax.set_ylim(0, 100)
+    ops = [o for o in report.get("ops", []) if o.get("macs")]  # pure data movement has no PE utilisation
+    layers = list(dict.fromkeys(str(o.get("layer") or "-") for o in ops))
+    colours = {lay: f"C{i % 10}" for i, lay in enumerate(layers)}
+    fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(ops) + 2), 4))
+    ax.bar(range(len(ops)), [100 * o.get("utilization", 0.0) for o in ops],
+           color=[colours[str(o.get("layer") or "-")] for o in ops])
+    ax.set_xticks(range(len(ops)), [str(o.get("name")) for o in ops], rotation=45 if len(ops) > 5 else 0,
+                  ha="right" if len(ops) > 5 else "center", fontsize=8)
+    from matplotlib.patches import Patch
+
+    handles = []
+    for lay, c in colours.items():
+        n = sum(1 for o in ops if str(o.get("layer") or "-") == lay)
+        reps = next((o.get("count", 1) for o in ops if str(o.get("layer") or "-") == lay), 1)
+        name = "outside layers" if lay == "-" else lay
+        handles.append(Patch(color=c, label=f"{name}" + (f" (x{reps})" if reps > 1 else "") + f": {n} ops"))
+    ax.set_ylim(0, 125)
+    ax.set_yticks(range(0, 101, 20))
     ax.set_ylabel("PE utilisation (%)")
-    ax.set_title("utilisation per layer" if any(o.get("layer") for o in report.get("ops", [])) else
-                 "utilisation per op", fontsize=10)
+    ax.set_title("utilisation per op, by layer", fontsize=10)
     ax.grid(True, axis="y", alpha=0.25)
+    if ops:
+        ax.legend(handles=handles, fontsize=7, loc="upper center", ncol=min(4, len(handles)), frameon=False)
     return _save(fig, path)
 
 
