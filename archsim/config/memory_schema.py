@@ -64,6 +64,7 @@ class DramConfig(StrictModel):
     write_high_watermark: float = Field(0.75, gt=0, le=1)
     write_low_watermark: float = Field(0.25, ge=0, lt=1)
     refresh: Literal["all_bank", "per_bank", "none"] = "all_bank"
+    frontend_latency_cycles: int = Field(0, ge=0, description="controller pipeline cycles added to every request")
     fidelity: Literal["cycle", "fast"] = "cycle"
     timing: dict[str, int] = Field(default_factory=dict, description="overrides in tCK, e.g. {tRFC: 576}")
 

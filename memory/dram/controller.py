@@ -17,44 +17,17 @@ from __future__ import annotations
 from collections import deque
 from typing import Callable
 
-from memory.dram.spec import CMD, COMMANDS, DramSpec
+from memory.dram.spec import DramSpec
 
-ACT, PRE, RD, WR, RDA, WRA, REF, REFSB = (CMD[c] for c in COMMANDS)
-NCMD = len(COMMANDS)
-INF = 1 << 62
-
-
-class CommandBus:
-    """Command bus(es) of a channel, or shared by the pseudo-channels of an HBM channel.
-
-    `shared`: one bus carries every command. `split`: row commands (ACT, PRE, REF) on one bus,
-    column commands on the other. `free[i]` is the first cycle bus i is idle.
-    """
-
-    def __init__(self, kind: str, act_cycles: int) -> None:
-        self.free = [0, 0]
-        col = 1 if kind == "split" else 0
-        self.bus_of = [0, 0, col, col, col, col, 0, 0]
-        self.cycles_of = [act_cycles, 1, 1, 1, 1, 1, 1, 1]
-
-
-class Txn:
-    """One burst-sized transaction inside the controller."""
-
-    __slots__ = ("arrive", "is_write", "rank", "gi", "bank", "row", "col", "cause", "done", "tag")
-
-    def __init__(self, arrive: int, is_write: bool, rank: int, gi: int, bank: int, row: int, col: int,
-                 done: Callable, tag: object = None) -> None:
-        self.arrive, self.is_write, self.rank, self.gi, self.bank = arrive, is_write, rank, gi, bank
-        self.row, self.col, self.done, self.tag = row, col, done, tag
-        self.cause = 0          # 0 row hit, 1 miss (bank closed), 2 conflict (other row open)
+from memory.dram.commands import ACT, INF, NCMD, PRE, RD, RDA, REF, REFSB, WR, WRA, CommandBus, Txn
+from memory.dram.scheduler import BankQueue, pick_fcfs, pick_frfcfs
 
 
 class Controller:
     def __init__(self, spec: DramSpec, ranks: int, bus: CommandBus, *, read_queue: int = 32,
                  write_queue: int = 32, high_wm: float = 0.75, low_wm: float = 0.25,
                  page_policy: str = "open", scheduler: str = "frfcfs", refresh: str = "all_bank",
-                 wake: Callable[[int], None] | None = None) -> None:
+                 frontend_latency_cycles: int = 0, wake: Callable[[int], None] | None = None) -> None:
         t = spec.timing
         self.spec, self.ranks, self.bus = spec, ranks, bus
         self.nbg = spec.bankgroups
@@ -66,14 +39,17 @@ class Controller:
         self.na_rank = [[0] * NCMD for _ in range(ranks)]
         self.na_ch = [0] * NCMD
         self._compile(spec)
-        self.rq: list[Txn] = []
-        self.wq: list[Txn] = []
-        self.rq_size, self.wq_size = read_queue, write_queue
+        self.rq, self.wq = BankQueue(nbanks, read_queue), BankQueue(nbanks, write_queue)
+        self.e_lb = [[0] * NCMD for _ in range(nbanks)]     # lower bounds on earliest(), per bank
+        self._seq = 0
         self.hi, self.lo = max(1, int(high_wm * write_queue)), int(low_wm * write_queue)
         self.write_mode = False
         self.closed_page = page_policy == "closed"
-        self.fcfs = scheduler == "fcfs"
-        self.rd_lat, self.wr_lat = t["CL"] + t["tBL"], t["CWL"] + t["tBL"]
+        self.split_bus = spec.bus_kind == "split"
+        self.pick = pick_fcfs if scheduler == "fcfs" else pick_frfcfs
+        # data return after the column command, plus the controller's own pipeline (0: pure DRAM timing)
+        self.rd_lat = t["CL"] + t["tBL"] + frontend_latency_cycles
+        self.wr_lat = t["CWL"] + t["tBL"] + frontend_latency_cycles
         self.refresh = refresh
         if refresh == "per_bank" and t["tREFIsb"] <= 0:
             from archsim.errors import ConfigError
@@ -107,27 +83,34 @@ class Controller:
 
     # -- queue interface -----------------------------------------------------------------------
     def can_accept(self, is_write: bool) -> bool:
-        return len(self.wq) < self.wq_size if is_write else len(self.rq) < self.rq_size
+        q = self.wq if is_write else self.rq
+        return q.n < q.size
+
+    @property
+    def idle(self) -> bool:
+        return not (self.rq.n or self.wq.n)
 
     def enqueue(self, txn: Txn, now: int) -> None:
-        if not (self.rq or self.wq):
+        if self.idle:
             self._catch_up_refresh(now)
-        (self.wq if txn.is_write else self.rq).append(txn)
+        self._seq += 1
+        txn.seq = self._seq
+        (self.wq if txn.is_write else self.rq).push(txn)
         self.wake(now)
 
     # -- timing --------------------------------------------------------------------------------
     def earliest(self, c: int, rank: int, gi: int, b: int) -> int:
         e = max(self.na_bank[b][c], self.na_bg[gi][c], self.na_rank[rank][c], self.na_ch[c],
                 self.bus.free[self.bus.bus_of[c]])
-        if c == ACT:
+        if c == ACT and self.windows:
             for cmd, count, span, hist in self.windows:
                 h = hist[rank]
                 if len(h) == count and h[0] + span > e:
                     e = h[0] + span
         return e
 
-    def issue(self, c: int, rank: int, gi: int, b: int, now: int) -> None:
-        """Issue command `c` at cycle `now`: apply every rule it triggers."""
+    def issue(self, c: int, rank: int, gi: int, b: int, now: int, row: int = -1) -> None:
+        """Issue command `c` at cycle `now`: apply every rule it triggers; ACT opens `row`."""
         ub, ug, ur, uc, uo = self.upd[c]
         a = self.na_bank[b]
         for n, d in ub:
@@ -161,8 +144,10 @@ class Controller:
         self.cmd_counts[c] += 1
         if self.log is not None:
             self.log.append((now, c, rank, gi, b))
-        if c == PRE or c == RDA or c == WRA:
-            self.open_row[b] = -1
+        if c == ACT or c == PRE or c == RDA or c == WRA:
+            self.open_row[b] = row if c == ACT else -1
+            self.rq.touch(b)
+            self.wq.touch(b)
 
     # -- refresh -------------------------------------------------------------------------------
     def _refresh_target(self, r: int) -> tuple[int, int]:
@@ -200,11 +185,15 @@ class Controller:
     # -- scheduling ----------------------------------------------------------------------------
     def step(self, now: int) -> None:
         """Issue every command legal at `now` (one per bus), then sleep until the next one."""
+        free = self.bus.free
         while True:
             nxt = self._try_issue(now)
             if nxt is None:
+                if free[0] > now and (self.split_bus is False or free[1] > now):
+                    self.wake(min(free) if self.split_bus else free[0])   # every bus taken this cycle
+                    return
                 continue                 # issued something; another bus may still be free
-            if nxt < INF and (self.rq or self.wq):
+            if nxt < INF and not self.idle:
                 self.wake(max(nxt, now + 1) if nxt <= now else nxt)
             return
 
@@ -224,31 +213,30 @@ class Controller:
                 next_t = min(next_t, e)
                 blocked = blocked or set()
                 blocked.add(b if self.refresh == "per_bank" else -1 - r)
-            elif self.rq or self.wq:
+            elif not self.idle:
                 next_t = min(next_t, self.ref_due[r])
         # 2) pick the queue: drain writes above the high watermark or when no reads wait
         wq, rq = self.wq, self.rq
         if self.write_mode:
-            if not wq or (rq and len(wq) <= self.lo):
+            if not wq.n or (rq.n and wq.n <= self.lo):
                 self.write_mode = False
-        elif wq and (len(wq) >= self.hi or not rq):
+        elif wq.n and (wq.n >= self.hi or not rq.n):
             self.write_mode = True
         q = wq if self.write_mode else rq
-        if not q:
+        if not q.n:
             return next_t
-        got = self._pick(q, now, blocked)
+        got = self.pick(self, q, now, blocked)
         if isinstance(got, int):
             return min(next_t, got)
-        c, i, t = got
-        self.issue(c, t.rank, t.gi, t.bank, now)
+        c, t = got
+        self.issue(c, t.rank, t.gi, t.bank, now, t.row)
         if c == ACT:
-            self.open_row[t.bank] = t.row
             if t.cause == 0:
                 t.cause = 1
         elif c == PRE:
             t.cause = 2
         else:
-            del q[i]
+            q.remove(t)
             if t.cause == 0:
                 self.hits += 1
             elif t.cause == 1:
@@ -257,48 +245,3 @@ class Controller:
                 self.conflicts += 1
             t.done(t, now + (self.wr_lat if t.is_write else self.rd_lat))
         return None
-
-    def _col_cmd(self, q: list[Txn], i: int, t: Txn) -> int:
-        if self.closed_page:
-            b, row = t.bank, t.row
-            if not any(o.bank == b and o.row == row for k, o in enumerate(q) if k != i):
-                return WRA if t.is_write else RDA
-        return WR if t.is_write else RD
-
-    def _pick(self, q: list[Txn], now: int, blocked: set | None):
-        """FR-FCFS (or FCFS): (command, queue index, txn) ready at `now`, else the earliest cycle."""
-        rows, nb, ng, nr, nch = self.open_row, self.na_bank, self.na_bg, self.na_rank, self.na_ch
-        bfree, bus_of = self.bus.free, self.bus.bus_of
-        next_t = INF
-        scan = q[:1] if self.fcfs else q
-        hit_banks = set()
-        for i, t in enumerate(scan):
-            b = t.bank
-            if rows[b] == t.row:
-                c = WR if t.is_write else RD
-                e = max(nb[b][c], ng[t.gi][c], nr[t.rank][c], nch[c], bfree[bus_of[c]])
-                if e <= now:
-                    return self._col_cmd(q, i, t), i, t
-                if e < next_t:
-                    next_t = e
-                hit_banks.add(b)
-        seen = set()
-        for i, t in enumerate(scan):
-            b = t.bank
-            if b in seen or rows[b] == t.row:
-                continue
-            seen.add(b)
-            if blocked and (b in blocked or -1 - t.rank in blocked):
-                continue
-            if rows[b] < 0:
-                c = ACT
-            elif b in hit_banks:
-                continue
-            else:
-                c = PRE
-            e = self.earliest(c, t.rank, t.gi, b)
-            if e <= now:
-                return c, i, t
-            if e < next_t:
-                next_t = e
-        return next_t

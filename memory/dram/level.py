@@ -13,7 +13,8 @@ import numpy as np
 
 from archsim.engine import Engine
 from archsim.errors import ArchsimError
-from memory.dram.controller import CommandBus, Controller, Txn
+from memory.dram.commands import CommandBus, Txn
+from memory.dram.controller import Controller
 from memory.dram.mapping import AddressMapping
 from memory.dram.spec import COMMANDS, DramSpec, load_spec
 from memory.request import MemoryLevel, Request
@@ -31,7 +32,7 @@ class DramLevel(MemoryLevel):
                  ranks: int | None = None, mapping: str = "rochrababgco", xor_bank_hash: bool = False,
                  page_policy: str = "open", scheduler: str = "frfcfs", read_queue: int = 32,
                  write_queue: int = 32, high_wm: float = 0.75, low_wm: float = 0.25,
-                 refresh: str = "all_bank", fidelity: str = "cycle") -> None:
+                 refresh: str = "all_bank", fidelity: str = "cycle", frontend_latency_cycles: int = 0) -> None:
         self.spec = spec
         self.channels = channels
         self.ranks = ranks or spec.ranks
@@ -39,16 +40,19 @@ class DramLevel(MemoryLevel):
         super().__init__(name, engine, self.mapping.capacity_bytes)
         self.clock = engine.clock(f"dram.{name}", spec.clock_hz)
         self.fidelity = fidelity
+        self.frontend_latency_cycles = frontend_latency_cycles
         self.page_policy, self.scheduler, self.refresh = page_policy, scheduler, refresh
         buses = [CommandBus(spec.bus_kind, spec.act_cycles)
                  for _ in range(-(-channels // spec.shared_by_channels))]
         self.ctrls = [Controller(spec, self.ranks, buses[ch // spec.shared_by_channels],
                                  read_queue=read_queue, write_queue=write_queue, high_wm=high_wm,
                                  low_wm=low_wm, page_policy=page_policy, scheduler=scheduler,
-                                 refresh=refresh, wake=self._waker(ch))
+                                 refresh=refresh, frontend_latency_cycles=frontend_latency_cycles,
+                                 wake=self._waker(ch))
                       for ch in range(channels)]
         self.pending = [deque() for _ in range(channels)]
         self._wake_at: list[int | None] = [None] * channels
+        self._running = [False] * channels
         self.read_latencies: list[int] = []
         self.last_cycle = 0
         self.bursts_read = self.bursts_written = 0
@@ -63,7 +67,8 @@ class DramLevel(MemoryLevel):
                    xor_bank_hash=cfg.xor_bank_hash, page_policy=cfg.page_policy,
                    scheduler=cfg.scheduler, read_queue=cfg.read_queue_entries,
                    write_queue=cfg.write_queue_entries, high_wm=cfg.write_high_watermark,
-                   low_wm=cfg.write_low_watermark, refresh=cfg.refresh, fidelity=cfg.fidelity)
+                   low_wm=cfg.write_low_watermark, refresh=cfg.refresh, fidelity=cfg.fidelity,
+                   frontend_latency_cycles=cfg.frontend_latency_cycles)
 
     # -- engine plumbing -----------------------------------------------------------------------
     def _waker(self, ch: int):
@@ -72,15 +77,30 @@ class DramLevel(MemoryLevel):
             if cur is not None and cur <= cycle:
                 return
             self._wake_at[ch] = cycle
-            self.engine.at(self.clock.cycles_to_ps(cycle), self._on_wake, ch, cycle)
+            if not self._running[ch]:
+                self.engine.at(self.clock.cycles_to_ps(cycle), self._on_wake, ch, cycle)
         return wake
 
     def _on_wake(self, ch: int, cycle: int) -> None:
+        """Step the controller; while its next wake comes before every other pending event,
+        keep stepping here (run-ahead) instead of round-tripping through the event heap."""
         if self._wake_at[ch] != cycle:
             return                                  # superseded by an earlier wake
-        self._wake_at[ch] = None
-        self.ctrls[ch].step(cycle)
-        self._admit(ch, cycle)
+        heap = getattr(self.engine, "_heap", None)  # peek only; see docs/memory.md (Engine.peek_time)
+        ctrl, to_ps = self.ctrls[ch], self.clock.cycles_to_ps
+        self._running[ch] = True
+        while True:
+            self._wake_at[ch] = None
+            ctrl.step(cycle)
+            self._admit(ch, cycle)
+            nxt = self._wake_at[ch]
+            if nxt is None:
+                break
+            if heap is None or (heap and heap[0][0] <= to_ps(nxt)):
+                self.engine.at(to_ps(nxt), self._on_wake, ch, nxt)
+                break
+            cycle = nxt
+        self._running[ch] = False
 
     def _admit(self, ch: int, cycle: int) -> None:
         pend, ctrl = self.pending[ch], self.ctrls[ch]
