@@ -57,8 +57,11 @@ def sources(core: str) -> tuple[str, list[Path]]:
 
 
 def run_cosim(core: str, sim: str, R: int, C: int, cases: list[Gemm], trace: bool = False,
-              waves: bool = False) -> dict:
-    """Build (cached) and run `cases` on the core; return the bench's report, raise on mismatch."""
+              waves: bool = False, check: bool = True) -> dict:
+    """Build (cached) and run `cases` on the core; return the bench's report.
+
+    With check=True a mismatch raises CosimError; otherwise the report's cases carry `error`.
+    """
     from cocotb_tools.runner import get_results, get_runner
 
     setup_tool_path()
@@ -94,7 +97,7 @@ def run_cosim(core: str, sim: str, R: int, C: int, cases: list[Gemm], trace: boo
     report.update(sim=sim, build_dir=str(bdir), log=str(tdir / "sim.log"),
                   waves=str(_waves_file(sim, bdir, tdir, top)) if waves else None)
     errors = [c["error"] for c in report["cases"] if c.get("error")]
-    if n_failed or errors or len(report["cases"]) != len(cases):
+    if check and (n_failed or errors or len(report["cases"]) != len(cases)):
         raise CosimError(f"{core} on {sim}, {R}x{C}: " + ("; ".join(errors) or
                          f"{n_failed} of {n_tests} cocotb tests failed; see {tdir / 'sim.log'}"))
     return report
