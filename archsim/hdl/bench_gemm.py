@@ -57,7 +57,7 @@ async def _load(dut, A: np.ndarray, B: np.ndarray, size: int) -> None:
     dut.ld_we.value = 0
 
 
-def _first_mismatch(s: int, rtl: dict, ref: dict, R: int, C: int) -> str | None:
+def _first_mismatch(s: int, rtl: dict, ref: dict) -> str | None:
     for name in ("done", "out_valid", "out_data", "valid", "acc"):
         a, b = np.asarray(rtl[name]), np.asarray(ref[name])
         if not np.array_equal(a, b):
@@ -99,7 +99,7 @@ async def run_case(dut, core: str, R: int, C: int, case: dict, trace: bool, size
             rtl = {"done": done, "out_valid": _unpack(ov, C, 1) != 0, "out_data": od,
                    "valid": _unpack(int(dut.dbg_valid.value), R * C, 1).reshape(R, C) != 0,
                    "acc": _unpack(int(dut.dbg_acc.value), R * C, AW).reshape(R, C)}
-            error = _first_mismatch(s, rtl, ref, R, C)
+            error = _first_mismatch(s, rtl, ref)
         if done or s > limit:
             break
         for j in range(C):

@@ -157,11 +157,11 @@ class _OS:
         return st["ov"][-1].astype(bool), st["o"][-1], st["ol"][-1].astype(bool)
 
     def place(self, out, k, j, val, timing):
-        """k-th result out of column j: fold k // R, rows leave bottom first."""
-        fr, fc = divmod(k // self.R, timing.col_folds)
+        """k-th results out of columns j: fold k // R, rows leave bottom first."""
+        fr, fc = np.divmod(k // self.R, timing.col_folds)
         m, n = fr * self.R + self.R - 1 - k % self.R, fc * self.C + j
-        if m < out.shape[0] and n < out.shape[1]:
-            out[m, n] = val
+        keep = (m < out.shape[0]) & (n < out.shape[1])
+        out[m[keep], n[keep]] = val[keep]
 
 
 class _WS:
@@ -201,11 +201,10 @@ class _WS:
         return st["pv"][-1].astype(bool), st["acc"][-1], st["pl"][-1].astype(bool)
 
     def place(self, out, k, j, val, timing):
-        """k-th partial sum out of column j: fold k // T, output row k % T; folds over K add up."""
-        fr, fc = divmod(k // self.T, timing.col_folds)
-        n = fc * self.C + j
-        if n < out.shape[1]:
-            out[k % self.T, n] += val
+        """k-th partial sums out of columns j: fold k // T, output row k % T; K-folds add up."""
+        n = (k // self.T) % timing.col_folds * self.C + j
+        keep = n < out.shape[1]
+        np.add.at(out, ((k % self.T)[keep], n[keep]), val[keep])
 
 
 def simulate(A: np.ndarray, B: np.ndarray, R: int, C: int, dataflow: str, acc_bits: int = 32,
@@ -227,7 +226,7 @@ def simulate(A: np.ndarray, B: np.ndarray, R: int, C: int, dataflow: str, acc_bi
     core = (_OS if dataflow == "os" else _WS)(A, B, R, C, timing, _Controller(timing))
     st = _state(R, C, core.names)
     out = np.zeros((A.shape[0], B.shape[1]), dtype=np.int64)
-    emitted = [0] * C
+    emitted = np.zeros(C, dtype=np.int64)
     ends: list[int] = []
     trace: dict[str, list] = {k: [] for k in ("acc", "valid", "out_valid", "out_data", "done")}
     s = 0
@@ -240,9 +239,10 @@ def simulate(A: np.ndarray, B: np.ndarray, R: int, C: int, dataflow: str, acc_bi
                 trace[k].append(np.array(v, copy=True))
         if len(ends) == timing.folds:     # done registered one edge after the last fold end
             break
-        for j in np.flatnonzero(ov):
-            core.place(out, emitted[j], j, int(o[j]), timing)
-            emitted[j] += 1
+        if ov.any():
+            js = np.flatnonzero(ov)
+            core.place(out, emitted[js], js, o[js], timing)
+            emitted[js] += 1
         if ov[C - 1] and ol[C - 1]:
             ends.append(s)
         st = core.step(st, x, acc_bits)
