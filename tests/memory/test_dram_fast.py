@@ -1,0 +1,53 @@
+"""`fast` DRAM fidelity against `cycle`: equal on regular streams, within the stated refresh bound."""
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from archsim.config.memory_schema import DramConfig
+from archsim.engine import Engine
+from memory import Request, build_offchip
+from dram_helpers import make
+from memory.patterns import generate
+from memory.trace import replay
+
+CASES = [("DDR4-3200", "rochrababgco"), ("DDR4-3200", "rorabacobgch"), ("HBM2", "rorababgcoch"),
+         ("LPDDR5-6400", "robabgrachco"), ("GDDR6", "rorabgbacoch")]
+
+
+def _cycle(lvl, n):
+    a, w, c = generate("seq_rd", lvl.mapping, n)
+    return replay(lvl, a, w, c, lvl.spec.burst_bytes, lvl.clock)["total_cycles"]
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.sampled_from(CASES), st.integers(1, 2500))
+def test_fast_equals_cycle_on_streams_without_refresh(case, n):
+    std, mapping = case
+    cyc = _cycle(make(std, mapping=mapping, refresh="none"), n)
+    lvl = make(std, mapping=mapping, refresh="none")
+    fast = lvl.clock.ps_to_cycles(lvl.stream_time_ps(n * lvl.spec.burst_bytes))
+    assert fast == pytest.approx(cyc, rel=0.01, abs=2)
+
+
+@pytest.mark.parametrize("std,mapping", CASES[:2])
+def test_fast_with_refresh_within_refresh_bound(std, mapping):
+    n = 30_000
+    cyc = _cycle(make(std, mapping=mapping), n)
+    lvl = make(std, mapping=mapping)
+    fast = lvl.clock.ps_to_cycles(lvl.stream_time_ps(n * lvl.spec.burst_bytes))
+    t = lvl.spec.timing
+    assert fast == pytest.approx(cyc, rel=t["tRFC"] / t["tREFI"] + 0.01)
+
+
+def test_fast_level_from_config_streams_as_a_pipe():
+    e = Engine()
+    cfg = DramConfig(standard="DDR4-3200", mapping="rorabacobgch", fidelity="fast")
+    lvl = build_offchip(cfg, e)
+    done = []
+    for i in range(4):
+        lvl.submit(Request(i * 4096, 4096, False, "t", done.append))
+    e.run()
+    s = lvl.stats()
+    assert s["fidelity"] == "fast" and s["bytes_read"] == 4 * 4096
+    gaps = [b.done_ps - a.done_ps for a, b in zip(done, done[1:])]
+    assert len(set(gaps)) <= 2 and all(g > 0 for g in gaps)      # steady pipe rate
+    assert s["bandwidth_gbps"] < s["peak_bandwidth_gbps"]
