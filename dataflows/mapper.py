@@ -132,7 +132,7 @@ class Mapper:
             if t > dims[d]:
                 raise ArchsimError(f"mapper.constraints: tile {d}={t} is larger than the op's {d}={dims[d]} "
                                    f"(GEMM {gemm}); use a tile no larger than the dimension")
-        space = MapSpace(gemm, self.mem, self.bits, dfs, self.quanta, fixed, rc.order)
+        space = MapSpace(gemm, self.mem, self.bits, dfs, self.quanta, fixed, rc.order, self.cfg.tile_candidates)
         if next(space.tiles(), None) is None:
             fp = {r: self.mem.usable_bytes(r) for r in ("ifmap", "filter", "ofmap")}
             raise ArchsimError(f"mapper: no tile of GEMM {gemm} with constraints {fixed or 'none'} fits the "
@@ -299,7 +299,7 @@ class Mapper:
                        self.mem.offchip_bytes_per_s, self.mem.offchip_latency_ps],
             "energy": self.energy.__dict__, "objective": self.cfg.objective,
             "search": {"constraints": [list(rc.tile), rc.order, rc.dataflow], "dataflows": list(self.variants),
-                       "seed": self.cfg.seed, "max_evaluations": self.cfg.max_evaluations,
+                       "seed": self.cfg.seed, "tiles": self.cfg.tile_candidates, "max_evaluations": self.cfg.max_evaluations,
                        "exhaustive_limit": self.cfg.exhaustive_limit, "top_k": self.cfg.top_k}})
 
     def _to_cache(self, r: MapResult) -> dict:

@@ -70,6 +70,8 @@ class MapperConfig(StrictModel):
     max_evaluations: int = Field(3000, ge=1, description="mappings scored per op when the space is sampled")
     exhaustive_limit: int = Field(6000, ge=1, description="search exhaustively when the space is at most this")
     seed: int = 0
+    tile_candidates: int = Field(24, ge=2, description="tile sizes tried per GEMM dim (powers of two, array "
+                                                        "multiples, balanced splits, the whole dim)")
     top_k: int = Field(5, ge=1)
     dataflows: list[Literal["os", "ws", "is"]] | None = Field(
         None, description="dataflows the systolic array may use; default: the configured one")

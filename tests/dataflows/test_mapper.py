@@ -1,0 +1,118 @@
+"""The search: optimal over a small space, constraints honoured, deterministic, cached, above the bound."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from archsim.config.mapper_schema import MapConstraint, MapperConfig
+from archsim.config.schema import SystolicConfig
+from archsim.errors import ArchsimError
+from archsim.units.base import GemmShape
+from archsim.units.systolic import SystolicArray
+from dataflows.cache import MapCache
+from dataflows.cost import EnergySpec
+from dataflows.mapper import Mapper
+from dataflows.mapspace import MemorySpec
+
+ENERGY = EnergySpec(mac_pj=0.2, sram_byte_pj=1.0, offchip_byte_pj=20.0)
+
+
+def _unit(timing="pipelined", df="ws", r=4, c=8):
+    return SystolicArray("sa", SystolicConfig(rows=r, cols=c, dataflow=df, timing=timing), 1e9,
+                         {"mac": 0.2, "sram_byte": 1.0})
+
+
+def _mem(kib=2, db=True, gbps=4.0):
+    return MemorySpec.make({"ifmap": kib * 1024, "filter": kib * 1024, "ofmap": 2 * kib * 1024},
+                           gbps * 1e9, 20_000, double_buffered=db)
+
+
+def _brute(mapper: Mapper, g: GemmShape, objective: str):
+    space = mapper.space(g, __import__("dataflows.mapper", fromlist=["Resolved"]).Resolved())
+    return min((mapper.cost.evaluate(m) for m in space), key=lambda c: c.objective(objective))
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.integers(1, 70), st.integers(1, 70), st.integers(1, 70),
+       st.sampled_from(["latency", "energy", "edp"]), st.sampled_from(["scalesim", "pipelined"]),
+       st.booleans())
+def test_best_is_never_worse_than_any_mapping(M, N, K, objective, timing, db):
+    cfg = MapperConfig(objective=objective, exhaustive_limit=10**9, budget="60 s", dataflows=["os", "ws"],
+                       tile_candidates=5)
+    mapper = Mapper(_unit(timing), _mem(db=db), ENERGY, cfg)
+    g = GemmShape(M, N, K)
+    res = mapper.map_gemm(g)
+    assert res.method == "exhaustive" and not res.truncated
+    best = _brute(mapper, g, objective)
+    assert res.best.objective(objective)[:2] == best.objective(objective)[:2]
+    assert res.best.cycles >= res.lower_bound["cycles"] - 1e-9
+    keys = [c.objective(objective) for c in res.top]
+    assert keys == sorted(keys)
+
+
+def test_sampled_search_is_close_and_valid():
+    g = GemmShape(300, 200, 250)
+    cfg = dict(tile_candidates=12, budget="120 s")
+    exhaustive = Mapper(_unit(), _mem(kib=8), ENERGY, MapperConfig(exhaustive_limit=10**9, **cfg))
+    sampled = Mapper(_unit(), _mem(kib=8), ENERGY, MapperConfig(exhaustive_limit=1, max_evaluations=400, **cfg))
+    e, s = exhaustive.map_gemm(g), sampled.map_gemm(g)
+    assert s.method == "sampled"
+    assert s.best.cycles >= e.best.cycles
+    assert s.best.cycles <= 1.05 * e.best.cycles     # quality target for the sampled search (bench: 1%)
+    assert s.best.mapping.fits(sampled.mem)
+
+
+def test_deterministic_for_a_seed():
+    g = GemmShape(300, 500, 200)
+    runs = [Mapper(_unit(), _mem(kib=8), ENERGY, MapperConfig(exhaustive_limit=1, max_evaluations=300,
+                                                              seed=s, budget="60 s")).map_gemm(g)
+            for s in (7, 7, 8)]
+    assert [str(c.mapping) for c in runs[0].top] == [str(c.mapping) for c in runs[1].top]
+    assert [c.cycles for c in runs[0].top] == [c.cycles for c in runs[1].top]
+    assert runs[0].evaluated == runs[1].evaluated
+
+
+def test_constraints_are_honoured():
+    cfg = MapperConfig(dataflows=["os", "ws", "is"], constraints=[
+        MapConstraint(match="layer*.ffn", tile={"K": 16, "M": 8}, loop_order="knm", dataflow="os"),
+        MapConstraint(match="other", tile={"N": 8})])
+    mapper = Mapper(_unit(), _mem(), ENERGY, cfg)
+    res = mapper.map_gemm(GemmShape(40, 64, 48), op_name="layer3.ffn")
+    for c in res.top:
+        assert c.mapping.tile[0] == 8 and c.mapping.tile[2] == 16
+        assert c.mapping.order == "knm" and c.mapping.dataflow == "os"
+    other = mapper.map_gemm(GemmShape(40, 64, 48), op_name="other")
+    assert all(c.mapping.tile[1] == 8 for c in other.top)
+
+
+@pytest.mark.parametrize("constraint, words", [
+    (MapConstraint(tile={"M": 2048, "K": 4096}), "fits"),            # no such tile fits the SRAM
+    (MapConstraint(tile={"M": 1000}), "larger than"),               # bigger than the op
+    (MapConstraint(dataflow="is"), "not available"),               # array limited to its own dataflow
+])
+def test_infeasible_constraint_is_an_error(constraint, words):
+    g = GemmShape(2048, 64, 4096) if "fits" in words else GemmShape(64, 64, 64)
+    mapper = Mapper(_unit(), _mem(), ENERGY, MapperConfig(constraints=[constraint]))
+    with pytest.raises(ArchsimError, match=words):
+        mapper.map_gemm(g)
+
+
+def test_cache_roundtrip(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARCHSIM_CACHE_DIR", str(tmp_path))
+    g = GemmShape(96, 80, 64)
+    first = Mapper(_unit(), _mem(), ENERGY, MapperConfig(), MapCache()).map_gemm(g)
+    again = Mapper(_unit(), _mem(), ENERGY, MapperConfig(), MapCache()).map_gemm(g)
+    assert not first.from_cache and again.from_cache
+    assert [c.as_dict() for c in first.top] == [c.as_dict() for c in again.top]
+    assert list((tmp_path / "mapper").glob("*.json"))
+    other = Mapper(_unit(), _mem(), ENERGY, MapperConfig(objective="energy"), MapCache()).map_gemm(g)
+    assert not other.from_cache                      # the objective is part of the key
+
+
+def test_batch_problems_cost_batch_times_traffic():
+    mapper = Mapper(_unit(), _mem(), ENERGY, MapperConfig())
+    one = mapper.map_gemm(GemmShape(32, 40, 24))
+    four = mapper.map_gemm(GemmShape(32, 40, 24, batch=4))
+    assert four.best.macs == 4 * one.best.macs
+    assert four.best.cycles <= 4 * one.best.cycles   # later problems' loads overlap earlier compute
+    assert four.best.cycles >= 3 * one.best.compute_cycles
