@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -181,16 +182,24 @@ def load_config(path: str | Path) -> ModelConfig:
     return normalise(raw, str(name or p.parent.name or p.stem), source=str(p))
 
 
-def get_model(name_or_path: str | Path) -> ModelConfig:
-    """A bundled preset by name (case/punctuation-insensitive, HF ids accepted) or a config.json path."""
-    s = str(name_or_path)
-    if s.endswith(".json") or Path(s).is_file():
-        return load_config(s)
-    want = _key(s.split("/")[-1])
+@lru_cache(maxsize=None)
+def _preset(want: str) -> ModelConfig | None:
+    """Presets are package data that never change while running, so each is parsed once."""
     for stem in preset_names():
         raw = json.loads((PRESET_DIR / f"{stem}.json").read_text())
         hf = _key(str(raw.get("_name_or_path", "")).split("/")[-1])
         if want in (_key(stem), hf, hf.removesuffix("hf"), _key(stem).removesuffix("base")):
             return normalise(raw, stem, source=f"preset {stem}")
+    return None
+
+
+def get_model(name_or_path: str | Path) -> ModelConfig:
+    """A bundled preset by name (case/punctuation-insensitive, HF ids accepted) or a config.json path."""
+    s = str(name_or_path)
+    if s.endswith(".json") or Path(s).is_file():
+        return load_config(s)
+    cfg = _preset(_key(s.split("/")[-1]))
+    if cfg is not None:
+        return cfg
     raise WorkloadError(f"unknown model {s!r}; bundled presets: {', '.join(preset_names())} "
                         "(or pass a path to a Hugging Face config.json)")
