@@ -223,7 +223,11 @@ def lower(model: ModelConfig | str, phase: str = "prefill", batch: int = 1, seq:
         stream = _norm(em, cfg, "attn_norm", bs, L)
     else:
         _norm(em, cfg, "ffn_norm", bs, L)
-    info = _moe(em, cfg, bs, L, moe_imbalance, expert_histogram) if cfg.is_moe else _ffn(em, cfg, bs, L) or {}
+    info: dict[str, object] = {}
+    if cfg.is_moe:
+        info = _moe(em, cfg, bs, L, moe_imbalance, expert_histogram)
+    else:
+        _ffn(em, cfg, bs, L)
     _residual(em, "ffn_residual", bs, d, L, stream)
     if cfg.post_norm:
         _norm(em, cfg, "ffn_norm", bs, L)
