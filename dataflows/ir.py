@@ -145,6 +145,15 @@ class Op:
         raise KeyError(f"op {self.name!r} has no operand {name!r}")
 
     # ---- GEMM view ---------------------------------------------------------------------------
+    @property
+    def is_gemm(self) -> bool:
+        """True when `as_gemm()` succeeds: units that only run GEMMs test this in `supports`."""
+        ins, out = self._terms
+        if self.kind not in GEMM_KINDS or len(ins) != 2:
+            return False
+        a, b, c = set(ins[0]), set(ins[1]), set(out)
+        return not ((a - b - c) or (b - a - c) or (c - a - b))
+
     def as_gemm(self) -> GemmShape:
         """Flatten a two-input contraction to C[M,N] = A[M,K] @ B[K,N], `batch` times.
 
@@ -191,6 +200,13 @@ def conv_op(name: str, H: int, W: int, R: int, S: int, C: int, F: int, stride: i
                Operand("ofmap", "output", ("n", "p", "q", "f"), bits)))
 
 
+def load_workload(path) -> "Graph":
+    """Read a YAML workload file (format in dataflows/workload_file.py); imported lazily (YAML, pydantic)."""
+    from dataflows.workload_file import load_workload as _load
+
+    return _load(path)
+
+
 # ---- graph -------------------------------------------------------------------------------------
 class Graph:
     """Ops in a networkx DiGraph (node = op name, attribute `op`), kept in topological order.
@@ -208,12 +224,12 @@ class Graph:
     def add(self, op: Op, deps: Iterable[str | Op] = ()) -> Op:
         if op.name in self.g:
             raise WorkloadError(f"workload {self.name!r}: duplicate op name {op.name!r}")
-        self.g.add_node(op.name, op=op)
-        for d in deps:
-            d = d.name if isinstance(d, Op) else d
+        names = [d.name if isinstance(d, Op) else d for d in deps]
+        for d in names:
             if d not in self.g:
                 raise WorkloadError(f"op {op.name!r} depends on unknown op {d!r}")
-            self.g.add_edge(d, op.name)
+        self.g.add_node(op.name, op=op)
+        self.g.add_edges_from((d, op.name) for d in names)
         self._order.append(op)
         return op
 
@@ -254,8 +270,8 @@ class Graph:
     def expanded(self) -> "Graph":
         """One op per instance (names get `.i` suffixes, counts become 1), chained in instance order.
 
-        Repeated ops are a layer's ops: instance i of every repeated op forms layer i, and layer i's
-        first op depends on layer i-1's last.
+        A run of consecutive ops with the same count > 1 is a layer: instance i of each forms layer
+        i, whose first op depends on layer i-1's last; edges from before the run attach to layer 0.
         """
         out = Graph(self.name, self.meta)
         groups: list[list[Op]] = []   # runs of consecutive ops sharing a count
@@ -276,7 +292,9 @@ class Graph:
                         new = f"{op.name}.{i}"
                         inst = Op(new, op.kind, op.einsum, dict(op.dims), op.operands, 1,
                                   f"{op.layer}.{i}" if op.layer else str(i), op.flops_per_point, op.tags)
-                    deps = [rename[d][i] if d in members else rename[d][-1] for d in self.g.predecessors(op.name)]
+                    # inside a repeated group: same instance; from outside: only the first instance
+                    deps = [rename[d][i] if d in members else rename[d][-1]
+                            for d in self.g.predecessors(op.name) if d in members or i == 0]
                     if i > 0 and op is grp[0]:
                         deps.append(rename[grp[-1].name][i - 1])
                     out.add(inst, deps)

@@ -5,6 +5,7 @@ import pytest
 
 from archsim.errors import ArchsimError, WorkloadError
 from archsim.units.base import GemmShape
+from dataflows.ir import load_workload as ir_load_workload
 from dataflows.workload_file import load_workload, parse_gemm
 
 
@@ -21,6 +22,7 @@ def test_loads_gemm_and_conv_ops_in_order(tmp_path):
     assert [o.name for o in g] == ["fc", "c"] and g.deps("c") == ["fc"]
     assert g["fc"].as_gemm() == GemmShape(64, 128, 256) and g["fc"].operands[0].bits == 4
     assert g["c"].as_gemm() == GemmShape(64, 32, 144) and g["c"].count == 2
+    assert [o.name for o in ir_load_workload(p)] == ["fc", "c"]     # the re-export archsim/workload.py uses
 
 
 @pytest.mark.parametrize("text, where", [
