@@ -197,7 +197,7 @@ def pareto(rows: Sequence[Mapping[str, Any]], x: str, y: str, path: Path, color:
     groups: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(ok):
         groups[str(r.get(color)) if color else "points"].append(i)
-    for g, idx in sorted(groups.items()):
+    for g, idx in sorted(groups.items(), key=lambda kv: _sort_key(_num(kv[0]))):
         ax.scatter([pts[i][0] for i in idx], [pts[i][1] for i in idx], s=16, alpha=0.6,
                    label=f"{color}={g}" if color else g)
     ax.plot([pts[i][0] for i in front], [pts[i][1] for i in front], "k-o", ms=5, mfc="none", lw=1.2,
@@ -243,6 +243,13 @@ def heatmap(rows: Sequence[Mapping[str, Any]], ax_x: str, ax_y: str, metric: str
     fig.colorbar(im, ax=ax, label=metric)
     ax.set_title(f"{metric} (best over other axes)", fontsize=10)
     return _save(fig, path)
+
+
+def _num(text: str) -> Any:
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def _axis_values(values: Any) -> list[Any]:

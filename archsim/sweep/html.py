@@ -76,6 +76,19 @@ def swept_axes(rows: Sequence[Mapping[str, Any]], params: Sequence[str]) -> list
     return [p for p in params if p != "workload" and len({json.dumps(r.get(p), default=str) for r in rows}) > 1]
 
 
+def crossed_pairs(rows: Sequence[Mapping[str, Any]], axes: Sequence[str]) -> list[tuple[str, str]]:
+    """Pairs of axes that were actually crossed (zipped axes move together: their heatmap is a diagonal)."""
+    def crossed(a: str, b: str) -> bool:
+        combos = {(json.dumps(r.get(a), default=str), json.dumps(r.get(b), default=str)) for r in rows}
+        return len(combos) > max(len({c[0] for c in combos}), len({c[1] for c in combos}))
+
+    kept: list[str] = []  # one representative per group of zipped axes
+    for a in axes:
+        if all(crossed(a, k) for k in kept):
+            kept.append(a)
+    return list(combinations(kept, 2))
+
+
 def report_sweep(db: Path, out: Path, x: str = "time_ns", y: str = "energy_pj") -> Path:
     from archsim.sweep.results import rows as load_rows
     from archsim.sweep.store import Store
@@ -93,7 +106,7 @@ def report_sweep(db: Path, out: Path, x: str = "time_ns", y: str = "energy_pj") 
         heat = []
         for wl in sorted({r["workload"] for r in ok})[:4]:
             sub = [r for r in ok if r["workload"] == wl]
-            for i, (a, b) in enumerate(list(combinations(swept_axes(sub, params), 2))[:3]):
+            for a, b in crossed_pairs(sub, swept_axes(sub, params))[:3]:
                 for metric in (x, y):
                     p = out / f"heat_{len(heat)}_{metric}.png"
                     heat.append(f"<h3>{html.escape(wl)}</h3>" + _img(figures.heatmap(sub, a, b, metric, p), out))
