@@ -27,9 +27,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _available() -> dict[str, object]:
+def _available(only: str | None = None) -> dict[str, object]:
     mods = {}
     for name, (modname, _help) in COMMANDS.items():
+        if only is not None and name != only:
+            continue
         try:
             mods[name] = importlib.import_module(modname)
         except ModuleNotFoundError as exc:  # a command whose module is not built yet
@@ -52,7 +54,9 @@ def build_parser(mods: dict[str, object] | None = None) -> argparse.ArgumentPars
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
+    # import only the chosen command's module (pydantic, numpy, dask, cocotb load on demand)
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(_available(chosen) if chosen in COMMANDS else None)
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()

@@ -106,21 +106,29 @@ class Engine:
         heapq.heappush(self._heap, (time_ps, self._seq, callback, args))
 
     def after(self, delay_ps: int, callback: Callable[..., Any], *args: Any) -> None:
-        """Run `callback(*args)` `delay_ps` picoseconds from now."""
-        self.at(self.now + delay_ps, callback, *args)
+        """Run `callback(*args)` `delay_ps` picoseconds from now (delay must be >= 0)."""
+        if delay_ps < 0:
+            raise ValueError(f"cannot schedule {delay_ps} ps in the past")
+        self._seq += 1
+        heapq.heappush(self._heap, (self.now + delay_ps, self._seq, callback, args))
 
     def run(self, until_ps: int | None = None) -> int:
         """Process events in (time, sequence) order; returns the time of the last event run."""
         heap = self._heap
         pop = heapq.heappop
         n = 0
-        while heap:
-            if until_ps is not None and heap[0][0] > until_ps:
-                break
-            t, _seq, cb, args = pop(heap)
-            self.now = t
-            cb(*args)
-            n += 1
+        if until_ps is None:
+            while heap:
+                t, _seq, cb, args = pop(heap)
+                self.now = t
+                cb(*args)
+                n += 1
+        else:
+            while heap and heap[0][0] <= until_ps:
+                t, _seq, cb, args = pop(heap)
+                self.now = t
+                cb(*args)
+                n += 1
         self.events_run += n
         return self.now
 

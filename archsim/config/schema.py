@@ -72,6 +72,8 @@ class WorkloadSpec(StrictModel):
     """The workload a design runs when the command line names none (bare `archsim run`)."""
 
     gemm: list[str] = Field(default_factory=list, description="GEMMs as 'MxNxK' or 'name=MxNxK'")
+    conv: list[dict[str, int | str]] = Field(default_factory=list,
+                                             description="convs as {name, H, W, R, S, C, F, stride, pad}")
     model: str | None = None
     phase: Literal["prefill", "decode"] = "prefill"
     batch: int = Field(1, ge=1)
