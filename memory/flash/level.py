@@ -1,0 +1,226 @@
+"""Flash as a `MemoryLevel`: per page operation (`cycle`) or closed form (`fast`).
+
+Pages interleave channel first, then die, then plane, so a sequential stream spreads over every
+channel before it reuses one. A page read occupies its array unit (the plane with multi-plane
+operation, else the whole die) for tR and a page buffer until its data has crossed the channel;
+the channel moves one transfer at a time at the bus rate. A program moves data in first, then
+holds the unit for tPROG. Channel time inside a busy period is computed from the bytes moved
+since the period began (exact rationals, rounded up once), so transfers never drift.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import yaml
+
+from archsim.config.quantities import parse_bandwidth, parse_duration_ps, parse_size
+from archsim.engine import Engine, PS_PER_S
+from archsim.errors import ConfigError
+from memory.request import MemoryLevel, Request
+
+PRESETS_FILE = Path(__file__).resolve().parent.parent / "specs" / "flash.yaml"
+FIELDS = ("channels", "dies_per_channel", "planes_per_die", "page_size", "page_buffers", "t_read",
+          "t_prog", "t_erase", "channel_bandwidth", "multi_plane", "read_slice")
+
+
+@dataclass
+class FlashSpec:
+    name: str
+    source: str
+    channels: int
+    dies_per_channel: int
+    planes_per_die: int
+    page_size: int
+    page_buffers: int
+    t_read: int
+    t_prog: int
+    t_erase: int
+    channel_bandwidth: float
+    multi_plane: bool
+    read_slice: int | None
+    pages_per_block: int = 1024
+    blocks_per_plane: int = 1024
+
+    @property
+    def capacity_bytes(self) -> int:
+        return (self.channels * self.dies_per_channel * self.planes_per_die * self.blocks_per_plane
+                * self.pages_per_block * self.page_size)
+
+    @property
+    def units_per_channel(self) -> int:
+        """Array units that can run tR concurrently on one channel."""
+        return self.dies_per_channel * (self.planes_per_die if self.multi_plane else 1)
+
+
+def flash_presets() -> dict:
+    return yaml.safe_load(PRESETS_FILE.read_text())
+
+
+def load_flash_spec(preset: str, overrides: dict | None = None) -> FlashSpec:
+    presets = flash_presets()
+    if preset not in presets:
+        raise ConfigError(f"unknown flash preset {preset!r}; expected one of {', '.join(sorted(presets))}")
+    raw = dict(presets[preset])
+    raw.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        spec = FlashSpec(
+            name=preset, source=raw["source"], channels=int(raw["channels"]),
+            dies_per_channel=int(raw["dies_per_channel"]), planes_per_die=int(raw["planes_per_die"]),
+            page_size=_q(parse_size, raw["page_size"]), page_buffers=int(raw["page_buffers"]),
+            t_read=_q(parse_duration_ps, raw["t_read"]), t_prog=_q(parse_duration_ps, raw["t_prog"]),
+            t_erase=_q(parse_duration_ps, raw["t_erase"]),
+            channel_bandwidth=_q(parse_bandwidth, raw["channel_bandwidth"]),
+            multi_plane=bool(raw["multi_plane"]),
+            read_slice=None if raw.get("read_slice") is None else _q(parse_size, raw["read_slice"]),
+            pages_per_block=int(raw.get("pages_per_block", 1024)),
+            blocks_per_plane=int(raw.get("blocks_per_plane", 1024)))
+    except (KeyError, ValueError) as exc:
+        raise ConfigError(f"flash preset {preset!r}: bad or missing field: {exc}") from None
+    if min(spec.channels, spec.dies_per_channel, spec.planes_per_die, spec.page_buffers) < 1:
+        raise ConfigError(f"flash {preset!r}: channels, dies, planes and page buffers must be >= 1")
+    if spec.read_slice is not None and (spec.read_slice <= 0 or spec.page_size % spec.read_slice):
+        raise ConfigError(f"flash {preset!r}: read_slice {spec.read_slice} must divide page_size {spec.page_size}")
+    return spec
+
+
+def _q(parse, v):
+    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else parse(v)
+
+
+class _Channel:
+    """A serial bus at a fixed rate; exact busy-period arithmetic."""
+
+    def __init__(self, ps_per_byte: Fraction) -> None:
+        self.ps_per_byte = ps_per_byte
+        self.start = self.bytes = self.free = 0
+
+    def transfer(self, ready_ps: int, nbytes: int) -> int:
+        """Start at `ready_ps` or when free; return the end time."""
+        if ready_ps >= self.free:
+            self.start, self.bytes = ready_ps, 0
+        self.bytes += nbytes
+        q = self.bytes * self.ps_per_byte
+        self.free = self.start + -((-q.numerator) // q.denominator)
+        return self.free
+
+
+class FlashLevel(MemoryLevel):
+    def __init__(self, name: str, engine: Engine, spec: FlashSpec, fidelity: str = "cycle") -> None:
+        super().__init__(name, engine, spec.capacity_bytes)
+        self.spec, self.fidelity = spec, fidelity
+        ps_per_byte = Fraction(PS_PER_S) / Fraction(spec.channel_bandwidth).limit_denominator(10**6)
+        self.chans = [_Channel(ps_per_byte) for _ in range(spec.channels)]
+        n_units = spec.channels * spec.dies_per_channel * spec.planes_per_die
+        self.unit_free = [0] * n_units                                   # array busy until
+        self.buffers = [[0] * spec.page_buffers for _ in range(n_units)]  # each buffer free at
+        self.page_reads = self.page_programs = self.erases = 0
+        self.bytes_transferred = 0
+        self.last_ps = 0
+        self._fast_free = 0
+
+    @classmethod
+    def from_config(cls, cfg, engine: Engine, name: str = "offchip") -> "FlashLevel":
+        over = {f: getattr(cfg, f) for f in FIELDS}
+        return cls(name, engine, load_flash_spec(cfg.preset, over), cfg.fidelity)
+
+    # -- address layout -----------------------------------------------------------------------
+    def locate(self, page: int) -> tuple[int, int]:
+        """(channel, array-unit index) of a page: channel, then die, then plane interleave."""
+        s = self.spec
+        ch = page % s.channels
+        rest = page // s.channels
+        die = rest % s.dies_per_channel
+        plane = (rest // s.dies_per_channel) % s.planes_per_die
+        unit = (ch * s.dies_per_channel + die) * s.planes_per_die
+        return ch, unit + (plane if s.multi_plane else 0)
+
+    def _xfer_bytes(self, nbytes: int) -> int:
+        sl = self.spec.read_slice
+        return -(-nbytes // sl) * sl if sl else self.spec.page_size
+
+    # -- cycle: one event per page operation ----------------------------------------------------
+    def submit(self, req: Request) -> None:
+        self._check(req)
+        req.issue_ps = now = self.engine.now
+        self._account(req)
+        if self.fidelity == "fast":
+            start = max(now, self._fast_free)
+            self._fast_free = start + self.stream_time_ps(req.nbytes, req.is_write, req.addr) - self._lead_ps(req.is_write)
+            done = max(self._fast_free + self._lead_ps(req.is_write), now)
+            self.last_ps = max(self.last_ps, done)
+            self._finish_at(req, done)
+            return
+        ps, end = self.spec.page_size, now
+        a = req.addr
+        while a < req.addr + req.nbytes:
+            page, off = divmod(a, ps)
+            n = min(ps - off, req.addr + req.nbytes - a)
+            end = max(end, self._program(page, n, now) if req.is_write else self._read(page, n, now))
+            a += n
+        self.last_ps = max(self.last_ps, end)
+        self._finish_at(req, end)
+
+    def _read(self, page: int, nbytes: int, now: int) -> int:
+        ch, u = self.locate(page)
+        bufs = self.buffers[u]
+        k = min(range(len(bufs)), key=bufs.__getitem__)       # earliest free page buffer
+        start = max(now, self.unit_free[u], bufs[k])
+        ready = start + self.spec.t_read
+        self.unit_free[u] = ready
+        nb = self._xfer_bytes(nbytes)
+        end = self.chans[ch].transfer(ready, nb)
+        bufs[k] = end
+        self.page_reads += 1
+        self.bytes_transferred += nb
+        return end
+
+    def _program(self, page: int, nbytes: int, now: int) -> int:
+        ch, u = self.locate(page)
+        bufs = self.buffers[u]
+        k = min(range(len(bufs)), key=bufs.__getitem__)
+        arrived = self.chans[ch].transfer(max(now, bufs[k]), nbytes)
+        done = max(arrived, self.unit_free[u]) + self.spec.t_prog
+        self.unit_free[u] = bufs[k] = done
+        self.page_programs += 1
+        self.bytes_transferred += nbytes
+        return done
+
+    # -- fast: closed form --------------------------------------------------------------------
+    def _lead_ps(self, is_write: bool) -> int:
+        s = self.spec
+        return s.t_prog if is_write else s.t_read
+
+    def stream_time_ps(self, nbytes: int, is_write: bool = False, addr: int = 0) -> int:
+        """Pipelined stream of pages from `addr`, in closed form.
+
+        The busiest channel carries k pages over `units` array units. Channel bound: one op then k
+        transfers back to back. Array bound: ceil(k/units) rounds of op (plus, with a single page
+        buffer, the unit also waits for its transfer), then the last round's m transfers queue.
+        """
+        s = self.spec
+        pages = (addr + nbytes - 1) // s.page_size - addr // s.page_size + 1
+        k = -(-pages // s.channels)
+        per_page = s.page_size if is_write else self._xfer_bytes(min(nbytes, s.page_size))
+        xfer = per_page * self.chans[0].ps_per_byte
+        op = s.t_prog if is_write else s.t_read
+        units = min(s.units_per_channel, k)
+        rounds = -(-k // units)
+        m = k - (rounds - 1) * units
+        chan = op + k * xfer
+        if s.page_buffers > 1:
+            arr = rounds * op + m * xfer
+        else:
+            arr = rounds * (op + xfer) + (m - 1) * xfer
+        total = max(chan, arr)
+        return -((-total.numerator) // total.denominator)
+
+    def level_stats(self) -> dict:
+        s = self.spec
+        return {"preset": s.name, "fidelity": self.fidelity, "page_reads": self.page_reads,
+                "page_programs": self.page_programs, "erases": self.erases,
+                "channel_bytes": self.bytes_transferred, "time_ns": self.last_ps / 1000,
+                "bandwidth_gbps": (self.bytes_read + self.bytes_written) / (self.last_ps / 1000)
+                if self.last_ps else 0.0,
+                "peak_channel_bandwidth_gbps": s.channels * s.channel_bandwidth / 1e9}
