@@ -125,6 +125,21 @@ class Op:
         return out
 
     @property
+    def outputs(self) -> tuple[Operand, ...]:
+        """Operands written: the `output`s, or the cache a `kv_write` appends to."""
+        if self.kind == "kv_write":
+            return tuple(o for o in self.operands if o.role in ("output", "kv_cache"))
+        return tuple(o for o in self.operands if o.role == "output")
+
+    @property
+    def write_bytes(self) -> int:
+        return sum(o.nbytes(self.dims) for o in self.outputs)
+
+    @property
+    def read_bytes(self) -> int:
+        return self.bytes - self.write_bytes
+
+    @property
     def intensity(self) -> float:
         """FLOPs per byte moved, counting every operand once (the compulsory-traffic roofline)."""
         b = self.bytes

@@ -109,6 +109,9 @@ def test_decode_reads_kv_from_the_cache_and_prefill_from_activations():
     pre = lower("llama-3-8b", "prefill", batch=2, seq=300)
     assert {o.role for o in dec["qk"].operands} == {"activation", "kv_cache", "output"}
     assert pre["qk"].bytes_by_role["kv_cache"] == 0
+    w = dec["kv_write"]                                          # the append writes the cache
+    assert w.write_bytes == w.bytes_by_role["kv_cache"] == 2 * 2 * 8 * 128 * 2 and w.read_bytes == w.write_bytes
+    assert dec["qk"].write_bytes == dec["qk"].bytes_by_role["output"]
     g = dec["qk"].as_gemm()
     assert (g.M, g.N, g.K, g.batch) == (4, 300, 128, 2 * 8)     # GQA group of 4 query heads per KV head
 
