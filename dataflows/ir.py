@@ -160,27 +160,31 @@ class Op:
         raise KeyError(f"op {self.name!r} has no operand {name!r}")
 
     # ---- GEMM view ---------------------------------------------------------------------------
+    def _gemm_problem(self) -> str | None:
+        """Why `as_gemm` cannot flatten this op, or None when it can."""
+        ins, out = self._terms
+        if self.kind not in GEMM_KINDS or len(ins) != 2:
+            return f"(kind {self.kind!r}, einsum {self.einsum!r}) is not GEMM-like"
+        a, b, c = set(ins[0]), set(ins[1]), set(out)
+        if (a - b - c) or (b - a - c) or (c - a - b):
+            return f"einsum {self.einsum!r} has dims that are neither contracted nor kept, so it is not a GEMM"
+        return None
+
     @property
     def is_gemm(self) -> bool:
         """True when `as_gemm()` succeeds: units that only run GEMMs test this in `supports`."""
-        ins, out = self._terms
-        if self.kind not in GEMM_KINDS or len(ins) != 2:
-            return False
-        a, b, c = set(ins[0]), set(ins[1]), set(out)
-        return not ((a - b - c) or (b - a - c) or (c - a - b))
+        return self._gemm_problem() is None
 
     def as_gemm(self) -> GemmShape:
         """Flatten a two-input contraction to C[M,N] = A[M,K] @ B[K,N], `batch` times.
 
         batch = dims in A, B and C; M = in A and C only; N = in B and C only; K = in A and B only.
         """
+        problem = self._gemm_problem()
+        if problem:
+            raise WorkloadError(f"op {self.name!r} {problem}")
         ins, out = self._terms
-        if self.kind not in GEMM_KINDS or len(ins) != 2:
-            raise WorkloadError(f"op {self.name!r} (kind {self.kind!r}, einsum {self.einsum!r}) is not GEMM-like")
         a, b, c = set(ins[0]), set(ins[1]), set(out)
-        if (a - b - c) or (b - a - c) or (c - a - b):
-            raise WorkloadError(f"op {self.name!r}: einsum {self.einsum!r} has dims that are neither "
-                                "contracted nor kept, so it is not a GEMM")
         size = lambda s: math.prod(self.dims[d] for d in s)  # noqa: E731
         return GemmShape(M=size(a & c - b), N=size(b & c - a), K=size(a & b - c), batch=size(a & b & c))
 
