@@ -49,7 +49,7 @@ def _base_offchip(args) -> dict:
             raise ConfigError(f"design file {args.config!r} not found")
         try:
             from archsim.config.loader import load_config     # the lead's loader, when present
-            cfg = load_config(path, [])
+            cfg = load_config(path)
             off = cfg.memory.offchip.model_dump(mode="json")
         except ImportError:
             raw = yaml.safe_load(path.read_text()) or {}
