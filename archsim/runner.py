@@ -102,9 +102,10 @@ class _Runner:
             return self._gemm(op, unit)
         return self._stream(op, unit)
 
-    def _mapper(self, unit: ComputeUnit):
-        """One Mapper per unit, planning with this system's SRAM, off-chip bandwidth and energies."""
-        m = self._mappers.get(unit.name)
+    def _mapper(self, unit: ComputeUnit, bits: Any):
+        """One Mapper per (unit, operand widths), planning with this system's SRAM, bandwidth and energies."""
+        key = (unit.name, bits)
+        m = self._mappers.get(key)
         if m is None:
             from dataflows.cache import MapCache
             from dataflows.cost import EnergySpec
@@ -117,35 +118,39 @@ class _Runner:
                                                             for r in ("ifmap", "filter", "ofmap")})
             energy = EnergySpec(e.get("mac", 0.0), e.get("sram_byte", 0.0), e.get("offchip_byte", 0.0))
             cfg = sysm.design.mapper
-            m = self._mappers[unit.name] = Mapper(unit, mem, energy, cfg, MapCache() if cfg.cache else None)
+            m = self._mappers[key] = Mapper(unit, mem, energy, cfg, MapCache() if cfg.cache else None)
+            m.bits = bits  # the op's precisions, not the unit's defaults
         return m
 
     def _gemm(self, op, unit: ComputeUnit) -> _OpCost:
-        mapper = self._mapper(unit)
-        mapping = mapper.map_gemm(op.as_gemm(), op.name, op.kind).best.mapping
+        """Map the GEMM, then run the mapping's tile schedule through the off-chip level."""
+        mapper = self._mapper(unit, _op_bits(op, unit))
+        best = mapper.map_gemm(op.as_gemm(), op.name, op.kind).best
+        mapping = best.mapping
         unit = mapper.variants.get(mapping.dataflow, unit)  # the dataflow the mapper chose
         clk = self.system.clock_of(unit)
+        arr = mapping.step_arrays()
+        shapes = list(zip(arr["m"].tolist(), arr["n"].tolist(), arr["k"].tolist()))
+        step_ps = {s: clk.cycles_to_ps(self._compute(unit, GemmShape(*s)).cycles) for s in set(shapes)}
+        roles = [(r, arr["load_" + r].tolist()) for r in ("ifmap", "filter", "ofmap_in")]
+        stores = arr["store"].tolist()
         tiles: list[Tile] = []
-        agg = ComputeResult(cycles=0, macs=0, folds=0, utilization=0.0)
-        dram_r = dram_w = 0
-        for shape, loads, stores in mapping.tiles():
-            res = self._compute(unit, shape)
-            _accumulate(agg, res)
-            ld = tuple((self._addr(role, n), n) for role, n in loads.items() if n)
-            st = tuple((self._addr(role, n), n) for role, n in stores.items() if n)
-            dram_r += sum(n for _, n in ld)
-            dram_w += sum(n for _, n in st)
-            tiles.append(Tile(clk.cycles_to_ps(res.cycles), ld, st))
+        for _ in range(mapping.gemm.batch):
+            for i, s in enumerate(shapes):
+                ld = tuple((self._addr(r, v[i]), v[i]) for r, v in roles if v[i])
+                st = ((self._addr("ofmap", stores[i]), stores[i]),) if stores[i] else ()
+                tiles.append(Tile(step_ps[s], ld, st))
         pipe = self._pipeline(tiles)
-        bits = getattr(mapping, "bits", None)
-        sr, sw = _sram_bytes(agg, bits)
-        return _OpCost(pipe, agg, dram_r, dram_w, sr, sw, str(mapping))
+        d = best.dram_bytes
+        rd, wr = _unit_sram_bytes(mapping, lambda g: self._compute(unit, g))
+        res = ComputeResult(cycles=best.compute_cycles, macs=best.macs, folds=mapping.steps, utilization=0.0,
+                            energy_pj=dict(best.energy_pj))
+        return _OpCost(pipe, res, d["ifmap"] + d["filter"] + d["ofmap_in"], d["ofmap"],
+                       rd + d["ofmap"], wr + d["ifmap"] + d["filter"] + d["ofmap_in"], str(mapping))
 
     def _stream(self, op, unit: ComputeUnit | None) -> _OpCost:
         """Ops without a GEMM view: read inputs, run element ops on the vector unit, write outputs."""
-        by_role = op.bytes_by_role
-        out_bytes = by_role.get("output", 0)
-        in_bytes = op.bytes - out_bytes
+        in_bytes, out_bytes = op.read_bytes, op.write_bytes
         if unit is not None and hasattr(unit, "elementwise"):
             res = unit.elementwise(op.flops)
         else:
@@ -240,23 +245,25 @@ def _share(total: int, parts: int, i: int) -> int:
     return total * (i + 1) // parts - total * i // parts
 
 
-def _accumulate(agg: ComputeResult, r: ComputeResult) -> None:
-    agg.cycles += r.cycles
-    agg.macs += r.macs
-    agg.folds += r.folds
-    for src, dst in ((r.sram_reads, agg.sram_reads), (r.sram_writes, agg.sram_writes)):
-        for k, v in src.items():
-            dst[k] = dst.get(k, 0) + v
-    for k, v in r.energy_pj.items():
-        agg.energy_pj[k] = agg.energy_pj.get(k, 0.0) + v
+def _op_bits(op, unit: ComputeUnit):
+    """Operand widths of a GEMM-like op: A, B and C from the op, partial sums from the unit's accumulator."""
+    from dataflows.mapspace import OperandBits
+
+    a, b = op.operands[0], op.operands[1]
+    c = next(o for o in op.operands if o.role == "output")
+    return OperandBits(ifmap=a.bits, filter=b.bits, psum=getattr(getattr(unit, "cfg", None), "acc_bits", 32),
+                       ofmap=c.bits)
 
 
-def _sram_bytes(r: ComputeResult, bits: Any) -> tuple[int, int]:
-    """SRAM element counts -> bytes with the operand widths (8-bit when the mapping has none)."""
-    width = {"ifmap": getattr(bits, "ifmap", 8), "filter": getattr(bits, "filter", 8),
-             "ofmap": getattr(bits, "psum", 32)}
-    rd = sum(-(-v * width.get(k, 8) // 8) for k, v in r.sram_reads.items())
-    wr = sum(-(-v * width.get(k, 8) // 8) for k, v in r.sram_writes.items())
+def _unit_sram_bytes(mapping, compute) -> tuple[int, int]:
+    """Bytes the array reads from and writes to its SRAM buffers over all tiles (unit model x widths)."""
+    b = mapping.bits
+    width = {"ifmap": b.ifmap, "filter": b.filter, "ofmap": b.psum}
+    rd = wr = 0
+    for shape, count in mapping.tile_shapes():
+        r = compute(shape)
+        rd += count * sum(-(-v * width.get(k, 8) // 8) for k, v in r.sram_reads.items())
+        wr += count * sum(-(-v * width.get(k, 8) // 8) for k, v in r.sram_writes.items())
     return rd, wr
 
 

@@ -14,7 +14,10 @@ bank timing, so the two differ by what the DRAM adds beyond its streaming bandwi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Protocol, Sequence
+
+from archsim.engine import PS_PER_S
 
 
 @dataclass(frozen=True)
@@ -52,12 +55,21 @@ class FifoPort:
         self._busy_until = 0
         self._period_start = 0
         self._period_bytes = 0
+        bw = getattr(level, "bandwidth_bytes_per_s", None)
+        # exact ps per byte as the level computes it, kept as integers (Fractions are slow here)
+        q = Fraction(PS_PER_S) / Fraction(bw).limit_denominator(10**6) if bw else None
+        self._num, self._den = (q.numerator, q.denominator) if q is not None else (0, 0)
+
+    def _xfer_ps(self, nbytes: int, is_write: bool) -> int:
+        if self._den:
+            return -((-nbytes * self._num) // self._den)
+        return self.level.stream_time_ps(nbytes, is_write) - self.latency_ps
 
     def issue(self, at_ps: int, nbytes: int, is_write: bool, addr: int = 0) -> int:
         if at_ps >= self._busy_until:
             self._period_start, self._period_bytes = at_ps, 0
         self._period_bytes += nbytes
-        xfer = self.level.stream_time_ps(self._period_bytes, is_write) - self.latency_ps
+        xfer = self._xfer_ps(self._period_bytes, is_write)
         self._busy_until = self._period_start + xfer
         return self._busy_until + self.latency_ps
 
