@@ -96,7 +96,7 @@ class Controller:
         self._seq += 1
         txn.seq = self._seq
         (self.wq if txn.is_write else self.rq).push(txn)
-        self.wake(now)
+        self.wake(max(now, min(self.bus.free)))     # nothing new can issue before a bus is free
 
     # -- timing --------------------------------------------------------------------------------
     def earliest(self, c: int, rank: int, gi: int, b: int) -> int:
