@@ -181,6 +181,9 @@ class Mapper:
                 del top[cfg.top_k:]
             return c
 
+        def tile_pruned(t: tuple[int, int, int], df: str) -> bool:
+            return len(top) >= cfg.top_k and self._tile_bound_key(space, t, df, top[-1][0]) >= top[-1][0]
+
         def out_of_time() -> bool:
             if time.perf_counter() > deadline:
                 state["truncated"] = True
@@ -192,13 +195,13 @@ class Mapper:
                 if out_of_time():
                     break
                 for df in space.dataflows:
-                    if len(top) >= cfg.top_k and self._tile_bound_key(space, t, df, top[-1][0]) >= top[-1][0]:
+                    if tile_pruned(t, df):
                         continue                           # no loop order of this tile can enter the top-K
                     for o in orders:
                         consider(space.mapping(*t, o, df))
         else:
             method = "sampled"
-            self._sample_and_climb(space, tiles, orders, consider, out_of_time, state)
+            self._sample_and_climb(space, tiles, orders, consider, out_of_time, state, tile_pruned)
         ranked = [c for _, c in top]
         peak = peak_macs_per_cycle(self.unit)
         bound = roofline_cycles(gemm, peak, self.mem, self.bits, self.unit.clock_hz)
@@ -206,7 +209,7 @@ class Mapper:
                          state["evaluated"], state["truncated"], time.perf_counter() - t0,
                          detail={"compute_shapes": len(self.cost._compute)})
 
-    def _sample_and_climb(self, space, tiles, orders, consider, out_of_time, state) -> None:
+    def _sample_and_climb(self, space, tiles, orders, consider, out_of_time, state, tile_pruned) -> None:
         cfg = self.cfg
         rng = np.random.default_rng(cfg.seed)
         index = {t: i for i, t in enumerate(tiles)}
@@ -219,13 +222,14 @@ class Mapper:
             for o in orders:
                 for df in space.dataflows:
                     self._score(consider, space.mapping(*t, o, df), scored)
-        picks = rng.permutation(len(tiles) * len(orders) * len(space.dataflows))[:n_sample]
-        for p in picks.tolist():
+        # sample tiles; a tile whose best bound over orders cannot enter the top-K costs no evaluation
+        for p in rng.permutation(len(tiles))[:n_sample].tolist():
             if out_of_time() or state["evaluated"] >= n_sample:
                 break
-            t, rest = divmod(p, len(orders) * len(space.dataflows))
-            o, d = divmod(rest, len(space.dataflows))
-            self._score(consider, space.mapping(*tiles[t], orders[o], space.dataflows[d]), scored)
+            for df in space.dataflows:
+                if not tile_pruned(tiles[p], df):
+                    for o in orders:
+                        self._score(consider, space.mapping(*tiles[p], o, df), scored)
         # hill-climb from the best few: move one tile size a notch, or change order / dataflow
         scored.sort(key=lambda x: x[0])
         starts = [m for _, m in scored[:8]]
