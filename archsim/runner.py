@@ -72,6 +72,7 @@ class _Runner:
         self._cursor = dict.fromkeys(REGION, 0)
         self._mappers: dict[str, Any] = {}
         self._clock_ps = 0          # start of the next op (ops run back to back)
+        self._port_cls: type | None = None
         self._last_record: list = []
 
     # -- placement -----------------------------------------------------------------------------
@@ -132,14 +133,22 @@ class _Runner:
         arr = mapping.step_arrays()
         shapes = list(zip(arr["m"].tolist(), arr["n"].tolist(), arr["k"].tolist()))
         step_ps = {s: clk.cycles_to_ps(self._compute(unit, GemmShape(*s)).cycles) for s in set(shapes)}
-        roles = [(r, arr["load_" + r].tolist()) for r in ("ifmap", "filter", "ofmap_in")]
         stores = arr["store"].tolist()
-        tiles: list[Tile] = []
-        for _ in range(mapping.gemm.batch):
-            for i, s in enumerate(shapes):
-                ld = tuple((self._addr(r, v[i]), v[i]) for r, v in roles if v[i])
-                st = ((self._addr("ofmap", stores[i]), stores[i]),) if stores[i] else ()
-                tiles.append(Tile(step_ps[s], ld, st))
+        if self.fidelity == "fast" and not getattr(self._port_kind(), "uses_addresses", True):
+            # the port sees only bytes: one merged load per step (exact for a FIFO port) and the batch
+            # copies share one list of tiles
+            loads = arr["load"].tolist()
+            one = [Tile(step_ps[s], ((0, loads[i]),) if loads[i] else (), ((0, stores[i]),) if stores[i] else ())
+                   for i, s in enumerate(shapes)]
+            tiles = one * mapping.gemm.batch
+        else:
+            roles = [(r, arr["load_" + r].tolist()) for r in ("ifmap", "filter", "ofmap_in")]
+            tiles = []
+            for _ in range(mapping.gemm.batch):
+                for i, s in enumerate(shapes):
+                    ld = tuple((self._addr(r, v[i]), v[i]) for r, v in roles if v[i])
+                    st = ((self._addr("ofmap", stores[i]), stores[i]),) if stores[i] else ()
+                    tiles.append(Tile(step_ps[s], ld, st))
         pipe = self._pipeline(tiles)
         d = best.dram_bytes
         rd, wr = _unit_sram_bytes(mapping, lambda g: self._compute(unit, g))
@@ -175,6 +184,12 @@ class _Runner:
         if res is None:
             res = self._compute_cache[key] = unit.compute(shape, self.fidelity)
         return res
+
+    def _port_kind(self) -> type:
+        """The class of the closed-form port the fast fidelity uses for this system's off-chip level."""
+        if self._port_cls is None:
+            self._port_cls = type(fast_port(self.system.offchip))
+        return self._port_cls
 
     def _pipeline(self, tiles: Sequence[Tile]) -> PipelineResult:
         slots = 2 if self.system.double_buffered else 1

@@ -49,6 +49,8 @@ class FifoPort:
     closed form and the event-driven level agree to the picosecond.
     """
 
+    uses_addresses = False  # only bytes matter: same-time requests may be merged
+
     def __init__(self, level: Any):
         self.level = level
         self.latency_ps = int(getattr(level, "latency_ps", 0))
