@@ -32,6 +32,11 @@ def _committed(db) -> set[str]:
         return {r[0] for r in c.execute("SELECT point_id FROM points WHERE status = 'ok'")}
 
 
+def _errors(db) -> list:
+    with sqlite3.connect(db) as c:
+        return c.execute("SELECT status, error FROM points WHERE status != 'ok'").fetchall()
+
+
 def test_sigkill_then_resume_loses_and_duplicates_nothing(write_spec, tmp_path, monkeypatch):
     spec = write_spec({"workloads": [{"gemm": "64x64x64"}],
                        "axes": [{"grid": {"units.sa.rows": [8, 16, 24, 32, 40, 48], "units.sa.cols": [8, 16, 24, 32]}}]})
@@ -60,7 +65,7 @@ def test_sigkill_then_resume_loses_and_duplicates_nothing(write_spec, tmp_path, 
     sweep = expand(spec)
     with Store(db) as store:
         s = run_sweep(sweep, store, Backend(workers=1), resume=True, progress=False, evaluator=FAKE)
-    assert s.already_done == len(before) and s.ok == 24 - len(before)
+    assert (s.already_done, s.ok, s.failed) == (len(before), 24 - len(before), 0), (s, _errors(db))
     with sqlite3.connect(db) as c:
         ids = [r[0] for r in c.execute("SELECT point_id FROM points")]
         statuses = {r[0] for r in c.execute("SELECT status FROM points")}
