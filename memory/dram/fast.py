@@ -64,8 +64,10 @@ class FastDram:
         self.refresh_factor = Fraction(1) if level.refresh == "none" else \
             1 + Fraction(spec.timing["tRFC"], spec.timing["tREFI"])
         self.busy_until_cycle = 0
+        self._period_start = self._period_bursts = 0
         self.bursts = 0
         self.last_cycle = 0
+        self.latencies: list[int] = []           # per read request, in DRAM cycles
 
     def profile(self, is_write: bool) -> tuple[np.ndarray, Fraction]:
         lv = self.level
@@ -94,24 +96,45 @@ class FastDram:
         first = int(done_by[0])
         bb = lv.spec.burst_bytes
         n = (req.addr + req.nbytes - 1) // bb - req.addr // bb + 1
-        start = max(now, self.busy_until_cycle)
-        q = n * steady * self.refresh_factor
-        self.busy_until_cycle = start + -((-q.numerator) // q.denominator)
+        if now >= self.busy_until_cycle:                 # idle: a new busy period starts now
+            self._period_start, self._period_bursts = now, 0
+        self._period_bursts += n                           # exact over the period: no rounding drift
+        q = self._period_bursts * steady * self.refresh_factor
+        self.busy_until_cycle = self._period_start + -((-q.numerator) // q.denominator)
         done = max(self.busy_until_cycle, now + first)
         self.bursts += n
         self.last_cycle = max(self.last_cycle, done)
+        if not req.is_write:
+            self.latencies.append(done - now)
         lv._finish_at(req, lv.clock.cycles_to_ps(done))
 
     def stats(self) -> dict:
+        """Counts a streaming access implies: one ACT per row of bursts, refresh at the average rate."""
         lv, spec = self.level, self.level.spec
+        t, e = spec.timing, spec.energy_pj
         time_ns = self.last_cycle * spec.tck_ps / 1000
         nbytes = lv.bytes_read + lv.bytes_written
+        rd = -(-lv.bytes_read // spec.burst_bytes)
+        wr = -(-lv.bytes_written // spec.burst_bytes)
+        acts = -(-self.bursts // spec.bursts_per_row)
+        refs = (self.last_cycle // t["tREFI"]) * lv.ranks * lv.channels if lv.refresh != "none" else 0
+        by_cmd = {"ACT": acts * e["ACT"], "RD": rd * e["RD"], "WR": wr * e["WR"], "REF": refs * e["REF"]}
+        background = spec.background_mw * lv.ranks * lv.channels * time_ns
+        lv.energy_pj = sum(by_cmd.values()) + background
+        lat = np.asarray(self.latencies, dtype=np.int64)
         return {"standard": spec.name, "fidelity": "fast", "channels": lv.channels,
-                "reads": lv.reads, "writes": lv.writes, "bursts": self.bursts,
+                "reads": rd, "writes": wr, "tx_bytes": spec.burst_bytes, "bursts": self.bursts,
                 "total_cycles": self.last_cycle, "tck_ns": spec.tck_ps / 1000, "time_ns": time_ns,
                 "bandwidth_gbps": nbytes / time_ns if time_ns else 0.0,
                 "peak_bandwidth_gbps": spec.peak_bytes_per_s * lv.channels / 1e9,
-                "steady_cycles_per_burst": float(self.profile(False)[1] * self.refresh_factor)}
+                "avg_read_latency_cycles": float(lat.mean()) if lat.size else 0.0,
+                "p50_read_latency_cycles": float(np.percentile(lat, 50)) if lat.size else 0.0,
+                "p99_read_latency_cycles": float(np.percentile(lat, 99)) if lat.size else 0.0,
+                "row_hit_rate": 1 - acts / self.bursts if self.bursts else 0.0,
+                "activates": acts, "refreshes": refs,
+                "steady_cycles_per_burst": float(self.profile(False)[1] * self.refresh_factor),
+                "energy_by_command_pj": by_cmd, "energy_background_pj": background,
+                "energy_pj": lv.energy_pj}
 
 
 def stream_cycles(level, addr: int, nbytes: int, is_write: bool) -> int:

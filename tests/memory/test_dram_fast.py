@@ -51,3 +51,19 @@ def test_fast_level_from_config_streams_as_a_pipe():
     gaps = [b.done_ps - a.done_ps for a, b in zip(done, done[1:])]
     assert len(set(gaps)) <= 2 and all(g > 0 for g in gaps)      # steady pipe rate
     assert s["bandwidth_gbps"] < s["peak_bandwidth_gbps"]
+
+
+def test_fast_pipe_has_no_rounding_drift():
+    """1000 one-burst requests finish exactly when one 1000-burst request does."""
+    def last(sizes):
+        lvl = make(fidelity="fast")
+        done, addr = [], 0
+        for n in sizes:
+            lvl.submit(Request(addr, n, False, "t", done.append))
+            addr += n
+        lvl.engine.run()
+        return max(r.done_ps for r in done), lvl.stats()
+    many, s = last([64] * 1000)
+    one, _ = last([64_000])
+    assert many == one
+    assert s["reads"] == 1000 and s["activates"] == 8 and 0 < s["energy_pj"]
