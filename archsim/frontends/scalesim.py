@@ -110,6 +110,14 @@ def read_config(path: str | Path) -> ScalesimConfig:
                           dataflow=df.lower(), interface_bandwidth=bw.upper())
 
 
+def conv_layers(name: str, H: int, W: int, R: int, S: int, C: int, F: int, stride: int,
+                line: int = 0) -> list[Layer]:
+    """One conv row as SCALE-Sim runs it: a `DP` layer becomes C single-channel layers, F filters each."""
+    chans = [(f"{name}Channel_{c}", 1) for c in range(C)] if "DP" in name else [(name, C)]
+    return [Layer(lname, line, conv_to_gemm(H, W, R, S, ch, F, stride, convention="scalesim"))
+            for lname, ch in chans]
+
+
 def read_topology(path: str | Path, input_type: str = "conv") -> list[Layer]:
     """Parse a topology CSV the way SCALE-Sim does: skip the header, drop every row's last field."""
     path = Path(path)
@@ -144,10 +152,7 @@ def read_topology(path: str | Path, input_type: str = "conv") -> list[Layer]:
             continue
         if v["R"] > v["H"] or v["S"] > v["W"]:
             raise ArchsimError(f"{where}: filter {v['R']}x{v['S']} is larger than input {v['H']}x{v['W']}")
-        chans = [(f"{name}Channel_{c}", 1) for c in range(v["C"])] if "DP" in name else [(name, v["C"])]
-        for lname, ch in chans:           # a `DP` layer is C single-channel layers, F filters each
-            g = conv_to_gemm(v["H"], v["W"], v["R"], v["S"], ch, v["F"], v["stride"], convention="scalesim")
-            layers.append(Layer(lname, lineno, g))
+        layers += conv_layers(name, *v.values(), line=lineno)
     if not layers:
         raise ArchsimError(f"{path}: no layers after the header line")
     return layers

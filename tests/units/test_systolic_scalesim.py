@@ -57,3 +57,33 @@ def test_rejects_bad_dims():
         scalesim_cycles(0, 1, 1, 8, 8, "os")
     with pytest.raises(ValueError):
         scalesim_cycles(1, 1, 1, 8, 8, "xs")
+
+
+def _live_rows():
+    return _rows("live_cases.csv")
+
+
+@pytest.mark.parametrize("row", _live_rows(), ids=lambda r: f"{r['case_id']}-{r['layer']}")
+def test_random_held_out_live_case_exact(row):
+    """Random shapes (GEMM, strided and depthwise conv) recorded from SCALE-Sim 3.0.0 run live."""
+    from archsim.frontends.scalesim import conv_layers
+
+    if row["kind"] == "conv":
+        layers = conv_layers(row["name"], *(int(row[f"conv_{k}"]) for k in
+                                            ("H", "W", "R", "S", "C", "F", "stride")))
+        g = layers[int(row["layer"])].gemm
+        M, N, K = g.M, g.N, g.K
+    else:
+        M, N, K = int(row["M"]), int(row["N"]), int(row["K"])
+    t = scalesim_cycles(M, N, K, int(row["rows"]), int(row["cols"]), row["dataflow"])
+    assert t.compute_cycles == int(row["compute_cycles"])
+    for k in ("overall_util_pct", "mapping_eff_pct", "compute_util_pct"):
+        assert math.isclose(getattr(t, k), float(row[k]), rel_tol=1e-9), k
+    for k in ("sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes"):
+        assert getattr(t, k) == int(row[k]), k
+
+
+def test_live_cases_cover_every_dataflow_and_depthwise():
+    rows = _live_rows()
+    assert {r["dataflow"] for r in rows} == {"os", "ws", "is"}
+    assert any("DP" in r["name"] for r in rows) and any(int(r["conv_stride"] or 1) > 1 for r in rows)
