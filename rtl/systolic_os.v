@@ -11,7 +11,10 @@ module systolic_os #(
     parameter integer CW   = 32,
     parameter integer MAXM = 16,
     parameter integer MAXN = 16,
-    parameter integer MAXK = 16
+    parameter integer MAXK = 16,
+    // Fault injection, for proving the co-simulation catches a broken core: FAULT=1 gives row 1's
+    // input skew one register too many. 0 (the default) elaborates to the exact same netlist.
+    parameter integer FAULT = 0
 ) (
     input  wire              clk,
     input  wire              rst,
@@ -105,7 +108,8 @@ module systolic_os #(
             if (i == 0) begin : g_noskew
                 assign lane = lane_in;
             end else begin : g_skew
-                delay_line #(.W(DW+2), .D(i)) u_skew (.clk(clk), .rst(rst), .d(lane_in), .q(lane));
+                localparam integer SKEW = i + ((FAULT == 1 && i == 1) ? 1 : 0);
+                delay_line #(.W(DW+2), .D(SKEW)) u_skew (.clk(clk), .rst(rst), .d(lane_in), .q(lane));
             end
             for (j = 0; j < C; j = j + 1) begin : g_col
                 localparam integer K = i * C + j;

@@ -22,6 +22,7 @@ CORES = {  # core -> (top module, source files); a new core adds a line here (do
 }
 BENCH = "archsim.hdl.bench_gemm"
 CFG_ENV, OUT_ENV = "ARCHSIM_COSIM_CFG", "ARCHSIM_COSIM_OUT"
+FAULT_ENV = "ARCHSIM_RTL_FAULT"   # default of run_cosim(fault=...): lets `validate rtl` build a broken core
 
 
 class CosimError(ArchsimError):
@@ -56,11 +57,26 @@ def sources(core: str) -> tuple[str, list[Path]]:
     return top, [RTL_DIR / f for f in files]
 
 
+def fault_level(fault: int | None = None) -> int:
+    """The core's FAULT parameter: `fault`, else $ARCHSIM_RTL_FAULT, else 0 (a correct core)."""
+    raw = os.environ.get(FAULT_ENV, "0") if fault is None else fault
+    try:
+        level = int(raw)
+    except ValueError:
+        level = -1
+    if level not in (0, 1):
+        raise CosimError(f"{FAULT_ENV}/fault: expected 0 (correct core) or 1 (row 1's skew one "
+                         f"register too long), got {raw!r}")
+    return level
+
+
 def run_cosim(core: str, sim: str, R: int, C: int, cases: list[Gemm], trace: bool = False,
-              waves: bool = False, check: bool = True) -> dict:
+              waves: bool = False, check: bool = True, fault: int | None = None) -> dict:
     """Build (cached) and run `cases` on the core; return the bench's report.
 
     With check=True a mismatch raises CosimError; otherwise the report's cases carry `error`.
+    fault=1 builds the deliberately broken core (RTL parameter FAULT, docs/rtl.md) in its own
+    build directory, so the correct core's build is never touched.
     """
     from cocotb_tools.runner import get_results, get_runner
 
@@ -68,7 +84,13 @@ def run_cosim(core: str, sim: str, R: int, C: int, cases: list[Gemm], trace: boo
     top, srcs = sources(core)
     size = buffer_size(cases)
     params = {"R": R, "C": C, "MAXM": size, "MAXN": size, "MAXK": size}
-    key = f"{core}_r{R}c{C}_b{size}_{sim}" + ("_waves" if waves else "")
+    fault = fault_level(fault)
+    if fault and R < 2:
+        raise CosimError(f"fault={fault} breaks row 1's skew, so it needs R >= 2, got R={R}")
+    if fault:                          # only then: the correct core's parameters stay as they were
+        params["FAULT"] = fault
+    key = (f"{core}_r{R}c{C}_b{size}_{sim}" + (f"_fault{fault}" if fault else "")
+           + ("_waves" if waves else ""))
     bdir = build_root() / key
     tdir = bdir / "run"
     tdir.mkdir(parents=True, exist_ok=True)
@@ -94,7 +116,11 @@ def run_cosim(core: str, sim: str, R: int, C: int, cases: list[Gemm], trace: boo
     if not out_json.exists():
         raise CosimError(f"{core}/{sim}: the bench wrote no report; see {tdir / 'sim.log'}")
     report = json.loads(out_json.read_text())
-    report.update(sim=sim, build_dir=str(bdir), log=str(tdir / "sim.log"),
+    if fault:                          # say so wherever a mismatch is shown (e.g. validate's table)
+        for c in report["cases"]:
+            if c.get("error"):
+                c["error"] = f"[FAULT={fault} injected] {c['error']}"
+    report.update(sim=sim, fault=fault, build_dir=str(bdir), log=str(tdir / "sim.log"),
                   waves=str(_waves_file(sim, bdir, tdir, top)) if waves else None)
     errors = [c["error"] for c in report["cases"] if c.get("error")]
     if check and (n_failed or errors or len(report["cases"]) != len(cases)):
