@@ -20,6 +20,7 @@ class Report:
     config: dict[str, Any]
     ops: list[dict[str, Any]]
     peak_macs_per_ns: float = 0.0
+    peak_offchip_bytes_per_ns: float = 0.0  # the off-chip level's peak bandwidth (roofline's slanted roof)
     meta: dict[str, Any] = field(default_factory=dict)  # model, phase, batch, ... for model workloads
     tokens: int = 0  # tokens produced by the run (decode: batch; prefill: batch*seq), for tokens/s
 
@@ -29,6 +30,8 @@ class Report:
         t["energy_breakdown_pj"] = _sum_dicts(op.get("energy_breakdown_pj", {}) for op in self.ops)
         t["utilization"] = (t["macs"] / (t["time_ns"] * self.peak_macs_per_ns)
                             if t["time_ns"] and self.peak_macs_per_ns else 0.0)
+        t["peak_macs_per_ns"] = self.peak_macs_per_ns
+        t["peak_offchip_bytes_per_ns"] = self.peak_offchip_bytes_per_ns
         if self.tokens and t["time_ns"]:
             t["tokens"] = self.tokens
             t["tokens_per_s"] = self.tokens / (t["time_ns"] * 1e-9)

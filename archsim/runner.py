@@ -52,7 +52,7 @@ def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool
     rows = [runner.op_row(op) for op in ops]
     peak = sum(_peak_macs_per_cycle(u) * u.clock_hz for u in system.units.values()) / 1e9
     return Report(config=design.model_dump(mode="json"), ops=rows, peak_macs_per_ns=peak,
-                  meta=wl.meta, tokens=wl.tokens)
+                  peak_offchip_bytes_per_ns=system.offchip_peak_bytes_per_s / 1e9, meta=wl.meta, tokens=wl.tokens)
 
 
 def _peak_macs_per_cycle(unit: ComputeUnit) -> int:

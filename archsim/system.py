@@ -54,13 +54,17 @@ class System:
     def offchip_bandwidth_bytes_per_s(self) -> float:
         """Sustained off-chip bandwidth the mapper plans with (the level's own figure)."""
         bw = getattr(self.offchip, "bandwidth_bytes_per_s", None)
-        if bw is None:
-            bw = getattr(self.offchip, "peak_bandwidth_bytes_per_s", None)
-        if bw is None:  # derive it from the level's closed form for a long stream
+        if bw is None:  # derive it from the level's closed form for a long stream (DRAM, flash)
             n = 1 << 24
             t = self.offchip.stream_time_ps(n) - self.offchip.stream_time_ps(1)
             bw = n * 1e12 / max(1, t)
         return float(bw)
+
+    @property
+    def offchip_peak_bytes_per_s(self) -> float:
+        """The off-chip level's peak (data-bus) bandwidth: the roofline's slanted roof."""
+        peak = getattr(self.offchip, "peak_bytes_per_s", None)
+        return float(peak) if peak else self.offchip_bandwidth_bytes_per_s
 
     @property
     def offchip_latency_ps(self) -> int:

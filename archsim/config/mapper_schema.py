@@ -3,7 +3,7 @@
 Example:
     mapper:
       objective: edp
-      budget: 2 s
+      budget: 30 s
       seed: 1
       dataflows: [os, ws]          # the array may be run in any of these (default: as configured)
       constraints:
@@ -66,7 +66,9 @@ class MapperConfig(StrictModel):
     """How the mapper searches. The search is deterministic for a seed unless the time budget cuts it short."""
 
     objective: Literal["latency", "energy", "edp"] = "latency"
-    budget: Duration = Field("2 s", validate_default=True, description="wall-time cap per op")
+    budget: Duration = Field("30 s", validate_default=True,
+                             description="wall-time safety cap per op; `max_evaluations` bounds the search, so "
+                                         "results are reproducible unless this cap cuts it short (then flagged)")
     max_evaluations: int = Field(3000, ge=1, description="mappings scored per op when the space is sampled")
     exhaustive_limit: int = Field(6000, ge=1, description="search exhaustively when the space is at most this")
     seed: int = 0
