@@ -68,21 +68,25 @@ class SystolicArray(ComputeUnit):
         return getattr(op, "kind", None) in {"gemm", "conv"} or callable(getattr(op, "as_gemm", None))
 
     # -- timing back ends -------------------------------------------------------------------------
-    def _scalesim(self, g: GemmShape, fidelity: str, A=None, B=None) -> tuple[int, int, dict, Any]:
+    def _scalesim(self, g: GemmShape, fidelity: str, A=None, B=None) -> tuple[int, int, dict, Any, tuple]:
         c = self.cfg
         t = scalesim_cycles(g.M, g.N, g.K, c.rows, c.cols, c.dataflow)
         detail = {"fold_cycles": t.fold_cycles, "mapping_eff_pct": t.mapping_eff_pct,
                   "compute_util_pct": t.compute_util_pct, "row_folds": t.row_folds,
-                  "col_folds": t.col_folds}
+                  "col_folds": t.col_folds,
+                  "sram_ofmap_writes_physical": g.batch * physical_sram_counts(
+                      g.M, g.N, g.K, c.rows, c.cols, c.dataflow)[1]["ofmap"]}
+        sram = ({"ifmap": t.sram_ifmap_reads, "filter": t.sram_filter_reads, "ofmap": 0},
+                {"ofmap": t.sram_ofmap_writes})            # SCALE-Sim's counters, Q7 included
         out = None
         if fidelity == "cycle":
             run = simulate_scalesim(A, B, c.rows, c.cols, c.dataflow, c.acc_bits)
             elapsed, out = run.elapsed_cycles, run.out
         else:
             elapsed = t.folds * t.fold_cycles
-        return elapsed, t.folds, detail, out
+        return elapsed, t.folds, detail, out, sram
 
-    def _pipelined(self, g: GemmShape, fidelity: str, A=None, B=None) -> tuple[int, int, dict, Any]:
+    def _pipelined(self, g: GemmShape, fidelity: str, A=None, B=None) -> tuple[int, int, dict, Any, tuple]:
         from archsim.units.systolic import pipelined   # written by another engineer; import lazily
 
         c = self.cfg
@@ -94,7 +98,8 @@ class SystolicArray(ComputeUnit):
             total, out = run.total_cycles, run.out
         else:
             total = t.total_cycles
-        return int(total), int(t.folds), detail, out
+        sram = physical_sram_counts(g.M, g.N, g.K, c.rows, c.cols, c.dataflow)
+        return int(total), int(t.folds), detail, out, sram
 
     # -- public -----------------------------------------------------------------------------------
     def run(self, A: np.ndarray, B: np.ndarray, fidelity: str = "cycle") -> tuple[np.ndarray | None, ComputeResult]:
@@ -116,23 +121,15 @@ class SystolicArray(ComputeUnit):
             raise WorkloadError(f"{self.name}: fidelity must be one of {FIDELITIES}, got {fidelity!r}")
         c = self.cfg
         backend = self._scalesim if c.timing == "scalesim" else self._pipelined
-        elapsed, folds, detail, out = backend(g, fidelity, A, B)
+        elapsed, folds, detail, out, (reads, writes) = backend(g, fidelity, A, B)
         if out is not None:
             ref = wrap_signed(A.astype(np.int64) @ B.astype(np.int64), c.acc_bits) \
                 if out.dtype.kind == "i" else A @ B
             detail["output_matches_reference"] = bool(np.array_equal(out, ref)) \
                 if out.dtype.kind == "i" else bool(np.allclose(out, ref))
         b = g.batch
-        if c.timing == "scalesim":
-            cycles = b * elapsed - 1                  # Q1: index of the last cycle, over all folds
-            t = scalesim_cycles(g.M, g.N, g.K, c.rows, c.cols, c.dataflow)
-            reads = {"ifmap": t.sram_ifmap_reads, "filter": t.sram_filter_reads, "ofmap": 0}
-            writes = {"ofmap": t.sram_ofmap_writes}
-            detail["sram_ofmap_writes_physical"] = b * physical_sram_counts(
-                g.M, g.N, g.K, c.rows, c.cols, c.dataflow)[1]["ofmap"]
-        else:
-            cycles = b * elapsed                      # batch instances run back to back
-            reads, writes = physical_sram_counts(g.M, g.N, g.K, c.rows, c.cols, c.dataflow)
+        # batch instances run back to back; SCALE-Sim reports the index of the last cycle (Q1)
+        cycles = b * elapsed - 1 if c.timing == "scalesim" else b * elapsed
         reads = {k: b * v for k, v in reads.items()}
         writes = {k: b * v for k, v in writes.items()}
         detail.update(timing=c.timing, dataflow=c.dataflow, fidelity=fidelity)
