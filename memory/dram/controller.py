@@ -20,7 +20,7 @@ from typing import Callable
 from memory.dram.spec import DramSpec
 
 from memory.dram.commands import ACT, INF, NCMD, PRE, RD, RDA, REF, REFSB, WR, WRA, CommandBus, Txn
-from memory.dram.scheduler import BankQueue, pick_fcfs, pick_frfcfs
+from memory.dram.scheduler import BankQueue, candidate, pick_fcfs, pick_frfcfs
 
 
 class Controller:
@@ -184,21 +184,23 @@ class Controller:
 
     # -- scheduling ----------------------------------------------------------------------------
     def step(self, now: int) -> None:
-        """Issue every command legal at `now` (one per bus), then sleep until the next one."""
+        """Issue every command legal at `now` (one per bus), then sleep until the next one could be."""
         free = self.bus.free
         while True:
-            nxt = self._try_issue(now)
-            if nxt is None:
-                if free[0] > now and (self.split_bus is False or free[1] > now):
-                    self.wake(min(free) if self.split_bus else free[0])   # every bus taken this cycle
+            issued, nxt = self._try_issue(now)
+            if issued:
+                if free[0] > now and (not self.split_bus or free[1] > now):
+                    # every bus is taken this cycle; nothing can issue before a bus frees or `nxt`
+                    self.wake(max(nxt, min(free) if self.split_bus else free[0]))
                     return
-                continue                 # issued something; another bus may still be free
+                continue                 # another bus may still be free this cycle
             if nxt < INF and not self.idle:
-                self.wake(max(nxt, now + 1) if nxt <= now else nxt)
+                self.wake(nxt if nxt > now else now + 1)
             return
 
-    def _try_issue(self, now: int) -> int | None:
-        """Issue one command at `now` and return None, or return the earliest cycle anything could."""
+    def _try_issue(self, now: int) -> tuple[bool, int]:
+        """(True, lower bound on the next issue) after issuing one command at `now`, or
+        (False, earliest cycle anything could issue)."""
         next_t = INF
         # 1) refresh has priority once due
         blocked = None
@@ -209,7 +211,7 @@ class Controller:
                 e = self.earliest(c, r, gi, b)
                 if e <= now:
                     self._do_refresh_cmd(c, r, b, now)
-                    return None
+                    return True, now
                 next_t = min(next_t, e)
                 blocked = blocked or set()
                 blocked.add(b if self.refresh == "per_bank" else -1 - r)
@@ -224,17 +226,21 @@ class Controller:
             self.write_mode = True
         q = wq if self.write_mode else rq
         if not q.n:
-            return next_t
+            return False, next_t
         got = self.pick(self, q, now, blocked)
         if isinstance(got, int):
-            return min(next_t, got)
-        c, t = got
-        self.issue(c, t.rank, t.gi, t.bank, now, t.row)
-        if c == ACT:
-            if t.cause == 0:
-                t.cause = 1
-        elif c == PRE:
-            t.cause = 2
+            return False, min(next_t, got)
+        c, t, hint = got
+        b = t.bank
+        self.issue(c, t.rank, t.gi, b, now, t.row)
+        if c == ACT or c == PRE:
+            if c == PRE or t.cause == 0:
+                t.cause = 2 if c == PRE else 1
+            # the bank's own next candidate (e.g. its first column command after this ACT)
+            c2, t2 = candidate(q, b, self.open_row[b])
+            if not (blocked and (b in blocked or -1 - t2.rank in blocked)):
+                hint = min(hint, self.earliest(c2, t2.rank, t2.gi, b))
+            return True, min(next_t, hint)
         else:
             q.remove(t)
             if t.cause == 0:
@@ -244,4 +250,4 @@ class Controller:
             else:
                 self.conflicts += 1
             t.done(t, now + (self.wr_lat if t.is_write else self.rd_lat))
-        return None
+        return True, now + 1                     # queue counts changed: re-decide next cycle

@@ -61,12 +61,14 @@ def candidate(q: BankQueue, b: int, open_row: int) -> tuple[int, Txn]:
 
 
 def pick_frfcfs(ctrl, q: BankQueue, now: int, blocked: set | None):
-    """(command, txn) to issue at `now` (oldest ready hit, else oldest ready ACT/PRE), or the
-    earliest cycle at which one might become ready."""
+    """(command, txn, hint) to issue at `now` (oldest ready hit, else oldest ready ACT/PRE), or the
+    earliest cycle at which one might become ready. `hint` is a lower bound on when any other
+    current candidate can issue (issuing only pushes next-allowed times later)."""
     rows, lb, cand = ctrl.open_row, ctrl.e_lb, q.cand
     earliest = ctrl.earliest
     best_hit = best_row = None
     next_t = INF
+    ready = 0
     for b in q.active:
         cd = cand[b]
         if cd is None:
@@ -79,6 +81,7 @@ def pick_frfcfs(ctrl, q: BankQueue, now: int, blocked: set | None):
         if e <= now:
             e = lbb[c] = earliest(c, t.rank, t.gi, b)
         if e <= now:
+            ready += 1
             if c == RD or c == WR:
                 if best_hit is None or t.seq < best_hit[1].seq:
                     best_hit = cd
@@ -86,9 +89,11 @@ def pick_frfcfs(ctrl, q: BankQueue, now: int, blocked: set | None):
                 best_row = cd
         elif e < next_t:
             next_t = e
+    if ready > 1:
+        next_t = now                     # another candidate was ready too
     if best_hit is not None:
-        return q.col_cmd(best_hit[1], ctrl.closed_page), best_hit[1]
-    return best_row if best_row is not None else next_t
+        return q.col_cmd(best_hit[1], ctrl.closed_page), best_hit[1], next_t
+    return (best_row[0], best_row[1], next_t) if best_row is not None else next_t
 
 
 def pick_fcfs(ctrl, q: BankQueue, now: int, blocked: set | None):
@@ -101,4 +106,4 @@ def pick_fcfs(ctrl, q: BankQueue, now: int, blocked: set | None):
     e = ctrl.earliest(c, t.rank, t.gi, b)
     if e > now:
         return e
-    return (q.col_cmd(t, ctrl.closed_page) if c == RD or c == WR else c), t
+    return (q.col_cmd(t, ctrl.closed_page) if c == RD or c == WR else c), t, now
