@@ -124,3 +124,19 @@ def test_bad_values_name_file_line_and_field(tmp_path, capsys):
     # through the CLI: exit code 2, message on stderr, no traceback
     assert main(["scalesim", "-c", cfg, "-t", topo, "-o", str(tmp_path)]) == 2
     assert "Dataflow" in capsys.readouterr().err
+
+
+def test_cli_subprocess_prints_table(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    cfg = _write(tmp_path, "a.cfg", CFG.format(rows=32, cols=32, df="is"))
+    topo = _write(tmp_path, "t.csv", "Layer,M,N,K,\nqkv,64,64,64,\n")
+    lay = _write(tmp_path, "l.csv", "Layer,\n")
+    done = subprocess.run([sys.executable, "-m", "archsim.cli", "scalesim", "-c", cfg, "-t", topo,
+                           "-i", "gemm", "-l", lay, "-p", str(tmp_path / "o")],
+                          cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "qkv" in done.stdout and "631" in done.stdout      # 64^3 on 32x32 IS: SCALE-Sim 631
+    assert int(_report(tmp_path / "o")[0]["Total Cycles"]) == 631

@@ -14,7 +14,10 @@ def register(sub) -> argparse.ArgumentParser:
     p.add_argument("-t", "--topology", required=True, help="topology CSV (header line, trailing commas)")
     p.add_argument("-i", "--input-type", choices=("conv", "gemm"), default="conv",
                    help="topology rows are conv layers (default) or GEMMs name,M,N,K,")
-    p.add_argument("-o", "--outdir", default=".", help="directory for COMPUTE_REPORT.csv")
+    p.add_argument("-o", "-p", "--outdir", default=".", help="directory for COMPUTE_REPORT.csv "
+                   "(-p as in SCALE-Sim's CLI)")
+    p.add_argument("-l", "--layout", help="SCALE-Sim layout CSV: accepted for drop-in use and ignored "
+                   "(custom layouts only change USER-mode stalls, which are not modelled)")
     return p
 
 

@@ -118,3 +118,25 @@ def test_pipelined_fast_equals_cycle(df):
     assert fast.cycles == cyc.cycles
     assert (fast.sram_reads, fast.sram_writes) == _count_by_folds(9, 7, 11, 5, 4, df)
     assert u.compute(GemmShape(9, 7, 11, batch=2)).cycles == 2 * fast.cycles
+
+
+@settings(max_examples=25, deadline=None)
+@given(M=st.integers(1, 10), N=st.integers(1, 10), K=st.integers(1, 10), R=st.integers(1, 5),
+       C=st.integers(1, 5), df=st.sampled_from(["os", "ws", "is"]), batch=st.integers(1, 3),
+       timing=st.sampled_from(["scalesim", "pipelined"]))
+def test_unit_fast_equals_cycle_random(M, N, K, R, C, df, batch, timing):
+    if timing == "pipelined":
+        pytest.importorskip("archsim.units.systolic.pipelined")
+    u = _unit(R, C, df, timing=timing)
+    g = GemmShape(M, N, K, batch)
+    fast, cyc = u.compute(g), u.compute(g, "cycle")
+    assert cyc.detail["output_matches_reference"] is True
+    assert (fast.cycles, fast.folds, fast.sram_reads, fast.sram_writes, fast.utilization) == \
+        (cyc.cycles, cyc.folds, cyc.sram_reads, cyc.sram_writes, cyc.utilization)
+
+
+def test_float_operands_run_too():
+    u = _unit(3, 3, "ws")
+    A, B = np.linspace(-1, 1, 20).reshape(4, 5), np.linspace(0, 2, 15).reshape(5, 3)
+    out, res = u.run(A, B)
+    assert np.allclose(out, A @ B) and res.detail["output_matches_reference"]
