@@ -3,8 +3,9 @@
     python benchmarks/bench_systolic.py [--scalesim-python PATH] [--scalesim-max-cycles N]
 
 Prints the time per `SystolicArray.compute` call for each case, the whole GPT-2 layer set
-(target: under 50 ms), and for cases small enough to run SCALE-Sim v3 live (in-process when
-importable, else through --scalesim-python / $SCALESIM_PYTHON), SCALE-Sim's CPU time and the ratio.
+(target: under 50 ms), and for cases up to --scalesim-max-cycles the CPU time of the `cycle`
+(register-level) model and, when SCALE-Sim v3 can run (in-process when importable, else through
+--scalesim-python / $SCALESIM_PYTHON), SCALE-Sim's CPU time and both speed-ups.
 """
 from __future__ import annotations
 
@@ -71,6 +72,10 @@ def main() -> int:
             row = {"case": name, "array": f"{n}x{n}", "df": df, "timing": tm, "cycles": r.cycles,
                    "util": r.utilization, "us": s * 1e6, "gpt2": name in GPT2}
             rows.append(row)
+            if tm == "scalesim" and r.cycles <= args.scalesim_max_cycles:
+                t0 = time.process_time()                 # the register-level model, same case
+                assert unit.compute(g, "cycle").cycles == r.cycles
+                row["cycle_cpu_s"] = time.process_time() - t0
             if py is not False and tm == "scalesim" and r.cycles <= args.scalesim_max_cycles:
                 live_todo.append(row | {"M": M, "N": N, "K": K, "rows": n, "cols": n, "dataflow": df,
                                         "kind": "gemm", "name": name})
@@ -82,10 +87,12 @@ def main() -> int:
             match["ss_cycles"], match["ss_cpu_s"] = res["compute_cycles"][0], res["cpu_s"]
 
     print(f"{'case':20} {'array':>7} {'df':>3} {'timing':>9} {'cycles':>9} {'util %':>7} {'us/call':>8}"
-          f" {'SCALE-Sim cyc':>13} {'SS cpu s':>9} {'speed-up':>9}")
+          f" {'SCALE-Sim cyc':>13} {'SS cpu s':>9} {'speed-up':>9} {'cycle-mode s':>12} {'speed-up':>8}")
     for r in rows:
         ss = f"{r['ss_cycles']:>13} {r['ss_cpu_s']:>9.3f} {r['ss_cpu_s'] / (r['us'] * 1e-6):>9.0f}" \
-            if "ss_cycles" in r else ""
+            if "ss_cycles" in r else (" " * 33 if "cycle_cpu_s" in r else "")
+        if "cycle_cpu_s" in r:
+            ss += f" {r['cycle_cpu_s']:>12.3f}" + (f" {r['ss_cpu_s'] / r['cycle_cpu_s']:>8.1f}" if "ss_cpu_s" in r else "")
         print(f"{r['case']:20} {r['array']:>7} {r['df']:>3} {r['timing']:>9} {r['cycles']:>9} "
               f"{100 * r['util']:>7.2f} {r['us']:>8.1f} {ss}")
     gpt2 = [r for r in rows if r["gpt2"]]
