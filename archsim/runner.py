@@ -132,14 +132,17 @@ class _Runner:
         clk = self.system.clock_of(unit)
         arr = mapping.step_arrays()
         shapes = list(zip(arr["m"].tolist(), arr["n"].tolist(), arr["k"].tolist()))
-        step_ps = {s: clk.cycles_to_ps(self._compute(unit, GemmShape(*s)).cycles) for s in set(shapes)}
+        step_ps = {}   # shape -> (issue interval, drain tail) in ps
+        for s in set(shapes):
+            r = self._compute(unit, GemmShape(*s))
+            step_ps[s] = (clk.cycles_to_ps(r.issue_cycles), clk.cycles_to_ps(r.cycles) - clk.cycles_to_ps(r.issue_cycles))
         stores = arr["store"].tolist()
         if self.fidelity == "fast" and not getattr(self._port_kind(), "uses_addresses", True):
             # the port sees only bytes: one merged load per step (exact for a FIFO port) and the batch
             # copies share one list of tiles
             loads = arr["load"].tolist()
-            one = [Tile(step_ps[s], ((0, loads[i]),) if loads[i] else (), ((0, stores[i]),) if stores[i] else ())
-                   for i, s in enumerate(shapes)]
+            one = [Tile(step_ps[s][0], ((0, loads[i]),) if loads[i] else (), ((0, stores[i]),) if stores[i] else (),
+                        step_ps[s][1]) for i, s in enumerate(shapes)]
             tiles = one * mapping.gemm.batch
         else:
             roles = [(r, arr["load_" + r].tolist()) for r in ("ifmap", "filter", "ofmap_in")]
@@ -148,7 +151,7 @@ class _Runner:
                 for i, s in enumerate(shapes):
                     ld = tuple((self._addr(r, v[i]), v[i]) for r, v in roles if v[i])
                     st = ((self._addr("ofmap", stores[i]), stores[i]),) if stores[i] else ()
-                    tiles.append(Tile(step_ps[s], ld, st))
+                    tiles.append(Tile(step_ps[s][0], ld, st, step_ps[s][1]))
         pipe = self._pipeline(tiles)
         d = best.dram_bytes
         rd, wr = _unit_sram_bytes(mapping, lambda g: self._compute(unit, g))
@@ -165,7 +168,8 @@ class _Runner:
         else:
             res = ComputeResult(cycles=0, macs=0, folds=0, utilization=0.0)
         clk = self.system.clock_of(unit) if unit is not None else None
-        total_ps = clk.cycles_to_ps(res.cycles) if clk else 0
+        total_ps = clk.cycles_to_ps(res.issue_cycles) if clk else 0
+        tail_ps = clk.cycles_to_ps(res.cycles) - total_ps if clk else 0
         chunks = max(1, -(-max(in_bytes, out_bytes) // VECTOR_CHUNK_BYTES))
         tiles = []
         for c in range(chunks):
@@ -173,7 +177,7 @@ class _Runner:
             ob = _share(out_bytes, chunks, c)
             ps = _share(total_ps, chunks, c)
             tiles.append(Tile(ps, ((self._addr("ifmap", ib), ib),) if ib else (),
-                              ((self._addr("ofmap", ob), ob),) if ob else ()))
+                              ((self._addr("ofmap", ob), ob),) if ob else (), tail_ps))
         pipe = self._pipeline(tiles)
         return _OpCost(pipe, res, in_bytes, out_bytes, in_bytes, out_bytes, "stream")
 
@@ -230,7 +234,8 @@ class _Runner:
         clk = self.system.clock_of(unit) if unit is not None else self.system.engine.clock(
             "design", self.system.design.clock)
         cycles = clk.ps_to_cycles(c.pipe.total_ps)
-        stall = max(0, cycles - c.compute.cycles)
+        busy = clk.ps_to_cycles(c.pipe.compute_ps)   # the unit's stall-free time in this schedule
+        stall = max(0, cycles - busy)
         energy = dict(c.compute.energy_pj)
         e = self.system.energy
         energy["offchip"] = (c.dram_read + c.dram_write) * e.get("offchip_byte", 0.0)
@@ -241,7 +246,7 @@ class _Runner:
             "name": op.name, "unit": unit.name if unit else "dma", "count": n,
             "layer": getattr(op, "layer", None), "kind": op.kind, "mapping": c.mapping,
             "cycles": cycles * n, "time_ns": c.pipe.total_ps * n / 1000.0, "utilization": util,
-            "macs": c.compute.macs * n, "compute_cycles": c.compute.cycles * n, "stall_cycles": stall * n,
+            "macs": c.compute.macs * n, "compute_cycles": busy * n, "stall_cycles": stall * n,
             "sram_reads": c.sram_read_bytes * n, "sram_writes": c.sram_write_bytes * n,
             "dram_read_bytes": c.dram_read * n, "dram_write_bytes": c.dram_write * n,
             "flops": op.flops * n, "energy_pj": sum(energy.values()) * n,

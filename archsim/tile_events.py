@@ -45,7 +45,8 @@ class TilePipeline:
         self.engine.run()
         total = self._end - self._t0
         first = (self._first_start or self._t0) - self._t0
-        return PipelineResult(total, self._compute_ps, total - self._compute_ps, first)
+        busy = self._compute_ps + self.tiles[-1].tail_ps
+        return PipelineResult(total, busy, total - busy, first)
 
     # -- events ---------------------------------------------------------------------------------
     def _issue_loads(self, i: int) -> None:
@@ -73,20 +74,27 @@ class TilePipeline:
         dt = self.tiles[i].compute_ps
         self._compute_ps += dt
         if self.record is not None:
-            self.record.append(("compute", i, now - self._t0, now + dt - self._t0))
+            self.record.append(("compute", i, now - self._t0, now + dt + self.tiles[i].tail_ps - self._t0))
         self.engine.after(dt, self._compute_done, i)
 
     def _compute_done(self, i: int) -> None:
         self._busy = False
         self._next = i + 1
-        self._end = max(self._end, self.engine.now)
-        for addr, nbytes in self.tiles[i].stores:
-            self._stores_open += 1
-            self.level.submit(Request(addr, nbytes, True, self.requester, self._store_done))
+        tail = self.tiles[i].tail_ps
+        if tail:   # results still drain: their stores go out when complete (before same-time loads)
+            self.engine.after(tail, self._results_done, i)
+        else:
+            self._results_done(i)
         if self._issued < self.n:
             self._issue_loads(self._issued)
             self._issued += 1
         self._try_start()
+
+    def _results_done(self, i: int) -> None:
+        self._end = max(self._end, self.engine.now)
+        for addr, nbytes in self.tiles[i].stores:
+            self._stores_open += 1
+            self.level.submit(Request(addr, nbytes, True, self.requester, self._store_done))
 
     def _store_done(self, req: Request) -> None:
         if self.record is not None:

@@ -2,9 +2,10 @@
 
 One off-chip port serves transfers in the order they are issued. A
 tile's loads may start once a buffer slot is free: with `slots` buffers (2 = double buffering),
-tile i's loads are issued when tile i-slots finishes computing. Stores are issued when their tile
-finishes. At equal times stores are issued before loads (they free the port for the next fold's
-reads no later than a real controller would).
+tile i's loads are issued when tile i-slots finishes computing. A pipelined unit takes the next
+tile after the issue interval (`compute_ps`) while the previous tile's results still drain for
+`tail_ps`; stores are issued when their tile's results are complete. At equal times stores are
+issued before loads.
 
 `pipeline_time` is the closed form (the `fast` fidelity) of exactly what the runner's event-driven
 pipeline does, given a per-transfer time function; on a bandwidth + latency level the two agree to
@@ -13,6 +14,7 @@ bank timing, so the two differ by what the DRAM adds beyond its streaming bandwi
 """
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Protocol, Sequence
@@ -24,15 +26,16 @@ from archsim.engine import PS_PER_S
 class Tile:
     """One step of a mapping: compute time, and the transfers before (loads) and after (stores) it."""
 
-    compute_ps: int
+    compute_ps: int                           # issue interval: the next tile may start after it
     loads: tuple[tuple[int, int], ...] = ()   # (address, bytes) per load request
     stores: tuple[tuple[int, int], ...] = ()  # (address, bytes) per store request
+    tail_ps: int = 0                          # results drain this long after the issue interval
 
 
 @dataclass(frozen=True)
 class PipelineResult:
     total_ps: int
-    compute_ps: int          # sum of tile compute times
+    compute_ps: int          # the unit's stall-free time: issue intervals plus the last tile's drain
     stall_ps: int            # total - compute: time the compute unit waited for data or the port
     first_compute_start_ps: int
 
@@ -86,6 +89,9 @@ def pipeline_time(tiles: Sequence[Tile], port: Port, slots: int = 2,
                   record: list | None = None) -> PipelineResult:
     """Closed-form schedule of `tiles` through one off-chip `port` with `slots` tile buffers.
 
+    The port serves requests in arrival order. Loads arrive when a buffer frees (at an issue-interval
+    end, in tile order); stores arrive when their results are complete, which with a drain tail can
+    be after later loads, so stores wait in a small heap until the port's clock passes them.
     With `record`, appends ("compute" | "load" | "store", tile index, start_ps, end_ps) per activity.
     """
     n = len(tiles)
@@ -93,14 +99,20 @@ def pipeline_time(tiles: Sequence[Tile], port: Port, slots: int = 2,
         return PipelineResult(0, 0, 0, 0)
     slots = max(1, slots)
     load_ready = [0] * n          # time all of tile i's loads have arrived
-    compute_end = [0] * n
-    prev_end = 0
-    total_compute = 0
-    first_start = 0
-    last_store = 0
-    issued = 0                    # tiles whose loads are issued
+    pending: list[tuple[int, int, int, int, int]] = []   # stores: (arrival, seq, tile, addr, bytes)
+    state = {"last_store": 0, "seq": 0}
+
+    def flush_stores(until: int) -> None:
+        """Serve every store that arrives at or before `until` (stores first at equal times)."""
+        while pending and pending[0][0] <= until:
+            at, _seq, i, addr, nbytes = heapq.heappop(pending)
+            done = port.issue(at, nbytes, True, addr)
+            state["last_store"] = max(state["last_store"], done)
+            if record is not None:
+                record.append(("store", i, at, done))
 
     def issue_loads(i: int, at: int) -> None:
+        flush_stores(at)
         ready = at
         for addr, nbytes in tiles[i].loads:
             done = port.issue(at, nbytes, False, addr)
@@ -109,26 +121,29 @@ def pipeline_time(tiles: Sequence[Tile], port: Port, slots: int = 2,
                 record.append(("load", i, at, done))
         load_ready[i] = ready
 
+    issued = 0                    # tiles whose loads are issued
     while issued < min(slots, n):
         issue_loads(issued, 0)
         issued += 1
+    prev_end = total_compute = first_start = last_result = 0
     for i, t in enumerate(tiles):
         start = max(load_ready[i], prev_end)
         if i == 0:
             first_start = start
         end = start + t.compute_ps
-        compute_end[i] = end
         total_compute += t.compute_ps
         prev_end = end
+        results = end + t.tail_ps
+        last_result = max(last_result, results)
         if record is not None:
-            record.append(("compute", i, start, end))
+            record.append(("compute", i, start, results))
         for addr, nbytes in t.stores:
-            done = port.issue(end, nbytes, True, addr)
-            last_store = max(last_store, done)
-            if record is not None:
-                record.append(("store", i, end, done))
+            state["seq"] += 1
+            heapq.heappush(pending, (results, state["seq"], i, addr, nbytes))
         if issued < n:            # tile i's buffer is free: tile i+slots may load
             issue_loads(issued, end)
             issued += 1
-    total = max(prev_end, last_store)
-    return PipelineResult(total, total_compute, total - total_compute, first_start)
+    flush_stores(1 << 62)
+    total = max(last_result, state["last_store"])
+    busy = total_compute + tiles[-1].tail_ps  # the unit's own time: issue intervals plus the final drain
+    return PipelineResult(total, busy, total - busy, first_start)

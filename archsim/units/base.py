@@ -43,6 +43,19 @@ class ComputeResult:
     sram_writes: dict[str, int] = field(default_factory=dict)  # elements, per buffer
     energy_pj: dict[str, float] = field(default_factory=dict)  # per action
     detail: dict[str, Any] = field(default_factory=dict)
+    # Cycles until the unit can start the next piece of work. A pipelined unit accepts the next tile
+    # before this one's results have drained: occupancy < cycles. None means no overlap (= cycles).
+    occupancy_cycles: int | None = None
+
+    @property
+    def issue_cycles(self) -> int:
+        """Cycles this work holds the unit's input side (the next tile may start after them)."""
+        return self.cycles if self.occupancy_cycles is None else self.occupancy_cycles
+
+    @property
+    def tail_cycles(self) -> int:
+        """Cycles from the end of the issue interval until the last result is written."""
+        return self.cycles - self.issue_cycles
 
     @property
     def total_energy_pj(self) -> float:

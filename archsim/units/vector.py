@@ -36,7 +36,7 @@ class VectorUnit(ComputeUnit):
         util = element_ops / (cycles * lanes) if cycles else 0.0
         return ComputeResult(cycles=cycles, macs=0, folds=beats, utilization=util,
                              energy_pj={"vector_op": element_ops * self.energy.get("vector_op", 0.0)},
-                             detail={"element_ops": element_ops, "lanes": lanes})
+                             detail={"element_ops": element_ops, "lanes": lanes}, occupancy_cycles=beats)
 
     def compute(self, g: GemmShape, fidelity: str = "fast") -> ComputeResult:
         """A GEMM on the vector unit: one MAC is two element operations (used only when pinned here)."""

@@ -14,6 +14,7 @@ tile_st = st.builds(
     st.integers(0, 50_000),
     st.lists(st.tuples(st.just(0), st.integers(1, 5000)), max_size=3).map(tuple),
     st.lists(st.tuples(st.just(0), st.integers(1, 5000)), max_size=2).map(tuple),
+    st.integers(0, 30_000),
 )
 
 
@@ -41,3 +42,11 @@ def test_bandwidth_bound_pipeline():
     r = pipeline_time(tiles, FifoPort(Pipe("p", Engine(), 1e12, 0)), 2)
     assert r.total_ps == 10 * 3000 + 1000
     assert r.stall_ps == r.total_ps - 10 * 1000
+
+
+def test_pipelined_unit_overlaps_drain_with_next_tile():
+    # issue 1000 ps, drain 700 ps: tiles follow each other every 1000 ps; only the last drain shows
+    tiles = [Tile(1000, (), ((0, 10),), tail_ps=700) for _ in range(5)]
+    r = pipeline_time(tiles, FifoPort(Pipe("p", Engine(), 1e12, 0)), 2)
+    assert r.total_ps == 5 * 1000 + 700 + 10
+    assert r.compute_ps == 5 * 1000 + 700
