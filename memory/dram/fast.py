@@ -8,9 +8,12 @@ timing repeats. We run the cycle model once over 2P bursts (refresh off, P at le
 then a stream of n bursts costs  done[min(n, 2P)] + (n - 2P)+ * steady, with the streaming part
 scaled by (1 + tRFC/tREFI) for refresh. Without refresh this equals `cycle` on regular streams
 (tests: within 1 %); with refresh it is the long-run average, so a short stream that happens to
-miss (or hit) a refresh differs by up to tRFC/tREFI (4.5 % for DDR4, 5.4 % for LPDDR5). A request
-stream is a pipe at the steady rate; for scattered small requests this is optimistic (it assumes
-streaming locality) -- use `cycle` there.
+miss (or hit) a refresh differs by up to tRFC/tREFI (4.5 % for DDR4, 5.4 % for LPDDR5).
+
+Requests share the level as a pipe. A request that continues the previous one costs the streaming
+rate per burst; one that jumps elsewhere pays, for its first burst, the cycle model's steady rate
+on uniformly random bursts (profiled the same way), so random traffic is neither charged as a
+stream nor as an idle-bank latency. Tests hold random reads within 10 % of `cycle`.
 """
 from __future__ import annotations
 
@@ -55,6 +58,30 @@ def _profile(key: tuple) -> tuple[np.ndarray, Fraction]:
     return done, Fraction(int(done[-1] - done[p - 1]), p)
 
 
+@lru_cache(maxsize=64)
+def _profile_random(key: tuple) -> Fraction:
+    """Steady cycles per burst of saturating uniformly random single-burst requests."""
+    from archsim.engine import Engine
+    from memory.dram.level import DramLevel
+    from memory.dram.spec import load_spec
+
+    standard, timing, kw, is_write, p = key
+    lvl = DramLevel("profile", Engine(), load_spec(standard, dict(timing)), **dict(kw), refresh="none")
+    bb, n = lvl.spec.burst_bytes, 2 * MIN_PERIOD_BURSTS
+    lines = np.random.default_rng(1).integers(0, lvl.capacity_bytes // bb, n)
+    done = np.zeros(n, dtype=np.int64)
+
+    def mark(i: int):
+        def cb(req: Request) -> None:
+            done[i] = lvl.clock.ps_to_cycles(req.done_ps)
+        return cb
+    for i, line in enumerate(lines.tolist()):
+        lvl.submit(Request(line * bb, bb, is_write, "profile", mark(i)))
+    lvl.engine.run()
+    done = np.maximum.accumulate(done)
+    return Fraction(int(done[-1] - done[n // 2 - 1]), n // 2)
+
+
 class FastDram:
     """Closed-form streaming model behind `DramLevel(fidelity='fast')`."""
 
@@ -64,20 +91,22 @@ class FastDram:
         self.refresh_factor = Fraction(1) if level.refresh == "none" else \
             1 + Fraction(spec.timing["tRFC"], spec.timing["tREFI"])
         self.busy_until_cycle = 0
-        self._period_start = self._period_bursts = 0
+        self._period_start, self._period_cost = 0, Fraction(0)
+        self._next_addr = 0          # where a contiguous continuation would start
+        self.jumps = 0
         self.bursts = 0
         self.last_cycle = 0
         self.latencies: list[int] = []           # per read request, in DRAM cycles
 
-    def profile(self, is_write: bool) -> tuple[np.ndarray, Fraction]:
+    def profile(self, is_write: bool, random: bool = False):
         lv = self.level
         kw = (("channels", lv.channels), ("ranks", lv.ranks), ("mapping", lv.mapping.order),
               ("xor_bank_hash", lv.mapping.xor_bank_hash), ("page_policy", lv.page_policy),
               ("scheduler", lv.scheduler), ("read_queue", lv.ctrls[0].rq.size),
               ("write_queue", lv.ctrls[0].wq.size), ("frontend_latency_cycles", lv.frontend_latency_cycles))
         timing = tuple(sorted(lv.spec.timing.items()))
-        return _profile((lv.spec.name, tuple((k, v) for k, v in timing if k != "tBL"), kw, is_write,
-                         _period_bursts(lv)))
+        key = (lv.spec.name, tuple((k, v) for k, v in timing if k != "tBL"), kw, is_write, _period_bursts(lv))
+        return _profile_random(key) if random else _profile(key)
 
     def stream_cycles(self, nbytes: int, is_write: bool, addr: int = 0) -> int:
         bb = self.level.spec.burst_bytes
@@ -89,7 +118,7 @@ class FastDram:
         return first + -((-q.numerator) // q.denominator)
 
     def submit(self, req: Request) -> None:
-        """Requests share the level as a pipe at the steady streaming rate."""
+        """Requests share the level as a pipe: streaming rate per burst, random rate for a jump."""
         lv = self.level
         now = lv.clock.ps_to_cycles(lv.engine.now)
         done_by, steady = self.profile(req.is_write)
@@ -97,9 +126,15 @@ class FastDram:
         bb = lv.spec.burst_bytes
         n = (req.addr + req.nbytes - 1) // bb - req.addr // bb + 1
         if now >= self.busy_until_cycle:                 # idle: a new busy period starts now
-            self._period_start, self._period_bursts = now, 0
-        self._period_bursts += n                           # exact over the period: no rounding drift
-        q = self._period_bursts * steady * self.refresh_factor
+            self._period_start, self._period_cost = now, Fraction(0)
+        if req.addr == self._next_addr:
+            cost = n * steady
+        else:
+            cost = self.profile(req.is_write, random=True) + (n - 1) * steady
+            self.jumps += 1
+        self._next_addr = req.addr + req.nbytes
+        self._period_cost += cost                          # exact over the period: no rounding drift
+        q = self._period_cost * self.refresh_factor
         self.busy_until_cycle = self._period_start + -((-q.numerator) // q.denominator)
         done = max(self.busy_until_cycle, now + first)
         self.bursts += n
@@ -116,7 +151,7 @@ class FastDram:
         nbytes = lv.bytes_read + lv.bytes_written
         rd = -(-lv.bytes_read // spec.burst_bytes)
         wr = -(-lv.bytes_written // spec.burst_bytes)
-        acts = -(-self.bursts // spec.bursts_per_row)
+        acts = self.jumps + self.bursts // spec.bursts_per_row
         refs = (self.last_cycle // t["tREFI"]) * lv.ranks * lv.channels if lv.refresh != "none" else 0
         by_cmd = {"ACT": acts * e["ACT"], "RD": rd * e["RD"], "WR": wr * e["WR"], "REF": refs * e["REF"]}
         background = spec.background_mw * lv.ranks * lv.channels * time_ns

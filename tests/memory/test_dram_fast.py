@@ -67,3 +67,14 @@ def test_fast_pipe_has_no_rounding_drift():
     one, _ = last([64_000])
     assert many == one
     assert s["reads"] == 1000 and s["activates"] == 8 and 0 < s["energy_pj"]
+
+
+@pytest.mark.parametrize("std,mapping", CASES[:1] + CASES[2:4])
+def test_fast_random_reads_within_stated_bound(std, mapping):
+    """Random single-burst reads: fast charges the profiled random rate per jump (bound: 10 %)."""
+    out = []
+    for fid in ("cycle", "fast"):
+        lvl = make(std, mapping=mapping, fidelity=fid)
+        a, w, c = generate("rand_rd", lvl.mapping, 4000, seed=5)
+        out.append(replay(lvl, a, w, c, lvl.spec.burst_bytes, lvl.clock)["total_cycles"])
+    assert out[1] == pytest.approx(out[0], rel=0.10)
