@@ -26,7 +26,10 @@ def test_supports_gemm_and_conv_only():
     assert u.supports(_Op("gemm")) and u.supports(_Op("conv"))
     assert not u.supports(_Op("softmax"))
     ir = pytest.importorskip("dataflows.ir")
-    assert u.supports(ir.gemm_op("q", 4, 4, 4))
+    assert u.supports(ir.gemm_op("q", 4, 4, 4)) and u.supports(ir.conv_op("c", 8, 8, 3, 3, 2, 4))
+    softmax = ir.Op("sm", "softmax", "mn->mn", {"m": 4, "n": 4},
+                    (ir.Operand("X", "activation", ("m", "n"), 16), ir.Operand("Y", "output", ("m", "n"), 16)))
+    assert not u.supports(softmax)
 
 
 @pytest.mark.parametrize("df", ["os", "ws", "is"])

@@ -65,7 +65,14 @@ class SystolicArray(ComputeUnit):
         return self.cfg.rows * self.cfg.cols
 
     def supports(self, op: Any) -> bool:
-        return getattr(op, "kind", None) in {"gemm", "conv"} or callable(getattr(op, "as_gemm", None))
+        """GEMM-like ops only: an IR op that says whether it flattens (`is_gemm`), else a gemm/conv
+        kind, else anything offering `as_gemm` but no kind (every IR op has `as_gemm`; it raises)."""
+        if hasattr(op, "is_gemm"):
+            return bool(op.is_gemm)
+        kind = getattr(op, "kind", None)
+        if kind is not None:
+            return kind in {"gemm", "conv"}
+        return callable(getattr(op, "as_gemm", None))
 
     # -- timing back ends -------------------------------------------------------------------------
     def _scalesim(self, g: GemmShape, fidelity: str, A=None, B=None) -> tuple[int, int, dict, Any, tuple]:
