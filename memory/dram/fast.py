@@ -92,7 +92,7 @@ class FastDram:
             1 + Fraction(spec.timing["tRFC"], spec.timing["tREFI"])
         self.busy_until_cycle = 0
         self._period_start, self._period_cost = 0, Fraction(0)
-        self._next_addr = 0          # where a contiguous continuation would start
+        self._next_addr = -1         # where a contiguous continuation would start (none yet)
         self.jumps = 0
         self.bursts = 0
         self.last_cycle = 0
@@ -151,7 +151,7 @@ class FastDram:
         nbytes = lv.bytes_read + lv.bytes_written
         rd = -(-lv.bytes_read // spec.burst_bytes)
         wr = -(-lv.bytes_written // spec.burst_bytes)
-        acts = self.jumps + self.bursts // spec.bursts_per_row
+        acts = self.jumps + (self.bursts - self.jumps) // spec.bursts_per_row
         refs = (self.last_cycle // t["tREFI"]) * lv.ranks * lv.channels if lv.refresh != "none" else 0
         by_cmd = {"ACT": acts * e["ACT"], "RD": rd * e["RD"], "WR": wr * e["WR"], "REF": refs * e["REF"]}
         background = spec.background_mw * lv.ranks * lv.channels * time_ns
