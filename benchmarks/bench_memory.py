@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from archsim.engine import Engine                       # noqa: E402
 from memory import Request                              # noqa: E402
-from memory.dram.fast import _profile                   # noqa: E402
+from memory.dram.fast import _profile, _profile_random  # noqa: E402
 from memory.dram.level import DramLevel                 # noqa: E402
 from memory.dram.spec import load_spec                  # noqa: E402
 from memory.flash.level import FlashLevel, load_flash_spec   # noqa: E402
@@ -40,6 +40,7 @@ def bench_cycle_random(n: int) -> None:
 def bench_fast_stream() -> None:
     for mapping in ("rochrababgco", "rorabacobgch"):
         _profile.cache_clear()
+        _profile_random.cache_clear()
         for label in ("cold", "warm"):
             lvl = DramLevel("ddr4", Engine(), load_spec("DDR4-3200"), mapping=mapping, fidelity="fast")
             t0 = time.perf_counter()
