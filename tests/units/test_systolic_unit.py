@@ -48,6 +48,7 @@ def test_batch_multiplies_everything():
     t = scalesim_cycles(7, 5, 3, 8, 8, "os")
     assert one.cycles == t.compute_cycles
     assert three.cycles == 3 * t.folds * t.fold_cycles - 1     # folds stay serial across the batch
+    assert three.occupancy_cycles is None                       # SCALE-Sim never overlaps (Q2)
     assert three.macs == 3 * one.macs and three.folds == 3 * one.folds
     assert three.sram_reads == {k: 3 * v for k, v in one.sram_reads.items()}
     assert three.sram_writes == {k: 3 * v for k, v in one.sram_writes.items()}
@@ -120,7 +121,22 @@ def test_pipelined_fast_equals_cycle(df):
     assert cyc.detail["output_matches_reference"] is True
     assert fast.cycles == cyc.cycles
     assert (fast.sram_reads, fast.sram_writes) == _count_by_folds(9, 7, 11, 5, 4, df)
-    assert u.compute(GemmShape(9, 7, 11, batch=2)).cycles == 2 * fast.cycles
+    assert fast.occupancy_cycles <= fast.cycles
+
+
+@pytest.mark.parametrize("df", ["os", "ws", "is"])
+def test_pipelined_batch_is_more_folds_in_the_same_stream(df):
+    """A batch of b GEMMs costs what one GEMM with b times the folds costs (shape stacked on a
+    fold-aligned dimension), and occupies the array for b * folds * period."""
+    pipelined = pytest.importorskip("archsim.units.systolic.pipelined")
+    R, C, b = 4, 3, 3
+    u = _unit(R, C, df, timing="pipelined")
+    M, N, K = (8, 5, 7) if df == "os" else (5, 6, 7) if df == "ws" else (6, 5, 7)
+    res = u.compute(GemmShape(M, N, K, batch=b))
+    stacked = {"os": (b * M, N, K), "ws": (M, b * N, K), "is": (b * M, N, K)}[df]
+    t = pipelined.pipelined_cycles(*stacked, R, C, df)
+    assert res.cycles == t.total_cycles and res.folds == t.folds
+    assert res.occupancy_cycles == t.folds * t.fold_period
 
 
 @settings(max_examples=25, deadline=None)

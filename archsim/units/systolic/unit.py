@@ -7,7 +7,7 @@ through the array register by register; the product is checked against A @ B).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -49,6 +49,18 @@ def random_operands(g: GemmShape, input_bits: int, weight_bits: int) -> tuple[np
     return A, B
 
 
+class _Timed(NamedTuple):
+    """What a timing back end reports for one GEMM instance."""
+
+    elapsed: int                 # cycles from the first operand in to the last result out
+    folds: int
+    period: int                  # cycles between the starts of consecutive folds
+    detail: dict
+    out: np.ndarray | None       # the array's product (cycle fidelity)
+    reads: dict[str, int]
+    writes: dict[str, int]
+
+
 class SystolicArray(ComputeUnit):
     """An R x C systolic array (os | ws | is) with per-action energies in pJ (missing keys are 0)."""
 
@@ -75,7 +87,7 @@ class SystolicArray(ComputeUnit):
         return callable(getattr(op, "as_gemm", None))
 
     # -- timing back ends -------------------------------------------------------------------------
-    def _scalesim(self, g: GemmShape, fidelity: str, A=None, B=None) -> tuple[int, int, dict, Any, tuple]:
+    def _scalesim(self, g: GemmShape, fidelity: str, A=None, B=None) -> _Timed:
         c = self.cfg
         t = scalesim_cycles(g.M, g.N, g.K, c.rows, c.cols, c.dataflow)
         detail = {"fold_cycles": t.fold_cycles, "mapping_eff_pct": t.mapping_eff_pct,
@@ -83,17 +95,17 @@ class SystolicArray(ComputeUnit):
                   "col_folds": t.col_folds,
                   "sram_ofmap_writes_physical": g.batch * physical_sram_counts(
                       g.M, g.N, g.K, c.rows, c.cols, c.dataflow)[1]["ofmap"]}
-        sram = ({"ifmap": t.sram_ifmap_reads, "filter": t.sram_filter_reads, "ofmap": 0},
-                {"ofmap": t.sram_ofmap_writes})            # SCALE-Sim's counters, Q7 included
         out = None
         if fidelity == "cycle":
             run = simulate_scalesim(A, B, c.rows, c.cols, c.dataflow, c.acc_bits)
             elapsed, out = run.elapsed_cycles, run.out
         else:
             elapsed = t.folds * t.fold_cycles
-        return elapsed, t.folds, detail, out, sram
+        return _Timed(elapsed, t.folds, t.fold_cycles, detail, out,       # folds run in series (Q2)
+                      {"ifmap": t.sram_ifmap_reads, "filter": t.sram_filter_reads, "ofmap": 0},
+                      {"ofmap": t.sram_ofmap_writes})                     # SCALE-Sim's counters (Q7)
 
-    def _pipelined(self, g: GemmShape, fidelity: str, A=None, B=None) -> tuple[int, int, dict, Any, tuple]:
+    def _pipelined(self, g: GemmShape, fidelity: str, A=None, B=None) -> _Timed:
         from archsim.units.systolic import pipelined   # written by another engineer; import lazily
 
         c = self.cfg
@@ -105,8 +117,8 @@ class SystolicArray(ComputeUnit):
             total, out = run.total_cycles, run.out
         else:
             total = t.total_cycles
-        sram = physical_sram_counts(g.M, g.N, g.K, c.rows, c.cols, c.dataflow)
-        return int(total), int(t.folds), detail, out, sram
+        reads, writes = physical_sram_counts(g.M, g.N, g.K, c.rows, c.cols, c.dataflow)
+        return _Timed(int(total), int(t.folds), int(t.fold_period), detail, out, reads, writes)
 
     # -- public -----------------------------------------------------------------------------------
     def run(self, A: np.ndarray, B: np.ndarray, fidelity: str = "cycle") -> tuple[np.ndarray | None, ComputeResult]:
@@ -128,23 +140,26 @@ class SystolicArray(ComputeUnit):
             raise WorkloadError(f"{self.name}: fidelity must be one of {FIDELITIES}, got {fidelity!r}")
         c = self.cfg
         backend = self._scalesim if c.timing == "scalesim" else self._pipelined
-        elapsed, folds, detail, out, (reads, writes) = backend(g, fidelity, A, B)
+        tm = backend(g, fidelity, A, B)
+        out, detail, b = tm.out, tm.detail, g.batch
         if out is not None:
             ref = wrap_signed(A.astype(np.int64) @ B.astype(np.int64), c.acc_bits) \
                 if out.dtype.kind == "i" else A @ B
             detail["output_matches_reference"] = bool(np.array_equal(out, ref)) \
                 if out.dtype.kind == "i" else bool(np.allclose(out, ref))
-        b = g.batch
-        # batch instances run back to back; SCALE-Sim reports the index of the last cycle (Q1)
-        cycles = b * elapsed - 1 if c.timing == "scalesim" else b * elapsed
-        reads = {k: b * v for k, v in reads.items()}
-        writes = {k: b * v for k, v in writes.items()}
+        # batch instances are more folds in the same stream: each adds folds*period cycles, and
+        # only the last one's fill/drain tail shows. SCALE-Sim reports the last cycle's index (Q1).
+        cycles = tm.elapsed + (b - 1) * tm.folds * tm.period - (c.timing == "scalesim")
+        occupancy = None if c.timing == "scalesim" else b * tm.folds * tm.period
+        reads = {k: b * v for k, v in tm.reads.items()}
+        writes = {k: b * v for k, v in tm.writes.items()}
         detail.update(timing=c.timing, dataflow=c.dataflow, fidelity=fidelity)
         res = ComputeResult(
-            cycles=int(cycles), macs=g.macs, folds=b * folds,
+            cycles=int(cycles), macs=g.macs, folds=b * tm.folds,
             utilization=g.macs / (max(cycles, 1) * self.pes),
             sram_reads=reads, sram_writes=writes,
-            energy_pj=self._energy(g.macs, reads, writes), detail=detail)
+            energy_pj=self._energy(g.macs, reads, writes), detail=detail,
+            occupancy_cycles=occupancy)
         return out, res
 
     def _energy(self, macs: int, reads: dict[str, int], writes: dict[str, int]) -> dict[str, float]:
