@@ -87,3 +87,18 @@ def test_depthwise_split():
     assert len(sc) == 8 and all((g.N, g.K) == (8, 9) for g in sc)
     ex = depthwise_to_gemms(14, 14, 3, 3, 8, 16, 1, pad=1)
     assert len(ex) == 8 and all((g.M, g.N, g.K) == (196, 2, 9) for g in ex)
+
+
+@pytest.mark.parametrize("timing", ["scalesim", "pipelined"])
+def test_unit_runs_a_real_convolution(timing):
+    from archsim.config.schema import SystolicConfig
+    from archsim.units.systolic import SystolicArray
+
+    if timing == "pipelined":
+        pytest.importorskip("archsim.units.systolic.pipelined")
+    u = SystolicArray("sa", SystolicConfig(rows=4, cols=3, dataflow="ws", timing=timing), 1e9)
+    rng = np.random.default_rng(5)
+    x, w = rng.integers(-8, 8, (6, 7, 2)), rng.integers(-8, 8, (3, 2, 2, 4))
+    out, res = u.run_conv(x, w, stride=2, pad=1)
+    assert np.array_equal(out, _direct_conv(x, w, 2, 1))
+    assert res.macs == out.shape[0] * out.shape[1] * 4 * 3 * 2 * 2

@@ -14,6 +14,7 @@ import numpy as np
 from archsim.config.schema import SystolicConfig
 from archsim.errors import WorkloadError
 from archsim.units.base import ComputeResult, ComputeUnit, GemmShape
+from archsim.units.systolic.conv import conv_output_size, im2col
 from archsim.units.systolic.scalesim_array import simulate_scalesim, wrap_signed
 from archsim.units.systolic.scalesim_timing import scalesim_cycles
 
@@ -128,6 +129,21 @@ class SystolicArray(ComputeUnit):
             raise WorkloadError(f"{self.name}: need A (M x K) and B (K x N), got {A.shape}, {B.shape}")
         g = GemmShape(int(A.shape[0]), int(B.shape[1]), int(A.shape[1]))
         return self._evaluate(g, fidelity, A, B)
+
+    def run_conv(self, x: np.ndarray, w: np.ndarray, stride: int = 1, pad: int = 0,
+                 convention: str = "exact", fidelity: str = "cycle") -> tuple[np.ndarray | None, ComputeResult]:
+        """A real convolution, x (H x W x C) * w (R x S x C x F), lowered by im2col onto the array;
+        the output comes back as E_h x E_w x F."""
+        w = np.asarray(w)
+        if w.ndim != 4 or np.ndim(x) != 3 or w.shape[2] != np.shape(x)[2]:
+            raise WorkloadError(f"{self.name}: need x (H x W x C) and w (R x S x C x F), got "
+                                f"{np.shape(x)} and {w.shape}")
+        R, S, C, F = w.shape
+        H, W = np.shape(x)[:2]
+        out, res = self.run(im2col(x, R, S, stride, pad, convention), w.reshape(R * S * C, F), fidelity)
+        e_h = conv_output_size(H, R, stride, pad, convention)
+        e_w = conv_output_size(W, S, stride, pad, convention)
+        return (None if out is None else out.reshape(e_h, e_w, F)), res
 
     def compute(self, g: GemmShape, fidelity: str = "fast") -> ComputeResult:
         A = B = None
