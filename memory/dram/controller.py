@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections import deque
 from typing import Callable
 
-from memory.dram.spec import DramSpec
-
+from archsim.errors import ConfigError
 from memory.dram.commands import ACT, INF, NCMD, PRE, RD, RDA, REF, REFSB, WR, WRA, CommandBus, Txn
 from memory.dram.scheduler import BankQueue, candidate, pick_fcfs, pick_frfcfs
+from memory.dram.spec import DramSpec
 
 
 class Controller:
@@ -52,7 +52,6 @@ class Controller:
         self.wr_lat = t["CWL"] + t["tBL"] + frontend_latency_cycles
         self.refresh = refresh
         if refresh == "per_bank" and t["tREFIsb"] <= 0:
-            from archsim.errors import ConfigError
             raise ConfigError(f"dram: {spec.name} has no per-bank refresh (tREFIsb = 0); use refresh: all_bank")
         self.t_refi = t["tREFIsb"] if refresh == "per_bank" else t["tREFI"]
         # DRAMSim3 staggers all-bank refresh: rank r first falls due at (r+1)/ranks of tREFI
@@ -78,7 +77,8 @@ class Controller:
         self.windows = []
         for cmd, scope, count, span in spec.windows:
             if scope != "rank":
-                raise ValueError(f"{spec.name}: only rank-scoped command windows are modelled, got {scope!r}")
+                raise ConfigError(f"DRAM standard {spec.name!r}: only rank-scoped command windows are "
+                                  f"modelled, got {scope!r}")
             self.windows.append((cmd, count, span, [deque(maxlen=count) for _ in range(self.ranks)]))
 
     # -- queue interface -----------------------------------------------------------------------
@@ -96,14 +96,15 @@ class Controller:
         self._seq += 1
         txn.seq = self._seq
         (self.wq if txn.is_write else self.rq).push(txn)
-        self.wake(max(now, min(self.bus.free)))     # nothing new can issue before a bus is free
+        free = self.bus.free                        # nothing new can issue before a bus is free
+        self.wake(max(now, min(free) if self.split_bus else free[0]))
 
     # -- timing --------------------------------------------------------------------------------
     def earliest(self, c: int, rank: int, gi: int, b: int) -> int:
         e = max(self.na_bank[b][c], self.na_bg[gi][c], self.na_rank[rank][c], self.na_ch[c],
                 self.bus.free[self.bus.bus_of[c]])
-        if c == ACT and self.windows:
-            for cmd, count, span, hist in self.windows:
+        for cmd, count, span, hist in self.windows:
+            if cmd == c:
                 h = hist[rank]
                 if len(h) == count and h[0] + span > e:
                     e = h[0] + span
