@@ -18,7 +18,7 @@ from collections import deque
 from typing import Callable
 
 from archsim.errors import ConfigError
-from memory.dram.commands import ACT, INF, NCMD, PRE, RD, RDA, REF, REFSB, WR, WRA, CommandBus, Txn
+from memory.dram.commands import ACT, INF, NCMD, PRE, RDA, REF, REFSB, WRA, CommandBus, Txn
 from memory.dram.scheduler import BankQueue, candidate, pick_fcfs, pick_frfcfs
 from memory.dram.spec import DramSpec
 

@@ -12,7 +12,6 @@ from collections import deque
 import numpy as np
 
 from archsim.engine import Engine
-from archsim.errors import ArchsimError
 from memory.dram.commands import CommandBus, Txn
 from memory.dram.controller import Controller
 from memory.dram.mapping import AddressMapping
