@@ -18,7 +18,7 @@ from archsim.config.memory_schema import DramConfig, FlashConfig
 from archsim.engine import Engine
 from archsim.errors import ConfigError
 
-PATTERN_NAMES = ("seq_rd", "rand_rd", "rand_mix", "stream_add", "rowhit", "rowconf", "idle_rand")
+PATTERN_NAMES = ("seq_rd", "rand_rd", "rand_mix", "stream_add", "rowhit", "rowconf", "idle_rand", "seq_wr")
 
 
 def register(sub) -> argparse.ArgumentParser:
@@ -33,7 +33,7 @@ def register(sub) -> argparse.ArgumentParser:
                         "read_queue_entries, write_queue_entries, refresh, timing.tRFC, ...)")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--trace", help="DRAMSim3 trace: '0xADDR READ|WRITE cycle' per line")
-    src.add_argument("--pattern", choices=PATTERN_NAMES)
+    src.add_argument("--pattern", choices=PATTERN_NAMES, help="synthetic pattern (seq_wr: flash only)")
     p.add_argument("--n", type=int, default=10_000, help="requests in the pattern (default 10000)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--gap", type=int, default=500, help="idle_rand: cycles between requests")
