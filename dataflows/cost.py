@@ -128,12 +128,15 @@ class CostModel:
         edge = [(arr[d] != t).astype(np.int64) for d, t in zip("mnk", m.tile)]
         code = 4 * edge[0] + 2 * edge[1] + edge[2]
         lut = np.zeros(8)
+        tail = np.zeros(8)
         for c in np.unique(code).tolist():
             i = int(np.argmax(code == c))
-            lut[c] = self.compute(m.dataflow, GemmShape(int(arr["m"][i]), int(arr["n"][i]), int(arr["k"][i]))).cycles
+            r = self.compute(m.dataflow, GemmShape(int(arr["m"][i]), int(arr["n"][i]), int(arr["k"][i])))
+            lut[c] = r.issue_cycles          # a pipelined unit takes the next tile after its issue interval
+            tail[c] = r.tail_cycles
         comp = lut[code]
         cycles = self._latency(comp, arr["load"].astype(np.float64), arr["store"].astype(np.float64),
-                               m.gemm.batch)
+                               m.gemm.batch) + int(tail[code[-1]])   # only the last tile's drain shows
         return self._assemble(m, cycles, arr)
 
     def _latency(self, c: np.ndarray, load: np.ndarray, store: np.ndarray, batch: int) -> int:
@@ -192,7 +195,7 @@ class CostModel:
         sram_bytes = compute_cycles = macs = 0
         for shape, count in m.tile_shapes():
             r = self.compute(m.dataflow, shape)
-            compute_cycles += r.cycles * count
+            compute_cycles += r.issue_cycles * count   # busy intervals; the last tail adds to latency only
             macs += r.macs * count
             for act, pj in r.energy_pj.items():
                 unit_e[act] = unit_e.get(act, 0.0) + pj * count
@@ -208,16 +211,18 @@ class CostModel:
 def latency_from_tiles(model: CostModel, m: Mapping) -> int:
     """The same latency as `CostModel.evaluate`, by walking `m.tiles()` in plain Python (a check)."""
     steps = list(m.tiles())
-    c = [model.compute(m.dataflow, g).cycles for g, _, _ in steps]
+    res = [model.compute(m.dataflow, g) for g, _, _ in steps]
+    c = [r.issue_cycles for r in res]
+    tail = res[-1].tail_cycles
     ld = [sum(lo.values()) for _, lo, _ in steps]
     st = [so["ofmap"] for _, _, so in steps]
     bw, lat = model.bw_bytes_per_cycle, model.latency_cycles
     if not model.mem.overlapped:
         return math.ceil(sum(x / bw + y + z / bw for x, y, z in zip(ld, c, st))
-                         + lat * (sum(1 for x in ld if x) + m.gemm.batch) - 1e-6)
+                         + lat * (sum(1 for x in ld if x) + m.gemm.batch) - 1e-6) + tail
     total = lat + ld[0] / bw
     for i in range(len(steps)):
         nxt = ld[i + 1] if i + 1 < len(steps) else 0
         prv = st[i - 1] if i > 0 else 0
         total += max(c[i], (nxt + prv) / bw)
-    return math.ceil(total + st[-1] / bw + lat - 1e-6)
+    return math.ceil(total + st[-1] / bw + lat - 1e-6) + tail

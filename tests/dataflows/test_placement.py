@@ -48,11 +48,6 @@ def test_intensity_threshold_splits_gemv_from_gemm():
     assert unit_side(units["pim"]) == MEMORY
 
 
-XFAIL_SUPPORTS = pytest.mark.xfail(strict=True, reason="SystolicArray.supports accepts every Op (Op.as_gemm "
-                                   "always exists); reported to the systolic unit's owner")
-
-
-@XFAIL_SUPPORTS
 def test_softmax_goes_to_the_vector_unit():
     assert place_op(_softmax(), _units(), PlacementConfig()).unit == "vec"
 
@@ -75,7 +70,6 @@ def test_pins_win_and_bad_pins_are_errors():
         place_op(g, units, PlacementConfig(pin={"*": "vec"}))
 
 
-@XFAIL_SUPPORTS
 def test_no_capable_unit_is_an_error():
     units = {"sa": SystolicArray("sa", SystolicConfig(rows=4, cols=4), 1e9, {})}
     with pytest.raises(ArchsimError, match="no unit"):
