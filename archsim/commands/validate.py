@@ -24,6 +24,9 @@ def register(sub) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the random INT8 operands")
     p.add_argument("--no-trace", action="store_true", help="skip the every-cycle register comparison")
     p.add_argument("--waves", action="store_true", help="dump waveforms and print where they are")
+    p.add_argument("--fault", type=int, choices=[0, 1], default=None,
+                   help="1: build the core with one skew register of row 1 doubled (a deliberate bug the "
+                        "co-simulation must catch; default $ARCHSIM_RTL_FAULT, else 0)")
     p.add_argument("--json", metavar="PATH", help="also write the reports as JSON ('-' = stdout)")
     return p
 
@@ -52,7 +55,8 @@ def main(args) -> int:
         for sim in sims:
             try:
                 reports.append(run_cosim(core, sim, args.rows, args.cols, [gemm],
-                                         trace=not args.no_trace, waves=args.waves, check=False))
+                                         trace=not args.no_trace, waves=args.waves, check=False,
+                                         fault=args.fault))
             except CosimError as exc:
                 reports.append({"core": core, "sim": sim, "R": args.rows, "C": args.cols,
                                 "cases": [{"error": str(exc), "match": False}]})

@@ -13,15 +13,12 @@ state fold_end(F-1) + 1, and that state index is `total_cycles` (the RTL `cycles
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from archsim.units.systolic.folds import DATAFLOWS, cdiv as _cdiv, spatial_map  # noqa: F401
 
 import numpy as np
 
-DATAFLOWS = ("os", "ws", "is")
 FOLD_TUPLE_MAX = 4096
 
-
-def _cdiv(a: int, b: int) -> int:
-    return -(-a // b)
 
 
 def _check_dims(**dims: int) -> None:
@@ -29,16 +26,6 @@ def _check_dims(**dims: int) -> None:
         if isinstance(v, bool) or int(v) != v or v < 1:
             raise ValueError(f"{k} must be a positive integer, got {v!r}")
 
-
-def spatial_map(M: int, N: int, K: int, dataflow: str) -> tuple[int, int, int]:
-    """(S_r, S_c, T): GEMM dims on array rows, on array columns, and streamed in time."""
-    if dataflow == "os":
-        return M, N, K
-    if dataflow == "ws":
-        return K, N, M
-    if dataflow == "is":
-        return K, M, N
-    raise ValueError(f"dataflow must be one of {DATAFLOWS}, got {dataflow!r}")
 
 
 @dataclass(frozen=True)

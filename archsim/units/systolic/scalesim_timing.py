@@ -9,23 +9,10 @@ inflation (Q7) and the WS/IS compute-util denominator (Q8).
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-DATAFLOWS = ("os", "ws", "is")
-
-
-def _cdiv(a: int, b: int) -> int:
-    return -(-a // b)
+from archsim.units.systolic.folds import DATAFLOWS, cdiv as _cdiv, spatial_map  # noqa: F401
 
 
-def spatial_map(M: int, N: int, K: int, dataflow: str) -> tuple[int, int, int]:
-    """(S_r, S_c, T): GEMM dims placed on array rows, array columns, and streamed in time."""
-    if dataflow == "os":
-        return M, N, K
-    if dataflow == "ws":
-        return K, N, M
-    if dataflow == "is":
-        return K, M, N
-    raise ValueError(f"dataflow must be one of {DATAFLOWS}, got {dataflow!r}")
+
 
 
 @dataclass(frozen=True)
