@@ -38,3 +38,15 @@ def build_link(name: str, cfg: LinkConfig, engine: Engine) -> Pipe:
                         link.latency_ps if cfg.latency is None else cfg.latency)
         return link
     return Pipe(name, engine, cfg.bandwidth, cfg.latency)
+
+
+def build_memory(cfg, engine: Engine, default_clock_hz: float) -> dict[str, MemoryLevel]:
+    """Every level of a `MemoryConfig`: SRAM buffers by name, links by name, and `offchip`."""
+    levels: dict[str, MemoryLevel] = {name: build_sram(name, s, engine, default_clock_hz)
+                                      for name, s in cfg.sram.items()}
+    for name, link in cfg.links.items():
+        if name in levels or name == "offchip":
+            raise ConfigError(f"memory.links.{name}: name already used by another memory level")
+        levels[name] = build_link(name, link, engine)
+    levels["offchip"] = build_offchip(cfg.offchip, engine)
+    return levels

@@ -39,3 +39,14 @@ def test_links_need_preset_or_numbers_and_sram_builds():
                                                         "double_buffered": True}}})
     s = build_sram("ifmap", m.sram["ifmap"], Engine(), 1e9)
     assert s.tile_capacity_bytes == 256 * 1024 and s.word_bytes == 16
+
+
+def test_build_memory_builds_every_level_of_a_design():
+    from memory import build_memory
+    m = MemoryConfig.model_validate({
+        "sram": {"ifmap": {"capacity": "64 KiB", "bytes_per_cycle": 32, "banks": 4}},
+        "links": {"host": {"preset": "pcie4_x16"}},
+        "offchip": {"kind": "dram", "standard": "DDR4-3200"}})
+    levels = build_memory(m, Engine(), 1e9)
+    assert set(levels) == {"ifmap", "host", "offchip"}
+    assert levels["offchip"].spec.name == "DDR4-3200"
