@@ -18,14 +18,14 @@ class SramBuffer(MemoryLevel):
                  double_buffered: bool = False, energy_per_byte_pj: float = 0.0) -> None:
         if banks < 1 or ports < 1 or bytes_per_cycle < 1 or capacity_bytes < 1:
             raise ConfigError(f"sram {name!r}: capacity, bytes_per_cycle, banks and ports must be >= 1")
-        if bytes_per_cycle % banks:
+        if bytes_per_cycle % (banks * ports):
             raise ConfigError(f"sram {name!r}: bytes_per_cycle ({bytes_per_cycle}) must be a multiple "
-                              f"of banks ({banks}) so each bank has a whole word")
+                              f"of banks x ports ({banks} x {ports}) so each port moves a whole word")
         super().__init__(name, engine, capacity_bytes, energy_per_byte_pj)
         self.clock = engine.clock(f"sram.{name}", clock_hz)
         self.banks, self.ports = banks, ports
         # each bank moves word_bytes per port per cycle; banks x ports words make up bytes_per_cycle
-        self.word_bytes = max(1, bytes_per_cycle // (banks * ports))
+        self.word_bytes = bytes_per_cycle // (banks * ports)
         self.bytes_per_cycle = bytes_per_cycle
         self.latency_cycles = latency_cycles
         self.double_buffered = double_buffered
