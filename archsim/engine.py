@@ -132,6 +132,11 @@ class Engine:
         self.events_run += n
         return self.now
 
+    def peek_time(self) -> int | None:
+        """Time of the next pending event, or None. Lets a component run ahead in place while its own
+        next step comes before everything else (it must then not pass a `run(until_ps=...)` limit)."""
+        return self._heap[0][0] if self._heap else None
+
     @property
     def pending(self) -> int:
         return len(self._heap)

@@ -85,7 +85,7 @@ class DramLevel(MemoryLevel):
         keep stepping here (run-ahead) instead of round-tripping through the event heap."""
         if self._wake_at[ch] != cycle:
             return                                  # superseded by an earlier wake
-        heap = getattr(self.engine, "_heap", None)  # peek only; see docs/memory.md (Engine.peek_time)
+        peek = self.engine.peek_time
         ctrl, to_ps = self.ctrls[ch], self.clock.cycles_to_ps
         self._running[ch] = True
         while True:
@@ -95,7 +95,8 @@ class DramLevel(MemoryLevel):
             nxt = self._wake_at[ch]
             if nxt is None:
                 break
-            if heap is None or (heap and heap[0][0] <= to_ps(nxt)):
+            nxt_other = peek()
+            if nxt_other is not None and nxt_other <= to_ps(nxt):
                 self.engine.at(to_ps(nxt), self._on_wake, ch, nxt)
                 break
             cycle = nxt
