@@ -21,7 +21,8 @@ from archsim.errors import ArchsimError
 from archsim.units.base import ComputeUnit, GemmShape
 from dataflows.cache import MapCache, cache_key
 from dataflows.cost import CostModel, EnergySpec, MappingCost, peak_macs_per_cycle, roofline_cycles
-from dataflows.mapspace import MapSpace, Mapping, MemorySpec, OperandBits, canonical_order, cdiv
+from dataflows.bounds import bound_rows
+from dataflows.mapspace import DIMS, MapSpace, Mapping, MemorySpec, OperandBits
 
 CACHE_VERSION = 1
 
@@ -156,140 +157,70 @@ class Mapper:
         return result
 
     def _search(self, space: MapSpace, gemm: GemmShape, op_name: str, t0: float) -> MapResult:
+        """Best-first branch and bound over (tile, innermost loop, dataflow) rows.
+
+        Rows are visited in order of their vectorised lower bound (bounds.py); each row's loop
+        orders are checked against the unit's exact bound, then scored. The search stops when the
+        next row's bound cannot enter the top-K, so the top-K is exact ("exhaustive"). Spaces
+        above `exhaustive_limit` stop after `max_evaluations` scores ("best-first", not proven)."""
         cfg, obj = self.cfg, self.cfg.objective
         deadline = t0 + cfg.budget / 1e12
-        tiles = list(space.tiles())
-        orders = space.orders
-        size = sum(len({canonical_order(o, _counts(gemm, t)) for o in orders}) for t in tiles) * len(space.dataflows)
+        tiles = space.tile_array()
+        size = space.size(tiles)
+        rows = bound_rows({df: self.variants[df] for df in space.dataflows}, tiles, gemm, self.bits,
+                          space.orders, self.cost)
+        primary, secondary = self._bound_keys(rows.cycles_lb, rows.energy_lb)
+        visit = np.lexsort((secondary, primary)).tolist()
+        cap = cfg.max_evaluations if size > cfg.exhaustive_limit else None
         top: list[tuple[tuple, MappingCost]] = []         # best first, at most top_k
-        seen: set[tuple] = set()
-        state = {"evaluated": 0, "truncated": False}
-
-        def consider(m: Mapping) -> MappingCost | None:
-            ck = (m.tile, canonical_order(m.order, m.counts), m.dataflow)
-            if ck in seen:
-                return None
-            seen.add(ck)
-            if len(top) >= cfg.top_k and (self._bound_key(m, cheap=True) >= top[-1][0]
-                                          or self._bound_key(m) >= top[-1][0]):
-                return None                                # cannot enter the top-K
-            c = self.cost.evaluate(m)
-            state["evaluated"] += 1
-            k = c.objective(obj)
-            if len(top) < cfg.top_k or k < top[-1][0]:
-                bisect.insort(top, (k, c), key=lambda e: e[0])
-                del top[cfg.top_k:]
-            return c
-
-        def tile_pruned(t: tuple[int, int, int], df: str) -> bool:
-            return len(top) >= cfg.top_k and self._tile_bound_key(space, t, df, top[-1][0]) >= top[-1][0]
-
-        def out_of_time() -> bool:
+        method, truncated, evaluated = "exhaustive", False, 0
+        dims = (gemm.M, gemm.N, gemm.K)
+        for r in visit:
+            full = len(top) >= cfg.top_k
+            if full and self._bound_key(rows.cycles_lb[r], rows.energy_lb[r]) >= top[-1][0]:
+                break                                      # neither this row nor any later one can enter
+            if cap is not None and evaluated >= cap:
+                method = "best-first"
+                break
             if time.perf_counter() > deadline:
-                state["truncated"] = True
-            return state["truncated"]
-
-        if size <= cfg.exhaustive_limit:
-            method = "exhaustive"
-            for t in sorted(tiles, key=lambda t: (-(t[0] * t[1] * t[2]), t)):
-                if out_of_time():
-                    break
-                for df in space.dataflows:
-                    if tile_pruned(t, df):
-                        continue                           # no loop order of this tile can enter the top-K
-                    for o in orders:
-                        consider(space.mapping(*t, o, df))
-        else:
-            method = "sampled"
-            self._sample_and_climb(space, tiles, orders, consider, out_of_time, state, tile_pruned)
+                truncated = True
+                break
+            tile = tuple(tiles[rows.tile[r]].tolist())
+            df = space.dataflows[rows.dataflow[r]]
+            for o in _orders_with_innermost(space.orders, tile, dims, int(rows.inner[r])):
+                m = space.mapping(*tile, o, df)
+                if len(top) >= cfg.top_k and self._bound_key(*self.cost.bound(m)) >= top[-1][0]:
+                    continue
+                c = self.cost.evaluate(m)
+                evaluated += 1
+                k = c.objective(obj)
+                if len(top) < cfg.top_k or k < top[-1][0]:
+                    bisect.insort(top, (k, c), key=lambda e: e[0])
+                    del top[cfg.top_k:]
         ranked = [c for _, c in top]
         peak = peak_macs_per_cycle(self.unit)
         bound = roofline_cycles(gemm, peak, self.mem, self.bits, self.unit.clock_hz)
-        return MapResult(op_name, self.unit.name, gemm, obj, ranked, bound, method, size,
-                         state["evaluated"], state["truncated"], time.perf_counter() - t0,
-                         detail={"compute_shapes": len(self.cost._compute)})
+        return MapResult(op_name, self.unit.name, gemm, obj, ranked, bound, method, size, evaluated, truncated,
+                         time.perf_counter() - t0, detail={"compute_shapes": len(self.cost._compute),
+                                                           "bound_rows": len(visit)})
 
-    def _sample_and_climb(self, space, tiles, orders, consider, out_of_time, state, tile_pruned) -> None:
-        cfg = self.cfg
-        rng = np.random.default_rng(cfg.seed)
-        index = {t: i for i, t in enumerate(tiles)}
-        cand = space.candidates
-        pos = {d: {v: i for i, v in enumerate(cand[d])} for d in "MNK"}
-        n_sample = max(1, cfg.max_evaluations // 2)
-        scored: list[tuple[Any, Mapping]] = []
-        # seeds: the largest-volume fitting tiles under each order, then uniform samples
-        for t in sorted(tiles, key=lambda t: (-(t[0] * t[1] * t[2]), t))[:4]:
-            for o in orders:
-                for df in space.dataflows:
-                    self._score(consider, space.mapping(*t, o, df), scored)
-        # sample tiles; a tile whose best bound over orders cannot enter the top-K costs no evaluation
-        for p in rng.permutation(len(tiles))[:n_sample].tolist():
-            if out_of_time() or state["evaluated"] >= n_sample:
-                break
-            for df in space.dataflows:
-                if not tile_pruned(tiles[p], df):
-                    for o in orders:
-                        self._score(consider, space.mapping(*tiles[p], o, df), scored)
-        # hill-climb from the best few: move one tile size a notch, or change order / dataflow
-        scored.sort(key=lambda x: x[0])
-        starts = [m for _, m in scored[:8]]
-        for start in starts:
-            cur, cur_key = start, next(k for k, m in scored if m is start)
-            improved = True
-            while improved and not out_of_time() and state["evaluated"] < cfg.max_evaluations:
-                improved = False
-                for nb in self._neighbours(cur, space, index, pos, cand, orders):
-                    c = consider(nb)
-                    if c is not None and c.objective(cfg.objective) < cur_key:
-                        cur, cur_key, improved = nb, c.objective(cfg.objective), True
-
-    def _score(self, consider, m: Mapping, scored: list) -> None:
-        c = consider(m)
-        if c is not None:
-            scored.append((c.objective(self.cfg.objective), m))
-
-    def _neighbours(self, m: Mapping, space, index, pos, cand, orders) -> Iterable[Mapping]:
-        for i, d in enumerate("MNK"):
-            for step in (-2, -1, 1, 2):
-                j = pos[d][m.tile[i]] + step
-                if 0 <= j < len(cand[d]):
-                    t = list(m.tile)
-                    t[i] = cand[d][j]
-                    if tuple(t) in index:
-                        yield space.mapping(*t, m.order, m.dataflow)
-        for o in orders:
-            if o != m.order:
-                yield space.mapping(*m.tile, o, m.dataflow)
-        for df in space.dataflows:
-            if df != m.dataflow:
-                yield space.mapping(*m.tile, m.order, df)
-
-    def _bound_key(self, m: Mapping, cheap: bool = False) -> tuple:
-        """An objective key no better than the mapping's true one, without building its schedule.
-        `cheap` uses only the DRAM traffic (no unit calls): weaker, but nearly free."""
-        if cheap:
-            moved = m.totals()["dram_bytes"]
-            cyc_lb = moved / self.cost.bw_bytes_per_cycle
-            energy = moved * (self.energy.sram_byte_pj + self.energy.offchip_byte_pj)
-        else:
-            cyc_lb, energy = self.cost.bound(m)
+    def _bound_key(self, cycles_lb: float, energy_lb: float) -> tuple:
+        """A bound as a key comparable with `MappingCost.objective` (never above the true key)."""
         obj = self.cfg.objective
         if obj == "latency":
-            return (cyc_lb, -float("inf"))
+            return (cycles_lb, -float("inf"))
         if obj == "energy":
-            return (energy, cyc_lb)
-        return (energy * cyc_lb, -float("inf"))
+            return (energy_lb, cycles_lb)
+        return (energy_lb * cycles_lb, -float("inf"))
 
-    def _tile_bound_key(self, space: MapSpace, t: tuple[int, int, int], df: str, top_worst: tuple) -> tuple:
-        """The best bound over loop orders: traffic depends only on the innermost iterating loop."""
-        reps = {}
-        for o in space.orders:
-            m = space.mapping(*t, o, df)
-            reps.setdefault(m.innermost(), m)
-        cheap = min(self._bound_key(m, cheap=True) for m in reps.values())
-        if cheap >= top_worst:
-            return cheap
-        return min(self._bound_key(m) for m in reps.values())
+    def _bound_keys(self, cycles_lb: np.ndarray, energy_lb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`_bound_key` for every row at once, as (primary, secondary) sort columns."""
+        obj, zero = self.cfg.objective, np.zeros_like(cycles_lb)
+        if obj == "latency":
+            return cycles_lb, zero
+        if obj == "energy":
+            return energy_lb, cycles_lb
+        return energy_lb * cycles_lb, zero
 
     # -- cache ---------------------------------------------------------------------------------
     def _key(self, gemm: GemmShape, rc: Resolved) -> str:
@@ -322,8 +253,19 @@ class Mapper:
                          hit["space_size"], hit["evaluated"], False, time.perf_counter() - t0, from_cache=True)
 
 
-def _counts(g: GemmShape, t: tuple[int, int, int]) -> dict[str, int]:
-    return {"m": cdiv(g.M, t[0]), "n": cdiv(g.N, t[1]), "k": cdiv(g.K, t[2])}
+def _orders_with_innermost(orders: tuple[str, ...], tile: tuple[int, ...], dims: tuple[int, ...],
+                           inner: int) -> list[str]:
+    """The distinct loop orders (first spelling in `orders` of each canonical order) whose innermost
+    iterating loop is `inner` (any order when no loop iterates: they are all one mapping)."""
+    iterating = {d for d, t, full in zip(DIMS, tile, dims) if t < full}
+    out, seen = [], set()
+    for o in orders:
+        canon = "".join(d for d in o if d in iterating)
+        if canon in seen or (canon and canon[-1] != DIMS[inner]):
+            continue
+        seen.add(canon)
+        out.append(o)
+    return out
 
 
 # -- from a validated design config ---------------------------------------------------------------

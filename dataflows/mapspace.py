@@ -74,13 +74,14 @@ class MemorySpec:
         return all(db for _, db in self.double_buffered)
 
 
-def _tile_grid_bytes(d0: int, t0: int, d1: int, t1: int, bits: int) -> int:
-    """Sum over the (d0/t0) x (d1/t1) grid of tiles of each tile's bytes (edge tiles clipped)."""
-    total = 0
-    for s0, c0 in _extents(d0, t0):
-        for s1, c1 in _extents(d1, t1):
-            total += c0 * c1 * nbytes(s0 * s1, bits)
-    return total
+def grid_bytes(d0, t0, d1, t1, bits: int):
+    """Sum over the (d0/t0) x (d1/t1) grid of tiles of each tile's bytes (edge tiles clipped).
+
+    Closed form over the four tile kinds (full/edge x full/edge; an absent edge has 0 bytes), so
+    it takes Python ints or numpy arrays alike: the bounds evaluate every tile at once with it."""
+    f0, r0, f1, r1 = d0 // t0, d0 % t0, d1 // t1, d1 % t1
+    return (f0 * f1 * nbytes(t0 * t1, bits) + f0 * nbytes(t0 * r1, bits)
+            + f1 * nbytes(r0 * t1, bits) + nbytes(r0 * r1, bits))
 
 
 def _extents(d: int, t: int) -> list[tuple[int, int]]:
@@ -198,12 +199,12 @@ class Mapping:
         """
         g, (Tm, Tn, Tk), b = self.gemm, self.tile, self.bits
         c, inner = self.counts, self.innermost()
-        ifmap = _tile_grid_bytes(g.M, Tm, g.K, Tk, b.ifmap) * (1 if inner == "n" or inner is None else c["n"])
-        filt = _tile_grid_bytes(g.K, Tk, g.N, Tn, b.filter) * (1 if inner == "m" or inner is None else c["m"])
+        ifmap = grid_bytes(g.M, Tm, g.K, Tk, b.ifmap) * (1 if inner == "n" or inner is None else c["n"])
+        filt = grid_bytes(g.K, Tk, g.N, Tn, b.filter) * (1 if inner == "m" or inner is None else c["m"])
         revisits = c["k"] - 1 if (c["k"] > 1 and inner != "k") else 0
-        psum = _tile_grid_bytes(g.M, Tm, g.N, Tn, b.psum)
+        psum = grid_bytes(g.M, Tm, g.N, Tn, b.psum)
         ofmap_in = psum * revisits
-        ofmap_out = _tile_grid_bytes(g.M, Tm, g.N, Tn, b.ofmap) + psum * revisits
+        ofmap_out = grid_bytes(g.M, Tm, g.N, Tn, b.ofmap) + psum * revisits
         per = {"ifmap": ifmap, "filter": filt, "ofmap_in": ofmap_in, "ofmap": ofmap_out}
         out = {k: v * g.batch for k, v in per.items()}
         out["steps"] = self.steps
@@ -303,16 +304,32 @@ class MapSpace:
                 and nbytes(tk * tn, b.filter) <= mem.usable_bytes("filter")
                 and nbytes(tm * tn, b.psum) <= mem.usable_bytes("ofmap"))
 
-    def tiles(self) -> Iterator[tuple[int, int, int]]:
-        """Every fitting (Tm, Tn, Tk), pruning on the ifmap buffer before trying N."""
+    def tile_array(self) -> np.ndarray:
+        """Every fitting (Tm, Tn, Tk) as an int64 (T, 3) array, M outermost, then K, then N.
+
+        One numpy pass over the candidate grid (at most 24^3 tiles) instead of a Python loop."""
         b, mem = self.bits, self.mem
-        for tm in self.candidates["M"]:
-            for tk in self.candidates["K"]:
-                if nbytes(tm * tk, b.ifmap) > mem.usable_bytes("ifmap"):
-                    continue
-                for tn in self.candidates["N"]:
-                    if self.fits(tm, tn, tk):
-                        yield tm, tn, tk
+        tm, tk, tn = (a.ravel() for a in np.meshgrid(*(np.asarray(self.candidates[d], np.int64) for d in "MKN"),
+                                                      indexing="ij"))
+        ok = ((nbytes(tm * tk, b.ifmap) <= mem.usable_bytes("ifmap"))
+              & (nbytes(tk * tn, b.filter) <= mem.usable_bytes("filter"))
+              & (nbytes(tm * tn, b.psum) <= mem.usable_bytes("ofmap")))
+        return np.stack([tm[ok], tn[ok], tk[ok]], axis=1)
+
+    def tiles(self) -> Iterator[tuple[int, int, int]]:
+        """Every fitting (Tm, Tn, Tk), as Python ints."""
+        for tm, tn, tk in self.tile_array().tolist():
+            yield tm, tn, tk
+
+    def size(self, tiles: np.ndarray | None = None) -> int:
+        """Distinct mappings, in closed form: a tile with j loops that iterate has j! distinct loop
+        orders (loops running once do not matter), or 1 when the order is pinned."""
+        tiles = self.tile_array() if tiles is None else tiles
+        if len(self.orders) == 1:
+            return len(tiles) * len(self.dataflows)
+        dims = np.array([self.gemm.M, self.gemm.N, self.gemm.K], np.int64)
+        iterating = (tiles < dims).sum(axis=1)            # count > 1 exactly when the tile is smaller
+        return int(np.array([1, 1, 2, 6])[iterating].sum()) * len(self.dataflows)
 
     def __iter__(self) -> Iterator[Mapping]:
         g = self.gemm

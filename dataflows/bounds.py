@@ -1,0 +1,117 @@
+"""Lower bounds on the cost of every mapping of a GEMM at once (numpy), for best-first search.
+
+A tile's DRAM traffic depends only on which loop is innermost among those that iterate (the reuse
+rule in mapspace.py), so the mapspace collapses to rows (tile, innermost loop, dataflow): at most
+3 per tile and dataflow. Per row, latency is bounded below by the busier of the link and the unit
+plus what can never overlap (the first load, the last store, the off-chip latency), and energy by
+the exact DRAM-side energy plus the unit's MAC energy. The mapper scores rows in bound order and
+stops when the next bound cannot enter the top-K, so it returns the optimum of the whole space
+while fully evaluating only a few hundred mappings. `tests/dataflows/test_bounds.py` holds every
+bound below the true cost.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from archsim.units.base import ComputeUnit, GemmShape
+from archsim.units.systolic.folds import spatial_map
+from dataflows.mapspace import DIMS, OperandBits, grid_bytes, nbytes
+
+
+@dataclass(frozen=True)
+class BoundRows:
+    """One row per distinct (tile, innermost iterating loop, dataflow) of a space; parallel arrays."""
+
+    tile: np.ndarray          # (R,) index into the space's tile array
+    inner: np.ndarray         # (R,) 0, 1, 2 = m, n, k innermost (2 when no loop iterates)
+    dataflow: np.ndarray      # (R,) index into the space's dataflows
+    cycles_lb: np.ndarray     # (R,) float, never above the true cycles
+    energy_lb: np.ndarray     # (R,) float pJ, never above the true energy
+
+
+def innermost_index(tiles: np.ndarray, gemm: GemmShape, order: str) -> np.ndarray:
+    """Per tile, the innermost loop of `order` that iterates (0/1/2 for m/n/k; 2 when none does)."""
+    iterating = tiles < np.array([gemm.M, gemm.N, gemm.K])
+    inner = np.full(len(tiles), 2)
+    for d in order:                                      # outer to inner: the last iterating one wins
+        i = DIMS.index(d)
+        inner = np.where(iterating[:, i], i, inner)
+    return inner
+
+
+def dram_bytes(tiles: np.ndarray, gemm: GemmShape, bits: OperandBits) -> np.ndarray:
+    """(T, 3) DRAM bytes of each tile with m, n or k innermost: `Mapping.totals()` for all at once."""
+    g = gemm
+    tm, tn, tk = tiles.T
+    cm, cn, ck = -(-g.M // tm), -(-g.N // tn), -(-g.K // tk)
+    ifmap = grid_bytes(g.M, tm, g.K, tk, bits.ifmap)
+    filt = grid_bytes(g.K, tk, g.N, tn, bits.filter)
+    psum = grid_bytes(g.M, tm, g.N, tn, bits.psum)
+    out = grid_bytes(g.M, tm, g.N, tn, bits.ofmap)
+    per_inner = [ifmap * cn + filt + out + 2 * psum * (ck - 1),      # m innermost: filter resident
+                 ifmap + filt * cm + out + 2 * psum * (ck - 1),      # n innermost: ifmap resident
+                 ifmap * cn + filt * cm + out]                       # k innermost: outputs resident
+    return np.stack(per_inner, axis=1) * g.batch
+
+
+def exposed_bytes(tiles: np.ndarray, gemm: GemmShape, bits: OperandBits) -> tuple[np.ndarray, np.ndarray]:
+    """(first load, last store) bytes per tile: the first step's operand tiles (full size) and the
+    last step's final output tile (the edge tile), which no compute can hide."""
+    tm, tn, tk = tiles.T
+    first = nbytes(tm * tk, bits.ifmap) + nbytes(tk * tn, bits.filter)
+    em, en = gemm.M - (-(-gemm.M // tm) - 1) * tm, gemm.N - (-(-gemm.N // tn) - 1) * tn
+    return first, nbytes(em * en, bits.ofmap)
+
+
+def issue_cycles_lb(unit: ComputeUnit, tiles: np.ndarray, gemm: GemmShape) -> np.ndarray:
+    """Per tile, a lower bound on the unit's summed issue cycles over all steps of the GEMM.
+
+    For a systolic array this is its fold law, per tile shape (full or edge along each dim):
+    folds x max(T, R), exactly the pipelined array's occupancy and below SCALE-Sim's serial
+    folds x (fill + T + drain) - 1. Other units get 0 (always valid; it only prunes less)."""
+    cfg = getattr(unit, "cfg", None)
+    if getattr(unit, "kind", None) != "systolic" or cfg is None:
+        return np.zeros(len(tiles))
+    R, C, df = cfg.rows, cfg.cols, cfg.dataflow
+    full = [np.array([gemm.M, gemm.N, gemm.K])[i] for i in range(3)]
+    total = np.zeros(len(tiles))
+    for edge in np.ndindex(2, 2, 2):                     # the <= 8 distinct tile shapes of a tile grid
+        ext, count = [], np.ones(len(tiles), np.int64)
+        for i, e in enumerate(edge):
+            f, r = np.divmod(full[i], tiles[:, i])
+            ext.append(np.maximum(r, 1) if e else tiles[:, i])
+            count = count * ((r > 0) if e else f)
+        s_r, s_c, t = spatial_map(*ext, df)
+        folds = -(-s_r // R) * -(-s_c // C)
+        total += count * (folds * np.maximum(t, R) - (cfg.timing == "scalesim"))
+    return total * gemm.batch
+
+
+def mac_energy_pj(unit: ComputeUnit, gemm: GemmShape) -> float:
+    """The unit's MAC energy for the whole GEMM: the same for every mapping (0 if unknown)."""
+    per_mac = (getattr(unit, "energy", None) or {}).get("mac", 0.0) if getattr(unit, "kind", None) == "systolic" else 0.0
+    return gemm.macs * per_mac
+
+
+def bound_rows(units: dict[str, ComputeUnit], tiles: np.ndarray, gemm: GemmShape, bits: OperandBits,
+               orders: tuple[str, ...], cost) -> BoundRows:
+    """Bounds of every (tile, innermost, dataflow) reachable with `orders`; `cost` is the CostModel."""
+    reachable = np.zeros((len(tiles), 3), bool)
+    for o in orders:
+        reachable[np.arange(len(tiles)), innermost_index(tiles, gemm, o)] = True
+    ti, inner = np.nonzero(reachable)
+    dram = dram_bytes(tiles, gemm, bits)[ti, inner].astype(np.float64)
+    first, last = (a[ti].astype(np.float64) for a in exposed_bytes(tiles, gemm, bits))
+    e = cost.energy
+    dram_pj = dram * (e.sram_byte_pj + e.offchip_byte_pj)
+    cols: list[list[np.ndarray]] = [[], [], [], [], []]
+    for j, (df, unit) in enumerate(units.items()):
+        issue = issue_cycles_lb(unit, tiles, gemm)[ti]
+        for col, v in zip(cols, (ti, inner, np.full(len(ti), j), cost.cycles_lower_bound(issue, dram, first, last, gemm.batch),
+                                 dram_pj + mac_energy_pj(unit, gemm))):
+            col.append(v)
+    slack = 1 - 1e-9                                     # float sums in another order must not prune a tie
+    t, i, d, c, en = (np.concatenate(col) for col in cols)
+    return BoundRows(t, i, d, c * slack, en * slack)
