@@ -94,8 +94,6 @@ def test_unit_runs_a_real_convolution(timing):
     from archsim.config.schema import SystolicConfig
     from archsim.units.systolic import SystolicArray
 
-    if timing == "pipelined":
-        pytest.importorskip("archsim.units.systolic.pipelined")
     u = SystolicArray("sa", SystolicConfig(rows=4, cols=3, dataflow="ws", timing=timing), 1e9)
     rng = np.random.default_rng(5)
     x, w = rng.integers(-8, 8, (6, 7, 2)), rng.integers(-8, 8, (3, 2, 2, 4))

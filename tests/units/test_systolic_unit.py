@@ -25,7 +25,7 @@ def test_supports_gemm_and_conv_only():
     u = _unit()
     assert u.supports(_Op("gemm")) and u.supports(_Op("conv"))
     assert not u.supports(_Op("softmax"))
-    ir = pytest.importorskip("dataflows.ir")
+    import dataflows.ir as ir
     assert u.supports(ir.gemm_op("q", 4, 4, 4)) and u.supports(ir.conv_op("c", 8, 8, 3, 3, 2, 4))
     softmax = ir.Op("sm", "softmax", "mn->mn", {"m": 4, "n": 4},
                     (ir.Operand("X", "activation", ("m", "n"), 16), ir.Operand("Y", "output", ("m", "n"), 16)))
@@ -111,10 +111,9 @@ def test_bad_fidelity_is_a_clear_error():
         _unit().compute(GemmShape(2, 2, 2), "exact")
 
 
-# -- pipelined timing: only once the other engineer's pipelined.py exists ---------------------------
+# -- pipelined timing -----------------------------------------------------------------------------
 @pytest.mark.parametrize("df", ["os", "ws", "is"])
 def test_pipelined_fast_equals_cycle(df):
-    pytest.importorskip("archsim.units.systolic.pipelined")
     u = _unit(5, 4, df, timing="pipelined")
     g = GemmShape(9, 7, 11)
     fast, cyc = u.compute(g), u.compute(g, "cycle")
@@ -128,7 +127,7 @@ def test_pipelined_fast_equals_cycle(df):
 def test_pipelined_batch_is_more_folds_in_the_same_stream(df):
     """A batch of b GEMMs costs what one GEMM with b times the folds costs (shape stacked on a
     fold-aligned dimension), and occupies the array for b * folds * period."""
-    pipelined = pytest.importorskip("archsim.units.systolic.pipelined")
+    from archsim.units.systolic import pipelined
     R, C, b = 4, 3, 3
     u = _unit(R, C, df, timing="pipelined")
     M, N, K = (8, 5, 7) if df == "os" else (5, 6, 7) if df == "ws" else (6, 5, 7)
@@ -144,8 +143,6 @@ def test_pipelined_batch_is_more_folds_in_the_same_stream(df):
        C=st.integers(1, 5), df=st.sampled_from(["os", "ws", "is"]), batch=st.integers(1, 3),
        timing=st.sampled_from(["scalesim", "pipelined"]))
 def test_unit_fast_equals_cycle_random(M, N, K, R, C, df, batch, timing):
-    if timing == "pipelined":
-        pytest.importorskip("archsim.units.systolic.pipelined")
     u = _unit(R, C, df, timing=timing)
     g = GemmShape(M, N, K, batch)
     fast, cyc = u.compute(g), u.compute(g, "cycle")
