@@ -20,8 +20,8 @@ from dataflows.schedule import PipelineResult, Tile, fast_port, pipeline_time
 
 FIDELITIES = ("fast", "cycle")
 DATA_MOVEMENT_KINDS = frozenset({"kv_read", "kv_write", "copy"})  # moved by DMA, no compute unit
-VECTOR_CHUNK_BYTES = 64 * 1024
-TRACE_TILE_LIMIT = 4096          # ops with more tiles are traced as one span  # vector ops stream through the port in chunks this size
+VECTOR_CHUNK_BYTES = 64 * 1024  # vector ops stream through the port in chunks this size
+TRACE_TILE_LIMIT = 4096         # ops with more tiles are traced as one span
 
 # Each operand role streams through its own quarter of the off-chip address space, so a DRAM model
 # sees weights, activations and outputs as distinct sequential streams.
@@ -50,16 +50,9 @@ def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool
     runner = _Runner(system, fidelity, trace)
     ops = wl.ops if dedup else [o.with_count(1) for o in wl.ops for _ in range(o.count)]
     rows = [runner.op_row(op) for op in ops]
-    peak = sum(_peak_macs_per_cycle(u) * u.clock_hz for u in system.units.values()) / 1e9
+    peak = sum(u.peak_macs_per_cycle * u.clock_hz for u in system.units.values()) / 1e9
     return Report(config=design.model_dump(mode="json"), ops=rows, peak_macs_per_ns=peak,
                   peak_offchip_bytes_per_ns=system.offchip_peak_bytes_per_s / 1e9, meta=wl.meta, tokens=wl.tokens)
-
-
-def _peak_macs_per_cycle(unit: ComputeUnit) -> int:
-    cfg = getattr(unit, "cfg", None)
-    if getattr(cfg, "kind", None) == "systolic":
-        return cfg.rows * cfg.cols
-    return 0
 
 
 class _Runner:
@@ -240,7 +233,7 @@ class _Runner:
         e = self.system.energy
         energy["offchip"] = (c.dram_read + c.dram_write) * e.get("offchip_byte", 0.0)
         energy["static"] = cycles * e.get("static_pj_per_cycle", 0.0)
-        peak = _peak_macs_per_cycle(unit) if unit is not None else 0
+        peak = unit.peak_macs_per_cycle if unit is not None else 0
         util = c.compute.macs / (cycles * peak) if cycles and peak else 0.0
         return {
             "name": op.name, "unit": unit.name if unit else "dma", "count": n,

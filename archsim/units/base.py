@@ -66,6 +66,7 @@ class ComputeUnit:
     """Base class: subclasses set `kind` and implement `supports` and `compute`."""
 
     kind = "abstract"
+    peak_macs_per_cycle = 0  # MACs per cycle at best; the design's peak for utilisation sums these
 
     def __init__(self, name: str, clock_hz: float):
         self.name = name

@@ -77,6 +77,10 @@ class SystolicArray(ComputeUnit):
     def pes(self) -> int:
         return self.cfg.rows * self.cfg.cols
 
+    @property
+    def peak_macs_per_cycle(self) -> int:
+        return self.pes
+
     def supports(self, op: Any) -> bool:
         """GEMM-like ops only: an IR op that says whether it flattens (`is_gemm`), else a gemm/conv
         kind, else anything offering `as_gemm` but no kind (every IR op has `as_gemm`; it raises)."""
