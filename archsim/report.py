@@ -40,14 +40,21 @@ class Report:
 
     @property
     def layers(self) -> list[dict[str, Any]]:
-        """Ops grouped by their `layer` tag (rows already count repeated layers)."""
+        """Ops grouped by their `layer` tag (ops outside the repeated layers stand alone), in order.
+
+        Summed fields cover every instance (they add up to the totals); `count` is how many
+        identical layers the group stands for and `time_ns_per_layer` is one instance's time.
+        """
         groups: dict[str, dict[str, Any]] = {}
         for op in self.ops:
-            key = op.get("layer") or "-"
-            g = groups.setdefault(key, {"layer": key, "ops": 0, **{k: 0 for k in SUMMED}})
+            key = op.get("layer") or op["name"]
+            g = groups.setdefault(key, {"layer": key, "ops": 0, "count": op["count"], **{k: 0 for k in SUMMED}})
             g["ops"] += 1
+            g["count"] = max(g["count"], op["count"])
             for k in SUMMED:
                 g[k] += op[k]
+        for g in groups.values():
+            g["time_ns_per_layer"] = g["time_ns"] / g["count"]
         return list(groups.values())
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,12 +107,14 @@ def print_report(report: Report, console=None, title: str | None = None) -> None
                                      for _, k in cols[3:]])
     console.print(table)
     if report.meta:
-        lt = Table(title="per layer")
-        for head in ("layer", "ops", "cycles", "time ns", "DRAM rd B", "DRAM wr B", "energy pJ"):
+        lt = Table(title="per layer (summed over the × identical layers)")
+        for head in ("layer", "×", "ops", "ns per layer", "cycles", "time ns", "DRAM rd B", "DRAM wr B",
+                     "energy pJ"):
             lt.add_column(head, justify="left" if head == "layer" else "right")
         for g in report.layers:
-            lt.add_row(g["layer"], str(g["ops"]), *[_fmt(g[k]) for k in
-                       ("cycles", "time_ns", "dram_read_bytes", "dram_write_bytes", "energy_pj")])
+            lt.add_row(g["layer"], str(g["count"]), str(g["ops"]), *[_fmt(g[k]) for k in
+                       ("time_ns_per_layer", "cycles", "time_ns", "dram_read_bytes", "dram_write_bytes",
+                        "energy_pj")])
         console.print(lt)
     lines = [f"time {tot['time_ns'] / 1e3:,.3f} us", f"utilisation {100 * tot['utilization']:.2f}%",
              f"energy {tot['energy_pj'] / 1e6:,.3f} uJ"]
