@@ -41,8 +41,9 @@ def innermost_index(tiles: np.ndarray, gemm: GemmShape, order: str) -> np.ndarra
     return inner
 
 
-def dram_bytes(tiles: np.ndarray, gemm: GemmShape, bits: OperandBits) -> np.ndarray:
-    """(T, 3) DRAM bytes of each tile with m, n or k innermost: `Mapping.totals()` for all at once."""
+def dram_bytes(tiles: np.ndarray, gemm: GemmShape, bits: OperandBits) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(T, 3) arrays for m, n or k innermost: total DRAM bytes (`Mapping.totals()` for every tile at
+    once), the stored part of them, and how many output-tile visits (each ends in one store)."""
     g = gemm
     tm, tn, tk = tiles.T
     cm, cn, ck = -(-g.M // tm), -(-g.N // tn), -(-g.K // tk)
@@ -50,10 +51,13 @@ def dram_bytes(tiles: np.ndarray, gemm: GemmShape, bits: OperandBits) -> np.ndar
     filt = grid_bytes(g.K, tk, g.N, tn, bits.filter)
     psum = grid_bytes(g.M, tm, g.N, tn, bits.psum)
     out = grid_bytes(g.M, tm, g.N, tn, bits.ofmap)
-    per_inner = [ifmap * cn + filt + out + 2 * psum * (ck - 1),      # m innermost: filter resident
-                 ifmap + filt * cm + out + 2 * psum * (ck - 1),      # n innermost: ifmap resident
-                 ifmap * cn + filt * cm + out]                       # k innermost: outputs resident
-    return np.stack(per_inner, axis=1) * g.batch
+    revisit = out + psum * (ck - 1)                                  # k not innermost: partial sums out
+    loads = [ifmap * cn + filt + psum * (ck - 1),                    # m innermost: filter resident
+             ifmap + filt * cm + psum * (ck - 1),                    # n innermost: ifmap resident
+             ifmap * cn + filt * cm]                                 # k innermost: outputs resident
+    stores = np.stack([revisit, revisit, out], axis=1) * g.batch
+    visits = np.stack([cm * cn * ck, cm * cn * ck, cm * cn], axis=1) * g.batch
+    return np.stack(loads, axis=1) * g.batch + stores, stores, visits
 
 
 def exposed_bytes(tiles: np.ndarray, gemm: GemmShape, bits: OperandBits) -> tuple[np.ndarray, np.ndarray]:
@@ -65,18 +69,19 @@ def exposed_bytes(tiles: np.ndarray, gemm: GemmShape, bits: OperandBits) -> tupl
     return first, nbytes(em * en, bits.ofmap)
 
 
-def issue_cycles_lb(unit: ComputeUnit, tiles: np.ndarray, gemm: GemmShape) -> np.ndarray:
-    """Per tile, a lower bound on the unit's summed issue cycles over all steps of the GEMM.
+def issue_cycles_lb(unit: ComputeUnit, tiles: np.ndarray, gemm: GemmShape) -> tuple[np.ndarray, np.ndarray]:
+    """Per tile, lower bounds on the unit's issue cycles summed over all steps, and on the
+    longest step's (the full tile's: the fold law grows with every extent).
 
-    For a systolic array this is its fold law, per tile shape (full or edge along each dim):
+    For a systolic array this is its fold law per tile shape (full or edge along each dim):
     folds x max(T, R), exactly the pipelined array's occupancy and below SCALE-Sim's serial
     folds x (fill + T + drain) - 1. Other units get 0 (always valid; it only prunes less)."""
     cfg = getattr(unit, "cfg", None)
     if getattr(unit, "kind", None) != "systolic" or cfg is None:
-        return np.zeros(len(tiles))
+        return np.zeros(len(tiles)), np.zeros(len(tiles))
     R, C, df = cfg.rows, cfg.cols, cfg.dataflow
-    full = [np.array([gemm.M, gemm.N, gemm.K])[i] for i in range(3)]
-    total = np.zeros(len(tiles))
+    full = (gemm.M, gemm.N, gemm.K)
+    total, longest = np.zeros(len(tiles)), np.zeros(len(tiles))
     for edge in np.ndindex(2, 2, 2):                     # the <= 8 distinct tile shapes of a tile grid
         ext, count = [], np.ones(len(tiles), np.int64)
         for i, e in enumerate(edge):
@@ -84,9 +89,10 @@ def issue_cycles_lb(unit: ComputeUnit, tiles: np.ndarray, gemm: GemmShape) -> np
             ext.append(np.maximum(r, 1) if e else tiles[:, i])
             count = count * ((r > 0) if e else f)
         s_r, s_c, t = spatial_map(*ext, df)
-        folds = -(-s_r // R) * -(-s_c // C)
-        total += count * (folds * np.maximum(t, R) - (cfg.timing == "scalesim"))
-    return total * gemm.batch
+        per_step = -(-s_r // R) * -(-s_c // C) * np.maximum(t, R) - (cfg.timing == "scalesim")
+        total += count * per_step
+        longest = np.maximum(longest, np.where(count > 0, per_step, 0))
+    return total * gemm.batch, longest
 
 
 def mac_energy_pj(unit: ComputeUnit, gemm: GemmShape) -> float:
@@ -102,15 +108,15 @@ def bound_rows(units: dict[str, ComputeUnit], tiles: np.ndarray, gemm: GemmShape
     for o in orders:
         reachable[np.arange(len(tiles)), innermost_index(tiles, gemm, o)] = True
     ti, inner = np.nonzero(reachable)
-    dram = dram_bytes(tiles, gemm, bits)[ti, inner].astype(np.float64)
+    dram, stores, visits = (a[ti, inner].astype(np.float64) for a in dram_bytes(tiles, gemm, bits))
     first, last = (a[ti].astype(np.float64) for a in exposed_bytes(tiles, gemm, bits))
     e = cost.energy
     dram_pj = dram * (e.sram_byte_pj + e.offchip_byte_pj)
     cols: list[list[np.ndarray]] = [[], [], [], [], []]
-    for j, (df, unit) in enumerate(units.items()):
-        issue = issue_cycles_lb(unit, tiles, gemm)[ti]
-        for col, v in zip(cols, (ti, inner, np.full(len(ti), j), cost.cycles_lower_bound(issue, dram, first, last, gemm.batch),
-                                 dram_pj + mac_energy_pj(unit, gemm))):
+    for j, unit in enumerate(units.values()):
+        issue, longest = (a[ti] for a in issue_cycles_lb(unit, tiles, gemm))
+        cycles = cost.cycles_lower_bound(issue, dram, first, last, gemm.batch, stores, visits, longest)
+        for col, v in zip(cols, (ti, inner, np.full(len(ti), j), cycles, dram_pj + mac_energy_pj(unit, gemm))):
             col.append(v)
     slack = 1 - 1e-9                                     # float sums in another order must not prune a tie
     t, i, d, c, en = (np.concatenate(col) for col in cols)

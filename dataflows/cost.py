@@ -126,11 +126,10 @@ class CostModel:
         self.evaluations += 1
         arr = m.step_arrays()
         # each extent is the full tile or the one edge remainder: index the <= 8 shapes by edge bits
-        edge = [(arr[d] != t).astype(np.int64) for d, t in zip("mnk", m.tile)]
-        code = 4 * edge[0] + 2 * edge[1] + edge[2]
+        code = (4 * (arr["m"] != m.tile[0]) + 2 * (arr["n"] != m.tile[1]) + (arr["k"] != m.tile[2])).astype(np.intp)
         lut = np.zeros(8)
         tail = np.zeros(8)
-        for c in np.unique(code).tolist():
+        for c in np.flatnonzero(np.bincount(code, minlength=8)).tolist():
             i = int(np.argmax(code == c))
             r = self.compute(m.dataflow, GemmShape(int(arr["m"][i]), int(arr["n"][i]), int(arr["k"][i])))
             lut[c] = r.issue_cycles          # a pipelined unit takes the next tile after its issue interval
@@ -147,10 +146,19 @@ class CostModel:
             per = float(np.sum(load / bw + c + store / bw)) + lat * (int(np.count_nonzero(load)) + 1)
             return math.ceil(per * batch - 1e-6)
 
+        # link bytes under step i: the next step's loads and the previous step's store. Only the
+        # two end steps depend on the neighbouring batch problems, so the middle is summed once.
+        n = len(c)
+        x = np.zeros(n)
+        x[:-1] += load[1:]
+        x[1:] += store[:-1]
+        mid = float(np.sum(np.maximum(c[1:-1], x[1:-1] / bw))) if n > 2 else 0.0
+
         def body(left_store: float, right_load: float) -> float:
-            nxt = np.append(load[1:], right_load)
-            prv = np.insert(store[:-1], 0, left_store)
-            return float(np.sum(np.maximum(c, (nxt + prv) / bw)))
+            if n == 1:
+                return max(float(c[0]), (left_store + right_load) / bw)
+            return (mid + max(float(c[0]), (x[0] + left_store) / bw)
+                    + max(float(c[-1]), (x[-1] + right_load) / bw))
 
         l0, s_last = float(load[0]), float(store[-1])
         if batch == 1:
@@ -160,25 +168,34 @@ class CostModel:
         total = lat + l0 / bw + steady + s_last / bw + lat
         return math.ceil(total - 1e-6)
 
-    def cycles_lower_bound(self, issue_cycles, dram_bytes, first_load_bytes, last_store_bytes, batch: int):
+    def cycles_lower_bound(self, issue_cycles, dram_bytes, first_load_bytes, last_store_bytes, batch: int,
+                           store_bytes=0.0, visits=0.0, longest_issue=0.0):
         """Cycles no mapping with these totals can beat (numpy arrays or floats).
 
         Double-buffered: the first load, the last store and two off-chip latencies are exposed, and
         every other step takes at least its compute and at least its share of the link's time, so
-        the steps together take at least the busier of the two. Otherwise all of it is serial."""
+        the steps together take at least the busier of the two. Sharper when stores bunch up: the
+        step after each of the (visits - 1) other stores takes at least that store's link time, the
+        rest at least their compute, and no step computes longer than `longest_issue`. Without
+        double buffering all of it is serial."""
         bw, lat = self.bw_bytes_per_cycle, self.latency_cycles
         if not self.mem.overlapped:
             return issue_cycles + dram_bytes / bw + 2 * lat * batch
         exposed = first_load_bytes + last_store_bytes
-        return 2 * lat + exposed / bw + np.maximum(issue_cycles, (dram_bytes - exposed) / bw)
+        bunched = issue_cycles - visits * longest_issue + (store_bytes - last_store_bytes) / bw
+        steady = np.maximum(np.maximum(issue_cycles, (dram_bytes - exposed) / bw), bunched)
+        return 2 * lat + exposed / bw + steady
 
     def bound(self, m: Mapping) -> tuple[float, float]:
         """(cycles no larger than the true latency, exact energy) without building the schedule:
         the unit's real issue cycles per tile shape (memoised), the traffic in closed form."""
         compute_cycles, _, dram, _, energy = self._traffic_and_energy(m)
         first, last = exposed_bytes(np.array([m.tile]), m.gemm, m.bits)
+        longest = max(self.compute(m.dataflow, shape).issue_cycles for shape, _ in m.tile_shapes())
+        c = m.counts
+        visits = c["m"] * c["n"] * (1 if m.innermost() in ("k", None) else c["k"]) * m.gemm.batch
         cycles_lb = self.cycles_lower_bound(compute_cycles, sum(dram.values()), int(first[0]), int(last[0]),
-                                            m.gemm.batch)
+                                            m.gemm.batch, dram["ofmap"], visits, longest)
         return float(cycles_lb) * (1 - 1e-9), float(sum(energy.values()))
 
     def _assemble(self, m: Mapping, cycles: int, arr: dict[str, np.ndarray]) -> MappingCost:

@@ -1,10 +1,10 @@
 """Search the mapspace of one GEMM on one unit for the best mapping under the design's objective.
 
-Small spaces are searched exhaustively, skipping any mapping whose cheap lower bound (all compute
-or all traffic, whichever is larger; the energy is exact without the schedule) cannot enter the
-top-K. Large spaces are sampled from a seeded generator, then refined by hill climbing on the grid
-of tile candidates, orders and dataflows. The sequence of evaluations depends only on the inputs
-and the seed; the wall-time budget only cuts it short (and the result says so).
+Best-first branch and bound: every (tile, innermost loop, dataflow) row of the space gets a
+vectorised lower bound (bounds.py); rows are scored in bound order until the next bound cannot
+enter the top-K, which makes the result the exact optimum while scoring a few hundred mappings.
+Spaces above `exhaustive_limit` also stop at `max_evaluations` scores. The order of evaluations
+depends only on the inputs; the wall-time budget is a safety cap (the result says if it cut in).
 """
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ def test_bounds_never_exceed_true_cost(M, N, K, batch, df, timing, db, lat_ps, r
     tiles = space.tile_array()
     model = CostModel({df: unit}, mem, ENERGY, 1e9)
     rows = bound_rows({df: unit}, tiles, g, BITS, ORDERS, model)
-    exact = dram_bytes(tiles, g, BITS)
+    exact = dram_bytes(tiles, g, BITS)[0]
     seen = 0
     for i in range(len(rows.tile)):
         tile = tuple(tiles[rows.tile[i]].tolist())
