@@ -50,6 +50,8 @@ def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool
     runner = _Runner(system, fidelity, trace)
     ops = wl.ops if dedup else [o.with_count(1) for o in wl.ops for _ in range(o.count)]
     rows = [runner.op_row(op) for op in ops]
+    if fidelity == "cycle":
+        _check_conservation(system.offchip, rows)
     peak = sum(u.peak_macs_per_cycle * u.clock_hz for u in system.units.values()) / 1e9
     return Report(config=design.model_dump(mode="json"), ops=rows, peak_macs_per_ns=peak,
                   peak_offchip_bytes_per_ns=system.offchip_peak_bytes_per_s / 1e9, meta=wl.meta, tokens=wl.tokens)
@@ -245,6 +247,15 @@ class _Runner:
             "flops": op.flops * n, "energy_pj": sum(energy.values()) * n,
             "energy_breakdown_pj": {k: v * n for k, v in energy.items()},
         }
+
+
+def _check_conservation(level, rows: list[dict]) -> None:
+    """Bytes the ops asked the off-chip level to move == bytes the level moved (each op ran once)."""
+    want_r = sum(r["dram_read_bytes"] // r["count"] for r in rows)
+    want_w = sum(r["dram_write_bytes"] // r["count"] for r in rows)
+    if (level.bytes_read, level.bytes_written) != (want_r, want_w):
+        raise RuntimeError(f"byte conservation broken at {level.name!r}: ops moved {want_r} B read / {want_w} B "
+                           f"written, the level saw {level.bytes_read} / {level.bytes_written}")
 
 
 def _signature(op) -> tuple:
