@@ -1,8 +1,8 @@
 """Run ZigZag (PyPI `zigzag-dse`) on GEMM layers of its bundled `tpu_like` design; write zigzag_tpu_like.csv.
 
 Run in a separate venv (never an archsim dependency):
-    python -m venv /tmp/zzvenv && /tmp/zzvenv/bin/pip install zigzag-dse six
-    /tmp/zzvenv/bin/python validation/zigzag/run_zigzag.py
+    python -m venv .zzvenv && .zzvenv/bin/pip install zigzag-dse six
+    .zzvenv/bin/python validation/zigzag/run_zigzag.py
 The CSV it writes is what compare.py reads, so the comparison runs without ZigZag installed.
 """
 from __future__ import annotations
