@@ -10,14 +10,14 @@ since the period began (exact rationals, rounded up once), so transfers never dr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import yaml
 
 from archsim.config.quantities import parse_bandwidth, parse_duration_ps, parse_size
-from archsim.engine import Engine, PS_PER_S
+from archsim.engine import Engine
 from archsim.errors import ConfigError
+from memory.flash.timing import FlashPort, FlashTiming
 from memory.request import MemoryLevel, Request
 
 PRESETS_FILE = Path(__file__).resolve().parent.parent / "specs" / "flash.yaml"
@@ -89,34 +89,13 @@ def _q(parse, v):
     return v if isinstance(v, (int, float)) and not isinstance(v, bool) else parse(v)
 
 
-class _Channel:
-    """A serial bus at a fixed rate; exact busy-period arithmetic."""
-
-    def __init__(self, ps_per_byte: Fraction) -> None:
-        self.ps_per_byte = ps_per_byte
-        self.start = self.bytes = self.free = 0
-
-    def transfer(self, ready_ps: int, nbytes: int) -> int:
-        """Start at `ready_ps` or when free; return the end time."""
-        if ready_ps >= self.free:
-            self.start, self.bytes = ready_ps, 0
-        self.bytes += nbytes
-        q = self.bytes * self.ps_per_byte
-        self.free = self.start + -((-q.numerator) // q.denominator)
-        return self.free
-
-
 class FlashLevel(MemoryLevel):
     def __init__(self, name: str, engine: Engine, spec: FlashSpec, fidelity: str = "cycle") -> None:
         super().__init__(name, engine, spec.capacity_bytes)
         self.spec, self.fidelity = spec, fidelity
-        ps_per_byte = Fraction(PS_PER_S) / Fraction(spec.channel_bandwidth).limit_denominator(10**6)
-        self.chans = [_Channel(ps_per_byte) for _ in range(spec.channels)]
-        n_units = spec.channels * spec.dies_per_channel * spec.planes_per_die
-        self.unit_free = [0] * n_units                                   # array busy until
-        self.buffers = [[0] * spec.page_buffers for _ in range(n_units)]  # each buffer free at
-        self.page_reads = self.page_programs = self.erases = 0
-        self.bytes_transferred = 0
+        self.timing = FlashTiming(spec)      # channels, units, page buffers: shared with the fast port
+        self.chans = self.timing.chans
+        self.erases = 0
         self.last_ps = 0
         self._fast_free = 0
 
@@ -125,67 +104,31 @@ class FlashLevel(MemoryLevel):
         over = {f: getattr(cfg, f) for f in FIELDS}
         return cls(name, engine, load_flash_spec(cfg.preset, over), cfg.fidelity)
 
-    # -- address layout -----------------------------------------------------------------------
-    def locate(self, page: int) -> tuple[int, int]:
-        """(channel, array-unit index) of a page: channel, then die, then plane interleave."""
-        s = self.spec
-        ch = page % s.channels
-        rest = page // s.channels
-        die = rest % s.dies_per_channel
-        plane = (rest // s.dies_per_channel) % s.planes_per_die
-        unit = (ch * s.dies_per_channel + die) * s.planes_per_die
-        return ch, unit + (plane if s.multi_plane else 0)
-
-    def _xfer_bytes(self, nbytes: int) -> int:
-        sl = self.spec.read_slice
-        return -(-nbytes // sl) * sl if sl else self.spec.page_size
-
     # -- cycle: one event per page operation ----------------------------------------------------
     def submit(self, req: Request) -> None:
         self._check(req)
         req.issue_ps = now = self.engine.now
         self._account(req)
         if self.fidelity == "fast":
-            start = max(now, self._fast_free)
-            self._fast_free = start + self.stream_time_ps(req.nbytes, req.is_write, req.addr) - self._lead_ps(req.is_write)
-            done = max(self._fast_free + self._lead_ps(req.is_write), now)
-            self.last_ps = max(self.last_ps, done)
-            self._finish_at(req, done)
-            return
-        ps, end = self.spec.page_size, now
-        a = req.addr
-        while a < req.addr + req.nbytes:
-            page, off = divmod(a, ps)
-            n = min(ps - off, req.addr + req.nbytes - a)
-            end = max(end, self._program(page, n, now) if req.is_write else self._read(page, n, now))
-            a += n
+            self._fast_free, end = self.stream_serve(self._fast_free, now, req.addr, req.nbytes, req.is_write)
+        else:
+            end = self.timing.serve(now, req.addr, req.nbytes, req.is_write)
         self.last_ps = max(self.last_ps, end)
         self._finish_at(req, end)
 
-    def _read(self, page: int, nbytes: int, now: int) -> int:
-        ch, u = self.locate(page)
-        bufs = self.buffers[u]
-        k = min(range(len(bufs)), key=bufs.__getitem__)       # earliest free page buffer
-        start = max(now, self.unit_free[u], bufs[k])
-        ready = start + self.spec.t_read
-        self.unit_free[u] = ready
-        nb = self._xfer_bytes(nbytes)
-        end = self.chans[ch].transfer(ready, nb)
-        bufs[k] = end
-        self.page_reads += 1
-        self.bytes_transferred += nb
-        return end
+    def fast_port(self) -> "FlashPort | _StreamPort":
+        """The runner's `fast` port: what `submit` does, on an idle device, without the engine.
 
-    def _program(self, page: int, nbytes: int, now: int) -> int:
-        ch, u = self.locate(page)
-        bufs = self.buffers[u]
-        k = min(range(len(bufs)), key=bufs.__getitem__)
-        arrived = self.chans[ch].transfer(max(now, bufs[k]), nbytes)
-        done = max(arrived, self.unit_free[u]) + self.spec.t_prog
-        self.unit_free[u] = bufs[k] = done
-        self.page_programs += 1
-        self.bytes_transferred += nbytes
-        return done
+        Page fidelity: the shared `FlashTiming` rule (exact). Level `fast`: the stream closed form.
+        """
+        return _StreamPort(self) if self.fidelity == "fast" else FlashPort(self.spec)
+
+    def stream_serve(self, free_ps: int, now: int, addr: int, nbytes: int, is_write: bool) -> tuple[int, int]:
+        """The level's `fast` rule: requests queue whole, each costing its stream time after the
+        previous one's; returns (the queue's new free time, this request's completion)."""
+        lead = self._lead_ps(is_write)
+        free = max(now, free_ps) + self.stream_time_ps(nbytes, is_write, addr) - lead
+        return free, max(free + lead, now)
 
     # -- fast: closed form --------------------------------------------------------------------
     def _lead_ps(self, is_write: bool) -> int:
@@ -202,7 +145,7 @@ class FlashLevel(MemoryLevel):
         s = self.spec
         pages = (addr + nbytes - 1) // s.page_size - addr // s.page_size + 1
         k = -(-pages // s.channels)
-        per_page = s.page_size if is_write else self._xfer_bytes(min(nbytes, s.page_size))
+        per_page = s.page_size if is_write else self.timing.xfer_bytes(min(nbytes, s.page_size))
         xfer = per_page * self.chans[0].ps_per_byte
         op = s.t_prog if is_write else s.t_read
         units = min(s.units_per_channel, k)
@@ -218,9 +161,22 @@ class FlashLevel(MemoryLevel):
 
     def level_stats(self) -> dict:
         s = self.spec
-        return {"preset": s.name, "fidelity": self.fidelity, "page_reads": self.page_reads,
-                "page_programs": self.page_programs, "erases": self.erases,
-                "channel_bytes": self.bytes_transferred, "time_ns": self.last_ps / 1000,
+        return {"preset": s.name, "fidelity": self.fidelity, "page_reads": self.timing.page_reads,
+                "page_programs": self.timing.page_programs, "erases": self.erases,
+                "channel_bytes": self.timing.bytes_transferred, "time_ns": self.last_ps / 1000,
                 "bandwidth_gbps": (self.bytes_read + self.bytes_written) / (self.last_ps / 1000)
                 if self.last_ps else 0.0,
                 "peak_channel_bandwidth_gbps": s.channels * s.channel_bandwidth / 1e9}
+
+
+class _StreamPort:
+    """Fast port of a flash level configured `fidelity: fast`: its stream rule on an idle queue."""
+
+    uses_addresses = True   # the page count of a request depends on its offset in the first page
+
+    def __init__(self, level: FlashLevel) -> None:
+        self.level, self.free_ps = level, 0
+
+    def issue(self, at_ps: int, nbytes: int, is_write: bool, addr: int = 0) -> int:
+        self.free_ps, done = self.level.stream_serve(self.free_ps, at_ps, addr, nbytes, is_write)
+        return done
