@@ -4,8 +4,8 @@ Pages interleave channel first, then die, then plane, so a sequential stream spr
 channel before it reuses one. A page read occupies its array unit (the plane with multi-plane
 operation, else the whole die) for tR and a page buffer until its data has crossed the channel;
 the channel moves one transfer at a time at the bus rate. A program moves data in first, then
-holds the unit for tPROG. Channel time inside a busy period is computed from the bytes moved
-since the period began (exact rationals, rounded up once), so transfers never drift.
+holds the unit for tPROG. That rule lives engine-free in `memory.flash.timing`, so the runner's
+`fast` port (`FlashLevel.fast_port`) runs exactly what `submit` does.
 """
 from __future__ import annotations
 
