@@ -83,7 +83,9 @@ class _Runner:
     def op_row(self, op) -> dict[str, Any]:
         unit = self.place(op)
         key = (_signature(op), unit.name if unit else None)
-        cost = self._op_cache.get(key) if self.fidelity == "fast" else None
+        # a repeated shape costs the same only where timing ignores addresses (not DRAM/flash pages)
+        reuse = self.fidelity == "fast" and not getattr(self._port_kind(), "uses_addresses", True)
+        cost = self._op_cache.get(key) if reuse else None
         if cost is None:
             cost = self._simulate(op, unit)
             cost.record = self._last_record
