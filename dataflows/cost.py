@@ -124,7 +124,7 @@ class CostModel:
 
     def evaluate(self, m: Mapping) -> MappingCost:
         self.evaluations += 1
-        arr = m.step_arrays()
+        arr = m.step_arrays(compressed=True)
         # each extent is the full tile or the one edge remainder: index the <= 8 shapes by edge bits
         code = (4 * (arr["m"] != m.tile[0]) + 2 * (arr["n"] != m.tile[1]) + (arr["k"] != m.tile[2])).astype(np.intp)
         lut = np.zeros(8)
@@ -136,14 +136,17 @@ class CostModel:
             tail[c] = r.tail_cycles
         comp = lut[code]
         cycles = self._latency(comp, arr["load"].astype(np.float64), arr["store"].astype(np.float64),
-                               m.gemm.batch) + int(tail[code[-1]])   # only the last tile's drain shows
+                               m.gemm.batch, arr["weight"]) + int(tail[code[-1]])   # only the last tile's drain shows
         return self._assemble(m, cycles, arr)
 
-    def _latency(self, c: np.ndarray, load: np.ndarray, store: np.ndarray, batch: int) -> int:
-        """Cycles for `batch` back-to-back copies of one problem's step sequence."""
+    def _latency(self, c: np.ndarray, load: np.ndarray, store: np.ndarray, batch: int,
+                 weight: np.ndarray | None = None) -> int:
+        """Cycles for `batch` back-to-back copies of one problem's step sequence; step i stands
+        for weight[i] identical steps (`Mapping.step_arrays(compressed=True)`; ends weigh 1)."""
         bw, lat = self.bw_bytes_per_cycle, self.latency_cycles
+        w = np.ones(len(c)) if weight is None else weight.astype(np.float64)
         if not self.mem.overlapped:
-            per = float(np.sum(load / bw + c + store / bw)) + lat * (int(np.count_nonzero(load)) + 1)
+            per = float(np.sum(w * (load / bw + c + store / bw))) + lat * (float(np.sum(w * (load > 0))) + 1)
             return math.ceil(per * batch - 1e-6)
 
         # link bytes under step i: the next step's loads and the previous step's store. Only the
@@ -152,7 +155,7 @@ class CostModel:
         x = np.zeros(n)
         x[:-1] += load[1:]
         x[1:] += store[:-1]
-        mid = float(np.sum(np.maximum(c[1:-1], x[1:-1] / bw))) if n > 2 else 0.0
+        mid = float(np.sum(w[1:-1] * np.maximum(c[1:-1], x[1:-1] / bw))) if n > 2 else 0.0
 
         def body(left_store: float, right_load: float) -> float:
             if n == 1:

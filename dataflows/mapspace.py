@@ -213,11 +213,23 @@ class Mapping:
         return out
 
     # -- the schedule as arrays, for the cost model --------------------------------------------
-    def step_arrays(self) -> dict[str, np.ndarray]:
-        """One batch problem's schedule as arrays: tile extents and bytes loaded/stored per step."""
+    def step_arrays(self, compressed: bool = False) -> dict[str, np.ndarray]:
+        """One batch problem's schedule as arrays: tile extents and bytes loaded/stored per step.
+
+        `compressed` keeps, per loop, only the indices 0, 1, c-2, c-1 and gives index 1 the weight
+        c-3 (`weight`): indices 1..c-3 hold full tiles that neither start nor end their loop, so
+        every step under any of them loads, stores, computes and neighbours like its twin under
+        index 1. Weighted sums over the <= 64 kept steps equal sums over all steps, so the cost
+        model's work no longer grows with the number of tiles."""
         g, (Tm, Tn, Tk), b = self.gemm, self.tile, self.bits
         c = self.counts
-        grids = np.indices(tuple(c[d] for d in self.order)).reshape(3, -1)
+        reps, wts = [], []
+        for d in self.order:
+            keep = compressed and c[d] > 4
+            reps.append(np.array([0, 1, c[d] - 2, c[d] - 1]) if keep else np.arange(c[d]))
+            wts.append(np.array([1, c[d] - 3, 1, 1]) if keep else np.ones(c[d], np.int64))
+        grids = np.stack([a.ravel() for a in np.meshgrid(*reps, indexing="ij")])
+        weight = np.prod([a.ravel() for a in np.meshgrid(*wts, indexing="ij")], axis=0)
         ix = {d: grids[i] for i, d in enumerate(self.order)}
         ext = {d: np.minimum(t, full - ix[d] * t) for d, t, full in
                (("m", Tm, g.M), ("n", Tn, g.N), ("k", Tk, g.K))}
@@ -243,7 +255,7 @@ class Mapping:
         load_o = np.where(out_new & (ix["k"] > 0), packed(out_elems, b.psum), 0) if revisit else np.zeros(n, np.int64)
         final = (ix["k"] == c["k"] - 1) if revisit else np.ones(n, bool)
         store = np.where(out_last, np.where(final, packed(out_elems, b.ofmap), packed(out_elems, b.psum)), 0)
-        return {"m": ext["m"], "n": ext["n"], "k": ext["k"], "load": load_i + load_f + load_o,
+        return {"m": ext["m"], "n": ext["n"], "k": ext["k"], "weight": weight, "load": load_i + load_f + load_o,
                 "load_ifmap": load_i, "load_filter": load_f, "load_ofmap_in": load_o, "store": store}
 
 

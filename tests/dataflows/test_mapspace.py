@@ -50,6 +50,11 @@ def test_tiles_cover_gemm_once_and_totals_match(m):
     assert int(arr["load_filter"].sum()) * m.gemm.batch == closed["filter"]
     assert int(arr["load_ofmap_in"].sum()) * m.gemm.batch == closed["ofmap_in"]
     assert int(arr["store"].sum()) * m.gemm.batch == closed["ofmap"]
+    small = m.step_arrays(compressed=True)                # weighted kept steps stand for all steps
+    assert int(small["weight"].sum()) * m.gemm.batch == m.steps and len(small["weight"]) <= 64
+    for key, total in (("load_ifmap", "ifmap"), ("load_filter", "filter"), ("load_ofmap_in", "ofmap_in"),
+                       ("store", "ofmap")):
+        assert int((small[key] * small["weight"]).sum()) * m.gemm.batch == closed[total], key
 
 
 @settings(max_examples=60, deadline=None)
