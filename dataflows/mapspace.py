@@ -228,8 +228,9 @@ class Mapping:
             keep = compressed and c[d] > 4
             reps.append(np.array([0, 1, c[d] - 2, c[d] - 1]) if keep else np.arange(c[d]))
             wts.append(np.array([1, c[d] - 3, 1, 1]) if keep else np.ones(c[d], np.int64))
-        grids = np.stack([a.ravel() for a in np.meshgrid(*reps, indexing="ij")])
-        weight = np.prod([a.ravel() for a in np.meshgrid(*wts, indexing="ij")], axis=0)
+        sel = np.indices(tuple(len(r) for r in reps)).reshape(3, -1)
+        grids = np.stack([r[i] for r, i in zip(reps, sel)])
+        weight = wts[0][sel[0]] * wts[1][sel[1]] * wts[2][sel[2]]
         ix = {d: grids[i] for i, d in enumerate(self.order)}
         ext = {d: np.minimum(t, full - ix[d] * t) for d, t, full in
                (("m", Tm, g.M), ("n", Tn, g.N), ("k", Tk, g.K))}
