@@ -40,6 +40,7 @@ class Controller:
         self.na_ch = [0] * NCMD
         self._compile(spec)
         self.rq, self.wq = BankQueue(nbanks, read_queue), BankQueue(nbanks, write_queue)
+        self.rq.other, self.wq.other = self.wq, self.rq
         self.e_lb = [[0] * NCMD for _ in range(nbanks)]     # lower bounds on earliest(), per bank
         self._seq = 0
         self.hi, self.lo = max(1, int(high_wm * write_queue)), int(low_wm * write_queue)
@@ -57,14 +58,18 @@ class Controller:
         # DRAMSim3 staggers all-bank refresh: rank r first falls due at (r+1)/ranks of tREFI
         self.ref_due = [INF] * ranks if refresh == "none" else \
             [t["tREFI"] * (r + 1) // ranks if refresh == "all_bank" else self.t_refi for r in range(ranks)]
+        self.ref_next = min(self.ref_due)  # earliest due refresh of any rank (skips the rank loop)
         self.ref_bank = [0] * ranks       # per-bank refresh: next bank (index within the rank)
         self.wake = wake                  # wake(cycle): ask the owner to call step(cycle) then
         self.cmd_counts = [0] * NCMD
         self.hits = self.misses = self.conflicts = 0
         self.log: list[tuple[int, int, int, int, int]] | None = None   # (cycle, cmd, rank, gi, bank) when tracing
 
-    # -- rule table -> per-command update lists ------------------------------------------------
+    # -- rule table -> per-(bank, command) update lists --------------------------------------
     def _compile(self, spec: DramSpec) -> None:
+        """Flatten the rule table: for each bank b and command P, every (next-allowed list, N, delay)
+        that issuing P at b raises, over all scopes (the bank, its bank group, its rank, the channel,
+        the other ranks). Next-allowed lists are never replaced, so `issue` is one flat loop."""
         upd = {s: [[] for _ in range(NCMD)] for s in ("bank", "bankgroup", "rank", "channel", "other_rank")}
         best: dict[tuple, int] = {}
         for r in spec.rules:                       # keep the largest delay per (prev, next, scope)
@@ -72,14 +77,26 @@ class Controller:
             best[k] = max(best.get(k, 0), r.delay)
         for (p, n, s), d in sorted(best.items()):
             upd[s][p].append((n, d))
-        self.upd = [tuple(tuple(upd[s][p]) for s in ("bank", "bankgroup", "rank", "channel", "other_rank"))
-                    for p in range(NCMD)]
+        bpr, bpg = spec.banks, spec.banks_per_group
+        self.rank_of = [b // bpr for b in range(self.ranks * bpr)]
+        self.gi_of = [b // bpr * spec.bankgroups + b % bpr // bpg for b in range(self.ranks * bpr)]
+        self.upd = []                              # upd[b][P] = ((list, N, delay), ...)
+        for b, (r, gi) in enumerate(zip(self.rank_of, self.gi_of)):
+            targets = (("bank", [self.na_bank[b]]), ("bankgroup", [self.na_bg[gi]]),
+                       ("rank", [self.na_rank[r]]), ("channel", [self.na_ch]),
+                       ("other_rank", [self.na_rank[o] for o in range(self.ranks) if o != r]))
+            self.upd.append([tuple((a, n, d) for s, arrays in targets for a in arrays for n, d in upd[s][p])
+                             for p in range(NCMD)])
         self.windows = []
         for cmd, scope, count, span in spec.windows:
             if scope != "rank":
                 raise ConfigError(f"DRAM standard {spec.name!r}: only rank-scoped command windows are "
                                   f"modelled, got {scope!r}")
             self.windows.append((cmd, count, span, [deque(maxlen=count) for _ in range(self.ranks)]))
+        # per command: the windows it is counted in, and its bus (so the hot path indexes, not searches)
+        self.win_of = [tuple((count, span, hist) for cmd, count, span, hist in self.windows if cmd == c)
+                       for c in range(NCMD)]
+        self.bus_free, self.bus_of = self.bus.free, self.bus.bus_of
 
     # -- queue interface -----------------------------------------------------------------------
     def can_accept(self, is_write: bool) -> bool:
@@ -102,46 +119,23 @@ class Controller:
     # -- timing --------------------------------------------------------------------------------
     def earliest(self, c: int, rank: int, gi: int, b: int) -> int:
         e = max(self.na_bank[b][c], self.na_bg[gi][c], self.na_rank[rank][c], self.na_ch[c],
-                self.bus.free[self.bus.bus_of[c]])
-        for cmd, count, span, hist in self.windows:
-            if cmd == c:
-                h = hist[rank]
-                if len(h) == count and h[0] + span > e:
-                    e = h[0] + span
+                self.bus_free[self.bus_of[c]])
+        for count, span, hist in self.win_of[c]:
+            h = hist[rank]
+            if len(h) == count and h[0] + span > e:
+                e = h[0] + span
         return e
 
     def issue(self, c: int, rank: int, gi: int, b: int, now: int, row: int = -1) -> None:
         """Issue command `c` at cycle `now`: apply every rule it triggers; ACT opens `row`."""
-        ub, ug, ur, uc, uo = self.upd[c]
-        a = self.na_bank[b]
-        for n, d in ub:
+        for a, n, d in self.upd[b][c]:
             if a[n] < now + d:
                 a[n] = now + d
-        a = self.na_bg[gi]
-        for n, d in ug:
-            if a[n] < now + d:
-                a[n] = now + d
-        a = self.na_rank[rank]
-        for n, d in ur:
-            if a[n] < now + d:
-                a[n] = now + d
-        a = self.na_ch
-        for n, d in uc:
-            if a[n] < now + d:
-                a[n] = now + d
-        if uo:
-            for r in range(self.ranks):
-                if r != rank:
-                    a = self.na_rank[r]
-                    for n, d in uo:
-                        if a[n] < now + d:
-                            a[n] = now + d
         bus = self.bus
         k = bus.bus_of[c]
         bus.free[k] = max(bus.free[k], now + bus.cycles_of[c])
-        for cmd, _count, _span, hist in self.windows:
-            if cmd == c:
-                hist[rank].append(now)
+        for _count, _span, hist in self.win_of[c]:
+            hist[rank].append(now)
         self.cmd_counts[c] += 1
         if self.log is not None:
             self.log.append((now, c, rank, gi, b))
@@ -166,6 +160,7 @@ class Controller:
         self.issue(c, r, r * self.nbg + (b % self.banks_per_rank) // self.spec.banks_per_group, b, now)
         if c == REF or c == REFSB:
             self.ref_due[r] += self.t_refi
+            self.ref_next = min(self.ref_due)
             if c == REFSB:
                 self.ref_bank[r] = (self.ref_bank[r] + 1) % self.banks_per_rank
 
@@ -186,7 +181,7 @@ class Controller:
     # -- scheduling ----------------------------------------------------------------------------
     def step(self, now: int) -> None:
         """Issue every command legal at `now` (one per bus), then sleep until the next one could be."""
-        free = self.bus.free
+        free = self.bus_free
         while True:
             issued, nxt = self._try_issue(now)
             if issued:
@@ -195,15 +190,14 @@ class Controller:
                     self.wake(max(nxt, min(free) if self.split_bus else free[0]))
                     return
                 continue                 # another bus may still be free this cycle
-            if nxt < INF and not self.idle:
+            if nxt < INF and (self.rq.n or self.wq.n):
                 self.wake(nxt if nxt > now else now + 1)
             return
 
-    def _try_issue(self, now: int) -> tuple[bool, int]:
-        """(True, lower bound on the next issue) after issuing one command at `now`, or
-        (False, earliest cycle anything could issue)."""
+    def _refresh_due(self, now: int) -> tuple[int, set | None]:
+        """Some rank's refresh is due: issue its next command if legal now (then -1, None), else
+        (earliest cycle a refresh command or another rank's due time comes, the banks/ranks blocked)."""
         next_t = INF
-        # 1) refresh has priority once due
         blocked = None
         for r in range(self.ranks):
             if self.ref_due[r] <= now:
@@ -212,14 +206,27 @@ class Controller:
                 e = self.earliest(c, r, gi, b)
                 if e <= now:
                     self._do_refresh_cmd(c, r, b, now)
-                    return True, now
+                    return -1, None
                 next_t = min(next_t, e)
                 blocked = blocked or set()
                 blocked.add(b if self.refresh == "per_bank" else -1 - r)
-            elif not self.idle:
+            elif self.rq.n or self.wq.n:
                 next_t = min(next_t, self.ref_due[r])
-        # 2) pick the queue: drain writes above the high watermark or when no reads wait
+        return next_t, blocked
+
+    def _try_issue(self, now: int) -> tuple[bool, int]:
+        """(True, lower bound on the next issue) after issuing one command at `now`, or
+        (False, earliest cycle anything could issue)."""
         wq, rq = self.wq, self.rq
+        # 1) refresh has priority once due
+        if self.ref_next > now:                  # no rank due: only the next due time matters
+            blocked = None
+            next_t = self.ref_next if rq.n or wq.n else INF
+        else:
+            next_t, blocked = self._refresh_due(now)
+            if next_t < 0:
+                return True, now
+        # 2) pick the queue: drain writes above the high watermark or when no reads wait
         if self.write_mode:
             if not wq.n or (rq.n and wq.n <= self.lo):
                 self.write_mode = False
@@ -229,8 +236,8 @@ class Controller:
         if not q.n:
             return False, next_t
         got = self.pick(self, q, now, blocked)
-        if isinstance(got, int):
-            return False, min(next_t, got)
+        if got.__class__ is int:
+            return False, got if got < next_t else next_t
         c, t, hint = got
         b = t.bank
         self.issue(c, t.rank, t.gi, b, now, t.row)
@@ -241,14 +248,13 @@ class Controller:
             c2, t2 = candidate(q, b, self.open_row[b])
             if not (blocked and (b in blocked or -1 - t2.rank in blocked)):
                 hint = min(hint, self.earliest(c2, t2.rank, t2.gi, b))
-            return True, min(next_t, hint)
+            return True, hint if hint < next_t else next_t
+        q.remove(t)
+        if t.cause == 0:
+            self.hits += 1
+        elif t.cause == 1:
+            self.misses += 1
         else:
-            q.remove(t)
-            if t.cause == 0:
-                self.hits += 1
-            elif t.cause == 1:
-                self.misses += 1
-            else:
-                self.conflicts += 1
-            t.done(t, now + (self.wr_lat if t.is_write else self.rd_lat))
+            self.conflicts += 1
+        t.done(t, now + (self.wr_lat if t.is_write else self.rd_lat))
         return True, now + 1                     # queue counts changed: re-decide next cycle

@@ -87,12 +87,14 @@ class DramLevel(MemoryLevel):
             return                                  # superseded by an earlier wake
         peek = self.engine.peek_time
         ctrl, to_ps = self.ctrls[ch], self.clock.cycles_to_ps
+        pend, wake_at = self.pending[ch], self._wake_at
         self._running[ch] = True
         while True:
-            self._wake_at[ch] = None
+            wake_at[ch] = None
             ctrl.step(cycle)
-            self._admit(ch, cycle)
-            nxt = self._wake_at[ch]
+            if pend:
+                self._admit(ch, cycle)
+            nxt = wake_at[ch]
             if nxt is None:
                 break
             nxt_other = peek()
@@ -104,7 +106,11 @@ class DramLevel(MemoryLevel):
 
     def _admit(self, ch: int, cycle: int) -> None:
         pend, ctrl = self.pending[ch], self.ctrls[ch]
-        while pend and ctrl.can_accept(pend[0].is_write):
+        rq, wq = ctrl.rq, ctrl.wq
+        while pend:
+            q = wq if pend[0].is_write else rq
+            if q.n >= q.size:                       # controller queue full: back-pressure
+                return
             t = pend.popleft()
             t.arrive = cycle
             ctrl.enqueue(t, cycle)

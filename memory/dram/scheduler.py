@@ -2,16 +2,22 @@
 
 Each bank's candidate is its oldest row hit (a column command) or, when it has none, the ACT or PRE
 its oldest request needs; it is cached until the bank's queue or open row changes. Each
-(bank, command)'s earliest legal cycle is cached as a lower bound (next-allowed times only grow),
-so a scheduling decision recomputes timing only for banks that might be ready now.
+(bank, command)'s earliest legal cycle is cached as a lower bound (next-allowed times only grow).
+Each queue mirrors, per bank, the lower bound of its current candidate in a flat list `key`
+(-1: candidate to recompute, INF: bank empty), so a decision spends one comparison on each bank
+that cannot be ready yet.
 """
 from __future__ import annotations
 
 from memory.dram.commands import ACT, PRE, RD, RDA, WR, WRA, INF, Txn
 
+DIRTY = -1          # key of a bank whose candidate must be recomputed (always "might be ready")
+
 
 class BankQueue:
     """One queue (reads or writes) of at most `size` transactions, indexed by bank."""
+
+    __slots__ = ("size", "n", "by_bank", "active", "cand", "key", "other")
 
     def __init__(self, nbanks: int, size: int) -> None:
         self.size = size
@@ -19,26 +25,33 @@ class BankQueue:
         self.by_bank: list[list[Txn]] = [[] for _ in range(nbanks)]
         self.active: dict[int, None] = {}          # banks with queued work, insertion-ordered
         self.cand: list[tuple[int, Txn] | None] = [None] * nbanks
+        self.key: list[int] = [INF] * nbanks        # lower bound on the bank's candidate's issue cycle
+        self.other: BankQueue | None = None         # the controller's other queue (they share bounds)
 
     def push(self, t: Txn) -> None:
         b = t.bank
         self.by_bank[b].append(t)
         self.active[b] = None
         self.cand[b] = None
+        self.key[b] = DIRTY
         self.n += 1
 
     def remove(self, t: Txn) -> None:
         b = t.bank
         lst = self.by_bank[b]
         lst.remove(t)
-        if not lst:
+        if lst:
+            self.key[b] = DIRTY
+        else:
             del self.active[b]
+            self.key[b] = INF
         self.cand[b] = None
         self.n -= 1
 
     def touch(self, b: int) -> None:
         """Bank b's open row changed: its candidate must be recomputed."""
         self.cand[b] = None
+        self.key[b] = DIRTY if self.by_bank[b] else INF
 
     def oldest(self) -> Txn:
         return min((self.by_bank[b][0] for b in self.active), key=lambda t: t.seq)
@@ -63,23 +76,43 @@ def candidate(q: BankQueue, b: int, open_row: int) -> tuple[int, Txn]:
 def pick_frfcfs(ctrl, q: BankQueue, now: int, blocked: set | None):
     """(command, txn, hint) to issue at `now` (oldest ready hit, else oldest ready ACT/PRE), or the
     earliest cycle at which one might become ready. `hint` is a lower bound on when any other
-    current candidate can issue (issuing only pushes next-allowed times later)."""
-    rows, lb, cand = ctrl.open_row, ctrl.e_lb, q.cand
-    earliest = ctrl.earliest
+    current candidate can issue (issuing only pushes next-allowed times later).
+
+    Banks whose key is above `now` cannot be ready and cost one comparison; only the others get
+    their candidate and exact earliest cycle (inlined `Controller.earliest`: this is the hot loop)."""
+    key, rows, lb, cand = q.key, ctrl.open_row, ctrl.e_lb, q.cand
+    ocand, okey = q.other.cand, q.other.key
+    na_bank, na_bg, na_rank, na_ch = ctrl.na_bank, ctrl.na_bg, ctrl.na_rank, ctrl.na_ch
+    bus_free, bus_of, win_of = ctrl.bus_free, ctrl.bus_of, ctrl.win_of
     best_hit = best_row = None
     next_t = INF
     ready = 0
     for b in q.active:
+        e = key[b]
+        if e > now:
+            if e < next_t and not (blocked and _blocked(blocked, b, cand[b][1])):
+                next_t = e
+            continue
         cd = cand[b]
         if cd is None:
             cd = cand[b] = candidate(q, b, rows[b])
         c, t = cd
-        if blocked and (b in blocked or -1 - t.rank in blocked):
+        if blocked and _blocked(blocked, b, t):
+            key[b] = lb[b][c]
             continue                     # a refresh is pending there: only its own commands issue
         lbb = lb[b]
         e = lbb[c]
         if e <= now:
-            e = lbb[c] = earliest(c, t.rank, t.gi, b)
+            e = max(na_bank[b][c], na_bg[t.gi][c], na_rank[t.rank][c], na_ch[c], bus_free[bus_of[c]])
+            for count, span, hist in win_of[c]:
+                h = hist[t.rank]
+                if len(h) == count and h[0] + span > e:
+                    e = h[0] + span
+            lbb[c] = e
+            oc = ocand[b]
+            if oc is not None and oc[0] == c:
+                okey[b] = e              # the other queue's bound for this bank moved too
+        key[b] = e
         if e <= now:
             ready += 1
             if c == RD or c == WR:
@@ -94,6 +127,10 @@ def pick_frfcfs(ctrl, q: BankQueue, now: int, blocked: set | None):
     if best_hit is not None:
         return q.col_cmd(best_hit[1], ctrl.closed_page), best_hit[1], next_t
     return (best_row[0], best_row[1], next_t) if best_row is not None else next_t
+
+
+def _blocked(blocked: set, b: int, t: Txn) -> bool:
+    return b in blocked or -1 - t.rank in blocked
 
 
 def pick_fcfs(ctrl, q: BankQueue, now: int, blocked: set | None):
