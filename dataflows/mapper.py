@@ -24,7 +24,7 @@ from dataflows.cost import CostModel, EnergySpec, MappingCost, peak_macs_per_cyc
 from dataflows.bounds import bound_rows
 from dataflows.mapspace import DIMS, MapSpace, Mapping, MemorySpec, OperandBits
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2                # 2: best-first search (exact top-K); older entries were sampled
 
 
 @dataclass(frozen=True)
