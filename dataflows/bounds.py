@@ -12,12 +12,16 @@ bound below the true cost.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from archsim.units.base import ComputeUnit, GemmShape
 from archsim.units.systolic.folds import spatial_map
 from dataflows.mapspace import DIMS, OperandBits, grid_bytes, nbytes
+
+if TYPE_CHECKING:
+    from dataflows.cost import CostModel
 
 
 @dataclass(frozen=True)
@@ -102,8 +106,8 @@ def mac_energy_pj(unit: ComputeUnit, gemm: GemmShape) -> float:
 
 
 def bound_rows(units: dict[str, ComputeUnit], tiles: np.ndarray, gemm: GemmShape, bits: OperandBits,
-               orders: tuple[str, ...], cost) -> BoundRows:
-    """Bounds of every (tile, innermost, dataflow) reachable with `orders`; `cost` is the CostModel."""
+               orders: tuple[str, ...], cost: CostModel) -> BoundRows:
+    """Bounds of every (tile, innermost, dataflow) reachable with `orders`, priced by `cost`."""
     reachable = np.zeros((len(tiles), 3), bool)
     for o in orders:
         reachable[np.arange(len(tiles)), innermost_index(tiles, gemm, o)] = True

@@ -19,9 +19,9 @@ import numpy as np
 from archsim.config.mapper_schema import MapperConfig
 from archsim.errors import ArchsimError
 from archsim.units.base import ComputeUnit, GemmShape
+from dataflows.bounds import bound_rows
 from dataflows.cache import MapCache, cache_key
 from dataflows.cost import CostModel, EnergySpec, MappingCost, peak_macs_per_cycle, roofline_cycles
-from dataflows.bounds import bound_rows
 from dataflows.mapspace import DIMS, MapSpace, Mapping, MemorySpec, OperandBits
 
 CACHE_VERSION = 2                # 2: best-first search (exact top-K); older entries were sampled
