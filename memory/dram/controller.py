@@ -80,6 +80,9 @@ class Controller:
         bpr, bpg = spec.banks, spec.banks_per_group
         self.rank_of = [b // bpr for b in range(self.ranks * bpr)]
         self.gi_of = [b // bpr * spec.bankgroups + b % bpr // bpg for b in range(self.ranks * bpr)]
+        # each bank's own next-allowed lists (bank, bank group, rank), for `earliest` in one unpack
+        self.na_of = [(self.na_bank[b], self.na_bg[gi], self.na_rank[r])
+                      for b, (r, gi) in enumerate(zip(self.rank_of, self.gi_of))]
         self.upd = []                              # upd[b][P] = ((list, N, delay), ...)
         for b, (r, gi) in enumerate(zip(self.rank_of, self.gi_of)):
             targets = (("bank", [self.na_bank[b]]), ("bankgroup", [self.na_bg[gi]]),
@@ -129,11 +132,14 @@ class Controller:
     def issue(self, c: int, rank: int, gi: int, b: int, now: int, row: int = -1) -> None:
         """Issue command `c` at cycle `now`: apply every rule it triggers; ACT opens `row`."""
         for a, n, d in self.upd[b][c]:
-            if a[n] < now + d:
-                a[n] = now + d
+            d += now
+            if a[n] < d:
+                a[n] = d
         bus = self.bus
         k = bus.bus_of[c]
-        bus.free[k] = max(bus.free[k], now + bus.cycles_of[c])
+        d = now + bus.cycles_of[c]
+        if bus.free[k] < d:
+            bus.free[k] = d
         for _count, _span, hist in self.win_of[c]:
             hist[rank].append(now)
         self.cmd_counts[c] += 1

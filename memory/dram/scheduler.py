@@ -82,10 +82,10 @@ def pick_frfcfs(ctrl, q: BankQueue, now: int, blocked: set | None):
     their candidate and exact earliest cycle (inlined `Controller.earliest`: this is the hot loop)."""
     key, rows, lb, cand = q.key, ctrl.open_row, ctrl.e_lb, q.cand
     ocand, okey = q.other.cand, q.other.key
-    na_bank, na_bg, na_rank, na_ch = ctrl.na_bank, ctrl.na_bg, ctrl.na_rank, ctrl.na_ch
+    na_of, na_ch = ctrl.na_of, ctrl.na_ch
     bus_free, bus_of, win_of = ctrl.bus_free, ctrl.bus_of, ctrl.win_of
     best_hit = best_row = None
-    next_t = INF
+    hit_seq = row_seq = next_t = INF
     ready = 0
     for b in q.active:
         e = key[b]
@@ -103,7 +103,8 @@ def pick_frfcfs(ctrl, q: BankQueue, now: int, blocked: set | None):
         lbb = lb[b]
         e = lbb[c]
         if e <= now:
-            e = max(na_bank[b][c], na_bg[t.gi][c], na_rank[t.rank][c], na_ch[c], bus_free[bus_of[c]])
+            ab, ag, ar = na_of[b]
+            e = max(ab[c], ag[c], ar[c], na_ch[c], bus_free[bus_of[c]])
             for count, span, hist in win_of[c]:
                 h = hist[t.rank]
                 if len(h) == count and h[0] + span > e:
@@ -116,10 +117,10 @@ def pick_frfcfs(ctrl, q: BankQueue, now: int, blocked: set | None):
         if e <= now:
             ready += 1
             if c == RD or c == WR:
-                if best_hit is None or t.seq < best_hit[1].seq:
-                    best_hit = cd
-            elif best_row is None or t.seq < best_row[1].seq:
-                best_row = cd
+                if t.seq < hit_seq:
+                    best_hit, hit_seq = cd, t.seq
+            elif t.seq < row_seq:
+                best_row, row_seq = cd, t.seq
         elif e < next_t:
             next_t = e
     if ready > 1:
