@@ -185,20 +185,20 @@ class Controller:
             self._do_refresh_cmd(c, r, b, t)
 
     # -- scheduling ----------------------------------------------------------------------------
-    def step(self, now: int) -> None:
-        """Issue every command legal at `now` (one per bus), then sleep until the next one could be."""
+    def step(self, now: int) -> int | None:
+        """Issue every command legal at `now` (one per bus); return the cycle to step next (None: only
+        new work can wake the controller). The caller owns the wake-up, which saves a callback per step."""
         free = self.bus_free
         while True:
             issued, nxt = self._try_issue(now)
             if issued:
                 if free[0] > now and (not self.split_bus or free[1] > now):
                     # every bus is taken this cycle; nothing can issue before a bus frees or `nxt`
-                    self.wake(max(nxt, min(free) if self.split_bus else free[0]))
-                    return
+                    return max(nxt, min(free) if self.split_bus else free[0])
                 continue                 # another bus may still be free this cycle
             if nxt < INF and (self.rq.n or self.wq.n):
-                self.wake(nxt if nxt > now else now + 1)
-            return
+                return nxt if nxt > now else now + 1
+            return None
 
     def _refresh_due(self, now: int) -> tuple[int, set | None]:
         """Some rank's refresh is due: issue its next command if legal now (then -1, None), else

@@ -41,6 +41,8 @@ class DramLevel(MemoryLevel):
         self.fidelity = fidelity
         self.frontend_latency_cycles = frontend_latency_cycles
         self.page_policy, self.scheduler, self.refresh = page_policy, scheduler, refresh
+        self._burst_bytes = spec.burst_bytes
+        self._geometry = (spec.bankgroups, spec.banks_per_group, spec.banks)   # for bank indices
         buses = [CommandBus(spec.bus_kind, spec.act_cycles)
                  for _ in range(-(-channels // spec.shared_by_channels))]
         self.ctrls = [Controller(spec, self.ranks, buses[ch // spec.shared_by_channels],
@@ -90,8 +92,7 @@ class DramLevel(MemoryLevel):
         pend, wake_at = self.pending[ch], self._wake_at
         self._running[ch] = True
         while True:
-            wake_at[ch] = None
-            ctrl.step(cycle)
+            wake_at[ch] = ctrl.step(cycle)         # enqueue (in _admit) may bring it earlier
             if pend:
                 self._admit(ch, cycle)
             nxt = wake_at[ch]
@@ -123,19 +124,19 @@ class DramLevel(MemoryLevel):
         if self.fidelity == "fast":
             self.fast.submit(req)
             return
-        bb = self.spec.burst_bytes
+        bb = self._burst_bytes
         first, last = req.addr // bb, (req.addr + req.nbytes - 1) // bb
         parent = _Parent(req, last - first + 1)
         now = self.clock.ps_to_cycles(self.engine.now)
-        nbg, bpg, bpr = self.spec.bankgroups, self.spec.banks_per_group, self.spec.banks
+        nbg, bpg, bpr = self._geometry
+        decode, pending, done = self.mapping.decode, self.pending, self._txn_done
         touched = set()
         for burst in range(first, last + 1):
-            ch, ra, bg, ba, ro, co = self.mapping.decode(burst * bb)
-            t = Txn(now, req.is_write, ra, ra * nbg + bg, ra * bpr + bg * bpg + ba, ro, co,
-                    self._txn_done, parent)
-            self.pending[ch].append(t)
+            ch, ra, bg, ba, ro, co = decode(burst * bb)
+            pending[ch].append(Txn(now, req.is_write, ra, ra * nbg + bg, ra * bpr + bg * bpg + ba, ro, co,
+                                   done, parent))
             touched.add(ch)
-        for ch in sorted(touched):
+        for ch in sorted(touched) if len(touched) > 1 else touched:
             self._admit(ch, now)
 
     def _txn_done(self, t: Txn, done_cycle: int) -> None:
