@@ -22,6 +22,7 @@ FIDELITIES = ("fast", "cycle")
 DATA_MOVEMENT_KINDS = frozenset({"kv_read", "kv_write", "copy"})  # moved by DMA, no compute unit
 VECTOR_CHUNK_BYTES = 64 * 1024  # vector ops stream through the port in chunks this size
 TRACE_TILE_LIMIT = 4096         # ops with more tiles are traced as one span
+EXACT_STEP_LIMIT = 200_000      # `fast` walks at most this many tiles exactly, else uses the mapper's closed form
 
 # Each operand role streams through its own quarter of the off-chip address space, so a DRAM model
 # sees weights, activations and outputs as distinct sequential streams.
@@ -127,6 +128,18 @@ class _Runner:
         mapping = best.mapping
         unit = mapper.variants.get(mapping.dataflow, unit)  # the dataflow the mapper chose
         clk = self.system.clock_of(unit)
+        d = best.dram_bytes
+        rd, wr = _unit_sram_bytes(mapping, lambda g: self._compute(unit, g))
+        res = ComputeResult(cycles=best.compute_cycles, macs=best.macs, folds=mapping.steps, utilization=0.0,
+                            energy_pj=dict(best.energy_pj))
+        traffic = (d["ifmap"] + d["filter"] + d["ofmap_in"], d["ofmap"],
+                   rd + d["ofmap"], wr + d["ifmap"] + d["filter"] + d["ofmap_in"])
+        if self.fidelity == "fast" and mapping.steps > EXACT_STEP_LIMIT:
+            # too many tiles to walk: the mapper's closed form of the same pipeline (see docs/report.md)
+            total_ps = clk.cycles_to_ps(best.cycles)
+            busy_ps = min(total_ps, clk.cycles_to_ps(best.compute_cycles))
+            pipe = PipelineResult(total_ps, busy_ps, total_ps - busy_ps, 0)
+            return _OpCost(pipe, res, *traffic, str(mapping) + " (estimate)")
         arr = mapping.step_arrays()
         shapes = list(zip(arr["m"].tolist(), arr["n"].tolist(), arr["k"].tolist()))
         step_ps = {}   # shape -> (issue interval, drain tail) in ps
@@ -149,13 +162,7 @@ class _Runner:
                     ld = tuple((self._addr(r, v[i]), v[i]) for r, v in roles if v[i])
                     st = ((self._addr("ofmap", stores[i]), stores[i]),) if stores[i] else ()
                     tiles.append(Tile(step_ps[s][0], ld, st, step_ps[s][1]))
-        pipe = self._pipeline(tiles)
-        d = best.dram_bytes
-        rd, wr = _unit_sram_bytes(mapping, lambda g: self._compute(unit, g))
-        res = ComputeResult(cycles=best.compute_cycles, macs=best.macs, folds=mapping.steps, utilization=0.0,
-                            energy_pj=dict(best.energy_pj))
-        return _OpCost(pipe, res, d["ifmap"] + d["filter"] + d["ofmap_in"], d["ofmap"],
-                       rd + d["ofmap"], wr + d["ifmap"] + d["filter"] + d["ofmap_in"], str(mapping))
+        return _OpCost(self._pipeline(tiles), res, *traffic, str(mapping))
 
     def _stream(self, op, unit: ComputeUnit | None) -> _OpCost:
         """Ops without a GEMM view: read inputs, run element ops on the vector unit, write outputs."""

@@ -151,17 +151,26 @@ class CostModel:
 
         # link bytes under step i: the next step's loads and the previous step's store. Only the
         # two end steps depend on the neighbouring batch problems, so the middle is summed once.
+        # With two buffers, step i+1's loads are issued when step i-1 ends, so step i lasts at
+        # least their round trip (off-chip latency + transfer): small tiles cannot hide latency.
         n = len(c)
         x = np.zeros(n)
         x[:-1] += load[1:]
         x[1:] += store[:-1]
-        mid = float(np.sum(w[1:-1] * np.maximum(c[1:-1], x[1:-1] / bw))) if n > 2 else 0.0
+        nxt = np.zeros(n)
+        nxt[:-1] = load[1:]
+        rt = np.where(nxt > 0, lat + nxt / bw, 0.0)
+
+        def trip(b: float) -> float:
+            return lat + b / bw if b > 0 else 0.0
+
+        mid = float(np.sum(w[1:-1] * np.maximum(np.maximum(c[1:-1], x[1:-1] / bw), rt[1:-1]))) if n > 2 else 0.0
 
         def body(left_store: float, right_load: float) -> float:
             if n == 1:
-                return max(float(c[0]), (left_store + right_load) / bw)
-            return (mid + max(float(c[0]), (x[0] + left_store) / bw)
-                    + max(float(c[-1]), (x[-1] + right_load) / bw))
+                return max(float(c[0]), (left_store + right_load) / bw, trip(right_load))
+            return (mid + max(float(c[0]), (x[0] + left_store) / bw, float(rt[0]))
+                    + max(float(c[-1]), (x[-1] + right_load) / bw, trip(right_load)))
 
         l0, s_last = float(load[0]), float(store[-1])
         if batch == 1:
@@ -259,5 +268,5 @@ def latency_from_tiles(model: CostModel, m: Mapping) -> int:
     for i in range(len(steps)):
         nxt = ld[i + 1] if i + 1 < len(steps) else 0
         prv = st[i - 1] if i > 0 else 0
-        total += max(c[i], (nxt + prv) / bw)
+        total += max(c[i], (nxt + prv) / bw, lat + nxt / bw if nxt else 0.0)
     return math.ceil(total + st[-1] / bw + lat - 1e-6) + tail

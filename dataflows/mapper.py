@@ -24,7 +24,7 @@ from dataflows.cache import MapCache, cache_key
 from dataflows.cost import CostModel, EnergySpec, MappingCost, peak_macs_per_cycle, roofline_cycles
 from dataflows.mapspace import DIMS, MapSpace, Mapping, MemorySpec, OperandBits
 
-CACHE_VERSION = 2                # 2: best-first search (exact top-K); older entries were sampled
+CACHE_VERSION = 3                # 3: energy breaks latency ties in the bound; 2: best-first search
 
 
 @dataclass(frozen=True)
@@ -207,20 +207,20 @@ class Mapper:
     def _bound_key(self, cycles_lb: float, energy_lb: float) -> tuple:
         """A bound as a key comparable with `MappingCost.objective` (never above the true key)."""
         obj = self.cfg.objective
-        if obj == "latency":
-            return (cycles_lb, -float("inf"))
+        if obj == "latency":   # ties on cycles are broken by energy, so the energy bound prunes them too
+            return (cycles_lb, energy_lb)
         if obj == "energy":
             return (energy_lb, cycles_lb)
-        return (energy_lb * cycles_lb, -float("inf"))
+        return (energy_lb * cycles_lb, cycles_lb)
 
     def _bound_keys(self, cycles_lb: np.ndarray, energy_lb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """`_bound_key` for every row at once, as (primary, secondary) sort columns."""
-        obj, zero = self.cfg.objective, np.zeros_like(cycles_lb)
+        obj = self.cfg.objective
         if obj == "latency":
-            return cycles_lb, zero
+            return cycles_lb, energy_lb
         if obj == "energy":
             return energy_lb, cycles_lb
-        return energy_lb * cycles_lb, zero
+        return energy_lb * cycles_lb, cycles_lb
 
     # -- cache ---------------------------------------------------------------------------------
     def _key(self, gemm: GemmShape, rc: Resolved) -> str:
