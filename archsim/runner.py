@@ -66,7 +66,9 @@ class _Runner:
         self._compute_cache: dict[tuple, ComputeResult] = {}
         self._op_cache: dict[tuple, _OpCost] = {}
         self._cursor = dict.fromkeys(REGION, 0)
-        self._mappers: dict[str, Any] = {}
+        self._mappers: dict[tuple, Any] = {}
+        self._mem_spec: Any = None
+        self._cost: Any = None        # the current op's cost model (SRAM limits, operand widths)
         self._clock_ps = 0          # start of the next op (ops run back to back)
         self._port_cls: type | None = None
         self._last_record: list = []
@@ -102,28 +104,24 @@ class _Runner:
         return self._stream(op, unit)
 
     def _mapper(self, unit: ComputeUnit, bits: Any):
-        """One Mapper per (unit, operand widths), planning with this system's SRAM, bandwidth and energies."""
+        """One Mapper per (unit, operand widths), planning with this design's SRAM, off-chip level and energies."""
         key = (unit.name, bits)
         m = self._mappers.get(key)
         if m is None:
             from dataflows.cache import MapCache
-            from dataflows.cost import EnergySpec
-            from dataflows.mapper import Mapper
-            from dataflows.mapspace import MemorySpec
+            from dataflows.mapper import Mapper, design_energy_spec, design_memory_spec
 
-            sysm, e = self.system, self.system.energy
-            mem = MemorySpec.make(sysm.sram_capacity_bytes(), sysm.offchip_bandwidth_bytes_per_s,
-                                  sysm.offchip_latency_ps, {r: bool(sysm.sram(r).double_buffered)
-                                                            for r in ("ifmap", "filter", "ofmap")})
-            energy = EnergySpec(e.get("mac", 0.0), e.get("sram_byte", 0.0), e.get("offchip_byte", 0.0))
-            cfg = sysm.design.mapper
-            m = self._mappers[key] = Mapper(unit, mem, energy, cfg, MapCache() if cfg.cache else None)
-            m.bits = bits  # the op's precisions, not the unit's defaults
+            design = self.system.design
+            if self._mem_spec is None:
+                self._mem_spec = design_memory_spec(design)
+            cache = MapCache() if design.mapper.cache else None
+            m = self._mappers[key] = Mapper(unit, self._mem_spec, design_energy_spec(design), design.mapper, cache, bits)
         return m
 
     def _gemm(self, op, unit: ComputeUnit) -> _OpCost:
         """Map the GEMM, then run the mapping's tile schedule through the off-chip level."""
         mapper = self._mapper(unit, _op_bits(op, unit))
+        self._cost = mapper.cost
         best = mapper.map_gemm(op.as_gemm(), op.name, op.kind).best
         mapping = best.mapping
         unit = mapper.variants.get(mapping.dataflow, unit)  # the dataflow the mapper chose
@@ -187,10 +185,14 @@ class _Runner:
 
     # -- helpers -------------------------------------------------------------------------------
     def _compute(self, unit: ComputeUnit, shape: GemmShape) -> ComputeResult:
-        key = (unit.name, getattr(getattr(unit, "cfg", None), "dataflow", None), shape)
+        """The unit's result for one tile, held to the SRAM ports (the mapper's cost model does the same)."""
+        from dataflows.cost import sram_limited
+
+        cost = self._cost
+        key = (unit.name, getattr(getattr(unit, "cfg", None), "dataflow", None), cost.bits, shape)
         res = self._compute_cache.get(key)
         if res is None:
-            res = self._compute_cache[key] = unit.compute(shape, self.fidelity)
+            res = self._compute_cache[key] = sram_limited(unit.compute(shape, self.fidelity), cost.bits, cost.mem)
         return res
 
     def _port_kind(self) -> type:

@@ -8,6 +8,7 @@ unit's own `fast` model on the tile shape, evaluated once per distinct shape (at
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,11 +104,32 @@ def roofline_cycles(gemm: GemmShape, peak_macs: int, mem: MemorySpec, bits: Oper
             "compulsory_bytes": compulsory}
 
 
-class CostModel:
-    """Evaluates mappings of GEMMs on one unit behind one memory. `units` maps dataflow -> unit."""
+def sram_limited(res: ComputeResult, bits: OperandBits, mem: MemorySpec) -> ComputeResult:
+    """A unit goes no faster than its SRAM ports feed it: per buffer, the bytes it reads and writes
+    over the tile take at least bytes / bytes_per_cycle cycles, which stretches the issue interval."""
+    if not mem.sram_bytes_per_cycle:
+        return res
+    width = {"ifmap": bits.ifmap, "filter": bits.filter, "ofmap": bits.psum}
+    need = 0
+    for role, per_cycle in mem.sram_bytes_per_cycle:
+        moved = nbytes(res.sram_reads.get(role, 0), width[role]) + nbytes(res.sram_writes.get(role, 0), width[role])
+        need = max(need, -(-moved // per_cycle))
+    if need <= res.issue_cycles:
+        return res
+    cycles = res.cycles + need - res.issue_cycles
+    return dataclasses.replace(res, cycles=cycles, occupancy_cycles=need,
+                               utilization=res.utilization * res.cycles / cycles,
+                               detail={**res.detail, "sram_bound_cycles": need})
 
-    def __init__(self, units: dict[str, ComputeUnit], mem: MemorySpec, energy: EnergySpec, clock_hz: float):
+
+class CostModel:
+    """Evaluates mappings of GEMMs on one unit behind one memory. `units` maps dataflow -> unit;
+    compute results are held to the SRAM ports' bandwidth (`sram_limited`) at the operand widths `bits`."""
+
+    def __init__(self, units: dict[str, ComputeUnit], mem: MemorySpec, energy: EnergySpec, clock_hz: float,
+                 bits: OperandBits | None = None):
         self.units, self.mem, self.energy, self.clock_hz = units, mem, energy, float(clock_hz)
+        self.bits = bits or OperandBits()
         self.bw_bytes_per_cycle = mem.offchip_bytes_per_s / self.clock_hz
         self.latency_cycles = mem.offchip_latency_ps * self.clock_hz / 1e12
         self._compute: dict[tuple[str, GemmShape], ComputeResult] = {}
@@ -119,7 +141,7 @@ class CostModel:
         key = (dataflow, shape)
         res = self._compute.get(key)
         if res is None:
-            res = self._compute[key] = self.units[dataflow].compute(shape, "fast")
+            res = self._compute[key] = sram_limited(self.units[dataflow].compute(shape, "fast"), self.bits, self.mem)
         return res
 
     def evaluate(self, m: Mapping) -> MappingCost:

@@ -108,13 +108,13 @@ class Mapper:
     """Maps GEMMs onto one unit behind one memory, with the design's mapper settings."""
 
     def __init__(self, unit: ComputeUnit, mem: MemorySpec, energy: EnergySpec,
-                 cfg: MapperConfig | None = None, cache: MapCache | None = None):
+                 cfg: MapperConfig | None = None, cache: MapCache | None = None, bits: OperandBits | None = None):
         self.unit, self.mem, self.energy = unit, mem, energy
         self.cfg = cfg or MapperConfig()
         self.cache = cache
         self.variants = dataflow_variants(unit, self.cfg.dataflows)
-        self.cost = CostModel(self.variants, mem, energy, unit.clock_hz)
-        self.bits = operand_bits(unit)
+        self.bits = bits or operand_bits(unit)   # the op's precisions when the runner knows them
+        self.cost = CostModel(self.variants, mem, energy, unit.clock_hz, self.bits)
         cfg_u = getattr(unit, "cfg", None)
         self.quanta = tuple(q for q in (getattr(cfg_u, "rows", None), getattr(cfg_u, "cols", None)) if q)
 
@@ -231,7 +231,7 @@ class Mapper:
                      "cfg": cfg_u.model_dump(mode="json") if hasattr(cfg_u, "model_dump") else repr(cfg_u),
                      "energy": getattr(self.unit, "energy", {})},
             "memory": [list(self.mem.capacity_bytes), list(self.mem.double_buffered),
-                       self.mem.offchip_bytes_per_s, self.mem.offchip_latency_ps],
+                       self.mem.offchip_bytes_per_s, self.mem.offchip_latency_ps, list(self.mem.sram_bytes_per_cycle)],
             "energy": self.energy.__dict__, "objective": self.cfg.objective,
             "search": {"constraints": [list(rc.tile), rc.order, rc.dataflow], "dataflows": list(self.variants),
                        "seed": self.cfg.seed, "tiles": self.cfg.tile_candidates, "max_evaluations": self.cfg.max_evaluations,
@@ -287,8 +287,9 @@ def design_memory_spec(design: Any) -> MemorySpec:
     t_small, t_big = level.stream_time_ps(small), level.stream_time_ps(big)
     bytes_per_s = (big - small) / ((t_big - t_small) / 1e12)
     latency_ps = max(0, round(t_small - small / bytes_per_s * 1e12))
-    return MemorySpec.make({r: sram[r].capacity for r in ("ifmap", "filter", "ofmap")}, bytes_per_s, latency_ps,
-                           {r: sram[r].double_buffered for r in ("ifmap", "filter", "ofmap")})
+    roles = ("ifmap", "filter", "ofmap")
+    return MemorySpec.make({r: sram[r].capacity for r in roles}, bytes_per_s, latency_ps,
+                           {r: sram[r].double_buffered for r in roles}, {r: sram[r].bytes_per_cycle for r in roles})
 
 
 def design_energy_spec(design: Any) -> EnergySpec:

@@ -60,6 +60,10 @@ class Pipe(MemoryLevel):
         self._account(req)
         self._finish_at(req, end + self.latency_ps)
 
+    @property
+    def peak_bytes_per_s(self) -> float:
+        return self.bandwidth_bytes_per_s
+
     def stream_time_ps(self, nbytes: int, is_write: bool = False, addr: int = 0) -> int:
         return self.latency_ps + self._xfer_ps(nbytes)
 

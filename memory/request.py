@@ -46,6 +46,11 @@ class MemoryLevel:
     def stream_time_ps(self, nbytes: int, is_write: bool = False, addr: int = 0) -> int:
         raise NotImplementedError
 
+    @property
+    def peak_bytes_per_s(self) -> float:
+        """Peak data bandwidth of the level (each level says how it is limited)."""
+        raise NotImplementedError
+
     def level_stats(self) -> dict:
         """Level-specific counters, merged into `stats()`."""
         return {}

@@ -154,6 +154,11 @@ class DramLevel(MemoryLevel):
         if p.remaining == 0:
             self._finish_at(p.req, max(self.engine.now, self.clock.cycles_to_ps(p.done_cycle)))
 
+    @property
+    def peak_bytes_per_s(self) -> float:
+        """Data-bus peak over all channels (the roofline's slanted roof)."""
+        return self.spec.peak_bytes_per_s * self.channels
+
     def stream_time_ps(self, nbytes: int, is_write: bool = False, addr: int = 0) -> int:
         from memory.dram.fast import stream_cycles
         return self.clock.cycles_to_ps(stream_cycles(self, addr, nbytes, is_write))

@@ -135,6 +135,11 @@ class FlashLevel(MemoryLevel):
         s = self.spec
         return s.t_prog if is_write else s.t_read
 
+    @property
+    def peak_bytes_per_s(self) -> float:
+        """All channels' bus bandwidth together (reads cannot beat it even with every die busy)."""
+        return float(self.spec.channels * self.spec.channel_bandwidth)
+
     def stream_time_ps(self, nbytes: int, is_write: bool = False, addr: int = 0) -> int:
         """Pipelined stream of pages from `addr`, in closed form.
 

@@ -107,3 +107,13 @@ def test_conservation_check_catches_a_leak():
     _check_conservation(Level, [{"dram_read_bytes": 100, "dram_write_bytes": 10, "count": 1}])
     with pytest.raises(RuntimeError, match="conservation"):
         _check_conservation(Level, [{"dram_read_bytes": 64, "dram_write_bytes": 10, "count": 1}])
+
+
+def test_narrow_sram_ports_slow_the_array():
+    # a 32x32 WS array reads one 8-bit ifmap element per row per cycle: 32 B/cycle; 8 B/cycle is 4x short
+    wl = {"gemm": ["256x256x256"]}
+    wide = archsim.run(archsim.load_config(DEFAULT), wl).ops[0]
+    narrow = archsim.run(archsim.load_config(DEFAULT, overrides={"memory.sram.ifmap.bytes_per_cycle": 8}), wl).ops[0]
+    assert narrow["compute_cycles"] >= 3.5 * wide["compute_cycles"]
+    # first principles: WS reads every ifmap element once per column fold, at 8 B/cycle
+    assert narrow["compute_cycles"] >= 256 * 256 * (256 // 32) / 8
