@@ -90,6 +90,7 @@ class _Runner:
         reuse = self.fidelity == "fast" and not getattr(self._port_kind(), "uses_addresses", True)
         cost = self._op_cache.get(key) if reuse else None
         if cost is None:
+            self._last_record = []    # an op that skips the pipeline (closed-form estimate) has no tile activity
             cost = self._simulate(op, unit)
             cost.record = self._last_record
             self._op_cache[key] = cost
@@ -122,8 +123,10 @@ class _Runner:
         """Map the GEMM, then run the mapping's tile schedule through the off-chip level."""
         mapper = self._mapper(unit, _op_bits(op, unit))
         self._cost = mapper.cost
-        best = mapper.map_gemm(op.as_gemm(), op.name, op.kind).best
+        result = mapper.map_gemm(op.as_gemm(), op.name, op.kind)
+        best = result.best
         mapping = best.mapping
+        label = str(mapping) + (" (stopped by the time budget)" if result.truncated else "")
         unit = mapper.variants.get(mapping.dataflow, unit)  # the dataflow the mapper chose
         clk = self.system.clock_of(unit)
         d = best.dram_bytes
@@ -137,7 +140,7 @@ class _Runner:
             total_ps = clk.cycles_to_ps(best.cycles)
             busy_ps = min(total_ps, clk.cycles_to_ps(best.compute_cycles))
             pipe = PipelineResult(total_ps, busy_ps, total_ps - busy_ps, 0)
-            return _OpCost(pipe, res, *traffic, str(mapping) + " (estimate)")
+            return _OpCost(pipe, res, *traffic, label + " (estimate)")
         arr = mapping.step_arrays()
         shapes = list(zip(arr["m"].tolist(), arr["n"].tolist(), arr["k"].tolist()))
         step_ps = {}   # shape -> (issue interval, drain tail) in ps
@@ -160,7 +163,7 @@ class _Runner:
                     ld = tuple((self._addr(r, v[i]), v[i]) for r, v in roles if v[i])
                     st = ((self._addr("ofmap", stores[i]), stores[i]),) if stores[i] else ()
                     tiles.append(Tile(step_ps[s][0], ld, st, step_ps[s][1]))
-        return _OpCost(self._pipeline(tiles), res, *traffic, str(mapping))
+        return _OpCost(self._pipeline(tiles), res, *traffic, label)
 
     def _stream(self, op, unit: ComputeUnit | None) -> _OpCost:
         """Ops without a GEMM view: read inputs, run element ops on the vector unit, write outputs."""

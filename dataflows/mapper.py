@@ -182,7 +182,7 @@ class Mapper:
             if cap is not None and evaluated >= cap:
                 method = "best-first"
                 break
-            if time.perf_counter() > deadline:
+            if top and time.perf_counter() > deadline:   # the budget may cut the search, never empty it
                 truncated = True
                 break
             tile = tuple(tiles[rows.tile[r]].tolist())
