@@ -68,6 +68,9 @@ class _Runner:
         self._cursor = dict.fromkeys(REGION, 0)
         self._mappers: dict[tuple, Any] = {}
         self._mem_spec: Any = None
+        from dataflows.mapper import design_energy_spec
+
+        self.energy_spec = design_energy_spec(system.design)
         self._cost: Any = None        # the current op's cost model (SRAM limits, operand widths)
         self._clock_ps = 0          # start of the next op (ops run back to back)
         self._port_cls: type | None = None
@@ -110,13 +113,13 @@ class _Runner:
         m = self._mappers.get(key)
         if m is None:
             from dataflows.cache import MapCache
-            from dataflows.mapper import Mapper, design_energy_spec, design_memory_spec
+            from dataflows.mapper import Mapper, design_memory_spec
 
             design = self.system.design
             if self._mem_spec is None:
                 self._mem_spec = design_memory_spec(design)
             cache = MapCache() if design.mapper.cache else None
-            m = self._mappers[key] = Mapper(unit, self._mem_spec, design_energy_spec(design), design.mapper, cache, bits)
+            m = self._mappers[key] = Mapper(unit, self._mem_spec, self.energy_spec, design.mapper, cache, bits)
         return m
 
     def _gemm(self, op, unit: ComputeUnit) -> _OpCost:
@@ -246,9 +249,11 @@ class _Runner:
         busy = clk.ps_to_cycles(c.pipe.compute_ps)   # the unit's stall-free time in this schedule
         stall = max(0, cycles - busy)
         energy = dict(c.compute.energy_pj)
-        e = self.system.energy
-        energy["offchip"] = (c.dram_read + c.dram_write) * e.get("offchip_byte", 0.0)
-        energy["static"] = cycles * e.get("static_pj_per_cycle", 0.0)
+        e = self.energy_spec
+        energy["offchip"] = (c.dram_read + c.dram_write) * e.offchip_byte_pj
+        if c.mapping == "stream":   # GEMM costs price their SRAM traffic in the mapper's cost model
+            energy["sram"] = (c.sram_read_bytes + c.sram_write_bytes) * e.sram_byte_pj
+        energy["static"] = cycles * self.system.energy.get("static_pj_per_cycle", 0.0)
         peak = unit.peak_macs_per_cycle if unit is not None else 0
         util = c.compute.macs / (cycles * peak) if cycles and peak else 0.0
         return {

@@ -293,8 +293,10 @@ def design_memory_spec(design: Any) -> MemorySpec:
 
 
 def design_energy_spec(design: Any) -> EnergySpec:
+    """Per-byte energies; the off-chip level's own `energy_per_byte`, when given, overrides `energy.offchip_byte`."""
     t = design.energy.table()
-    return EnergySpec(t.get("mac", 0.0), t.get("sram_byte", 0.0), t.get("offchip_byte", 0.0))
+    own = getattr(design.memory.offchip, "energy_per_byte", None)
+    return EnergySpec(t.get("mac", 0.0), t.get("sram_byte", 0.0), t.get("offchip_byte", 0.0) if own is None else own)
 
 
 def design_unit(design: Any, name: str) -> ComputeUnit:

@@ -160,8 +160,11 @@ class Sweep:
 
 
 def point_id(design: Any, workload: Mapping[str, Any], fidelity: str) -> str:
-    """sha256 of the canonical JSON of what is simulated: equal designs get equal ids, whatever the spelling."""
-    blob = json.dumps({"design": design, "workload": workload, "fidelity": fidelity},
+    """sha256 of the canonical JSON of what is simulated and of the simulator's version: equal designs get
+    equal ids whatever the spelling, and a resumed sweep never reuses points computed by another version."""
+    from archsim import __version__
+
+    blob = json.dumps({"design": design, "workload": workload, "fidelity": fidelity, "archsim": __version__},
                       sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 

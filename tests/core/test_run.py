@@ -117,3 +117,12 @@ def test_narrow_sram_ports_slow_the_array():
     assert narrow["compute_cycles"] >= 3.5 * wide["compute_cycles"]
     # first principles: WS reads every ifmap element once per column fold, at 8 B/cycle
     assert narrow["compute_cycles"] >= 256 * 256 * (256 // 32) / 8
+
+
+def test_offchip_level_energy_overrides_the_design_table():
+    wl = {"gemm": ["64x64x64"]}
+    base = archsim.run(archsim.load_config(DEFAULT), wl).ops[0]
+    own = archsim.run(archsim.load_config(DEFAULT, overrides={"memory.offchip.energy_per_byte": "1 pJ"}), wl).ops[0]
+    moved = own["dram_read_bytes"] + own["dram_write_bytes"]
+    assert own["energy_breakdown_pj"]["offchip"] == pytest.approx(moved * 1.0)
+    assert base["energy_breakdown_pj"]["offchip"] == pytest.approx(moved * 162.0)

@@ -26,7 +26,7 @@ def test_estimated_op_does_not_inherit_previous_tile_activity(monkeypatch):
 
 def test_time_budget_cuts_the_search_but_never_empties_it():
     """A budget too small to score anything still yields a mapping, and the report says it was cut."""
-    design = archsim.load_config(DEFAULT, overrides={"mapper.budget": "1 ps"})
+    design = archsim.load_config(DEFAULT, overrides={"mapper.budget": "1 ps", "mapper.cache": False})
     rep = archsim.run(design, {"gemm": ["64x64x64"]})
     assert rep.ops[0]["macs"] == 64 ** 3
     assert rep.ops[0]["mapping"].endswith("(stopped by the time budget)")
