@@ -133,11 +133,9 @@ class _Runner:
         unit = mapper.variants.get(mapping.dataflow, unit)  # the dataflow the mapper chose
         clk = self.system.clock_of(unit)
         d = best.dram_bytes
-        rd, wr = _unit_sram_bytes(mapping, lambda g: self._compute(unit, g))
         res = ComputeResult(cycles=best.compute_cycles, macs=best.macs, folds=mapping.steps, utilization=0.0,
                             energy_pj=dict(best.energy_pj))
-        traffic = (d["ifmap"] + d["filter"] + d["ofmap_in"], d["ofmap"],
-                   rd + d["ofmap"], wr + d["ifmap"] + d["filter"] + d["ofmap_in"])
+        traffic = (d["ifmap"] + d["filter"] + d["ofmap_in"], d["ofmap"], best.sram_read_bytes, best.sram_write_bytes)
         if self.fidelity == "fast" and mapping.steps > EXACT_STEP_LIMIT:
             # too many tiles to walk: the mapper's closed form of the same pipeline (see docs/report.md)
             total_ps = clk.cycles_to_ps(best.cycles)
@@ -296,18 +294,6 @@ def _op_bits(op, unit: ComputeUnit):
     c = next(o for o in op.operands if o.role == "output")
     return OperandBits(ifmap=a.bits, filter=b.bits, psum=getattr(getattr(unit, "cfg", None), "acc_bits", 32),
                        ofmap=c.bits)
-
-
-def _unit_sram_bytes(mapping, compute) -> tuple[int, int]:
-    """Bytes the array reads from and writes to its SRAM buffers over all tiles (unit model x widths)."""
-    b = mapping.bits
-    width = {"ifmap": b.ifmap, "filter": b.filter, "ofmap": b.psum}
-    rd = wr = 0
-    for shape, count in mapping.tile_shapes():
-        r = compute(shape)
-        rd += count * sum(-(-v * width.get(k, 8) // 8) for k, v in r.sram_reads.items())
-        wr += count * sum(-(-v * width.get(k, 8) // 8) for k, v in r.sram_writes.items())
-    return rd, wr
 
 
 def run_ops(design: DesignConfig, ops: Iterable, fidelity: str = "fast") -> Report:

@@ -43,9 +43,11 @@ class MappingCost:
     compute_cycles: int                   # sum of the tiles' stall-free compute
     macs: int
     dram_bytes: dict[str, int]            # ifmap, filter, ofmap_in (loads), ofmap (stores)
-    sram_bytes: int
+    sram_bytes: int                       # reads + writes: the unit's operand traffic plus DRAM fills and drains
     energy_pj: dict[str, float]           # unit actions, sram, offchip
     detail: dict[str, Any] = field(default_factory=dict)
+    sram_read_bytes: int = 0
+    sram_write_bytes: int = 0
 
     @property
     def total_energy_pj(self) -> float:
@@ -233,23 +235,25 @@ class CostModel:
         return float(cycles_lb) * (1 - 1e-9), float(sum(energy.values()))
 
     def _assemble(self, m: Mapping, cycles: int, arr: dict[str, np.ndarray]) -> MappingCost:
-        compute_cycles, macs, dram, sram_bytes, energy = self._traffic_and_energy(m)
-        return MappingCost(m, cycles, compute_cycles, macs, dram, sram_bytes, energy)
+        compute_cycles, macs, dram, (rd, wr), energy = self._traffic_and_energy(m)
+        return MappingCost(m, cycles, compute_cycles, macs, dram, rd + wr, energy, sram_read_bytes=rd,
+                           sram_write_bytes=wr)
 
     def _traffic_and_energy(self, m: Mapping) -> tuple[int, int, dict[str, int], int, dict[str, float]]:
         """Sum the unit's results over the distinct tile shapes; DRAM bytes from the closed form."""
-        compute_cycles, macs, unit_e, sram_bytes = self._unit_part(m)
+        compute_cycles, macs, unit_e, (rd, wr) = self._unit_part(m)
         tot = m.totals()
         dram = {k: tot[k] for k in ("ifmap", "filter", "ofmap_in", "ofmap")}
         moved = sum(dram.values())
-        sram_bytes += moved                      # every DRAM byte is written into or read out of SRAM
+        # every DRAM byte is written into SRAM (loads fill it) or read out of it (stores drain it)
+        sram = (rd + dram["ofmap"], wr + dram["ifmap"] + dram["filter"] + dram["ofmap_in"])
         energy = {f"unit.{k}": v for k, v in unit_e.items()}
         # the unit prices its own SRAM reads/writes; the buffers' DRAM-side fills and drains are ours
         energy["sram.fill_drain"] = moved * self.energy.sram_byte_pj
         energy["offchip"] = moved * self.energy.offchip_byte_pj
-        return compute_cycles, macs, dram, sram_bytes, energy
+        return compute_cycles, macs, dram, sram, energy
 
-    def _unit_part(self, m: Mapping) -> tuple[int, int, dict[str, float], int]:
+    def _unit_part(self, m: Mapping) -> tuple[int, int, dict[str, float], tuple[int, int]]:
         """Compute cycles, MACs, unit energy and unit SRAM bytes over all tiles: independent of the
         loop order, so memoised per (GEMM, tile, dataflow)."""
         key = (m.gemm, m.tile, m.dataflow, m.bits)
@@ -258,19 +262,19 @@ class CostModel:
             return hit
         b, e = m.bits, self.energy
         unit_e: dict[str, float] = {}
-        sram_bytes = compute_cycles = macs = 0
+        rd_bytes = wr_bytes = compute_cycles = macs = 0
+        width = {"ifmap": b.ifmap, "filter": b.filter, "ofmap": b.psum}
         for shape, count in m.tile_shapes():
             r = self.compute(m.dataflow, shape)
             compute_cycles += r.issue_cycles * count   # busy intervals; the last tail adds to latency only
             macs += r.macs * count
             for act, pj in r.energy_pj.items():
                 unit_e[act] = unit_e.get(act, 0.0) + pj * count
-            rd, wr = r.sram_reads, r.sram_writes
-            sram_bytes += count * (nbytes(rd.get("ifmap", 0), b.ifmap) + nbytes(rd.get("filter", 0), b.filter)
-                                   + nbytes(rd.get("ofmap", 0) + wr.get("ofmap", 0), b.psum))
+            rd_bytes += count * sum(nbytes(v, width.get(k, 8)) for k, v in r.sram_reads.items())
+            wr_bytes += count * sum(nbytes(v, width.get(k, 8)) for k, v in r.sram_writes.items())
         if not unit_e:
             unit_e = {"mac": macs * e.mac_pj}
-        out = self._units_sum[key] = (compute_cycles, macs, unit_e, sram_bytes)
+        out = self._units_sum[key] = (compute_cycles, macs, unit_e, (rd_bytes, wr_bytes))
         return out
 
 
