@@ -19,7 +19,7 @@ from typing import Callable
 
 from archsim.errors import ConfigError
 from memory.dram.commands import ACT, INF, NCMD, PRE, RDA, REF, REFSB, WRA, CommandBus, Txn
-from memory.dram.scheduler import BankQueue, candidate, pick_fcfs, pick_frfcfs
+from memory.dram.scheduler import DIRTY, BankQueue, candidate, pick_fcfs, pick_frfcfs
 from memory.dram.spec import DramSpec
 
 
@@ -147,8 +147,10 @@ class Controller:
             self.log.append((now, c, rank, gi, b))
         if c == ACT or c == PRE or c == RDA or c == WRA:
             self.open_row[b] = row if c == ACT else -1
-            self.rq.touch(b)
-            self.wq.touch(b)
+            for q in self.rq, self.wq:           # the bank's candidates must be recomputed
+                q.cand[b] = None
+                if b in q.active:
+                    q.active[b] = DIRTY
 
     # -- refresh -------------------------------------------------------------------------------
     def _refresh_target(self, r: int) -> tuple[int, int]:
@@ -250,17 +252,26 @@ class Controller:
         if c == ACT or c == PRE:
             if c == PRE or t.cause == 0:
                 t.cause = 2 if c == PRE else 1
-            # the bank's own next candidate (e.g. its first column command after this ACT)
-            c2, t2 = candidate(q, b, self.open_row[b])
-            if not (blocked and (b in blocked or -1 - t2.rank in blocked)):
-                hint = min(hint, self.earliest(c2, t2.rank, t2.gi, b))
-            return True, hint if hint < next_t else next_t
-        q.remove(t)
-        if t.cause == 0:
-            self.hits += 1
-        elif t.cause == 1:
-            self.misses += 1
         else:
-            self.conflicts += 1
-        t.done(t, now + (self.wr_lat if t.is_write else self.rd_lat))
-        return True, now + 1                     # queue counts changed: re-decide next cycle
+            q.remove(t)
+            if t.cause == 0:
+                self.hits += 1
+            elif t.cause == 1:
+                self.misses += 1
+            else:
+                self.conflicts += 1
+            t.done(t, now + (self.wr_lat if t.is_write else self.rd_lat))
+            # the queue counts changed: re-decide next cycle if that flips the write-drain mode (an
+            # enqueue wakes the controller itself)
+            if not q.n or ((rq.n and wq.n <= self.lo) if self.write_mode else
+                           (wq.n >= self.hi or not rq.n) and wq.n):
+                return True, now + 1
+        # only bank b's candidate changed: time it now (and cache it), the rest of the bound is `hint`
+        if q.by_bank[b]:
+            cd = q.cand[b] = candidate(q, b, self.open_row[b])
+            c2, t2 = cd
+            if not (blocked and (b in blocked or -1 - t2.rank in blocked)):
+                e = self.e_lb[b][c2] = q.active[b] = self.earliest(c2, t2.rank, t2.gi, b)
+                if e < hint:
+                    hint = e
+        return True, hint if hint < next_t else next_t

@@ -90,10 +90,11 @@ class DramLevel(MemoryLevel):
         peek = self.engine.peek_time
         ctrl, to_ps = self.ctrls[ch], self.clock.cycles_to_ps
         pend, wake_at = self.pending[ch], self._wake_at
+        rq, wq = ctrl.rq, ctrl.wq
         self._running[ch] = True
         while True:
             wake_at[ch] = ctrl.step(cycle)         # enqueue (in _admit) may bring it earlier
-            if pend:
+            if pend and (rq.n < rq.size or wq.n < wq.size):
                 self._admit(ch, cycle)
             nxt = wake_at[ch]
             if nxt is None:

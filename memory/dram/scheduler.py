@@ -3,9 +3,9 @@
 Each bank's candidate is its oldest row hit (a column command) or, when it has none, the ACT or PRE
 its oldest request needs; it is cached until the bank's queue or open row changes. Each
 (bank, command)'s earliest legal cycle is cached as a lower bound (next-allowed times only grow).
-Each queue mirrors, per bank, the lower bound of its current candidate in a flat list `key`
-(-1: candidate to recompute, INF: bank empty), so a decision spends one comparison on each bank
-that cannot be ready yet.
+Each queue keeps, per bank with work, the lower bound of its current candidate as the value of its
+`active` dict (-1: candidate to recompute), so a decision spends one comparison on each bank that
+cannot be ready yet.
 """
 from __future__ import annotations
 
@@ -17,23 +17,22 @@ DIRTY = -1          # key of a bank whose candidate must be recomputed (always "
 class BankQueue:
     """One queue (reads or writes) of at most `size` transactions, indexed by bank."""
 
-    __slots__ = ("size", "n", "by_bank", "active", "cand", "key", "other")
+    __slots__ = ("size", "n", "by_bank", "active", "cand", "other")
 
     def __init__(self, nbanks: int, size: int) -> None:
         self.size = size
         self.n = 0
         self.by_bank: list[list[Txn]] = [[] for _ in range(nbanks)]
-        self.active: dict[int, None] = {}          # banks with queued work, insertion-ordered
+        # banks with queued work, insertion-ordered -> lower bound on their candidate's issue cycle
+        self.active: dict[int, int] = {}
         self.cand: list[tuple[int, Txn] | None] = [None] * nbanks
-        self.key: list[int] = [INF] * nbanks        # lower bound on the bank's candidate's issue cycle
         self.other: BankQueue | None = None         # the controller's other queue (they share bounds)
 
     def push(self, t: Txn) -> None:
         b = t.bank
         self.by_bank[b].append(t)
-        self.active[b] = None
+        self.active[b] = DIRTY
         self.cand[b] = None
-        self.key[b] = DIRTY
         self.n += 1
 
     def remove(self, t: Txn) -> None:
@@ -41,17 +40,17 @@ class BankQueue:
         lst = self.by_bank[b]
         lst.remove(t)
         if lst:
-            self.key[b] = DIRTY
+            self.active[b] = DIRTY
         else:
             del self.active[b]
-            self.key[b] = INF
         self.cand[b] = None
         self.n -= 1
 
     def touch(self, b: int) -> None:
         """Bank b's open row changed: its candidate must be recomputed."""
         self.cand[b] = None
-        self.key[b] = DIRTY if self.by_bank[b] else INF
+        if b in self.active:
+            self.active[b] = DIRTY
 
     def oldest(self) -> Txn:
         return min((self.by_bank[b][0] for b in self.active), key=lambda t: t.seq)
@@ -80,15 +79,14 @@ def pick_frfcfs(ctrl, q: BankQueue, now: int, blocked: set | None):
 
     Banks whose key is above `now` cannot be ready and cost one comparison; only the others get
     their candidate and exact earliest cycle (inlined `Controller.earliest`: this is the hot loop)."""
-    key, rows, lb, cand = q.key, ctrl.open_row, ctrl.e_lb, q.cand
-    ocand, okey = q.other.cand, q.other.key
+    act, rows, lb, cand = q.active, ctrl.open_row, ctrl.e_lb, q.cand
+    ocand, oact = q.other.cand, q.other.active
     na_of, na_ch = ctrl.na_of, ctrl.na_ch
     bus_free, bus_of, win_of = ctrl.bus_free, ctrl.bus_of, ctrl.win_of
     best_hit = best_row = None
     hit_seq = row_seq = next_t = INF
     ready = 0
-    for b in q.active:
-        e = key[b]
+    for b, e in act.items():
         if e > now:
             if e < next_t and not (blocked and _blocked(blocked, b, cand[b][1])):
                 next_t = e
@@ -98,13 +96,25 @@ def pick_frfcfs(ctrl, q: BankQueue, now: int, blocked: set | None):
             cd = cand[b] = candidate(q, b, rows[b])
         c, t = cd
         if blocked and _blocked(blocked, b, t):
-            key[b] = lb[b][c]
+            act[b] = lb[b][c]
             continue                     # a refresh is pending there: only its own commands issue
         lbb = lb[b]
         e = lbb[c]
         if e <= now:
             ab, ag, ar = na_of[b]
-            e = max(ab[c], ag[c], ar[c], na_ch[c], bus_free[bus_of[c]])
+            e = ab[c]                    # max of five, without a call
+            x = ag[c]
+            if x > e:
+                e = x
+            x = ar[c]
+            if x > e:
+                e = x
+            x = na_ch[c]
+            if x > e:
+                e = x
+            x = bus_free[bus_of[c]]
+            if x > e:
+                e = x
             for count, span, hist in win_of[c]:
                 h = hist[t.rank]
                 if len(h) == count and h[0] + span > e:
@@ -112,8 +122,8 @@ def pick_frfcfs(ctrl, q: BankQueue, now: int, blocked: set | None):
             lbb[c] = e
             oc = ocand[b]
             if oc is not None and oc[0] == c:
-                okey[b] = e              # the other queue's bound for this bank moved too
-        key[b] = e
+                oact[b] = e              # the other queue's bound for this bank moved too
+        act[b] = e
         if e <= now:
             ready += 1
             if c == RD or c == WR:
