@@ -18,7 +18,7 @@ from collections import deque
 from typing import Callable
 
 from archsim.errors import ConfigError
-from memory.dram.commands import ACT, INF, NCMD, PRE, RDA, REF, REFSB, WRA, CommandBus, Txn
+from memory.dram.commands import ACT, INF, NCMD, PRE, RD, RDA, REF, REFSB, WR, WRA, CommandBus, Txn
 from memory.dram.scheduler import DIRTY, BankQueue, candidate, pick_fcfs, pick_frfcfs
 from memory.dram.spec import DramSpec
 
@@ -38,6 +38,7 @@ class Controller:
         self.na_bg = [[0] * NCMD for _ in range(ranks * spec.bankgroups)]
         self.na_rank = [[0] * NCMD for _ in range(ranks)]
         self.na_ch = [0] * NCMD
+        self.refresh = refresh
         self._compile(spec)
         self.rq, self.wq = BankQueue(nbanks, read_queue), BankQueue(nbanks, write_queue)
         self.rq.other, self.wq.other = self.wq, self.rq
@@ -51,7 +52,6 @@ class Controller:
         # data return after the column command, plus the controller's own pipeline (0: pure DRAM timing)
         self.rd_lat = t["CL"] + t["tBL"] + frontend_latency_cycles
         self.wr_lat = t["CWL"] + t["tBL"] + frontend_latency_cycles
-        self.refresh = refresh
         if refresh == "per_bank" and t["tREFIsb"] <= 0:
             raise ConfigError(f"dram: {spec.name} has no per-bank refresh (tREFIsb = 0); use refresh: all_bank")
         self.t_refi = t["tREFIsb"] if refresh == "per_bank" else t["tREFI"]
@@ -69,14 +69,18 @@ class Controller:
     def _compile(self, spec: DramSpec) -> None:
         """Flatten the rule table: for each bank b and command P, every (next-allowed list, N, delay)
         that issuing P at b raises, over all scopes (the bank, its bank group, its rank, the channel,
-        the other ranks). Next-allowed lists are never replaced, so `issue` is one flat loop."""
+        the other ranks). Next-allowed lists are never replaced, so `issue` is one flat loop.
+        Only commands whose earliest cycle is ever asked are kept as N: the scheduler times RD/WR and
+        issues RDA/WRA in their place (so their rules must match), and only one refresh kind runs."""
+        asked = {ACT, PRE, RD, WR, REF if self.refresh == "all_bank" else REFSB}
         upd = {s: [[] for _ in range(NCMD)] for s in ("bank", "bankgroup", "rank", "channel", "other_rank")}
         best: dict[tuple, int] = {}
         for r in spec.rules:                       # keep the largest delay per (prev, next, scope)
             k = (r.prev, r.next, r.scope)
             best[k] = max(best.get(k, 0), r.delay)
         for (p, n, s), d in sorted(best.items()):
-            upd[s][p].append((n, d))
+            if n in asked:
+                upd[s][p].append((n, d))
         bpr, bpg = spec.banks, spec.banks_per_group
         self.rank_of = [b // bpr for b in range(self.ranks * bpr)]
         self.gi_of = [b // bpr * spec.bankgroups + b % bpr // bpg for b in range(self.ranks * bpr)]

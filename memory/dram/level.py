@@ -94,8 +94,10 @@ class DramLevel(MemoryLevel):
         self._running[ch] = True
         while True:
             wake_at[ch] = ctrl.step(cycle)         # enqueue (in _admit) may bring it earlier
-            if pend and (rq.n < rq.size or wq.n < wq.size):
-                self._admit(ch, cycle)
+            if pend:
+                q = wq if pend[0].is_write else rq
+                if q.n < q.size:                   # else back-pressure: nothing to admit
+                    self._admit(ch, cycle)
             nxt = wake_at[ch]
             if nxt is None:
                 break
