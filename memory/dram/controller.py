@@ -253,10 +253,7 @@ class Controller:
         c, t, hint = got
         b = t.bank
         self.issue(c, t.rank, t.gi, b, now, t.row)
-        if c == ACT or c == PRE:
-            if c == PRE or t.cause == 0:
-                t.cause = 2 if c == PRE else 1
-        else:
+        if c != ACT and c != PRE:
             q.remove(t)
             if t.cause == 0:
                 self.hits += 1
@@ -265,17 +262,14 @@ class Controller:
             else:
                 self.conflicts += 1
             t.done(t, now + (self.wr_lat if t.is_write else self.rd_lat))
-            # the queue counts changed: re-decide next cycle if that flips the write-drain mode (an
-            # enqueue wakes the controller itself)
-            if not q.n or ((rq.n and wq.n <= self.lo) if self.write_mode else
-                           (wq.n >= self.hi or not rq.n) and wq.n):
-                return True, now + 1
-        # only bank b's candidate changed: time it now (and cache it), the rest of the bound is `hint`
-        if q.by_bank[b]:
-            cd = q.cand[b] = candidate(q, b, self.open_row[b])
-            c2, t2 = cd
-            if not (blocked and (b in blocked or -1 - t2.rank in blocked)):
-                e = self.e_lb[b][c2] = q.active[b] = self.earliest(c2, t2.rank, t2.gi, b)
-                if e < hint:
-                    hint = e
+            return True, now + 1                 # queue counts changed: re-decide next cycle
+        if c == PRE or t.cause == 0:
+            t.cause = 2 if c == PRE else 1
+        # the bank's own next candidate (e.g. its first column command after this ACT): time it and
+        # cache it, so the next decision need not recompute it
+        c2, t2 = q.cand[b] = candidate(q, b, self.open_row[b])
+        if not (blocked and (b in blocked or -1 - t2.rank in blocked)):
+            e = self.e_lb[b][c2] = q.active[b] = self.earliest(c2, t2.rank, t2.gi, b)
+            if e < hint:
+                hint = e
         return True, hint if hint < next_t else next_t
