@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from archsim.fileio import atomic_write_text
+
 GROUPS = {"units": 1, "memory": 2}
 _GROUP_NAMES = {1: "compute units", 2: "memory channels"}
 PS_PER_US = 1_000_000
@@ -68,7 +70,7 @@ class Trace:
 
     def write(self, path: str | Path) -> Path:
         p = Path(path)
-        p.write_text(json.dumps(self.to_dict(), separators=(",", ":")))
+        atomic_write_text(p, json.dumps(self.to_dict(), separators=(",", ":")))
         return p
 
 

@@ -10,7 +10,6 @@ Prints the time per `SystolicArray.compute` call for each case, the whole GPT-2 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -31,11 +30,6 @@ DATAFLOWS = ("os", "ws", "is")
 
 
 def timings() -> list[str]:
-    try:
-        from archsim.units.systolic import pipelined  # noqa: F401
-    except ImportError:
-        print("note: pipelined.py is not available; timing 'pipelined' is skipped")
-        return ["scalesim"]
     return ["scalesim", "pipelined"]
 
 

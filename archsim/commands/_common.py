@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from archsim.errors import ArchsimError
+from archsim.fileio import atomic_write_text
 
 REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 DEFAULT_CONFIG = REPO_CONFIGS / "default.yaml"
@@ -14,7 +15,7 @@ DEFAULT_CONFIG = REPO_CONFIGS / "default.yaml"
 
 def add_config_args(p, optional: bool = True) -> None:
     p.add_argument("config", nargs="?" if optional else None, default=None,
-                   help=f"design YAML (default: configs/default.yaml)")
+                   help="design YAML (default: configs/default.yaml)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config key, e.g. --set units.sa.rows=64 (repeatable)")
 
@@ -40,10 +41,7 @@ def write_json(obj: Any, dest: str) -> None:
     if dest == "-":
         sys.stdout.write(text + "\n")
         return
-    path = Path(dest)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text + "\n")
-    tmp.replace(path)
+    atomic_write_text(dest, text + "\n")
 
 
 def _default(o: Any) -> Any:

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from archsim.config.memory_schema import DramConfig, FlashConfig
 from archsim.engine import Engine
 from archsim.errors import ConfigError
+from archsim.fileio import atomic_write_text
 
 PATTERN_NAMES = ("seq_rd", "rand_rd", "rand_mix", "stream_add", "rowhit", "rowconf", "idle_rand", "seq_wr")
 
@@ -126,7 +127,7 @@ def main(args) -> int:
         if args.json == "-":
             print(text)
         else:
-            Path(args.json).write_text(text + "\n")
+            atomic_write_text(args.json, text + "\n")
     if args.json != "-":
         for k, v in stats.items():
             if isinstance(v, dict):

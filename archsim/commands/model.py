@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from archsim.errors import WorkloadError
+from archsim.fileio import atomic_write_text
 
 MIB = 1 << 20
 
@@ -112,7 +112,7 @@ def main(args) -> int:
         if args.json == "-":
             sys.stdout.write(text + "\n")
         else:
-            Path(args.json).write_text(text + "\n")
+            atomic_write_text(args.json, text + "\n")
             _print(s, sys.stdout)
     else:
         _print(s, sys.stdout)

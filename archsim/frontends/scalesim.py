@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archsim.errors import ArchsimError
+from archsim.fileio import atomic_write_text
 from archsim.units.base import GemmShape
 from archsim.units.systolic.conv import conv_to_gemm
 from archsim.units.systolic.scalesim_timing import scalesim_cycles
@@ -158,19 +159,10 @@ def read_topology(path: str | Path, input_type: str = "conv") -> list[Layer]:
     return layers
 
 
-def pipelined_available() -> bool:
-    try:
-        from archsim.units.systolic import pipelined  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def compute_report(cfg: ScalesimConfig, layers: list[Layer]) -> list[dict[str, object]]:
     """SCALE-Sim's COMPUTE_REPORT rows from the closed form (stall-free), plus pipelined cycles."""
-    pipe = None
-    if pipelined_available():
-        from archsim.units.systolic.pipelined import pipelined_cycles as pipe
+    from archsim.units.systolic.pipelined import pipelined_cycles
+
     rows = []
     for i, layer in enumerate(layers):
         g = layer.gemm
@@ -179,8 +171,7 @@ def compute_report(cfg: ScalesimConfig, layers: list[Layer]) -> list[dict[str, o
             "LayerID": i, "Total Cycles": t.compute_cycles, "Stall Cycles": 0,
             "Overall Util %": t.overall_util_pct, "Mapping Efficiency %": t.mapping_eff_pct,
             "Compute Util %": t.compute_util_pct}
-        if pipe is not None:
-            row[PIPELINED_COLUMN] = int(pipe(g.M, g.N, g.K, cfg.rows, cfg.cols, cfg.dataflow).total_cycles)
+        row[PIPELINED_COLUMN] = int(pipelined_cycles(g.M, g.N, g.K, cfg.rows, cfg.cols, cfg.dataflow).total_cycles)
         rows.append(row)
     return rows
 
@@ -192,10 +183,8 @@ def write_compute_report(rows: list[dict[str, object]], outdir: str | Path) -> P
         out.mkdir(parents=True, exist_ok=True)
         dest = out / "COMPUTE_REPORT.csv"
         cols = list(rows[0].keys())
-        with open(dest, "w") as f:
-            f.write(", ".join(cols) + ",\n")
-            for r in rows:
-                f.write(", ".join(str(r[c]) for c in cols) + ",\n")
+        lines = [", ".join(cols) + ","] + [", ".join(str(r[c]) for c in cols) + "," for r in rows]
+        atomic_write_text(dest, "\n".join(lines) + "\n")
     except OSError as exc:
         raise ArchsimError(f"{outdir}: cannot write COMPUTE_REPORT.csv ({exc.strerror})") from None
     return dest

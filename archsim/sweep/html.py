@@ -15,6 +15,7 @@ from typing import Any, Mapping, Sequence
 from archsim.errors import ArchsimError
 from archsim.sweep import figures
 from archsim.sweep.store import METRICS
+from archsim.fileio import atomic_write_text
 
 OP_COLUMNS = ("name", "kind", "unit", "count", "cycles", "time_ns", "utilization", "macs", "stall_cycles",
               "dram_read_bytes", "dram_write_bytes", "energy_pj")
@@ -129,9 +130,9 @@ def report_sweep(db: Path, out: Path, x: str = "time_ns", y: str = "energy_pj") 
 
 def _page(out: Path, title: str, body: str) -> Path:
     page = out / "index.html"
-    page.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-                    f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>")
-    return page
+    return atomic_write_text(page, f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
+                             f"</title><style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>{body}"
+                             "</body></html>")
 
 
 def build_report(source: str | Path, out: str | Path) -> Path:

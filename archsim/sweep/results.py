@@ -7,10 +7,12 @@ Filtering uses the same safe expression language as sweep constraints, over each
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Any
 
 from archsim.errors import ArchsimError
+from archsim.fileio import atomic_write_text
 from archsim.sweep.expr import Expr
 from archsim.sweep.store import Store
 
@@ -49,11 +51,11 @@ def export(data: list[dict[str, Any]], out: str | Path) -> Path:
     for r in table:
         cols.update(dict.fromkeys(r))
     if out.suffix == ".csv":
-        with out.open("w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(cols))
-            w.writeheader()
-            w.writerows(table)
-        return out
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(cols))
+        w.writeheader()
+        w.writerows(table)
+        return atomic_write_text(out, buf.getvalue())
     if out.suffix == ".parquet":
         try:
             import pyarrow as pa

@@ -13,7 +13,7 @@ state fold_end(F-1) + 1, and that state index is `total_cycles` (the RTL `cycles
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from archsim.units.systolic.folds import DATAFLOWS, cdiv as _cdiv, spatial_map  # noqa: F401
+from archsim.units.systolic.folds import cdiv as _cdiv, spatial_map
 
 import numpy as np
 

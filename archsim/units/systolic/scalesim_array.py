@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from archsim.units.systolic.scalesim_timing import DATAFLOWS
+from archsim.units.systolic.folds import DATAFLOWS
 
 
 @dataclass

@@ -9,7 +9,7 @@ inflation (Q7) and the WS/IS compute-util denominator (Q8).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from archsim.units.systolic.folds import DATAFLOWS, cdiv as _cdiv, spatial_map  # noqa: F401
+from archsim.units.systolic.folds import cdiv as _cdiv, spatial_map
 
 
 
