@@ -87,13 +87,15 @@ class Controller:
         # each bank's own next-allowed lists (bank, bank group, rank), for `earliest` in one unpack
         self.na_of = [(self.na_bank[b], self.na_bg[gi], self.na_rank[r])
                       for b, (r, gi) in enumerate(zip(self.rank_of, self.gi_of))]
-        self.upd = []                              # upd[b][P] = ((list, N, delay), ...)
+        # upd[b][P] = ((list, N, delay), ...); the command bus it occupies is one more such entry
+        bus = self.bus
+        self.upd = []
         for b, (r, gi) in enumerate(zip(self.rank_of, self.gi_of)):
             targets = (("bank", [self.na_bank[b]]), ("bankgroup", [self.na_bg[gi]]),
                        ("rank", [self.na_rank[r]]), ("channel", [self.na_ch]),
                        ("other_rank", [self.na_rank[o] for o in range(self.ranks) if o != r]))
             self.upd.append([tuple((a, n, d) for s, arrays in targets for a in arrays for n, d in upd[s][p])
-                             for p in range(NCMD)])
+                             + ((bus.free, bus.bus_of[p], bus.cycles_of[p]),) for p in range(NCMD)])
         self.windows = []
         for cmd, scope, count, span in spec.windows:
             if scope != "rank":
@@ -134,16 +136,12 @@ class Controller:
         return e
 
     def issue(self, c: int, rank: int, gi: int, b: int, now: int, row: int = -1) -> None:
-        """Issue command `c` at cycle `now`: apply every rule it triggers; ACT opens `row`."""
+        """Issue command `c` at cycle `now`: apply every rule it triggers, take the command bus;
+        ACT opens `row`."""
         for a, n, d in self.upd[b][c]:
             d += now
             if a[n] < d:
                 a[n] = d
-        bus = self.bus
-        k = bus.bus_of[c]
-        d = now + bus.cycles_of[c]
-        if bus.free[k] < d:
-            bus.free[k] = d
         for _count, _span, hist in self.win_of[c]:
             hist[rank].append(now)
         self.cmd_counts[c] += 1
