@@ -4,7 +4,6 @@ Example:
     mapper:
       objective: edp
       budget: 30 s
-      seed: 1
       dataflows: [os, ws]          # the array may be run in any of these (default: as configured)
       constraints:
         - match: "*.ffn_*"         # glob on op name (or `kind: gemm`)
@@ -71,7 +70,7 @@ class MapperConfig(StrictModel):
                                          "results are reproducible unless this cap cuts it short (then flagged)")
     max_evaluations: int = Field(3000, ge=1, description="score cap for spaces above exhaustive_limit (best-first search stops there)")
     exhaustive_limit: int = Field(6000, ge=1, description="search exhaustively when the space is at most this")
-    seed: int = 0
+    seed: int = Field(0, description="reserved for stochastic searches; the best-first search is exact and uses none")
     tile_candidates: int = Field(24, ge=2, description="tile sizes tried per GEMM dim (powers of two, array "
                                                         "multiples, balanced splits, the whole dim)")
     top_k: int = Field(5, ge=1)
