@@ -14,7 +14,12 @@ from archsim.config.quantities import Bandwidth, Duration, Energy, Frequency, Si
 
 
 class SramConfig(StrictModel):
-    """One on-chip buffer. `bytes_per_cycle` is the total over banks and ports."""
+    """One on-chip buffer. `bytes_per_cycle` is the total over banks and ports.
+
+    The runner uses `capacity` (tile sizes), `double_buffered` (overlap) and `bytes_per_cycle` (it
+    limits the array: dataflows.cost.sram_limited). `banks`, `ports`, `latency_cycles`, `clock` and
+    `energy_per_byte` drive the bank-level SRAM model (memory/sram.py) that `archsim mem` and
+    request-level studies use; the runner prices SRAM bytes with `energy.sram_byte`."""
 
     capacity: Size
     bytes_per_cycle: int = Field(ge=1)
