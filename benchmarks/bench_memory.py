@@ -33,8 +33,10 @@ def bench_cycle_random(n: int) -> None:
     t0 = time.perf_counter()
     s = replay(lvl, a, w, c, 64, lvl.clock)
     dt = time.perf_counter() - t0
+    cmds = sum(s["commands"].values())
     print(f"cycle  DDR4-3200 rand_rd  {n} requests in {dt:.3f} s = {n / dt:,.0f} req/s "
-          f"(target 100,000)  [{s['total_cycles']} DRAM cycles, {s['bandwidth_gbps']:.2f} GB/s]")
+          f"(target 100,000)  [{s['total_cycles']} DRAM cycles, {s['bandwidth_gbps']:.2f} GB/s, "
+          f"{cmds / n:.2f} commands/request, {dt / cmds * 1e6:.2f} us/command]")
 
 
 def bench_fast_stream() -> None:
