@@ -16,6 +16,7 @@ from archsim.report import Report
 from archsim.system import System
 from archsim.units.base import ComputeResult, ComputeUnit, GemmShape
 from archsim.workload import Workload, resolve_workload
+from dataflows.mapper import design_energy_spec
 from dataflows.schedule import PipelineResult, Tile, fast_port, pipeline_time
 
 FIDELITIES = ("fast", "cycle")
@@ -63,16 +64,14 @@ class _Runner:
         self.system = system
         self.fidelity = fidelity
         self.trace = trace
+        self.energy_spec = design_energy_spec(system.design)
         self._compute_cache: dict[tuple, ComputeResult] = {}
         self._op_cache: dict[tuple, _OpCost] = {}
         self._cursor = dict.fromkeys(REGION, 0)
         self._mappers: dict[tuple, Any] = {}
         self._mem_spec: Any = None
-        from dataflows.mapper import design_energy_spec
-
-        self.energy_spec = design_energy_spec(system.design)
         self._cost: Any = None        # the current op's cost model (SRAM limits, operand widths)
-        self._clock_ps = 0          # start of the next op (ops run back to back)
+        self._clock_ps = 0            # start of the next op (ops run back to back)
         self._port_cls: type | None = None
         self._last_record: list = []
 
