@@ -72,7 +72,7 @@ class _Runner:
         self._mem_spec: Any = None
         self._cost: Any = None        # the current op's cost model (SRAM limits, operand widths)
         self._clock_ps = 0            # start of the next op (ops run back to back)
-        self._port_cls: type | None = None
+        self._port: Any = None        # a probe of the fast port, for its declared properties
         self._last_record: list = []
 
     # -- placement -----------------------------------------------------------------------------
@@ -89,7 +89,7 @@ class _Runner:
         unit = self.place(op)
         key = (_signature(op), unit.name if unit else None)
         # a repeated shape costs the same only where timing ignores addresses (not DRAM/flash pages)
-        reuse = self.fidelity == "fast" and not getattr(self._port_kind(), "uses_addresses", True)
+        reuse = self.fidelity == "fast" and not self._port_flag("uses_addresses", True)
         cost = self._op_cache.get(key) if reuse else None
         if cost is None:
             self._last_record = []    # an op that skips the pipeline (closed-form estimate) has no tile activity
@@ -148,8 +148,8 @@ class _Runner:
             r = self._compute(unit, GemmShape(*s))
             step_ps[s] = (clk.cycles_to_ps(r.issue_cycles), clk.cycles_to_ps(r.cycles) - clk.cycles_to_ps(r.issue_cycles))
         stores = arr["store"].tolist()
-        if self.fidelity == "fast" and not getattr(self._port_kind(), "uses_addresses", True):
-            # the port sees only bytes: one merged load per step (exact for a FIFO port) and the batch
+        if self.fidelity == "fast" and self._port_flag("exact_when_merged", False):
+            # a single FIFO port sees only bytes: one merged load per step is exact, and the batch
             # copies share one list of tiles
             loads = arr["load"].tolist()
             one = [Tile(step_ps[s][0], ((0, loads[i]),) if loads[i] else (), ((0, stores[i]),) if stores[i] else (),
@@ -198,11 +198,12 @@ class _Runner:
             res = self._compute_cache[key] = sram_limited(unit.compute(shape, self.fidelity), cost.bits, cost.mem)
         return res
 
-    def _port_kind(self) -> type:
-        """The class of the closed-form port the fast fidelity uses for this system's off-chip level."""
-        if self._port_cls is None:
-            self._port_cls = type(fast_port(self.system.offchip))
-        return self._port_cls
+    def _port_flag(self, name: str, default: bool) -> bool:
+        """What the `fast` port declares: `uses_addresses` (timing depends on where bytes live: DRAM
+        pages, flash planes) and `exact_when_merged` (same-time requests may be merged into one)."""
+        if self._port is None:
+            self._port = fast_port(self.system.offchip)
+        return bool(getattr(self._port, name, default))
 
     def _pipeline(self, tiles: Sequence[Tile]) -> PipelineResult:
         slots = 2 if self.system.double_buffered else 1

@@ -24,9 +24,9 @@ class System:
             clock_hz = design.unit_clock_hz(name)
             self.engine.clock(name, clock_hz)
             self.units[name] = build_unit(name, ucfg, clock_hz, self.energy)
-        from memory import build_offchip
+        from memory import build_offchip_path
 
-        self.offchip = build_offchip(design.memory.offchip, self.engine)
+        self.offchip = build_offchip_path(design.memory, self.engine)   # links (if any), then the level
 
     # -- memory as the mapper sees it -------------------------------------------------------------
     def sram(self, role: str) -> Any | None:

@@ -275,14 +275,14 @@ def design_memory_spec(design: Any) -> MemorySpec:
     The off-chip bandwidth and latency come from the level's own `stream_time_ps`, so DRAM and
     flash levels work the same way as the simple pipe."""
     from archsim.engine import Engine
-    from memory.build import build_offchip
+    from memory.build import build_offchip_path
 
     sram = design.memory.sram
     missing = [r for r in ("ifmap", "filter", "ofmap") if r not in sram]
     if missing:
         raise ArchsimError(f"{design.source}: memory.sram needs buffers named ifmap, filter and ofmap for the "
                            f"mapper; missing: {', '.join(missing)}")
-    level = build_offchip(design.memory.offchip, Engine())
+    level = build_offchip_path(design.memory, Engine())
     small, big = 1 << 20, 1 << 24
     t_small, t_big = level.stream_time_ps(small), level.stream_time_ps(big)
     bytes_per_s = (big - small) / ((t_big - t_small) / 1e12)

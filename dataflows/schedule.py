@@ -52,7 +52,8 @@ class FifoPort:
     closed form and the event-driven level agree to the picosecond.
     """
 
-    uses_addresses = False  # only bytes matter: same-time requests may be merged
+    uses_addresses = False     # only bytes matter
+    exact_when_merged = True   # same-time requests may be merged into one (busy-period timing)
 
     def __init__(self, level: Any):
         self.level = level

@@ -24,6 +24,16 @@ def build_offchip(cfg, engine: Engine, name: str = "offchip") -> MemoryLevel:
                       "expected simple, dram or flash")
 
 
+def build_offchip_path(memory_cfg, engine: Engine) -> MemoryLevel:
+    """What the chip's buffers see: the `memory.links` in the order given, then the off-chip level."""
+    if not memory_cfg.links:
+        return build_offchip(memory_cfg.offchip, engine)
+    from memory.chain import Chain
+
+    links = [build_link(name, cfg, engine) for name, cfg in memory_cfg.links.items()]
+    return Chain("offchip", engine, links, build_offchip(memory_cfg.offchip, engine, memory_cfg.offchip.kind))
+
+
 def build_sram(name: str, cfg: SramConfig, engine: Engine, default_clock_hz: float) -> SramBuffer:
     return SramBuffer(name, engine, cfg.capacity, cfg.bytes_per_cycle, cfg.clock or default_clock_hz,
                       cfg.banks, cfg.ports, cfg.latency_cycles, cfg.double_buffered,

@@ -103,6 +103,9 @@ OffchipConfig = Annotated[Union[SimpleOffchipConfig, DramConfig, FlashConfig], F
 
 
 class MemoryConfig(StrictModel):
+    """On-chip buffers by operand role; `links` sit in series, in the order given, between the buffers
+    and the `offchip` level (e.g. a PCIe link in front of a computational SSD)."""
+
     sram: dict[str, SramConfig] = Field(default_factory=dict)
     links: dict[str, LinkConfig] = Field(default_factory=dict)
     offchip: OffchipConfig = Field(default_factory=lambda: SimpleOffchipConfig(bandwidth="25.6 GB/s", latency="100 ns"))

@@ -126,3 +126,16 @@ def test_offchip_level_energy_overrides_the_design_table():
     moved = own["dram_read_bytes"] + own["dram_write_bytes"]
     assert own["energy_breakdown_pj"]["offchip"] == pytest.approx(moved * 1.0)
     assert base["energy_breakdown_pj"]["offchip"] == pytest.approx(moved * 162.0)
+
+
+def test_a_link_in_front_of_the_offchip_level_slows_transfers_and_keeps_fidelities_equal():
+    wl = {"gemm": ["64x300x200", "1x1024x1024"]}
+    direct = archsim.run(archsim.load_config(DEFAULT), wl)
+    linked = archsim.load_config(DEFAULT, overrides={"memory.links.pcie.bandwidth": "4 GB/s",
+                                                     "memory.links.pcie.latency": "500 ns"})
+    fast, cyc = archsim.run(linked, wl, fidelity="fast"), archsim.run(linked, wl, fidelity="cycle")
+    assert [o["cycles"] for o in fast.ops] == [o["cycles"] for o in cyc.ops]
+    for a, b in zip(direct.ops, fast.ops):
+        assert b["cycles"] > a["cycles"]
+        # first principles: every byte crosses the 4 GB/s link (at 1 GHz: 4 B per cycle)
+        assert b["cycles"] >= (b["dram_read_bytes"] + b["dram_write_bytes"]) / 4

@@ -1,0 +1,67 @@
+"""Links in series in front of the off-chip level: PCIe to a computational SSD, a NoC, a TSV stack.
+
+A read crosses every link and then the level; the data is usable when the last hop delivers it.
+(Requests carry the data one way; the command's own trip is part of each hop's latency.) Each hop
+serves requests in arrival order, so the chain's closed-form port is the hops' ports composed.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from archsim.engine import Engine
+from memory.request import MemoryLevel, Request
+
+
+class Chain(MemoryLevel):
+    """`links` (bandwidth + latency pipes) in order, then `level` (DRAM, flash, simple)."""
+
+    def __init__(self, name: str, engine: Engine, links: Sequence[MemoryLevel], level: MemoryLevel):
+        super().__init__(name, engine, level.capacity_bytes, 0.0)
+        self.links, self.level = list(links), level
+        self.hops = self.links + [level]
+
+    def submit(self, req: Request) -> None:
+        self._check(req)
+        req.issue_ps = self.engine.now
+        self._account(req)
+        self._hop(req, 0)
+
+    def _hop(self, req: Request, i: int) -> None:
+        def done(r: Request) -> None:
+            if i + 1 < len(self.hops):
+                self._hop(req, i + 1)
+            else:
+                self._finish_at(req, r.done_ps)
+        self.hops[i].submit(Request(req.addr, req.nbytes, req.is_write, req.requester, done))
+
+    def stream_time_ps(self, nbytes: int, is_write: bool = False, addr: int = 0) -> int:
+        """A long stream moves at the slowest hop's rate; every other hop adds its latency."""
+        times = [h.stream_time_ps(nbytes, is_write, addr) for h in self.hops]
+        slow = max(range(len(times)), key=times.__getitem__)
+        return times[slow] + sum(int(getattr(h, "latency_ps", 0)) for j, h in enumerate(self.hops) if j != slow)
+
+    @property
+    def peak_bytes_per_s(self) -> float:
+        return min(float(h.peak_bytes_per_s) for h in self.hops)
+
+    def fast_port(self) -> "ChainPort":
+        from dataflows.schedule import fast_port
+
+        return ChainPort([fast_port(h) for h in self.hops])
+
+    def level_stats(self) -> dict:
+        return {"hops": {h.name: h.stats() for h in self.hops}}
+
+
+class ChainPort:
+    """Closed form of a Chain: each hop's port, fed with the previous hop's delivery time."""
+
+    def __init__(self, ports: Sequence[Any]):
+        self.ports = list(ports)
+        self.uses_addresses = any(getattr(p, "uses_addresses", True) for p in self.ports)
+
+    def issue(self, at_ps: int, nbytes: int, is_write: bool, addr: int = 0) -> int:
+        t = at_ps
+        for p in self.ports:
+            t = p.issue(t, nbytes, is_write, addr)
+        return t
