@@ -225,7 +225,7 @@ class _Runner:
         self.trace.track(mem, "memory")
         for what, i, start, end in c.record:
             tr = f"{track} tiles" if what == "compute" else mem
-            self.trace.add(tr, f"{op.name} {what} {i}" if i >= 0 else f"{op.name} {what}", t0 + start, end - start)
+            self.trace.add(tr, f"{op.name} {what} {i}", t0 + start, end - start)
 
     def _addr(self, role: str, nbytes: int) -> int:
         """Next address of the role's stream; wraps to the start of its quarter when it runs out."""

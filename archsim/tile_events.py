@@ -94,10 +94,12 @@ class TilePipeline:
         self._end = max(self._end, self.engine.now)
         for addr, nbytes in self.tiles[i].stores:
             self._stores_open += 1
-            self.level.submit(Request(addr, nbytes, True, self.requester, self._store_done))
+            self.level.submit(Request(addr, nbytes, True, self.requester, self._store_done_cb(i)))
 
-    def _store_done(self, req: Request) -> None:
-        if self.record is not None:
-            self.record.append(("store", -1, req.issue_ps - self._t0, req.done_ps - self._t0))
-        self._stores_open -= 1
-        self._end = max(self._end, req.done_ps)
+    def _store_done_cb(self, i: int):
+        def done(req: Request) -> None:
+            if self.record is not None:
+                self.record.append(("store", i, req.issue_ps - self._t0, req.done_ps - self._t0))
+            self._stores_open -= 1
+            self._end = max(self._end, req.done_ps)
+        return done
