@@ -37,19 +37,12 @@ def op_kind(op: Mapping[str, Any]) -> str:
 
 
 def peaks(report: Mapping[str, Any]) -> tuple[float | None, float | None]:
-    """(peak MAC/s, off-chip bytes/s) of the design: compute from the report's own utilisation
-    (util = MACs / (time x peak)), bandwidth from a `simple` off-chip config."""
+    """(peak MAC/s, off-chip bytes/s) of the design, from the report's totals (`peak_macs_per_ns`,
+    `peak_offchip_bytes_per_ns`, which every run writes, whatever the off-chip level)."""
     t = report.get("totals", {})
-    peak = None
-    if t.get("utilization") and t.get("time_ns"):
-        peak = t["macs"] / (t["time_ns"] * 1e-9 * t["utilization"])
-    bw = None
-    off = report.get("config", {}).get("memory", {}).get("offchip", {})
-    if isinstance(off, Mapping) and isinstance(off.get("bandwidth"), str):
-        from archsim.config.quantities import parse_bandwidth
-
-        bw = parse_bandwidth(off["bandwidth"])
-    return peak, bw
+    peak = t.get("peak_macs_per_ns")
+    bw = t.get("peak_offchip_bytes_per_ns")
+    return (peak * 1e9 if peak else None), (bw * 1e9 if bw else None)
 
 
 def roofline(report: Mapping[str, Any], path: Path) -> Path:
