@@ -102,7 +102,7 @@ def resolve_workload(workload: Any, design: Any = None) -> Workload:
 def _from_mapping(spec: Mapping[str, Any]) -> Workload:
     spec = dict(spec)
     if spec.get("model"):
-        keys = ("model", "phase", "batch", "seq", "kv", "bits", "moe_imbalance")
+        keys = ("model", "phase", "batch", "seq", "kv", "bits", "moe_imbalance", "allow_long")
         unknown = set(spec) - set(keys) - {"gemm", "conv"}
         if unknown:
             raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; expected {', '.join(keys)}")

@@ -21,6 +21,7 @@ def register(sub) -> argparse.ArgumentParser:
     w.add_argument("--batch", type=int, default=1)
     w.add_argument("--seq", type=int, help="prompt length (prefill)")
     w.add_argument("--kv", type=int, help="KV-cache length (decode)")
+    w.add_argument("--allow-long", action="store_true", help="allow a context longer than the model's positions")
     w.add_argument("--bits", type=int, default=None, help="operand precision in bits (default: 8 for GEMMs, 16 for models)")
     p.add_argument("--fidelity", choices=["fast", "cycle"], default="fast")
     p.add_argument("--no-dedup", action="store_true", help="simulate every repeated layer instead of once")
@@ -32,6 +33,8 @@ def register(sub) -> argparse.ArgumentParser:
 def workload_from_args(args) -> dict | None:
     if args.model:
         spec = {"model": args.model, "phase": args.phase, "batch": args.batch, "seq": args.seq, "kv": args.kv}
+        if args.allow_long:
+            spec["allow_long"] = True
         if args.bits:
             spec["bits"] = args.bits
         return spec
