@@ -188,6 +188,8 @@ def format_errors(exc: ValidationError, root: type[BaseModel], data: Any, where:
     seen: set[tuple[Loc, str]] = set()
     for err in exc.errors(include_url=False):
         loc = _data_path(data, tuple(err["loc"]))
+        if err["type"] == "union_tag_invalid":
+            loc += ("kind",)   # point at the `kind:` line itself
         full = prefix + loc
         line = _line_for(lines or {}, full)
         head = f"{where}:{line}" if isinstance(line, int) else (f"{where} ({line})" if line else where)
@@ -200,7 +202,13 @@ def format_errors(exc: ValidationError, root: type[BaseModel], data: Any, where:
             msg = f"unknown key {str(loc[-1])!r} ({hint})"
         elif typ == "missing":
             msg = "required key is missing"
-        elif typ in ("union_tag_invalid", "literal_error"):
+        elif typ == "union_tag_invalid":
+            ctx = err.get("ctx", {})
+            tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",") if t.strip()]
+            close = difflib.get_close_matches(str(ctx.get("tag")), tags, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            msg = f"unknown kind {ctx.get('tag')!r}{hint}; expected one of: {', '.join(tags)}"
+        elif typ == "literal_error":
             msg = err["msg"].replace("Input tag", "kind").replace("Input should be", "expected")
             msg += f", got {err.get('input')!r}"
         else:

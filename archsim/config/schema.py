@@ -41,7 +41,9 @@ UnitConfig = Annotated[Union[SystolicConfig, VectorConfig], Field(discriminator=
 
 
 def _sourced(v: Any) -> Any:
-    return {"value": v} if isinstance(v, str) else v
+    """`0.2 pJ` is shorthand for {value: 0.2 pJ}; a bare number goes the same way so the error says
+    that a unit is missing."""
+    return v if isinstance(v, dict) else {"value": v}
 
 
 class SourcedEnergy(StrictModel):

@@ -99,3 +99,14 @@ def test_round_trip_through_dump(tmp_path):
     d = load_config(write(tmp_path, BASE))
     again = load_config(d.model_dump(mode="json"))
     assert again.model_dump() == d.model_dump()
+
+
+def test_unknown_kind_points_at_the_kind_line_with_a_hint(tmp_path):
+    p = write(tmp_path, BASE.replace("kind: systolic", "kind: systolik"))
+    msg = str(pytest.raises(ConfigError, load_config, p).value)
+    assert f"{p}:5: units.sa.kind: unknown kind 'systolik' (did you mean 'systolic'?)" in msg
+
+
+def test_bare_number_energy_says_the_unit_is_missing(tmp_path):
+    msg = str(pytest.raises(ConfigError, load_config, write(tmp_path, BASE.replace("1 pJ", "3"))).value)
+    assert "energy.sram_byte" in msg and "a number with a unit" in msg
