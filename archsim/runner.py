@@ -16,7 +16,7 @@ from archsim.report import Report
 from archsim.system import System
 from archsim.units.base import ComputeResult, ComputeUnit, GemmShape
 from archsim.workload import Workload, resolve_workload
-from dataflows.mapper import design_energy_spec
+from dataflows.mapper import design_energy_spec, op_bits
 from dataflows.schedule import PipelineResult, Tile, fast_port, pipeline_time
 
 FIDELITIES = ("fast", "cycle")
@@ -123,7 +123,7 @@ class _Runner:
 
     def _gemm(self, op, unit: ComputeUnit) -> _OpCost:
         """Map the GEMM, then run the mapping's tile schedule through the off-chip level."""
-        mapper = self._mapper(unit, _op_bits(op, unit))
+        mapper = self._mapper(unit, op_bits(op, unit))
         self._cost = mapper.cost
         result = mapper.map_gemm(op.as_gemm(), op.name, op.kind)
         best = result.best
@@ -284,16 +284,6 @@ def _signature(op) -> tuple:
 def _share(total: int, parts: int, i: int) -> int:
     """Split `total` into `parts` integer shares that sum exactly to `total`."""
     return total * (i + 1) // parts - total * i // parts
-
-
-def _op_bits(op, unit: ComputeUnit):
-    """Operand widths of a GEMM-like op: A, B and C from the op, partial sums from the unit's accumulator."""
-    from dataflows.mapspace import OperandBits
-
-    a, b = op.operands[0], op.operands[1]
-    c = next(o for o in op.operands if o.role == "output")
-    return OperandBits(ifmap=a.bits, filter=b.bits, psum=getattr(getattr(unit, "cfg", None), "acc_bits", 32),
-                       ofmap=c.bits)
 
 
 def run_ops(design: DesignConfig, ops: Iterable, fidelity: str = "fast") -> Report:

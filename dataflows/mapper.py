@@ -89,6 +89,14 @@ def operand_bits(unit: ComputeUnit) -> OperandBits:
     return OperandBits(ifmap=ib, filter=getattr(cfg, "weight_bits", 8), psum=getattr(cfg, "acc_bits", 32), ofmap=ib)
 
 
+def op_bits(op: Any, unit: ComputeUnit) -> OperandBits:
+    """Operand widths of a GEMM-like op: A, B and C from the op, partial sums from the unit's accumulator."""
+    a, b = op.operands[0], op.operands[1]
+    c = next(o for o in op.operands if o.role == "output")
+    return OperandBits(ifmap=a.bits, filter=b.bits, psum=getattr(getattr(unit, "cfg", None), "acc_bits", 32),
+                       ofmap=c.bits)
+
+
 def dataflow_variants(unit: ComputeUnit, allowed: Iterable[str] | None) -> dict[str, ComputeUnit]:
     """The unit once per dataflow it may run (a copy with `cfg.dataflow` changed); units without one map as-is."""
     from archsim.units.registry import build_unit
@@ -307,7 +315,10 @@ def design_unit(design: Any, name: str) -> ComputeUnit:
     return build_unit(name, design.units[name], design.unit_clock_hz(name), design.energy.table())
 
 
-def mapper_for(design: Any, unit_name: str, cache: MapCache | None = None) -> Mapper:
-    """A Mapper for one unit of a loaded design (archsim.config.loader.load_config)."""
-    return Mapper(design_unit(design, unit_name), design_memory_spec(design), design_energy_spec(design),
-                  design.mapper if isinstance(design.mapper, MapperConfig) else MapperConfig(), cache)
+def mapper_for(design: Any, unit_name: str, cache: MapCache | None = None, op: Any = None) -> Mapper:
+    """A Mapper for one unit of a loaded design (archsim.config.loader.load_config); with `op`, at the
+    op's operand precisions (as `archsim run` maps it), else at the unit's configured widths."""
+    unit = design_unit(design, unit_name)
+    return Mapper(unit, design_memory_spec(design), design_energy_spec(design),
+                  design.mapper if isinstance(design.mapper, MapperConfig) else MapperConfig(), cache,
+                  op_bits(op, unit) if op is not None else None)

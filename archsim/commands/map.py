@@ -88,7 +88,7 @@ def main(args) -> int:
         units = {n: design_unit(design, n) for n in design.units}
         unit_name = place_op(op, units, design.mapper.placement).unit
     cache = None if args.no_cache else MapCache()
-    mapper = mapper_for(design, unit_name, cache)
+    mapper = mapper_for(design, unit_name, cache, op)
     res = mapper.map_gemm(GemmShape(M, N, K, B), op.name, op.kind)
     if args.json:
         write_json({"design": design.name, **res.as_dict()}, args.json)
