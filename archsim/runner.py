@@ -8,14 +8,14 @@ the compute model of each distinct tile shape at cycle level.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from archsim.config.schema import DesignConfig
 from archsim.errors import ArchsimError, WorkloadError
 from archsim.report import Report
 from archsim.system import System
 from archsim.units.base import ComputeResult, ComputeUnit, GemmShape
-from archsim.workload import Workload, resolve_workload
+from archsim.workload import resolve_workload
 from dataflows.mapper import design_energy_spec, op_bits
 from dataflows.schedule import PipelineResult, Tile, fast_port, pipeline_time
 
@@ -284,8 +284,3 @@ def _signature(op) -> tuple:
 def _share(total: int, parts: int, i: int) -> int:
     """Split `total` into `parts` integer shares that sum exactly to `total`."""
     return total * (i + 1) // parts - total * i // parts
-
-
-def run_ops(design: DesignConfig, ops: Iterable, fidelity: str = "fast") -> Report:
-    """Convenience for scripts: run a list of IR ops."""
-    return run(design, Workload(list(ops)), fidelity)
