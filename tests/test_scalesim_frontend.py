@@ -12,44 +12,6 @@ from archsim.frontends import scalesim as fe
 
 CASES = Path(__file__).resolve().parents[1] / "validation" / "scalesim" / "cases.csv"
 
-CFG = """[general]
-run_name = t
-
-[architecture_presets]
-ArrayHeight:    {rows}
-ArrayWidth:     {cols}
-IfmapSramSzkB:    1024
-FilterSramSzkB:   1024
-OfmapSramSzkB:    1024
-IfmapOffset:    0
-FilterOffset:   10000000
-OfmapOffset:    20000000
-Bandwidth : 10
-Dataflow : {df}
-ReadRequestBuffer: 32
-WriteRequestBuffer: 32
-
-[layout]
-IfmapCustomLayout: False
-IfmapSRAMBankBandwidth: 10
-IfmapSRAMBankNum: 10
-IfmapSRAMBankPort: 2
-FilterCustomLayout: False
-FilterSRAMBankBandwidth: 10
-FilterSRAMBankNum: 10
-FilterSRAMBankPort: 2
-
-[sparsity]
-SparsitySupport : false
-SparseRep : ellpack_block
-OptimizedMapping : false
-BlockSize : 8
-RandomNumberGeneratorSeed : 40
-
-[run_presets]
-InterfaceBandwidth: CALC
-UseRamulatorTrace: False
-"""
 
 
 def _write(tmp_path, name, text):
@@ -73,7 +35,7 @@ def _public_cases():
 @pytest.mark.parametrize("case", [c for c in _public_cases() if c["kind"] == "gemm"],
                          ids=lambda c: c["case_id"].split("|1024")[0])
 def test_gemm_topology_reproduces_public_cases(tmp_path, case):
-    cfg = _write(tmp_path, "a.cfg", CFG.format(rows=case["rows"], cols=case["cols"], df=case["dataflow"]))
+    cfg = _write(tmp_path, "a.cfg", fe.scalesim_cfg_text(case["rows"], case["cols"], case["dataflow"]))
     topo = _write(tmp_path, "t.csv", f"Layer,M,N,K,\nl0,{case['M']},{case['N']},{case['K']},\n")
     assert main(["scalesim", "-c", cfg, "-t", topo, "-i", "gemm", "-o", str(tmp_path / "out")]) == 0
     (row,) = _report(tmp_path / "out")
@@ -84,7 +46,7 @@ def test_gemm_topology_reproduces_public_cases(tmp_path, case):
 
 
 def test_conv_topology_and_depthwise_split(tmp_path):
-    cfg = _write(tmp_path, "a.cfg", CFG.format(rows=128, cols=128, df="ws"))
+    cfg = _write(tmp_path, "a.cfg", fe.scalesim_cfg_text(128, 128, "ws"))
     topo = _write(tmp_path, "t.csv", "Layer name,H,W,R,S,C,F,stride,\n"
                   "conv1, 224, 224, 7, 7, 3, 64, 2,\n\nDP_conv, 14, 14, 3, 3, 4, 4, 1,\n")
     assert main(["scalesim", "-c", cfg, "-t", topo, "-o", str(tmp_path / "o")]) == 0
@@ -97,16 +59,16 @@ def test_conv_topology_and_depthwise_split(tmp_path):
 
 
 def test_missing_key_names_it(tmp_path):
-    cfg = _write(tmp_path, "a.cfg", CFG.format(rows=8, cols=8, df="os").replace("Bandwidth : 10\n", ""))
+    cfg = _write(tmp_path, "a.cfg", fe.scalesim_cfg_text(8, 8, "os").replace("Bandwidth: 10\n", ""))
     with pytest.raises(ArchsimError, match=r"a\.cfg.*architecture_presets.*'Bandwidth'"):
         fe.read_config(cfg)
 
 
 def test_bad_values_name_file_line_and_field(tmp_path, capsys):
-    cfg = _write(tmp_path, "a.cfg", CFG.format(rows=8, cols="eight", df="os"))
+    cfg = _write(tmp_path, "a.cfg", fe.scalesim_cfg_text(8, "eight", "os"))
     with pytest.raises(ArchsimError, match=r"a\.cfg, line 6: field 'ArrayWidth'"):
         fe.read_config(cfg)
-    cfg = _write(tmp_path, "b.cfg", CFG.format(rows=8, cols=8, df="rs"))
+    cfg = _write(tmp_path, "b.cfg", fe.scalesim_cfg_text(8, 8, "rs"))
     with pytest.raises(ArchsimError, match="Dataflow"):
         fe.read_config(cfg)
     topo = _write(tmp_path, "t.csv", "h,\ng0,4,4,4,\ng1,4,x,4,\n")
@@ -131,7 +93,7 @@ def test_cli_subprocess_prints_table(tmp_path):
     import sys
 
     root = Path(__file__).resolve().parents[1]
-    cfg = _write(tmp_path, "a.cfg", CFG.format(rows=32, cols=32, df="is"))
+    cfg = _write(tmp_path, "a.cfg", fe.scalesim_cfg_text(32, 32, "is"))
     topo = _write(tmp_path, "t.csv", "Layer,M,N,K,\nqkv,64,64,64,\n")
     lay = _write(tmp_path, "l.csv", "Layer,\n")
     done = subprocess.run([sys.executable, "-m", "archsim.cli", "scalesim", "-c", cfg, "-t", topo,
@@ -140,3 +102,17 @@ def test_cli_subprocess_prints_table(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "qkv" in done.stdout and "631" in done.stdout      # 64^3 on 32x32 IS: SCALE-Sim 631
     assert int(_report(tmp_path / "o")[0]["Total Cycles"]) == 631
+
+
+def test_validation_script_runs_and_reports_every_case_exact():
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "validation" / "scalesim" / "compare.py"
+    p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env={
+        **__import__("os").environ, "COLUMNS": "200"})
+    assert p.returncode == 0, p.stderr
+    n = len(list(csv.DictReader(open(CASES))))
+    assert "cases exact on every compared field" in p.stdout
+    exact, total = p.stdout.split(" cases exact")[0].rsplit("\n", 1)[-1].split("/")
+    assert exact == total and int(total) >= n

@@ -31,6 +31,53 @@ REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
     "run_presets": ("InterfaceBandwidth", "UseRamulatorTrace"),
 }
 
+_CFG_TEMPLATE = """[general]
+run_name = {run_name}
+
+[architecture_presets]
+ArrayHeight: {rows}
+ArrayWidth: {cols}
+IfmapSramSzkB: {sram_kb}
+FilterSramSzkB: {sram_kb}
+OfmapSramSzkB: {sram_kb}
+IfmapOffset: 0
+FilterOffset: 10000000
+OfmapOffset: 20000000
+Bandwidth: 10
+Dataflow: {dataflow}
+ReadRequestBuffer: 32
+WriteRequestBuffer: 32
+
+[layout]
+IfmapCustomLayout: False
+IfmapSRAMBankBandwidth: 10
+IfmapSRAMBankNum: 10
+IfmapSRAMBankPort: 2
+FilterCustomLayout: False
+FilterSRAMBankBandwidth: 10
+FilterSRAMBankNum: 10
+FilterSRAMBankPort: 2
+
+[sparsity]
+SparsitySupport: false
+SparseRep: ellpack_block
+OptimizedMapping: false
+BlockSize: 8
+RandomNumberGeneratorSeed: 40
+
+[run_presets]
+InterfaceBandwidth: CALC
+UseRamulatorTrace: False
+"""
+
+
+def scalesim_cfg_text(rows: object, cols: object, dataflow: object, sram_kb: int = 1024,
+                      run_name: str = "archsim") -> str:
+    """A complete SCALE-Sim v3 .cfg (CALC mode, every required key) for an R x C array, so the two
+    simulators can be run on the same design."""
+    return _CFG_TEMPLATE.format(rows=rows, cols=cols, dataflow=dataflow, sram_kb=sram_kb, run_name=run_name)
+
+
 REPORT_COLUMNS = ("LayerID", "Total Cycles", "Stall Cycles", "Overall Util %",
                   "Mapping Efficiency %", "Compute Util %")
 PIPELINED_COLUMN = "archsim Pipelined Cycles"

@@ -18,7 +18,7 @@ def test_sweep_results_report(write_spec, tmp_path, capsys):
     assert main(["sweep", str(spec), "--db", str(db), "--workers", "1", "--quiet"]) == 0
     assert "3 ok, 1 skipped, 0 failed" in capsys.readouterr().out
 
-    from archsim import load_config, run
+    from archsim import run
     from archsim.sweep.results import rows
     got = rows(db, where="status == 'ok' and units.sa.rows == 8 and units.sa.dataflow == 'ws'")
     assert len(got) == 1

@@ -24,7 +24,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from archsim.frontends.scalesim import conv_layers, pipelined_available  # noqa: E402
+from archsim.frontends.scalesim import conv_layers  # noqa: E402
+from archsim.units.systolic.pipelined import pipelined_cycles  # noqa: E402
 from archsim.units.systolic import scalesim_cycles  # noqa: E402
 
 FIELDS = ("compute_cycles", "overall_util_pct", "mapping_eff_pct", "compute_util_pct",
@@ -85,8 +86,11 @@ def random_cases(n: int, seed: int) -> list[dict]:
 
 def run_live(cases: list[dict], python: str | None) -> list[dict]:
     """SCALE-Sim's per-layer numbers for each case (in-process, or via another interpreter)."""
+    from archsim.frontends.scalesim import scalesim_cfg_text
+
     keys = ("M", "N", "K", "conv", "name", "rows", "cols", "dataflow")
-    payload = [{k: c[k] for k in keys if k in c} for c in cases]
+    payload = [{**{k: c[k] for k in keys if k in c},
+                "cfg": scalesim_cfg_text(c["rows"], c["cols"], c["dataflow"], run_name="live")} for c in cases]
     if python is None:
         sys.path.insert(0, str(HERE))
         import live
@@ -160,10 +164,6 @@ def main() -> int:
         kept = [c for c in fresh if c.get("live")]
         record(kept, args.record)
         print(f"recorded {len(kept)} live cases to {args.record}")
-    pipe = None
-    if pipelined_available():
-        from archsim.units.systolic.pipelined import pipelined_cycles as pipe
-
     table = Table(title="archsim (timing: scalesim) vs SCALE-Sim v3, per SCALE-Sim layer")
     for col in ("case", "layers", "array", "df", "MxNxK", "archsim cyc", "SCALE-Sim cyc", "ratio",
                 "util ratio", "SRAM ratio", "live", "exact", "pipelined cyc"):
@@ -188,8 +188,8 @@ def main() -> int:
         sram = f"{sum(x[k] for x in o for k in sram_keys) / sum(x[k] for x in ref for k in sram_keys):.6f}" \
             if sram_keys[0] in ref[0] else ""
         M, N, K = o[0]["gemm"]
-        pcyc = "" if pipe is None else str(sum(int(pipe(*x["gemm"], c["rows"], c["cols"], c["dataflow"]).total_cycles)
-                                               for x in o))
+        pcyc = str(sum(int(pipelined_cycles(*x["gemm"], c["rows"], c["cols"], c["dataflow"]).total_cycles)
+                       for x in o))
         table.add_row(c["id"], str(len(o)), f"{c['rows']}x{c['cols']}", c["dataflow"], f"{M}x{N}x{K}",
                       str(cyc), str(int(theirs)), f"{cyc / theirs:.6f}", util, sram,
                       "yes" if c.get("live") else "", "yes" if all(checks) else "NO", pcyc)

@@ -2,7 +2,8 @@
 
 Needs only the standard library and `scalesim` (3.0.0, numpy < 2.4), so it can run in a separate
 venv: `python live.py < cases.json > results.json`, where cases are [{"M","N","K","rows","cols",
-"dataflow"}, ...] (or "conv": [H,W,R,S,C,F,stride] instead of M,N,K). Each result lists, per
+"dataflow","cfg"}, ...] (or "conv": [H,W,R,S,C,F,stride] instead of M,N,K; "cfg" is the SCALE-Sim
+.cfg text, which compare.py renders with archsim.frontends.scalesim.scalesim_cfg_text). Each result lists, per
 SCALE-Sim layer, its compute report and SRAM counts, plus the run's CPU and wall seconds.
 """
 from __future__ import annotations
@@ -14,44 +15,6 @@ import tempfile
 import time
 from pathlib import Path
 
-CFG = """[general]
-run_name = live
-
-[architecture_presets]
-ArrayHeight: {rows}
-ArrayWidth: {cols}
-IfmapSramSzkB: 1024
-FilterSramSzkB: 1024
-OfmapSramSzkB: 1024
-IfmapOffset: 0
-FilterOffset: 10000000
-OfmapOffset: 20000000
-Bandwidth: 10
-Dataflow: {dataflow}
-ReadRequestBuffer: 32
-WriteRequestBuffer: 32
-
-[layout]
-IfmapCustomLayout: False
-IfmapSRAMBankBandwidth: 10
-IfmapSRAMBankNum: 10
-IfmapSRAMBankPort: 2
-FilterCustomLayout: False
-FilterSRAMBankBandwidth: 10
-FilterSRAMBankNum: 10
-FilterSRAMBankPort: 2
-
-[sparsity]
-SparsitySupport: false
-SparseRep: ellpack_block
-OptimizedMapping: false
-BlockSize: 8
-RandomNumberGeneratorSeed: 40
-
-[run_presets]
-InterfaceBandwidth: CALC
-UseRamulatorTrace: False
-"""
 
 
 def run_case(case: dict, workdir: Path) -> dict:
@@ -59,7 +22,7 @@ def run_case(case: dict, workdir: Path) -> dict:
     from scalesim.scale_sim import scalesim
 
     cfg, topo, layout = workdir / "c.cfg", workdir / "t.csv", workdir / "l.csv"
-    cfg.write_text(CFG.format(**case))
+    cfg.write_text(case["cfg"])   # rendered by archsim.frontends.scalesim.scalesim_cfg_text
     if "conv" in case:      # [H, W, R, S, C, F, stride], with an optional "name" (DP = depthwise)
         topo.write_text("Layer,H,W,R,S,C,F,stride,\n" + case.get("name", "l0") + ","
                         + ",".join(str(v) for v in case["conv"]) + ",\n")
