@@ -57,6 +57,20 @@ class Report:
             g["time_ns_per_layer"] = g["time_ns"] / g["count"]
         return list(groups.values())
 
+    def tidy(self) -> list[dict[str, Any]]:
+        """Long form, one row per op x unit x memory level, for DataFrames and plots:
+        {op, unit, layer, count, level, read_bytes, write_bytes, energy_pj, time_ns}."""
+        out = []
+        for op in self.ops:
+            e = op.get("energy_breakdown_pj", {})
+            sram_pj = sum(v for k, v in e.items() if "sram" in k)
+            for level, rd, wr, pj in (("sram", op["sram_reads"], op["sram_writes"], sram_pj),
+                                      ("offchip", op["dram_read_bytes"], op["dram_write_bytes"], e.get("offchip", 0.0))):
+                out.append({"op": op["name"], "unit": op["unit"], "layer": op.get("layer"), "count": op["count"],
+                            "level": level, "read_bytes": rd, "write_bytes": wr, "energy_pj": pj,
+                            "time_ns": op["time_ns"]})
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"config": self.config, "ops": self.ops, "totals": self.totals}
         if self.meta:

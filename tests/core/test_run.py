@@ -139,3 +139,12 @@ def test_a_link_in_front_of_the_offchip_level_slows_transfers_and_keeps_fideliti
         assert b["cycles"] > a["cycles"]
         # first principles: every byte crosses the 4 GB/s link (at 1 GHz: 4 B per cycle)
         assert b["cycles"] >= (b["dram_read_bytes"] + b["dram_write_bytes"]) / 4
+
+
+def test_tidy_rows_one_per_op_and_memory_level():
+    rep = archsim.run(archsim.load_config(DEFAULT), {"gemm": ["64x64x64", "32x96x128"]})
+    tidy = rep.tidy()
+    assert len(tidy) == 2 * len(rep.ops) and {r["level"] for r in tidy} == {"sram", "offchip"}
+    off = [r for r in tidy if r["level"] == "offchip"]
+    assert sum(r["read_bytes"] for r in off) == rep.totals["dram_read_bytes"]
+    assert sum(r["energy_pj"] for r in off) == pytest.approx(rep.totals["energy_breakdown_pj"]["offchip"])
