@@ -204,8 +204,10 @@ def lower(model: ModelConfig | str, phase: str = "prefill", batch: int = 1, seq:
     em = _Emitter(g, bits, kv_bits)
     bs, L, d = dict(b=shp.batch, s=shp.new_tokens), cfg.layers, cfg.hidden
 
-    em.op("embed", "embedding", "bs,bsd->bsd", dict(bs, d=d),
+    em.op("embed", "embedding", "bs,bsd->bsd", dict(bs, d=cfg.embed_width),
           (em.a("ids", "b", "s", bits=32), em.w("rows", "b", "s", "d"), em.o("y", "b", "s", "d")), fpp=0)
+    if cfg.projected:               # OPT-350m: narrow token rows, projected up before the positions add
+        _gemm(em, "project_in", bs, cfg.embed_width, d, 1)
     if cfg.pos == "learned":
         types = (em.w("type_rows", "b", "s", "d"),) if cfg.type_vocab else ()
         em.op("pos_embed", "elementwise", "bsd,sd->bsd", dict(bs, d=d),
@@ -238,7 +240,9 @@ def lower(model: ModelConfig | str, phase: str = "prefill", batch: int = 1, seq:
         em.op("pooler", "gemm", "bk,kn->bn", dict(b=shp.batch, k=d, n=d),
               (em.a("cls", "b", "k"), em.w("W", "k", "n"), em.o("y", "b", "n")))
     else:
-        _gemm(em, "lm_head", bs, d, cfg.vocab, 1)
+        if cfg.projected:
+            _gemm(em, "project_out", bs, d, cfg.embed_width, 1)
+        _gemm(em, "lm_head", bs, cfg.embed_width, cfg.vocab, 1)
     g.meta.update(model=cfg.name, family=cfg.family, phase=phase, batch=shp.batch, new_tokens=shp.new_tokens,
                   attended=shp.attended, context=shp.context, bits=bits, kv_bits=kv_bits,
                   params=param_counts(cfg), **info)

@@ -80,6 +80,7 @@ class ModelConfig:
     top_k: int = 1
     sliding_window: int | None = None
     type_vocab: int = 0       # BERT token-type rows
+    embed_dim: int = 0        # OPT word_embed_proj_dim: token rows this wide, projected to hidden (0: hidden)
     pooler: bool = False      # BERT pooler (d x d dense)
 
     @property
@@ -90,6 +91,16 @@ class ModelConfig:
     def group(self) -> int:
         """Query heads per KV head (1 = MHA, heads = MQA)."""
         return self.heads // self.kv_heads
+
+    @property
+    def embed_width(self) -> int:
+        """Width of the token embedding (and of the tied LM head): OPT-350m keeps it below hidden."""
+        return self.embed_dim or self.hidden
+
+    @property
+    def projected(self) -> bool:
+        """project_in / project_out matrices sit between the embedding width and hidden (OPT-350m)."""
+        return self.embed_width != self.hidden
 
     @property
     def ffn_mats(self) -> int:
@@ -139,11 +150,10 @@ def normalise(raw: Mapping[str, Any], name: str, source: str = "config.json") ->
     _, tied = _get(raw, "tied")
     if tied is not None:
         traits["tied"] = bool(tied)
+    embed_dim = 0
     if mtype == "opt":
         proj = _int(raw, "embed_proj", source, hidden)
-        if proj != hidden:
-            raise WorkloadError(f"{source}: word_embed_proj_dim {proj} != hidden_size {hidden} "
-                                "(OPT-350m style project_in/out) is not supported")
+        embed_dim = proj if proj != hidden else 0
         if raw.get("do_layer_norm_before") is False:
             traits.update(post_norm=True, final_norm=False)
     window = _int(raw, "sliding_window", source)
@@ -153,7 +163,7 @@ def normalise(raw: Mapping[str, Any], name: str, source: str = "config.json") ->
         act=str(act or ("gelu" if mtype in ("gpt2", "bert") else "relu" if mtype == "opt" else "silu")),
         experts=experts, top_k=_int(raw, "top_k", source, 2 if experts > 1 else 1),
         sliding_window=window, type_vocab=_int(raw, "type_vocab", source, 2 if mtype == "bert" else 0) or 0,
-        pooler=mtype == "bert", **traits)
+        pooler=mtype == "bert", embed_dim=embed_dim, **traits)
 
 
 PRESET_DIR = Path(__file__).parent / "presets"

@@ -36,7 +36,11 @@ def layer_params(cfg: ModelConfig, experts: int | None = None) -> int:
 
 
 def embedding_params(cfg: ModelConfig) -> int:
-    n = cfg.vocab * cfg.hidden
+    """Token rows (at the embedding width), positions, token types, BERT's embedding norm, and
+    OPT-350m's project_in (embedding width -> hidden, no bias)."""
+    n = cfg.vocab * cfg.embed_width
+    if cfg.projected:
+        n += cfg.embed_width * cfg.hidden
     if cfg.pos == "learned":
         n += (cfg.max_pos + cfg.pos_offset) * cfg.hidden
     n += cfg.type_vocab * cfg.hidden
@@ -46,10 +50,12 @@ def embedding_params(cfg: ModelConfig) -> int:
 
 
 def head_params(cfg: ModelConfig) -> int:
-    """Final norm, LM head when untied, pooler."""
+    """Final norm, project_out (hidden -> embedding width, OPT-350m), LM head when untied, pooler."""
     n = _norm(cfg) if cfg.final_norm else 0
+    if cfg.projected:
+        n += cfg.hidden * cfg.embed_width
     if not cfg.tied:
-        n += cfg.vocab * cfg.hidden
+        n += cfg.vocab * cfg.embed_width
     if cfg.pooler:
         n += cfg.hidden * cfg.hidden + cfg.hidden
     return n

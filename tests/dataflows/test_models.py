@@ -21,11 +21,13 @@ def compare_module():
 
 REF = compare_module()
 PARAMS = REF.read_csv("params.csv")
+CONFIGS = REF.read_csv("params_configs.csv")
 
 
-@pytest.mark.parametrize("row", PARAMS, ids=[r["model"] for r in PARAMS])
+@pytest.mark.parametrize("row", PARAMS + CONFIGS, ids=[r["model"] for r in PARAMS + CONFIGS])
 def test_parameter_counts_equal_published(row):
-    p = param_counts(get_model(row["model"]))
+    """Presets, and family members read from their config.json as a user would pass them."""
+    p = param_counts(REF.model_of(row["model"]))
     assert p["total"] == int(row["total"])
     assert p["active"] == int(row["active"])
 
@@ -104,3 +106,17 @@ def test_unreadable_and_malformed_files(tmp_path):
         load_config(tmp_path / "missing.json")
     with pytest.raises(WorkloadError, match="unknown model 'gpt-5'.*bundled presets: bert-base"):
         get_model("gpt-5")
+
+
+def test_opt_350m_projects_narrow_embeddings():
+    """word_embed_proj_dim 512 < hidden 1024: 512-wide token rows and LM head, project_in/out, post-norm."""
+    from dataflows.lowering import lower
+
+    c = REF.model_of("opt-350m")
+    assert (c.embed_width, c.projected, c.post_norm, c.final_norm, c.tied) == (512, True, True, False, True)
+    ops = {op.name: op for op in lower(c, "decode", batch=2, kv=16)}
+    assert ops["project_in"].dims == {"b": 2, "s": 1, "k": 512, "n": 1024}
+    assert ops["project_out"].dims == {"b": 2, "s": 1, "k": 1024, "n": 512}
+    assert ops["lm_head"].dims["k"] == 512 and ops["embed"].dims["d"] == 512
+    assert ops["project_in"].flops == 2 * 2 * 512 * 1024
+    assert "final_norm" not in ops

@@ -26,6 +26,12 @@ def read_csv(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(line for line in fh if not line.startswith("#")))
 
 
+def model_of(name: str):
+    """A bundled preset, or a family member's config.json from configs/ (loaded as a user's file)."""
+    path = HERE / "configs" / f"{name}.json"
+    return get_model(str(path) if path.is_file() else name)
+
+
 def layer_summary(model: str, phase: str, tokens: int, context: int, bits: int = 16) -> dict[str, float]:
     """One layer's FLOPs and bytes, grouped as in models.md's table (B = 1)."""
     g = lower(model, phase, batch=1, seq=tokens if phase == "prefill" else None,
@@ -50,8 +56,8 @@ def layer_summary(model: str, phase: str, tokens: int, context: int, bits: int =
 def comparisons() -> list[tuple[str, str, float, float]]:
     """(what, quantity, ours, theirs) for every reference figure."""
     out = []
-    for r in read_csv("params.csv"):
-        p = param_counts(get_model(r["model"]))
+    for r in read_csv("params.csv") + read_csv("params_configs.csv"):
+        p = param_counts(model_of(r["model"]))
         out += [(r["model"], "params total", p["total"], int(r["total"])),
                 (r["model"], "params active", p["active"], int(r["active"]))]
     for r in read_csv("per_layer.csv"):
