@@ -44,12 +44,20 @@ def read_trace(path: str | Path):
 
 
 def replay(level: MemoryLevel, addrs, writes, arrive_cycles, tx_bytes: int, clock) -> dict:
-    """Submit every entry at its arrival cycle (in `clock`), run to completion, return stats."""
+    """Submit every entry at its arrival cycle (in `clock`), run to completion, return stats.
+
+    A fresh cycle-mode DRAM level whose clock is `clock` replays in the compiled core
+    (memory/dram/native.py, bit-identical stats) unless ARCHSIM_NATIVE=0 or a command log is kept."""
     engine = level.engine
     if len(addrs) and int(np.max(addrs)) + tx_bytes > (level.capacity_bytes or 1 << 62):
         bad = int(np.argmax(addrs + tx_bytes > level.capacity_bytes))
         raise WorkloadError(f"trace entry {bad + 1}: address {int(addrs[bad]):#x} is beyond the "
                             f"{level.name} capacity of {level.capacity_bytes:#x} bytes")
+    if getattr(level, "clock", None) is not None and level.clock.period_ps == clock.period_ps:
+        from memory.dram.native import replay_native      # level-local clock: events on its edges
+        stats = replay_native(level, addrs, writes, arrive_cycles, tx_bytes)
+        if stats is not None:
+            return stats
     order = np.argsort(arrive_cycles, kind="stable")
     a_l, w_l, c_l = addrs[order].tolist(), writes[order].tolist(), arrive_cycles[order].tolist()
     k = 0

@@ -7,6 +7,8 @@ which spreads row-strided streams over banks (permutation-based interleaving, Zh
 """
 from __future__ import annotations
 
+import numpy as np
+
 from archsim.errors import ConfigError
 
 FIELDS = ("ch", "ra", "bg", "ba", "ro", "co")
@@ -60,6 +62,15 @@ class AddressMapping:
             bg ^= ro & gm
             ba ^= (ro >> self.widths["bg"]) & bm
         return (addr >> cs) & cm, (addr >> rs) & rm, bg, ba, ro, (addr >> ks) & km
+
+    def decode_array(self, addrs: np.ndarray) -> tuple[np.ndarray, ...]:
+        """`decode` over an int64 array of byte addresses: six int64 arrays (ch, ra, bg, ba, ro, co)."""
+        a = np.asarray(addrs, dtype=np.int64)
+        ch, ra, bg, ba, ro, co = ((a >> s) & m for s, m in self._sm)
+        if self.xor_bank_hash:
+            bg = bg ^ (ro & self.mask["bg"])
+            ba = ba ^ ((ro >> self.widths["bg"]) & self.mask["ba"])
+        return ch, ra, bg, ba, ro, co
 
     def encode(self, ch: int = 0, ra: int = 0, bg: int = 0, ba: int = 0, ro: int = 0, co: int = 0) -> int:
         """Byte address of a burst (inverse of `decode`, hashing included)."""

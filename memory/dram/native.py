@@ -1,0 +1,201 @@
+"""The compiled DRAM replay core (replay.c): built on first use, loaded with ctypes.
+
+Why: trace replay through the Python controller costs ~8 us per DRAM command in interpreter
+overhead. replay.c mirrors `Controller`, `DramLevel` and the engine's event order line for line, so
+its statistics are bit-identical to the Python model's; the Python code stays the reference and the
+only path the event-driven runner uses.
+
+Nothing about timing is re-encoded: the controller's own flattened rule table (`Controller.upd`),
+next-allowed tables, command bus, windows and refresh schedule are handed over as int64 arrays.
+`ARCHSIM_NATIVE=0` turns the core off; no C compiler on PATH turns it off too. A compiler named by
+`$CC` that is missing, or a failing compile, is an error, never a silent fallback.
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from archsim.errors import ArchsimError
+from memory.dram.commands import NCMD
+from memory.dram.level import DramLevel
+from memory.dram.scheduler import pick_fcfs
+
+SOURCE = Path(__file__).with_name("replay.c")
+FLAGS = ("-O2", "-shared", "-fPIC", "-std=c99")
+# slots of the parameter array, in replay.c's P_* order
+PARAMS = ("channels", "ranks", "banks", "bankgroups", "banks_per_group", "read_queue", "write_queue",
+          "hi", "lo", "closed_page", "fcfs", "refresh", "t_refi", "rd_lat", "wr_lat", "split_bus", "windows")
+_I64P = ctypes.POINTER(ctypes.c_int64)
+_loaded: dict[str, ctypes.CDLL] = {}
+
+
+def enabled() -> bool:
+    return os.environ.get("ARCHSIM_NATIVE", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("ARCHSIM_CACHE_DIR")
+    return Path(root) / "native" if root else Path.home() / ".cache" / "archsim" / "native"
+
+
+def compiler() -> list[str] | None:
+    """argv of the C compiler: `$CC` (must exist), else `cc` or `gcc` on PATH, else None."""
+    cc = os.environ.get("CC", "").strip()
+    if cc:
+        argv = shlex.split(cc)
+        if shutil.which(argv[0]) is None:
+            raise ArchsimError(f"native DRAM core: the C compiler $CC={cc!r} was not found; fix or unset "
+                               "CC, or set ARCHSIM_NATIVE=0 to use the Python controller")
+        return argv
+    for name in ("cc", "gcc"):
+        path = shutil.which(name)
+        if path:
+            return [path]
+    return None
+
+
+def library() -> ctypes.CDLL | None:
+    """The compiled core (compiling it into the cache on first use), or None when disabled or no
+    compiler exists. The shared object is named by a hash of source, compiler and flags and is
+    renamed into place, so parallel processes never load a half-written file."""
+    if not enabled():
+        return None
+    argv = compiler()
+    if argv is None:
+        return None
+    src = SOURCE.read_bytes()
+    key = hashlib.sha256(src + "\0".join(argv + list(FLAGS)).encode()).hexdigest()[:20]
+    out = cache_dir() / f"replay-{key}.so"
+    if str(out) in _loaded:
+        return _loaded[str(out)]
+    if not out.is_file():
+        _compile(argv, out)
+    lib = ctypes.CDLL(str(out))
+    lib.archsim_replay.restype = ctypes.c_int
+    lib.archsim_replay.argtypes = [_I64P] * 9 + [ctypes.c_int64] + [_I64P] * 9
+    _loaded[str(out)] = lib
+    return lib
+
+
+def _compile(argv: list[str], out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=out.stem + ".", suffix=".tmp.so", dir=out.parent)
+    os.close(fd)
+    try:
+        res = subprocess.run([*argv, *FLAGS, "-o", tmp, str(SOURCE)], capture_output=True, text=True)
+        if res.returncode != 0:
+            raise ArchsimError(f"native DRAM core: compiling {SOURCE.name} with {' '.join(argv)} failed "
+                               f"(exit {res.returncode}):\n{res.stderr.strip()[:2000]}\nSet "
+                               "ARCHSIM_NATIVE=0 to use the Python controller.")
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise ArchsimError(f"native DRAM core: cannot build {out} ({exc}); set ARCHSIM_CACHE_DIR to a "
+                           "writable directory or ARCHSIM_NATIVE=0") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def usable(level) -> bool:
+    """The level is a fresh, untraced cycle-mode DRAM level (its state is what replay.c starts from)."""
+    return (isinstance(level, DramLevel) and level.fidelity == "cycle" and level.engine.now == 0
+            and level.engine.pending == 0 and level.reads == 0 and level.writes == 0
+            and not any(level.pending)
+            and all(c.log is None and c.idle and not any(c.cmd_counts) for c in level.ctrls))
+
+
+def _tables(level: DramLevel) -> dict[str, np.ndarray]:
+    """The controllers' state and compiled rules as flat int64 arrays. Every next-allowed list and
+    bus-free list gets an offset in one state array; each rule update becomes (offset + command, delay)."""
+    ctrls = level.ctrls
+    c0 = ctrls[0]
+    nbanks = len(c0.open_row)
+    lists, off, size = [], {}, 0
+    for c in ctrls:
+        for a in (*c.na_bank, *c.na_bg, *c.na_rank, c.na_ch, c.bus.free):
+            if id(a) not in off:
+                off[id(a)] = size
+                lists.append(a)
+                size += len(a)
+    state = np.fromiter((v for a in lists for v in a), dtype=np.int64, count=size)
+    ptr, upd = [0], []
+    for c in ctrls:
+        for b in range(nbanks):
+            for p in range(NCMD):
+                upd.extend(x for a, n, d in c.upd[b][p] for x in (off[id(a)] + n, d))
+                ptr.append(len(upd) // 2)
+    refresh = 2 if c0.refresh == "per_bank" else 1
+    par = dict(channels=len(ctrls), ranks=c0.ranks, banks=nbanks, bankgroups=c0.nbg,
+               banks_per_group=c0.spec.banks_per_group, read_queue=c0.rq.size, write_queue=c0.wq.size,
+               hi=c0.hi, lo=c0.lo, closed_page=int(c0.closed_page), fcfs=int(c0.pick is pick_fcfs),
+               refresh=refresh, t_refi=c0.t_refi, rd_lat=c0.rd_lat, wr_lat=c0.wr_lat,
+               split_bus=int(c0.split_bus), windows=len(c0.windows))
+    arr = lambda xs: np.ascontiguousarray(xs, dtype=np.int64)   # noqa: E731
+    return {
+        "par": arr([par[k] for k in PARAMS]), "state": state, "upd_ptr": arr(ptr), "upd": arr(upd),
+        "na_off": arr([off[id(a)] for c in ctrls for trio in c.na_of for a in trio]),
+        "ch_bus_off": arr([x for c in ctrls for x in (off[id(c.na_ch)], off[id(c.bus.free)])]),
+        "bus_of": arr(c0.bus.bus_of),
+        "win": arr([x for cmd, count, span, _h in c0.windows for x in (cmd, count, span)] or [0]),
+        "ref_due": arr([d for c in ctrls for d in c.ref_due]),
+    }
+
+
+def replay_native(level, addrs, writes, arrive_cycles, tx_bytes: int) -> dict | None:
+    """Replay a trace (arrival times in the level's cycles) through replay.c and return
+    `level.stats()`, or None when the native core is off or the level is not `usable`.
+
+    The level's counters (commands, hits, latencies, bytes, ...) are filled as the Python run would
+    leave them, so `stats()` is computed by the same code; its controllers' timing state is not, so
+    the level is finished once replayed."""
+    addrs = np.asarray(addrs, dtype=np.int64)
+    if not usable(level) or tx_bytes <= 0 or (len(addrs) and int(addrs.min()) < 0):
+        return None                        # the Python path serves (or reports) these
+    lib = library()
+    if lib is None:
+        return None
+    order = np.argsort(np.asarray(arrive_cycles, dtype=np.int64), kind="stable")
+    a = addrs[order]
+    w = np.asarray(writes, dtype=bool)[order]
+    cyc = np.ascontiguousarray(np.asarray(arrive_cycles, dtype=np.int64)[order])
+    bb, spec = level.spec.burst_bytes, level.spec
+    first = a // bb
+    counts = (a + tx_bytes - 1) // bb - first + 1
+    req_burst = np.zeros(len(a) + 1, dtype=np.int64)
+    np.cumsum(counts, out=req_burst[1:])
+    nburst = int(req_burst[-1])
+    within = np.arange(nburst, dtype=np.int64) - np.repeat(req_burst[:-1], counts)
+    ch, ra, bg, ba, ro, _co = level.mapping.decode_array((np.repeat(first, counts) + within) * bb)
+    bank = ra * spec.banks + bg * spec.banks_per_group + ba
+    b_write = np.repeat(w, counts).astype(np.int64)
+    t = _tables(level)
+    nch = len(level.ctrls)
+    lat = np.zeros(max(nburst, 1), dtype=np.int64)
+    cmd_counts = np.zeros((nch, NCMD + 3), dtype=np.int64)
+    tot = np.zeros(5, dtype=np.int64)
+    arrays = [t["par"], t["state"], t["upd_ptr"], t["upd"], t["na_off"], t["ch_bus_off"], t["bus_of"],
+              t["win"], t["ref_due"], cyc, req_burst, *(np.ascontiguousarray(x, dtype=np.int64)
+                                                        for x in (ch, bank, ro, b_write)),
+              lat, cmd_counts, tot]
+    ptrs = [x.ctypes.data_as(_I64P) for x in arrays]
+    if lib.archsim_replay(*ptrs[:9], len(a), *ptrs[9:]) != 0:
+        raise ArchsimError(f"native DRAM core: out of memory replaying {len(a)} requests")
+    for c, row in zip(level.ctrls, cmd_counts.tolist()):
+        c.cmd_counts = row[:NCMD]
+        c.hits, c.misses, c.conflicts = row[NCMD:]
+    nread, nwrite, last_cycle, nlat, last_event = tot.tolist()
+    level.read_latencies = lat[:nlat].tolist()
+    level.bursts_read, level.bursts_written, level.last_cycle = nread, nwrite, last_cycle
+    nw = int(w.sum())
+    level.writes, level.reads = nw, len(a) - nw
+    level.bytes_written, level.bytes_read = nw * tx_bytes, (len(a) - nw) * tx_bytes
+    level.engine.now = level.clock.cycles_to_ps(last_event)
+    return level.stats()
