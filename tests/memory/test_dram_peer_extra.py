@@ -18,16 +18,16 @@ vd = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(vd)
 
 ROWS = vd.load_peer_extra()
-INCLUDED = [r for r in ROWS if (r["org"], r["pattern"]) not in vd.PEER_EXCLUDED]
+INCLUDED = [r for r in ROWS if (r["org"], r["pattern"], r["injector"]) not in vd.PEER_EXCLUDED]
 N_RECORDED = 10_000                      # the n every CSV row was recorded with
 
 
 def _id(row: dict) -> str:
-    return f"{row['org']}-{row['pattern']}"
+    return f"{row['org']}-{row['pattern']}-{row['injector']}"
 
 
 def test_exclusions_name_real_rows_and_leave_enough_to_check():
-    keys = {(r["org"], r["pattern"]) for r in ROWS}
+    keys = {(r["org"], r["pattern"], r["injector"]) for r in ROWS}
     assert set(vd.PEER_EXCLUDED) <= keys
     assert all(reason.strip() for reason in vd.PEER_EXCLUDED.values())
     assert len(INCLUDED) >= 5
