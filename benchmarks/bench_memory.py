@@ -2,13 +2,15 @@
 
     .venv/bin/python benchmarks/bench_memory.py [--n 20000]
 
-1. cycle-mode DDR4-3200 random reads: requests simulated per second of wall time (target >= 100k/s)
+1. cycle-mode DDR4-3200 random reads: requests simulated per second of wall time (target >= 100k/s),
+   Python controller and compiled core (memory/dram/replay.c) on the same trace, side by side
 2. fast-mode DDR4-3200 sequential streaming of 1 GiB, cold (profile included) and warm (target < 1 s)
 3. flash page operations per second (cycle) on the Cambricon-LLM preset
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -19,6 +21,7 @@ from archsim.engine import Engine                       # noqa: E402
 from memory import Request                              # noqa: E402
 from memory.dram.fast import _profile, _profile_random  # noqa: E402
 from memory.dram.level import DramLevel                 # noqa: E402
+from memory.dram.native import library                  # noqa: E402
 from memory.dram.spec import load_spec                  # noqa: E402
 from memory.flash.level import FlashLevel, load_flash_spec   # noqa: E402
 from memory.patterns import generate                    # noqa: E402
@@ -27,16 +30,38 @@ from memory.trace import replay                         # noqa: E402
 GIB = 1 << 30
 
 
-def bench_cycle_random(n: int) -> None:
+def _replay_random(n: int, native: bool) -> tuple[float, dict]:
+    os.environ["ARCHSIM_NATIVE"] = "1" if native else "0"
     lvl = DramLevel("ddr4", Engine(), load_spec("DDR4-3200"))
     a, w, c = generate("rand_rd", lvl.mapping, n, seed=1)
     t0 = time.perf_counter()
     s = replay(lvl, a, w, c, 64, lvl.clock)
-    dt = time.perf_counter() - t0
-    cmds = sum(s["commands"].values())
-    print(f"cycle  DDR4-3200 rand_rd  {n} requests in {dt:.3f} s = {n / dt:,.0f} req/s "
-          f"(target 100,000)  [{s['total_cycles']} DRAM cycles, {s['bandwidth_gbps']:.2f} GB/s, "
-          f"{cmds / n:.2f} commands/request, {dt / cmds * 1e6:.2f} us/command]")
+    return time.perf_counter() - t0, s
+
+
+def bench_cycle_random(n: int) -> None:
+    """The same trace through the Python controller and the compiled core (memory/dram/replay.c)."""
+    saved = os.environ.get("ARCHSIM_NATIVE")
+    have_native = library() is not None               # compiles on first use, outside the timing
+    if not have_native:
+        print("cycle  native core unavailable (ARCHSIM_NATIVE=0 or no C compiler): Python only")
+    rates = {}
+    for label, native in (("python", False), ("native", True)):
+        if native and not have_native:
+            break
+        dt, s = _replay_random(n, native)
+        rates[label] = (n / dt, s)
+        cmds = sum(s["commands"].values())
+        print(f"cycle  DDR4-3200 rand_rd  {label:6s} {n} requests in {dt:.3f} s = {n / dt:,.0f} req/s "
+              f"(target 100,000)  [{s['total_cycles']} DRAM cycles, {s['bandwidth_gbps']:.2f} GB/s, "
+              f"{cmds / n:.2f} commands/request, {dt / cmds * 1e6:.3f} us/command]")
+    if saved is None:
+        os.environ.pop("ARCHSIM_NATIVE", None)
+    else:
+        os.environ["ARCHSIM_NATIVE"] = saved
+    if len(rates) == 2:
+        (py, s_py), (nat, s_nat) = rates["python"], rates["native"]
+        print(f"cycle  native / python = {nat / py:.1f}x; stats bit-identical: {s_py == s_nat}")
 
 
 def bench_fast_stream() -> None:

@@ -1,0 +1,247 @@
+"""The compiled replay core (memory/dram/replay.c) against the Python controller: the stats dicts and
+the engine's final time must be bit-identical on every standard, pattern, policy and queue shape."""
+import contextlib
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from archsim.errors import ArchsimError
+from dram_helpers import make
+from memory.dram import native
+from memory.patterns import PATTERNS, generate
+from memory.trace import read_trace, replay
+
+STANDARDS = ["DDR4-3200", "DDR5-4800", "LPDDR5-6400", "HBM2", "HBM3", "GDDR6"]
+PER_BANK = [s for s in STANDARDS if make(s).spec.timing["tREFIsb"] > 0]
+
+try:
+    HAVE_CC = native.compiler() is not None
+except ArchsimError:                 # $CC names a missing compiler: the error test covers that
+    HAVE_CC = False
+needs_cc = pytest.mark.skipif(not HAVE_CC, reason="no C compiler (cc/gcc) on PATH: native core unavailable")
+
+
+@contextlib.contextmanager
+def native_env(value: str):
+    old = os.environ.get("ARCHSIM_NATIVE")
+    os.environ["ARCHSIM_NATIVE"] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["ARCHSIM_NATIVE"]
+        else:
+            os.environ["ARCHSIM_NATIVE"] = old
+
+
+def both(std, addrs, writes, cycles, tx=None, **kw):
+    """(python stats, native stats) of one trace on two fresh, identical levels; engine end times equal."""
+    py, nat = make(std, **kw), make(std, **kw)
+    tx = tx or py.spec.burst_bytes
+    with native_env("0"):
+        s_py = replay(py, addrs, writes, cycles, tx, py.clock)
+    with native_env("1"):
+        s_nat = native.replay_native(nat, addrs, writes, cycles, tx)
+    assert s_nat is not None
+    assert nat.engine.now == py.engine.now
+    return s_py, s_nat
+
+
+def pattern_pair(pattern, n, std="DDR4-3200", seed=1, **kw):
+    a, w, c = generate(pattern, make(std, **kw).mapping, n, seed)
+    return both(std, a, w, c, **kw)
+
+
+@needs_cc
+@pytest.mark.parametrize("std", STANDARDS)
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_every_standard_and_pattern(std, pattern):
+    s_py, s_nat = pattern_pair(pattern, 400, std)
+    assert s_nat == s_py
+    assert s_nat["reads"] + s_nat["writes"] == 400
+
+
+POLICIES = [
+    {"page_policy": "closed"},
+    {"scheduler": "fcfs"},
+    {"scheduler": "fcfs", "page_policy": "closed"},
+    {"refresh": "none"},
+    {"ranks": 2, "mapping": "rorabacobgch"},
+    {"channels": 4, "read_queue": 4, "write_queue": 4, "xor_bank_hash": True},
+    {"channels": 2, "mapping": "rorababgcoch", "read_queue": 2, "write_queue": 3, "high_wm": 0.5, "low_wm": 0.0},
+    {"read_queue": 1, "write_queue": 1, "frontend_latency_cycles": 5},
+]
+
+
+@needs_cc
+@pytest.mark.parametrize("std", STANDARDS)
+@pytest.mark.parametrize("kw", POLICIES, ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()))
+@pytest.mark.parametrize("pattern", ["rand_mix", "stream_add"])
+def test_policies_queues_channels(std, kw, pattern):
+    s_py, s_nat = pattern_pair(pattern, 500, std, seed=7, **kw)
+    assert s_nat == s_py
+
+
+@needs_cc
+@pytest.mark.parametrize("std", PER_BANK)
+@pytest.mark.parametrize("kw", [{}, {"page_policy": "closed", "ranks": 2}, {"channels": 2, "scheduler": "fcfs"}])
+def test_per_bank_refresh(std, kw):
+    s_py, s_nat = pattern_pair("rand_mix", 600, std, refresh="per_bank", **kw)
+    assert s_nat == s_py and s_nat["commands"]["REFsb"] > 0
+
+
+@needs_cc
+def test_long_run_with_refresh_and_write_drain():
+    s_py, s_nat = pattern_pair("rand_mix", 6000, "DDR4-3200", write_queue=8, read_queue=8)
+    assert s_nat == s_py and s_nat["refreshes"] > 0
+
+
+@needs_cc
+@pytest.mark.parametrize("std", ["DDR4-3200", "HBM2"])
+def test_dramsim3_trace_file_with_gaps(tmp_path, std):
+    """Bursts of requests separated by idle gaps longer than tREFI (refresh catch-up), same-cycle arrivals."""
+    lvl = make(std, channels=2)
+    rng = np.random.default_rng(5)
+    lines = lvl.mapping.capacity_bytes // lvl.spec.burst_bytes
+    text, cycle = ["# DRAMSim3 format"], 0
+    for burst in range(12):
+        cycle += int(rng.integers(0, 3 * lvl.spec.timing["tREFI"]))
+        for _ in range(int(rng.integers(1, 40))):
+            cycle += int(rng.integers(0, 3))
+            kind = "WRITE" if rng.random() < 0.3 else "READ"
+            text.append(f"{int(rng.integers(0, lines)) * lvl.spec.burst_bytes:#x} {kind} {cycle}")
+    path = tmp_path / "gaps.trace"
+    path.write_text("\n".join(text) + "\n")
+    a, w, c = read_trace(path)
+    s_py, s_nat = both(std, a, w, c, channels=2)
+    assert s_nat == s_py and s_nat["refreshes"] > 0
+
+
+def _config(std, data):
+    spec = make(std).spec
+    refresh = ["all_bank", "none"] + (["per_bank"] if std in PER_BANK else [])
+    rq = data.draw(st.integers(1, 12))
+    return dict(channels=data.draw(st.sampled_from([1, 2, 4])), ranks=data.draw(st.sampled_from([1, 2])),
+                mapping=data.draw(st.sampled_from(["rochrababgco", "rorabacobgch", "rorababgcoch"])),
+                xor_bank_hash=data.draw(st.booleans()), page_policy=data.draw(st.sampled_from(["open", "closed"])),
+                scheduler=data.draw(st.sampled_from(["frfcfs", "fcfs"])), refresh=data.draw(st.sampled_from(refresh)),
+                read_queue=rq, write_queue=data.draw(st.integers(1, 12)),
+                high_wm=data.draw(st.sampled_from([0.5, 0.75, 1.0])), low_wm=data.draw(st.sampled_from([0.0, 0.25])),
+                frontend_latency_cycles=data.draw(st.integers(0, 4))), spec
+
+
+@needs_cc
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(STANDARDS), st.data())
+def test_random_traces_and_configs(std, data):
+    """Random configurations and traces: hot rows and random lines, multi-burst unaligned requests
+    that span channels, same-cycle and gapped arrivals, in any order in the file."""
+    kw, spec = _config(std, data)
+    lvl = make(std, **kw)
+    n = data.draw(st.integers(1, 150))
+    tx = data.draw(st.sampled_from([spec.burst_bytes, 2 * spec.burst_bytes, 3 * spec.burst_bytes + 5]))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    hot = rng.integers(0, lvl.mapping.capacity_bytes - tx, 4)
+    addrs = np.where(rng.random(n) < 0.4, hot[rng.integers(0, 4, n)] + rng.integers(0, 256, n),
+                     rng.integers(0, lvl.mapping.capacity_bytes - tx, n))
+    addrs = np.minimum(addrs, lvl.mapping.capacity_bytes - tx).astype(np.int64)
+    gaps = rng.choice([0, 0, 1, 7, 40, 3 * spec.timing["tREFI"]], n)
+    cycles = np.cumsum(gaps).astype(np.int64)
+    if data.draw(st.booleans()):
+        cycles = rng.permutation(cycles)             # replay sorts by arrival, stably
+    s_py, s_nat = both(std, addrs, rng.random(n) < 0.35, cycles, tx=tx, **kw)
+    assert s_nat == s_py
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(STANDARDS), st.sampled_from(["rochrababgco", "rorabacobgch", "corobgbarach"]),
+       st.booleans(), st.lists(st.integers(0, 2**40), min_size=1, max_size=50))
+def test_decode_array_equals_decode(std, order, xor, raw):
+    m = make(std, channels=2, ranks=2, mapping=order, xor_bank_hash=xor).mapping
+    addrs = np.asarray(raw, dtype=np.int64) % m.capacity_bytes
+    cols = m.decode_array(addrs)
+    assert [tuple(int(c[i]) for c in cols) for i in range(len(addrs))] == [m.decode(int(a)) for a in addrs]
+
+
+# -- switches, fallbacks, errors --------------------------------------------------------------------
+
+@needs_cc
+def test_replay_uses_native_only_when_it_may():
+    """replay() takes the compiled path (no engine events run) on a fresh untraced level, and the
+    Python path with ARCHSIM_NATIVE=0, a command log, or a trace clock other than the level's."""
+    def run(setup=None, env="1", clock=None):
+        lvl = make("DDR4-3200")
+        if setup:
+            setup(lvl)
+        a, w, c = generate("rand_mix", lvl.mapping, 200, 2)
+        with native_env(env):
+            s = replay(lvl, a, w, c, 64, clock or lvl.clock)
+        return lvl.engine.events_run, s
+
+    ev_nat, s_nat = run()
+    assert ev_nat == 0
+    ev_off, s_off = run(env="0")
+    assert ev_off > 0 and s_off == s_nat
+
+    def logged(lvl):
+        for c in lvl.ctrls:
+            c.log = []
+    ev_log, s_log = run(logged)
+    assert ev_log > 0 and s_log == s_nat
+    from archsim.engine import ClockDomain
+    ev_clk, _ = run(clock=ClockDomain("trace", 1e9))
+    assert ev_clk > 0
+
+
+@needs_cc
+def test_native_off_returns_none_and_used_level_is_refused():
+    lvl = make("DDR4-3200")
+    a, w, c = generate("rand_rd", lvl.mapping, 50)
+    with native_env("0"):
+        assert native.library() is None
+        assert native.replay_native(lvl, a, w, c, 64) is None
+    with native_env("1"):
+        assert native.replay_native(lvl, a, w, c, 64) is not None
+        assert native.replay_native(lvl, a, w, c, 64) is None        # no longer fresh
+
+
+def test_missing_compiler_named_by_cc_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("ARCHSIM_NATIVE", "1")
+    monkeypatch.setenv("ARCHSIM_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
+    with pytest.raises(ArchsimError, match=r"\$CC=.*not found.*ARCHSIM_NATIVE=0"):
+        native.library()
+
+
+def test_failing_compiler_is_a_clear_error(monkeypatch, tmp_path):
+    fake = tmp_path / "badcc"
+    fake.write_text("#!/bin/sh\necho 'replay.c:1: error: pretend failure' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("ARCHSIM_NATIVE", "1")
+    monkeypatch.setenv("ARCHSIM_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("CC", str(fake))
+    with pytest.raises(ArchsimError, match=r"(?s)compiling replay.c .* failed \(exit 3\).*pretend failure"):
+        native.library()
+    assert not list((tmp_path / "cache" / "native").glob("*"))     # no half-written object left behind
+
+
+def test_no_compiler_on_path_falls_back(monkeypatch, tmp_path):
+    monkeypatch.setenv("ARCHSIM_NATIVE", "1")
+    monkeypatch.delenv("CC", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert native.compiler() is None and native.library() is None
+
+
+@needs_cc
+def test_compiled_object_is_cached_by_source_and_flags(monkeypatch, tmp_path):
+    monkeypatch.setenv("ARCHSIM_NATIVE", "1")
+    monkeypatch.setenv("ARCHSIM_CACHE_DIR", str(tmp_path))
+    assert native.library() is not None
+    built = list((tmp_path / "native").glob("replay-*.so"))
+    assert len(built) == 1
+    mtime = built[0].stat().st_mtime_ns
+    native._loaded.clear()
+    assert native.library() is not None                             # loaded, not rebuilt
+    assert built[0].stat().st_mtime_ns == mtime
