@@ -208,12 +208,22 @@ class _Runner:
     def _pipeline(self, tiles: Sequence[Tile]) -> PipelineResult:
         slots = 2 if self.system.double_buffered else 1
         rec = [] if self.trace is not None and len(tiles) <= TRACE_TILE_LIMIT else None
-        if self.fidelity == "fast":
+        wb = self.system.write_behind
+        if self.fidelity == "fast" and wb is None:
             res = pipeline_time(tiles, fast_port(self.system.offchip), slots, rec)  # ops start on an idle port
+        elif self.fidelity == "fast":
+            # write-behind decides on port idleness: the event pipeline over the closed-form port
+            from archsim.engine import Engine
+            from archsim.tile_events import FastPortLevel, TilePipeline
+
+            eng = Engine()
+            level = FastPortLevel(eng, fast_port(self.system.offchip), self.system.offchip.peak_bytes_per_s)
+            res = TilePipeline(eng, level, tiles, slots, record=rec, write_behind=wb).run()
         else:
             from archsim.tile_events import TilePipeline
 
-            res = TilePipeline(self.system.engine, self.system.offchip, tiles, slots, record=rec).run()
+            res = TilePipeline(self.system.engine, self.system.offchip, tiles, slots, record=rec,
+                               write_behind=wb).run()
         self._last_record = rec or []
         return res
 

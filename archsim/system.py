@@ -39,6 +39,16 @@ class System:
         srams = [self.sram(r) for r in ROLES]
         return all(s is not None and s.double_buffered for s in srams)
 
+    @cached_property
+    def write_behind(self) -> Any | None:
+        """The output buffer's write-behind policy (archsim.tile_events.WriteBehind), or None (FIFO)."""
+        from archsim.tile_events import WriteBehind
+
+        s = self.sram("ofmap")
+        if s is None or not s.write_behind:
+            return None
+        return WriteBehind(limit_bytes=s.capacity // 2 if s.double_buffered else 0, chunk_bytes=s.write_chunk)
+
     @property
     def offchip_peak_bytes_per_s(self) -> float:
         """The off-chip level's peak (data-bus) bandwidth: the roofline's slanted roof."""

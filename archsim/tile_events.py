@@ -1,23 +1,63 @@
-"""The event-driven twin of dataflows.schedule.pipeline_time: the same tile pipeline on the engine.
+"""The event-driven tile pipeline: the twin of dataflows.schedule.pipeline_time, plus write-behind.
 
 Loads and stores are real requests to the off-chip `MemoryLevel`, so a DRAM model answers with its
 bank timing, refresh and queueing; compute steps are events of the tile's compute time. With a
 bandwidth + latency level the result equals the closed form to the picosecond.
+
+Write-behind (`WriteBehind`): finished outputs wait in the output buffer and go out only into the
+port's idle time, in chunks sized to end before the next load is issued (the pipeline knows when:
+at the running tile's compute end), so a large write-back no longer holds later loads back on a
+FIFO port (reads first, as a DMA engine with separate read and write queues does). The pipeline
+tracks when the port finishes what it was given from the level's peak bandwidth (exact on a
+bandwidth + latency level). Once more than `limit_bytes` wait, the excess goes out at once (the
+buffer's watermark). Decisions are taken after every other event of the same picosecond, so they
+do not depend on event order; the `fast` fidelity runs this same class over the level's
+closed-form port (`FastPortLevel`).
 """
 from __future__ import annotations
 
+from collections import deque
+from dataclasses import dataclass
 from typing import Sequence
 
 from archsim.engine import Engine
-from dataflows.schedule import PipelineResult, Tile
+from dataflows.schedule import PipelineResult, Port, Tile
 from memory.request import MemoryLevel, Request
+
+MIN_CHUNK_BYTES = 64     # a gap shorter than one burst is left idle
+
+
+@dataclass(frozen=True)
+class WriteBehind:
+    """Output write-back policy: `limit_bytes` may wait in the buffer; stores move in `chunk_bytes`."""
+
+    limit_bytes: int
+    chunk_bytes: int = 4096
+
+
+class FastPortLevel(MemoryLevel):
+    """A closed-form `Port` as a memory level, so the event pipeline can run in the `fast` fidelity."""
+
+    def __init__(self, engine: Engine, port: Port, peak_bytes_per_s: float) -> None:
+        super().__init__("fast_port", engine)
+        self.port = port
+        self._peak = float(peak_bytes_per_s)
+
+    @property
+    def peak_bytes_per_s(self) -> float:
+        return self._peak
+
+    def submit(self, req: Request) -> None:
+        req.issue_ps = self.engine.now
+        self._account(req)
+        self._finish_at(req, self.port.issue(self.engine.now, req.nbytes, req.is_write, req.addr))
 
 
 class TilePipeline:
     """Run `tiles` through `level` with `slots` tile buffers, starting at the engine's current time."""
 
     def __init__(self, engine: Engine, level: MemoryLevel, tiles: Sequence[Tile], slots: int = 2,
-                 requester: str = "unit", record: list | None = None):
+                 requester: str = "unit", record: list | None = None, write_behind: WriteBehind | None = None):
         self.engine, self.level, self.tiles = engine, level, tiles
         self.slots = max(1, slots)
         self.requester = requester
@@ -27,13 +67,20 @@ class TilePipeline:
         self._next = 0            # next tile to compute
         self._busy = False
         self._issued = 0
-        self._stores_open = 0
         self._t0 = engine.now
         self._end = engine.now
         self._first_start: int | None = None
         self._compute_ps = 0
         self.n = n
         self.record = record
+        self.wb = write_behind
+        self._backlog: deque[list[int]] = deque()     # [tile, address, bytes left] waiting to go out
+        self._backlog_bytes = 0
+        self._drain_at: set[int] = set()              # times a drain decision is posted for
+        self._port_free = engine.now                  # when the port ends what this pipeline gave it
+        self._compute_end: int | None = None          # end of the running tile's issue interval
+        self._ps_per_byte = 1e12 / level.peak_bytes_per_s if write_behind is not None else 0.0
+        self.peak_backlog_bytes = 0
 
     def run(self) -> PipelineResult:
         if self.n == 0:
@@ -51,6 +98,7 @@ class TilePipeline:
     # -- events ---------------------------------------------------------------------------------
     def _issue_loads(self, i: int) -> None:
         for addr, nbytes in self.tiles[i].loads:
+            self._occupy(nbytes)
             self.level.submit(Request(addr, nbytes, False, self.requester, self._load_done_cb(i)))
 
     def _load_done_cb(self, i: int):
@@ -72,6 +120,7 @@ class TilePipeline:
         if self._first_start is None:
             self._first_start = now
         dt = self.tiles[i].compute_ps
+        self._compute_end = now + dt
         self._compute_ps += dt
         if self.record is not None:
             self.record.append(("compute", i, now - self._t0, now + dt + self.tiles[i].tail_ps - self._t0))
@@ -79,6 +128,7 @@ class TilePipeline:
 
     def _compute_done(self, i: int) -> None:
         self._busy = False
+        self._compute_end = None
         self._next = i + 1
         tail = self.tiles[i].tail_ps
         if tail:   # results still drain: their stores go out when complete (before same-time loads)
@@ -92,14 +142,68 @@ class TilePipeline:
 
     def _results_done(self, i: int) -> None:
         self._end = max(self._end, self.engine.now)
-        for addr, nbytes in self.tiles[i].stores:
-            self._stores_open += 1
+        stores = self.tiles[i].stores
+        if self.wb is not None:
+            if stores:
+                for addr, nbytes in stores:
+                    self._backlog.append([i, addr, nbytes])
+                    self._backlog_bytes += nbytes
+                self.peak_backlog_bytes = max(self.peak_backlog_bytes, self._backlog_bytes)
+                self._post_drain()
+            return
+        for addr, nbytes in stores:
             self.level.submit(Request(addr, nbytes, True, self.requester, self._store_done_cb(i)))
 
     def _store_done_cb(self, i: int):
         def done(req: Request) -> None:
             if self.record is not None:
                 self.record.append(("store", i, req.issue_ps - self._t0, req.done_ps - self._t0))
-            self._stores_open -= 1
             self._end = max(self._end, req.done_ps)
         return done
+
+    # -- write-behind ---------------------------------------------------------------------------
+    def _occupy(self, nbytes: int) -> None:
+        if self.wb is not None:
+            self._port_free = max(self._port_free, self.engine.now) + int(nbytes * self._ps_per_byte)
+
+    def _post_drain(self, at: int | None = None) -> None:
+        at = self.engine.now if at is None else at
+        if at not in self._drain_at:
+            self._drain_at.add(at)
+            self.engine.at(at, self._drain)
+
+    def _drain(self) -> None:
+        """Send outputs into the port's idle time, after every other event of this picosecond."""
+        now = self.engine.now
+        if self.engine.peek_time() == now:
+            self.engine.at(now, self._drain)          # others at this time first: decide last
+            return
+        self._drain_at.discard(now)
+        wb = self.wb
+        while self._backlog_bytes > wb.limit_bytes:   # over the watermark: the excess goes now
+            self._send(min(wb.chunk_bytes, self._backlog_bytes - wb.limit_bytes))
+        if not self._backlog:
+            return
+        if self._port_free > now:
+            self._post_drain(self._port_free)         # busy: look again when it is idle
+            return
+        n = min(wb.chunk_bytes, self._backlog[0][2])
+        if self._compute_end is not None and self._issued < self.n:   # loads follow at compute end
+            n = min(n, int((self._compute_end - now) / self._ps_per_byte))
+            if n < min(MIN_CHUNK_BYTES, self._backlog[0][2]):
+                self._post_drain(self._compute_end)   # too short a gap: after those loads
+                return
+        self._send(n)
+        self._post_drain(self._port_free)
+
+    def _send(self, nbytes: int) -> None:
+        """Issue the first `nbytes` of the backlog's head (one request)."""
+        head = self._backlog[0]
+        i, addr, left = head
+        n = min(nbytes, left)
+        head[1], head[2] = addr + n, left - n
+        if head[2] == 0:
+            self._backlog.popleft()
+        self._backlog_bytes -= n
+        self._occupy(n)
+        self.level.submit(Request(addr, n, True, self.requester, self._store_done_cb(i)))

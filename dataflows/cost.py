@@ -3,7 +3,9 @@
 Latency, with double buffering: while the unit computes tile i, the link brings tile i+1's loads
 and writes back tile i-1's output, so a step takes max(compute_i, (load_{i+1} + store_{i-1}) / bw);
 the first load and the last store are exposed, each with the off-chip latency. Without double
-buffering nothing overlaps: every step pays load + compute + store. Compute cycles come from the
+buffering nothing overlaps: every step pays load + compute + store. With write-behind (outputs
+drain in the link's idle time, reads first) stores leave the per-step maximum; the link then only
+has to carry every byte once: latency = max(that schedule, all bytes / bw + both latencies). Compute cycles come from the
 unit's own `fast` model on the tile shape, evaluated once per distinct shape (at most 8 per mapping).
 """
 from __future__ import annotations
@@ -160,11 +162,11 @@ class CostModel:
             tail[c] = r.tail_cycles
         comp = lut[code]
         cycles = self._latency(comp, arr["load"].astype(np.float64), arr["store"].astype(np.float64),
-                               m.gemm.batch, arr["weight"]) + int(tail[code[-1]])   # only the last tile's drain shows
+                               m.gemm.batch, arr["weight"], arr.get("reps")) + int(tail[code[-1]])  # last drain only
         return self._assemble(m, cycles, arr)
 
     def _latency(self, c: np.ndarray, load: np.ndarray, store: np.ndarray, batch: int,
-                 weight: np.ndarray | None = None) -> int:
+                 weight: np.ndarray | None = None, counts: tuple[np.ndarray, ...] | None = None) -> int:
         """Cycles for `batch` back-to-back copies of one problem's step sequence; step i stands
         for weight[i] identical steps (`Mapping.step_arrays(compressed=True)`; ends weigh 1)."""
         bw, lat = self.bw_bytes_per_cycle, self.latency_cycles
@@ -178,9 +180,11 @@ class CostModel:
         # With two buffers, step i+1's loads are issued when step i-1 ends, so step i lasts at
         # least their round trip (off-chip latency + transfer): small tiles cannot hide latency.
         n = len(c)
+        wb = self.mem.write_behind
         x = np.zeros(n)
         x[:-1] += load[1:]
-        x[1:] += store[:-1]
+        if not wb:
+            x[1:] += store[:-1]
         nxt = np.zeros(n)
         nxt[:-1] = load[1:]
         rt = np.where(nxt > 0, lat + nxt / bw, 0.0)
@@ -197,11 +201,52 @@ class CostModel:
                     + max(float(c[-1]), (x[-1] + right_load) / bw, trip(right_load)))
 
         l0, s_last = float(load[0]), float(store[-1])
+        if wb:
+            return self._write_behind_latency(c, x, rt, load, store, batch, w, counts)
         if batch == 1:
             steady = body(0.0, 0.0)
         else:
             steady = body(0.0, l0) + (batch - 2) * body(s_last, l0) + body(s_last, 0.0)
         total = lat + l0 / bw + steady + s_last / bw + lat
+        return math.ceil(total - 1e-6)
+
+    def _write_behind_latency(self, c, x, rt, load, store, batch: int, w, counts) -> int:
+        """Write-behind: steps last max(compute, next loads, their round trip); each step's outputs
+        join a backlog that drains in the link's idle time (step length - its loads' transfer).
+        What is left after the last step, then the last store, is exposed; and no schedule beats
+        moving every byte once. The backlog recurrence B <- max(0, B + store_prev - idle) is
+        max-plus, so the runs of identical steps that `weight` stands for compose in closed form."""
+        bw, lat = self.bw_bytes_per_cycle, self.latency_cycles
+        l0, s_last = float(load[0]), float(store[-1])
+        prev = np.zeros(len(c))
+        prev[1:] = store[:-1] / bw
+
+        def copy(left: float, right: float) -> tuple[float, float, float]:
+            """(link-idle-drained backlog function P, Q, summed step time) of one batch problem."""
+            xs = x.copy()
+            xs[-1] += right
+            r = rt.copy()
+            r[-1] = lat + xs[-1] / bw if xs[-1] > 0 else 0.0
+            dur = np.maximum(np.maximum(c, xs / bw), r)
+            q = prev - (dur - xs / bw)
+            q[0] += left / bw
+            P, Q = _compose_runs(q, counts)
+            return P, Q, float(np.sum(w * dur))
+
+        if batch == 1:
+            P, Q, t = copy(0.0, 0.0)
+            backlog, steps = max(P, Q), t
+        else:
+            pa, qa, ta = copy(0.0, l0)
+            pm, qm, tm = copy(s_last, l0)
+            pz, qz, tz = copy(s_last, 0.0)
+            b = max(pa, qa)
+            r = batch - 2
+            if r:
+                b = max(pm + max(0.0, (r - 1) * qm), b + r * qm)
+            backlog, steps = max(pz, b + qz), ta + r * tm + tz
+        total = max(lat + l0 / bw + steps + backlog + s_last / bw + lat,
+                    2 * lat + batch * float(np.sum(w * (load + store))) / bw)
         return math.ceil(total - 1e-6)
 
     def cycles_lower_bound(self, issue_cycles, dram_bytes, first_load_bytes, last_store_bytes, batch: int,
@@ -218,8 +263,9 @@ class CostModel:
         if not self.mem.overlapped:
             return issue_cycles + dram_bytes / bw + 2 * lat * batch
         exposed = first_load_bytes + last_store_bytes
-        bunched = issue_cycles - visits * longest_issue + (store_bytes - last_store_bytes) / bw
-        steady = np.maximum(np.maximum(issue_cycles, (dram_bytes - exposed) / bw), bunched)
+        steady = np.maximum(issue_cycles, (dram_bytes - exposed) / bw)
+        if not self.mem.write_behind:        # written behind, stores do not bunch up in steps
+            steady = np.maximum(steady, issue_cycles - visits * longest_issue + (store_bytes - last_store_bytes) / bw)
         return 2 * lat + exposed / bw + steady
 
     def bound(self, m: Mapping) -> tuple[float, float]:
@@ -278,6 +324,33 @@ class CostModel:
         return out
 
 
+def _compose_runs(q: np.ndarray, counts: tuple[np.ndarray, ...] | None) -> tuple[float, float]:
+    """Compose the steps' backlog functions f_i(B) = max(0, B + q_i) in order into one max(P, B + Q).
+
+    `counts` gives, per loop (outer to inner), how many steps each kept index stands for
+    (`Mapping.step_arrays(compressed=True)["reps"]`); without it every step stands for itself.
+    Applying f then g gives max(max(Pg, Pf + Qg), B + Qf + Qg); f repeated r times gives
+    max(P + max(0, (r - 1) Q), B + r Q)."""
+    if counts is None:
+        counts = (np.ones(len(q)),)
+    P, Q = np.zeros(len(q)), q.astype(np.float64)
+    shape = tuple(len(r) for r in counts)
+    P, Q = P.reshape(shape), Q.reshape(shape)
+    for axis in range(len(shape) - 1, -1, -1):       # innermost loop first
+        reps = counts[axis].astype(np.float64)
+        accP = accQ = None
+        for j in range(shape[axis]):
+            p, qq = np.take(P, j, axis), np.take(Q, j, axis)
+            r = reps[j]
+            p, qq = p + np.maximum(0.0, (r - 1) * qq), r * qq
+            if accP is None:
+                accP, accQ = p, qq
+            else:
+                accP, accQ = np.maximum(p, accP + qq), accQ + qq
+        P, Q = accP, accQ
+    return float(P), float(Q)
+
+
 def latency_from_tiles(model: CostModel, m: Mapping) -> int:
     """The same latency as `CostModel.evaluate`, by walking `m.tiles()` in plain Python (a check)."""
     steps = list(m.tiles())
@@ -290,9 +363,20 @@ def latency_from_tiles(model: CostModel, m: Mapping) -> int:
     if not model.mem.overlapped:
         return math.ceil(sum(x / bw + y + z / bw for x, y, z in zip(ld, c, st))
                          + lat * (sum(1 for x in ld if x) + m.gemm.batch) - 1e-6) + tail
+    wb = model.mem.write_behind
     total = lat + ld[0] / bw
     for i in range(len(steps)):
         nxt = ld[i + 1] if i + 1 < len(steps) else 0
-        prv = st[i - 1] if i > 0 else 0
+        prv = st[i - 1] if i > 0 and not wb else 0
         total += max(c[i], (nxt + prv) / bw, lat + nxt / bw if nxt else 0.0)
-    return math.ceil(total + st[-1] / bw + lat - 1e-6) + tail
+    if wb:                     # the backlog of outputs left when the last step ends goes first
+        backlog = 0.0
+        for i in range(len(steps)):
+            nxt = ld[i + 1] if i + 1 < len(steps) else 0
+            dur = max(c[i], nxt / bw, lat + nxt / bw if nxt else 0.0)
+            backlog = max(0.0, backlog + (st[i - 1] / bw if i else 0.0) - (dur - nxt / bw))
+        total += backlog
+    total += st[-1] / bw + lat
+    if wb:
+        total = max(total, 2 * lat + (sum(ld) + sum(st)) / bw)
+    return math.ceil(total - 1e-6) + tail

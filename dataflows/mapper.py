@@ -24,7 +24,7 @@ from dataflows.cache import MapCache, cache_key
 from dataflows.cost import CostModel, EnergySpec, MappingCost, peak_macs_per_cycle, roofline_cycles
 from dataflows.mapspace import DIMS, MapSpace, Mapping, MemorySpec, OperandBits
 
-CACHE_VERSION = 3                # 3: energy breaks latency ties in the bound; 2: best-first search
+CACHE_VERSION = 4                # 4: write-behind; 3: energy breaks latency ties in the bound; 2: best-first
 
 
 @dataclass(frozen=True)
@@ -239,7 +239,8 @@ class Mapper:
                      "cfg": cfg_u.model_dump(mode="json") if hasattr(cfg_u, "model_dump") else repr(cfg_u),
                      "energy": getattr(self.unit, "energy", {})},
             "memory": [list(self.mem.capacity_bytes), list(self.mem.double_buffered),
-                       self.mem.offchip_bytes_per_s, self.mem.offchip_latency_ps, list(self.mem.sram_bytes_per_cycle)],
+                       self.mem.offchip_bytes_per_s, self.mem.offchip_latency_ps, list(self.mem.sram_bytes_per_cycle),
+                       self.mem.write_behind],
             "energy": self.energy.__dict__, "objective": self.cfg.objective,
             "search": {"constraints": [list(rc.tile), rc.order, rc.dataflow], "dataflows": list(self.variants),
                        "seed": self.cfg.seed, "tiles": self.cfg.tile_candidates, "max_evaluations": self.cfg.max_evaluations,
@@ -297,7 +298,8 @@ def design_memory_spec(design: Any) -> MemorySpec:
     latency_ps = max(0, round(t_small - small / bytes_per_s * 1e12))
     roles = ("ifmap", "filter", "ofmap")
     return MemorySpec.make({r: sram[r].capacity for r in roles}, bytes_per_s, latency_ps,
-                           {r: sram[r].double_buffered for r in roles}, {r: sram[r].bytes_per_cycle for r in roles})
+                           {r: sram[r].double_buffered for r in roles}, {r: sram[r].bytes_per_cycle for r in roles},
+                           write_behind=sram["ofmap"].write_behind)
 
 
 def design_energy_spec(design: Any) -> EnergySpec:

@@ -54,17 +54,19 @@ class MemorySpec:
     offchip_bytes_per_s: float
     offchip_latency_ps: int = 0
     sram_bytes_per_cycle: tuple[tuple[str, int], ...] = ()  # port bandwidth per role; () = unlimited
+    write_behind: bool = False      # outputs drain in the link's idle time (reads first); see cost.py
 
     @classmethod
     def make(cls, capacity_bytes: dict[str, int], offchip_bytes_per_s: float,
              offchip_latency_ps: int = 0, double_buffered: dict[str, bool] | bool = True,
-             sram_bytes_per_cycle: dict[str, int] | None = None) -> "MemorySpec":
+             sram_bytes_per_cycle: dict[str, int] | None = None, write_behind: bool = False) -> "MemorySpec":
         if isinstance(double_buffered, bool):
             double_buffered = {r: double_buffered for r in ROLES}
         return cls(tuple((r, int(capacity_bytes[r])) for r in ROLES),
                    tuple((r, bool(double_buffered[r])) for r in ROLES),
                    float(offchip_bytes_per_s), int(offchip_latency_ps),
-                   tuple((r, int(v)) for r, v in sorted((sram_bytes_per_cycle or {}).items())))
+                   tuple((r, int(v)) for r, v in sorted((sram_bytes_per_cycle or {}).items())),
+                   bool(write_behind))
 
     def usable_bytes(self, role: str) -> int:
         """Capacity a single resident tile may use: half the buffer when it is double-buffered."""
@@ -223,7 +225,8 @@ class Mapping:
         c-3 (`weight`): indices 1..c-3 hold full tiles that neither start nor end their loop, so
         every step under any of them loads, stores, computes and neighbours like its twin under
         index 1. Weighted sums over the <= 64 kept steps equal sums over all steps, so the cost
-        model's work no longer grows with the number of tiles."""
+        model's work no longer grows with the number of tiles. `reps` holds, per loop (outer to
+        inner), how many indices each kept one stands for (for recurrences over the steps)."""
         g, (Tm, Tn, Tk), b = self.gemm, self.tile, self.bits
         c = self.counts
         reps, wts = [], []
@@ -260,7 +263,8 @@ class Mapping:
         final = (ix["k"] == c["k"] - 1) if revisit else np.ones(n, bool)
         store = np.where(out_last, np.where(final, packed(out_elems, b.ofmap), packed(out_elems, b.psum)), 0)
         return {"m": ext["m"], "n": ext["n"], "k": ext["k"], "weight": weight, "load": load_i + load_f + load_o,
-                "load_ifmap": load_i, "load_filter": load_f, "load_ofmap_in": load_o, "store": store}
+                "load_ifmap": load_i, "load_filter": load_f, "load_ofmap_in": load_o, "store": store,
+                "reps": tuple(wts)}
 
 
 def tile_candidates(dim: int, quanta: tuple[int, ...] = (), limit: int = 24) -> list[int]:

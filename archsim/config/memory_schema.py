@@ -27,6 +27,10 @@ class SramConfig(StrictModel):
     ports: int = Field(1, ge=1, description="ports per bank")
     latency_cycles: int = Field(1, ge=0)
     double_buffered: bool = False
+    write_behind: bool = Field(False, description="ofmap only: finished outputs wait in this buffer and "
+                               "go off-chip while no load is in flight (reads first); half the capacity "
+                               "(double-buffered) may wait before they are forced out")
+    write_chunk: Size = Field(4096, description="write-behind moves outputs in chunks of this size")
     clock: Frequency | None = Field(None, description="defaults to the design clock")
     energy_per_byte: Energy | None = None
 
@@ -109,3 +113,11 @@ class MemoryConfig(StrictModel):
     sram: dict[str, SramConfig] = Field(default_factory=dict)
     links: dict[str, LinkConfig] = Field(default_factory=dict)
     offchip: OffchipConfig = Field(default_factory=lambda: SimpleOffchipConfig(bandwidth="25.6 GB/s", latency="100 ns"))
+
+    @model_validator(mode="after")
+    def _write_behind_on_outputs(self) -> "MemoryConfig":
+        for role, s in self.sram.items():
+            if s.write_behind and role != "ofmap":
+                raise ValueError(f"sram.{role}.write_behind: only the ofmap (output) buffer writes behind; "
+                                 f"remove it from {role!r} or set it on sram.ofmap")
+        return self
