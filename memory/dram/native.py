@@ -31,8 +31,8 @@ from memory.dram.scheduler import pick_fcfs
 SOURCE = Path(__file__).with_name("replay.c")
 FLAGS = ("-O2", "-shared", "-fPIC", "-std=c99")
 # slots of the parameter array, in replay.c's P_* order
-PARAMS = ("channels", "ranks", "banks", "bankgroups", "banks_per_group", "read_queue", "write_queue",
-          "hi", "lo", "closed_page", "fcfs", "refresh", "t_refi", "rd_lat", "wr_lat", "split_bus", "windows")
+PARAMS = ("channels", "ranks", "banks", "read_queue", "write_queue", "hi", "lo", "closed_page", "fcfs",
+          "per_bank_refresh", "t_refi", "rd_lat", "wr_lat", "split_bus", "windows")
 _I64P = ctypes.POINTER(ctypes.c_int64)
 _loaded: dict[str, ctypes.CDLL] = {}
 
@@ -113,8 +113,9 @@ def usable(level) -> bool:
 
 
 def _tables(level: DramLevel) -> dict[str, np.ndarray]:
-    """The controllers' state and compiled rules as flat int64 arrays. Every next-allowed list and
-    bus-free list gets an offset in one state array; each rule update becomes (offset + command, delay)."""
+    """The controllers' state and compiled rules as flat int64 arrays, in archsim_replay's argument
+    order. Every next-allowed list and bus-free list gets an offset in one state array; each rule
+    update becomes (offset + command, delay)."""
     ctrls = level.ctrls
     c0 = ctrls[0]
     nbanks = len(c0.open_row)
@@ -132,12 +133,11 @@ def _tables(level: DramLevel) -> dict[str, np.ndarray]:
             for p in range(NCMD):
                 upd.extend(x for a, n, d in c.upd[b][p] for x in (off[id(a)] + n, d))
                 ptr.append(len(upd) // 2)
-    refresh = 2 if c0.refresh == "per_bank" else 1
-    par = dict(channels=len(ctrls), ranks=c0.ranks, banks=nbanks, bankgroups=c0.nbg,
-               banks_per_group=c0.spec.banks_per_group, read_queue=c0.rq.size, write_queue=c0.wq.size,
-               hi=c0.hi, lo=c0.lo, closed_page=int(c0.closed_page), fcfs=int(c0.pick is pick_fcfs),
-               refresh=refresh, t_refi=c0.t_refi, rd_lat=c0.rd_lat, wr_lat=c0.wr_lat,
-               split_bus=int(c0.split_bus), windows=len(c0.windows))
+    par = dict(channels=len(ctrls), ranks=c0.ranks, banks=nbanks, read_queue=c0.rq.size,
+               write_queue=c0.wq.size, hi=c0.hi, lo=c0.lo, closed_page=int(c0.closed_page),
+               fcfs=int(c0.pick is pick_fcfs), per_bank_refresh=int(c0.refresh == "per_bank"),
+               t_refi=c0.t_refi, rd_lat=c0.rd_lat, wr_lat=c0.wr_lat, split_bus=int(c0.split_bus),
+               windows=len(c0.windows))
     arr = lambda xs: np.ascontiguousarray(xs, dtype=np.int64)   # noqa: E731
     return {
         "par": arr([par[k] for k in PARAMS]), "state": state, "upd_ptr": arr(ptr), "upd": arr(upd),
@@ -147,6 +147,20 @@ def _tables(level: DramLevel) -> dict[str, np.ndarray]:
         "win": arr([x for cmd, count, span, _h in c0.windows for x in (cmd, count, span)] or [0]),
         "ref_due": arr([d for c in ctrls for d in c.ref_due]),
     }
+
+
+def _bursts(level: DramLevel, addrs: np.ndarray, writes: np.ndarray, tx_bytes: int):
+    """Split requests into bursts as `DramLevel.submit` does: (request -> first burst offsets,
+    per-burst channel, bank index, row, is_write)."""
+    spec, bb = level.spec, level.spec.burst_bytes
+    first = addrs // bb
+    counts = (addrs + tx_bytes - 1) // bb - first + 1
+    req_burst = np.zeros(len(addrs) + 1, dtype=np.int64)
+    np.cumsum(counts, out=req_burst[1:])
+    within = np.arange(req_burst[-1], dtype=np.int64) - np.repeat(req_burst[:-1], counts)
+    ch, ra, bg, ba, ro, _co = level.mapping.decode_array((np.repeat(first, counts) + within) * bb)
+    bank = ra * spec.banks + bg * spec.banks_per_group + ba
+    return req_burst, ch, bank, ro, np.repeat(writes, counts).astype(np.int64)
 
 
 def replay_native(level, addrs, writes, arrive_cycles, tx_bytes: int) -> dict | None:
@@ -162,32 +176,18 @@ def replay_native(level, addrs, writes, arrive_cycles, tx_bytes: int) -> dict | 
     lib = library()
     if lib is None:
         return None
-    order = np.argsort(np.asarray(arrive_cycles, dtype=np.int64), kind="stable")
-    a = addrs[order]
+    cycles = np.asarray(arrive_cycles, dtype=np.int64)
+    order = np.argsort(cycles, kind="stable")
     w = np.asarray(writes, dtype=bool)[order]
-    cyc = np.ascontiguousarray(np.asarray(arrive_cycles, dtype=np.int64)[order])
-    bb, spec = level.spec.burst_bytes, level.spec
-    first = a // bb
-    counts = (a + tx_bytes - 1) // bb - first + 1
-    req_burst = np.zeros(len(a) + 1, dtype=np.int64)
-    np.cumsum(counts, out=req_burst[1:])
-    nburst = int(req_burst[-1])
-    within = np.arange(nburst, dtype=np.int64) - np.repeat(req_burst[:-1], counts)
-    ch, ra, bg, ba, ro, _co = level.mapping.decode_array((np.repeat(first, counts) + within) * bb)
-    bank = ra * spec.banks + bg * spec.banks_per_group + ba
-    b_write = np.repeat(w, counts).astype(np.int64)
+    req_burst, *per_burst = _bursts(level, addrs[order], w, tx_bytes)
     t = _tables(level)
-    nch = len(level.ctrls)
-    lat = np.zeros(max(nburst, 1), dtype=np.int64)
-    cmd_counts = np.zeros((nch, NCMD + 3), dtype=np.int64)
+    lat = np.zeros(max(int(req_burst[-1]), 1), dtype=np.int64)
+    cmd_counts = np.zeros((len(level.ctrls), NCMD + 3), dtype=np.int64)
     tot = np.zeros(5, dtype=np.int64)
-    arrays = [t["par"], t["state"], t["upd_ptr"], t["upd"], t["na_off"], t["ch_bus_off"], t["bus_of"],
-              t["win"], t["ref_due"], cyc, req_burst, *(np.ascontiguousarray(x, dtype=np.int64)
-                                                        for x in (ch, bank, ro, b_write)),
-              lat, cmd_counts, tot]
-    ptrs = [x.ctypes.data_as(_I64P) for x in arrays]
-    if lib.archsim_replay(*ptrs[:9], len(a), *ptrs[9:]) != 0:
-        raise ArchsimError(f"native DRAM core: out of memory replaying {len(a)} requests")
+    inputs = [np.ascontiguousarray(x, dtype=np.int64) for x in (cycles[order], req_burst, *per_burst)]
+    ptrs = [x.ctypes.data_as(_I64P) for x in (*t.values(), *inputs, lat, cmd_counts, tot)]
+    if lib.archsim_replay(*ptrs[:9], len(addrs), *ptrs[9:]) != 0:
+        raise ArchsimError(f"native DRAM core: out of memory replaying {len(addrs)} requests")
     for c, row in zip(level.ctrls, cmd_counts.tolist()):
         c.cmd_counts = row[:NCMD]
         c.hits, c.misses, c.conflicts = row[NCMD:]
@@ -195,7 +195,7 @@ def replay_native(level, addrs, writes, arrive_cycles, tx_bytes: int) -> dict | 
     level.read_latencies = lat[:nlat].tolist()
     level.bursts_read, level.bursts_written, level.last_cycle = nread, nwrite, last_cycle
     nw = int(w.sum())
-    level.writes, level.reads = nw, len(a) - nw
-    level.bytes_written, level.bytes_read = nw * tx_bytes, (len(a) - nw) * tx_bytes
+    level.writes, level.reads = nw, len(addrs) - nw
+    level.bytes_written, level.bytes_read = nw * tx_bytes, (len(addrs) - nw) * tx_bytes
     level.engine.now = level.clock.cycles_to_ps(last_event)
     return level.stats()

@@ -21,12 +21,10 @@ typedef int64_t i64;
 #define DIRTY ((i64)-1)       /* bank whose candidate must be recomputed */
 #define NO_BLOCK ((i64)-2)
 enum { ACT, PRE, RD, WR, RDA, WRA, REF, REFSB, NCMD };
-enum { REFRESH_NONE, REFRESH_ALL_BANK, REFRESH_PER_BANK };
 
 /* slots of the parameter array (keep in step with native.py PARAMS) */
-enum { P_CHANNELS, P_RANKS, P_BANKS, P_BANKGROUPS, P_BANKS_PER_GROUP, P_READ_QUEUE, P_WRITE_QUEUE,
-       P_HI, P_LO, P_CLOSED_PAGE, P_FCFS, P_REFRESH, P_T_REFI, P_RD_LAT, P_WR_LAT, P_SPLIT_BUS,
-       P_WINDOWS, P_NPARAMS };
+enum { P_CHANNELS, P_RANKS, P_BANKS, P_READ_QUEUE, P_WRITE_QUEUE, P_HI, P_LO, P_CLOSED_PAGE, P_FCFS,
+       P_PER_BANK_REFRESH, P_T_REFI, P_RD_LAT, P_WR_LAT, P_SPLIT_BUS, P_WINDOWS };
 
 typedef struct {            /* BankQueue: one queue (reads or writes), indexed by bank */
     i64 size, n, is_write;
@@ -51,7 +49,7 @@ typedef struct { i64 t, seq, ch; } Event;
 typedef struct {
     const i64 *p, *upd_ptr, *upd, *bus_of, *win;
     i64 *st;                /* next-allowed times of every table, then bus-free times */
-    i64 nbanks, bpr, bpg, nbg, ranks;
+    i64 nbanks, bpr, ranks;
     Chan *ch;
     const i64 *b_ch, *b_bank, *b_row, *b_write;
     i64 *b_seq, *b_cause, *b_next, *b_arrive;
@@ -231,7 +229,7 @@ static Pick pick_fcfs(Sim *s, Chan *c, Queue *q, i64 now) {
 
 static void refresh_target(Sim *s, Chan *c, i64 r, i64 *cmd, i64 *b) {
     i64 base = r * s->bpr;
-    if (s->p[P_REFRESH] == REFRESH_PER_BANK) {
+    if (s->p[P_PER_BANK_REFRESH]) {
         *b = base + c->ref_bank[r];
         *cmd = c->open_row[*b] >= 0 ? PRE : REFSB;
         return;
@@ -287,7 +285,7 @@ static i64 refresh_due(Sim *s, i64 chi, i64 now) {
             }
             if (e < next_t) next_t = e;
             c->any_blk = 1;
-            c->blk[r] = s->p[P_REFRESH] == REFRESH_PER_BANK ? b : -1;
+            c->blk[r] = s->p[P_PER_BANK_REFRESH] ? b : -1;
         } else if (busy && c->ref_due[r] < next_t) {
             next_t = c->ref_due[r];
         }
@@ -491,7 +489,7 @@ int archsim_replay(const i64 *par, i64 *st, const i64 *upd_ptr, const i64 *upd, 
     Sim S = {0}, *s = &S;
     s->p = par; s->st = st; s->upd_ptr = upd_ptr; s->upd = upd; s->bus_of = bus_of; s->win = win;
     i64 nch = par[P_CHANNELS], nb = s->nbanks = par[P_BANKS], ranks = s->ranks = par[P_RANKS];
-    s->nbg = par[P_BANKGROUPS]; s->bpg = par[P_BANKS_PER_GROUP]; s->bpr = nb / ranks;
+    s->bpr = nb / ranks;
     i64 nburst = req_burst[nreq], nw = par[P_WINDOWS], wslots = 0;
     for (i64 w = 0; w < nw; w++) wslots += ranks * win[3 * w + 1];
     s->b_ch = b_ch; s->b_bank = b_bank; s->b_row = b_row; s->b_write = b_write;

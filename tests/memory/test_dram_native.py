@@ -1,6 +1,7 @@
 """The compiled replay core (memory/dram/replay.c) against the Python controller: the stats dicts and
 the engine's final time must be bit-identical on every standard, pattern, policy and queue shape."""
 import contextlib
+import json
 import os
 
 import numpy as np
@@ -163,6 +164,22 @@ def test_decode_array_equals_decode(std, order, xor, raw):
     addrs = np.asarray(raw, dtype=np.int64) % m.capacity_bytes
     cols = m.decode_array(addrs)
     assert [tuple(int(c[i]) for c in cols) for i in range(len(addrs))] == [m.decode(int(a)) for a in addrs]
+
+
+@needs_cc
+@pytest.mark.parametrize("argv", [
+    ["--standard", "DDR4-3200", "--pattern", "rand_mix", "--n", "700", "--set", "write_queue_entries=6"],
+    ["--standard", "HBM2", "--pattern", "idle_rand", "--n", "300", "--set", "channels=2", "--set", "refresh=per_bank"],
+])
+def test_archsim_mem_end_to_end(argv, capsys):
+    """`archsim mem --json -` prints the same document with the core on and off."""
+    from archsim.cli import main
+    out = {}
+    for env in ("1", "0"):
+        with native_env(env):
+            assert main(["mem", *argv, "--json", "-"]) == 0
+        out[env] = json.loads(capsys.readouterr().out)
+    assert out["1"] == out["0"] and out["1"]["reads"] + out["1"]["writes"] == int(argv[5])
 
 
 # -- switches, fallbacks, errors --------------------------------------------------------------------
