@@ -44,10 +44,14 @@ class System:
         """The output buffer's write-behind policy (archsim.tile_events.WriteBehind), or None (FIFO)."""
         from archsim.tile_events import WriteBehind
 
+        from dataflows.mapper import request_overhead_ps, stream_bytes_per_s
+
         s = self.sram("ofmap")
         if s is None or not s.write_behind:
             return None
-        return WriteBehind(limit_bytes=s.capacity // 2 if s.double_buffered else 0, chunk_bytes=s.write_chunk)
+        bw = stream_bytes_per_s(self.offchip)
+        return WriteBehind(limit_bytes=s.capacity // 2 if s.double_buffered else 0, chunk_bytes=s.write_chunk,
+                           bytes_per_s=bw, request_overhead_ps=request_overhead_ps(self.offchip, bw))
 
     @property
     def offchip_peak_bytes_per_s(self) -> float:

@@ -8,8 +8,8 @@ Write-behind (`WriteBehind`): finished outputs wait in the output buffer and go 
 port's idle time, in chunks sized to end before the next load is issued (the pipeline knows when:
 at the running tile's compute end), so a large write-back no longer holds later loads back on a
 FIFO port (reads first, as a DMA engine with separate read and write queues does). The pipeline
-tracks when the port finishes what it was given from the level's peak bandwidth (exact on a
-bandwidth + latency level). Once more than `limit_bytes` wait, the excess goes out at once (the
+tracks when the port finishes what it was given, from its streaming rate and per-request overhead
+(exact on a bandwidth + latency level; the mapper's view of a DRAM or flash level). Once more than `limit_bytes` wait, the excess goes out at once (the
 buffer's watermark). Decisions are taken after every other event of the same picosecond, so they
 do not depend on event order; the `fast` fidelity runs this same class over the level's
 closed-form port (`FastPortLevel`).
@@ -29,10 +29,13 @@ MIN_CHUNK_BYTES = 64     # a gap shorter than one burst is left idle
 
 @dataclass(frozen=True)
 class WriteBehind:
-    """Output write-back policy: `limit_bytes` may wait in the buffer; stores move in `chunk_bytes`."""
+    """Output write-back policy: `limit_bytes` may wait in the buffer; stores move in `chunk_bytes`.
+    The pipeline times the port as `request_overhead_ps` per request plus bytes at `bytes_per_s`."""
 
     limit_bytes: int
     chunk_bytes: int = 4096
+    bytes_per_s: float = 0.0            # 0: the level's peak
+    request_overhead_ps: int = 0
 
 
 class FastPortLevel(MemoryLevel):
@@ -79,7 +82,7 @@ class TilePipeline:
         self._drain_at: set[int] = set()              # times a drain decision is posted for
         self._port_free = engine.now                  # when the port ends what this pipeline gave it
         self._compute_end: int | None = None          # end of the running tile's issue interval
-        self._ps_per_byte = 1e12 / level.peak_bytes_per_s if write_behind is not None else 0.0
+        self._ps_per_byte = 1e12 / (write_behind.bytes_per_s or level.peak_bytes_per_s) if write_behind else 0.0
         self.peak_backlog_bytes = 0
 
     def run(self) -> PipelineResult:
@@ -164,7 +167,8 @@ class TilePipeline:
     # -- write-behind ---------------------------------------------------------------------------
     def _occupy(self, nbytes: int) -> None:
         if self.wb is not None:
-            self._port_free = max(self._port_free, self.engine.now) + int(nbytes * self._ps_per_byte)
+            self._port_free = (max(self._port_free, self.engine.now) + self.wb.request_overhead_ps
+                               + int(nbytes * self._ps_per_byte))
 
     def _post_drain(self, at: int | None = None) -> None:
         at = self.engine.now if at is None else at
@@ -189,7 +193,7 @@ class TilePipeline:
             return
         n = min(wb.chunk_bytes, self._backlog[0][2])
         if self._compute_end is not None and self._issued < self.n:   # loads follow at compute end
-            n = min(n, int((self._compute_end - now) / self._ps_per_byte))
+            n = min(n, int((self._compute_end - now - wb.request_overhead_ps) / self._ps_per_byte))
             if n < min(MIN_CHUNK_BYTES, self._backlog[0][2]):
                 self._post_drain(self._compute_end)   # too short a gap: after those loads
                 return

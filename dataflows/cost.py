@@ -136,6 +136,8 @@ class CostModel:
         self.bits = bits or OperandBits()
         self.bw_bytes_per_cycle = mem.offchip_bytes_per_s / self.clock_hz
         self.latency_cycles = mem.offchip_latency_ps * self.clock_hz / 1e12
+        # a request's overhead as the bytes the link could have moved meanwhile (timing only)
+        self.request_bytes = mem.request_overhead_ps * mem.offchip_bytes_per_s / 1e12
         self._compute: dict[tuple[str, GemmShape], ComputeResult] = {}
         self._units_sum: dict[tuple, tuple[int, int, dict[str, float], int]] = {}
         self.evaluations = 0
@@ -161,8 +163,11 @@ class CostModel:
             lut[c] = r.issue_cycles          # a pipelined unit takes the next tile after its issue interval
             tail[c] = r.tail_cycles
         comp = lut[code]
-        cycles = self._latency(comp, arr["load"].astype(np.float64), arr["store"].astype(np.float64),
-                               m.gemm.batch, arr["weight"], arr.get("reps")) + int(tail[code[-1]])  # last drain only
+        load, store = arr["load"].astype(np.float64), arr["store"].astype(np.float64)
+        if self.request_bytes:      # each operand tile moved costs one request's overhead on the link
+            load = load + self.request_bytes * sum((arr[f"load_{r}"] > 0) for r in ("ifmap", "filter", "ofmap_in"))
+            store = store + self.request_bytes * (store > 0)
+        cycles = self._latency(comp, load, store, m.gemm.batch, arr["weight"], arr.get("reps")) + int(tail[code[-1]])
         return self._assemble(m, cycles, arr)
 
     def _latency(self, c: np.ndarray, load: np.ndarray, store: np.ndarray, batch: int,
@@ -357,8 +362,9 @@ def latency_from_tiles(model: CostModel, m: Mapping) -> int:
     res = [model.compute(m.dataflow, g) for g, _, _ in steps]
     c = [r.issue_cycles for r in res]
     tail = res[-1].tail_cycles
-    ld = [sum(lo.values()) for _, lo, _ in steps]
-    st = [so["ofmap"] for _, _, so in steps]
+    rb = model.request_bytes
+    ld = [sum(lo.values()) + rb * sum(1 for v in lo.values() if v) for _, lo, _ in steps]
+    st = [so["ofmap"] + (rb if so["ofmap"] else 0) for _, _, so in steps]
     bw, lat = model.bw_bytes_per_cycle, model.latency_cycles
     if not model.mem.overlapped:
         return math.ceil(sum(x / bw + y + z / bw for x, y, z in zip(ld, c, st))

@@ -240,7 +240,7 @@ class Mapper:
                      "energy": getattr(self.unit, "energy", {})},
             "memory": [list(self.mem.capacity_bytes), list(self.mem.double_buffered),
                        self.mem.offchip_bytes_per_s, self.mem.offchip_latency_ps, list(self.mem.sram_bytes_per_cycle),
-                       self.mem.write_behind],
+                       self.mem.write_behind, self.mem.request_overhead_ps],
             "energy": self.energy.__dict__, "objective": self.cfg.objective,
             "search": {"constraints": [list(rc.tile), rc.order, rc.dataflow], "dataflows": list(self.variants),
                        "seed": self.cfg.seed, "tiles": self.cfg.tile_candidates, "max_evaluations": self.cfg.max_evaluations,
@@ -292,14 +292,38 @@ def design_memory_spec(design: Any) -> MemorySpec:
         raise ArchsimError(f"{design.source}: memory.sram needs buffers named ifmap, filter and ofmap for the "
                            f"mapper; missing: {', '.join(missing)}")
     level = build_offchip_path(design.memory, Engine())
-    small, big = 1 << 20, 1 << 24
-    t_small, t_big = level.stream_time_ps(small), level.stream_time_ps(big)
-    bytes_per_s = (big - small) / ((t_big - t_small) / 1e12)
-    latency_ps = max(0, round(t_small - small / bytes_per_s * 1e12))
+    small = 1 << 20
+    bytes_per_s = stream_bytes_per_s(level)
+    latency_ps = max(0, round(level.stream_time_ps(small) - small / bytes_per_s * 1e12))
     roles = ("ifmap", "filter", "ofmap")
     return MemorySpec.make({r: sram[r].capacity for r in roles}, bytes_per_s, latency_ps,
                            {r: sram[r].double_buffered for r in roles}, {r: sram[r].bytes_per_cycle for r in roles},
-                           write_behind=sram["ofmap"].write_behind)
+                           write_behind=sram["ofmap"].write_behind,
+                           request_overhead_ps=request_overhead_ps(level, bytes_per_s))
+
+
+def stream_bytes_per_s(level: Any) -> float:
+    """Streaming rate of an off-chip level: its own bandwidth if it is a pipe, else the slope of its
+    closed-form stream time between 1 and 16 MiB (DRAM: refresh and row switches included)."""
+    bw = getattr(level, "bandwidth_bytes_per_s", None)
+    if bw:
+        return float(bw)
+    small, big = 1 << 20, 1 << 24
+    return (big - small) / ((level.stream_time_ps(big) - level.stream_time_ps(small)) / 1e12)
+
+
+def request_overhead_ps(level: Any, bytes_per_s: float, nbytes: int = 4096) -> int:
+    """Link time one request costs beyond its bytes at the streaming rate, as the runner's `fast`
+    port charges it: the second of two back-to-back requests to unrelated addresses (tiles of
+    different operands), less its streaming time. 0 for a bandwidth + latency pipe; on DRAM the
+    row it opens (a jump costs the random-access rate for its first burst)."""
+    from dataflows.schedule import fast_port
+
+    port = fast_port(level)
+    first = port.issue(0, nbytes, False, 0)
+    far = (getattr(level, "capacity_bytes", None) or 1 << 36) // 2
+    second = port.issue(0, nbytes, False, far)
+    return max(0, round(second - first - nbytes / bytes_per_s * 1e12))
 
 
 def design_energy_spec(design: Any) -> EnergySpec:

@@ -55,18 +55,20 @@ class MemorySpec:
     offchip_latency_ps: int = 0
     sram_bytes_per_cycle: tuple[tuple[str, int], ...] = ()  # port bandwidth per role; () = unlimited
     write_behind: bool = False      # outputs drain in the link's idle time (reads first); see cost.py
+    request_overhead_ps: int = 0    # link time a request costs beyond bytes / bandwidth (DRAM: a row opened)
 
     @classmethod
     def make(cls, capacity_bytes: dict[str, int], offchip_bytes_per_s: float,
              offchip_latency_ps: int = 0, double_buffered: dict[str, bool] | bool = True,
-             sram_bytes_per_cycle: dict[str, int] | None = None, write_behind: bool = False) -> "MemorySpec":
+             sram_bytes_per_cycle: dict[str, int] | None = None, write_behind: bool = False,
+             request_overhead_ps: int = 0) -> "MemorySpec":
         if isinstance(double_buffered, bool):
             double_buffered = {r: double_buffered for r in ROLES}
         return cls(tuple((r, int(capacity_bytes[r])) for r in ROLES),
                    tuple((r, bool(double_buffered[r])) for r in ROLES),
                    float(offchip_bytes_per_s), int(offchip_latency_ps),
                    tuple((r, int(v)) for r, v in sorted((sram_bytes_per_cycle or {}).items())),
-                   bool(write_behind))
+                   bool(write_behind), int(request_overhead_ps))
 
     def usable_bytes(self, role: str) -> int:
         """Capacity a single resident tile may use: half the buffer when it is double-buffered."""

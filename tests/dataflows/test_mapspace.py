@@ -112,10 +112,10 @@ def test_tile_candidates_include_array_multiples_and_full_dim():
 
 
 @settings(max_examples=40, deadline=None)
-@given(mappings(), st.booleans(), st.sampled_from([0, 50_000]), st.booleans())
-def test_vectorised_latency_equals_walking_the_tiles(m, db, lat_ps, wb):
+@given(mappings(), st.booleans(), st.sampled_from([0, 50_000]), st.booleans(), st.sampled_from([0, 40_000]))
+def test_vectorised_latency_equals_walking_the_tiles(m, db, lat_ps, wb, overhead_ps):
     unit = SystolicArray("sa", SystolicConfig(rows=4, cols=8, dataflow="ws", timing="pipelined"), 1e9, {})
     mem = MemorySpec.make({"ifmap": 1 << 20, "filter": 1 << 20, "ofmap": 1 << 20}, 3e9, lat_ps, double_buffered=db,
-                          write_behind=wb)
+                          write_behind=wb, request_overhead_ps=overhead_ps)
     model = CostModel({"ws": unit}, mem, EnergySpec(), 1e9)
     assert model.evaluate(m).cycles == latency_from_tiles(model, m)
