@@ -121,8 +121,7 @@ static void q_push(Sim *s, Queue *q, i64 t) {
     i64 b = s->b_bank[t];
     q->lst[b * q->size + q->len[b]++] = t;
     q->on[b] = 1;
-    q->act[b] = DIRTY;
-    q->cand_c[b] = -1;
+    touch(q, b);
     q->n++;
 }
 
@@ -130,9 +129,8 @@ static void q_remove(Sim *s, Queue *q, i64 t) {
     i64 b = s->b_bank[t], *l = q->lst + b * q->size, k = 0;
     while (l[k] != t) k++;
     memmove(l + k, l + k + 1, (size_t)(q->len[b] - k - 1) * sizeof(i64));
-    if (--q->len[b]) q->act[b] = DIRTY;
-    else q->on[b] = 0;
-    q->cand_c[b] = -1;
+    if (--q->len[b] == 0) q->on[b] = 0;
+    touch(q, b);
     q->n--;
 }
 
@@ -189,10 +187,7 @@ static Pick pick_frfcfs(Sim *s, Chan *c, Queue *q, Queue *o, i64 now) {
         }
         if (q->cand_c[b] < 0) candidate(s, q, b, c->open_row[b], &q->cand_c[b], &q->cand_t[b]);
         i64 cmd = q->cand_c[b], t = q->cand_t[b], *lbb = c->e_lb + b * NCMD;
-        if (blocked(s, c, b)) {
-            q->act[b] = lbb[cmd];
-            continue;
-        }
+        if (blocked(s, c, b)) { q->act[b] = lbb[cmd]; continue; }   /* only refresh issues there */
         e = lbb[cmd];
         if (e <= now) {
             e = lbb[cmd] = earliest(s, c, cmd, b);
@@ -206,11 +201,9 @@ static Pick pick_frfcfs(Sim *s, Chan *c, Queue *q, Queue *o, i64 now) {
             } else if (s->b_seq[t] < row_seq) {
                 best_row = t; best_row_c = cmd; row_seq = s->b_seq[t];
             }
-        } else if (e < next_t) {
-            next_t = e;
-        }
+        } else if (e < next_t) next_t = e;
     }
-    if (ready > 1) next_t = now;
+    if (ready > 1) next_t = now;                  /* another candidate was ready too */
     if (best_hit >= 0) return (Pick){col_cmd(s, q, best_hit), best_hit, next_t};
     if (best_row >= 0) return (Pick){best_row_c, best_row, next_t};
     return (Pick){-1, -1, next_t};
@@ -337,16 +330,18 @@ static int try_issue(Sim *s, i64 chi, i64 now, i64 *nxt) {
     return 1;
 }
 
+/* first cycle any command bus of the channel is free */
+static i64 bus_free(Sim *s, Chan *c) {
+    const i64 *f = s->st + c->bus_off;
+    return s->p[P_SPLIT_BUS] && f[1] < f[0] ? f[1] : f[0];
+}
+
 static i64 step(Sim *s, i64 chi, i64 now) {
     Chan *c = &s->ch[chi];
-    const i64 *free_ = s->st + c->bus_off;
     for (;;) {
         i64 nxt;
         if (try_issue(s, chi, now, &nxt)) {
-            if (free_[0] > now && (!s->p[P_SPLIT_BUS] || free_[1] > now)) {
-                i64 f = s->p[P_SPLIT_BUS] && free_[1] < free_[0] ? free_[1] : free_[0];
-                return max64(nxt, f);
-            }
+            if (bus_free(s, c) > now) return max64(nxt, bus_free(s, c));   /* every bus taken */
             continue;
         }
         if (nxt < INF && (c->q[0].n || c->q[1].n)) return nxt > now ? nxt : now + 1;
@@ -407,9 +402,7 @@ static int enqueue(Sim *s, i64 chi, i64 t, i64 now) {
     if (!c->q[0].n && !c->q[1].n) catch_up_refresh(s, chi, now);
     s->b_seq[t] = ++c->seq;
     q_push(s, &c->q[s->b_write[t] ? 1 : 0], t);
-    const i64 *f = s->st + c->bus_off;
-    i64 bus = s->p[P_SPLIT_BUS] && f[1] < f[0] ? f[1] : f[0];
-    return wake(s, chi, max64(now, bus));
+    return wake(s, chi, max64(now, bus_free(s, c)));
 }
 
 static int admit(Sim *s, i64 chi, i64 cycle) {

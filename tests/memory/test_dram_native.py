@@ -38,7 +38,8 @@ def native_env(value: str):
 
 
 def both(std, addrs, writes, cycles, tx=None, **kw):
-    """(python stats, native stats) of one trace on two fresh, identical levels; engine end times equal."""
+    """(python stats, native stats) of one trace on two fresh, identical levels; engine end times,
+    latency lists and per-channel counters equal."""
     py, nat = make(std, **kw), make(std, **kw)
     tx = tx or py.spec.burst_bytes
     with native_env("0"):
@@ -47,6 +48,9 @@ def both(std, addrs, writes, cycles, tx=None, **kw):
         s_nat = native.replay_native(nat, addrs, writes, cycles, tx)
     assert s_nat is not None
     assert nat.engine.now == py.engine.now
+    assert nat.read_latencies == py.read_latencies                  # every read, in completion order
+    assert [(c.cmd_counts, c.hits, c.misses, c.conflicts) for c in nat.ctrls] == \
+        [(c.cmd_counts, c.hits, c.misses, c.conflicts) for c in py.ctrls]      # per channel
     return s_py, s_nat
 
 
