@@ -86,9 +86,13 @@ def library() -> ctypes.CDLL | None:
 
 
 def _compile(argv: list[str], out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=out.stem + ".", suffix=".tmp.so", dir=out.parent)
-    os.close(fd)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=out.stem + ".", suffix=".tmp.so", dir=out.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise ArchsimError(f"native DRAM core: cannot write to {out.parent} ({exc}); set "
+                           "ARCHSIM_CACHE_DIR to a writable directory or ARCHSIM_NATIVE=0") from None
     try:
         res = subprocess.run([*argv, *FLAGS, "-o", tmp, str(SOURCE)], capture_output=True, text=True)
         if res.returncode != 0:
@@ -96,9 +100,6 @@ def _compile(argv: list[str], out: Path) -> None:
                                f"(exit {res.returncode}):\n{res.stderr.strip()[:2000]}\nSet "
                                "ARCHSIM_NATIVE=0 to use the Python controller.")
         os.replace(tmp, out)
-    except OSError as exc:
-        raise ArchsimError(f"native DRAM core: cannot build {out} ({exc}); set ARCHSIM_CACHE_DIR to a "
-                           "writable directory or ARCHSIM_NATIVE=0") from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

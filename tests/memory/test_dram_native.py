@@ -248,6 +248,17 @@ def test_failing_compiler_is_a_clear_error(monkeypatch, tmp_path):
     assert not list((tmp_path / "cache" / "native").glob("*"))     # no half-written object left behind
 
 
+def test_unwritable_cache_dir_is_a_clear_error(monkeypatch, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("ARCHSIM_NATIVE", "1")
+    monkeypatch.setenv("ARCHSIM_CACHE_DIR", str(blocker))
+    if not HAVE_CC:
+        pytest.skip("no C compiler (cc/gcc) on PATH: nothing would be built")
+    with pytest.raises(ArchsimError, match="cannot write to .*ARCHSIM_CACHE_DIR"):
+        native.library()
+
+
 def test_no_compiler_on_path_falls_back(monkeypatch, tmp_path):
     monkeypatch.setenv("ARCHSIM_NATIVE", "1")
     monkeypatch.delenv("CC", raising=False)
