@@ -27,12 +27,14 @@ from archsim.errors import ArchsimError
 from memory.dram.commands import NCMD
 from memory.dram.level import DramLevel
 from memory.dram.scheduler import pick_fcfs
+from memory.dram.spec import COMMANDS
 
 SOURCE = Path(__file__).with_name("replay.c")
 FLAGS = ("-O2", "-shared", "-fPIC", "-std=c99")
 # slots of the parameter array, in replay.c's P_* order
 PARAMS = ("channels", "ranks", "banks", "read_queue", "write_queue", "hi", "lo", "closed_page", "fcfs",
           "per_bank_refresh", "t_refi", "rd_lat", "wr_lat", "split_bus", "windows")
+C_COMMANDS = ("ACT", "PRE", "RD", "WR", "RDA", "WRA", "REF", "REFsb")     # replay.c's command enum
 _I64P = ctypes.POINTER(ctypes.c_int64)
 _loaded: dict[str, ctypes.CDLL] = {}
 
@@ -105,9 +107,10 @@ def _compile(argv: list[str], out: Path) -> None:
             os.unlink(tmp)
 
 
-def usable(level) -> bool:
-    """The level is a fresh, untraced cycle-mode DRAM level (its state is what replay.c starts from)."""
-    return (isinstance(level, DramLevel) and level.fidelity == "cycle" and level.engine.now == 0
+def usable(level: object) -> bool:
+    """The level is a fresh, untraced cycle-mode DRAM level (its state is what replay.c starts from),
+    and the command set is the one replay.c knows (a new command kind runs on Python until added)."""
+    return (COMMANDS == C_COMMANDS and isinstance(level, DramLevel) and level.fidelity == "cycle" and level.engine.now == 0
             and level.engine.pending == 0 and level.reads == 0 and level.writes == 0
             and not any(level.pending)
             and all(c.log is None and c.idle and not any(c.cmd_counts) for c in level.ctrls))
@@ -164,7 +167,8 @@ def _bursts(level: DramLevel, addrs: np.ndarray, writes: np.ndarray, tx_bytes: i
     return req_burst, ch, bank, ro, np.repeat(writes, counts).astype(np.int64)
 
 
-def replay_native(level, addrs, writes, arrive_cycles, tx_bytes: int) -> dict | None:
+def replay_native(level: object, addrs: np.ndarray, writes: np.ndarray, arrive_cycles: np.ndarray,
+                  tx_bytes: int) -> dict | None:
     """Replay a trace (arrival times in the level's cycles) through replay.c and return
     `level.stats()`, or None when the native core is off or the level is not `usable`.
 

@@ -138,7 +138,7 @@ def _config(std, data):
 
 
 @needs_cc
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(STANDARDS), st.data())
 def test_random_traces_and_configs(std, data):
     """Random configurations and traces: hot rows and random lines, multi-burst unaligned requests
