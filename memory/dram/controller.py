@@ -7,7 +7,8 @@ earliest cycle is then the max of four lookups, the command bus and any rolling 
 The controller sleeps until that cycle; nothing ticks per cycle.
 
 Scheduling: FR-FCFS (oldest ready row hit, else oldest ready ACT/PRE, never closing a row that
-still has queued hits) or strict FCFS; open or closed page (auto-precharge unless another queued
+still has queued hits, nor one whose opener's column command has not issued: that command issues in
+either read/write mode) or strict FCFS; open or closed page (auto-precharge unless another queued
 request hits the row); read/write queues with write-drain watermarks; all-bank refresh staggered
 over ranks (as DRAMSim3) or per-bank refresh round-robin. Refreshes that fall due while the
 controller is idle are replayed at their due times when work arrives, so idle time costs nothing.
@@ -34,6 +35,7 @@ class Controller:
         self.banks_per_rank = spec.banks
         nbanks = ranks * spec.banks
         self.open_row = [-1] * nbanks
+        self.opener: list[Txn | None] = [None] * nbanks   # request whose ACT opened the row, until its column command
         self.na_bank = [[0] * NCMD for _ in range(nbanks)]
         self.na_bg = [[0] * NCMD for _ in range(ranks * spec.bankgroups)]
         self.na_rank = [[0] * NCMD for _ in range(ranks)]
@@ -252,7 +254,10 @@ class Controller:
         b = t.bank
         self.issue(c, t.rank, t.gi, b, now, t.row)
         if c != ACT and c != PRE:
-            q.remove(t)
+            (wq if t.is_write else rq).remove(t)       # the opener's column command may be in q's place
+            if self.opener[b] is t:
+                self.opener[b] = None
+                (rq if t.is_write else wq).touch(b)     # its queue-crossing candidate is gone
             if t.cause == 0:
                 self.hits += 1
             elif t.cause == 1:
@@ -263,9 +268,10 @@ class Controller:
             return True, now + 1                 # queue counts changed: re-decide next cycle
         if c == PRE or t.cause == 0:
             t.cause = 2 if c == PRE else 1
+        self.opener[b] = t if c == ACT else None
         # the bank's own next candidate (e.g. its first column command after this ACT): time it and
         # cache it, so the next decision need not recompute it
-        c2, t2 = q.cand[b] = candidate(q, b, self.open_row[b])
+        c2, t2 = q.cand[b] = candidate(q, b, self.open_row[b], self.opener[b])
         if not (blocked and (b in blocked or -1 - t2.rank in blocked)):
             e = self.e_lb[b][c2] = q.active[b] = self.earliest(c2, t2.rank, t2.gi, b)
             if e < hint:

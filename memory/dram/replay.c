@@ -36,7 +36,7 @@ typedef struct {            /* BankQueue: one queue (reads or writes), indexed b
 
 typedef struct {
     Queue q[2];             /* 0 reads, 1 writes */
-    i64 *open_row, *e_lb, *ref_due, *ref_bank, *blk;
+    i64 *open_row, *opener, *e_lb, *ref_due, *ref_bank, *blk;   /* opener: burst whose ACT opened the row */
     i64 *win_buf, *win_head, *win_len;   /* per (window, rank): ring of the last `count` issue cycles */
     const i64 *na_off;      /* per bank: state offsets of its bank, bank-group and rank tables */
     i64 ch_off, bus_off, ref_next, seq, write_mode, any_blk;
@@ -154,11 +154,12 @@ static i64 col_cmd(Sim *s, Queue *q, i64 t) {
     return q->is_write ? WR : RD;
 }
 
-static void candidate(Sim *s, Queue *q, i64 b, i64 open_row, i64 *cmd, i64 *t) {
-    i64 *l = q->lst + b * q->size;
+static void candidate(Sim *s, Chan *c, Queue *q, i64 b, i64 *cmd, i64 *t) {
+    i64 *l = q->lst + b * q->size, open_row = c->open_row[b], op = c->opener[b];
     if (open_row >= 0) {
         for (i64 k = 0; k < q->len[b]; k++)
             if (s->b_row[l[k]] == open_row) { *cmd = q->is_write ? WR : RD; *t = l[k]; return; }
+        if (op >= 0) { *cmd = s->b_write[op] ? WR : RD; *t = op; return; }   /* the other queue's opener */
         *cmd = PRE;
     } else {
         *cmd = ACT;
@@ -185,7 +186,7 @@ static Pick pick_frfcfs(Sim *s, Chan *c, Queue *q, Queue *o, i64 now) {
             if (e < next_t && !blocked(s, c, b)) next_t = e;
             continue;
         }
-        if (q->cand_c[b] < 0) candidate(s, q, b, c->open_row[b], &q->cand_c[b], &q->cand_t[b]);
+        if (q->cand_c[b] < 0) candidate(s, c, q, b, &q->cand_c[b], &q->cand_t[b]);
         i64 cmd = q->cand_c[b], t = q->cand_t[b], *lbb = c->e_lb + b * NCMD;
         if (blocked(s, c, b)) { q->act[b] = lbb[cmd]; continue; }   /* only refresh issues there */
         e = lbb[cmd];
@@ -204,7 +205,7 @@ static Pick pick_frfcfs(Sim *s, Chan *c, Queue *q, Queue *o, i64 now) {
         } else if (e < next_t) next_t = e;
     }
     if (ready > 1) next_t = now;                  /* another candidate was ready too */
-    if (best_hit >= 0) return (Pick){col_cmd(s, q, best_hit), best_hit, next_t};
+    if (best_hit >= 0) return (Pick){col_cmd(s, &c->q[s->b_write[best_hit]], best_hit), best_hit, next_t};
     if (best_row >= 0) return (Pick){best_row_c, best_row, next_t};
     return (Pick){-1, -1, next_t};
 }
@@ -212,10 +213,11 @@ static Pick pick_frfcfs(Sim *s, Chan *c, Queue *q, Queue *o, i64 now) {
 static Pick pick_fcfs(Sim *s, Chan *c, Queue *q, i64 now) {
     i64 t = q_oldest(s, q), b = s->b_bank[t], orow = c->open_row[b];
     i64 cmd = orow == s->b_row[t] ? (q->is_write ? WR : RD) : (orow < 0 ? ACT : PRE);
+    if (cmd == PRE && c->opener[b] >= 0) { t = c->opener[b]; cmd = s->b_write[t] ? WR : RD; }
     if (blocked(s, c, b)) return (Pick){-1, -1, INF};
     i64 e = earliest(s, c, cmd, b);
     if (e > now) return (Pick){-1, -1, e};
-    return (Pick){cmd == RD || cmd == WR ? col_cmd(s, q, t) : cmd, t, now};
+    return (Pick){cmd == RD || cmd == WR ? col_cmd(s, &c->q[s->b_write[t]], t) : cmd, t, now};
 }
 
 /* ---- controller: refresh ------------------------------------------------------------------- */
@@ -310,7 +312,8 @@ static int try_issue(Sim *s, i64 chi, i64 now, i64 *nxt) {
     i64 t = g.t, b = s->b_bank[t], hint = g.v;
     issue(s, chi, g.cmd, b, now, s->b_row[t]);
     if (g.cmd != ACT && g.cmd != PRE) {
-        q_remove(s, q, t);
+        q_remove(s, &c->q[s->b_write[t]], t);      /* the opener's column command may be in q's place */
+        if (c->opener[b] == t) { c->opener[b] = -1; touch(&c->q[!s->b_write[t]], b); }
         c->counts[NCMD + (s->b_cause[t] < 2 ? s->b_cause[t] : 2)]++;
         i64 done = now + (s->b_write[t] ? s->p[P_WR_LAT] : s->p[P_RD_LAT]);   /* DramLevel._txn_done */
         if (s->b_write[t]) s->nwrite++;
@@ -320,7 +323,8 @@ static int try_issue(Sim *s, i64 chi, i64 now, i64 *nxt) {
         return 1;
     }
     if (g.cmd == PRE || s->b_cause[t] == 0) s->b_cause[t] = g.cmd == PRE ? 2 : 1;
-    candidate(s, q, b, c->open_row[b], &q->cand_c[b], &q->cand_t[b]);
+    c->opener[b] = g.cmd == ACT ? t : -1;
+    candidate(s, c, q, b, &q->cand_c[b], &q->cand_t[b]);
     if (!blocked(s, c, b)) {
         i64 c2 = q->cand_c[b];
         i64 e = c->e_lb[b * NCMD + c2] = q->act[b] = earliest(s, c, c2, b);
@@ -488,7 +492,7 @@ int archsim_replay(const i64 *par, i64 *st, const i64 *upd_ptr, const i64 *upd, 
     s->b_ch = b_ch; s->b_bank = b_bank; s->b_row = b_row; s->b_write = b_write;
     s->lat = out_lat;
     i64 qcap = (par[P_READ_QUEUE] > 0 ? par[P_READ_QUEUE] : 1) + (par[P_WRITE_QUEUE] > 0 ? par[P_WRITE_QUEUE] : 1);
-    i64 per_ch = nb * (qcap + 11 + NCMD) + 3 * ranks + 2 * nw * ranks + wslots + NCMD + 3;
+    i64 per_ch = nb * (qcap + 12 + NCMD) + 3 * ranks + 2 * nw * ranks + wslots + NCMD + 3;
     i64 words = 4 * nburst + nch * per_ch + nch + 64;
     char *pool0 = calloc((size_t)words, 8), *pool = pool0;
     s->ch = calloc((size_t)nch, sizeof(Chan));
@@ -507,14 +511,14 @@ int archsim_replay(const i64 *par, i64 *st, const i64 *upd_ptr, const i64 *upd, 
             q->cand_c = take(&pool, nb); q->cand_t = take(&pool, nb); q->on = take(&pool, nb);
             for (i64 b = 0; b < nb; b++) q->cand_c[b] = -1;
         }
-        c->open_row = take(&pool, nb); c->e_lb = take(&pool, nb * NCMD);
+        c->open_row = take(&pool, nb); c->opener = take(&pool, nb); c->e_lb = take(&pool, nb * NCMD);
         c->ref_due = take(&pool, ranks); c->ref_bank = take(&pool, ranks); c->blk = take(&pool, ranks);
         c->win_head = take(&pool, nw * ranks); c->win_len = take(&pool, nw * ranks);
         c->win_buf = take(&pool, wslots); c->counts = take(&pool, NCMD + 3);
         c->na_off = na_off + k * 3 * nb;
         c->ch_off = ch_bus_off[2 * k]; c->bus_off = ch_bus_off[2 * k + 1];
         c->ref_next = INF;
-        for (i64 b = 0; b < nb; b++) c->open_row[b] = -1;
+        for (i64 b = 0; b < nb; b++) c->open_row[b] = c->opener[b] = -1;
         for (i64 r = 0; r < ranks; r++) {
             c->ref_due[r] = ref_due[k * ranks + r];
             if (c->ref_due[r] < c->ref_next) c->ref_next = c->ref_due[r];

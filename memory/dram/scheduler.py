@@ -62,12 +62,18 @@ class BankQueue:
         return WR if t.is_write else RD
 
 
-def candidate(q: BankQueue, b: int, open_row: int) -> tuple[int, Txn]:
+def candidate(q: BankQueue, b: int, open_row: int, opener: Txn | None = None) -> tuple[int, Txn]:
+    """The bank's next command for queue q. A row opened for a request of the other queue (`opener`,
+    whose column command has not issued) is never closed: its column command is q's candidate
+    instead, so it issues in either read/write mode (Ramulator 2's active buffer, DRAMsim3's single
+    per-bank queue), and no ACT is wasted on a PRE."""
     lst = q.by_bank[b]
     if open_row >= 0:
         for t in lst:
             if t.row == open_row:
                 return (WR if t.is_write else RD), t
+        if opener is not None:          # opener.row == open_row, so it is in the other queue
+            return (WR if opener.is_write else RD), opener
         return PRE, lst[0]
     return ACT, lst[0]
 
@@ -79,7 +85,7 @@ def pick_frfcfs(ctrl, q: BankQueue, now: int, blocked: set | None):
 
     Banks whose key is above `now` cannot be ready and cost one comparison; only the others get
     their candidate and exact earliest cycle (inlined `Controller.earliest`: this is the hot loop)."""
-    act, rows, lb, cand = q.active, ctrl.open_row, ctrl.e_lb, q.cand
+    act, rows, lb, cand, opener = q.active, ctrl.open_row, ctrl.e_lb, q.cand, ctrl.opener
     ocand, oact = q.other.cand, q.other.active
     na_of, na_ch = ctrl.na_of, ctrl.na_ch
     bus_free, bus_of, win_of = ctrl.bus_free, ctrl.bus_of, ctrl.win_of
@@ -93,7 +99,7 @@ def pick_frfcfs(ctrl, q: BankQueue, now: int, blocked: set | None):
             continue
         cd = cand[b]
         if cd is None:
-            cd = cand[b] = candidate(q, b, rows[b])
+            cd = cand[b] = candidate(q, b, rows[b], opener[b])
         c, t = cd
         if blocked and _blocked(blocked, b, t):
             act[b] = lb[b][c]
@@ -136,7 +142,8 @@ def pick_frfcfs(ctrl, q: BankQueue, now: int, blocked: set | None):
     if ready > 1:
         next_t = now                     # another candidate was ready too
     if best_hit is not None:
-        return q.col_cmd(best_hit[1], ctrl.closed_page), best_hit[1], next_t
+        t = best_hit[1]
+        return (ctrl.wq if t.is_write else ctrl.rq).col_cmd(t, ctrl.closed_page), t, next_t
     return (best_row[0], best_row[1], next_t) if best_row is not None else next_t
 
 
@@ -149,9 +156,12 @@ def pick_fcfs(ctrl, q: BankQueue, now: int, blocked: set | None):
     t = q.oldest()
     b, orow = t.bank, ctrl.open_row[t.bank]
     c = (WR if t.is_write else RD) if orow == t.row else (ACT if orow < 0 else PRE)
+    if c == PRE and ctrl.opener[b] is not None:      # serve the row's opener first (see `candidate`)
+        t = ctrl.opener[b]
+        c = WR if t.is_write else RD
     if blocked and (b in blocked or -1 - t.rank in blocked):
         return INF
     e = ctrl.earliest(c, t.rank, t.gi, b)
     if e > now:
         return e
-    return (q.col_cmd(t, ctrl.closed_page) if c == RD or c == WR else c), t, now
+    return ((ctrl.wq if t.is_write else ctrl.rq).col_cmd(t, ctrl.closed_page) if c == RD or c == WR else c), t, now

@@ -1,7 +1,8 @@
 """Controller policies: write drain watermarks, per-bank refresh rate, XOR bank hashing, page policy."""
+import numpy as np
 import pytest
 
-from memory.dram.commands import RD, REFSB, WR
+from memory.dram.commands import ACT, PRE, RD, RDA, REFSB, WR, WRA
 from dram_helpers import make, run_pattern
 from memory.patterns import generate
 from memory.trace import replay
@@ -48,3 +49,39 @@ def test_page_policy_tradeoff(pattern, better):
         assert op["row_hit_rate"] > 0.95
     else:       # random: closing early hides tRP, never slower than open by more than noise
         assert cl["avg_read_latency_cycles"] <= op["avg_read_latency_cycles"] * 1.05
+
+
+def _wasted_activates(log) -> int:
+    """ACTs whose row was closed again (PRE) with no column command to that bank in between."""
+    opened, wasted = {}, 0
+    for _t, c, _r, _g, b in log:
+        if c == ACT:
+            opened[b] = True
+        elif c in (RD, WR, RDA, WRA):
+            opened[b] = False
+        elif c == PRE and opened.get(b):
+            wasted += 1
+            opened[b] = False
+    return wasted
+
+
+def test_write_drain_does_not_close_a_row_opened_for_a_waiting_read():
+    """A read opens bank 0's row 1; three writes to row 2 of the same bank then start a drain
+    (high watermark 3 of 4). The read's RD issues in write mode before the writes' PRE, so the read
+    sees the unloaded closed-bank latency and no ACT is wasted."""
+    lvl = make(write_queue=4, refresh="none")
+    lvl.ctrls[0].log = []
+    m, t = lvl.mapping, lvl.spec.timing
+    a = np.array([m.encode(ro=1)] + [m.encode(ro=2, co=k) for k in range(3)], dtype=np.int64)
+    s = replay(lvl, a, np.array([False, True, True, True]), np.array([0, 1, 1, 1]), 64, lvl.clock)
+    cmds = [c for _t, c, *_ in lvl.ctrls[0].log]
+    assert cmds == [ACT, RD, PRE, ACT, WR, WR, WR]
+    assert _wasted_activates(lvl.ctrls[0].log) == 0
+    assert s["avg_read_latency_cycles"] == t["tRCD"] + t["CL"] + t["tBL"]
+
+
+@pytest.mark.parametrize("scheduler", ["frfcfs", "fcfs"])
+def test_no_wasted_activates_on_a_random_mix(scheduler):
+    lvl, s = run_pattern("rand_mix", 3000, log=True, refresh="none", scheduler=scheduler)
+    assert s["reads"] + s["writes"] == 3000
+    assert _wasted_activates(lvl.ctrls[0].log) == 0
