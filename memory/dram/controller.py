@@ -168,6 +168,11 @@ class Controller:
                 return PRE, b
         return REF, base
 
+    def refreshes_owed(self, end_cycle: int) -> int:
+        """Refreshes falling due before `end_cycle` that have not issued: a channel left idle (or
+        never used) still refreshes in a real device, so stats count them; timing is unaffected."""
+        return sum((end_cycle - 1 - d) // self.t_refi + 1 for d in self.ref_due if d < end_cycle)
+
     def _do_refresh_cmd(self, c: int, r: int, b: int, now: int) -> None:
         self.issue(c, r, r * self.nbg + (b % self.banks_per_rank) // self.spec.banks_per_group, b, now)
         if c == REF or c == REFSB:

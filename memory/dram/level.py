@@ -171,8 +171,10 @@ class DramLevel(MemoryLevel):
         if self.fidelity == "fast":
             return self.fast.stats()
         spec, cc = self.spec, [0] * len(COMMANDS)
+        ref = COMMANDS.index("REFsb" if self.refresh == "per_bank" else "REF")
         for c in self.ctrls:
             cc = [a + b for a, b in zip(cc, c.cmd_counts)]
+            cc[ref] += c.refreshes_owed(self.last_cycle)     # every channel and rank refreshes to the end
         hits = sum(c.hits for c in self.ctrls)
         misses = sum(c.misses for c in self.ctrls)
         conflicts = sum(c.conflicts for c in self.ctrls)

@@ -172,9 +172,9 @@ def replay_native(level: object, addrs: np.ndarray, writes: np.ndarray, arrive_c
     """Replay a trace (arrival times in the level's cycles) through replay.c and return
     `level.stats()`, or None when the native core is off or the level is not `usable`.
 
-    The level's counters (commands, hits, latencies, bytes, ...) are filled as the Python run would
-    leave them, so `stats()` is computed by the same code; its controllers' timing state is not, so
-    the level is finished once replayed."""
+    The level's counters (commands, hits, latencies, bytes, ...) and each rank's next refresh due
+    time are filled as the Python run would leave them, so `stats()` is computed by the same code; its
+    controllers' timing state is not, so the level is finished once replayed."""
     addrs = np.asarray(addrs, dtype=np.int64)
     if not usable(level) or tx_bytes <= 0 or (len(addrs) and int(addrs.min()) < 0):
         return None                        # the Python path serves (or reports) these
@@ -193,9 +193,11 @@ def replay_native(level: object, addrs: np.ndarray, writes: np.ndarray, arrive_c
     ptrs = [x.ctypes.data_as(_I64P) for x in (*t.values(), *inputs, lat, cmd_counts, tot)]
     if lib.archsim_replay(*ptrs[:9], len(addrs), *ptrs[9:]) != 0:
         raise ArchsimError(f"native DRAM core: out of memory replaying {len(addrs)} requests")
-    for c, row in zip(level.ctrls, cmd_counts.tolist()):
+    ref_due = t["ref_due"].tolist()                  # replay.c leaves each rank's next due time there
+    for k, (c, row) in enumerate(zip(level.ctrls, cmd_counts.tolist())):
         c.cmd_counts = row[:NCMD]
         c.hits, c.misses, c.conflicts = row[NCMD:]
+        c.ref_due = ref_due[k * c.ranks:(k + 1) * c.ranks]
     nread, nwrite, last_cycle, nlat, last_event = tot.tolist()
     level.read_latencies = lat[:nlat].tolist()
     level.bursts_read, level.bursts_written, level.last_cycle = nread, nwrite, last_cycle

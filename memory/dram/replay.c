@@ -476,10 +476,10 @@ static void *take(char **pool, i64 n) {
 
 /* Replay requests (sorted by arrival cycle; request j owns bursts req_burst[j] .. req_burst[j+1]-1).
  * Outputs: read latencies in completion order, per channel NCMD command
- * counts + hits, misses, conflicts, and totals (reads, writes, last data cycle, latencies, last
+ * counts + hits, misses, conflicts, each rank's next refresh due time (in ref_due), and totals (reads, writes, last data cycle, latencies, last
  * event cycle). Returns 0, or -1 when memory runs out. */
 int archsim_replay(const i64 *par, i64 *st, const i64 *upd_ptr, const i64 *upd, const i64 *na_off,
-                   const i64 *ch_bus_off, const i64 *bus_of, const i64 *win, const i64 *ref_due,
+                   const i64 *ch_bus_off, const i64 *bus_of, const i64 *win, i64 *ref_due,
                    i64 nreq, const i64 *req_cycle, const i64 *req_burst,
                    const i64 *b_ch, const i64 *b_bank, const i64 *b_row, const i64 *b_write,
                    i64 *out_lat, i64 *out_counts, i64 *out_tot) {
@@ -545,8 +545,10 @@ int archsim_replay(const i64 *par, i64 *st, const i64 *upd_ptr, const i64 *upd, 
             err = on_wake(s, e.ch, e.t, j < nreq ? req_cycle[j] : INF);
         }
     }
-    for (i64 k = 0; k < nch; k++)
+    for (i64 k = 0; k < nch; k++) {     /* counts, and each rank's next refresh due (stats count the rest) */
         memcpy(out_counts + k * (NCMD + 3), s->ch[k].counts, (NCMD + 3) * sizeof(i64));
+        memcpy(ref_due + k * ranks, s->ch[k].ref_due, (size_t)ranks * sizeof(i64));
+    }
     out_tot[0] = s->nread; out_tot[1] = s->nwrite; out_tot[2] = s->last_cycle;
     out_tot[3] = s->nlat; out_tot[4] = last_event;
     free(s->heap); free(s->ch); free(touched); free(pool0);

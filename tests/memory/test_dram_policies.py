@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from memory.dram.commands import ACT, PRE, RD, RDA, REFSB, WR, WRA
+from memory.dram.commands import ACT, PRE, RD, RDA, REF, REFSB, WR, WRA
 from dram_helpers import make, run_pattern
 from memory.patterns import generate
 from memory.trace import replay
@@ -85,3 +85,22 @@ def test_no_wasted_activates_on_a_random_mix(scheduler):
     lvl, s = run_pattern("rand_mix", 3000, log=True, refresh="none", scheduler=scheduler)
     assert s["reads"] + s["writes"] == 3000
     assert _wasted_activates(lvl.ctrls[0].log) == 0
+
+
+@pytest.mark.parametrize("refresh,std", [("all_bank", "DDR4-3200"), ("per_bank", "HBM2")])
+def test_idle_channels_and_ranks_still_refresh(refresh, std):
+    """Every request goes to channel 0 (the channel bits are the top ones); channel 1 never gets work,
+    yet it refreshes as often as a real device would: every rank, every tREFI(sb), to the end."""
+    lvl = make(std, channels=2, ranks=2, refresh=refresh)
+    m = lvl.mapping
+    n, gap = 60, 1500
+    a = np.array([m.encode(ro=k % 7, ba=k % 4) for k in range(n)], dtype=np.int64)
+    s = replay(lvl, a, np.zeros(n, dtype=bool), np.arange(n, dtype=np.int64) * gap, lvl.spec.burst_bytes, lvl.clock)
+    end, t = s["total_cycles"], lvl.spec.timing
+    refi = t["tREFIsb"] if refresh == "per_bank" else t["tREFI"]
+    first = [refi * (r + 1) // 2 if refresh == "all_bank" else refi for r in range(2)]
+    expected = 2 * sum(len(range(f, end, refi)) for f in first)      # channels x due times before the end
+    assert s["refreshes"] == expected
+    ref = REFSB if refresh == "per_bank" else REF
+    issued = [c.cmd_counts[ref] for c in lvl.ctrls]
+    assert issued[0] > 0 and issued[1] == 0        # channel 1's refreshes are owed, not simulated
