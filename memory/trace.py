@@ -45,6 +45,7 @@ def read_trace(path: str | Path):
 
 def replay(level: MemoryLevel, addrs, writes, arrive_cycles, tx_bytes: int, clock) -> dict:
     """Submit every entry at its arrival cycle (in `clock`), run to completion, return stats.
+    A DRAM level admits them through its trace front end (in trace order, a few per cycle, by default).
 
     A fresh cycle-mode DRAM level whose clock is `clock` replays in the compiled core
     (memory/dram/native.py, bit-identical stats) unless ARCHSIM_NATIVE=0 or a command log is kept."""
@@ -53,6 +54,9 @@ def replay(level: MemoryLevel, addrs, writes, arrive_cycles, tx_bytes: int, cloc
         bad = int(np.argmax(addrs + tx_bytes > level.capacity_bytes))
         raise WorkloadError(f"trace entry {bad + 1}: address {int(addrs[bad]):#x} is beyond the "
                             f"{level.name} capacity of {level.capacity_bytes:#x} bytes")
+    start = getattr(level, "start_trace_frontend", None)
+    if start is not None:
+        start()                            # DRAM: admit in trace order (the configured front end)
     if getattr(level, "clock", None) is not None and level.clock.period_ps == clock.period_ps:
         from memory.dram.native import replay_native      # level-local clock: events on its edges
         stats = replay_native(level, addrs, writes, arrive_cycles, tx_bytes)

@@ -74,6 +74,11 @@ class DramConfig(StrictModel):
     write_low_watermark: float = Field(0.25, ge=0, lt=1)
     refresh: Literal["all_bank", "per_bank", "none"] = "all_bank"
     frontend_latency_cycles: int = Field(0, ge=0, description="controller pipeline cycles added to every request")
+    frontend: Literal["in_order", "per_channel"] = Field(
+        "in_order", description="trace replay (`archsim mem`) admission: in trace order with head-of-line "
+        "blocking, as DRAMSim3/Ramulator trace drivers (in_order), or a FIFO per channel (per_channel, what the "
+        "runner's DMA always does)")
+    frontend_per_cycle: int = Field(1, ge=0, description="in_order: requests admitted per DRAM cycle (0: no limit)")
     fidelity: Literal["cycle", "fast"] = "cycle"
     timing: dict[str, int] = Field(default_factory=dict, description="overrides in tCK, e.g. {tRFC: 576}")
 

@@ -1,9 +1,12 @@
 """DRAM as a `MemoryLevel`: channels of controllers behind an address mapping, cycle or fast.
 
 Requests split into bursts; each burst is decoded to (channel, rank, bank group, bank, row,
-column) and waits in a per-channel FIFO until its controller queue has room (back-pressure), so
-latency is counted from acceptance into the controller queue to data return, as DRAMSim3 and
-Ramulator count it.
+column) and waits in a per-channel FIFO until its controller queue has room (back-pressure): the
+front end of a DMA with many requests in flight, which the runner uses. Trace replay instead starts
+the trace front end (`start_trace_frontend`): bursts are admitted strictly in trace order, at most
+`trace_per_cycle` per DRAM cycle, the head blocking the rest while its channel's queue is full, as
+DRAMSim3's and Ramulator's trace drivers do. Latency is counted from acceptance into the controller
+queue to data return, as both count it.
 """
 from __future__ import annotations
 
@@ -12,11 +15,15 @@ from collections import deque
 import numpy as np
 
 from archsim.engine import Engine
+from archsim.errors import ConfigError
 from memory.dram.commands import CommandBus, Txn
 from memory.dram.controller import Controller
 from memory.dram.mapping import AddressMapping
 from memory.dram.spec import COMMANDS, DramSpec, load_spec
 from memory.request import MemoryLevel, Request
+
+
+TRACE_FRONTENDS = ("in_order", "per_channel")
 
 
 class _Parent:
@@ -31,7 +38,16 @@ class DramLevel(MemoryLevel):
                  ranks: int | None = None, mapping: str = "rochrababgco", xor_bank_hash: bool = False,
                  page_policy: str = "open", scheduler: str = "frfcfs", read_queue: int = 32,
                  write_queue: int = 32, high_wm: float = 0.75, low_wm: float = 0.25,
-                 refresh: str = "all_bank", fidelity: str = "cycle", frontend_latency_cycles: int = 0) -> None:
+                 refresh: str = "all_bank", fidelity: str = "cycle", frontend_latency_cycles: int = 0,
+                 trace_frontend: str = "in_order", trace_per_cycle: int = 1) -> None:
+        if trace_frontend not in TRACE_FRONTENDS:
+            raise ConfigError(f"dram: frontend {trace_frontend!r} is not one of {', '.join(TRACE_FRONTENDS)}")
+        if not isinstance(trace_per_cycle, int) or trace_per_cycle < 0:
+            raise ConfigError(f"dram: frontend_per_cycle must be an integer >= 0 (0: unlimited), got {trace_per_cycle!r}")
+        self.trace_frontend, self.trace_per_cycle = trace_frontend, trace_per_cycle
+        self._fifo: deque | None = None      # the trace front end's (channel, burst) FIFO, once started
+        self._fe_cycle = self._fe_used = 0    # admissions in cycle _fe_cycle so far
+        self._fe_tick = -1                    # latest cycle an admission retry is scheduled for
         self.spec = spec
         self.channels = channels
         self.ranks = ranks or spec.ranks
@@ -69,7 +85,8 @@ class DramLevel(MemoryLevel):
                    scheduler=cfg.scheduler, read_queue=cfg.read_queue_entries,
                    write_queue=cfg.write_queue_entries, high_wm=cfg.write_high_watermark,
                    low_wm=cfg.write_low_watermark, refresh=cfg.refresh, fidelity=cfg.fidelity,
-                   frontend_latency_cycles=cfg.frontend_latency_cycles)
+                   frontend_latency_cycles=cfg.frontend_latency_cycles, trace_frontend=cfg.frontend,
+                   trace_per_cycle=cfg.frontend_per_cycle)
 
     # -- engine plumbing -----------------------------------------------------------------------
     def _waker(self, ch: int):
@@ -89,7 +106,7 @@ class DramLevel(MemoryLevel):
             return                                  # superseded by an earlier wake
         peek = self.engine.peek_time
         ctrl, to_ps = self.ctrls[ch], self.clock.cycles_to_ps
-        pend, wake_at = self.pending[ch], self._wake_at
+        pend, wake_at, fifo = self.pending[ch], self._wake_at, self._fifo
         rq, wq = ctrl.rq, ctrl.wq
         self._running[ch] = True
         while True:
@@ -98,6 +115,8 @@ class DramLevel(MemoryLevel):
                 q = wq if pend[0].is_write else rq
                 if q.n < q.size:                   # else back-pressure: nothing to admit
                     self._admit(ch, cycle)
+            elif fifo and fifo[0][0] == ch:        # the trace front end waits on this channel
+                self._admit_in_order(cycle)
             nxt = wake_at[ch]
             if nxt is None:
                 break
@@ -119,6 +138,34 @@ class DramLevel(MemoryLevel):
             t.arrive = cycle
             ctrl.enqueue(t, cycle)
 
+    def start_trace_frontend(self) -> None:
+        """Serve later submissions through the trace front end configured for this level (trace
+        replay calls this; the runner's DMA keeps the per-channel FIFOs)."""
+        if self.trace_frontend == "in_order" and self._fifo is None:
+            self._fifo = deque()
+
+    def _admit_in_order(self, cycle: int) -> None:
+        """Admit bursts in trace order, at most trace_per_cycle in a cycle (0: no limit); a full
+        channel queue at the head blocks everything behind it until that channel frees a slot."""
+        fifo, lim, ctrls = self._fifo, self.trace_per_cycle, self.ctrls
+        if cycle != self._fe_cycle:
+            self._fe_cycle, self._fe_used = cycle, 0
+        while fifo:
+            if lim and self._fe_used >= lim:       # this cycle's admissions are spent: retry next cycle
+                if self._fe_tick < cycle + 1:
+                    self._fe_tick = cycle + 1
+                    self.engine.at(self.clock.cycles_to_ps(cycle + 1), self._admit_in_order, cycle + 1)
+                return
+            ch, t = fifo[0]
+            ctrl = ctrls[ch]
+            q = ctrl.wq if t.is_write else ctrl.rq
+            if q.n >= q.size:                       # head-of-line blocking; ch's next step retries
+                return
+            fifo.popleft()
+            t.arrive = cycle
+            self._fe_used += 1
+            ctrl.enqueue(t, cycle)
+
     # -- MemoryLevel ---------------------------------------------------------------------------
     def submit(self, req: Request) -> None:
         self._check(req)
@@ -132,13 +179,18 @@ class DramLevel(MemoryLevel):
         parent = _Parent(req, last - first + 1)
         now = self.clock.ps_to_cycles(self.engine.now)
         nbg, bpg, bpr = self._geometry
-        decode, pending, done = self.mapping.decode, self.pending, self._txn_done
+        decode, pending, done, fifo = self.mapping.decode, self.pending, self._txn_done, self._fifo
         touched = set()
         for burst in range(first, last + 1):
             ch, ra, bg, ba, ro, co = decode(burst * bb)
-            pending[ch].append(Txn(now, req.is_write, ra, ra * nbg + bg, ra * bpr + bg * bpg + ba, ro, co,
-                                   done, parent))
-            touched.add(ch)
+            t = Txn(now, req.is_write, ra, ra * nbg + bg, ra * bpr + bg * bpg + ba, ro, co, done, parent)
+            if fifo is None:
+                pending[ch].append(t)
+                touched.add(ch)
+            else:
+                fifo.append((ch, t))
+        if fifo is not None:
+            self._admit_in_order(now)
         for ch in sorted(touched) if len(touched) > 1 else touched:
             self._admit(ch, now)
 

@@ -33,7 +33,7 @@ SOURCE = Path(__file__).with_name("replay.c")
 FLAGS = ("-O2", "-shared", "-fPIC", "-std=c99")
 # slots of the parameter array, in replay.c's P_* order
 PARAMS = ("channels", "ranks", "banks", "read_queue", "write_queue", "hi", "lo", "closed_page", "fcfs",
-          "per_bank_refresh", "t_refi", "rd_lat", "wr_lat", "split_bus", "windows")
+          "per_bank_refresh", "t_refi", "rd_lat", "wr_lat", "split_bus", "windows", "in_order", "per_cycle")
 C_COMMANDS = ("ACT", "PRE", "RD", "WR", "RDA", "WRA", "REF", "REFsb")     # replay.c's command enum
 _I64P = ctypes.POINTER(ctypes.c_int64)
 _loaded: dict[str, ctypes.CDLL] = {}
@@ -112,7 +112,7 @@ def usable(level: object) -> bool:
     and the command set is the one replay.c knows (a new command kind runs on Python until added)."""
     return (COMMANDS == C_COMMANDS and isinstance(level, DramLevel) and level.fidelity == "cycle" and level.engine.now == 0
             and level.engine.pending == 0 and level.reads == 0 and level.writes == 0
-            and not any(level.pending)
+            and not any(level.pending) and not level._fifo
             and all(c.log is None and c.idle and not any(c.cmd_counts) for c in level.ctrls))
 
 
@@ -141,7 +141,7 @@ def _tables(level: DramLevel) -> dict[str, np.ndarray]:
                write_queue=c0.wq.size, hi=c0.hi, lo=c0.lo, closed_page=int(c0.closed_page),
                fcfs=int(c0.pick is pick_fcfs), per_bank_refresh=int(c0.refresh == "per_bank"),
                t_refi=c0.t_refi, rd_lat=c0.rd_lat, wr_lat=c0.wr_lat, split_bus=int(c0.split_bus),
-               windows=len(c0.windows))
+               windows=len(c0.windows), in_order=int(level._fifo is not None), per_cycle=level.trace_per_cycle)
     arr = lambda xs: np.ascontiguousarray(xs, dtype=np.int64)   # noqa: E731
     return {
         "par": arr([par[k] for k in PARAMS]), "state": state, "upd_ptr": arr(ptr), "upd": arr(upd),
@@ -176,6 +176,8 @@ def replay_native(level: object, addrs: np.ndarray, writes: np.ndarray, arrive_c
     time are filled as the Python run would leave them, so `stats()` is computed by the same code; its
     controllers' timing state is not, so the level is finished once replayed."""
     addrs = np.asarray(addrs, dtype=np.int64)
+    if isinstance(level, DramLevel):
+        level.start_trace_frontend()       # a trace is admitted through the level's trace front end
     if not usable(level) or tx_bytes <= 0 or (len(addrs) and int(addrs.min()) < 0):
         return None                        # the Python path serves (or reports) these
     lib = library()

@@ -1,15 +1,11 @@
 /* Trace replay through the DRAM controller, compiled: a line-for-line twin of the Python reference.
- *
  * memory/dram/controller.py + scheduler.py (the per-channel controller) and level.py + trace.py +
- * archsim/engine.py (per-channel pending FIFOs, back-pressure, run-ahead wake-ups, and the event
- * heap's (time, sequence) order) are mirrored here so that every decision, and so every statistic,
- * is bit-identical to the Python model. Nothing about DRAM timing is written in this file: the rule
- * table arrives already flattened by Controller._compile as (state index, delay) pairs, and the
- * geometry and parameters as int64 arrays (see memory/dram/native.py, which documents each slot).
- *
- * Time is in DRAM cycles: every event of a replay falls on an edge of the level's clock, so ordering
- * by cycle is ordering by picosecond. C99, libc only.
- */
+ * archsim/engine.py (the trace front end, in order or per-channel FIFOs, back-pressure, run-ahead
+ * wake-ups, and the event heap's (time, sequence) order) are mirrored so that every decision, and so
+ * every statistic, is bit-identical to the Python model. No DRAM timing is written here: the rule
+ * table arrives flattened by Controller._compile as (state index, delay) pairs, the geometry and
+ * parameters as int64 arrays (memory/dram/native.py documents each slot). Time is in DRAM cycles:
+ * every event of a replay falls on an edge of the level's clock. C99, libc only. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +20,7 @@ enum { ACT, PRE, RD, WR, RDA, WRA, REF, REFSB, NCMD };
 
 /* slots of the parameter array (keep in step with native.py PARAMS) */
 enum { P_CHANNELS, P_RANKS, P_BANKS, P_READ_QUEUE, P_WRITE_QUEUE, P_HI, P_LO, P_CLOSED_PAGE, P_FCFS,
-       P_PER_BANK_REFRESH, P_T_REFI, P_RD_LAT, P_WR_LAT, P_SPLIT_BUS, P_WINDOWS };
+       P_PER_BANK_REFRESH, P_T_REFI, P_RD_LAT, P_WR_LAT, P_SPLIT_BUS, P_WINDOWS, P_IN_ORDER, P_PER_CYCLE };
 
 typedef struct {            /* BankQueue: one queue (reads or writes), indexed by bank */
     i64 size, n, is_write;
@@ -56,6 +52,7 @@ typedef struct {
     i64 *lat, nlat, nread, nwrite, last_cycle;
     Event *heap;
     i64 nheap, cap_heap, eseq;
+    i64 fe_head, fe_end, fe_cycle, fe_used, fe_tick;   /* in-order front end: bursts fe_head..fe_end-1 wait */
 } Sim;
 
 static i64 max64(i64 a, i64 b) { return a > b ? a : b; }
@@ -64,10 +61,7 @@ static i64 max64(i64 a, i64 b) { return a > b ? a : b; }
 
 static i64 earliest(Sim *s, Chan *c, i64 cmd, i64 b) {
     const i64 *o = c->na_off + 3 * b, *st = s->st;
-    i64 e = st[o[0] + cmd];
-    e = max64(e, st[o[1] + cmd]);
-    e = max64(e, st[o[2] + cmd]);
-    e = max64(e, st[c->ch_off + cmd]);
+    i64 e = max64(max64(st[o[0] + cmd], st[o[1] + cmd]), max64(st[o[2] + cmd], st[c->ch_off + cmd]));
     e = max64(e, st[c->bus_off + s->bus_of[cmd]]);
     i64 rank = b / s->bpr, base = 0;
     for (i64 w = 0; w < s->p[P_WINDOWS]; w++) {
@@ -99,19 +93,13 @@ static void issue(Sim *s, i64 chi, i64 cmd, i64 b, i64 now, i64 row) {
         i64 *buf = c->win_buf + base + rank * count;
         base += s->ranks * count;
         if (s->win[3 * w] != cmd) continue;
-        if (c->win_len[k] < count) {
-            buf[(c->win_head[k] + c->win_len[k]) % count] = now;
-            c->win_len[k]++;
-        } else {
-            buf[c->win_head[k]] = now;
-            c->win_head[k] = (c->win_head[k] + 1) % count;
-        }
+        if (c->win_len[k] < count) buf[(c->win_head[k] + c->win_len[k]++) % count] = now;
+        else buf[c->win_head[k]] = now, c->win_head[k] = (c->win_head[k] + 1) % count;
     }
     c->counts[cmd]++;
     if (cmd == ACT || cmd == PRE || cmd == RDA || cmd == WRA) {
         c->open_row[b] = cmd == ACT ? row : -1;
-        touch(&c->q[0], b);
-        touch(&c->q[1], b);
+        touch(&c->q[0], b), touch(&c->q[1], b);
     }
 }
 
@@ -161,9 +149,7 @@ static void candidate(Sim *s, Chan *c, Queue *q, i64 b, i64 *cmd, i64 *t) {
             if (s->b_row[l[k]] == open_row) { *cmd = q->is_write ? WR : RD; *t = l[k]; return; }
         if (op >= 0) { *cmd = s->b_write[op] ? WR : RD; *t = op; return; }   /* the other queue's opener */
         *cmd = PRE;
-    } else {
-        *cmd = ACT;
-    }
+    } else *cmd = ACT;
     *t = l[0];
 }
 
@@ -231,8 +217,7 @@ static void refresh_target(Sim *s, Chan *c, i64 r, i64 *cmd, i64 *b) {
     }
     for (i64 k = base; k < base + s->bpr; k++)
         if (c->open_row[k] >= 0) { *cmd = PRE; *b = k; return; }
-    *cmd = REF;
-    *b = base;
+    *cmd = REF, *b = base;
 }
 
 static void do_refresh(Sim *s, i64 chi, i64 cmd, i64 r, i64 b, i64 now) {
@@ -273,17 +258,11 @@ static i64 refresh_due(Sim *s, i64 chi, i64 now) {
             i64 cmd, b;
             refresh_target(s, c, r, &cmd, &b);
             i64 e = earliest(s, c, cmd, b);
-            if (e <= now) {
-                do_refresh(s, chi, cmd, r, b, now);
-                c->any_blk = 0;
-                return -1;
-            }
+            if (e <= now) { do_refresh(s, chi, cmd, r, b, now); c->any_blk = 0; return -1; }
             if (e < next_t) next_t = e;
             c->any_blk = 1;
             c->blk[r] = s->p[P_PER_BANK_REFRESH] ? b : -1;
-        } else if (busy && c->ref_due[r] < next_t) {
-            next_t = c->ref_due[r];
-        }
+        } else if (busy && c->ref_due[r] < next_t) next_t = c->ref_due[r];
     }
     return next_t;
 }
@@ -302,9 +281,7 @@ static int try_issue(Sim *s, i64 chi, i64 now, i64 *nxt) {
     }
     if (c->write_mode) {
         if (!wq->n || (rq->n && wq->n <= s->p[P_LO])) c->write_mode = 0;
-    } else if (wq->n && (wq->n >= s->p[P_HI] || !rq->n)) {
-        c->write_mode = 1;
-    }
+    } else if (wq->n && (wq->n >= s->p[P_HI] || !rq->n)) c->write_mode = 1;
     Queue *q = c->write_mode ? wq : rq, *o = c->write_mode ? rq : wq;
     if (!q->n) { *nxt = next_t; return 0; }
     Pick g = s->p[P_FCFS] ? pick_fcfs(s, c, q, now) : pick_frfcfs(s, c, q, o, now);
@@ -361,11 +338,9 @@ static int ev_less(const Event *a, const Event *b) {
 
 static int heap_push(Sim *s, i64 t, i64 ch) {
     if (s->nheap == s->cap_heap) {
-        i64 cap = s->cap_heap ? 2 * s->cap_heap : 64;
-        Event *h = realloc(s->heap, (size_t)cap * sizeof(Event));
+        Event *h = realloc(s->heap, (size_t)(s->cap_heap ? 2 * s->cap_heap : 64) * sizeof(Event));
         if (!h) return -1;
-        s->heap = h;
-        s->cap_heap = cap;
+        s->heap = h, s->cap_heap = s->cap_heap ? 2 * s->cap_heap : 64;
     }
     Event e = {t, ++s->eseq, ch};
     i64 k = s->nheap++;
@@ -423,6 +398,25 @@ static int admit(Sim *s, i64 chi, i64 cycle) {
     return 0;
 }
 
+/* DramLevel._admit_in_order: in trace order, at most P_PER_CYCLE a cycle, head-of-line blocking */
+static int admit_in_order(Sim *s, i64 cycle) {
+    i64 lim = s->p[P_PER_CYCLE];
+    if (cycle != s->fe_cycle) { s->fe_cycle = cycle; s->fe_used = 0; }
+    while (s->fe_head < s->fe_end) {
+        if (lim && s->fe_used >= lim) {             /* spent: retry next cycle (event channel -1) */
+            if (s->fe_tick >= cycle + 1) return 0;
+            return s->fe_tick = cycle + 1, heap_push(s, cycle + 1, -1);
+        }
+        i64 t = s->fe_head, chi = s->b_ch[t];
+        Queue *q = &s->ch[chi].q[s->b_write[t] ? 1 : 0];
+        if (q->n >= q->size) return 0;
+        s->fe_head++, s->fe_used++;
+        s->b_arrive[t] = cycle;
+        if (enqueue(s, chi, t, cycle)) return -1;
+    }
+    return 0;
+}
+
 static int on_wake(Sim *s, i64 chi, i64 cycle, i64 next_arrival) {
     Chan *c = &s->ch[chi];
     if (c->wake_at != cycle) return 0;               /* superseded by an earlier wake */
@@ -432,6 +426,8 @@ static int on_wake(Sim *s, i64 chi, i64 cycle, i64 next_arrival) {
         if (c->pend_head >= 0) {
             Queue *q = &c->q[s->b_write[c->pend_head] ? 1 : 0];
             if (q->n < q->size && admit(s, chi, cycle)) return -1;
+        } else if (s->fe_head < s->fe_end && s->b_ch[s->fe_head] == chi && admit_in_order(s, cycle)) {
+            return -1;
         }
         i64 nxt = c->wake_at;
         if (nxt == NONE) break;
@@ -448,6 +444,7 @@ static int on_wake(Sim *s, i64 chi, i64 cycle, i64 next_arrival) {
 }
 
 static int submit(Sim *s, i64 first, i64 last, i64 now, char *touched) {
+    if (s->p[P_IN_ORDER]) { s->fe_end = last; return admit_in_order(s, now); }  /* admission sets b_arrive */
     for (i64 t = first; t < last; t++) {
         Chan *c = &s->ch[s->b_ch[t]];
         s->b_arrive[t] = now;
@@ -475,9 +472,9 @@ static void *take(char **pool, i64 n) {
 }
 
 /* Replay requests (sorted by arrival cycle; request j owns bursts req_burst[j] .. req_burst[j+1]-1).
- * Outputs: read latencies in completion order, per channel NCMD command
- * counts + hits, misses, conflicts, each rank's next refresh due time (in ref_due), and totals (reads, writes, last data cycle, latencies, last
- * event cycle). Returns 0, or -1 when memory runs out. */
+ * Outputs: read latencies in completion order, per channel NCMD command counts + hits, misses,
+ * conflicts, each rank's next refresh due time (into ref_due), and totals (reads, writes, last data
+ * cycle, latencies, last event cycle). Returns 0, or -1 when memory runs out. */
 int archsim_replay(const i64 *par, i64 *st, const i64 *upd_ptr, const i64 *upd, const i64 *na_off,
                    const i64 *ch_bus_off, const i64 *bus_of, const i64 *win, i64 *ref_due,
                    i64 nreq, const i64 *req_cycle, const i64 *req_burst,
@@ -525,6 +522,7 @@ int archsim_replay(const i64 *par, i64 *st, const i64 *upd_ptr, const i64 *upd, 
         }
         c->wake_at = NONE; c->pend_head = c->pend_tail = -1;
     }
+    s->fe_tick = -1;
     int err = 0;
     i64 j = 0, last_event = 0;
     for (; j < nreq && req_cycle[j] <= 0 && !err; j++)       /* submitted before the engine runs */
@@ -537,12 +535,11 @@ int archsim_replay(const i64 *par, i64 *st, const i64 *upd_ptr, const i64 *upd, 
         if (arrival) {
             last_event = req_cycle[j];
             err = submit(s, req_burst[j], req_burst[j + 1], req_cycle[j], touched);
-            j++;
-            arr_seq++;
+            j++, arr_seq++;
         } else {
             Event e = heap_pop(s);
             last_event = e.t;
-            err = on_wake(s, e.ch, e.t, j < nreq ? req_cycle[j] : INF);
+            err = e.ch < 0 ? admit_in_order(s, e.t) : on_wake(s, e.ch, e.t, j < nreq ? req_cycle[j] : INF);
         }
     }
     for (i64 k = 0; k < nch; k++) {     /* counts, and each rank's next refresh due (stats count the rest) */

@@ -77,6 +77,9 @@ POLICIES = [
     {"channels": 4, "read_queue": 4, "write_queue": 4, "xor_bank_hash": True},
     {"channels": 2, "mapping": "rorababgcoch", "read_queue": 2, "write_queue": 3, "high_wm": 0.5, "low_wm": 0.0},
     {"read_queue": 1, "write_queue": 1, "frontend_latency_cycles": 5},
+    {"trace_frontend": "per_channel", "channels": 2},
+    {"trace_per_cycle": 0, "channels": 4, "read_queue": 3, "write_queue": 2},
+    {"trace_per_cycle": 3, "channels": 2, "mapping": "rorababgcoch"},
 ]
 
 
@@ -134,7 +137,9 @@ def _config(std, data):
                 scheduler=data.draw(st.sampled_from(["frfcfs", "fcfs"])), refresh=data.draw(st.sampled_from(refresh)),
                 read_queue=rq, write_queue=data.draw(st.integers(1, 12)),
                 high_wm=data.draw(st.sampled_from([0.5, 0.75, 1.0])), low_wm=data.draw(st.sampled_from([0.0, 0.25])),
-                frontend_latency_cycles=data.draw(st.integers(0, 4))), spec
+                frontend_latency_cycles=data.draw(st.integers(0, 4)),
+                trace_frontend=data.draw(st.sampled_from(["in_order", "per_channel"])),
+                trace_per_cycle=data.draw(st.integers(0, 3))), spec
 
 
 @needs_cc

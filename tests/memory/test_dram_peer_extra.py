@@ -42,7 +42,7 @@ def test_trace_is_the_one_dramsim3_ran(row):
 
 @pytest.mark.parametrize("row", INCLUDED, ids=_id)
 def test_total_cycles_within_3_percent_of_dramsim3(row):
-    ours = vd.run_peer(row["org"], row["pattern"], N_RECORDED)
+    ours = vd.run_peer(row["org"], row["pattern"], N_RECORDED, row["injector"])
     theirs = int(row["total_cycles"])
     assert abs(ours["total_cycles"] / theirs - 1) <= vd.PEER_TOLERANCE, (ours["total_cycles"], theirs)
     assert abs(ours["activates"] / int(row["acts"]) - 1) <= vd.PEER_TOLERANCE

@@ -1,0 +1,92 @@
+"""The trace front end: requests are admitted in trace order, at most `frontend_per_cycle` a DRAM cycle,
+and a full channel queue at the head blocks the rest (DRAMSim3's and Ramulator's trace drivers);
+`per_channel` keeps a FIFO per channel, as the runner's DMA does. Set from the config and `--set`."""
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from archsim.cli import main
+from archsim.config.memory_schema import DramConfig
+from archsim.engine import Engine
+from archsim.errors import ConfigError
+from dram_helpers import make
+from memory import Request, build_offchip
+
+
+def _done_cycles(lvl, addrs):
+    """Submit reads at cycle 0 through the trace front end; their completion cycles in trace order."""
+    lvl.start_trace_frontend()
+    done = {}
+    for k, a in enumerate(addrs):
+        lvl.submit(Request(a, lvl.spec.burst_bytes, False, "t", lambda r, k=k: done.__setitem__(k, r.done_ps)))
+    lvl.engine.run()
+    return [lvl.clock.ps_to_cycles(done[k]) for k in range(len(addrs))]
+
+
+def _level(**kw):
+    return make("DDR4-3200", channels=4, mapping="rorababgcoch", refresh="none", **kw)
+
+
+def test_one_admission_per_cycle_by_default():
+    lvl = _level()
+    t = lvl.spec.timing
+    closed = t["tRCD"] + t["CL"] + t["tBL"]
+    addrs = [lvl.mapping.encode(ch=k, ro=1) for k in range(4)]           # one idle channel each
+    assert _done_cycles(lvl, addrs) == [closed + k for k in range(4)]   # admitted at cycles 0, 1, 2, 3
+    assert _done_cycles(_level(trace_per_cycle=0), addrs) == [closed] * 4
+    assert _done_cycles(_level(trace_per_cycle=2), addrs) == [closed, closed, closed + 1, closed + 1]
+
+
+def test_a_full_channel_queue_blocks_the_requests_behind_it():
+    """Three reads for channel 0 (queue of 2), then one for idle channel 1: in order, the last waits
+    until channel 0 issues its first column command; per channel, it is served at once."""
+    m = _level().mapping
+    addrs = [m.encode(ch=0, ro=1, co=k) for k in range(3)] + [m.encode(ch=1, ro=1)]
+    lvl = _level(read_queue=2, trace_per_cycle=0)
+    t = lvl.spec.timing
+    closed = t["tRCD"] + t["CL"] + t["tBL"]
+    in_order = _done_cycles(lvl, addrs)
+    per_channel = _done_cycles(_level(read_queue=2, trace_frontend="per_channel"), addrs)
+    assert per_channel[3] == closed
+    assert in_order[3] == t["tRCD"] + closed                 # admitted when channel 0's RD frees a slot
+    assert in_order[:3] == per_channel[:3]
+
+
+def test_the_runner_path_stays_per_channel():
+    """Without start_trace_frontend (the event-driven runner), submissions use per-channel FIFOs."""
+    lvl = _level()
+    addrs = [lvl.mapping.encode(ch=k, ro=1) for k in range(4)]
+    done = []
+    for a in addrs:
+        lvl.submit(Request(a, 64, False, "dma", lambda r: done.append(r.done_ps)))
+    lvl.engine.run()
+    assert len(set(done)) == 1
+
+
+def test_config_keys_reach_the_level_and_bad_values_are_rejected():
+    cfg = DramConfig.model_validate({"standard": "HBM2", "frontend": "per_channel", "frontend_per_cycle": 4})
+    lvl = build_offchip(cfg, Engine())
+    assert (lvl.trace_frontend, lvl.trace_per_cycle) == ("per_channel", 4)
+    d = DramConfig(standard="DDR4-3200")
+    assert (d.frontend, d.frontend_per_cycle) == ("in_order", 1)
+    for bad in ({"frontend": "fifo"}, {"frontend_per_cycle": -1}, {"frontend_per_cycle": 1.5}):
+        with pytest.raises(ValidationError):
+            DramConfig.model_validate({"standard": "DDR4-3200", **bad})
+    with pytest.raises(ConfigError, match="frontend 'fifo'"):
+        make(trace_frontend="fifo")
+    with pytest.raises(ConfigError, match="frontend_per_cycle"):
+        make(trace_per_cycle=-2)
+
+
+def test_cli_set_front_end(capsys):
+    base = ["mem", "--standard", "HBM2", "--set", "channels=8", "--pattern", "seq_rd", "--n", "2000", "--json", "-"]
+    runs = {}
+    for sets in ([], ["--set", "frontend_per_cycle=0"], ["--set", "frontend=per_channel"]):
+        assert main(base + sets) == 0
+        runs[tuple(sets)] = json.loads(capsys.readouterr().out)["total_cycles"]
+    one, unlimited, per_channel = runs.values()
+    assert one >= 2000 and one >= unlimited > per_channel  # 1 a cycle bounds the default from below
+    for bad in ("frontend=sideways", "frontend_per_cycle=-1"):
+        assert main(base + ["--set", bad]) == 2
+        assert "frontend" in capsys.readouterr().err
