@@ -2,6 +2,7 @@
 
     archsim mem --standard DDR4-3200 --pattern rand_rd --n 10000 --seed 1 --json -
     archsim mem --standard HBM2 --set channels=2 --set mapping=robabgcorach --trace t.trc
+    archsim mem --standard HBM2 --set channels=8 --set frontend_per_cycle=0 --pattern seq_rd
     archsim mem --flash cambricon_llm --pattern seq_rd --n 256
 """
 from __future__ import annotations
@@ -31,7 +32,8 @@ def register(sub) -> argparse.ArgumentParser:
     p.add_argument("--flash", metavar="PRESET", help="drive a flash preset instead (tlc_ssd, cambricon_llm, ...)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a memory.offchip key (mapping, channels, ranks, page_policy, scheduler, "
-                        "read_queue_entries, write_queue_entries, refresh, timing.tRFC, ...)")
+                        "read_queue_entries, write_queue_entries, refresh, frontend=in_order|per_channel, "
+                        "frontend_per_cycle (0: no limit), timing.tRFC, ...)")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--trace", help="DRAMSim3 trace: '0xADDR READ|WRITE cycle' per line")
     src.add_argument("--pattern", choices=PATTERN_NAMES, help="synthetic pattern (seq_wr: flash only)")
