@@ -163,7 +163,7 @@ class _Runner:
                     ld = tuple((self._addr(r, v[i]), v[i]) for r, v in roles if v[i])
                     st = ((self._addr("ofmap", stores[i]), stores[i]),) if stores[i] else ()
                     tiles.append(Tile(step_ps[s][0], ld, st, step_ps[s][1]))
-        return _OpCost(self._pipeline(tiles), res, *traffic, label)
+        return _OpCost(self._pipeline(tiles, self.system.write_behind), res, *traffic, label)
 
     def _stream(self, op, unit: ComputeUnit | None) -> _OpCost:
         """Ops without a GEMM view: read inputs, run element ops on the vector unit, write outputs."""
@@ -205,10 +205,12 @@ class _Runner:
             self._port = fast_port(self.system.offchip)
         return bool(getattr(self._port, name, default))
 
-    def _pipeline(self, tiles: Sequence[Tile]) -> PipelineResult:
+    def _pipeline(self, tiles: Sequence[Tile], wb: Any = None) -> PipelineResult:
+        """Run tiles through the off-chip level; `wb` (a WriteBehind) only for mapped GEMMs, whose
+        outputs wait many steps in the output buffer: a streaming op writes as fast as it reads,
+        so holding its outputs back hides nothing."""
         slots = 2 if self.system.double_buffered else 1
         rec = [] if self.trace is not None and len(tiles) <= TRACE_TILE_LIMIT else None
-        wb = self.system.write_behind
         if self.fidelity == "fast" and wb is None:
             res = pipeline_time(tiles, fast_port(self.system.offchip), slots, rec)  # ops start on an idle port
         elif self.fidelity == "fast":

@@ -4,9 +4,9 @@ Loads and stores are real requests to the off-chip `MemoryLevel`, so a DRAM mode
 bank timing, refresh and queueing; compute steps are events of the tile's compute time. With a
 bandwidth + latency level the result equals the closed form to the picosecond.
 
-Write-behind (`WriteBehind`): finished outputs wait in the output buffer and go out only into the
-port's idle time, in chunks sized to end before the next load is issued (the pipeline knows when:
-at the running tile's compute end), so a large write-back no longer holds later loads back on a
+Write-behind (`WriteBehind`): finished outputs wait in the output buffer and go out only while no
+load is in flight and the port is idle, in chunks sized to end before the next load is issued (the
+pipeline knows when: at the running tile's compute end), so a large write-back no longer holds later loads back on a
 FIFO port (reads first, as a DMA engine with separate read and write queues does). The pipeline
 tracks when the port finishes what it was given, from its streaming rate and per-request overhead
 (exact on a bandwidth + latency level; the mapper's view of a DRAM or flash level). Once more than `limit_bytes` wait, the excess goes out at once (the
@@ -81,6 +81,8 @@ class TilePipeline:
         self._backlog_bytes = 0
         self._drain_at: set[int] = set()              # times a drain decision is posted for
         self._port_free = engine.now                  # when the port ends what this pipeline gave it
+        self._next_addr = -1                          # where a continuing request would start
+        self._loads_out = 0                           # load requests in flight
         self._compute_end: int | None = None          # end of the running tile's issue interval
         self._ps_per_byte = 1e12 / (write_behind.bytes_per_s or level.peak_bytes_per_s) if write_behind else 0.0
         self.peak_backlog_bytes = 0
@@ -101,17 +103,21 @@ class TilePipeline:
     # -- events ---------------------------------------------------------------------------------
     def _issue_loads(self, i: int) -> None:
         for addr, nbytes in self.tiles[i].loads:
-            self._occupy(nbytes)
+            self._loads_out += 1
+            self._occupy(addr, nbytes)
             self.level.submit(Request(addr, nbytes, False, self.requester, self._load_done_cb(i)))
 
     def _load_done_cb(self, i: int):
         def done(req: Request) -> None:
             if self.record is not None:
                 self.record.append(("load", i, req.issue_ps - self._t0, req.done_ps - self._t0))
+            self._loads_out -= 1
             self._pending[i] -= 1
             if self._pending[i] == 0:
                 self._ready[i] = True
                 self._try_start()
+            if self._backlog and not self._loads_out:
+                self._post_drain()
         return done
 
     def _try_start(self) -> None:
@@ -165,10 +171,13 @@ class TilePipeline:
         return done
 
     # -- write-behind ---------------------------------------------------------------------------
-    def _occupy(self, nbytes: int) -> None:
+    def _occupy(self, addr: int, nbytes: int) -> None:
+        """Advance the port's estimated busy-until by a request; one that does not continue the
+        previous request's addresses pays the per-request overhead (a jump, as the fast port has it)."""
         if self.wb is not None:
-            self._port_free = (max(self._port_free, self.engine.now) + self.wb.request_overhead_ps
-                               + int(nbytes * self._ps_per_byte))
+            jump = self.wb.request_overhead_ps if addr != self._next_addr else 0
+            self._port_free = max(self._port_free, self.engine.now) + jump + int(nbytes * self._ps_per_byte)
+            self._next_addr = addr + nbytes
 
     def _post_drain(self, at: int | None = None) -> None:
         at = self.engine.now if at is None else at
@@ -188,12 +197,15 @@ class TilePipeline:
             self._send(min(wb.chunk_bytes, self._backlog_bytes - wb.limit_bytes))
         if not self._backlog:
             return
+        if self._loads_out and self._issued < self.n:
+            return                                    # loads in flight: their arrival decides again
         if self._port_free > now:
             self._post_drain(self._port_free)         # busy: look again when it is idle
             return
         n = min(wb.chunk_bytes, self._backlog[0][2])
         if self._compute_end is not None and self._issued < self.n:   # loads follow at compute end
-            n = min(n, int((self._compute_end - now - wb.request_overhead_ps) / self._ps_per_byte))
+            jump = wb.request_overhead_ps if self._backlog[0][1] != self._next_addr else 0
+            n = min(n, int((self._compute_end - now - jump) / self._ps_per_byte))
             if n < min(MIN_CHUNK_BYTES, self._backlog[0][2]):
                 self._post_drain(self._compute_end)   # too short a gap: after those loads
                 return
@@ -209,5 +221,5 @@ class TilePipeline:
         if head[2] == 0:
             self._backlog.popleft()
         self._backlog_bytes -= n
-        self._occupy(n)
+        self._occupy(addr, n)
         self.level.submit(Request(addr, n, True, self.requester, self._store_done_cb(i)))
