@@ -68,11 +68,11 @@ def model_workload(model: str, phase: str = "prefill", batch: int = 1, seq: int 
     graph = lower(model, phase=phase, batch=batch, seq=seq, kv=kv, bits=bits, **kw)
     ops = list(graph)
     meta = {"model": model, "phase": phase, "batch": batch}
-    if phase == "prefill":
-        meta["seq"] = seq
-        tokens = batch * (seq or 1)
+    if phase == "prefill":               # the lowering resolves a missing length to its default
+        meta["seq"] = graph.meta["new_tokens"]
+        tokens = batch * graph.meta["new_tokens"]
     else:
-        meta["kv"] = kv
+        meta["kv"] = graph.meta["context"]
         tokens = batch
     return Workload(ops, meta, tokens)
 

@@ -26,3 +26,15 @@ def test_decode_step_is_bounded_by_compulsory_traffic(design, batch, slack):
     floor_ns = compulsory / t["peak_offchip_bytes_per_ns"]
     assert floor_ns <= t["time_ns"] <= slack * floor_ns
     assert t["tokens_per_s"] == pytest.approx(batch / (t["time_ns"] * 1e-9))
+
+
+def test_prefill_counts_every_prompt_token_including_the_default_length():
+    """Prefill throughput is prompt tokens per second; without --seq the model's default length
+    (GPT-2: min(1024, 1024 positions)) is what was simulated, so that is what is counted."""
+    from archsim.workload import model_workload
+
+    wl = model_workload("gpt2", "prefill", batch=2)
+    assert wl.tokens == 2 * 1024 and wl.meta["seq"] == 1024
+    assert model_workload("gpt2", "prefill", batch=3, seq=7).tokens == 21
+    dec = model_workload("gpt2", "decode", batch=4)
+    assert dec.tokens == 4 and dec.meta["kv"] == lower("gpt2", "decode", batch=4).meta["context"]
