@@ -4,9 +4,10 @@ Latency, with double buffering: while the unit computes tile i, the link brings 
 and writes back tile i-1's output, so a step takes max(compute_i, (load_{i+1} + store_{i-1}) / bw);
 the first load and the last store are exposed, each with the off-chip latency. Without double
 buffering nothing overlaps: every step pays load + compute + store. With write-behind (outputs
-drain in the link's idle time, reads first) stores leave the per-step maximum; the link then only
-has to carry every byte once: latency = max(that schedule, all bytes / bw + both latencies). Compute cycles come from the
-unit's own `fast` model on the tile shape, evaluated once per distinct shape (at most 8 per mapping).
+drain in the link's idle time, reads first) stores leave the per-step maximum and queue in a
+backlog; latency = max(that schedule + the backlog left at the end, all bytes / bw + both
+latencies). Compute cycles come from the unit's own `fast` model on the tile shape, evaluated once
+per distinct shape (at most 8 per mapping).
 """
 from __future__ import annotations
 
@@ -205,9 +206,9 @@ class CostModel:
             return (mid + max(float(c[0]), (x[0] + left_store) / bw, float(rt[0]))
                     + max(float(c[-1]), (x[-1] + right_load) / bw, trip(right_load)))
 
-        l0, s_last = float(load[0]), float(store[-1])
         if wb:
             return self._write_behind_latency(c, x, rt, load, store, batch, w, counts)
+        l0, s_last = float(load[0]), float(store[-1])
         if batch == 1:
             steady = body(0.0, 0.0)
         else:
