@@ -75,10 +75,12 @@ def parse_attention(spec: str | Mapping[str, Any], index: int = 0, bits: int = 1
     name = str(items.pop("name", f"attention{index}"))
     unknown = set(items) - set(ATTENTION_KEYS)
     if unknown:
-        raise WorkloadError(f"--attention {name!r}: unknown key(s) {sorted(unknown)}; expected {', '.join(ATTENTION_KEYS)}")
+        raise WorkloadError(f"--attention {name!r}: unknown key(s) {sorted(unknown)}; "
+                            f"expected {', '.join(ATTENTION_KEYS)}")
     missing = [k for k in ("B", "H", "P", "M", "E") if k not in items]
     if missing:
-        raise WorkloadError(f"--attention {name!r}: missing {', '.join(missing)} (expected B, H, P, M, E[, F, kv_heads, causal])")
+        raise WorkloadError(f"--attention {name!r}: missing {', '.join(missing)} "
+                            "(expected B, H, P, M, E[, F, kv_heads, causal])")
     try:
         vals = {k: int(v) for k, v in items.items()}
     except (TypeError, ValueError) as exc:
@@ -136,7 +138,8 @@ def _from_mapping(spec: Mapping[str, Any]) -> Workload:
         return model_workload(**{k: v for k, v in spec.items() if k in keys and v is not None})
     unknown = set(spec) - {"gemm", "conv", "attention", "file", "bits", "phase", "batch"}
     if unknown:
-        raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; expected gemm, conv, attention, file or model")
+        raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; "
+                            "expected gemm, conv, attention, file or model")
     bits = int(spec.get("bits", 8))
     ops = [parse_gemm(g, i, bits) for i, g in enumerate(spec.get("gemm") or [])]
     ops += [parse_conv(c, i, bits) for i, c in enumerate(spec.get("conv") or [])]

@@ -368,9 +368,9 @@ def attention_op(name: str, B: int, H: int, P: int, M: int, E: int, F: int | Non
     `kv_cached`: K and V are read from the KV cache (decode) rather than being fresh activations."""
     F = E if F is None else F
     kvh = H if kv_heads is None else kv_heads
-    for k, v in dict(B=B, H=H, P=P, M=M, E=E, F=F, kv_heads=kvh).items():
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise WorkloadError(f"attention {name!r}: {k} must be a positive integer, got {v!r}")
+    for key, val in dict(B=B, H=H, P=P, M=M, E=E, F=F, kv_heads=kvh).items():
+        if isinstance(val, bool) or not isinstance(val, int) or val < 1:
+            raise WorkloadError(f"attention {name!r}: {key} must be a positive integer, got {val!r}")
     if H % kvh:
         raise WorkloadError(f"attention {name!r}: H={H} query heads do not split evenly over kv_heads={kvh}")
     kb = bits if kv_bits is None else kv_bits
@@ -387,7 +387,8 @@ def attention_op(name: str, B: int, H: int, P: int, M: int, E: int, F: int | Non
             (Operand("scores", "activation", scores, bits), Operand("probs", "output", scores, bits)),
             count, lyr, 5, tags)
     av = Op("av", "gemm", "bhgpm,bhmf->bhgpf", {d: dims[d] for d in "bhgpmf"},
-            (Operand("probs", "activation", scores, bits), v, Operand("ctx", "output", ("b", "h", "g", "p", "f"), bits)),
+            (Operand("probs", "activation", scores, bits), v,
+             Operand("ctx", "output", ("b", "h", "g", "p", "f"), bits)),
             count, lyr, None, tags)
     return AttentionOp(name, "attention", "bhgpe,bhme,bhmf->bhgpf", dims,
                        (q, k, v, Operand("ctx", "output", ("b", "h", "g", "p", "f"), bits)), count, lyr, None, tags,

@@ -25,7 +25,8 @@ def register(sub) -> argparse.ArgumentParser:
     w.add_argument("--seq", type=int, help="prompt length (prefill)")
     w.add_argument("--kv", type=int, help="KV-cache length (decode)")
     w.add_argument("--allow-long", action="store_true", help="allow a context longer than the model's positions")
-    w.add_argument("--bits", type=int, default=None, help="operand precision in bits (default: 8 for GEMMs, 16 for models)")
+    w.add_argument("--bits", type=int, default=None,
+                   help="operand precision in bits (default: 8 for GEMMs, 16 for models)")
     p.add_argument("--fidelity", choices=["fast", "cycle"], default="fast")
     p.add_argument("--no-dedup", action="store_true", help="simulate every repeated layer instead of once")
     p.add_argument("--json", metavar="PATH|-", help="write the report as JSON ('-' for stdout, no table)")
