@@ -342,8 +342,13 @@ class _Runner:
 
 def _check_conservation(level, rows: list[dict]) -> None:
     """Bytes the ops asked the off-chip level to move == bytes the level moved (each op ran once)."""
-    want_r = sum(r["dram_read_bytes"] // r["count"] for r in rows)
-    want_w = sum(r["dram_write_bytes"] // r["count"] for r in rows)
+    def moved(r: dict, key: str, lkey: str) -> int:
+        # a unit that runs ops whole reports bytes per level; only this level's share passed through it
+        lv = r.get("levels")
+        return (lv.get(level.name, {}).get(lkey, 0) if lv else r[key]) // r["count"]
+
+    want_r = sum(moved(r, "dram_read_bytes", "read_bytes") for r in rows)
+    want_w = sum(moved(r, "dram_write_bytes", "write_bytes") for r in rows)
     if (level.bytes_read, level.bytes_written) != (want_r, want_w):
         raise RuntimeError(f"byte conservation broken at {level.name!r}: ops moved {want_r} B read / {want_w} B "
                            f"written, the level saw {level.bytes_read} / {level.bytes_written}")

@@ -63,8 +63,8 @@ def finish(plan: Plan, work: Work, steady_ps: float, fill_ps: int, npu_macs_per_
 
 def gemv_fast(plan: Plan, n_out: int, n_in: int, batch: int = 1, overlap: bool = True,
               npu_macs_per_s: float = 1e12) -> GemvCost:
-    """L0: requests at t_rc each beside NPU pages at (1 - rate_rc) of the channel; plus one sense of
-    pipeline fill unless matrices overlap."""
+    """L0: requests at t_rc each beside NPU pages at (1 - rate_rc) of the channel. With `overlap` the
+    op's first sense hides under the previous op (weights do not wait for activations), as in cycle."""
     work = split_work(plan, n_out, n_in, batch)
     vec_ps = plan.vec_bytes * batch * plan.ps_per_byte
     t_rc = max(plan.t_sense + vec_ps, plan.core_ps * batch)
@@ -72,5 +72,6 @@ def gemv_fast(plan: Plan, n_out: int, n_in: int, batch: int = 1, overlap: bool =
     page_ps = (plan.page_bytes + plan.cmd_bytes) * plan.ps_per_byte
     pages_ch = -(-work.npu_pages // plan.ch)
     t_npu = pages_ch * page_ps / (1 - rate_rc) if work.tiles else pages_ch * page_ps
-    steady = max(work.tiles * t_rc, t_npu)
-    return finish(plan, work, steady, 0 if overlap else plan.t_sense, npu_macs_per_s)
+    drain = (plan.core_ps + plan.res_bytes * plan.ps_per_byte) * batch     # the last page's compute and result
+    raw = max(work.tiles * t_rc + drain if work.tiles else 0, plan.t_sense + t_npu if pages_ch else 0)
+    return finish(plan, work, raw - plan.t_sense if overlap else raw, 0, npu_macs_per_s)

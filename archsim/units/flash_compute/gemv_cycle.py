@@ -21,11 +21,12 @@ from memory.flash.channel import ArbitratedChannel
 
 
 class _Plane:
-    __slots__ = ("ops", "held", "staged", "sensed")
+    __slots__ = ("ops", "held", "busy", "staged", "sensed")
 
     def __init__(self) -> None:
         self.ops: deque = deque()      # ("c", tile, core) or ("r", 0, 0), in issue order
         self.held = 0                  # pages in its registers (sensing, sensed or staged)
+        self.busy = False              # the array runs one command (command, vector, tR) at a time
         self.staged = False            # the cache register is in use
         self.sensed: deque = deque()   # sensed pages waiting for the cache register
 
@@ -75,9 +76,10 @@ def simulate(plan: Plan, spec, cfg, tiles: int, pages: int, batch: int, clock_hz
 
     def start(p: int) -> None:
         pln = planes[p]
-        while pln.held < bufs and pln.ops:
+        if not pln.busy and pln.held < bufs and pln.ops:
             op = pln.ops.popleft()
             pln.held += 1
+            pln.busy = True
             if cmd:
                 bus.send(cmd, "command", lambda p=p, op=op: issued(p, op))
             else:
@@ -100,8 +102,11 @@ def simulate(plan: Plan, spec, cfg, tiles: int, pages: int, batch: int, clock_hz
         vec_wait[t].clear()
 
     def sensed(p: int, op: tuple) -> None:
-        planes[p].sensed.append(op)
+        pln = planes[p]
+        pln.busy = False
+        pln.sensed.append(op)
         stage(p)
+        start(p)
 
     def stage(p: int) -> None:
         pln = planes[p]
