@@ -22,7 +22,15 @@ def split_work(plan: Plan, n_out: int, n_in: int, batch: int = 1) -> Work:
     """Whole requests to the dies (the byte-balanced share, or the override), the rest as NPU pages."""
     total = n_out * n_in
     share = plan.flash_share(batch)
-    tiles = min(round(share * total / plan.tile_weights), -(-total // plan.tile_weights))
+    most = -(-total // plan.tile_weights)
+    exact = share * total / plan.tile_weights
+    if plan.share is None:    # whole requests: of the two counts around the balance, the one finishing first
+        r_f, r_c, _ = plan.rates(batch)
+        t_rc = plan.tile_weights / r_f
+        tiles = min((k for k in {min(most, int(exact)), min(most, int(exact) + 1)}),
+                    key=lambda k: (max(k * t_rc, max(0, total - k * plan.tile_weights) / r_c), k))
+    else:
+        tiles = min(round(exact), most)
     flash = min(total, tiles * plan.tile_weights)
     npu = total - flash
     per_page = int(plan.page_bytes * plan.wpb)

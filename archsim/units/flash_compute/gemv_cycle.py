@@ -150,7 +150,6 @@ def simulate(plan: Plan, spec, cfg, tiles: int, pages: int, batch: int, clock_hz
 
 def _spread(ops: deque):
     """Sort key interleaving a plane's compute ops and reads evenly (stable within each kind)."""
-    n = len(ops)
     kinds = [o[0] for o in ops]
     counts = {k: kinds.count(k) for k in set(kinds)}
     seen = dict.fromkeys(counts, 0)
@@ -159,7 +158,6 @@ def _spread(ops: deque):
         k = o[0]
         keys[id(o)] = ((seen[k] + 0.5) / counts[k], k, i)
         seen[k] += 1
-    del n
     return lambda o: keys[id(o)]
 
 
