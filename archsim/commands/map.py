@@ -25,7 +25,14 @@ def register(sub) -> argparse.ArgumentParser:
     p.add_argument("--kv", type=int, help="with --model decode: keys attended")
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--unit", help="unit name (default: where placement puts the op)")
-    p.add_argument("--objective", choices=("latency", "energy", "edp"), help="default: mapper.objective")
+    p.add_argument("--objective", choices=("latency", "energy", "edp"),
+                   help="default: mapper.objective (latency). latency = the fastest mapping, but mappings within "
+                        "mapper.latency_tolerance (default 2%%) of the fastest count as tied and the tie goes to "
+                        "the least energy, then the least DRAM traffic; energy = least energy; edp = least "
+                        "energy x cycles")
+    p.add_argument("--tolerance", type=float, metavar="FRACTION",
+                   help="with --objective latency: the near-tie window, e.g. 0.02 = 2%%; 0 = fastest only "
+                        "(default: mapper.latency_tolerance)")
     p.add_argument("--budget", help="wall-time cap, e.g. 2s or '500 ms' (default: mapper.budget)")
     p.add_argument("--seed", type=int, help="search seed (default: mapper.seed)")
     p.add_argument("--top", type=int, help="mappings to show (default: mapper.top_k)")
@@ -72,6 +79,10 @@ def main(args) -> int:
     upd = {}
     if args.objective:
         upd["objective"] = args.objective
+    if args.tolerance is not None:
+        if not 0 <= args.tolerance <= 1:
+            raise ArchsimError(f"--tolerance must be a fraction between 0 and 1 (0.02 = 2%), got {args.tolerance}")
+        upd["latency_tolerance"] = args.tolerance
     if args.budget:
         try:
             upd["budget"] = parse_duration_ps(args.budget)
@@ -98,9 +109,15 @@ def main(args) -> int:
     return 0
 
 
+def _objective(res) -> str:
+    if res.objective != "latency" or not res.tolerance:
+        return res.objective
+    return f"latency (near-ties within {100 * res.tolerance:g}% go to least energy, then DRAM bytes)"
+
+
 def _print(design: str, res) -> None:
     lb = res.lower_bound
-    print(f"{design}: op {res.op_name} GEMM {res.gemm} on unit {res.unit}, objective {res.objective}")
+    print(f"{design}: op {res.op_name} GEMM {res.gemm} on unit {res.unit}, objective {_objective(res)}")
     print(f"  search: {res.method}, {res.space_size} mappings, {res.evaluated} scored in {res.wall_s:.2f} s"
           + (" (stopped by the time budget)" if res.truncated else "") + (" [cache]" if res.from_cache else ""))
     print(f"  roofline bound: {lb['cycles']:.0f} cycles (compute {lb['compute_cycles']:.0f}, "
