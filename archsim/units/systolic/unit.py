@@ -41,6 +41,13 @@ def physical_sram_counts(M: int, N: int, K: int, R: int, C: int,
     return reads, {"ofmap": M * N * k_folds}
 
 
+def physical_writes(writes: dict[str, int], detail: dict) -> dict[str, int]:
+    """The writes a real array makes: SCALE-Sim's ofmap counter is inflated on OS (Q7), so energy
+    and the mapper's buffer accounting use the physical count the unit puts in `detail`."""
+    phys = detail.get("sram_ofmap_writes_physical")
+    return writes if phys is None else {**writes, "ofmap": phys}
+
+
 def random_operands(g: GemmShape, input_bits: int, weight_bits: int) -> tuple[np.ndarray, np.ndarray]:
     """Deterministic signed operands at the configured widths (seeded by the shape)."""
     rng = np.random.default_rng([g.M, g.N, g.K])
@@ -178,7 +185,7 @@ class SystolicArray(ComputeUnit):
             cycles=int(cycles), macs=g.macs, folds=b * tm.folds,
             utilization=g.macs / (max(cycles, 1) * self.pes),
             sram_reads=reads, sram_writes=writes,
-            energy_pj=self._energy(g.macs, reads, writes), detail=detail,
+            energy_pj=self._energy(g.macs, reads, physical_writes(writes, detail)), detail=detail,
             occupancy_cycles=occupancy)
         return out, res
 
