@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from archsim.units.base import ComputeResult, ComputeUnit, GemmShape
-from archsim.units.systolic.unit import physical_writes
 from dataflows.bounds import exposed_bytes
 from dataflows.mapspace import Mapping, MemorySpec, OperandBits, nbytes
 
@@ -89,16 +88,11 @@ class MappingCost:
 
 
 def peak_macs_per_cycle(unit: ComputeUnit) -> int:
-    """MACs the unit can do per cycle at best (PEs): an attribute if the unit has one, else from its config."""
-    peak = getattr(unit, "peak_macs_per_cycle", None)
-    if peak:
-        return int(peak)
-    cfg = getattr(unit, "cfg", None)
-    if cfg is not None and hasattr(cfg, "rows"):
-        return int(cfg.rows * cfg.cols)
-    if cfg is not None and hasattr(cfg, "lanes"):
-        return int(cfg.lanes)
-    raise ValueError(f"unit {unit.name!r} ({unit.kind}) does not say how many MACs it does per cycle")
+    """MACs per cycle the unit does at best on a GEMM (its own answer)."""
+    peak = unit.gemm_macs_per_cycle()
+    if not peak:
+        raise ValueError(f"unit {unit.name!r} ({unit.kind}) does not say how many MACs it does per cycle")
+    return int(peak)
 
 
 def roofline_cycles(gemm: GemmShape, peak_macs: int, mem: MemorySpec, bits: OperandBits,
@@ -369,7 +363,7 @@ class CostModel:
             macs += r.macs * count
             for act, pj in r.energy_pj.items():
                 unit_e[act] = unit_e.get(act, 0.0) + pj * count
-            for acc, got in ((rd, r.sram_reads), (wr, physical_writes(r.sram_writes, r.detail))):
+            for acc, got in ((rd, r.sram_reads), (wr, r.sram_writes)):
                 for k, v in got.items():
                     acc[k] = acc.get(k, 0) + v * count
         if not unit_e:

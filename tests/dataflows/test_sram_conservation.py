@@ -11,10 +11,8 @@ import itertools
 from hypothesis import given, settings, strategies as st
 
 import archsim
-from archsim.config.schema import SystolicConfig
 from archsim.units.base import GemmShape
-from archsim.units.systolic import SystolicArray
-from archsim.units.systolic.unit import physical_writes
+from archsim.units.systolic import SystolicArray, SystolicConfig
 from dataflows.cost import CostModel, EnergySpec
 from dataflows.mapspace import ORDERS, Mapping, MemorySpec, OperandBits
 
@@ -34,8 +32,7 @@ def _walk(unit, m: Mapping) -> dict[str, int]:
             assert not live.get(key), "a fill overwrote partial sums nobody read"
             acc["written"] += elems
             live[key] = True
-        r = unit.compute(shape, "fast")
-        writes = physical_writes(r.sram_writes, r.detail)["ofmap"]
+        writes = unit.compute(shape, "fast").sram_writes["ofmap"]
         assert writes % elems == 0                   # whole passes over the output tile
         passes = writes // elems
         for _ in range(passes):

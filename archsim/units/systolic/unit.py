@@ -1,7 +1,7 @@
 """`SystolicArray`: an R x C array as a ComputeUnit, in SCALE-Sim-compatible or pipelined timing.
 
 `timing: scalesim` reproduces SCALE-Sim v3 (serial folds, fill/drain sized by the array) and its
-SRAM counters; `timing: pipelined` asks `pipelined.py` (overlapped folds) and reports physical
+SRAM counters (the inflated OS ofmap count only in `detail`; `sram_writes` is physical); `timing: pipelined` asks `pipelined.py` (overlapped folds) and reports physical
 SRAM traffic. Both answer at two fidelities: `fast` (closed form) and `cycle` (operands moved
 through the array register by register; the product is checked against A @ B).
 """
@@ -11,9 +11,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from archsim.config.schema import SystolicConfig
+from archsim.units.systolic.config import SystolicConfig
 from archsim.errors import WorkloadError
-from archsim.units.base import ComputeResult, ComputeUnit, GemmShape
+from archsim.units.base import ComputeResult, ComputeUnit, GemmShape, OperandWidths
 from archsim.units.systolic.conv import conv_output_size, im2col
 from archsim.units.systolic.scalesim_array import simulate_scalesim, wrap_signed
 from archsim.units.systolic.scalesim_timing import scalesim_cycles
@@ -41,13 +41,6 @@ def physical_sram_counts(M: int, N: int, K: int, R: int, C: int,
     return reads, {"ofmap": M * N * k_folds}
 
 
-def physical_writes(writes: dict[str, int], detail: dict) -> dict[str, int]:
-    """The writes a real array makes: SCALE-Sim's ofmap counter is inflated on OS (Q7), so energy
-    and the mapper's buffer accounting use the physical count the unit puts in `detail`."""
-    phys = detail.get("sram_ofmap_writes_physical")
-    return writes if phys is None else {**writes, "ofmap": phys}
-
-
 def random_operands(g: GemmShape, input_bits: int, weight_bits: int) -> tuple[np.ndarray, np.ndarray]:
     """Deterministic signed operands at the configured widths (seeded by the shape)."""
     rng = np.random.default_rng([g.M, g.N, g.K])
@@ -73,12 +66,14 @@ class SystolicArray(ComputeUnit):
     """An R x C systolic array (os | ws | is) with per-action energies in pJ (missing keys are 0)."""
 
     kind = "systolic"
+    config_model = SystolicConfig
+    side = "compute"
+    energy_actions = {"mac": "one MAC at the operand widths", "sram_byte": "one byte read or written in SRAM"}
 
     def __init__(self, name: str, cfg: SystolicConfig, clock_hz: float,
                  energy_pj: dict[str, float] | None = None):
-        super().__init__(name, clock_hz)
-        self.cfg = cfg
-        self.energy = dict(energy_pj or {})
+        super().__init__(name, cfg, clock_hz, energy_pj)
+        self.cfg: SystolicConfig = cfg
 
     @property
     def pes(self) -> int:
@@ -87,6 +82,31 @@ class SystolicArray(ComputeUnit):
     @property
     def peak_macs_per_cycle(self) -> int:
         return self.pes
+
+    def operand_widths(self) -> OperandWidths:
+        c = self.cfg
+        return OperandWidths(c.input_bits, c.weight_bits, c.acc_bits)
+
+    def tile_quanta(self) -> tuple[int, ...]:
+        return (self.cfg.rows, self.cfg.cols)
+
+    @property
+    def dataflow(self) -> str:
+        return self.cfg.dataflow
+
+    def with_dataflow(self, dataflow: str) -> "SystolicArray":
+        if dataflow == self.cfg.dataflow:
+            return self
+        return SystolicArray(self.name, self.cfg.model_copy(update={"dataflow": dataflow}), self.clock_hz,
+                             self.energy)
+
+    def issue_cycles_lower_bound(self, tiles: np.ndarray, gemm: GemmShape) -> tuple[np.ndarray, np.ndarray]:
+        from archsim.units.systolic.folds import fold_issue_lower_bound
+
+        return fold_issue_lower_bound(self.cfg, tiles, gemm)
+
+    def mac_energy_lower_bound_pj(self, gemm: GemmShape) -> float:
+        return gemm.macs * self.energy.get("mac", 0.0)
 
     def supports(self, op: Any) -> bool:
         """GEMM-like ops only: an IR op that says whether it flattens (`is_gemm`), else a gemm/conv
@@ -105,8 +125,7 @@ class SystolicArray(ComputeUnit):
         detail = {"fold_cycles": t.fold_cycles, "mapping_eff_pct": t.mapping_eff_pct,
                   "compute_util_pct": t.compute_util_pct, "row_folds": t.row_folds,
                   "col_folds": t.col_folds,
-                  "sram_ofmap_writes_physical": g.batch * physical_sram_counts(
-                      g.M, g.N, g.K, c.rows, c.cols, c.dataflow)[1]["ofmap"]}
+                  "sram_ofmap_writes_scalesim": g.batch * t.sram_ofmap_writes}   # SCALE-Sim's counter (Q7)
         out = None
         if fidelity == "cycle":
             run = simulate_scalesim(A, B, c.rows, c.cols, c.dataflow, c.acc_bits)
@@ -115,7 +134,7 @@ class SystolicArray(ComputeUnit):
             elapsed = t.folds * t.fold_cycles
         return _Timed(elapsed, t.folds, t.fold_cycles, detail, out,       # folds run in series (Q2)
                       {"ifmap": t.sram_ifmap_reads, "filter": t.sram_filter_reads, "ofmap": 0},
-                      {"ofmap": t.sram_ofmap_writes})                     # SCALE-Sim's counters (Q7)
+                      physical_sram_counts(g.M, g.N, g.K, c.rows, c.cols, c.dataflow)[1])  # not Q7's
 
     def _pipelined(self, g: GemmShape, fidelity: str, A=None, B=None) -> _Timed:
         from archsim.units.systolic import pipelined   # written by another engineer; import lazily
@@ -185,7 +204,7 @@ class SystolicArray(ComputeUnit):
             cycles=int(cycles), macs=g.macs, folds=b * tm.folds,
             utilization=g.macs / (max(cycles, 1) * self.pes),
             sram_reads=reads, sram_writes=writes,
-            energy_pj=self._energy(g.macs, reads, physical_writes(writes, detail)), detail=detail,
+            energy_pj=self._energy(g.macs, reads, writes), detail=detail,
             occupancy_cycles=occupancy)
         return out, res
 
