@@ -229,10 +229,10 @@ class _Runner:
             pipe = PipelineResult(total_ps, busy_ps, total_ps - busy_ps, 0)
             return _OpCost(pipe, res, *traffic, label + " (estimate)")
         arr = mapping.step_arrays()
-        shapes = list(zip(arr["m"].tolist(), arr["n"].tolist(), arr["k"].tolist()))
-        step_ps = {}   # shape -> (issue interval, drain tail) in ps
+        shapes = list(zip(arr["m"].tolist(), arr["n"].tolist(), arr["k"].tolist(), arr["cont"].tolist()))
+        step_ps = {}   # (shape, reads partial sums back) -> (issue interval, drain tail) in ps
         for s in set(shapes):
-            r = self._compute(unit, GemmShape(*s))
+            r = self._compute(unit, GemmShape(*s[:3]), bool(s[3]))
             step_ps[s] = (clk.cycles_to_ps(r.issue_cycles), clk.cycles_to_ps(r.cycles) - clk.cycles_to_ps(r.issue_cycles))
         stores = arr["store"].tolist()
         if self.fidelity == "fast" and self._port_flag("exact_when_merged", False):
@@ -312,16 +312,17 @@ class _Runner:
         return ins, outs
 
     # -- helpers -------------------------------------------------------------------------------
-    def _compute(self, unit: ComputeUnit, shape: GemmShape) -> ComputeResult:
-        """The unit's result for one tile, held to the SRAM ports (the mapper's cost model does the same)."""
+    def _compute(self, unit: ComputeUnit, shape: GemmShape, readback: bool = False) -> ComputeResult:
+        """The unit's result for one tile, held to the SRAM ports (the mapper's cost model does the
+        same); `readback`: the tile continues its outputs' K loop and reads the partial sums back."""
         from dataflows.cost import sram_limited
 
         cost = self._cost
         key = (unit.name, unit.dataflow, cost.bits, shape)
-        res = self._compute_cache.get(key)
-        if res is None:
-            res = self._compute_cache[key] = sram_limited(unit.compute(shape, self.fidelity), cost.bits, cost.mem)
-        return res
+        raw = self._compute_cache.get(key)
+        if raw is None:
+            raw = self._compute_cache[key] = unit.compute(shape, self.fidelity)
+        return sram_limited(raw, cost.bits, cost.mem, shape.M * shape.N * shape.batch if readback else 0)
 
     def _port_flag(self, name: str, default: bool) -> bool:
         """What the `fast` port declares: `uses_addresses` (timing depends on where bytes live: DRAM
