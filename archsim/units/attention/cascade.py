@@ -36,6 +36,7 @@ class Level0:
     elements: dict[str, int]    # Einsum -> iterations executed (padded)
     energy_pj: dict[str, float] = field(default_factory=dict)
     schedule: str = ""
+    tile_elems: int = 1         # M0 * P0
 
     @property
     def time_s(self) -> float:
@@ -63,7 +64,8 @@ class Level0:
             "compute_cycles": self.compute_cycles, "dram_cycles": self.dram_cycles, "P1": self.p1,
             "busy_cycles": dict(self.busy), "schedule": self.schedule,
             "tiles": {"P": g.Pt, "M": g.Mt, "live": g.live_tiles, "masked": g.partial_tiles},
-            "padding": {"P": g.pad_P, "M": g.pad_M}, "traffic": {k: list(v) for k, v in self.traffic.tensors.items()},
+            "padding": {"P": g.pad_P, "M": g.pad_M,
+                        "wasted_work": g.live_tiles * self.tile_elems / (g.visible) - 1.0}, "traffic": {k: list(v) for k, v in self.traffic.tensors.items()},
             **{f"traffic_{k}": v for k, v in self.traffic.notes.items()},
         }
 
@@ -143,6 +145,6 @@ def level0(shape: AttentionShape, cfg: AttentionConfig, bandwidth: float, clock_
     cycles = evaluate(expr, busy, arrays, dram, cfg.rows)
     compute = evaluate(expr, busy, arrays, lambda _p: 0.0, cfg.rows)
     lv = Level0(cfg.variant, clock_hz, cycles, compute, dram(None), busy, arrays, tr, geo, p1, elements,
-                schedule=render(expr))
+                schedule=render(expr), tile_elems=cfg.rows * cfg.cols)
     lv.energy_pj = energy(lv, einsums, shape, cfg)
     return lv
