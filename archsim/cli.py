@@ -15,6 +15,7 @@ from archsim.errors import ArchsimError
 # command name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("archsim.commands.run", "simulate a workload on a design and print per-op results"),
+    "units": ("archsim.commands.units", "list the registered compute-unit kinds with their keys and defaults"),
     "config": ("archsim.commands.config", "inspect configurations (show the resolved config)"),
     "scalesim": ("archsim.commands.scalesim", "run SCALE-Sim's own .cfg and topology files"),
     "mem": ("archsim.commands.mem", "drive the memory models (DRAM, flash) with a trace or pattern"),

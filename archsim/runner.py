@@ -40,6 +40,8 @@ class _OpCost:
     sram_write_bytes: int
     mapping: str
     record: list = field(default_factory=list)  # tile activity for the trace
+    levels: dict = field(default_factory=dict)  # level -> (read B, written B), when a unit reports them
+    detail: dict | None = None                  # a unit-owned op's own detail (shown in its report row)
 
 
 def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool = True,
@@ -50,13 +52,51 @@ def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool
     wl = resolve_workload(workload, design)
     system = System(design)
     runner = _Runner(system, fidelity, trace)
-    ops = wl.ops if dedup else [o.with_count(1) for o in wl.ops for _ in range(o.count)]
+    ops = unfuse_unsupported(wl.ops, system.units)
+    ops = ops if dedup else [o.with_count(1) for o in ops for _ in range(o.count)]
     rows = [runner.op_row(op) for op in ops]
     if fidelity == "cycle":
         _check_conservation(system.offchip, rows)
     peak = sum(u.peak_macs_per_cycle * u.clock_hz for u in system.units.values()) / 1e9
     return Report(config=design.model_dump(mode="json"), ops=rows, peak_macs_per_ns=peak,
                   peak_offchip_bytes_per_ns=system.offchip_peak_bytes_per_s / 1e9, meta=wl.meta, tokens=wl.tokens)
+
+
+def unfuse_unsupported(ops: Sequence[Any], units: dict[str, ComputeUnit]) -> list[Any]:
+    """Ops with `parts` (a fused attention op) that no unit runs whole become their parts, in order."""
+    out: list[Any] = []
+    for op in ops:
+        parts = getattr(op, "parts", ())
+        if parts and not any(u.supports(op) for u in units.values()):
+            out.extend(parts)
+        else:
+            out.append(op)
+    return out
+
+
+class _OpContext:
+    """What a unit that runs an op whole sees of the run (archsim.units.base.OpContext)."""
+
+    def __init__(self, runner: "_Runner", unit: ComputeUnit):
+        self._runner, self._unit = runner, unit
+        self.fidelity = runner.fidelity
+        self.system = runner.system
+
+    def level(self, name: str) -> Any:
+        return self.system.level(name)
+
+    def home(self, role: str) -> str:
+        return self.system.design.memory.home(role)
+
+    def clock_ps(self, cycles: int) -> int:
+        return self.system.clock_of(self._unit).cycles_to_ps(cycles)
+
+    def pipeline(self, tiles: Sequence[Tile]) -> PipelineResult:
+        return self._runner._pipeline(tiles)
+
+    def values(self, op: Any, operand: str) -> Any:
+        source = getattr(self._runner, "values", None)
+        return source(op, operand) if callable(source) else None
 
 
 class _Runner:
@@ -102,9 +142,28 @@ class _Runner:
         return self._row(op, unit, cost)
 
     def _simulate(self, op, unit: ComputeUnit | None) -> _OpCost:
+        if unit is not None and unit.owns(op):
+            return self._owned(op, unit)
         if unit is not None and hasattr(op, "as_gemm") and op.kind in ("gemm", "conv"):
             return self._gemm(op, unit)
         return self._stream(op, unit)
+
+    def _owned(self, op, unit: ComputeUnit) -> _OpCost:
+        """A unit that runs the op whole (PIM command streams, in-flash GEMV, a fused attention cascade)."""
+        r = unit.run_op(op, _OpContext(self, unit))
+        if r.time_ps < 0 or not 0 <= r.busy_ps <= max(r.time_ps, 0):
+            raise ArchsimError(f"unit {unit.name!r} ({unit.kind}) reported time {r.time_ps} ps and busy "
+                               f"{r.busy_ps} ps for op {op.name!r}; busy must lie within the op's time")
+        clk = self.system.clock_of(unit)
+        res = ComputeResult(cycles=clk.ps_to_cycles(r.busy_ps), macs=r.macs, folds=0, utilization=0.0,
+                            energy_pj=dict(r.energy_pj), detail=dict(r.detail))
+        rd = sum(t[0] for t in r.traffic.values())
+        wr = sum(t[1] for t in r.traffic.values())
+        pipe = PipelineResult(r.time_ps, r.busy_ps, r.time_ps - r.busy_ps, 0)
+        cost = _OpCost(pipe, res, rd, wr, r.sram_read_bytes, r.sram_write_bytes, r.mapping or unit.kind)
+        cost.levels = {k: tuple(v) for k, v in r.traffic.items()}
+        cost.detail = dict(r.detail)
+        return cost
 
     def _mapper(self, unit: ComputeUnit, bits: Any):
         """One Mapper per (unit, operand widths), planning with this design's SRAM, off-chip level and energies."""
@@ -168,9 +227,9 @@ class _Runner:
     def _stream(self, op, unit: ComputeUnit | None) -> _OpCost:
         """Ops without a GEMM view: read inputs, run element ops on the vector unit, write outputs."""
         in_bytes, out_bytes = op.read_bytes, op.write_bytes
-        if unit is not None and hasattr(unit, "elementwise"):
-            res = unit.elementwise(op.flops)
-        else:
+        if unit is not None:
+            res = unit.stream_compute(op)
+        else:   # pure data movement (KV-cache reads and writes): the DMA moves it, no unit computes
             res = ComputeResult(cycles=0, macs=0, folds=0, utilization=0.0)
         clk = self.system.clock_of(unit) if unit is not None else None
         total_ps = clk.cycles_to_ps(res.issue_cycles) if clk else 0
@@ -192,7 +251,7 @@ class _Runner:
         from dataflows.cost import sram_limited
 
         cost = self._cost
-        key = (unit.name, getattr(getattr(unit, "cfg", None), "dataflow", None), cost.bits, shape)
+        key = (unit.name, unit.dataflow, cost.bits, shape)
         res = self._compute_cache.get(key)
         if res is None:
             res = self._compute_cache[key] = sram_limited(unit.compute(shape, self.fidelity), cost.bits, cost.mem)
@@ -275,6 +334,9 @@ class _Runner:
             "dram_read_bytes": c.dram_read * n, "dram_write_bytes": c.dram_write * n,
             "flops": op.flops * n, "energy_pj": sum(energy.values()) * n,
             "energy_breakdown_pj": {k: v * n for k, v in energy.items()},
+            **({"detail": c.detail} if c.detail is not None else {}),
+            **({"levels": {k: {"read_bytes": r * n, "write_bytes": w * n} for k, (r, w) in c.levels.items()}}
+               if c.levels else {}),
         }
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from archsim.config.schema import DesignConfig
 from archsim.engine import Engine
+from archsim.errors import ConfigError
 from archsim.units.base import ComputeUnit
 from archsim.units.registry import build_unit
 
@@ -24,9 +25,19 @@ class System:
             clock_hz = design.unit_clock_hz(name)
             self.engine.clock(name, clock_hz)
             self.units[name] = build_unit(name, ucfg, clock_hz, self.energy)
-        from memory import build_offchip_path
+        from memory import build_level_path, build_offchip_path
 
         self.offchip = build_offchip_path(design.memory, self.engine)   # links (if any), then the level
+        self.levels: dict[str, Any] = {"offchip": self.offchip}
+        for name, lcfg in design.memory.levels.items():
+            self.levels[name] = build_level_path(name, lcfg, self.engine)
+
+    def level(self, name: str) -> Any:
+        """The off-chip level called `name` (`offchip` or one of `memory.levels`), links included."""
+        try:
+            return self.levels[name]
+        except KeyError:
+            raise ConfigError(f"memory: no off-chip level {name!r}; the design has: {', '.join(self.levels)}") from None
 
     # -- memory as the mapper sees it -------------------------------------------------------------
     def sram(self, role: str) -> Any | None:

@@ -32,20 +32,24 @@ def parse_gemm(text: str, index: int = 0, bits: int = 8):
     return gemm_op(m.group("name") or f"gemm{index}_{M}x{N}x{K}", M, N, K, bits=bits)
 
 
+def _key_values(spec: str | Mapping[str, Any], flag: str, example: str) -> dict[str, Any]:
+    """'K=V,K=V' (or a mapping) -> a dict."""
+    if not isinstance(spec, str):
+        return dict(spec)
+    items = {}
+    for part in spec.split(","):
+        k, sep, v = part.partition("=")
+        if not sep:
+            raise WorkloadError(f"{flag} {spec!r}: expected KEY=VALUE pairs, e.g. {example}")
+        items[k.strip()] = v.strip()
+    return items
+
+
 def parse_conv(spec: str | Mapping[str, Any], index: int = 0, bits: int = 8):
     """'H=224,W=224,R=7,S=7,C=3,F=64,stride=2,pad=3[,name=conv1]' (or the same as a mapping) -> a conv op."""
     from dataflows.ir import conv_op
 
-    if isinstance(spec, str):
-        items = {}
-        for part in spec.split(","):
-            k, sep, v = part.partition("=")
-            if not sep:
-                raise WorkloadError(f"--conv {spec!r}: expected KEY=VALUE pairs, e.g. H=56,W=56,R=3,S=3,C=64,F=64,"
-                                    "stride=1,pad=1")
-            items[k.strip()] = v.strip()
-    else:
-        items = dict(spec)
+    items = _key_values(spec, "--conv", "H=56,W=56,R=3,S=3,C=64,F=64,stride=1,pad=1")
     name = str(items.pop("name", f"conv{index}"))
     unknown = set(items) - set(CONV_KEYS)
     if unknown:
@@ -58,6 +62,29 @@ def parse_conv(spec: str | Mapping[str, Any], index: int = 0, bits: int = 8):
     except ValueError as exc:
         raise WorkloadError(f"conv {name!r}: every value must be an integer ({exc})") from None
     return conv_op(name, bits=bits, **vals)
+
+
+ATTENTION_KEYS = ("B", "H", "P", "M", "E", "F", "kv_heads", "causal", "name")
+
+
+def parse_attention(spec: str | Mapping[str, Any], index: int = 0, bits: int = 16):
+    """'B=64,H=12,P=1024,M=1024,E=64,F=64[,kv_heads=4,causal=1,name=att]' -> a fused attention op."""
+    from dataflows.ir import attention_op
+
+    items = _key_values(spec, "--attention", "B=1,H=12,P=1024,M=1024,E=64,F=64")
+    name = str(items.pop("name", f"attention{index}"))
+    unknown = set(items) - set(ATTENTION_KEYS)
+    if unknown:
+        raise WorkloadError(f"--attention {name!r}: unknown key(s) {sorted(unknown)}; expected {', '.join(ATTENTION_KEYS)}")
+    missing = [k for k in ("B", "H", "P", "M", "E") if k not in items]
+    if missing:
+        raise WorkloadError(f"--attention {name!r}: missing {', '.join(missing)} (expected B, H, P, M, E[, F, kv_heads, causal])")
+    try:
+        vals = {k: int(v) for k, v in items.items()}
+    except (TypeError, ValueError) as exc:
+        raise WorkloadError(f"--attention {name!r}: every value must be an integer ({exc})") from None
+    causal = bool(vals.pop("causal", 0))
+    return attention_op(name, causal=causal, bits=bits, **vals)
 
 
 def model_workload(model: str, phase: str = "prefill", batch: int = 1, seq: int | None = None,
@@ -102,17 +129,18 @@ def resolve_workload(workload: Any, design: Any = None) -> Workload:
 def _from_mapping(spec: Mapping[str, Any]) -> Workload:
     spec = dict(spec)
     if spec.get("model"):
-        keys = ("model", "phase", "batch", "seq", "kv", "bits", "moe_imbalance", "allow_long")
+        keys = ("model", "phase", "batch", "seq", "kv", "bits", "moe_imbalance", "allow_long", "attention")
         unknown = set(spec) - set(keys) - {"gemm", "conv"}
         if unknown:
             raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; expected {', '.join(keys)}")
         return model_workload(**{k: v for k, v in spec.items() if k in keys and v is not None})
-    unknown = set(spec) - {"gemm", "conv", "file", "bits", "phase", "batch"}
+    unknown = set(spec) - {"gemm", "conv", "attention", "file", "bits", "phase", "batch"}
     if unknown:
-        raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; expected gemm, conv, file or model")
+        raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; expected gemm, conv, attention, file or model")
     bits = int(spec.get("bits", 8))
     ops = [parse_gemm(g, i, bits) for i, g in enumerate(spec.get("gemm") or [])]
     ops += [parse_conv(c, i, bits) for i, c in enumerate(spec.get("conv") or [])]
+    ops += [parse_attention(a, i, bits) for i, a in enumerate(spec.get("attention") or [])]
     if spec.get("file"):
         ops += resolve_workload(spec["file"]).ops
     if not ops:

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "validation" / "scalesim"))
 
-from archsim.config.schema import SystolicConfig  # noqa: E402
+from archsim.units.systolic import SystolicConfig  # noqa: E402
 from archsim.units.base import GemmShape  # noqa: E402
 from archsim.units.systolic import SystolicArray  # noqa: E402
 

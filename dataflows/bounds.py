@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from archsim.units.base import ComputeUnit, GemmShape
-from archsim.units.systolic.folds import spatial_map
 from dataflows.mapspace import DIMS, OperandBits, grid_bytes, nbytes
 
 if TYPE_CHECKING:
@@ -74,35 +73,18 @@ def exposed_bytes(tiles: np.ndarray, gemm: GemmShape, bits: OperandBits) -> tupl
 
 
 def issue_cycles_lb(unit: ComputeUnit, tiles: np.ndarray, gemm: GemmShape) -> tuple[np.ndarray, np.ndarray]:
-    """Per tile, lower bounds on the unit's issue cycles summed over all steps, and on the
-    longest step's (the full tile's: the fold law grows with every extent).
-
-    For a systolic array this is its fold law per tile shape (full or edge along each dim):
-    folds x max(T, R), exactly the pipelined array's occupancy and below SCALE-Sim's serial
-    folds x (fill + T + drain) - 1. Other units get 0 (always valid; it only prunes less)."""
-    cfg = getattr(unit, "cfg", None)
-    if getattr(unit, "kind", None) != "systolic" or cfg is None:
+    """Per tile, lower bounds on the unit's issue cycles summed over all steps, and on the longest
+    step's, as the unit states them (a systolic array's fold law); 0 where the unit states none
+    (always valid; it only prunes less)."""
+    lb = unit.issue_cycles_lower_bound(tiles, gemm)
+    if lb is None:
         return np.zeros(len(tiles)), np.zeros(len(tiles))
-    R, C, df = cfg.rows, cfg.cols, cfg.dataflow
-    full = (gemm.M, gemm.N, gemm.K)
-    total, longest = np.zeros(len(tiles)), np.zeros(len(tiles))
-    for edge in np.ndindex(2, 2, 2):                     # the <= 8 distinct tile shapes of a tile grid
-        ext, count = [], np.ones(len(tiles), np.int64)
-        for i, e in enumerate(edge):
-            f, r = np.divmod(full[i], tiles[:, i])
-            ext.append(np.maximum(r, 1) if e else tiles[:, i])
-            count = count * ((r > 0) if e else f)
-        s_r, s_c, t = spatial_map(*ext, df)
-        per_step = -(-s_r // R) * -(-s_c // C) * np.maximum(t, R) - (cfg.timing == "scalesim")
-        total += count * per_step
-        longest = np.maximum(longest, np.where(count > 0, per_step, 0))
-    return total * gemm.batch, longest
+    return lb
 
 
 def mac_energy_pj(unit: ComputeUnit, gemm: GemmShape) -> float:
     """The unit's MAC energy for the whole GEMM: the same for every mapping (0 if unknown)."""
-    per_mac = (getattr(unit, "energy", None) or {}).get("mac", 0.0) if getattr(unit, "kind", None) == "systolic" else 0.0
-    return gemm.macs * per_mac
+    return unit.mac_energy_lower_bound_pj(gemm)
 
 
 def bound_rows(units: dict[str, ComputeUnit], tiles: np.ndarray, gemm: GemmShape, bits: OperandBits,

@@ -86,16 +86,11 @@ class MappingCost:
 
 
 def peak_macs_per_cycle(unit: ComputeUnit) -> int:
-    """MACs the unit can do per cycle at best (PEs): an attribute if the unit has one, else from its config."""
-    peak = getattr(unit, "peak_macs_per_cycle", None)
-    if peak:
-        return int(peak)
-    cfg = getattr(unit, "cfg", None)
-    if cfg is not None and hasattr(cfg, "rows"):
-        return int(cfg.rows * cfg.cols)
-    if cfg is not None and hasattr(cfg, "lanes"):
-        return int(cfg.lanes)
-    raise ValueError(f"unit {unit.name!r} ({unit.kind}) does not say how many MACs it does per cycle")
+    """MACs per cycle the unit does at best on a GEMM (its own answer)."""
+    peak = unit.gemm_macs_per_cycle()
+    if not peak:
+        raise ValueError(f"unit {unit.name!r} ({unit.kind}) does not say how many MACs it does per cycle")
+    return int(peak)
 
 
 def roofline_cycles(gemm: GemmShape, peak_macs: int, mem: MemorySpec, bits: OperandBits,

@@ -319,3 +319,76 @@ class Graph:
                     out.add(inst, deps)
                     rename.setdefault(op.name, []).append(new)
         return out
+
+
+@dataclass(frozen=True, eq=False)
+class AttentionOp(Op):
+    """Attention as one op: softmax(Q K^T) V over B batches, H query heads in `kv_heads` groups (GQA),
+    P queries, M keys, head dims E (Q, K) and F (V). `parts` are the unfused ops (score GEMM, softmax,
+    context GEMM) a unit that cannot run attention whole runs instead, exactly as the unfused lowering
+    emits them. Costs are the parts' FLOPs and MACs; bytes are Q, K, V and the output only (the score
+    matrix never leaves a unit that fuses)."""
+
+    parts: tuple[Op, ...] = ()
+    causal: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for d in "bhgpmef":
+            if d not in self.dims:
+                raise WorkloadError(f"attention op {self.name!r}: missing dim {d!r} (b, h, g, p, m, e, f)")
+
+    @property
+    def flops(self) -> int:
+        return sum(p.flops for p in self.parts)
+
+    @property
+    def macs(self) -> int:
+        return sum(p.macs for p in self.parts)
+
+    @property
+    def shape(self) -> dict[str, int | bool]:
+        """B, H (query heads), KV heads, P, M, E, F and causal, as attention units read them."""
+        d = self.dims
+        return {"B": d["b"], "H": d["h"] * d["g"], "kv_heads": d["h"], "P": d["p"], "M": d["m"],
+                "E": d["e"], "F": d["f"], "causal": self.causal}
+
+    def with_count(self, count: int) -> "AttentionOp":
+        return AttentionOp(self.name, self.kind, self.einsum, dict(self.dims), self.operands, count, self.layer,
+                           self.flops_per_point, self.tags, tuple(p.with_count(count) for p in self.parts),
+                           self.causal)
+
+
+def attention_op(name: str, B: int, H: int, P: int, M: int, E: int, F: int | None = None,
+                 kv_heads: int | None = None, causal: bool = False, bits: int = 16, kv_bits: int | None = None,
+                 count: int = 1, layer: str | None = None, kv_cached: bool = False,
+                 tags: tuple[str, ...] = ("attention",)) -> AttentionOp:
+    """The fused attention op and its unfused parts (qk GEMM, softmax with 5 FLOPs a score, av GEMM).
+
+    `kv_cached`: K and V are read from the KV cache (decode) rather than being fresh activations."""
+    F = E if F is None else F
+    kvh = H if kv_heads is None else kv_heads
+    for k, v in dict(B=B, H=H, P=P, M=M, E=E, F=F, kv_heads=kvh).items():
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise WorkloadError(f"attention {name!r}: {k} must be a positive integer, got {v!r}")
+    if H % kvh:
+        raise WorkloadError(f"attention {name!r}: H={H} query heads do not split evenly over kv_heads={kvh}")
+    kb = bits if kv_bits is None else kv_bits
+    kv_role = "kv_cache" if kv_cached else "activation"
+    dims = {"b": B, "h": kvh, "g": H // kvh, "p": P, "m": M, "e": E, "f": F}
+    q = Operand("q", "activation", ("b", "h", "g", "p", "e"), bits)
+    k = Operand("k", kv_role, ("b", "h", "m", "e"), kb if kv_cached else bits)
+    v = Operand("v", kv_role, ("b", "h", "m", "f"), kb if kv_cached else bits)
+    scores = ("b", "h", "g", "p", "m")
+    lyr = layer if layer is not None else ("layer" if count > 1 else None)
+    qk = Op("qk", "gemm", "bhgpe,bhme->bhgpm", {d: dims[d] for d in "bhgpme"},
+            (q, k, Operand("scores", "output", scores, bits)), count, lyr, None, tags)
+    sm = Op("softmax", "softmax", "bhgpm->bhgpm", {d: dims[d] for d in "bhgpm"},
+            (Operand("scores", "activation", scores, bits), Operand("probs", "output", scores, bits)),
+            count, lyr, 5, tags)
+    av = Op("av", "gemm", "bhgpm,bhmf->bhgpf", {d: dims[d] for d in "bhgpmf"},
+            (Operand("probs", "activation", scores, bits), v, Operand("ctx", "output", ("b", "h", "g", "p", "f"), bits)),
+            count, lyr, None, tags)
+    return AttentionOp(name, "attention", "bhgpe,bhme,bhmf->bhgpf", dims,
+                       (q, k, v, Operand("ctx", "output", ("b", "h", "g", "p", "f"), bits)), count, lyr, None, tags,
+                       (qk, sm, av), causal)

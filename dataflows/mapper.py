@@ -84,32 +84,23 @@ class MapResult:
 
 
 def operand_bits(unit: ComputeUnit) -> OperandBits:
-    cfg = getattr(unit, "cfg", None)
-    ib = getattr(cfg, "input_bits", 8)
-    return OperandBits(ifmap=ib, filter=getattr(cfg, "weight_bits", 8), psum=getattr(cfg, "acc_bits", 32), ofmap=ib)
+    w = unit.operand_widths()
+    return OperandBits(ifmap=w.input, filter=w.weight, psum=w.acc, ofmap=w.input)
 
 
 def op_bits(op: Any, unit: ComputeUnit) -> OperandBits:
     """Operand widths of a GEMM-like op: A, B and C from the op, partial sums from the unit's accumulator."""
     a, b = op.operands[0], op.operands[1]
     c = next(o for o in op.operands if o.role == "output")
-    return OperandBits(ifmap=a.bits, filter=b.bits, psum=getattr(getattr(unit, "cfg", None), "acc_bits", 32),
-                       ofmap=c.bits)
+    return OperandBits(ifmap=a.bits, filter=b.bits, psum=unit.operand_widths().acc, ofmap=c.bits)
 
 
 def dataflow_variants(unit: ComputeUnit, allowed: Iterable[str] | None) -> dict[str, ComputeUnit]:
-    """The unit once per dataflow it may run (a copy with `cfg.dataflow` changed); units without one map as-is."""
-    from archsim.units.registry import build_unit
-
-    cfg = getattr(unit, "cfg", None)
-    own = getattr(cfg, "dataflow", None)
+    """The unit once per dataflow it may run (`with_dataflow`); units without one map as-is."""
+    own = unit.dataflow
     if own is None:
         return {unit.kind: unit}
-    out = {}
-    for df in (list(allowed) if allowed else [own]):
-        out[df] = unit if df == own else build_unit(unit.name, cfg.model_copy(update={"dataflow": df}),
-                                                    unit.clock_hz, dict(getattr(unit, "energy", {}) or {}))
-    return out
+    return {df: unit.with_dataflow(df) for df in (list(allowed) if allowed else [own])}
 
 
 class Mapper:
@@ -123,8 +114,7 @@ class Mapper:
         self.variants = dataflow_variants(unit, self.cfg.dataflows)
         self.bits = bits or operand_bits(unit)   # the op's precisions when the runner knows them
         self.cost = CostModel(self.variants, mem, energy, unit.clock_hz, self.bits)
-        cfg_u = getattr(unit, "cfg", None)
-        self.quanta = tuple(q for q in (getattr(cfg_u, "rows", None), getattr(cfg_u, "cols", None)) if q)
+        self.quanta = unit.tile_quanta()
 
     # -- the space for one op -----------------------------------------------------------------
     def space(self, gemm: GemmShape, rc: Resolved) -> MapSpace:
@@ -232,12 +222,10 @@ class Mapper:
 
     # -- cache ---------------------------------------------------------------------------------
     def _key(self, gemm: GemmShape, rc: Resolved) -> str:
-        cfg_u = getattr(self.unit, "cfg", None)
         return cache_key({
             "v": CACHE_VERSION, "gemm": [gemm.M, gemm.N, gemm.K, gemm.batch], "bits": self.bits.__dict__,
             "unit": {"kind": self.unit.kind, "clock_hz": self.unit.clock_hz,
-                     "cfg": cfg_u.model_dump(mode="json") if hasattr(cfg_u, "model_dump") else repr(cfg_u),
-                     "energy": getattr(self.unit, "energy", {})},
+                     "cfg": self.unit.config_key(), "energy": self.unit.energy},
             "memory": [list(self.mem.capacity_bytes), list(self.mem.double_buffered),
                        self.mem.offchip_bytes_per_s, self.mem.offchip_latency_ps, list(self.mem.sram_bytes_per_cycle),
                        self.mem.write_behind, self.mem.request_overhead_ps],

@@ -1,8 +1,8 @@
 """Which unit runs which op: the user's pin, else the units that can run it, split by intensity.
 
-Units are told apart by which side of the memory wall they sit on, looked up by unit kind in
-`UNIT_SIDES` (or a unit's own `placement_side` attribute), never by if-chains over kinds: a PIM,
-flash or attention unit that arrives later registers its side and placement works unchanged.
+Units are told apart by which side of the memory wall they sit on, as each unit class declares
+(`ComputeUnit.side`), never by if-chains over kinds: a PIM, flash or attention unit that arrives
+later declares its side and placement works unchanged.
 With `policy: intensity` an op whose arithmetic intensity (FLOP/byte) is below the threshold goes
 to a memory-side unit when one can run it, as Duplex splits low-intensity attention and MoE
 GEMVs onto Logic-PIM and the rest onto the xPU. Among the remaining candidates, GEMM-like ops go
@@ -21,22 +21,9 @@ from archsim.units.base import ComputeUnit
 
 COMPUTE, MEMORY = "compute", "memory"
 
-# unit kind -> side of the memory wall; units not listed are compute-side
-UNIT_SIDES: dict[str, str] = {
-    "systolic": COMPUTE, "vector": COMPUTE, "bitweight": COMPUTE, "attention": COMPUTE,
-    "pim": MEMORY, "flash_compute": MEMORY,
-}
-
-
-def register_side(kind: str, side: str) -> None:
-    """Declare where units of `kind` sit (compute | memory)."""
-    if side not in (COMPUTE, MEMORY):
-        raise ValueError(f"side must be {COMPUTE!r} or {MEMORY!r}, got {side!r}")
-    UNIT_SIDES[kind] = side
-
-
 def unit_side(unit: ComputeUnit) -> str:
-    return getattr(unit, "placement_side", None) or UNIT_SIDES.get(unit.kind, COMPUTE)
+    """Which side of the memory wall the unit sits on (its class says)."""
+    return unit.side
 
 
 @dataclass(frozen=True)
@@ -46,17 +33,6 @@ class Placed:
     op: str
     unit: str
     reason: str
-
-
-def _gemm_time_s(unit: ComputeUnit, op: Any) -> float | None:
-    as_gemm = getattr(op, "as_gemm", None)
-    if not callable(as_gemm):
-        return None
-    try:
-        g = as_gemm()
-    except ArchsimError:
-        return None
-    return unit.compute(g, "fast").cycles / unit.clock_hz
 
 
 def place_op(op: Any, units: Mapping[str, ComputeUnit], cfg: PlacementConfig) -> Placed:
@@ -85,7 +61,7 @@ def place_op(op: Any, units: Mapping[str, ComputeUnit], cfg: PlacementConfig) ->
             rel = "<" if low else ">="
             why = f"intensity {op.intensity:.3g} {rel} {cfg.intensity_threshold:g} FLOP/B"
     if len(pool) > 1:
-        times = {n: _gemm_time_s(units[n], op) for n in pool}
+        times = {n: units[n].estimate_s(op) for n in pool}
         if all(t is not None for t in times.values()):
             best = min(pool, key=lambda n: (times[n], pool.index(n)))
             return Placed(op.name, best, f"{why}; fastest of {len(pool)}")

@@ -34,6 +34,16 @@ def build_offchip_path(memory_cfg, engine: Engine) -> MemoryLevel:
     return Chain("offchip", engine, links, build_offchip(memory_cfg.offchip, engine, memory_cfg.offchip.kind))
 
 
+def build_level_path(name: str, cfg, engine: Engine) -> MemoryLevel:
+    """A named back-end of `memory.levels`: its links in order, then its device."""
+    device = build_offchip(cfg.device, engine, name if not cfg.links else f"{name}.{cfg.device.kind}")
+    if not cfg.links:
+        return device
+    from memory.chain import Chain
+
+    return Chain(name, engine, [build_link(f"{name}.{n}", c, engine) for n, c in cfg.links.items()], device)
+
+
 def build_sram(name: str, cfg: SramConfig, engine: Engine, default_clock_hz: float) -> SramBuffer:
     return SramBuffer(name, engine, cfg.capacity, cfg.bytes_per_cycle, cfg.clock or default_clock_hz,
                       cfg.banks, cfg.ports, cfg.latency_cycles, cfg.double_buffered,

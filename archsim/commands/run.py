@@ -15,6 +15,9 @@ def register(sub) -> argparse.ArgumentParser:
     w.add_argument("--gemm", action="append", default=[], metavar="MxNxK", help="a GEMM, M x K times K x N")
     w.add_argument("--conv", action="append", default=[], metavar="H=..,W=..,R=..,S=..,C=..,F=..,stride=..,pad=..",
                    help="a convolution, lowered by im2col")
+    w.add_argument("--attention", action="append", default=[], metavar="B=..,H=..,P=..,M=..,E=..,F=..",
+                   help="a fused attention op softmax(Q K^T) V (optional kv_heads=.. for GQA, causal=1); units "
+                        "that cannot run it whole run its QK^T, softmax and A.V parts")
     w.add_argument("--workload", metavar="FILE", help="a workload YAML (ops: [{name, gemm: MxNxK}, {conv: {...}}])")
     w.add_argument("--model", help="a transformer preset (e.g. llama2-7b) or a config.json path")
     w.add_argument("--phase", choices=["prefill", "decode"], default="prefill")
@@ -38,8 +41,8 @@ def workload_from_args(args) -> dict | None:
         if args.bits:
             spec["bits"] = args.bits
         return spec
-    if args.gemm or args.conv or args.workload:
-        spec = {"gemm": args.gemm, "conv": args.conv, "file": args.workload}
+    if args.gemm or args.conv or args.attention or args.workload:
+        spec = {"gemm": args.gemm, "conv": args.conv, "attention": args.attention, "file": args.workload}
         if args.bits:
             spec["bits"] = args.bits
         return spec

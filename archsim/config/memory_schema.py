@@ -111,13 +111,46 @@ class FlashConfig(StrictModel):
 OffchipConfig = Annotated[Union[SimpleOffchipConfig, DramConfig, FlashConfig], Field(discriminator="kind")]
 
 
+class LevelConfig(StrictModel):
+    """A further off-chip back-end beside `offchip` (e.g. a flash drive behind PCIe for the weights):
+    its `device`, behind its own `links` in series, in the order given."""
+
+    device: OffchipConfig
+    links: dict[str, LinkConfig] = Field(default_factory=dict)
+
+
+PLACEMENT_ROLES = ("weight", "kv_cache", "activation", "output")
+
+
 class MemoryConfig(StrictModel):
     """On-chip buffers by operand role; `links` sit in series, in the order given, between the buffers
-    and the `offchip` level (e.g. a PCIe link in front of a computational SSD)."""
+    and the `offchip` level (e.g. a PCIe link in front of a computational SSD). `levels` adds named
+    back-ends, and `placement` says on which level each operand role lives (default: offchip)."""
 
     sram: dict[str, SramConfig] = Field(default_factory=dict)
     links: dict[str, LinkConfig] = Field(default_factory=dict)
     offchip: OffchipConfig = Field(default_factory=lambda: SimpleOffchipConfig(bandwidth="25.6 GB/s", latency="100 ns"))
+    levels: dict[str, LevelConfig] = Field(default_factory=dict)
+    placement: dict[Literal["weight", "kv_cache", "activation", "output"], str] = Field(
+        default_factory=dict, description="operand role -> off-chip level name (default offchip)")
+
+    def level_names(self) -> tuple[str, ...]:
+        """Names of the off-chip levels: `offchip` first, then `levels` in the order given."""
+        return ("offchip", *self.levels)
+
+    def home(self, role: str) -> str:
+        """The level an operand role lives on."""
+        return self.placement.get(role, "offchip")
+
+    @model_validator(mode="after")
+    def _levels_known(self) -> "MemoryConfig":
+        if "offchip" in self.levels:
+            raise ValueError("levels.offchip: the name 'offchip' is the default level; pick another name")
+        names = self.level_names()
+        for role, lvl in self.placement.items():
+            if lvl not in names:
+                raise ValueError(f"placement.{role}: no memory level {lvl!r}; levels are: {', '.join(names)}")
+        return self
 
     @model_validator(mode="after")
     def _write_behind_on_outputs(self) -> "MemoryConfig":

@@ -5,7 +5,7 @@ archsim/config/ so this lowest layer imports nothing from above it.
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, PrivateAttr, model_validator
 
@@ -13,31 +13,11 @@ from archsim.config.base import StrictModel
 from archsim.config.quantities import Energy, Frequency
 
 
-class SystolicConfig(StrictModel):
-    """An R x C systolic array. Widths in bits; `timing` picks SCALE-Sim v3 compatibility or a pipelined array."""
+class NearMemoryConfig(StrictModel):
+    """Base of memory-side unit configs: the unit sits beside the named memory level (`near:`), so
+    operands that live on that level do not cross its external port."""
 
-    kind: Literal["systolic"] = "systolic"
-    rows: int = Field(ge=1, description="array rows R")
-    cols: int = Field(ge=1, description="array columns C")
-    dataflow: Literal["os", "ws", "is"] = "ws"
-    timing: Literal["pipelined", "scalesim"] = "pipelined"
-    input_bits: int = Field(8, ge=1, le=64)
-    weight_bits: int = Field(8, ge=1, le=64)
-    acc_bits: int = Field(32, ge=1, le=128)
-    clock: Frequency | None = None
-
-
-class VectorConfig(StrictModel):
-    """A SIMD unit for softmax, norms, activations and elementwise ops: `lanes` element-ops per cycle."""
-
-    kind: Literal["vector"] = "vector"
-    lanes: int = Field(ge=1, description="element operations per cycle")
-    bits: int = Field(16, ge=1, le=64)
-    pipeline_depth_cycles: int = Field(4, ge=0, description="latency of one vector instruction")
-    clock: Frequency | None = None
-
-
-UnitConfig = Annotated[Union[SystolicConfig, VectorConfig], Field(discriminator="kind")]
+    near: str = Field("offchip", description="name of the memory level the unit sits beside")
 
 
 def _sourced(v: Any) -> Any:
@@ -109,17 +89,32 @@ class DesignConfig(StrictModel):
     name: str = "design"
     description: str | None = None
     clock: Frequency = Field("1 GHz", validate_default=True)
-    units: dict[str, UnitConfig]
+    units: dict[str, Any]      # a tagged union over the registered unit kinds (archsim/config/units.py)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)  # type: ignore[valid-type]
     energy: EnergyConfig = Field(default_factory=EnergyConfig)
     mapper: MapperConfig = Field(default_factory=MapperConfig)  # type: ignore[valid-type]
     workload: WorkloadSpec | None = None
     _source: str = PrivateAttr(default="<dict>")
 
+    def __init__(self, **data: Any) -> None:
+        _unit_schema()
+        super().__init__(**data)
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> "DesignConfig":  # type: ignore[override]
+        _unit_schema()
+        return super().model_validate(obj, **kwargs)
+
     @model_validator(mode="after")
     def _has_units(self) -> "DesignConfig":
         if not self.units:
             raise ValueError("a design needs at least one compute unit under 'units'")
+        levels = self.memory.level_names() if hasattr(self.memory, "level_names") else ("offchip",)
+        for name, u in self.units.items():
+            near = getattr(u, "near", None) if isinstance(u, NearMemoryConfig) else None
+            if near is not None and near not in levels:
+                raise ValueError(f"units.{name}.near: no memory level {near!r}; "
+                                 f"the design's off-chip levels are: {', '.join(levels)}")
         return self
 
     @property
@@ -129,3 +124,20 @@ class DesignConfig(StrictModel):
     def unit_clock_hz(self, name: str) -> float:
         u = self.units[name]
         return float(u.clock or self.clock)
+
+
+_built_for: tuple[str, ...] | None = None
+
+
+def _unit_schema() -> None:
+    """Make `DesignConfig.units` a tagged union over the registered unit kinds (after loading them)."""
+    global _built_for
+    from archsim.config import units
+
+    units.load_plugins()
+    kinds = tuple(sorted(units.unit_config_models()))
+    if kinds == _built_for:
+        return
+    DesignConfig.model_fields["units"].annotation = dict[str, units.unit_config_union()]  # type: ignore[misc]
+    DesignConfig.model_rebuild(force=True)
+    _built_for = kinds

@@ -1,10 +1,11 @@
-"""What every compute unit answers: can it run an op, and what does a GEMM-shaped piece of it cost."""
+"""The compute-unit contract: what it runs, what a GEMM tile or a whole op costs, what the mapper may ask."""
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, NamedTuple, Protocol, Sequence
 
-from archsim.errors import WorkloadError
+from archsim.errors import ArchsimError, WorkloadError
 
 
 @dataclass(frozen=True)
@@ -62,18 +63,148 @@ class ComputeResult:
         return float(sum(self.energy_pj.values()))
 
 
-class ComputeUnit:
-    """Base class: subclasses set `kind` and implement `supports` and `compute`."""
+class OperandWidths(NamedTuple):
+    """Widths in bits a unit's datapath takes natively: inputs, weights, accumulator (partial sums)."""
 
-    kind = "abstract"
-    peak_macs_per_cycle = 0  # MACs per cycle at best; the design's peak for utilisation sums these
+    input: int
+    weight: int
+    acc: int
 
-    def __init__(self, name: str, clock_hz: float):
+
+@dataclass
+class OpResult:
+    """What a unit that owns a whole op (`run_op`) reports: wall time, its own busy time, bytes that
+    crossed each off-chip level's external port, on-chip bytes, energy by action, and a detail dict
+    shown in the report row."""
+
+    time_ps: int
+    busy_ps: int
+    macs: int = 0
+    traffic: dict[str, tuple[int, int]] = field(default_factory=dict)   # level -> (read B, written B)
+    sram_read_bytes: int = 0
+    sram_write_bytes: int = 0
+    energy_pj: dict[str, float] = field(default_factory=dict)
+    mapping: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class OpContext(Protocol):
+    """What the runner hands a unit that runs an op whole (archsim.runner builds it)."""
+
+    fidelity: str
+    system: Any            # archsim.system.System: named memory levels, engine, clocks, SRAM config
+
+    def level(self, name: str) -> Any:
+        """The off-chip memory level called `name` (a memory.request.MemoryLevel)."""
+
+    def home(self, role: str) -> str:
+        """The level an operand role (weight, kv_cache, activation, output) lives on."""
+
+    def clock_ps(self, cycles: int) -> int:
+        """`cycles` of the unit's clock in picoseconds."""
+
+    def pipeline(self, tiles: Sequence[Any]) -> Any:
+        """Run dataflows.schedule.Tile objects through the shared double-buffered tile pipeline."""
+
+    def values(self, op: Any, operand: str) -> Any:
+        """The operand's values (a numpy array) when the workload gives them, else None."""
+
+
+class ComputeUnit(abc.ABC):
+    """The contract every compute unit answers; the mapper, bounds, cost model, placement and runner
+    ask only these. A unit kind declares, as class attributes, its `kind`, its `config_model` (a
+    StrictModel with `kind: Literal["<kind>"]`), the `side` of memory it sits on and the
+    `energy_actions` it prices, and registers itself with archsim.units.registry.register_unit."""
+
+    kind: ClassVar[str] = "abstract"
+    config_model: ClassVar[type | None] = None
+    side: ClassVar[str] = "compute"                 # "compute" | "memory"
+    energy_actions: ClassVar[dict[str, str]] = {}   # energy-table key -> what one action is
+
+    def __init__(self, name: str, cfg: Any = None, clock_hz: float = 1e9,
+                 energy_pj: dict[str, float] | None = None):
         self.name = name
+        self.cfg = cfg
         self.clock_hz = clock_hz
+        self.energy = dict(energy_pj or {})
 
-    def supports(self, op: Any) -> bool:  # pragma: no cover - interface
-        raise NotImplementedError
+    # -- what it runs ------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def supports(self, op: Any) -> bool:
+        """True when this unit can run `op` (an IR op, or anything with a `kind`)."""
 
-    def compute(self, g: GemmShape, fidelity: str = "fast") -> ComputeResult:  # pragma: no cover
-        raise NotImplementedError
+    def owns(self, op: Any) -> bool:
+        """True when the unit runs `op` whole through `run_op` rather than as mapped GEMM tiles."""
+        return False
+
+    def run_op(self, op: Any, ctx: OpContext) -> OpResult:
+        """Run a whole op at `ctx.fidelity`; units whose `owns` is ever True implement this."""
+        raise WorkloadError(f"unit {self.name!r} ({self.kind}) does not run whole ops")
+
+    def compute(self, g: GemmShape, fidelity: str = "fast") -> ComputeResult:
+        """Stall-free cost of one GEMM-shaped tile (the shared mapper path)."""
+        raise WorkloadError(f"unit {self.name!r} ({self.kind}) does not run GEMM tiles")
+
+    def stream_compute(self, op: Any) -> ComputeResult:
+        """Cost of a non-GEMM op (softmax, a norm, an element-wise op) whose operands stream through the
+        shared tile pipeline; units that support such ops without owning them implement this."""
+        raise WorkloadError(f"unit {self.name!r} ({self.kind}) supports op {getattr(op, 'name', op)!r} of kind "
+                            f"{getattr(op, 'kind', '?')!r} but states no cost for it (stream_compute or run_op)")
+
+    def estimate_s(self, op: Any) -> float | None:
+        """Seconds the unit needs for `op` alone at `fast` fidelity (placement), or None if unknown."""
+        as_gemm = getattr(op, "as_gemm", None)
+        if self.owns(op) or not callable(as_gemm):
+            return None
+        try:
+            g = as_gemm()
+        except ArchsimError:
+            return None
+        return self.compute(g, "fast").cycles / self.clock_hz
+
+    # -- what the mapper and the bounds ask -------------------------------------------------------
+    @property
+    def peak_macs_per_cycle(self) -> int:
+        """MACs per cycle at best; the design's peak for utilisation sums these (0: not a MAC engine)."""
+        return 0
+
+    def gemm_macs_per_cycle(self) -> int:
+        """MACs per cycle the mapper's roofline assumes when this unit runs a GEMM."""
+        return self.peak_macs_per_cycle
+
+    def operand_widths(self) -> OperandWidths:
+        """Native operand widths in bits."""
+        return OperandWidths(8, 8, 32)
+
+    def tile_quanta(self) -> tuple[int, ...]:
+        """Tile extents the mapper prefers multiples of (an array's rows and columns)."""
+        return ()
+
+    @property
+    def dataflow(self) -> str | None:
+        """The dataflow the unit runs (None for units without a choice of dataflow)."""
+        return None
+
+    def with_dataflow(self, dataflow: str) -> "ComputeUnit":
+        """A copy of this unit running `dataflow` (the mapper tries each allowed one)."""
+        if dataflow == self.dataflow:
+            return self
+        raise WorkloadError(f"unit {self.name!r} ({self.kind}) cannot run dataflow {dataflow!r}")
+
+    def issue_cycles_lower_bound(self, tiles: Any, gemm: GemmShape) -> tuple[Any, Any] | None:
+        """Per tile (rows of M, N, K extents), lower bounds on issue cycles summed over all steps and on
+        the longest step's, or None (no bound: the mapper prunes less)."""
+        return None
+
+    def mac_energy_lower_bound_pj(self, gemm: GemmShape) -> float:
+        """MAC energy every mapping of `gemm` pays on this unit (0 when unknown)."""
+        return 0.0
+
+    def action_energy_pj(self, action: str) -> float:
+        """Energy of one `action` (a key of the design's energy table) on this unit."""
+        return float(self.energy.get(action, 0.0))
+
+    def config_key(self) -> Any:
+        """A JSON-able description of the unit for cache keys."""
+        cfg = self.cfg
+        return cfg.model_dump(mode="json") if hasattr(cfg, "model_dump") else repr(cfg)

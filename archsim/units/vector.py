@@ -1,10 +1,26 @@
 """SIMD vector unit for the ops a matrix engine does not run: softmax, norms, activations, elementwise."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from archsim.config.schema import VectorConfig
+from pydantic import Field
+
+from archsim.config.base import StrictModel
+from archsim.config.quantities import Frequency
 from archsim.units.base import ComputeResult, ComputeUnit, GemmShape
+from archsim.units.registry import register_unit
+
+
+
+class VectorConfig(StrictModel):
+    """A SIMD unit for softmax, norms, activations and elementwise ops: `lanes` element-ops per cycle."""
+
+    kind: Literal["vector"] = "vector"
+    lanes: int = Field(ge=1, description="element operations per cycle")
+    bits: int = Field(16, ge=1, le=64)
+    pipeline_depth_cycles: int = Field(4, ge=0, description="latency of one vector instruction")
+    clock: Frequency | None = None
+
 
 VECTOR_KINDS = frozenset({"elementwise", "softmax", "norm", "activation", "rope", "residual", "embedding",
                           "router", "topk"})
@@ -19,11 +35,16 @@ class VectorUnit(ComputeUnit):
     """
 
     kind = "vector"
+    config_model = VectorConfig
+    side = "compute"
+    energy_actions = {"vector_op": "one element operation", "mac": "one MAC of a GEMM pinned here"}
 
     def __init__(self, name: str, cfg: VectorConfig, clock_hz: float, energy_pj: dict[str, float]):
-        super().__init__(name, clock_hz)
-        self.cfg = cfg
-        self.energy = energy_pj
+        super().__init__(name, cfg, clock_hz, energy_pj)
+        self.cfg: VectorConfig = cfg
+
+    def gemm_macs_per_cycle(self) -> int:
+        return self.cfg.lanes
 
     def supports(self, op: Any) -> bool:
         return getattr(op, "kind", None) in VECTOR_KINDS
@@ -38,9 +59,15 @@ class VectorUnit(ComputeUnit):
                              energy_pj={"vector_op": element_ops * self.energy.get("vector_op", 0.0)},
                              detail={"element_ops": element_ops, "lanes": lanes}, occupancy_cycles=beats)
 
+    def stream_compute(self, op: Any) -> ComputeResult:
+        return self.elementwise(op.flops)
+
     def compute(self, g: GemmShape, fidelity: str = "fast") -> ComputeResult:
         """A GEMM on the vector unit: one MAC is two element operations (used only when pinned here)."""
         res = self.elementwise(2 * g.macs)
         res.macs = g.macs
         res.energy_pj = {"mac": g.macs * self.energy.get("mac", 0.0)}
         return res
+
+
+register_unit(VectorUnit)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archsim.errors import WorkloadError
-from dataflows.ir import Graph, Op, Operand
+from dataflows.ir import Graph, Op, Operand, attention_op
 from dataflows.lowering.moe import expert_loads, load_groups
 from dataflows.models.config import ModelConfig, get_model
 from dataflows.models.params import param_counts
@@ -116,8 +116,11 @@ def _gemm(em: _Emitter, name: str, bs: dict[str, int], k: int, n: int, count: in
                  (em.a("x", "b", "s", "k"), em.w("W", "k", "n"), em.o("y", "b", "s", "n")), count, tags=tags)
 
 
-def _attention(em: _Emitter, cfg: ModelConfig, shp: Shape, bs: dict[str, int], L: int) -> None:
-    """Fused QKV, RoPE, KV append, QK^T, softmax, A.V, output projection (GQA via the g dim)."""
+def _attention(em: _Emitter, cfg: ModelConfig, shp: Shape, bs: dict[str, int], L: int, fused: bool = False) -> None:
+    """Fused QKV, RoPE, KV append, QK^T, softmax, A.V, output projection (GQA via the g dim).
+
+    `fused`: QK^T, softmax and A.V become one `attention` op (dataflows.ir.AttentionOp) whose parts
+    are exactly the three ops emitted otherwise."""
     h, g, e = cfg.kv_heads, cfg.group, cfg.head_dim
     _gemm(em, "qkv", bs, cfg.hidden, (cfg.heads + 2 * h) * e, L, ("attention",))
     if cfg.pos == "rope":
@@ -131,6 +134,13 @@ def _attention(em: _Emitter, cfg: ModelConfig, shp: Shape, bs: dict[str, int], L
     # Decode streams K and V from the cache (already holding this step's token); prefill and
     # encoders use the K and V just computed.
     key = em.kv if cached and shp.phase == "decode" else em.a
+    if fused:
+        op = attention_op("attention", shp.batch, cfg.heads, shp.new_tokens, shp.attended, e, e, h, False,
+                          em.bits, em.kv_bits, L, kv_cached=key == em.kv)
+        em.g.add(op, (em.last,) if em.last else ())
+        em.last = op
+        _gemm(em, "o_proj", bs, cfg.heads * e, cfg.hidden, L, ("attention",))
+        return
     att = dict(b=shp.batch, h=h, g=g, s=shp.new_tokens, l=shp.attended, e=e)
     em.op("qk", "gemm", "bhgse,bhle->bhgsl", att,
           (em.a("q", "b", "h", "g", "s", "e"), key("k", "b", "h", "l", "e"), em.o("scores", "b", "h", "g", "s", "l")),
@@ -190,12 +200,15 @@ def _moe(em: _Emitter, cfg: ModelConfig, bs: dict[str, int], L: int, imbalance: 
 def lower(model: ModelConfig | str, phase: str = "prefill", batch: int = 1, seq: int | None = None,
           kv: int | None = None, bits: int = 16, kv_bits: int | None = None, expand: bool = False,
           moe_imbalance: float = 0.0, expert_histogram: list[int] | None = None,
-          allow_long: bool = False) -> Graph:
+          allow_long: bool = False, attention: str = "unfused") -> Graph:
     """The ops of one forward pass: prefill of `seq` tokens, or one decode step at KV length `kv`.
 
     `kv` counts the keys attended in decode including the token being generated (models.md's L);
-    `bits` sets weights and activations, `kv_bits` the KV cache (default `bits`).
+    `bits` sets weights and activations, `kv_bits` the KV cache (default `bits`); `attention`
+    "fused" emits QK^T, softmax and A.V as one attention op (units that cannot run it run its parts).
     """
+    if attention not in ("unfused", "fused"):
+        raise WorkloadError(f"attention must be 'unfused' or 'fused', got {attention!r}")
     cfg = model if isinstance(model, ModelConfig) else get_model(model)
     shp = resolve_shape(cfg, phase, batch, seq, kv, allow_long)
     _positive("bits", bits)
@@ -219,7 +232,7 @@ def lower(model: ModelConfig | str, phase: str = "prefill", batch: int = 1, seq:
 
     if not cfg.post_norm:
         _norm(em, cfg, "attn_norm", bs, L)
-    _attention(em, cfg, shp, bs, L)
+    _attention(em, cfg, shp, bs, L, attention == "fused")
     stream = _residual(em, "attn_residual", bs, d, L, layer_in)
     if cfg.post_norm:               # BERT: normalise after the add; the normalised value is the stream
         stream = _norm(em, cfg, "attn_norm", bs, L)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings, strategies as st
 
-from archsim.config.schema import SystolicConfig
+from archsim.units.systolic import SystolicConfig
 from archsim.units.base import GemmShape
 from archsim.units.systolic import SystolicArray
 from dataflows.bounds import bound_rows, dram_bytes, innermost_index

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from archsim.config.mapper_schema import MapConstraint, MapperConfig
-from archsim.config.schema import SystolicConfig
+from archsim.units.systolic import SystolicConfig
 from archsim.errors import ArchsimError
 from archsim.units.base import GemmShape
 from archsim.units.systolic import SystolicArray

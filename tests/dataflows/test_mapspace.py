@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from archsim.config.schema import SystolicConfig
+from archsim.units.systolic import SystolicConfig
 from archsim.units.base import GemmShape
 from archsim.units.systolic import SystolicArray
 from dataflows.cost import CostModel, EnergySpec, latency_from_tiles

@@ -4,19 +4,21 @@ from __future__ import annotations
 import pytest
 
 from archsim.config.mapper_schema import PlacementConfig
-from archsim.config.schema import SystolicConfig, VectorConfig
+from archsim.units.systolic import SystolicConfig
+from archsim.units.vector import VectorConfig
 from archsim.errors import ArchsimError
 from archsim.units.base import ComputeResult, ComputeUnit, GemmShape
 from archsim.units.systolic import SystolicArray
 from archsim.units.vector import VectorUnit
 from dataflows.ir import Op, Operand, gemm_op
-from dataflows.placement import MEMORY, place, place_op, register_side, unit_side
+from dataflows.placement import MEMORY, place, place_op, unit_side
 
 
 class NearMemoryGemv(ComputeUnit):
     """A memory-side unit of a kind placement has never heard of (PIM-like): registered, not if-chained."""
 
     kind = "test_pim"
+    side = MEMORY
 
     def supports(self, op) -> bool:
         return op.kind == "gemm"
@@ -26,10 +28,9 @@ class NearMemoryGemv(ComputeUnit):
 
 
 def _units():
-    register_side("test_pim", MEMORY)
     return {"sa": SystolicArray("sa", SystolicConfig(rows=16, cols=16), 1e9, {}),
             "vec": VectorUnit("vec", VectorConfig(lanes=16), 1e9, {}),
-            "pim": NearMemoryGemv("pim", 1e9)}
+            "pim": NearMemoryGemv("pim", None, 1e9)}
 
 
 def _softmax():

@@ -91,7 +91,7 @@ def test_depthwise_split():
 
 @pytest.mark.parametrize("timing", ["scalesim", "pipelined"])
 def test_unit_runs_a_real_convolution(timing):
-    from archsim.config.schema import SystolicConfig
+    from archsim.units.systolic import SystolicConfig
     from archsim.units.systolic import SystolicArray
 
     u = SystolicArray("sa", SystolicConfig(rows=4, cols=3, dataflow="ws", timing=timing), 1e9)

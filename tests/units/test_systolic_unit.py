@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from archsim.config.schema import SystolicConfig
+from archsim.units.systolic import SystolicConfig
 from archsim.errors import WorkloadError
 from archsim.units.base import GemmShape
 from archsim.units.systolic import SystolicArray, physical_sram_counts, scalesim_cycles

@@ -11,9 +11,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from archsim.config.schema import SystolicConfig
+from archsim.units.systolic.config import SystolicConfig
 from archsim.errors import WorkloadError
-from archsim.units.base import ComputeResult, ComputeUnit, GemmShape
+from archsim.units.base import ComputeResult, ComputeUnit, GemmShape, OperandWidths
 from archsim.units.systolic.conv import conv_output_size, im2col
 from archsim.units.systolic.scalesim_array import simulate_scalesim, wrap_signed
 from archsim.units.systolic.scalesim_timing import scalesim_cycles
@@ -66,12 +66,14 @@ class SystolicArray(ComputeUnit):
     """An R x C systolic array (os | ws | is) with per-action energies in pJ (missing keys are 0)."""
 
     kind = "systolic"
+    config_model = SystolicConfig
+    side = "compute"
+    energy_actions = {"mac": "one MAC at the operand widths", "sram_byte": "one byte read or written in SRAM"}
 
     def __init__(self, name: str, cfg: SystolicConfig, clock_hz: float,
                  energy_pj: dict[str, float] | None = None):
-        super().__init__(name, clock_hz)
-        self.cfg = cfg
-        self.energy = dict(energy_pj or {})
+        super().__init__(name, cfg, clock_hz, energy_pj)
+        self.cfg: SystolicConfig = cfg
 
     @property
     def pes(self) -> int:
@@ -80,6 +82,31 @@ class SystolicArray(ComputeUnit):
     @property
     def peak_macs_per_cycle(self) -> int:
         return self.pes
+
+    def operand_widths(self) -> OperandWidths:
+        c = self.cfg
+        return OperandWidths(c.input_bits, c.weight_bits, c.acc_bits)
+
+    def tile_quanta(self) -> tuple[int, ...]:
+        return (self.cfg.rows, self.cfg.cols)
+
+    @property
+    def dataflow(self) -> str:
+        return self.cfg.dataflow
+
+    def with_dataflow(self, dataflow: str) -> "SystolicArray":
+        if dataflow == self.cfg.dataflow:
+            return self
+        return SystolicArray(self.name, self.cfg.model_copy(update={"dataflow": dataflow}), self.clock_hz,
+                             self.energy)
+
+    def issue_cycles_lower_bound(self, tiles: np.ndarray, gemm: GemmShape) -> tuple[np.ndarray, np.ndarray]:
+        from archsim.units.systolic.folds import fold_issue_lower_bound
+
+        return fold_issue_lower_bound(self.cfg, tiles, gemm)
+
+    def mac_energy_lower_bound_pj(self, gemm: GemmShape) -> float:
+        return gemm.macs * self.energy.get("mac", 0.0)
 
     def supports(self, op: Any) -> bool:
         """GEMM-like ops only: an IR op that says whether it flattens (`is_gemm`), else a gemm/conv
