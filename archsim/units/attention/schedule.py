@@ -7,8 +7,8 @@ a phase, or of the whole op). `Seq` adds, `Par` takes the maximum (the parts ove
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Union
 
 
 @dataclass(frozen=True)
@@ -28,15 +28,15 @@ class Dram:
 
 @dataclass(frozen=True)
 class Seq:
-    parts: tuple["Expr", ...]
+    parts: tuple[Expr, ...]
 
 
 @dataclass(frozen=True)
 class Par:
-    parts: tuple["Expr", ...]
+    parts: tuple[Expr, ...]
 
 
-Expr = Union[str, Drain, Array, Dram, Seq, Par]
+Expr = str | Drain | Array | Dram | Seq | Par
 
 
 def seq(*parts: Expr) -> Seq:

@@ -45,7 +45,7 @@ class AttentionShape:
         return self.H // self.hkv
 
     @classmethod
-    def parse(cls, text: str) -> "AttentionShape":
+    def parse(cls, text: str) -> AttentionShape:
         """`B=64,H=12,P=1024,M=1024,E=64,F=64[,kv=4][,causal=1]` -> shape (clear error on anything else)."""
         vals: dict[str, Any] = {}
         for part in filter(None, (p.strip() for p in text.split(","))):
@@ -65,7 +65,7 @@ class AttentionShape:
         return cls(**vals)
 
     @classmethod
-    def of(cls, op: Any) -> "AttentionShape":
+    def of(cls, op: Any) -> AttentionShape:
         """The shape of an IR op with `kind == "attention"` (attributes or a `dims` mapping)."""
         dims = getattr(op, "dims", None) or {}
 
