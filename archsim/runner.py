@@ -220,6 +220,7 @@ class _Runner:
         mapping = best.mapping
         label = str(mapping) + (" (stopped by the time budget)" if result.truncated else "")
         unit = mapper.variants.get(mapping.dataflow, unit)  # the dataflow the mapper chose
+        spatial = unit.spatial_use(op.as_gemm(), tuple(getattr(op, "tags", ())))   # PE occupancy, idle reason
         clk = self.system.clock_of(unit)
         d = best.dram_bytes
         res = ComputeResult(cycles=best.compute_cycles, macs=best.macs, folds=mapping.steps, utilization=0.0,
@@ -230,7 +231,7 @@ class _Runner:
             total_ps = clk.cycles_to_ps(best.cycles)
             busy_ps = min(total_ps, clk.cycles_to_ps(best.compute_cycles))
             pipe = PipelineResult(total_ps, busy_ps, total_ps - busy_ps, 0)
-            return _OpCost(pipe, res, *traffic, label + " (estimate)")
+            return _OpCost(pipe, res, *traffic, label + " (estimate)", detail=spatial)
         arr = mapping.step_arrays()
         shapes = list(zip(arr["m"].tolist(), arr["n"].tolist(), arr["k"].tolist(), arr["cont"].tolist()))
         step_ps = {}   # (shape, reads partial sums back) -> (issue interval, drain tail) in ps
@@ -261,7 +262,7 @@ class _Runner:
             if home != dict.fromkeys(REGION, 0):
                 traffic = (sum(n for t in tiles for _, n in t.loads), sum(n for t in tiles for _, n in t.stores),
                            *traffic[2:])
-        cost = _OpCost(self._pipeline(tiles, self.system.write_behind), res, *traffic, label)
+        cost = _OpCost(self._pipeline(tiles, self.system.write_behind), res, *traffic, label, detail=spatial)
         if self.system.routed:
             cost.levels = self._level_traffic(tiles)
         return cost

@@ -191,6 +191,12 @@ class ComputeUnit(abc.ABC):
             return self
         raise WorkloadError(f"unit {self.name!r} ({self.kind}) cannot run dataflow {dataflow!r}")
 
+    def spatial_use(self, gemm: GemmShape, tags: tuple[str, ...] = ()) -> dict[str, Any] | None:
+        """How the GEMM occupies the unit's PEs: the fraction of PE slots its folds fill (mapping
+        efficiency) and, when PEs sit idle, why (shown in the op's report row); None when the unit
+        has no spatial array to speak of. `tags` are the op's (e.g. "depthwise")."""
+        return None
+
     def issue_cycles_lower_bound(self, tiles: Any, gemm: GemmShape) -> tuple[Any, Any] | None:
         """Per tile (rows of M, N, K extents), lower bounds on issue cycles summed over all steps and on
         the longest step's, or None (no bound: the mapper prunes less)."""

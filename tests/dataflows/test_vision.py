@@ -43,7 +43,7 @@ def test_grouped_and_depthwise_convs_are_batched_gemms():
     assert (g.batch, g.M, g.N, g.K) == (32, 112 * 112, 1, 9) and "depthwise" in dw.tags
     assert dw.macs == 112 * 112 * 9 * 32 and dw.bytes_by_role["weight"] == 9 * 32
     grp = conv_op("g", 8, 8, 3, 3, 8, 16, groups=4, pad=1)
-    assert (grp.as_gemm().batch, grp.as_gemm().N, grp.as_gemm().K) == (4, 4, 18) and grp.tags == ()
+    assert (grp.as_gemm().batch, grp.as_gemm().N, grp.as_gemm().K) == (4, 4, 18) and grp.tags == ("grouped",)
     dil = conv_op("d", 16, 16, 3, 3, 4, 4, dilation=2, pad=2)
     assert (dil.dims["p"], dil.dims["q"]) == (16, 16)
     with pytest.raises(WorkloadError, match="groups=3 must divide C=8"):

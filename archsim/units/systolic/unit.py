@@ -16,6 +16,7 @@ from archsim.units.systolic.config import SystolicConfig
 from archsim.errors import WorkloadError
 from archsim.units.base import ComputeResult, ComputeUnit, GemmShape, OperandWidths
 from archsim.units.systolic.conv import conv_output_size, im2col
+from archsim.units.systolic.occupancy import spatial_occupancy
 from archsim.units.systolic.scalesim_array import simulate_scalesim, wrap_signed
 from archsim.units.systolic.scalesim_timing import scalesim_cycles
 
@@ -90,6 +91,10 @@ class SystolicArray(ComputeUnit):
 
     def tile_quanta(self) -> tuple[int, ...]:
         return (self.cfg.rows, self.cfg.cols)
+
+    def spatial_use(self, gemm: GemmShape, tags: tuple[str, ...] = ()) -> dict[str, Any]:
+        """PE occupancy of the GEMM's folds on this array and dataflow, and why PEs idle."""
+        return spatial_occupancy(gemm, self.cfg.rows, self.cfg.cols, self.cfg.dataflow, tags)
 
     @property
     def dataflow(self) -> str:
