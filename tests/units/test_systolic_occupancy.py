@@ -22,3 +22,8 @@ def test_full_and_edge_folds():
     assert edge["idle_reason"] == "M=100 leaves its last fold 36 of 64 rows"
     grp = spatial_occupancy(conv_op("g", 8, 8, 3, 3, 8, 16, groups=4, pad=1).as_gemm(), 8, 8, "ws", ("grouped",))
     assert grp["idle_reason"].startswith("grouped: 4 groups run one at a time")
+
+
+def test_short_streams_are_named():
+    os_ = spatial_occupancy(GemmShape(4096, 1, 9, 32), 64, 64, "os", ("depthwise",))
+    assert "K=9 streams per fold, shorter than the 64-cycle fold period (draining R rows)" in os_["idle_reason"]
