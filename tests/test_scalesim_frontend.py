@@ -61,7 +61,8 @@ def test_conv_topology_and_depthwise_split(tmp_path):
 def test_dw_marker_splits_like_dp(tmp_path):
     """A trailing `#dw` field (dropped by SCALE-Sim like any last field) marks a depthwise row."""
     topo = _write(tmp_path, "t.csv", "Layer name,H,W,R,S,C,F,stride,\n"
-                  "conv_dw, 14, 14, 3, 3, 4, 4, 1, #dw\nconv_pw, 12, 12, 1, 1, 4, 8, 1,#DW\nplain, 8, 8, 1, 1, 2, 2, 1,\n")
+                  "conv_dw, 14, 14, 3, 3, 4, 4, 1, #dw\nconv_pw, 12, 12, 1, 1, 4, 8, 1,#DW\n"
+                  "plain, 8, 8, 1, 1, 2, 2, 1,\n")
     layers = fe.read_topology(topo, "conv")
     assert [la.name for la in layers] == ([f"conv_dwChannel_{c}" for c in range(4)]
                                           + [f"conv_pwChannel_{c}" for c in range(4)] + ["plain"])
