@@ -148,8 +148,26 @@ def resolve_workload(workload: Any, design: Any = None) -> Workload:
     return Workload(ops)
 
 
+def onnx_workload(onnx: str, dims: Mapping[str, Any] | None = None, bits: int = 8,
+                  skip_unsupported: bool = False) -> Workload:
+    """The ops of an ONNX model (shapes only; dataflows/lowering/onnx_graph.py)."""
+    from dataflows.lowering.onnx_graph import lower_onnx
+
+    graph = lower_onnx(onnx, dims, bits, skip_unsupported)
+    return Workload(list(graph), {"onnx": str(onnx), "onnx_skipped": graph.meta["onnx_skipped"]})
+
+
+ONNX_KEYS = ("onnx", "dims", "bits", "skip_unsupported")
+
+
 def _from_mapping(spec: Mapping[str, Any]) -> Workload:
     spec = dict(spec)
+    if spec.get("onnx"):
+        unknown = {k for k, v in spec.items() if v not in (None, [], False)} - set(ONNX_KEYS) - {"phase", "batch"}
+        if unknown:
+            raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)} with onnx; "
+                                f"expected {', '.join(ONNX_KEYS)}")
+        return onnx_workload(**{k: v for k, v in spec.items() if k in ONNX_KEYS and v is not None})
     if spec.get("model") and _is_network(spec["model"]):
         from dataflows.vision import network_params
 
