@@ -173,7 +173,7 @@ class _Runner:
     def _simulate(self, op, unit: ComputeUnit | None) -> _OpCost:
         if unit is not None and unit.owns(op):
             return self._owned(op, unit)
-        if unit is not None and hasattr(op, "as_gemm") and op.kind in ("gemm", "conv"):
+        if unit is not None and unit.maps_gemms and hasattr(op, "as_gemm") and op.kind in ("gemm", "conv"):
             return self._gemm(op, unit)
         return self._stream(op, unit)
 

@@ -120,6 +120,8 @@ class ComputeUnit(abc.ABC):
     config_model: ClassVar[type | None] = None
     side: ClassVar[str] = "compute"                 # "compute" | "memory"
     energy_actions: ClassVar[dict[str, str]] = {}   # energy-table key -> what one action is
+    maps_gemms: ClassVar[bool] = True               # False: GEMM-like ops it supports are streamed
+                                                    # (stream_compute), not tiled by the mapper
 
     def __init__(self, name: str, cfg: Any = None, clock_hz: float = 1e9,
                  energy_pj: dict[str, float] | None = None):

@@ -27,3 +27,18 @@ def test_depthwise_idles_the_array_and_grouping_helps():
 def test_bundled_sweep_has_fifty_points(capsys):
     assert main(["sweep", str(ROOT / "configs" / "sweeps" / "draco_mobilenet_64x64.yaml"), "--dry-run"]) == 0
     assert "50 points" in capsys.readouterr().out
+
+
+def test_depthwise_may_go_to_the_vector_unit():
+    """With `depthwise: true` the vector unit runs depthwise convs (channels across lanes); placement
+    sends them where they finish first, which on this design is the vector unit."""
+    from archsim import load_config, run
+
+    path = ROOT / "configs" / "cnn" / "draco_64x64.yaml"
+    base = run(load_config(path), {"model": "mobilenet-v1"}).to_dict()
+    vec = run(load_config(path, {"units.vec.depthwise": True}), {"model": "mobilenet-v1"}).to_dict()
+    units = {op["name"]: op["unit"] for op in vec["ops"]}
+    assert all(units[n] == "vec" for n in units if n.endswith("_dw"))
+    assert all(units[n] == "sa" for n in units if n.endswith("_pw"))
+    assert vec["totals"]["macs"] == base["totals"]["macs"] == 568_740_352
+    assert vec["totals"]["time_ns"] < 0.5 * base["totals"]["time_ns"]
