@@ -236,7 +236,8 @@ class _Runner:
         step_ps = {}   # (shape, reads partial sums back) -> (issue interval, drain tail) in ps
         for s in set(shapes):
             r = self._compute(unit, GemmShape(*s[:3]), bool(s[3]))
-            step_ps[s] = (clk.cycles_to_ps(r.issue_cycles), clk.cycles_to_ps(r.cycles) - clk.cycles_to_ps(r.issue_cycles))
+            issue_ps = clk.cycles_to_ps(r.issue_cycles)
+            step_ps[s] = (issue_ps, clk.cycles_to_ps(r.cycles) - issue_ps)
         stores = arr["store"].tolist()
         if self.fidelity == "fast" and self._port_flag("exact_when_merged", False):
             # a single FIFO port sees only bytes: one merged load per step is exact, and the batch

@@ -43,7 +43,8 @@ class DramLevel(MemoryLevel):
         if trace_frontend not in TRACE_FRONTENDS:
             raise ConfigError(f"dram: frontend {trace_frontend!r} is not one of {', '.join(TRACE_FRONTENDS)}")
         if not isinstance(trace_per_cycle, int) or trace_per_cycle < 0:
-            raise ConfigError(f"dram: frontend_per_cycle must be an integer >= 0 (0: unlimited), got {trace_per_cycle!r}")
+            raise ConfigError("dram: frontend_per_cycle must be an integer >= 0 (0: unlimited), "
+                              f"got {trace_per_cycle!r}")
         self.trace_frontend, self.trace_per_cycle = trace_frontend, trace_per_cycle
         self._fifo: deque | None = None      # the trace front end's (channel, burst) FIFO, once started
         self._fe_cycle = self._fe_used = 0    # admissions in cycle _fe_cycle so far

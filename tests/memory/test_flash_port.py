@@ -64,7 +64,7 @@ def test_port_obeys_first_principles_bounds(spec, stream):
     ready = _port(FlashLevel("f", Engine(), spec), stream)
     ps_per_byte = 1e12 / spec.channel_bandwidth
     t = 0
-    for (gap, page, off, n, w), r in zip(stream, ready):
+    for (gap, _page, off, n, w), r in zip(stream, ready):
         t += gap
         first = min(n, PAGE - off)            # the first page's share alone
         xfer = first if w else (-(-first // 1024) * 1024 if spec.read_slice else PAGE)
