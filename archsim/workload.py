@@ -17,6 +17,8 @@ class Workload:
     ops: list
     meta: dict[str, Any] = field(default_factory=dict)   # model, phase, batch, seq/kv for model runs
     tokens: int = 0                                      # tokens one run produces (tokens/s)
+    values: dict[str, Any] = field(default_factory=dict)  # operand role -> value source (dataflows.values)
+    seed: int = 0                                        # seed of the value distributions
 
 
 def parse_gemm(text: str, index: int = 0, bits: int = 8):
@@ -128,15 +130,27 @@ def resolve_workload(workload: Any, design: Any = None) -> Workload:
 
 def _from_mapping(spec: Mapping[str, Any]) -> Workload:
     spec = dict(spec)
+    values, seed = spec.pop("values", None) or {}, spec.pop("seed", None)
+    wl = _ops_from_mapping(spec)
+    if values:
+        from dataflows.values import OperandValues
+
+        OperandValues.from_spec(values)   # a bad role or source is an error here, naming it
+        wl.values = dict(values)
+    wl.seed = int(seed or 0)
+    return wl
+
+
+def _ops_from_mapping(spec: dict[str, Any]) -> Workload:
     if spec.get("model"):
         keys = ("model", "phase", "batch", "seq", "kv", "bits", "moe_imbalance", "allow_long", "attention")
         unknown = set(spec) - set(keys) - {"gemm", "conv"}
         if unknown:
-            raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; expected {', '.join(keys)}")
+            raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; expected {', '.join(keys)}, values, seed")
         return model_workload(**{k: v for k, v in spec.items() if k in keys and v is not None})
     unknown = set(spec) - {"gemm", "conv", "attention", "file", "bits", "phase", "batch"}
     if unknown:
-        raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; expected gemm, conv, attention, file or model")
+        raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; expected gemm, conv, attention, file or model (and values, seed)")
     bits = int(spec.get("bits", 8))
     ops = [parse_gemm(g, i, bits) for i, g in enumerate(spec.get("gemm") or [])]
     ops += [parse_conv(c, i, bits) for i, c in enumerate(spec.get("conv") or [])]
