@@ -337,16 +337,36 @@ def _slack_moments(cdfs: list[tuple[np.ndarray, int]], slack: int, engines: int)
 
 
 def _both_fast(s: Schedule, M: int, N: int, K: int, batch: int, pmf_a, pmf_w, bp: int) -> Cost:
+    """Laconic's expectation: a step's max over (rows, k, columns) is max_k Amax_k * Wmax_k with Amax the
+    max of the group's real rows' t(a) and Wmax of its real columns' t(w); partial groups at the edges
+    (fewer rows, columns or k lanes) are their own cases."""
     ea, ew = encoding(s.encoding, s.act_bits), encoding(s.encoding, s.weight_bits)
-    R, passes, T, lanes = _layout(s, M, N, K)
+    _, passes, T, lanes = _layout(s, M, N, K)
     rounds = _ceil(M, s.rows)
     ca = np.cumsum(np.bincount(ea.count, weights=pmf_a, minlength=ea.positions + 1))
     cw = np.cumsum(np.bincount(ew.count, weights=pmf_w, minlength=ew.positions + 1))
-    amax = np.diff(np.concatenate([[0.0], ca ** s.sync_rows]))
-    wmax = np.diff(np.concatenate([[0.0], cw ** s.cols]))
-    prod = np.zeros(len(amax) * len(wmax))
-    for i, p in enumerate(amax):
-        prod[i * np.arange(len(wmax))] += p * wmax
-    mean, _ = _max_moments([(np.cumsum(prod), s.k_lanes)])
+
+    def step(rows: int, cols: int, klanes: int) -> tuple[float, float]:
+        amax = np.diff(np.concatenate([[0.0], ca ** rows]))
+        wmax = np.diff(np.concatenate([[0.0], cw ** cols]))
+        prod = np.zeros(len(amax) * len(wmax))
+        for i, p in enumerate(amax):
+            np.add.at(prod, i * np.arange(len(wmax)), p * wmax)
+        return _max_moments([(np.cumsum(prod), klanes)])
+
+    ncols = [(passes - 1, s.cols), (1, N - (passes - 1) * s.cols)]
+    kl = [(T - 1, s.k_lanes), (1, K - (T - 1) * s.k_lanes)]
+    total = 0.0
+    for n_rounds, engines in ((rounds - 1, s.rows), (1, M - (rounds - 1) * s.rows)):
+        groups = [min(s.sync_rows, engines - g) for g in range(0, engines, s.sync_rows)]
+        for npass, cols in ncols:
+            if not (n_rounds and npass):
+                continue
+            moments = []
+            for rows in groups:
+                parts = [(cnt, *step(rows, cols, k)) for cnt, k in kl if cnt]
+                moments.append((sum(c * m for c, m, _ in parts), sum(c * v for c, _, v in parts)))
+            best = max(moments)
+            total += n_rounds * npass * (best[0] + _expected_max_normal(len(groups)) * math.sqrt(best[1]))
     busy = batch * M * N * K * float(pmf_a @ ea.count) * float(pmf_w @ ew.count)
-    return Cost(batch * passes * rounds * T * mean, batch * passes * rounds * T, busy, lanes, bp)
+    return Cost(batch * total, batch * passes * rounds * T, busy, lanes, bp)
