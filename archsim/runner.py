@@ -7,8 +7,9 @@ the compute model of each distinct tile shape at cycle level.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from archsim.config.schema import DesignConfig
 from archsim.errors import ArchsimError, WorkloadError
@@ -84,7 +85,7 @@ def unfuse_unsupported(ops: Sequence[Any], units: dict[str, ComputeUnit]) -> lis
 class _OpContext:
     """What a unit that runs an op whole sees of the run (archsim.units.base.OpContext)."""
 
-    def __init__(self, runner: "_Runner", unit: ComputeUnit):
+    def __init__(self, runner: _Runner, unit: ComputeUnit):
         self._runner, self._unit = runner, unit
         self.fidelity = runner.fidelity
         self.system = runner.system

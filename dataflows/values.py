@@ -17,9 +17,10 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -211,7 +212,7 @@ class OperandValues:
         self.sources = {r: parse_source(s) for r, s in self.sources.items()}
 
     @classmethod
-    def from_spec(cls, spec: Mapping[str, Any] | None, seed: int = 0) -> "OperandValues":
+    def from_spec(cls, spec: Mapping[str, Any] | None, seed: int = 0) -> OperandValues:
         return cls(dict(spec or {}), seed)
 
     def __bool__(self) -> bool:
@@ -240,3 +241,12 @@ def values_for(op: Any, operand: str, sources: Mapping[str, Source], seed: int =
         shape = tuple(op.dims[d] for d in o.dims)
         return src.draw(shape, o.bits, _seed(seed, op.name, o.name))
     return check_values(np.asarray(src.lookup(op, o)), op, o, src.origin)
+
+
+def bind_values(unit: Any, op: Any, sources: Mapping[str, Any], seed: int = 0) -> Any:
+    """`unit` scoring `op`'s tiles with its operands' values, for units that offer `with_values`
+    (bit-serial engines); other units are returned as they are."""
+    bind = getattr(unit, "with_values", None)
+    if bind is None:
+        return unit
+    return bind(values_for(op, op.operands[0].name, sources, seed), values_for(op, op.operands[1].name, sources, seed))

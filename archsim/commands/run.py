@@ -3,7 +3,13 @@ from __future__ import annotations
 
 import argparse
 
-from archsim.commands._common import add_config_args, add_value_args, load_design, value_args, write_json
+from archsim.commands._common import (
+    add_config_args,
+    add_value_args,
+    load_design,
+    value_args,
+    write_json,
+)
 
 
 def register(sub) -> argparse.ArgumentParser:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from archsim.errors import ConfigError
 from archsim.units.bitweight.encodings import ENCODINGS, encoding
@@ -87,7 +88,7 @@ DESIGNS = {
 @settings(max_examples=12, deadline=None)
 @given(st.sampled_from(sorted(DESIGNS)), st.sampled_from(["normal:10", "normal:20", "uniform", "laplace:8",
                                                           "sparse:0.4,normal:30"]),
-       st.integers(0, 2**31), st.sampled_from([(512, 256, 1024), (300, 100, 999)]))
+       st.integers(0, 2**31), st.sampled_from([(512, 256, 1024), (999, 300, 777)]))
 def test_fast_within_one_percent_of_cycle_on_large_random_tensors(name, dist, seed, shape):
     M, N, K = shape
     d, rng = parse_distribution(dist), np.random.default_rng(seed)

@@ -7,6 +7,7 @@ from pydantic import Field, model_validator
 
 from archsim.config.base import StrictModel
 from archsim.config.quantities import Energy, Frequency
+from archsim.errors import ConfigError
 from archsim.units.bitweight.encodings import ENCODINGS, canonical
 
 ORGANISATIONS = ("systolic_os", "systolic_ws", "cube", "tree", "matrix", "column", "tile")
@@ -53,11 +54,11 @@ class BitweightConfig(StrictModel):
     clock: Frequency | None = None
 
     @model_validator(mode="after")
-    def _consistent(self) -> "BitweightConfig":
+    def _consistent(self) -> BitweightConfig:
         try:
             enc = canonical(self.encoding)
             runs = [canonical(e) for e in (self.encodings or [enc])]
-        except Exception as exc:   # ConfigError from canonical: keep its message
+        except ConfigError as exc:   # keep its message; pydantic adds the key path
             raise ValueError(str(exc)) from None
         if enc not in runs:
             raise ValueError(f"encoding {self.encoding!r} is not one this PE can run ({', '.join(runs)})")

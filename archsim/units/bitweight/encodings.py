@@ -16,7 +16,7 @@ cycle models gather from these rows (numpy fancy indexing), never loop over valu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -67,7 +67,7 @@ def _bits(u: np.ndarray, n: int) -> np.ndarray:
     return (u[:, None] >> np.arange(n, dtype=np.int64)) & 1
 
 
-@lru_cache(maxsize=None)
+@cache
 def encoding(name: str, bits: int) -> Encoding:
     """The table of `name` over every `bits`-bit signed value (cached)."""
     name = canonical(name)

@@ -248,8 +248,9 @@ def _binom(n: int, q: float) -> np.ndarray:
     return np.array([math.comb(n, j) * q ** j * (1 - q) ** (n - j) for j in range(n + 1)])
 
 
-def _max_moments(cdfs: list[tuple[np.ndarray, int]]) -> tuple[float, float]:
-    """Mean and variance of max(1, max of independent variables); cdfs lists (CDF over 0.., copies)."""
+def _max_moments(cdfs: list[tuple[np.ndarray, int]]) -> tuple[float, float, float]:
+    """Mean, variance and third central moment of max(1, max of independent variables); cdfs lists
+    (CDF over 0.., copies)."""
     n = max(len(c) for c, _ in cdfs)
     F = np.ones(n)
     for c, k in cdfs:
@@ -257,17 +258,22 @@ def _max_moments(cdfs: list[tuple[np.ndarray, int]]) -> tuple[float, float]:
     pmf = np.diff(np.concatenate([[0.0], F]))
     x = np.maximum(np.arange(n), 1)
     mean = float(pmf @ x)
-    return mean, float(pmf @ (x * x)) - mean * mean
+    d = x - mean
+    return mean, float(pmf @ (d * d)), float(pmf @ (d * d * d))
 
 
-def _expected_max_normal(g: int) -> float:
-    """E[max of g standard normals] (numerical integration; 0 for g = 1)."""
-    if g <= 1:
-        return 0.0
-    z = np.linspace(-8, 8, 4001)
+def _expected_max_of_sums(mean: float, var: float, m3: float, g: int) -> float:
+    """E[max of g i.i.d. sums] with the given moments: a Cornish-Fisher (skew-corrected normal) estimate,
+    exact for g = 1. Groups that meet only at a round's end pay this."""
+    if g <= 1 or var <= 0:
+        return mean
+    z = np.linspace(-8, 12, 8001)
+    dz = z[1] - z[0]
     phi = np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
-    cdf = np.cumsum(phi) * (z[1] - z[0])
-    return float(np.sum(z * g * cdf ** (g - 1) * phi) * (z[1] - z[0]))
+    dens = g * (np.cumsum(phi) * dz) ** (g - 1) * phi        # density of the max of g standard normals
+    ez, ez2 = float(np.sum(z * dens) * dz), float(np.sum(z * z * dens) * dz)
+    sd = math.sqrt(var)
+    return mean + sd * (ez + m3 / sd ** 3 / 6 * (ez2 - 1))
 
 
 def fast_cost(s: Schedule, M: int, N: int, K: int, batch: int, pmf_a: np.ndarray | None,
@@ -293,30 +299,53 @@ def fast_cost(s: Schedule, M: int, N: int, K: int, batch: int, pmf_a: np.ndarray
         lane_pmfs = [lambda n, c=cnt: _sum_pmf(c, n)]
         busy_row = K * float(pmf @ enc.count)
     full, last = rounds - 1, R - (rounds - 1) * s.rows     # engines with rows in the last round
-    total = var = 0.0
+    total = 0.0
     for n_rounds, engines in ((full, s.rows), (1, last)):
         if n_rounds == 0:
             continue
         per_group = [min(s.sync_rows, max(0, engines - g * s.sync_rows)) for g in range(s.rows // s.sync_rows)]
         mean_g = []
         for e in per_group:
-            m = v = 0.0
+            m = v = t3 = 0.0
             for count, lane_ops in chunks:
                 if count == 0:
                     continue
                 for lp in lane_pmfs:
                     cdfs = [(np.cumsum(lp(n)), max(e, 1)) for n in lane_ops]
                     if s.slack and e > 1:
-                        mm, vv = _slack_moments(cdfs, s.slack, e)
+                        mm, vv, tt = _slack_moments(cdfs, s.slack, e)
                     else:
-                        mm, vv = _max_moments(cdfs) if e else (1.0, 0.0)
-                    m, v = m + count * mm, v + count * vv
-            mean_g.append((m, v))
-        best = max(mean_g)
-        spread = _expected_max_normal(sum(1 for e in per_group if e)) * math.sqrt(best[1])
-        total += n_rounds * (best[0] + spread)
+                        mm, vv, tt = _max_moments(cdfs) if e else (1.0, 0.0, 0.0)
+                    m, v, t3 = m + count * mm, v + count * vv, t3 + count * tt
+                if s.per_digit_pass and s.k_lanes == 1 and e == 1 and len(per_group) > 1:
+                    # the passes of one chunk see the same operands: their costs are correlated
+                    v += count * (_chunk_pass_var(enc, pmf, lane_ops[0]) - sum(
+                        _max_moments([(np.cumsum(lp(lane_ops[0])), 1)])[1] for lp in lane_pmfs))
+            mean_g.append((m, v, t3))
+        total += n_rounds * _expected_max_of_sums(*max(mean_g), sum(1 for e in per_group if e))
     steps = batch * passes * rounds * T * (enc.positions if s.per_digit_pass else 1)
     return Cost(batch * passes * total, steps, batch * passes * R * busy_row, lanes, bp)
+
+
+def _chunk_pass_var(enc: Encoding, pmf: np.ndarray, n: int) -> float:
+    """Variance of sum_b max(1, nnz_b) over one lane's n operands, from the joint distribution of
+    their non-zero patterns (the per-digit passes of one chunk are not independent)."""
+    pats: dict[tuple, float] = {}
+    for row, p in zip(map(tuple, enc.nz.tolist()), pmf):
+        if p:
+            pats[row] = pats.get(row, 0.0) + p
+    dist = {(0,) * enc.positions: 1.0}
+    for _ in range(n):
+        nxt: dict[tuple, float] = {}
+        for vec, p in dist.items():
+            for pat, q in pats.items():
+                key = tuple(a + b for a, b in zip(vec, pat))
+                nxt[key] = nxt.get(key, 0.0) + p * q
+        dist = nxt
+    cost = np.array([sum(max(1, c) for c in vec) for vec in dist])
+    prob = np.array(list(dist.values()))
+    mean = float(prob @ cost)
+    return float(prob @ (cost * cost)) - mean * mean
 
 
 def _slack_moments(cdfs: list[tuple[np.ndarray, int]], slack: int, engines: int) -> tuple[float, float]:
@@ -332,8 +361,8 @@ def _slack_moments(cdfs: list[tuple[np.ndarray, int]], slack: int, engines: int)
     engine[1:2] += engine[0]                               # floor 1: an empty step still takes a cycle
     engine[0] = 0.0
     window = _sum_pmf(engine, slack + 1)
-    mean, var = _max_moments([(np.cumsum(window), engines)])
-    return mean / (slack + 1), var / (slack + 1)
+    mean, var, m3 = _max_moments([(np.cumsum(window), engines)])
+    return mean / (slack + 1), var / (slack + 1), m3 / (slack + 1)
 
 
 def _both_fast(s: Schedule, M: int, N: int, K: int, batch: int, pmf_a, pmf_w, bp: int) -> Cost:
@@ -365,8 +394,7 @@ def _both_fast(s: Schedule, M: int, N: int, K: int, batch: int, pmf_a, pmf_w, bp
             moments = []
             for rows in groups:
                 parts = [(cnt, *step(rows, cols, k)) for cnt, k in kl if cnt]
-                moments.append((sum(c * m for c, m, _ in parts), sum(c * v for c, _, v in parts)))
-            best = max(moments)
-            total += n_rounds * npass * (best[0] + _expected_max_normal(len(groups)) * math.sqrt(best[1]))
+                moments.append(tuple(sum(p[0] * p[i] for p in parts) for i in (1, 2, 3)))
+            total += n_rounds * npass * _expected_max_of_sums(*max(moments), len(groups))
     busy = batch * M * N * K * float(pmf_a @ ea.count) * float(pmf_w @ ew.count)
     return Cost(batch * total, batch * passes * rounds * T, busy, lanes, bp)

@@ -25,7 +25,9 @@ def _capacity(ctx: Any, role: str) -> int | None:
 
 def weight_stationary_tiles(op: Any, g: GemmShape, ctx: Any, compute_ps: int, quantum: int):
     """(tiles, {level: (read B, written B)}, (SRAM read B, SRAM write B)) of the op."""
-    from dataflows.schedule import Tile   # the pipeline's own record (OpContext.pipeline takes these)
+    from dataflows.schedule import (
+        Tile,  # the pipeline's own record (OpContext.pipeline takes these)
+    )
 
     a, b = op.operands[0], op.operands[1]
     c = next(o for o in op.operands if o.role == "output")

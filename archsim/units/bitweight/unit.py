@@ -8,6 +8,8 @@ over their signed range (dense digits): pass --weights/--acts for real behaviour
 """
 from __future__ import annotations
 
+import copy
+import hashlib
 import math
 import zlib
 from typing import Any
@@ -15,10 +17,22 @@ from typing import Any
 import numpy as np
 
 from archsim.errors import WorkloadError
-from archsim.units.base import ComputeResult, ComputeUnit, GemmShape, OperandWidths, OpResult
+from archsim.units.base import (
+    ComputeResult,
+    ComputeUnit,
+    GemmShape,
+    OperandWidths,
+    OpResult,
+)
 from archsim.units.bitweight.config import RESOLVE, BitweightConfig
 from archsim.units.bitweight.encodings import canonical
-from archsim.units.bitweight.engine import Cost, Schedule, cycle_cost, fast_cost, histogram
+from archsim.units.bitweight.engine import (
+    Cost,
+    Schedule,
+    cycle_cost,
+    fast_cost,
+    histogram,
+)
 
 ADDR_SPAN = 1 << 34          # each operand role streams through its own region of the address space
 
@@ -38,7 +52,7 @@ def gemm_view(op: Any, arr: np.ndarray, side: int) -> np.ndarray:
     free = [d for d in (ta, tb)[side] if d in tc and d not in (tb, ta)[side]]
     order = batch + (free + k if side == 0 else k + free)
     term = (ta, tb)[side]
-    size = lambda ds: math.prod(op.dims[d] for d in ds)  # noqa: E731
+    size = lambda ds: math.prod(op.dims[d] for d in ds)
     parts = (batch, free, k) if side == 0 else (batch, k, free)
     return arr.transpose([term.index(d) for d in order]).reshape(*(size(p) for p in parts))
 
@@ -56,6 +70,22 @@ class BitweightUnit(ComputeUnit):
                  energy_pj: dict[str, float] | None = None):
         super().__init__(name, cfg, clock_hz, energy_pj)
         self.schedule = schedule_of(cfg)
+        self.profile: tuple[np.ndarray | None, np.ndarray | None] = (None, None)   # value histograms
+
+    def with_values(self, a: np.ndarray | None, w: np.ndarray | None) -> BitweightUnit:
+        """A copy whose shape-only cost (`compute`, what the mapper scores tiles with) takes the operands'
+        digit statistics from these values' histograms; cache keys include them."""
+        u = copy.copy(self)
+        s = self.schedule
+        u.profile = (None if a is None else histogram(a, s.act_bits), None if w is None else histogram(w, s.weight_bits))
+        return u
+
+    def config_key(self) -> Any:
+        key = super().config_key()
+        if all(p is None for p in self.profile):
+            return key
+        digest = hashlib.sha1(b"".join(np.round(p, 12).tobytes() for p in self.profile if p is not None)).hexdigest()
+        return {"cfg": key, "values": digest}
 
     # -- contract ------------------------------------------------------------------------------
     def supports(self, op: Any) -> bool:
@@ -83,8 +113,11 @@ class BitweightUnit(ComputeUnit):
         return float(getattr(self.cfg.energy, action, 0.0) or 0.0)
 
     def compute(self, g: GemmShape, fidelity: str = "fast") -> ComputeResult:
-        """Shape-only cost (placement, sweeps): operands uniform over their range."""
-        c = self.cost(g, None, None, "fast")
+        """Shape-only cost (placement, the mapper, sweeps): expected cycles for operands drawn from the
+        bound value histograms (`with_values`), else uniform over their range."""
+        s = self.schedule
+        pa, pw = (p if p is not None else _flat(b) for p, b in zip(self.profile, (s.act_bits, s.weight_bits)))
+        c = fast_cost(s, g.M, g.N, g.K, g.batch, pa, pw)
         return ComputeResult(cycles=self._cycles(c), macs=g.macs, folds=c.steps, utilization=0.0,
                              energy_pj=self._energy(c, g.macs), detail=self._detail(c, "fast"))
 
@@ -101,8 +134,8 @@ class BitweightUnit(ComputeUnit):
             a = a if a is not None else _uniform((g.batch, g.M, g.K), s.act_bits, "A")
             w = w if w is not None else _uniform((g.batch, g.K, g.N), s.weight_bits, "B")
             return cycle_cost(s, a, w)
-        pa = histogram(a, s.act_bits) if a is not None else np.full(1 << s.act_bits, 1.0 / (1 << s.act_bits))
-        pw = histogram(w, s.weight_bits) if w is not None else np.full(1 << s.weight_bits, 1.0 / (1 << s.weight_bits))
+        pa = histogram(a, s.act_bits) if a is not None else _flat(s.act_bits)
+        pw = histogram(w, s.weight_bits) if w is not None else _flat(s.weight_bits)
         return fast_cost(s, g.M, g.N, g.K, g.batch, pa, pw)
 
     def _cycles(self, c: Cost) -> int:
@@ -177,6 +210,10 @@ class BitweightUnit(ComputeUnit):
         from archsim.units.bitweight.tiles import weight_stationary_tiles
 
         return weight_stationary_tiles(op, g, ctx, compute_ps, self.cfg.cols)
+
+
+def _flat(bits: int) -> np.ndarray:
+    return np.full(1 << bits, 1.0 / (1 << bits))
 
 
 def _uniform(shape: tuple[int, ...], bits: int, name: str) -> np.ndarray:
