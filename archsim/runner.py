@@ -7,8 +7,9 @@ the compute model of each distinct tile shape at cycle level.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from archsim.config.schema import DesignConfig
 from archsim.errors import ArchsimError, WorkloadError
@@ -47,13 +48,20 @@ class _OpCost:
 
 
 def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool = True,
-        trace: Any = None) -> Report:
-    """Simulate `workload` (see archsim.workload) on `design`; returns a Report."""
+        trace: Any = None, values: dict | None = None, seed: int | None = None) -> Report:
+    """Simulate `workload` (see archsim.workload) on `design`; returns a Report. `values` maps operand
+    roles to value sources (dataflows.values), over the workload's own; `seed` seeds their draws."""
     if fidelity not in FIDELITIES:
         raise ArchsimError(f"fidelity must be one of {FIDELITIES}, got {fidelity!r}")
     wl = resolve_workload(workload, design)
     system = System(design)
     runner = _Runner(system, fidelity, trace)
+    if wl.values or values:
+        from dataflows.values import OperandValues
+
+        runner.operand_values = OperandValues.from_spec({**wl.values, **(values or {})},
+                                                        wl.seed if seed is None else seed)
+        runner.values = runner.operand_values.for_op
     ops = unfuse_unsupported(wl.ops, system.units)
     ops = ops if dedup else [o.with_count(1) for o in ops for _ in range(o.count)]
     makespan = None
@@ -110,7 +118,7 @@ def unfuse_unsupported(ops: Sequence[Any], units: dict[str, ComputeUnit]) -> lis
 class _OpContext:
     """What a unit that runs an op whole sees of the run (archsim.units.base.OpContext)."""
 
-    def __init__(self, runner: "_Runner", unit: ComputeUnit):
+    def __init__(self, runner: _Runner, unit: ComputeUnit):
         self._runner, self._unit = runner, unit
         self.fidelity = runner.fidelity
         self.system = runner.system
@@ -150,6 +158,8 @@ class _Runner:
         self._last_record: list = []
         self._defer: list | None = None  # cycle-mode concurrency: pipelines collected, run together later
         self._last_requests = 0
+        self.operand_values: Any = None   # dataflows.values.OperandValues when the run gives values
+        self.values: Any = None           # (op, operand name) -> array | None, what OpContext.values asks
 
     # -- placement -----------------------------------------------------------------------------
     def place(self, op) -> ComputeUnit | None:
@@ -160,6 +170,8 @@ class _Runner:
     def op_row(self, op) -> dict[str, Any]:
         unit = self.place(op)
         key = (_signature(op), unit.name if unit else None)
+        if self.operand_values is not None:   # values are drawn per op: no reuse across ops
+            key += (op.name, self.operand_values.key)
         # a repeated shape costs the same only where timing ignores addresses (not DRAM/flash pages)
         reuse = self.fidelity == "fast" and not self._port_flag("uses_addresses", True)
         cost = self._op_cache.get(key) if reuse else None

@@ -56,7 +56,9 @@ def _base_offchip(args) -> dict:
         if not path.is_file():
             raise ConfigError(f"design file {args.config!r} not found")
         try:
-            from archsim.config.loader import load_config     # the lead's loader, when present
+            from archsim.config.loader import (
+                load_config,  # the lead's loader, when present
+            )
             cfg = load_config(path)
             off = cfg.memory.offchip.model_dump(mode="json")
         except ImportError:
