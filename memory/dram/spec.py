@@ -28,7 +28,7 @@ SCOPES = ("bank", "bankgroup", "rank", "channel", "other_rank")
 # what one command touches: one bank, every bank of its bank group, every bank of its rank (all banks
 # of a single-rank channel), or the channel's shared logic (buffers, mode registers) and no bank
 CMD_SCOPES = ("bank", "bankgroup", "rank", "channel")
-CMD_KEYS = {"scope", "bus", "cycles", "row", "data", "register", "energy", "pim", "doc"}
+CMD_KEYS = {"scope", "bus", "cycles", "row", "data", "register", "energy", "pim", "latency"}
 TIMING_KEYS = ("CL", "CWL", "tRCD", "tRCDWR", "tRP", "tRAS", "tRC", "tCCD_S", "tCCD_L", "tRRD_S",
                "tRRD_L", "tFAW", "tWR", "tRTP", "tWTR_S", "tWTR_L", "tRTRS", "tRFC", "tREFI",
                "tRFCsb", "tREFIsb")
@@ -73,6 +73,7 @@ class Command:
     data: str = "none"
     register: bool = False
     pim: bool = False
+    latency: int = -1          # cycles from issue until its data is done (-1: CL/CWL + tBL, or the bus cycles)
 
     @property
     def needs_open_row(self) -> bool:
@@ -226,7 +227,8 @@ def build_spec(raw: dict, overrides: dict[str, int] | None = None, where: str = 
     names = dict(timing, act_cycles=int(bus.get("act_cycles", 1)))
     commands = tuple(Command(n, p.get("scope", "bank"), p.get("bus", "row"), int(evaluate(p.get("cycles", 1), names)),
                              p.get("row", "none"), p.get("data", "none"), bool(p.get("register", False)),
-                             bool(p.get("pim", False))) for n, p in decls)
+                             bool(p.get("pim", False)), int(evaluate(p["latency"], names)) if "latency" in p else -1)
+                     for n, p in decls)
     cmd = {c.name: i for i, c in enumerate(commands)}
     rules, windows = [], []
     for fname, table in tables:

@@ -94,7 +94,8 @@ class CommandStream:
             return -1
         q.popleft()
         self.issued.append((now, c, tag))
-        lat = ctrl.rd_lat if cm.data == "read" else ctrl.wr_lat if cm.data == "write" else ctrl.bus.cycles_of[c]
+        lat = cm.latency if cm.latency >= 0 else ctrl.rd_lat if cm.data == "read" else \
+            ctrl.wr_lat if cm.data == "write" else ctrl.bus.cycles_of[c]
         if now + lat > self.done:
             self.done = now + lat
         return -1

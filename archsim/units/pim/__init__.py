@@ -1,0 +1,1 @@
+"""Processing-in-memory units: MAC lanes beside DRAM banks, driven by DRAM commands."""
