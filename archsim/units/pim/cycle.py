@@ -94,3 +94,18 @@ def _breakdown(st: CommandStream, ctrl, spec, start: int, done: int) -> dict[str
         prev, last = t, tag
     out["readout"] += max(0, done - prev)           # the last command's data
     return out
+
+
+def host_run(level: DramLevel, phases: list[tuple[int, bool]], chunk: int = 1 << 16) -> int:
+    """The same memory without PIM: the host streams `phases` of (bytes, is_write) in order through
+    the controllers (reads of every operand, then the result written back), each phase starting when
+    the previous one's data is done; returns DRAM cycles."""
+    addr = 0
+    for nbytes, is_write in phases:
+        end = addr + nbytes
+        while addr < end:
+            n = min(chunk, end - addr)
+            level.submit(Request(addr, n, is_write, "host"))
+            addr += n
+        level.engine.run()
+    return level.last_cycle
