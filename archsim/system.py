@@ -31,6 +31,10 @@ class System:
         self.levels: dict[str, Any] = {"offchip": self.offchip}
         for name, lcfg in design.memory.levels.items():
             self.levels[name] = build_level_path(name, lcfg, self.engine)
+        for unit in self.units.values():           # memory-side units learn the level they sit beside
+            attach, near = getattr(unit, "attach_level", None), getattr(unit.cfg, "near", None)
+            if attach is not None and near is not None:
+                attach(self.level(near))
 
     def level(self, name: str) -> Any:
         """The off-chip level called `name` (`offchip` or one of `memory.levels`), links included."""

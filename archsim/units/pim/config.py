@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from archsim.config.quantities import Frequency
+from archsim.config.quantities import Energy, Frequency
 from archsim.config.schema import NearMemoryConfig
 
 PRECISION_BYTES = {"fp16": 2, "bf16": 2, "int8": 1, "fp32": 4}
@@ -38,6 +38,7 @@ class PimConfig(NearMemoryConfig):
         "register_mode", description="how the channel enters PIM mode: writes to reserved rows (HBM-PIM SB/AB/AB-PIM), "
         "a mode change whenever it alternates register and bank commands (AiM TMOD), or none")
     eltwise: bool = Field(False, description="units can run element-wise add/mul/relu on bank rows")
+    mac_energy: Energy = Field(0.0, description="energy of one lane MAC (DRAM command energy comes from the standard)")
     internal_bytes_per_cycle: int = Field(
         0, ge=0, description="pseudo_channel/logic_die units: bytes per DRAM cycle the TSVs deliver to the unit (0: the "
         "channel's data bus rate)")
