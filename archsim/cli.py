@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("archsim.commands.sweep", "run a design-space sweep into a resumable results store"),
     "results": ("archsim.commands.results", "query and export a sweep's results store"),
     "report": ("archsim.commands.report", "make figures and an HTML report from results"),
+    "bits": ("archsim.commands.bits", "digit statistics of operand values under each encoding"),
 }
 
 

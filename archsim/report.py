@@ -74,7 +74,7 @@ class Report:
             sram_pj = sum(v for k, v in e.items() if "sram" in k)
             for level, rd, wr, pj in (("sram", op["sram_reads"], op["sram_writes"], sram_pj),
                                       ("offchip", op["dram_read_bytes"], op["dram_write_bytes"],
-                                       e.get("offchip", 0.0))):
+                                       sum(v for k, v in e.items() if k.split(".")[0] == "offchip"))):
                 out.append({"op": op["name"], "unit": op["unit"], "layer": op.get("layer"), "count": op["count"],
                             "level": level, "read_bytes": rd, "write_bytes": wr, "energy_pj": pj,
                             "time_ns": op["time_ns"]})

@@ -7,8 +7,9 @@ the compute model of each distinct tile shape at cycle level.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from archsim.config.schema import DesignConfig
 from archsim.errors import ArchsimError, WorkloadError
@@ -42,16 +43,25 @@ class _OpCost:
     record: list = field(default_factory=list)  # tile activity for the trace
     levels: dict = field(default_factory=dict)  # level -> (read B, written B), when a unit reports them
     detail: dict | None = None                  # a unit-owned op's own detail (shown in its report row)
+    requests: int = 0                           # off-chip transfers (the DRAM energy estimate opens a row each)
+    offchip_pj: dict | None = None              # DRAM commands the op issued, measured (cycle)
 
 
 def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool = True,
-        trace: Any = None) -> Report:
-    """Simulate `workload` (see archsim.workload) on `design`; returns a Report."""
+        trace: Any = None, values: dict | None = None, seed: int | None = None) -> Report:
+    """Simulate `workload` (see archsim.workload) on `design`; returns a Report. `values` maps operand
+    roles to value sources (dataflows.values), over the workload's own; `seed` seeds their draws."""
     if fidelity not in FIDELITIES:
         raise ArchsimError(f"fidelity must be one of {FIDELITIES}, got {fidelity!r}")
     wl = resolve_workload(workload, design)
     system = System(design)
     runner = _Runner(system, fidelity, trace)
+    if wl.values or values:
+        from dataflows.values import OperandValues
+
+        runner.operand_values = OperandValues.from_spec({**wl.values, **(values or {})},
+                                                        wl.seed if seed is None else seed)
+        runner.values = runner.operand_values.for_op
     ops = unfuse_unsupported(wl.ops, system.units)
     ops = ops if dedup else [o.with_count(1) for o in ops for _ in range(o.count)]
     makespan = None
@@ -108,7 +118,7 @@ def unfuse_unsupported(ops: Sequence[Any], units: dict[str, ComputeUnit]) -> lis
 class _OpContext:
     """What a unit that runs an op whole sees of the run (archsim.units.base.OpContext)."""
 
-    def __init__(self, runner: "_Runner", unit: ComputeUnit):
+    def __init__(self, runner: _Runner, unit: ComputeUnit):
         self._runner, self._unit = runner, unit
         self.fidelity = runner.fidelity
         self.system = runner.system
@@ -147,6 +157,9 @@ class _Runner:
         self._port: Any = None        # a probe of the fast port, for its declared properties
         self._last_record: list = []
         self._defer: list | None = None  # cycle-mode concurrency: pipelines collected, run together later
+        self._last_requests = 0
+        self.operand_values: Any = None   # dataflows.values.OperandValues when the run gives values
+        self.values: Any = None           # (op, operand name) -> array | None, what OpContext.values asks
 
     # -- placement -----------------------------------------------------------------------------
     def place(self, op) -> ComputeUnit | None:
@@ -157,13 +170,21 @@ class _Runner:
     def op_row(self, op) -> dict[str, Any]:
         unit = self.place(op)
         key = (_signature(op), unit.name if unit else None)
+        if self.operand_values is not None:   # values are drawn per op: no reuse across ops
+            key += (op.name, self.operand_values.key)
         # a repeated shape costs the same only where timing ignores addresses (not DRAM/flash pages)
         reuse = self.fidelity == "fast" and not self._port_flag("uses_addresses", True)
         cost = self._op_cache.get(key) if reuse else None
         if cost is None:
             self._last_record = []    # an op that skips the pipeline (closed-form estimate) has no tile activity
+            self._last_requests = 0
+            before = self._dram_commands()
             cost = self._simulate(op, unit)
             cost.record = self._last_record
+            cost.requests = cost.requests or self._last_requests
+            if before is not None:
+                after = self._dram_commands()
+                cost.offchip_pj = {k: after[k] - v for k, v in before.items()}
             self._op_cache[key] = cost
         if self.trace is not None:
             self._trace_op(op, unit, cost)
@@ -231,7 +252,8 @@ class _Runner:
             total_ps = clk.cycles_to_ps(best.cycles)
             busy_ps = min(total_ps, clk.cycles_to_ps(best.compute_cycles))
             pipe = PipelineResult(total_ps, busy_ps, total_ps - busy_ps, 0)
-            return _OpCost(pipe, res, *traffic, label + " (estimate)", detail=spatial)
+            return _OpCost(pipe, res, *traffic, label + " (estimate)", requests=mapping.transfers(),
+                           detail=spatial)
         arr = mapping.step_arrays()
         shapes = list(zip(arr["m"].tolist(), arr["n"].tolist(), arr["k"].tolist(), arr["cont"].tolist()))
         step_ps = {}   # (shape, reads partial sums back) -> (issue interval, drain tail) in ps
@@ -342,6 +364,7 @@ class _Runner:
         outputs wait many steps in the output buffer: a streaming op writes as fast as it reads,
         so holding its outputs back hides nothing."""
         slots = 2 if self.system.double_buffered else 1
+        self._last_requests += sum(len(t.loads) + len(t.stores) for t in tiles)
         rec = [] if self.trace is not None and len(tiles) <= TRACE_TILE_LIMIT else None
         if self._defer is not None:      # archsim.concurrency runs it with the others, then fills it in
             self._defer.append((tiles, wb, slots, rec))
@@ -414,9 +437,9 @@ class _Runner:
         cycles = clk.ps_to_cycles(c.pipe.total_ps)
         busy = clk.ps_to_cycles(c.pipe.compute_ps)   # the unit's stall-free time in this schedule
         stall = max(0, cycles - busy)
-        energy = dict(c.compute.energy_pj)
+        energy = {k: v for k, v in c.compute.energy_pj.items() if k != "offchip"}   # the mapper's estimate
         e = self.energy_spec
-        energy["offchip"] = (c.dram_read + c.dram_write) * e.offchip_byte_pj
+        energy.update(self._offchip_energy(c))
         if c.mapping == "stream":   # GEMM costs price their SRAM traffic in the mapper's cost model
             energy["sram"] = (c.sram_read_bytes + c.sram_write_bytes) * e.sram_byte_pj
         energy["static"] = cycles * self.system.energy.get("static_pj_per_cycle", 0.0)
@@ -436,6 +459,36 @@ class _Runner:
             **({"levels": {k: {"read_bytes": r * n, "write_bytes": w * n} for k, (r, w) in c.levels.items()}}
                if c.levels else {}),
         }
+
+
+    # -- off-chip energy -------------------------------------------------------------------------
+    def _dram(self) -> Any:
+        """The DRAM device behind the off-chip path (links pass bytes through), or None."""
+        level = getattr(self.system.offchip, "level", self.system.offchip)
+        return level if hasattr(level, "spec") and hasattr(level, "ctrls") else None
+
+    def _dram_commands(self) -> dict[str, float] | None:
+        """Energy of the DRAM commands issued so far, when the controllers issue them (cycle)."""
+        from memory.dram.energy import command_energy_pj
+
+        dram = self._dram()
+        if dram is None or self.fidelity != "cycle" or dram.fidelity != "cycle":
+            return None
+        return command_energy_pj(dram)
+
+    def _offchip_energy(self, c: _OpCost) -> dict[str, float]:
+        """DRAM: row and column commands (measured in cycle, implied by the traffic in fast), refresh
+        and background over the op's time, as `archsim mem` splits them; others: bytes x per-byte."""
+        from memory.dram.energy import stream_energy_pj, time_energy_pj
+
+        dram = self._dram()
+        if dram is None:
+            return {"offchip": (c.dram_read + c.dram_write) * self.energy_spec.offchip_byte_pj}
+        if c.offchip_pj is not None:
+            parts = {**c.offchip_pj, **time_energy_pj(dram, c.pipe.total_ps)}
+        else:
+            parts = stream_energy_pj(dram, c.dram_read, c.dram_write, c.requests, c.pipe.total_ps)
+        return {f"offchip.{k}": v for k, v in parts.items()}
 
 
 def _check_conservation(level, rows: list[dict]) -> None:

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from archsim.errors import WorkloadError
 
@@ -19,6 +20,8 @@ class Workload:
     meta: dict[str, Any] = field(default_factory=dict)   # model, phase, batch, seq/kv for model runs
     tokens: int = 0                                      # tokens one run produces (tokens/s)
     independent: bool = False   # ops are separate problems (a standalone list) that may overlap
+    values: dict[str, Any] = field(default_factory=dict)  # operand role -> value source (dataflows.values)
+    seed: int = 0                                        # seed of the value distributions
 
 
 def parse_gemm(text: str, index: int = 0, bits: int = 8):
@@ -162,6 +165,18 @@ ONNX_KEYS = ("onnx", "dims", "bits", "skip_unsupported")
 
 def _from_mapping(spec: Mapping[str, Any]) -> Workload:
     spec = dict(spec)
+    values, seed = spec.pop("values", None) or {}, spec.pop("seed", None)
+    wl = _ops_from_mapping(spec)
+    if values:
+        from dataflows.values import OperandValues
+
+        OperandValues.from_spec(values)   # a bad role or source is an error here, naming it
+        wl.values = dict(values)
+    wl.seed = int(seed or 0)
+    return wl
+
+
+def _ops_from_mapping(spec: dict[str, Any]) -> Workload:
     if spec.get("onnx"):
         unknown = {k for k, v in spec.items() if v not in (None, [], False)} - set(ONNX_KEYS) - {"phase", "batch"}
         if unknown:
@@ -181,12 +196,12 @@ def _from_mapping(spec: Mapping[str, Any]) -> Workload:
         keys = ("model", "phase", "batch", "seq", "kv", "bits", "moe_imbalance", "allow_long", "attention")
         unknown = set(spec) - set(keys) - {"gemm", "conv"}
         if unknown:
-            raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; expected {', '.join(keys)}")
+            raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; expected {', '.join(keys)}, values, seed")
         return model_workload(**{k: v for k, v in spec.items() if k in keys and v is not None})
     unknown = set(spec) - {"gemm", "conv", "attention", "file", "bits", "phase", "batch"}
     if unknown:
         raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; "
-                            "expected gemm, conv, attention, file or model")
+                            "expected gemm, conv, attention, file or model (and values, seed)")
     bits = int(spec.get("bits", 8))
     ops = [parse_gemm(g, i, bits) for i, g in enumerate(spec.get("gemm") or [])]
     ops += [parse_conv(c, i, bits) for i, c in enumerate(spec.get("conv") or [])]

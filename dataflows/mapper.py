@@ -387,9 +387,18 @@ def request_overhead_ps(level: Any, bytes_per_s: float, nbytes: int = 4096) -> i
 
 
 def design_energy_spec(design: Any) -> EnergySpec:
-    """Per-byte energies; the off-chip level's own `energy_per_byte`, when given, overrides `energy.offchip_byte`."""
+    """Per-byte energies. Off-chip: a DRAM level's own model (a long stream's commands, refresh and
+    background per byte, memory/dram/energy.py: the runner charges the same model); a simple
+    level's `energy_per_byte`, when given, else `energy.offchip_byte`."""
     t = design.energy.table()
-    own = getattr(design.memory.offchip, "energy_per_byte", None)
+    off = design.memory.offchip
+    own = getattr(off, "energy_per_byte", None)
+    if getattr(off, "kind", None) == "dram":
+        from archsim.engine import Engine
+        from memory.build import build_offchip
+        from memory.dram.energy import stream_energy_per_byte_pj
+
+        own = stream_energy_per_byte_pj(build_offchip(off, Engine()))
     return EnergySpec(t.get("mac", 0.0), t.get("sram_byte", 0.0), t.get("offchip_byte", 0.0) if own is None else own)
 
 

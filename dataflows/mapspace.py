@@ -165,6 +165,12 @@ class Mapping:
             out.append((GemmShape(tm, tn, tk), first, n - first))
         return out
 
+    def transfers(self) -> int:
+        """Off-chip requests the schedule makes: one per operand tile loaded, one per output tile stored."""
+        a = self.step_arrays(compressed=True)
+        moved = sum((a[k] > 0).astype(np.int64) for k in ("load_ifmap", "load_filter", "load_ofmap_in", "store"))
+        return int(np.sum(a["weight"] * moved)) * self.gemm.batch
+
     def drained_elements(self) -> int:
         """Output values stored to DRAM: every output once, plus once per partial-sum round trip."""
         g, c = self.gemm, self.counts

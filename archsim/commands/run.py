@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from archsim.commands._common import add_config_args, load_design, write_json
+from archsim.commands._common import add_config_args, add_value_args, load_design, value_args, write_json
 from archsim.errors import ArchsimError
 
 
@@ -37,6 +37,7 @@ def register(sub) -> argparse.ArgumentParser:
     w.add_argument("--allow-long", action="store_true", help="allow a context longer than the model's positions")
     w.add_argument("--bits", type=int, default=None,
                    help="operand precision in bits (default: 8 for GEMMs, 16 for models)")
+    add_value_args(p)
     p.add_argument("--fidelity", choices=["fast", "cycle"], default="fast")
     p.add_argument("--no-dedup", action="store_true", help="simulate every repeated layer instead of once")
     p.add_argument("--json", metavar="PATH|-", help="write the report as JSON ('-' for stdout, no table)")
@@ -95,7 +96,7 @@ def main(args) -> int:
         from archsim.trace import Trace
 
         trace = Trace()
-    report = run(design, spec, fidelity=args.fidelity, dedup=not args.no_dedup, trace=trace)
+    report = run(design, spec, fidelity=args.fidelity, dedup=not args.no_dedup, trace=trace, **value_args(args))
     if trace is not None:
         trace.write(args.trace)
     if args.json:

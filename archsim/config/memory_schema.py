@@ -75,9 +75,9 @@ class DramConfig(StrictModel):
     refresh: Literal["all_bank", "per_bank", "none"] = "all_bank"
     frontend_latency_cycles: int = Field(0, ge=0, description="controller pipeline cycles added to every request")
     frontend: Literal["in_order", "per_channel"] = Field(
-        "in_order", description="trace replay (`archsim mem`) admission: in trace order with head-of-line "
-        "blocking, as DRAMSim3/Ramulator trace drivers (in_order), or a FIFO per channel (per_channel, what the "
-        "runner's DMA always does)")
+        "per_channel", description="trace replay (`archsim mem`) admission: a FIFO per channel, every channel "
+        "fed (per_channel, the default and what the runner's DMA always does), or in trace order with "
+        "head-of-line blocking, `frontend_per_cycle` a cycle, as DRAMSim3/Ramulator trace drivers (in_order)")
     frontend_per_cycle: int = Field(1, ge=0, description="in_order: requests admitted per DRAM cycle (0: no limit)")
     fidelity: Literal["cycle", "fast"] = "cycle"
     timing: dict[str, int] = Field(default_factory=dict, description="overrides in tCK, e.g. {tRFC: 576}")

@@ -43,6 +43,7 @@ LATENCY_ONLY_ON = {"idle_rand"}     # saturating patterns' latency measures queu
 
 
 def level(mapping="rochrababgco", frontend=FRONTEND_CYCLES, **kw) -> DramLevel:
+    kw.setdefault("trace_frontend", "in_order")     # a DRAMSim3-style trace driver, as the references ran
     return DramLevel("ddr4", Engine(), load_spec("DDR4-3200"), mapping=mapping,
                      frontend_latency_cycles=frontend, **kw)
 
