@@ -47,9 +47,9 @@ def register(sub) -> argparse.ArgumentParser:
 
 def workload_from_args(args) -> dict | None:
     if getattr(args, "onnx", None):
-        from archsim.workload import _key_values
+        from archsim.workload import key_values
 
-        dims = {k: int(v) for k, v in _key_values(",".join(args.onnx_dim), "--onnx-dim", "batch=1").items()} \
+        dims = {k: int(v) for k, v in key_values(",".join(args.onnx_dim), "--onnx-dim", "batch=1").items()} \
             if args.onnx_dim else {}
         return {"onnx": args.onnx, "dims": dims, "bits": args.bits or 8, "skip_unsupported": args.skip_unsupported}
     if args.model:

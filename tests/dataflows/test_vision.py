@@ -77,3 +77,14 @@ def test_run_accepts_batched_gemm(capsys):
     assert main(["run", "--gemm", "4x8x16x32", "--json", "-"]) == 0
     rep = json.loads(capsys.readouterr().out)
     assert rep["totals"]["macs"] == 4 * 8 * 16 * 32 and rep["ops"][0]["name"] == "gemm0_4x8x16x32"
+
+
+def test_model_command_prints_a_network(capsys):
+    assert main(["model", "mobilenet-v1", "--param", "width=0.5", "--json", "-"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["totals"]["macs"] == 149_497_088 and s["totals"]["params"] == 1_320_648
+    assert [la["type"] for la in s["layers"][:3]] == ["conv", "depthwise", "pointwise"]
+    assert main(["model", "resnet-50"]) == 0
+    assert "25,557,032 (+ batch-norm scale and shift)" in capsys.readouterr().out
+    assert main(["model", "--list"]) == 0 and "imdn" in capsys.readouterr().out
+    assert main(["model", "imdn", "--param", "scale=5x"]) == 2
