@@ -91,6 +91,12 @@ def _shapes(model: Any, where: str) -> dict[str, tuple[int, ...]]:
     return out
 
 
+def _same_pads(n: int, k: int, stride: int, dilation: int, mode: str) -> tuple[int, int]:
+    total = max(0, (-(-n // stride) - 1) * stride + (k - 1) * dilation + 1 - n)
+    small, big = total // 2, total - total // 2
+    return (small, big) if mode == "SAME_UPPER" else (big, small)
+
+
 def _attr(node: Any, name: str, default: Any) -> Any:
     from onnx import helper
 
@@ -146,6 +152,10 @@ class _Lowering:
             raise WorkloadError(f"{self.where}: node {node.name!r} (Conv): strides {sh}x{sw} / dilations "
                                 f"{dh}x{dw} differ per axis; archsim's conv takes one of each")
         pt, pl, pb, pr = _attr(node, "pads", [0, 0, 0, 0])
+        auto = _attr(node, "auto_pad", b"NOTSET")
+        auto = auto.decode() if isinstance(auto, bytes) else str(auto)
+        if auto in ("SAME_UPPER", "SAME_LOWER"):   # output = ceil(input / stride); the odd pad at the end (upper)
+            (pt, pb), (pl, pr) = (_same_pads(n, k, sh, dh, auto) for n, k in ((H, R), (W, S)))
         out = self.shape(node, node.output[0])
         if (pt, pl) == (pb, pr) and pt == pl:
             op = conv_op(self.name(node), H, W, R, S, C, F, sh, pt, N, self.bits, groups, dh)

@@ -109,3 +109,12 @@ def test_cli_runs_an_onnx_model(tmp_path, capsys):
     rep = json.loads(capsys.readouterr().out)
     assert rep["totals"]["macs"] == 16 * 16 * 27 * 16 + 16 * 16 * 9 * 16 + 16 * 16 * 16 * 32 + 320
     assert rep["onnx_skipped"] == [] and {op["name"] for op in rep["ops"]} >= {"stem", "dw", "pw", "fc"}
+
+
+def test_auto_pad_same_and_asymmetric_pads():
+    up = helper.make_node("Conv", ["x", "w"], ["y"], name="same", auto_pad="SAME_UPPER", strides=[2, 2])
+    op = lower_onnx(_model([up], [("w", [8, 3, 3, 3])], inp=("x", [1, 3, 224, 224]))).ops[0]
+    assert (op.dims["p"], op.dims["q"]) == (112, 112) and op.macs == 112 * 112 * 27 * 8
+    asym = helper.make_node("Conv", ["x", "w"], ["y"], name="asym", pads=[0, 0, 1, 1], strides=[2, 2])
+    op = lower_onnx(_model([asym], [("w", [8, 3, 3, 3])], inp=("x", [1, 3, 224, 224]))).ops[0]
+    assert (op.dims["p"], op.dims["q"]) == (112, 112)
