@@ -139,9 +139,9 @@ def _network(args) -> int:
     net = build_network(args.model, batch=args.batch, **params)
     layers = [{"name": la.name, "type": la.type, "macs": la.macs, "weights": la.weights, "biases": la.biases,
                "bn_channels": la.bn_channels} for la in net.layers]
-    s = {"model": net.name, "meta": dict(net.graph.meta), "layers": layers,
-         "totals": {"macs": net.macs, "params": net.params(0), "params_with_bn": net.params(2),
-                    "params_with_bn_stats": net.params(4)}}
+    t = {"macs": net.macs, "params": net.params(0), "params_with_bn": net.params(2),
+         "params_with_bn_stats": net.params(4)}
+    s = {"model": net.name, "meta": dict(net.graph.meta), "layers": layers, "totals": t}
     if args.json:
         text = json.dumps(s, indent=2)
         if args.json == "-":
@@ -155,7 +155,6 @@ def _network(args) -> int:
     print("-" * len(head))
     for r in layers:
         print(f"{r['name']:<18}{r['type']:<11}{r['macs']:>18,}{r['weights']:>12,}{r['biases']:>9,}{r['bn_channels']:>8,}")
-    t = s["totals"]
     print("-" * len(head))
     print(f"total: {t['macs']:,} MACs per image; parameters {t['params']:,} (weights + biases), "
           f"{t['params_with_bn']:,} (+ batch-norm scale and shift), {t['params_with_bn_stats']:,} (+ running stats)")
