@@ -24,7 +24,8 @@ from dataflows.cache import MapCache, cache_key
 from dataflows.cost import CostModel, EnergySpec, MappingCost, peak_macs_per_cycle, roofline_cycles
 from dataflows.mapspace import DIMS, MapSpace, Mapping, MemorySpec, OperandBits
 
-CACHE_VERSION = 5                # 5: latency near-ties go to energy; 4: write-behind; 3: energy breaks latency ties in the bound; 2: best-first
+# 5: latency near-ties go to energy; 4: write-behind; 3: energy breaks latency ties in the bound; 2: best-first
+CACHE_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,8 @@ class MapResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {"op": self.op_name, "unit": self.unit, "gemm": str(self.gemm), "objective": self.objective,
-                "latency_tolerance": self.tolerance if self.objective == "latency" else None, "best": self.best.as_dict(), "top": [c.as_dict() for c in self.top],
+                "latency_tolerance": self.tolerance if self.objective == "latency" else None,
+                "best": self.best.as_dict(), "top": [c.as_dict() for c in self.top],
                 "lower_bound": dict(self.lower_bound), "bound_ratio": self.bound_ratio,
                 "method": self.method, "space_size": self.space_size, "evaluated": self.evaluated,
                 "truncated": self.truncated, "wall_s": self.wall_s, "from_cache": self.from_cache}

@@ -23,6 +23,11 @@ def register(sub) -> argparse.ArgumentParser:
     w.add_argument("--workload", metavar="FILE", help="a workload YAML (ops: [{name, gemm: MxNxK}, {conv: {...}}])")
     w.add_argument("--model", help="a transformer preset (e.g. llama2-7b), a config.json path, or a vision "
                                    "network (e.g. mobilenet-v1; its parameters by --set workload.width=0.5)")
+    w.add_argument("--onnx", metavar="FILE", help="an ONNX model (shapes only; needs the onnx extra)")
+    w.add_argument("--onnx-dim", action="append", default=[], metavar="NAME=VALUE",
+                   help="value of a symbolic input dim of the ONNX model (repeatable)")
+    w.add_argument("--skip-unsupported", action="store_true",
+                   help="ONNX: run the nodes that lower and list the others as skipped (default: an error)")
     w.add_argument("--phase", choices=["prefill", "decode"], default="prefill")
     w.add_argument("--batch", type=int, default=1)
     w.add_argument("--seq", type=int, help="prompt length (prefill)")
@@ -41,6 +46,12 @@ def register(sub) -> argparse.ArgumentParser:
 
 
 def workload_from_args(args) -> dict | None:
+    if getattr(args, "onnx", None):
+        from archsim.workload import key_values
+
+        dims = {k: int(v) for k, v in key_values(",".join(args.onnx_dim), "--onnx-dim", "batch=1").items()} \
+            if args.onnx_dim else {}
+        return {"onnx": args.onnx, "dims": dims, "bits": args.bits or 8, "skip_unsupported": args.skip_unsupported}
     if args.model:
         spec = {"model": args.model, "phase": args.phase, "batch": args.batch, "seq": args.seq, "kv": args.kv}
         if args.allow_long:
@@ -92,4 +103,7 @@ def main(args) -> int:
         write_json(report.to_dict(), args.json)
     if args.json != "-":
         print_report(report)
+        skipped = report.meta.get("onnx_skipped")
+        if skipped:
+            print(f"skipped {len(skipped)} ONNX node(s) that do not lower: {', '.join(skipped)}")
     return 0

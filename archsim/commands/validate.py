@@ -122,7 +122,7 @@ def _print_table(reports: list[dict], g) -> None:
     notes = []
     for r in reports:
         c = r["cases"][0]
-        yes = lambda b: "[green]yes[/]" if b else "[red]no[/]"
+        yes = lambda b: "[green]yes[/]" if b else "[red]no[/]"  # noqa: E731
         t.add_row(r["core"], r["sim"], f"{r['R']}x{r['C']}", str(len(c.get("model_fold_ends", []))),
                   str(c.get("rtl_cycles", "-")), str(c.get("model_cycles", "-")),
                   yes(c.get("rtl_fold_ends") == c.get("model_fold_ends") and "rtl_fold_ends" in c),

@@ -77,7 +77,8 @@ class Schedule:
     def dense_lane(self) -> tuple[int, int]:
         """(operands a lane takes a step, cycles that step costs) where digits are not skipped."""
         if self.serial == "both" or self.serial == "none":
-            work = encoding(self.encoding, self.act_bits).positions * encoding(self.encoding, self.weight_bits).positions
+            work = (encoding(self.encoding, self.act_bits).positions
+                    * encoding(self.encoding, self.weight_bits).positions)
             if self.encoding == "parallel":
                 work = 1
         else:
@@ -290,7 +291,8 @@ def fast_cost(s: Schedule, M: int, N: int, K: int, batch: int, pmf_a: np.ndarray
     rounds = _ceil(R, s.rows)
     L = s.k_lanes * s.lane_k
     tail = K - (T - 1) * L                               # operands in the last chunk
-    chunks = [(T - 1, [s.lane_k] * s.k_lanes), (1, [min(s.lane_k, max(0, tail - i * s.lane_k)) for i in range(s.k_lanes)])]
+    chunks = [(T - 1, [s.lane_k] * s.k_lanes),
+              (1, [min(s.lane_k, max(0, tail - i * s.lane_k)) for i in range(s.k_lanes)])]
     if s.per_digit_pass:
         lane_pmfs = [lambda n, q=float(pmf @ enc.nz[:, b]): _binom(n, q) for b in range(enc.positions)]
         busy_row = K * float(pmf @ enc.count)

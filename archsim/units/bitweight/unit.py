@@ -52,7 +52,7 @@ def gemm_view(op: Any, arr: np.ndarray, side: int) -> np.ndarray:
     free = [d for d in (ta, tb)[side] if d in tc and d not in (tb, ta)[side]]
     order = batch + (free + k if side == 0 else k + free)
     term = (ta, tb)[side]
-    size = lambda ds: math.prod(op.dims[d] for d in ds)
+    size = lambda ds: math.prod(op.dims[d] for d in ds)  # noqa: E731
     parts = (batch, free, k) if side == 0 else (batch, k, free)
     return arr.transpose([term.index(d) for d in order]).reshape(*(size(p) for p in parts))
 
@@ -77,7 +77,8 @@ class BitweightUnit(ComputeUnit):
         digit statistics from these values' histograms; cache keys include them."""
         u = copy.copy(self)
         s = self.schedule
-        u.profile = (None if a is None else histogram(a, s.act_bits), None if w is None else histogram(w, s.weight_bits))
+        u.profile = (None if a is None else histogram(a, s.act_bits),
+                     None if w is None else histogram(w, s.weight_bits))
         return u
 
     def config_key(self) -> Any:

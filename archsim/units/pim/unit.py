@@ -115,7 +115,8 @@ class PimUnit(ComputeUnit):
                 c = ph.pop("total")
                 counts = Counter(n for n, *_ in cmds)
                 if refresh != "none":
-                    counts["REF" if refresh == "all_bank" else "REFsb"] += round(c / spec.timing["tREFI" if refresh == "all_bank" else "tREFIsb"])
+                    allbank = refresh == "all_bank"
+                    counts["REF" if allbank else "REFsb"] += round(c / spec.timing["tREFI" if allbank else "tREFIsb"])
                 for k, v in counts.items():
                     energy[k] = energy.get(k, 0.0) + v * spec.energy_pj[k] * channels * reps
             else:
@@ -134,7 +135,9 @@ class PimUnit(ComputeUnit):
         time_ps = round(cycles * tck)
         in_bytes = sum(ceil(p.K * p.g.elem_bytes) * r for w, p, r in self.plan(spec, channels, op) if w == "gemv")
         detail = {"host_bus_bytes": {"input_written": in_bytes * channels,
-                                     "commands": "input broadcast and readout are DRAM commands of the kernel"},"fidelity": fidelity, "dram_cycles": round(cycles), "breakdown_cycles": {k: round(v) for k, v in phases.items()},
+                                     "commands": "input broadcast and readout are DRAM commands of the kernel"},
+                  "fidelity": fidelity, "dram_cycles": round(cycles),
+                  "breakdown_cycles": {k: round(v) for k, v in phases.items()},
                   "layout": details if len(details) > 1 else details[0], "standard": spec.name}
         if commands:
             detail["commands_per_channel"] = commands
