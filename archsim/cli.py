@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("archsim.commands.sweep", "run a design-space sweep into a resumable results store"),
     "results": ("archsim.commands.results", "query and export a sweep's results store"),
     "report": ("archsim.commands.report", "make figures and an HTML report from results"),
+    "diff": ("archsim.commands.diff", "compare two run reports (JSON) side by side with ratios"),
 }
 
 

@@ -56,7 +56,8 @@ def plain(v: object) -> str:
 
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int = 80,
-                 text_cols: Sequence[int] = (0,), title: str | None = None, keep: int = 1) -> str:
+                 text_cols: Sequence[int] = (0,), title: str | None = None, keep: int = 1,
+                 more: str = "see --json") -> str:
     """Rows of already formatted cells as aligned text no wider than `width`.
 
     Columns in `text_cols` are left-aligned and may wrap between words (a word longer than 24
@@ -87,7 +88,7 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]], width: i
                                text_cols))
     dropped = [headers[i] for i in range(ncol) if i not in shown]
     if dropped:
-        lines += textwrap.wrap(f"(not shown at {width} columns: {', '.join(dropped)}; see --json)", width)
+        lines += textwrap.wrap(f"(not shown at {width} columns: {', '.join(dropped)}; {more})", width)
     return "\n".join(line.rstrip() for line in lines)
 
 

@@ -30,9 +30,15 @@ def config_path(arg: str | None) -> Path:
 
 
 def load_design(args) -> Any:
+    """The design named on the command line, with its `--set` overrides; the name says which
+    (`default-32x32-ws [units.sa.rows=64]`) unless an override sets `name` itself."""
     from archsim.config.loader import load_config, parse_overrides
 
-    return load_config(config_path(args.config), overrides=parse_overrides(args.overrides))
+    overrides = parse_overrides(args.overrides)
+    design = load_config(config_path(args.config), overrides=overrides)
+    if overrides and "name" not in overrides:
+        design.name = f"{design.name} [{', '.join(f'{k}={v}' for k, v in overrides.items())}]"
+    return design
 
 
 def write_json(obj: Any, dest: str) -> None:

@@ -70,27 +70,24 @@ def main(args) -> int:
 
 
 def _print_table(reports: list[dict], g) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from archsim.textfmt import render_table, wrap
 
-    t = Table(title=f"RTL vs pipelined model, GEMM {g.M}x{g.N}x{g.K} (seed {g.seed})")
-    for col in ("core", "sim", "array", "folds", "RTL cycles", "model cycles", "fold ends",
-                "outputs", "trace", "match"):
-        t.add_column(col)
-    console = Console()
-    notes = []
+    rows, notes = [], []
     for r in reports:
         c = r["cases"][0]
-        yes = lambda b: "[green]yes[/]" if b else "[red]no[/]"  # noqa: E731
-        t.add_row(r["core"], r["sim"], f"{r['R']}x{r['C']}", str(len(c.get("model_fold_ends", []))),
-                  str(c.get("rtl_cycles", "-")), str(c.get("model_cycles", "-")),
-                  yes(c.get("rtl_fold_ends") == c.get("model_fold_ends") and "rtl_fold_ends" in c),
-                  yes(c.get("outputs_equal")),
-                  "every cycle" if c.get("trace_checked") else "off", yes(c.get("match")))
+        yes = lambda b: "yes" if b else "NO"  # noqa: E731
+        rows.append([r["core"], r["sim"], f"{r['R']}x{r['C']}",
+                     f"{c['rtl_cycles']:,}" if "rtl_cycles" in c else "-",
+                     f"{c['model_cycles']:,}" if "model_cycles" in c else "-", yes(c.get("match")),
+                     yes(c.get("outputs_equal")),
+                     yes(c.get("rtl_fold_ends") == c.get("model_fold_ends") and "rtl_fold_ends" in c),
+                     str(len(c.get("model_fold_ends", []))), "each cycle" if c.get("trace_checked") else "off"])
         if c.get("error"):
-            notes.append(f"[red]{r['core']}/{r['sim']}:[/] {c['error']}")
+            notes.append(wrap(f"{r['core']}/{r['sim']}: {c['error']}", 80))
         if r.get("waves"):
-            notes.append(f"waves {r['core']}/{r['sim']}: {r['waves']}")
-    console.print(t)
+            notes.append(wrap(f"waves {r['core']}/{r['sim']}: {r['waves']}", 80, "  "))
+    print(render_table(("core", "sim", "array", "RTL cyc", "model cyc", "match", "outputs", "fold ends", "folds",
+                        "trace"), rows, text_cols=(0, 1), keep=6, more="see --json",
+                       title=f"RTL vs pipelined model, GEMM {g.M}x{g.N}x{g.K} (seed {g.seed})"))
     for n in notes:
-        console.print(n)
+        print(n)
