@@ -285,7 +285,8 @@ class Mapper:
             "energy": self.energy.__dict__, "objective": self.cfg.objective,
             "tolerance": self.cfg.latency_tolerance,
             "search": {"constraints": [list(rc.tile), rc.order, rc.dataflow], "dataflows": list(self.variants),
-                       "seed": self.cfg.seed, "tiles": self.cfg.tile_candidates, "max_evaluations": self.cfg.max_evaluations,
+                       "seed": self.cfg.seed, "tiles": self.cfg.tile_candidates,
+                       "max_evaluations": self.cfg.max_evaluations,
                        "exhaustive_limit": self.cfg.exhaustive_limit, "top_k": self.cfg.top_k}})
 
     def _to_cache(self, r: MapResult) -> dict:

@@ -4,7 +4,13 @@ from __future__ import annotations
 import argparse
 import re
 
-from archsim.commands._common import add_config_args, load_design, write_json
+from archsim.commands._common import (
+    add_config_args,
+    add_value_args,
+    load_design,
+    value_args,
+    write_json,
+)
 from archsim.errors import ArchsimError, WorkloadError
 
 _GEMM = re.compile(r"^\s*(?:(\d+)x)?(\d+)x(\d+)x(\d+)\s*$")
@@ -34,10 +40,11 @@ def register(sub) -> argparse.ArgumentParser:
                    help="with --objective latency: the near-tie window, e.g. 0.02 = 2%%; 0 = fastest only "
                         "(default: mapper.latency_tolerance)")
     p.add_argument("--budget", help="wall-time cap, e.g. 2s or '500 ms' (default: mapper.budget)")
-    p.add_argument("--seed", type=int, help="search seed (default: mapper.seed)")
+    p.add_argument("--seed", type=int, help="search seed (default: mapper.seed); also seeds --weights/--acts draws")
     p.add_argument("--top", type=int, help="mappings to show (default: mapper.top_k)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write .archsim_cache")
     p.add_argument("--json", metavar="PATH", help="write the result as JSON to PATH ('-' = stdout)")
+    add_value_args(p, seed=False)
     return p
 
 
@@ -106,6 +113,13 @@ def main(args) -> int:
         unit_name = place_op(op, units, design.mapper.placement).unit
     cache = None if args.no_cache else MapCache()
     mapper = mapper_for(design, unit_name, cache, op)
+    vals = value_args(args)
+    if vals["values"]:   # units whose tile cost depends on values score tiles with them
+        from dataflows.mapper import Mapper
+        from dataflows.values import bind_values
+
+        mapper = Mapper(bind_values(mapper.unit, op, vals["values"], vals["seed"] or 0), mapper.mem, mapper.energy,
+                        mapper.cfg, mapper.cache, mapper.bits)
     res = mapper.map_gemm(GemmShape(M, N, K, B), op.name, op.kind)
     run = pipeline_row(design, op, unit_name)
     if args.json:

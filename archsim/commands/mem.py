@@ -32,7 +32,8 @@ def register(sub) -> argparse.ArgumentParser:
                                    "frontend=in_order is the DRAMSim3-style trace driver), the bandwidth beside "
                                    "the peak, and what bounds it, measured by replaying with each limit lifted.")
     p.add_argument("config", nargs="?", help="design YAML whose memory.offchip is used")
-    p.add_argument("--standard", help="DRAM standard (memory/specs): DDR4-3200, DDR5-4800, LPDDR5-6400, HBM2, HBM3, GDDR6")
+    p.add_argument("--standard",
+                   help="DRAM standard (memory/specs): DDR4-3200, DDR5-4800, LPDDR5-6400, HBM2, HBM3, GDDR6")
     p.add_argument("--flash", metavar="PRESET", help="drive a flash preset instead (tlc_ssd, cambricon_llm, ...)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a memory.offchip key (mapping, channels, ranks, page_policy, scheduler, "
@@ -55,7 +56,9 @@ def _base_offchip(args) -> dict:
         if not path.is_file():
             raise ConfigError(f"design file {args.config!r} not found")
         try:
-            from archsim.config.loader import load_config     # the lead's loader, when present
+            from archsim.config.loader import (
+                load_config,  # the lead's loader, when present
+            )
             cfg = load_config(path)
             off = cfg.memory.offchip.model_dump(mode="json")
         except ImportError:
@@ -88,8 +91,8 @@ def build_config(args) -> DramConfig | FlashConfig:
     if args.standard:
         off.update(kind="dram", standard=args.standard)
     if args.flash:
-        off = {"kind": "flash", "preset": args.flash, **{k: v for k, v in off.items() if k not in ("kind", "standard")}} \
-            if off.get("kind") == "flash" else {"kind": "flash", "preset": args.flash}
+        kept = {k: v for k, v in off.items() if k not in ("kind", "standard")} if off.get("kind") == "flash" else {}
+        off = {"kind": "flash", "preset": args.flash, **kept}
     off = _apply_sets(off, args.set)
     if args.fidelity:
         off["fidelity"] = args.fidelity

@@ -39,6 +39,8 @@ COMMANDS = [
     ["mem", "--standard", "DDR4-3200", "--pattern", "rand_mix", "--n", "300"],
     ["mem", "--flash", "cambricon_llm", "--pattern", "seq_rd", "--n", "32"],
     ["units"],
+    ["bits", "--values", "normal:20"],
+    ["validate", "rtl", "--list"],
 ]
 
 
