@@ -75,3 +75,48 @@ def _default(o: Any) -> Any:
     if hasattr(o, "model_dump"):
         return o.model_dump(mode="json")
     return str(o)
+
+
+class progress:
+    """`with progress("simulating 17 ops"):` shows the label and the seconds elapsed on stderr while
+    the block runs, when stderr is a terminal; piped or redirected it prints nothing. Command-level
+    only (the runner reports its own per-op progress)."""
+
+    def __init__(self, label: str, stream: Any = None, interval_s: float = 0.5):
+        self.label, self.interval_s = label, interval_s
+        self.stream = sys.stderr if stream is None else stream
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._stop = None
+
+    def __enter__(self) -> "progress":
+        if self.enabled:
+            import threading
+            import time
+
+            self._stop = threading.Event()
+            t0 = time.monotonic()
+
+            def tick() -> None:
+                while not self._stop.wait(self.interval_s):
+                    self._write(f"\r{self.label} ... {time.monotonic() - t0:.0f} s")
+
+            self._write(f"{self.label} ...")
+            threading.Thread(target=tick, daemon=True).start()
+        return self
+
+    def update(self, label: str) -> None:
+        self.label = label
+        if self.enabled:
+            self._write(f"\r\033[K{label} ...")
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._stop is not None:
+            self._stop.set()
+            self._write("\r\033[K")
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):
+            self.enabled = False

