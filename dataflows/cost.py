@@ -341,7 +341,7 @@ class CostModel:
     def _traffic_and_energy(self, m: Mapping) -> tuple[int, int, dict[str, int], tuple[int, int], dict[str, float]]:
         """Sum the unit's results over the distinct tile shapes; DRAM bytes from the closed form;
         SRAM bytes per buffer from `sram_by_role`."""
-        compute_cycles, macs, unit_e, unit_rd, _ = self._unit_part(m)
+        compute_cycles, macs, unit_e, unit_rd, unit_wr = self._unit_part(m)
         tot, b = m.totals(), m.bits
         dram = {k: tot[k] for k in ("ifmap", "filter", "ofmap_in", "ofmap")}
         moved = sum(dram.values())
@@ -356,6 +356,9 @@ class CostModel:
         unit_psum_reads = nbytes(unit_rd.get("ofmap", 0), b.psum)
         energy["sram.fill_drain"] = (fills + drains) * self.energy.sram_byte_pj
         energy["sram.psum_readback"] = (roles["ofmap"][0] - drains - unit_psum_reads) * self.energy.sram_byte_pj
+        unpriced = unit_wr.get("unpriced_ofmap", 0)      # output writes a unit does not count or price
+        if unpriced:
+            energy["sram.output_write"] = nbytes(unpriced, b.psum) * self.energy.sram_byte_pj
         energy["offchip"] = moved * self.energy.offchip_byte_pj
         return compute_cycles, macs, dram, sram, energy
 
@@ -380,7 +383,13 @@ class CostModel:
             macs += r.macs * count
             for act, pj in r.energy_pj.items():
                 unit_e[act] = unit_e.get(act, 0.0) + pj * count
-            for acc, got in ((rd, r.sram_reads), (wr, r.sram_writes)):
+            # every tile leaves its outputs in the output buffer at least once, whether or not the
+            # unit counts the writes (one that does not is taken to write each output once)
+            writes = r.sram_writes
+            if not writes.get("ofmap"):
+                n_out = shape.M * shape.N * shape.batch
+                writes = {**writes, "ofmap": n_out, "unpriced_ofmap": n_out}
+            for acc, got in ((rd, r.sram_reads), (wr, writes)):
                 for k, v in got.items():
                     acc[k] = acc.get(k, 0) + v * count
         if not unit_e:
