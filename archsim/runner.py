@@ -217,9 +217,10 @@ class _Runner:
         cost.bypass = not getattr(ctx, "used_port", False)   # e.g. in-flash GEMV: timed beside the level
         return cost
 
-    def _mapper(self, unit: ComputeUnit, bits: Any):
-        """One Mapper per (unit, operand widths), planning with this design's SRAM, off-chip level and energies."""
-        key = (unit.name, bits)
+    def _mapper(self, unit: ComputeUnit, bits: Any, homes: tuple | None = None):
+        """One Mapper per (unit, operand widths, where each tile stream lives when the design has several
+        back-ends), planning with this design's SRAM, off-chip levels and energies."""
+        key = (unit.name, bits, homes)
         m = self._mappers.get(key)
         if m is None:
             from dataflows.cache import MapCache
@@ -228,13 +229,19 @@ class _Runner:
             design = self.system.design
             if self._mem_spec is None:
                 self._mem_spec = design_memory_spec(design)
+            mem = self._mem_spec
+            if homes is not None:
+                from dataflows.mapper import with_stream_levels
+
+                mem = with_stream_levels(mem, self.system.levels, dict(homes))
             cache = MapCache() if design.mapper.cache else None
-            m = self._mappers[key] = Mapper(unit, self._mem_spec, self.energy_spec, design.mapper, cache, bits)
+            m = self._mappers[key] = Mapper(unit, mem, self.energy_spec, design.mapper, cache, bits)
         return m
 
     def _gemm(self, op, unit: ComputeUnit) -> _OpCost:
         """Map the GEMM, then run the mapping's tile schedule through the off-chip level."""
-        mapper = self._mapper(unit, op_bits(op, unit))
+        homes = tuple(self._homes(op, unit).items()) if self.system.routed or unit.side == "memory" else None
+        mapper = self._mapper(unit, op_bits(op, unit), homes)
         self._cost = mapper.cost
         result = mapper.map_gemm(op.as_gemm(), op.name, op.kind)
         best = result.best

@@ -73,29 +73,33 @@ def summary(graph) -> dict:
                        "intensity": graph.total_flops / graph.total_bytes}}
 
 
-def _print(s: dict, out) -> None:
+def render(s: dict, width: int = 80) -> str:
+    """The op table and totals, `width` columns wide (bytes and FLOPs in engineering units)."""
+    from archsim.textfmt import eng, join_wrapped, render_table, wrap
+
     m = s["meta"]
     kv = f"attended {m['attended']}" + (f" of context {m['context']}" if m["attended"] != m["context"] else "")
-    print(f"{s['model']} ({m['family']}) {m['phase']}: batch {m['batch']}, new tokens {m['new_tokens']}, {kv}, "
-          f"{m['bits']}-bit weights/activations, {m['kv_bits']}-bit KV", file=out)
-    head = f"{'op':<22}{'kind':<12}{'count':>6}  {'shape':<22}{'GFLOP':>12}{'weight MiB':>12}{'act MiB':>10}" \
-           f"{'KV MiB':>9}{'out MiB':>10}{'FLOP/B':>9}"
-    print(head, file=out)
-    print("-" * len(head), file=out)
-    for r in s["ops"]:
-        print(f"{r['name']:<22}{r['kind']:<12}{r['count']:>6}  {r['shape']:<22}{r['flops'] / 1e9:>12.4f}"
-              f"{r['weight_bytes'] / MIB:>12.2f}{r['activation_bytes'] / MIB:>10.2f}{r['kv_cache_bytes'] / MIB:>9.2f}"
-              f"{r['output_bytes'] / MIB:>10.2f}{r['intensity']:>9.2f}", file=out)
+    out = [wrap(f"{s['model']} ({m['family']}) {m['phase']}: batch {m['batch']}, new tokens {m['new_tokens']}, "
+                f"{kv}, {m['bits']}-bit weights/activations, {m['kv_bits']}-bit KV", width)]
+    heads = ("op", "x", "shape", "FLOP", "weight", "act", "KV", "out", "FLOP/B", "kind")
+    rows = [[r["name"], str(r["count"]), r["shape"], eng(r["flops"]), eng(r["weight_bytes"], "B"),
+             eng(r["activation_bytes"], "B"), eng(r["kv_cache_bytes"], "B"), eng(r["output_bytes"], "B"),
+             f"{r['intensity']:.1f}", r["kind"]] for r in s["ops"]]
+    out.append(render_table(heads, rows, width, text_cols=(0, 2, 9)))
     t = s["totals"]
-    print("-" * len(head), file=out)
-    roles = ", ".join(f"{k} {v / MIB:.1f} MiB" for k, v in t["bytes_by_role"].items())
-    print(f"total (x count): {t['flops'] / 1e9:.3f} GFLOP, {t['bytes'] / MIB:.1f} MiB ({roles}), "
-          f"{t['intensity']:.2f} FLOP/B", file=out)
+    roles = [f"{k} {eng(v, 'B')}" for k, v in t["bytes_by_role"].items()]
+    out.append(join_wrapped([f"total (x count): {eng(t['flops'])}FLOP,", f"{eng(t['bytes'], 'B')} moved",
+                             f"({', '.join(roles)}),", f"{t['intensity']:.1f} FLOP/B"], width, " "))
     p = m["params"]
-    print(f"parameters: {p['total']:,} total, {p['active']:,} active per token "
-          f"({p['per_layer']:,} per layer, {p['embedding']:,} embedding)", file=out)
+    out.append(wrap(f"parameters: {p['total']:,} total, {p['active']:,} active per token "
+                    f"({p['per_layer']:,} per layer, {p['embedding']:,} embedding)", width))
     if "expert_loads" in m:
-        print(f"tokens per expert: {m['expert_loads']}", file=out)
+        out.append(wrap(f"tokens per expert: {m['expert_loads']}", width))
+    return "\n".join(out)
+
+
+def _print(s: dict, out) -> None:
+    print(render(s), file=out)
 
 
 def main(args) -> int:

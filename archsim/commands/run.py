@@ -38,7 +38,11 @@ def register(sub) -> argparse.ArgumentParser:
     w.add_argument("--bits", type=int, default=None,
                    help="operand precision in bits (default: 8 for GEMMs, 16 for models)")
     add_value_args(p)
-    p.add_argument("--fidelity", choices=["fast", "cycle"], default="fast")
+    p.add_argument("--fidelity", choices=["fast", "cycle"], default="fast",
+                   help="fast (default): closed-form compute and memory, well under a second for a "
+                        "transformer block; cycle: the arrays register by register and DRAM command by "
+                        "command on the event engine, seconds to minutes (about 10-100x slower; a progress "
+                        "line shows on a terminal)")
     p.add_argument("--no-dedup", action="store_true", help="simulate every repeated layer instead of once")
     p.add_argument("--json", metavar="PATH|-", help="write the report as JSON ('-' for stdout, no table)")
     p.add_argument("--trace", metavar="PATH", help="write a Chrome/Perfetto trace of unit and memory activity")
@@ -96,7 +100,10 @@ def main(args) -> int:
         from archsim.trace import Trace
 
         trace = Trace()
-    report = run(design, spec, fidelity=args.fidelity, dedup=not args.no_dedup, trace=trace, **value_args(args))
+    from archsim.commands._common import progress
+
+    with progress(f"simulating on {design.name} ({args.fidelity})"):
+        report = run(design, spec, fidelity=args.fidelity, dedup=not args.no_dedup, trace=trace, **value_args(args))
     if trace is not None:
         trace.write(args.trace)
     if args.json:
