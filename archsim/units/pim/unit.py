@@ -108,10 +108,10 @@ class PimUnit(ComputeUnit):
         sim = max(1, min(channels, spec.shared_by_channels))
         for what, plan, reps in self.plan(spec, channels, op):
             cmds = gemv_stream(self.cfg, plan, spec, host_readout) if what == "gemv" else \
-                eltwise_stream(self.cfg, *plan[:1], spec, *plan[1:], where=f"units.{self.name}")
+                eltwise_stream(self.cfg, plan[0], spec, plan[1], plan[2], where=f"units.{self.name}")
             if fidelity == "fast":
                 ph = gemv_fast(self.cfg, plan, spec, refresh, host_readout) if what == "gemv" else \
-                    eltwise_fast(self.cfg, *plan, spec, refresh)
+                    eltwise_fast(self.cfg, plan[0], spec, plan[1], plan[2], refresh)
                 c = ph.pop("total")
                 counts = Counter(n for n, *_ in cmds)
                 if refresh != "none":
