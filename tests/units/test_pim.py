@@ -121,7 +121,7 @@ def test_near_must_name_a_level():
 # -- inside a design -----------------------------------------------------------------------------------
 def test_placement_sends_gemv_to_pim_and_gemm_to_the_npu_and_fidelities_agree():
     d = archsim.load_config(str(CONFIGS / "hbm_pim.yaml"))
-    w = {"gemm": ["1x4096x4096", "256x4096x4096"], "bits": 16}
+    w = {"gemm": ["1x4096x4096", "32x1024x1024"], "bits": 16}
     fast = archsim.run(d, w, fidelity="fast")
     assert [r["unit"] for r in fast.ops] == ["pim", "npu"]
     cyc = archsim.run(d, {"gemm": ["1x4096x4096"], "bits": 16}, fidelity="cycle")
@@ -150,3 +150,31 @@ def test_cli_runs_a_pim_gemv_in_cycle():
     assert out.returncode == 0, out.stderr
     row = json.loads(out.stdout)["ops"][0]
     assert row["unit"] == "pim" and abs(row["cycles"] / 14107 - 1) < 0.1
+
+
+def test_eltwise_workload_and_placement_policies():
+    from archsim.workload import parse_eltwise
+
+    ops = parse_eltwise("add:1048576,mul:64,relu:8")
+    assert [(o.tags[0], o.dims["n"], len(o.operands)) for o in ops] == [("add", 1048576, 3), ("mul", 64, 3), ("relu", 8, 2)]
+    with pytest.raises(WorkloadError, match="--eltwise 'sub:4'"):
+        parse_eltwise("sub:4")
+    d = archsim.load_config(str(CONFIGS / "hbm_pim.yaml"))
+    rep = archsim.run(d, {"eltwise": ["add:1048576"]}, fidelity="fast")
+    assert rep.ops[0]["unit"] == "pim"
+    d.mapper.placement.policy = "pinned"
+    d.mapper.placement.pin = {"add*": "vpu"}
+    assert archsim.run(d, {"eltwise": ["add:4096"]}, fidelity="fast").ops[0]["unit"] == "vpu"
+    d.mapper.placement.pin = {}
+    d.units = {"vpu": d.units["vpu"], "pim": d.units["pim"]}
+    assert archsim.run(d, {"eltwise": ["add:4096"]}, fidelity="fast").ops[0]["unit"] == "vpu"   # first capable
+
+
+def test_cli_eltwise_and_placement_flags():
+    out = subprocess.run([sys.executable, "-m", "archsim.cli", "run", str(CONFIGS / "hbm_pim.yaml"), "--eltwise",
+                          "add:1048576,relu:65536", "--placement", "intensity", "--json", "-"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)["ops"]
+    assert [r["unit"] for r in rows] == ["pim", "pim"]
+    assert abs(rows[0]["cycles"] / 3349 - 1) < 0.2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dataflows.ir import Op, Operand, gemm_op
+from dataflows.ir import Op, eltwise_op, gemm_op
 
 from archsim.units.pim.cycle import fresh_level, host_run
 from archsim.units.pim.unit import PimUnit
@@ -16,12 +16,8 @@ def gemv(M: int, K: int, bits: int = 16) -> Op:
 
 
 def eltwise(kind: str, n: int, bits: int = 16) -> Op:
-    """c = a (+|*) b or relu(a) over n elements: an `elementwise` op tagged with its kind."""
-    ins = (Operand("a", "activation", ("n",), bits),) + \
-        ((Operand("b", "activation", ("n",), bits),) if kind in ("add", "mul") else ())
-    einsum = ",".join(["n"] * len(ins)) + "->n"
-    return Op(f"{kind}_{n}", "elementwise", einsum, {"n": n}, ins + (Operand("c", "output", ("n",), bits),),
-              tags=(kind,))
+    """c = a (+|*) b or relu(a) over n elements."""
+    return eltwise_op(f"{kind}_{n}", kind, n, bits)
 
 
 def run_kernel(cfg: Any, spec: Any, channels: int, op: Op, fidelity: str = "cycle", refresh: str = "all_bank",
