@@ -178,3 +178,12 @@ def test_cli_eltwise_and_placement_flags():
     rows = json.loads(out.stdout)["ops"]
     assert [r["unit"] for r in rows] == ["pim", "pim"]
     assert abs(rows[0]["cycles"] / 3349 - 1) < 0.2
+
+
+def test_every_channel_gets_the_same_stream_so_one_bus_group_stands_for_all():
+    cfg, spec, ch = design("hbm_pim")
+    a = run_kernel(cfg, spec, ch, gemv(1024, 2048), "cycle")
+    b = run_kernel(cfg, spec, ch, gemv(1024, 2048), "cycle", simulate_channels=8)
+    assert a.detail["channels_simulated"] == 2 and b.detail["channels_simulated"] == 8
+    assert (a.time_ps, a.detail["commands_per_channel"]) == (b.time_ps, b.detail["commands_per_channel"])
+    assert a.energy_pj == pytest.approx(b.energy_pj)

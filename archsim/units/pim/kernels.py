@@ -21,9 +21,9 @@ def eltwise(kind: str, n: int, bits: int = 16) -> Op:
 
 
 def run_kernel(cfg: Any, spec: Any, channels: int, op: Op, fidelity: str = "cycle", refresh: str = "all_bank",
-               host_readout: bool = False):
+               host_readout: bool = False, simulate_channels: int | None = None):
     """The op on a PIM unit of `cfg` beside `channels` channels of `spec` (an OpResult)."""
-    return PimUnit("pim", cfg).run_on(spec, channels, op, fidelity, refresh, host_readout)
+    return PimUnit("pim", cfg).run_on(spec, channels, op, fidelity, refresh, host_readout, simulate_channels)
 
 
 def no_pim_cycles(spec: Any, channels: int, op: Op) -> int:

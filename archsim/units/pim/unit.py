@@ -110,7 +110,7 @@ class PimUnit(ComputeUnit):
         return self.run_on(lvl.spec, lvl.channels, op, ctx.fidelity, lvl.refresh)
 
     def _kernel(self, what: str, plan: Any, spec: Any, channels: int, fidelity: str, refresh: str,
-                host_readout: bool) -> tuple[float, dict, dict, dict]:
+                host_readout: bool, sim: int) -> tuple[float, dict, dict, dict]:
         """(cycles, phases, commands per channel, energy by command) of one kernel."""
         if what == "softmax":                            # on the buffer die / logic beside the banks
             c = ceil(plan / channels / self.cfg.softmax_elems_per_cycle)
@@ -128,7 +128,6 @@ class PimUnit(ComputeUnit):
                 ref = "REF" if refresh == "all_bank" else "REFsb"
                 counts[ref] += round(c / spec.timing["tREFI" if ref == "REF" else "tREFIsb"])
             return c, ph, {}, {k: v * spec.energy_pj[k] * channels for k, v in counts.items()}
-        sim = max(1, min(channels, spec.shared_by_channels))
         run = run_stream(fresh_level(spec, sim, refresh), cmds, total_channels=channels)
         return run.cycles, run.breakdown, run.commands, run.energy_pj
 
@@ -152,12 +151,15 @@ class PimUnit(ComputeUnit):
             {k: v * spec.energy_pj[k] * channels for k, v in counts.items()}
 
     def run_on(self, spec: Any, channels: int, op: Any, fidelity: str, refresh: str = "all_bank",
-               host_readout: bool = True) -> OpResult:
-        """Run `op` on `channels` channels of `spec` at `fidelity` (the standalone entry point)."""
+               host_readout: bool = True, simulate_channels: int | None = None) -> OpResult:
+        """Run `op` on `channels` channels of `spec` at `fidelity` (the standalone entry point). `cycle`
+        simulates one command-bus group (`simulate_channels` overrides): every channel gets the same
+        stream, so the others are identical (a test holds 2 and 8 equal)."""
         cycles, phases, commands, energy, details = 0.0, {}, {}, {}, []
         plans = self.plan(spec, channels, op)
+        sim = simulate_channels or max(1, min(channels, spec.shared_by_channels))
         for what, plan, reps in plans:
-            c, ph, cmds, en = self._kernel(what, plan, spec, channels, fidelity, refresh, host_readout)
+            c, ph, cmds, en = self._kernel(what, plan, spec, channels, fidelity, refresh, host_readout, sim)
             cycles += c * reps
             for acc, part in ((phases, ph), (commands, cmds), (energy, en)):
                 for k, v in part.items():
@@ -174,7 +176,7 @@ class PimUnit(ComputeUnit):
                   "input_bytes_written": in_bytes * channels}
         if fidelity == "cycle":
             detail["commands_per_channel"] = commands
-            detail["channels_simulated"] = max(1, min(channels, spec.shared_by_channels))
+            detail["channels_simulated"] = sim
         return OpResult(time_ps=time_ps, busy_ps=time_ps, macs=macs, traffic={}, energy_pj=energy,
                         mapping=f"pim {spec.name} x{channels}", detail=detail)
 
