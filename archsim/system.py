@@ -35,6 +35,15 @@ class System:
             attach, near = getattr(unit, "attach_level", None), getattr(unit.cfg, "near", None)
             if attach is not None and near is not None:
                 attach(self.level(near))
+        self.routed = len(self.levels) > 1
+        if self.routed:      # one port in front of every back-end; the address picks the level
+            from memory.route import Router
+
+            self.offchip = Router("offchip", self.engine, list(self.levels.values()))
+
+    def level_index(self, role: str) -> int:
+        """Index (in `levels` order) of the off-chip level an operand role lives on."""
+        return list(self.levels).index(self.design.memory.home(role))
 
     def level(self, name: str) -> Any:
         """The off-chip level called `name` (`offchip` or one of `memory.levels`), links included."""

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from archsim.errors import ArchsimError
+from archsim.settings import settings
 from memory.dram.level import DramLevel
 from memory.dram.scheduler import pick_fcfs
 
@@ -43,12 +44,12 @@ _loaded: dict[str, ctypes.CDLL] = {}
 
 
 def enabled() -> bool:
-    return os.environ.get("ARCHSIM_NATIVE", "1").strip().lower() not in ("0", "false", "no", "off")
+    return settings().native
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("ARCHSIM_CACHE_DIR")
-    return Path(root) / "native" if root else Path.home() / ".cache" / "archsim" / "native"
+    root = settings().cache_dir
+    return root / "native" if root else Path.home() / ".cache" / "archsim" / "native"
 
 
 def compiler() -> list[str] | None:
