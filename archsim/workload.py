@@ -74,6 +74,20 @@ def parse_conv(spec: str | Mapping[str, Any], index: int = 0, bits: int = 8):
 ATTENTION_KEYS = ("B", "H", "P", "M", "E", "F", "kv_heads", "causal", "name")
 
 
+def parse_eltwise(text: str, index: int = 0, bits: int = 16) -> list:
+    """'add:1048576,mul:4096,relu:512' -> element-wise ops (FP16 elements unless --bits says otherwise)."""
+    from dataflows.ir import ELTWISE_KINDS, eltwise_op
+
+    ops = []
+    for k, item in enumerate(x.strip() for x in str(text).split(",") if x.strip()):
+        kind, _, n = item.partition(":")
+        if kind not in ELTWISE_KINDS or not n.strip().isdigit() or int(n) < 1:
+            raise WorkloadError(f"--eltwise {item!r}: expected KIND:N with KIND one of {', '.join(ELTWISE_KINDS)} "
+                                f"and N a positive element count (e.g. add:1048576)")
+        ops.append(eltwise_op(f"{kind}{index}_{k}_{int(n)}", kind, int(n), bits))
+    return ops
+
+
 def parse_attention(spec: str | Mapping[str, Any], index: int = 0, bits: int = 16):
     """'B=64,H=12,P=1024,M=1024,E=64,F=64[,kv_heads=4,causal=1,name=att]' -> a fused attention op."""
     from dataflows.ir import attention_op
@@ -198,14 +212,16 @@ def _ops_from_mapping(spec: dict[str, Any]) -> Workload:
         if unknown:
             raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; expected {', '.join(keys)}, values, seed")
         return model_workload(**{k: v for k, v in spec.items() if k in keys and v is not None})
-    unknown = set(spec) - {"gemm", "conv", "attention", "file", "bits", "phase", "batch"}
+    unknown = set(spec) - {"gemm", "conv", "attention", "eltwise", "file", "bits", "phase", "batch"}
     if unknown:
-        raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; "
-                            "expected gemm, conv, attention, file or model (and values, seed)")
+        raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; expected gemm, conv, attention, eltwise, "
+                            "file or model (and values, seed)")
     bits = int(spec.get("bits", 8))
     ops = [parse_gemm(g, i, bits) for i, g in enumerate(spec.get("gemm") or [])]
     ops += [parse_conv(c, i, bits) for i, c in enumerate(spec.get("conv") or [])]
     ops += [parse_attention(a, i, bits) for i, a in enumerate(spec.get("attention") or [])]
+    ew_bits = int(spec.get("bits", 16))
+    ops += [op for i, e in enumerate(spec.get("eltwise") or []) for op in parse_eltwise(e, i, ew_bits)]
     if spec.get("file"):
         return Workload(ops + resolve_workload(spec["file"]).ops)
     if not ops:
