@@ -121,13 +121,3 @@ def test_clear_errors():
         level0(bert(1024), cloud("fusemax", buffer="64 KiB"), BW, CLOCK)
     with pytest.raises(ConfigError, match="not one tile of 256 queries"):
         level0(bert(1024), cloud("fusemax", buffer="100 KiB"), BW, CLOCK)
-
-
-def test_parse_attention_flag():
-    s = AttentionShape.parse("B=64,H=12,P=1024,M=1024,E=64,F=64")
-    assert s == bert(1024)
-    assert AttentionShape.parse("B=1,H=8,P=4,M=4,E=2,F=2,kv=2,causal=1").group == 4
-    with pytest.raises(WorkloadError, match="missing F"):
-        AttentionShape.parse("B=1,H=1,P=1,M=1,E=1")
-    with pytest.raises(WorkloadError, match="KEY=VALUE"):
-        AttentionShape.parse("B=1,X=2")
