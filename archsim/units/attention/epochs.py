@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from archsim.engine import Engine
+from archsim.engine import ClockDomain, Engine
 from archsim.units.attention.cascade import Level0
 from archsim.units.attention.config import AttentionConfig
 from archsim.units.attention.shape import AttentionShape
@@ -129,12 +129,12 @@ def _tiles(s: Stream):
             kv += 1
 
 
-def simulate(s: Stream, shape: AttentionShape, cfg: AttentionConfig, port: Callable[[Engine], MemoryLevel],
+def simulate(s: Stream, shape: AttentionShape, cfg: AttentionConfig, engine: Engine, level: MemoryLevel,
              clock_hz: float, interleave: bool) -> tuple[int, int, int, int, int]:
-    """(end cycle, 2D busy, 1D busy, stall cycles, tiles) of the stream, through an event engine and `port`."""
-    engine = Engine()
-    clk = engine.clock("attention", clock_hz)
-    level = port(engine)
+    """(end cycle, 2D busy, 1D busy, stall cycles, tiles) of the stream, started at `engine.now`, with its
+    operands through `level` (driven by `engine`)."""
+    clk = ClockDomain("attention", clock_hz)
+    base = engine.now
     w = Work.of(shape, cfg)
     wb = cfg.word_bytes
     lag_r, lag_d = lags(w, s.p1, interleave)
@@ -151,10 +151,10 @@ def simulate(s: Stream, shape: AttentionShape, cfg: AttentionConfig, port: Calla
 
     def request(at_cycle: int, region: int, nbytes: int, write: bool, done: Callable[[int], None] | None) -> None:
         def submit() -> None:
-            cb = None if done is None else (lambda r: done(clk.ps_to_cycles(r.done_ps)))
+            cb = None if done is None else (lambda r: done(clk.ps_to_cycles(r.done_ps - base)))
             level.submit(Request(region * REGION + addr[region], nbytes, write, "attention", cb))
             addr[region] += nbytes
-        engine.at(clk.cycles_to_ps(at_cycle), submit)
+        engine.at(base + clk.cycles_to_ps(at_cycle), submit)
 
     addr = [0, 0, 0, 0]
 
@@ -265,9 +265,10 @@ def _stream(shape: AttentionShape, cfg: AttentionConfig, lv: Level0, heads: int,
 
 
 def level1(shape: AttentionShape, cfg: AttentionConfig, lv: Level0, port: Callable[[Engine], MemoryLevel],
-           tile_budget: int = 40_000) -> Level1:
+           live: tuple[Engine, MemoryLevel] | None = None, tile_budget: int = 40_000) -> Level1:
     """Simulate the op (fusemax: interleaved epochs; architecture: none), extending long streams along
-    their period. `port(engine)` builds the off-chip level the operands come through."""
+    their period. `port(engine)` builds a private off-chip level for prefix runs; `live` is the run's own
+    engine and level: a whole stream runs on it, an extended one has its bytes counted there."""
     if cfg.variant not in ("fusemax", "architecture"):
         raise ValueError(f"level 1 models the FuseMax array (fusemax, architecture), not {cfg.variant!r}")
     interleave = cfg.variant == "fusemax"
@@ -277,12 +278,18 @@ def level1(shape: AttentionShape, cfg: AttentionConfig, lv: Level0, port: Callab
     total_tiles = shape.B * shape.H * lv.geo.live_tiles
     lag = lags(w, lv.p1 or 1, interleave)
 
-    def run(st: Stream) -> tuple[int, int, int, int, int]:
-        return simulate(st, shape, cfg, port, lv.clock_hz, interleave)
+    def run(st: Stream, on: tuple[Engine, MemoryLevel] | None = None) -> tuple[int, int, int, int, int]:
+        if on is None:
+            eng = Engine()
+            on = (eng, port(eng))
+        return simulate(st, shape, cfg, on[0], on[1], lv.clock_hz, interleave)
 
     if total_tiles <= tile_budget:
-        c, b2, b1, st, nt = run(full)
+        c, b2, b1, st, nt = run(full, live)
         return Level1(c, lv.clock_hz, b2, b1, st, lag, nt, False)
+    if live is not None:
+        live[1].account_bulk(round(lv.traffic.read_bytes), False, "attention")
+        live[1].account_bulk(round(lv.traffic.write_bytes), True, "attention")
     if shape.causal:                        # blocks differ inside a head; heads are identical
         runs = {(k, None): run(_stream(shape, cfg, lv, k)) for k in (2, 3, 4)}
         c, stl = _extend(runs, [None], None, groups, (2, 3, 4))

@@ -60,10 +60,12 @@ class AttentionUnit(ComputeUnit):
         lv = self.fast(op, ctx.system)
         detail = lv.detail()
         time_s, busy_s = lv.time_s, lv.compute_cycles / self.clock_hz
-        if ctx.fidelity == "cycle":
-            from archsim.units.attention.epochs import level1
+        if ctx.fidelity == "cycle" and self.cfg.variant in ("fusemax", "architecture"):
+            from archsim.units.attention.epochs import level1, port_for
 
-            l1 = level1(AttentionShape.of(op), self.cfg, lv, ctx)
+            home = ctx.level(ctx.home("activation"))
+            l1 = level1(AttentionShape.of(op), self.cfg, lv, port_for(ctx.system, self.bandwidth(ctx.system)),
+                        live=(ctx.system.engine, home))
             time_s, busy_s = l1.time_s, l1.busy_s
             detail.update(l1.detail())
         time_ps = math.ceil(time_s * PS_PER_S)
@@ -76,6 +78,11 @@ class AttentionUnit(ComputeUnit):
             acc = traffic.setdefault(level, [0, 0])
             acc[0] += round(rd)
             acc[1] += round(wr)
+        if ctx.fidelity == "cycle" and self.cfg.variant not in ("fusemax", "architecture"):
+            detail["level1"] = f"no event model for variant {self.cfg.variant!r}: the Level 0 closed form is used"
+            for level, (rd, wr) in traffic.items():
+                ctx.level(level).account_bulk(rd, False, self.name)
+                ctx.level(level).account_bulk(wr, True, self.name)
         # the runner prices off-chip bytes with the design's `offchip_byte`; the unit prices what is on chip
         on_chip_energy = {k: v for k, v in lv.energy_pj.items() if k != "dram"}
         sh = AttentionShape.of(op)
