@@ -53,7 +53,7 @@ def test_interleaving_off_shows_the_architecture_stall():
 def test_kv_reloads_wait_on_a_slow_off_chip_level():
     shape = AttentionShape(B=1, H=4, P=4096, M=4096, E=64, F=64)
     cfg = AttentionConfig(rows=32, cols=32, width_1d=32, buffer="512 KiB")
-    fast_lv, fast = both(shape, cfg, bw=400 * 2**30)
+    _, fast = both(shape, cfg, bw=400 * 2**30)
     slow_lv, slow = both(shape, cfg, bw=2 * 2**30)
     assert slow_lv.bound == "dram" and slow.cycles >= slow_lv.cycles
     assert slow.cycles > fast.cycles and slow.stall_cycles > 1000 * fast.stall_cycles
