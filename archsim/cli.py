@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("archsim.commands.sweep", "run a design-space sweep into a resumable results store"),
     "results": ("archsim.commands.results", "query and export a sweep's results store"),
     "report": ("archsim.commands.report", "make figures and an HTML report from results"),
+    "bits": ("archsim.commands.bits", "digit statistics of operand values under each encoding"),
 }
 
 
@@ -46,7 +47,7 @@ def build_parser(mods: dict[str, object] | None = None) -> argparse.ArgumentPars
     parser = argparse.ArgumentParser(prog="archsim", description="Cycle-level accelerator simulator.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, mod in mods.items():
+    for mod in mods.values():
         p = mod.register(sub)
         p.set_defaults(_main=mod.main)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)

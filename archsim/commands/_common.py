@@ -20,6 +20,25 @@ def add_config_args(p, optional: bool = True) -> None:
                    help="override any config key, e.g. --set units.sa.rows=64 (repeatable)")
 
 
+def add_value_args(p, seed: bool = True) -> None:
+    """--weights / --acts / --seed: operand values for units whose cycles depend on them."""
+    g = p.add_argument_group("operand values (bit-serial units read them; others ignore them)")
+    g.add_argument("--weights", metavar="DIST|FILE",
+                   help="weight values: normal:STD, uniform, laplace:B, sparse:P,<dist>, or an .npy/.npz")
+    g.add_argument("--acts", metavar="DIST|FILE", help="activation (and KV-cache) values, as --weights")
+    if seed:
+        g.add_argument("--seed", type=int, default=None, help="seed of the value distributions (default 0)")
+
+
+def value_args(args) -> dict[str, Any]:
+    """run()'s `values` and `seed` keywords from --weights / --acts / --seed (validated here)."""
+    from dataflows.values import OperandValues
+
+    values = {r: v for r, v in (("weight", args.weights), ("activation", args.acts)) if v}
+    OperandValues.from_spec(values)
+    return {"values": values or None, "seed": args.seed}
+
+
 def config_path(arg: str | None) -> Path:
     if arg:
         return Path(arg)
