@@ -64,6 +64,7 @@ class AttentionUnit(ComputeUnit):
             from archsim.units.attention.epochs import level1, port_for
 
             home = ctx.level(ctx.home("activation"))
+            ctx.used_port = True            # the op's bytes cross the run's own level (conservation is checked)
             l1 = level1(AttentionShape.of(op), self.cfg, lv, port_for(ctx.system, self.bandwidth(ctx.system)),
                         live=(ctx.system.engine, home))
             time_s, busy_s = l1.time_s, l1.busy_s
@@ -80,6 +81,7 @@ class AttentionUnit(ComputeUnit):
             acc[1] += round(wr)
         if ctx.fidelity == "cycle" and self.cfg.variant not in ("fusemax", "architecture"):
             detail["level1"] = f"no event model for variant {self.cfg.variant!r}: the Level 0 closed form is used"
+            ctx.used_port = True
             for level, (rd, wr) in traffic.items():
                 ctx.level(level).account_bulk(rd, False, self.name)
                 ctx.level(level).account_bulk(wr, True, self.name)
