@@ -21,6 +21,7 @@ fit is affine in the number of blocks and key steps and is checked on one more p
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,20 +163,20 @@ def simulate(s: Stream, shape: AttentionShape, cfg: AttentionConfig, engine: Eng
         """K (or V) of key step j; its buffer slot is the one step j - prefetch - 1 left at its last use."""
         if j < n_kv:
             width, region = (shape.E, 1) if tensor == "K" else (shape.F, 2)
-            request(at, region, kv_keys[j] * width * wb, False, lambda c, j=j: ready_of[tensor].__setitem__(j, c))
+            request(at, region, kv_keys[j] * width * wb, False, partial(ready_of[tensor].__setitem__, j))
 
     def load_q(block: int, slot: int, row: int, at: int) -> None:
         key = (block, slot)
         q_ready[key] = None
-        request(at, 0, int(s.rows_real[row]) * shape.E * wb, False,
-                lambda c, key=key: q_ready.__setitem__(key, c))
+        request(at, 0, int(s.rows_real[row]) * shape.E * wb, False, partial(q_ready.__setitem__, key))
 
-    def wait(get: Callable[[], int | None]) -> int:
-        while (v := get()) is None:
+    def wait(slots: Any, key: Any) -> int:
+        """Run the engine until `slots[key]` (a load's arrival cycle) is known."""
+        while (v := slots[key]) is None:
             t = engine.peek_time()
             assert t is not None, "attention level 1: waiting for data no request will deliver"
             engine.run(until_ps=t)
-        return v
+        return int(v)
 
     # prologue: Q of the first block's rows and the first K/V tiles
     first_block = [t for t in tiles if t[8] == 0 and t[3]]
@@ -199,7 +200,7 @@ def simulate(s: Stream, shape: AttentionShape, cfg: AttentionConfig, engine: Eng
         ready, w2, w1 = now, 0, 0
         if a < n:
             t = tiles[a]
-            ready = max(ready, wait(lambda j=kv_of[a]: ready_of["K"][j]), wait(lambda key=(t[8], t[0]): q_ready[key]))
+            ready = max(ready, wait(ready_of["K"], kv_of[a]), wait(q_ready, (t[8], t[0])))
             w2 = w.A + (w.mask if t[5] else 0)
         if 0 <= d < n:
             p = prev_of[d]
@@ -238,7 +239,7 @@ def simulate(s: Stream, shape: AttentionShape, cfg: AttentionConfig, engine: Eng
         busy2, busy1 = busy2 + w.B2, busy1 + w.B1
         ends["B2"][r] = ends["B1"][r] = now
         # slot 4: C2 | C1 (SPNV needs the row's previous RNV); without interleaving RNV follows here
-        ready = max(now, ends["D"][p] if p >= 0 else 0, wait(lambda j=kv_of[r]: ready_of["V"][j]))
+        ready = max(now, ends["D"][p] if p >= 0 else 0, wait(ready_of["V"], kv_of[r]))
         stall += ready - now
         c1 = w.C1 if interleave else max(w.C1, w.drain) + w.D - w.R
         now = ready + max(w.C2, c1)
@@ -285,13 +286,14 @@ def level1(shape: AttentionShape, cfg: AttentionConfig, lv: Level0, port: Callab
         return simulate(st, shape, cfg, on[0], on[1], lv.clock_hz, interleave)
 
     if total_tiles <= tile_budget:
-        c, b2, b1, st, nt = run(full, live)
-        return Level1(c, lv.clock_hz, b2, b1, st, lag, nt, False)
+        end, b2, b1, stalls, nt = run(full, live)
+        return Level1(end, lv.clock_hz, b2, b1, stalls, lag, nt, False)
     if live is not None:
         live[1].account_bulk(round(lv.traffic.read_bytes), False, "attention")
         live[1].account_bulk(round(lv.traffic.write_bytes), True, "attention")
     if shape.causal:                        # blocks differ inside a head; heads are identical
-        runs = {(k, None): run(_stream(shape, cfg, lv, k)) for k in (2, 3, 4)}
+        runs: dict[tuple[int, int | None], tuple[int, int, int, int, int]] = {
+            (k, None): run(_stream(shape, cfg, lv, k)) for k in (2, 3, 4)}
         c, stl = _extend(runs, [None], None, groups, (2, 3, 4))
         unit = "heads"
     else:                                   # blocks are identical, and so are their key steps

@@ -18,8 +18,9 @@ class AttentionUnit(ComputeUnit):
 
     kind = "attention"
     config_model = AttentionConfig
-    energy_actions: ClassVar[dict[str, str]] = {"(own table)": "per-action energies are the unit's `energy:` keys (mac, add, max, div, exp, "
-                      "buffer_read_byte, buffer_write_byte, dram_byte)"}
+    energy_actions: ClassVar[dict[str, str]] = {
+        "(own table)": "the unit's `energy:` keys: mac, add, max, div, exp, buffer_read_byte, buffer_write_byte; "
+                       "off-chip bytes are priced by the design's `offchip_byte`"}
     cfg: AttentionConfig
 
     @property
