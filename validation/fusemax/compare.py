@@ -17,7 +17,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
-from archsim.units.attention import AttentionConfig, AttentionShape, level0
+from archsim.units.attention import AttentionConfig, AttentionShape, level0  # noqa: E402
 
 BW, CLOCK = 400 * 2**30, 940e6
 VARIANTS = ("unfused", "flat", "cascade", "architecture", "fusemax")

@@ -35,6 +35,11 @@ from archsim.units.attention.tiling import cdiv
 from memory.request import MemoryLevel, Request
 
 REGION = 1 << 36          # address regions of Q, K, V and O on the off-chip level
+CAUSAL_HEAD_LIMIT = 60_000  # tiles per K/V head: a causal stream is extended along heads (9 simulated)
+
+
+class TooLong(ValueError):
+    """A stream Level 1 would need too many simulated tiles for."""
 
 
 @dataclass
@@ -288,6 +293,9 @@ def level1(shape: AttentionShape, cfg: AttentionConfig, lv: Level0, port: Callab
     if total_tiles <= tile_budget:
         end, b2, b1, stalls, nt = run(full, live)
         return Level1(end, lv.clock_hz, b2, b1, stalls, lag, nt, False)
+    if shape.causal and shape.group * lv.geo.live_tiles > CAUSAL_HEAD_LIMIT:
+        raise TooLong(f"causal stream of {shape.group * lv.geo.live_tiles} tiles per K/V head: Level 1 extends "
+                      f"causal streams along whole heads and would simulate 9 of them")
     if live is not None:
         live[1].account_bulk(round(lv.traffic.read_bytes), False, "attention")
         live[1].account_bulk(round(lv.traffic.write_bytes), True, "attention")

@@ -57,40 +57,53 @@ class AttentionUnit(ComputeUnit):
             return None
         return self.fast(op).time_s
 
-    def run_op(self, op: Any, ctx: Any) -> OpResult:
-        lv = self.fast(op, ctx.system)
-        detail = lv.detail()
-        time_s, busy_s = lv.time_s, lv.compute_cycles / self.clock_hz
-        if ctx.fidelity == "cycle" and self.cfg.variant in ("fusemax", "architecture"):
-            from archsim.units.attention.epochs import level1, port_for
-
-            home = ctx.level(ctx.home("activation"))
-            ctx.used_port = True            # the op's bytes cross the run's own level (conservation is checked)
-            l1 = level1(AttentionShape.of(op), self.cfg, lv, port_for(ctx.system, self.bandwidth(ctx.system)),
-                        live=(ctx.system.engine, home))
-            time_s, busy_s = l1.time_s, l1.busy_s
-            detail.update(l1.detail())
-        time_ps = math.ceil(time_s * PS_PER_S)
-        tr = lv.traffic.tensors
+    def _levels(self, op: Any, ctx: Any, lv: Level0) -> dict[str, tuple[int, int]]:
+        """Off-chip bytes by level: K and V where the KV cache lives (decode) or with the activations, Q with
+        the activations, the output where outputs live."""
         kv_level = ctx.home("kv_cache") if any(o.role == "kv_cache" for o in getattr(op, "operands", ())) \
             else ctx.home("activation")
-        traffic: dict[str, list[int]] = {}
-        for tensor, (rd, wr) in tr.items():
+        out: dict[str, list[int]] = {}
+        for tensor, (rd, wr) in lv.traffic.tensors.items():
             level = kv_level if tensor in ("K", "V") else ctx.home("output" if tensor == "O" else "activation")
-            acc = traffic.setdefault(level, [0, 0])
+            acc = out.setdefault(level, [0, 0])
             acc[0] += round(rd)
             acc[1] += round(wr)
-        if ctx.fidelity == "cycle" and self.cfg.variant not in ("fusemax", "architecture"):
-            detail["level1"] = f"no event model for variant {self.cfg.variant!r}: the Level 0 closed form is used"
-            ctx.used_port = True
-            for level, (rd, wr) in traffic.items():
-                ctx.level(level).account_bulk(rd, False, self.name)
-                ctx.level(level).account_bulk(wr, True, self.name)
+        return {k: (v[0], v[1]) for k, v in out.items()}
+
+    def _count_bytes(self, ctx: Any, traffic: dict[str, tuple[int, int]]) -> None:
+        """Bytes a closed form moved: counted on the run's levels (not timed there)."""
+        ctx.used_port = True
+        for level, (rd, wr) in traffic.items():
+            ctx.level(level).account_bulk(rd, False, self.name)
+            ctx.level(level).account_bulk(wr, True, self.name)
+
+    def run_op(self, op: Any, ctx: Any) -> OpResult:
+        lv = self.fast(op, ctx.system)
+        traffic = self._levels(op, ctx, lv)
+        detail = lv.detail()
+        time_s, busy_s = lv.time_s, lv.compute_cycles / self.clock_hz
+        if ctx.fidelity == "cycle" and self.cfg.variant in ("fusemax", "architecture") and len(traffic) == 1:
+            from archsim.units.attention.epochs import TooLong, level1, port_for
+
+            ctx.used_port = True            # the op's bytes cross the run's own level (conservation is checked)
+            try:
+                l1 = level1(AttentionShape.of(op), self.cfg, lv, port_for(ctx.system, self.bandwidth(ctx.system)),
+                            live=(ctx.system.engine, ctx.level(next(iter(traffic)))))
+                time_s, busy_s = l1.time_s, l1.busy_s
+                detail.update(l1.detail())
+            except TooLong as exc:
+                detail["level1"] = f"not run ({exc}): the Level 0 closed form is used"
+                self._count_bytes(ctx, traffic)
+        elif ctx.fidelity == "cycle":
+            why = (f"no event model for variant {self.cfg.variant!r}" if self.cfg.variant not in
+                   ("fusemax", "architecture") else "operands on several off-chip levels")
+            detail["level1"] = f"{why}: the Level 0 closed form is used"
+            self._count_bytes(ctx, traffic)
+        time_ps = math.ceil(time_s * PS_PER_S)
         # the runner prices off-chip bytes with the design's `offchip_byte`; the unit prices what is on chip
         on_chip_energy = {k: v for k, v in lv.energy_pj.items() if k != "dram"}
         sh = AttentionShape.of(op)
         macs = sh.B * sh.H * lv.geo.visible * (sh.E + sh.F)
-        return OpResult(time_ps, min(time_ps, math.ceil(busy_s * PS_PER_S)), macs,
-                        {k: (v[0], v[1]) for k, v in traffic.items()},
+        return OpResult(time_ps, min(time_ps, math.ceil(busy_s * PS_PER_S)), macs, traffic,
                         sram_read_bytes=0, sram_write_bytes=0, energy_pj=on_chip_energy,
                         mapping=f"{self.cfg.variant}" + (f" P1={lv.p1}" if lv.p1 else ""), detail=detail)

@@ -62,8 +62,9 @@ def test_kv_reloads_wait_on_a_slow_off_chip_level():
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 700), st.integers(1, 700), st.sampled_from([16, 64, 128]),
-       st.sampled_from([16, 64, 128]), st.sampled_from([8, 16, 32]), st.booleans(), st.sampled_from(["64 KiB", "1 MiB"]))
+@given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 700), st.integers(1, 700),
+       st.sampled_from([16, 64, 128]), st.sampled_from([16, 64, 128]), st.sampled_from([8, 16, 32]), st.booleans(),
+       st.sampled_from(["64 KiB", "1 MiB"]))
 def test_level1_never_below_level0(B, H, P, M, E, F, n, causal, buf):
     if causal and M < P:
         M = P

@@ -49,3 +49,34 @@ def test_config_errors_name_the_key():
         archsim.load_config({"units": {"attn": {"kind": "attention", "variant": "flash"}}})
     with pytest.raises(ConfigError, match="units.attn.rows"):
         archsim.load_config({"units": {"attn": {"kind": "attention", "rows": 0}}})
+
+
+def test_bert_encoder_end_to_end_fused():
+    design = archsim.load_config("configs/fusemax/fusemax.yaml")
+    rep = archsim.run(design, {"model": "bert-base", "phase": "prefill", "batch": 64, "seq": 1024,
+                               "attention": "fused", "allow_long": True})
+    att = next(r for r in rep.ops if r["kind"] == "attention")
+    assert att["unit"] == "attn" and att["count"] == 12
+    assert abs(att["time_ns"] / 12 - 2013140.4255) < 1e-2
+    assert {r["unit"] for r in rep.ops if r["kind"] == "gemm"} == {"linear"}
+
+
+def test_cycle_fidelity_causal_gqa_and_a_stream_too_long_for_level1():
+    design = archsim.load_config("configs/fusemax/fusemax.yaml")
+    row = archsim.run(design, {"attention": ["B=2,H=8,kv_heads=2,P=1500,M=1500,E=64,F=64,causal=1"]},
+                      fidelity="cycle").ops[0]      # the runner checks byte conservation at `cycle`
+    fast = archsim.run(design, {"attention": ["B=2,H=8,kv_heads=2,P=1500,M=1500,E=64,F=64,causal=1"]}).ops[0]
+    assert row["time_ns"] >= fast["time_ns"] and row["detail"]["level1_cycles"] > 0
+    big = archsim.run(design, {"attention": ["B=1,H=1,P=1048576,M=1048576,E=64,F=64,causal=1"]},
+                      fidelity="cycle").ops[0]
+    assert "not run" in big["detail"]["level1"]
+
+
+def test_cli_errors_are_clear():
+    bad = subprocess.run([sys.executable, "-m", "archsim.cli", "run", "configs/fusemax/fusemax.yaml", "--attention",
+                          "B=1,H=1,P=1000,M=1024,E=64,F=64", "--set", "units.attn.padding=refuse"], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "padding: refuse" in bad.stderr and "Traceback" not in bad.stderr
+    tiny = subprocess.run([sys.executable, "-m", "archsim.cli", "run", "configs/fusemax/fusemax.yaml", "--attention",
+                           BERT_1K, "--set", "units.attn.buffer=32 KiB"], cwd=ROOT, capture_output=True, text=True)
+    assert tiny.returncode == 2 and "too small for one K/V tile" in tiny.stderr
