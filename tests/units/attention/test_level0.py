@@ -121,3 +121,12 @@ def test_clear_errors():
         level0(bert(1024), cloud("fusemax", buffer="64 KiB"), BW, CLOCK)
     with pytest.raises(ConfigError, match="not one tile of 256 queries"):
         level0(bert(1024), cloud("fusemax", buffer="100 KiB"), BW, CLOCK)
+
+
+def test_flat_intermediates_can_be_set_as_flats_search_picks():
+    auto = level0(bert(2**17), cloud("flat"), BW, CLOCK)
+    off = level0(bert(2**17), cloud("flat", flat_intermediates="offchip"), BW, CLOCK)
+    assert auto.traffic.notes["intermediates"] == "on chip" and auto.traffic.notes["spilled"] > 0.5
+    assert off.traffic.notes["intermediates"] == "off chip" and off.traffic.tensors["QK"] == (
+        64 * 12 * 2**34 * 2, 64 * 12 * 2**34 * 2)
+    assert off.time_s != auto.time_s
