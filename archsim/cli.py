@@ -47,7 +47,7 @@ def build_parser(mods: dict[str, object] | None = None) -> argparse.ArgumentPars
     parser = argparse.ArgumentParser(prog="archsim", description="Cycle-level accelerator simulator.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, mod in mods.items():
+    for mod in mods.values():
         p = mod.register(sub)
         p.set_defaults(_main=mod.main)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)

@@ -21,7 +21,8 @@ def register(sub) -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=1, help="sequences in the batch (default 1)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--seq", type=int, help="prefill: prompt length in tokens (default min(1024, max positions))")
-    g.add_argument("--kv", type=int, help="decode: keys attended incl. the new token (default min(1024, max positions))")
+    g.add_argument("--kv", type=int,
+                   help="decode: keys attended incl. the new token (default min(1024, max positions))")
     p.add_argument("--bits", type=int, default=16, help="weight and activation precision (default 16)")
     p.add_argument("--kv-bits", type=int, help="KV-cache precision (default --bits)")
     p.add_argument("--expand", action="store_true", help="one row per layer instead of one row x count")

@@ -3,13 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from archsim.commands._common import (
-    add_config_args,
-    add_value_args,
-    load_design,
-    value_args,
-    write_json,
-)
+from archsim.commands._common import add_config_args, add_value_args, load_design, value_args, write_json
+from archsim.errors import ArchsimError
 
 
 def register(sub) -> argparse.ArgumentParser:
@@ -18,20 +13,25 @@ def register(sub) -> argparse.ArgumentParser:
                                    "`workload:` section runs; with no CONFIG the bundled configs/default.yaml.")
     add_config_args(p)
     w = p.add_argument_group("workload (combine freely; ops run in the order given)")
-    w.add_argument("--gemm", action="append", default=[], metavar="MxNxK", help="a GEMM, M x K times K x N")
+    w.add_argument("--gemm", action="append", default=[], metavar="[Bx]MxNxK",
+                   help="a GEMM, M x K times K x N (optionally B independent ones)")
     w.add_argument("--conv", action="append", default=[], metavar="H=..,W=..,R=..,S=..,C=..,F=..,stride=..,pad=..",
                    help="a convolution, lowered by im2col")
     w.add_argument("--attention", action="append", default=[], metavar="B=..,H=..,P=..,M=..,E=..,F=..",
                    help="a fused attention op softmax(Q K^T) V (optional kv_heads=.. for GQA, causal=1); units "
                         "that cannot run it whole run its QK^T, softmax and A.V parts")
     w.add_argument("--workload", metavar="FILE", help="a workload YAML (ops: [{name, gemm: MxNxK}, {conv: {...}}])")
-    w.add_argument("--model", help="a transformer preset (e.g. llama2-7b) or a config.json path")
+    w.add_argument("--model", help="a transformer preset (e.g. llama2-7b), a config.json path, or a vision "
+                                   "network (e.g. mobilenet-v1; its parameters by --set workload.width=0.5)")
     w.add_argument("--phase", choices=["prefill", "decode"], default="prefill")
     w.add_argument("--batch", type=int, default=1)
     w.add_argument("--seq", type=int, help="prompt length (prefill)")
     w.add_argument("--kv", type=int, help="KV-cache length (decode)")
+    w.add_argument("--fused-attention", action="store_true",
+                   help="lower a model's QK^T, softmax and A.V as one attention op (run whole by units that can)")
     w.add_argument("--allow-long", action="store_true", help="allow a context longer than the model's positions")
-    w.add_argument("--bits", type=int, default=None, help="operand precision in bits (default: 8 for GEMMs, 16 for models)")
+    w.add_argument("--bits", type=int, default=None,
+                   help="operand precision in bits (default: 8 for GEMMs, 16 for models)")
     add_value_args(p)
     p.add_argument("--fidelity", choices=["fast", "cycle"], default="fast")
     p.add_argument("--no-dedup", action="store_true", help="simulate every repeated layer instead of once")
@@ -45,6 +45,8 @@ def workload_from_args(args) -> dict | None:
         spec = {"model": args.model, "phase": args.phase, "batch": args.batch, "seq": args.seq, "kv": args.kv}
         if args.allow_long:
             spec["allow_long"] = True
+        if args.fused_attention:
+            spec["attention"] = "fused"
         if args.bits:
             spec["bits"] = args.bits
         return spec
@@ -56,18 +58,34 @@ def workload_from_args(args) -> dict | None:
     return None
 
 
+def _workload_sets(args) -> tuple[dict | None, dict]:
+    """The workload the flags name, and the `--set workload.KEY=VALUE` overrides meant for it
+    (removed from args.overrides, so the design never sees them)."""
+    from archsim.config.loader import parse_overrides
+
+    mine = [s for s in args.overrides if s.strip().startswith("workload.")]
+    args.overrides = [s for s in args.overrides if s not in mine]
+    return workload_from_args(args), {k[len("workload."):]: v for k, v in parse_overrides(mine).items()}
+
+
 def main(args) -> int:
     from archsim.report import print_report
     from archsim.runner import run
 
+    spec, sets = _workload_sets(args)
     design = load_design(args)
+    if sets:
+        if spec is None and design.workload is None:
+            raise ArchsimError(f"--set {next(iter(sets))}: no workload to set it on (give --model, --gemm, ...)")
+        if spec is None:
+            spec = design.workload.model_dump(exclude_none=True)
+        spec.update(sets)
     trace = None
     if args.trace:
         from archsim.trace import Trace
 
         trace = Trace()
-    report = run(design, workload_from_args(args), fidelity=args.fidelity, dedup=not args.no_dedup, trace=trace,
-                 **value_args(args))
+    report = run(design, spec, fidelity=args.fidelity, dedup=not args.no_dedup, trace=trace, **value_args(args))
     if trace is not None:
         trace.write(args.trace)
     if args.json:

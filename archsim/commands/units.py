@@ -29,8 +29,9 @@ def describe() -> dict[str, dict[str, Any]]:
             if key == "kind":
                 continue
             default = None if f.default is PydanticUndefined else f.default
+            plain = isinstance(default, (int, float, str, bool, type(None)))
             keys[key] = {"type": _type_name(f.annotation), "required": f.is_required(),
-                         "default": default if isinstance(default, (int, float, str, bool, type(None))) else str(default),
+                         "default": default if plain else str(default),
                          "description": f.description or ""}
         out[kind] = {"side": cls.side, "doc": (cls.config_model.__doc__ or "").strip().split("\n")[0],
                      "keys": keys, "energy_actions": dict(cls.energy_actions)}

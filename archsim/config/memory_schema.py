@@ -75,9 +75,9 @@ class DramConfig(StrictModel):
     refresh: Literal["all_bank", "per_bank", "none"] = "all_bank"
     frontend_latency_cycles: int = Field(0, ge=0, description="controller pipeline cycles added to every request")
     frontend: Literal["in_order", "per_channel"] = Field(
-        "in_order", description="trace replay (`archsim mem`) admission: in trace order with head-of-line "
-        "blocking, as DRAMSim3/Ramulator trace drivers (in_order), or a FIFO per channel (per_channel, what the "
-        "runner's DMA always does)")
+        "per_channel", description="trace replay (`archsim mem`) admission: a FIFO per channel, every channel "
+        "fed (per_channel, the default and what the runner's DMA always does), or in trace order with "
+        "head-of-line blocking, `frontend_per_cycle` a cycle, as DRAMSim3/Ramulator trace drivers (in_order)")
     frontend_per_cycle: int = Field(1, ge=0, description="in_order: requests admitted per DRAM cycle (0: no limit)")
     fidelity: Literal["cycle", "fast"] = "cycle"
     timing: dict[str, int] = Field(default_factory=dict, description="overrides in tCK, e.g. {tRFC: 576}")
@@ -105,6 +105,19 @@ class FlashConfig(StrictModel):
     channel_bandwidth: Bandwidth | None = None
     multi_plane: bool | None = None
     read_slice: Size | None = Field(None, description="partial-page read size (read slicing)")
+    multi_plane_rule: Literal["independent", "same_offset"] | None = Field(
+        None, description="same_offset: planes of a die read together only at the same page offset (MQSim)")
+    command_overhead: bool | None = Field(None, description="ONFI command/address cycles, tWB, tRR, tADL")
+    t_wb: Duration | None = None
+    t_rr: Duration | None = None
+    t_adl: Duration | None = None
+    read_retries: int | None = Field(None, ge=0, description="extra senses per read (read-retry tier)")
+    t_ecc: Duration | None = Field(None, description="ECC decode latency after sensing (ECC tier)")
+    dies_per_chip: int | None = Field(None, ge=1)
+    array_read_energy: Energy | None = Field(None, description="per bit sensed")
+    program_energy: Energy | None = Field(None, description="per bit programmed")
+    erase_energy: Energy | None = Field(None, description="per block erased")
+    channel_energy: Energy | None = Field(None, description="per bit over the channel")
     fidelity: Literal["cycle", "fast"] = "cycle"
 
 

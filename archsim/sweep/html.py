@@ -39,7 +39,8 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], limit: int 
     body = []
     for r in rows[:limit]:
         cells = "".join(
-            f"<td class='n'>{_fmt(r.get(c))}</td>" if isinstance(r.get(c), (int, float)) and not isinstance(r.get(c), bool)
+            f"<td class='n'>{_fmt(r.get(c))}</td>"
+            if isinstance(r.get(c), (int, float)) and not isinstance(r.get(c), bool)
             else f"<td>{html.escape(_fmt(r.get(c)))[:300]}</td>" for c in columns)
         body.append(f"<tr>{cells}</tr>")
     more = f"<p>... {len(rows) - limit} more rows</p>" if len(rows) > limit else ""
@@ -117,7 +118,8 @@ def report_sweep(db: Path, out: Path, x: str = "time_ns", y: str = "energy_pj") 
         best = sorted(ok, key=lambda r: r.get(x) or 0)
         parts.append(f"<h2>Points by {html.escape(x)}</h2>" + table(best, cols, limit=50))
         with Store(db) as store:
-            fastest = store.db.execute("SELECT report FROM points WHERE point_id = ?", (best[0]["point_id"],)).fetchone()
+            fastest = store.db.execute("SELECT report FROM points WHERE point_id = ?",
+                                       (best[0]["point_id"],)).fetchone()
         if fastest and fastest[0]:
             parts.append(f"<h2>Fastest point ({html.escape(best[0]['workload'])})</h2>"
                          + run_section(json.loads(fastest[0]), out, prefix="best_"))

@@ -22,7 +22,7 @@ class VectorConfig(StrictModel):
     clock: Frequency | None = None
 
 
-VECTOR_KINDS = frozenset({"elementwise", "softmax", "norm", "activation", "rope", "residual", "embedding",
+VECTOR_KINDS = frozenset({"elementwise", "softmax", "norm", "activation", "rope", "residual", "embedding", "pool",
                           "router", "topk"})
 
 

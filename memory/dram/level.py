@@ -2,10 +2,11 @@
 
 Requests split into bursts; each burst is decoded to (channel, rank, bank group, bank, row,
 column) and waits in a per-channel FIFO until its controller queue has room (back-pressure): the
-front end of a DMA with many requests in flight, which the runner uses. Trace replay instead starts
-the trace front end (`start_trace_frontend`): bursts are admitted strictly in trace order, at most
-`trace_per_cycle` per DRAM cycle, the head blocking the rest while its channel's queue is full, as
-DRAMSim3's and Ramulator's trace drivers do. Latency is counted from acceptance into the controller
+front end of a DMA with many requests in flight, which the runner uses and trace replay uses by
+default (every channel fed). With `trace_frontend="in_order"` trace replay (`start_trace_frontend`)
+admits bursts strictly in trace order instead, at most `trace_per_cycle` per DRAM cycle, the head
+blocking the rest while its channel's queue is full, as DRAMSim3's and Ramulator's trace drivers do
+(the peer comparisons in validation/dram use it). Latency is counted from acceptance into the controller
 queue to data return, as both count it.
 """
 from __future__ import annotations
@@ -39,11 +40,12 @@ class DramLevel(MemoryLevel):
                  page_policy: str = "open", scheduler: str = "frfcfs", read_queue: int = 32,
                  write_queue: int = 32, high_wm: float = 0.75, low_wm: float = 0.25,
                  refresh: str = "all_bank", fidelity: str = "cycle", frontend_latency_cycles: int = 0,
-                 trace_frontend: str = "in_order", trace_per_cycle: int = 1) -> None:
+                 trace_frontend: str = "per_channel", trace_per_cycle: int = 1) -> None:
         if trace_frontend not in TRACE_FRONTENDS:
             raise ConfigError(f"dram: frontend {trace_frontend!r} is not one of {', '.join(TRACE_FRONTENDS)}")
         if not isinstance(trace_per_cycle, int) or trace_per_cycle < 0:
-            raise ConfigError(f"dram: frontend_per_cycle must be an integer >= 0 (0: unlimited), got {trace_per_cycle!r}")
+            raise ConfigError("dram: frontend_per_cycle must be an integer >= 0 (0: unlimited), "
+                              f"got {trace_per_cycle!r}")
         self.trace_frontend, self.trace_per_cycle = trace_frontend, trace_per_cycle
         self._fifo: deque | None = None      # the trace front end's (channel, burst) FIFO, once started
         self._fe_cycle = self._fe_used = 0    # admissions in cycle _fe_cycle so far

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from archsim.errors import ArchsimError
+from archsim.settings import settings
 from memory.dram.commands import NCMD
 from memory.dram.level import DramLevel
 from memory.dram.scheduler import pick_fcfs
@@ -40,12 +41,12 @@ _loaded: dict[str, ctypes.CDLL] = {}
 
 
 def enabled() -> bool:
-    return os.environ.get("ARCHSIM_NATIVE", "1").strip().lower() not in ("0", "false", "no", "off")
+    return settings().native
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("ARCHSIM_CACHE_DIR")
-    return Path(root) / "native" if root else Path.home() / ".cache" / "archsim" / "native"
+    root = settings().cache_dir
+    return root / "native" if root else Path.home() / ".cache" / "archsim" / "native"
 
 
 def compiler() -> list[str] | None:
@@ -110,8 +111,8 @@ def _compile(argv: list[str], out: Path) -> None:
 def usable(level: object) -> bool:
     """The level is a fresh, untraced cycle-mode DRAM level (its state is what replay.c starts from),
     and the command set is the one replay.c knows (a new command kind runs on Python until added)."""
-    return (COMMANDS == C_COMMANDS and isinstance(level, DramLevel) and level.fidelity == "cycle" and level.engine.now == 0
-            and level.engine.pending == 0 and level.reads == 0 and level.writes == 0
+    return (COMMANDS == C_COMMANDS and isinstance(level, DramLevel) and level.fidelity == "cycle"
+            and level.engine.now == 0 and level.engine.pending == 0 and level.reads == 0 and level.writes == 0
             and not any(level.pending) and not level._fifo
             and all(c.log is None and c.idle and not any(c.cmd_counts) for c in level.ctrls))
 
