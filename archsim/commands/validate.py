@@ -103,11 +103,12 @@ def _print_cores() -> None:
 
     t = Table(title="registered RTL cores (archsim validate rtl --core NAME)")
     for col in ("core", "family", "top", "sources (rtl/)", "bench", "fault injection"):
-        t.add_column(col)
+        t.add_column(col, no_wrap=True)
     for c in cores().values():
         t.add_row(c.name, c.family, c.top, " ".join(c.sources), c.bench,
                   c.fault.what if c.fault else "-")
-    Console().print(t)
+    console = Console()
+    Console(width=max(console.width, 200)).print(t)   # names are never cut: a narrow terminal scrolls
 
 
 def _print_table(reports: list[dict], g) -> None:
