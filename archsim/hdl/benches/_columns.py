@@ -45,7 +45,8 @@ async def run_gemm(dut, A: np.ndarray, B: np.ndarray, C: int, size: int, trace_r
             rtl = unpack(int(dut.dbg_acc.value), C, AW)
             if not np.array_equal(rtl, trace_ref[s - 1]):
                 j = int(np.argmax(rtl != trace_ref[s - 1]))
-                error = f"cycle {s}: signal {what} PE[{j}] differs first: rtl={rtl[j]} model={trace_ref[s - 1][j]}"
+                error = (f"cycle {s}: signal {what} PE[{j}] differs first: rtl={rtl[j]} "
+                         f"model={trace_ref[s - 1][j]}")
         if int(dut.out_valid.value) & 1:
             events.append((s, unpack(int(dut.out_data.value), C, AW), bool(int(dut.out_last.value) & 1)))
         if int(dut.done.value) or s > limit:
@@ -66,7 +67,8 @@ def check(case: dict, A: np.ndarray, B: np.ndarray, C: int, law: np.ndarray, eng
     M, N = A.shape[0], B.shape[1]
     folds = -(-N // C)
     steps = folds * int(law.sum())
-    expect_rows = [f * int(law.sum()) + int(law[:m + 1].sum()) + row_offset for f in range(folds) for m in range(M)]
+    per_fold = int(law.sum())
+    expect_rows = [f * per_fold + int(law[:m + 1].sum()) + row_offset for f in range(folds) for m in range(M)]
     out = np.zeros((M, N), np.int64)
     for i, (_, vals, _) in enumerate(events[:folds * M]):
         f, m = divmod(i, M)
@@ -77,7 +79,8 @@ def check(case: dict, A: np.ndarray, B: np.ndarray, C: int, law: np.ndarray, eng
     lasts = [i for i, e in enumerate(events) if e[2]]
     res = {**case, "rtl_cycles": cycles_rtl, "rtl_done_state": s, "model_cycles": engine_steps + overhead,
            "law_steps": steps, "rtl_fold_ends": rows_rtl,   # one fold of the schedule per result row
-           "model_fold_ends": expect_rows, "outputs_equal": bool(np.array_equal(out, ref)), "trace_checked": trace}
+           "model_fold_ends": expect_rows, "outputs_equal": bool(np.array_equal(out, ref)),
+           "trace_checked": trace}
     if error is not None:
         pass
     elif len(events) != folds * M:

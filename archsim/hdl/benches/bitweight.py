@@ -13,7 +13,7 @@ from __future__ import annotations
 import cocotb
 import numpy as np
 
-from archsim.hdl.benches._columns import AW, DW, check, operands, row_law, run_gemm, wrap
+from archsim.hdl.benches._columns import DW, check, operands, row_law, run_gemm, wrap
 from archsim.hdl.gemm_port import bench_config, report, reset
 from archsim.hdl.registry import RtlCore, register_core
 from archsim.units.bitweight.engine import Schedule, cycle_cost
@@ -70,7 +70,8 @@ async def ent_column_cosim(dut):
     C = cfg["C"]
     for case in cfg["cases"]:
         A, B = operands(case["M"], case["N"], case["K"], case["seed"])
-        law = row_law(lambda a: cycle_cost(_schedule(1), a, np.zeros((a.shape[1], 1), np.int64)).cycles, A)
+        one = _schedule(1)
+        law = row_law(lambda a, s=one: cycle_cost(s, a, np.zeros((a.shape[1], 1), np.int64)).cycles, A)
         engine = int(cycle_cost(_schedule(C), A, B).cycles)
         ref = pass_trace(A, B, C) if cfg["trace"] else None
         run = await run_gemm(dut, A, B, C, cfg["size"], ref, "pass value", 4 * engine + 100)
