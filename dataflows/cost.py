@@ -175,11 +175,28 @@ class CostModel:
             tail[c] = r.tail_cycles
         comp = lut[code]
         load, store = arr["load"].astype(np.float64), arr["store"].astype(np.float64)
+        if self.mem.stream_levels:
+            load, store = self._level_times(arr)
         if self.request_bytes:      # each operand tile moved costs one request's overhead on the link
             load = load + self.request_bytes * sum((arr[f"load_{r}"] > 0) for r in ("ifmap", "filter", "ofmap_in"))
             store = store + self.request_bytes * (store > 0)
         cycles = self._latency(comp, load, store, m.gemm.batch, arr["weight"], arr.get("reps")) + int(tail[code[-1]])
         return self._assemble(m, cycles, arr)
+
+    def _level_times(self, arr: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Loads and stores per step as bytes at the reference rate, when streams cross different
+        off-chip levels: each level's bytes at its own rate, the levels in parallel (the slowest one
+        sets a step's load time); a stream on the unit's own level costs nothing."""
+        per_level: dict[int, np.ndarray] = {}
+        store = np.zeros(len(arr["load"]))
+        for stream, lv, scale in self.mem.stream_levels:
+            if stream == "ofmap":
+                store = arr["store"].astype(np.float64) * scale
+                continue
+            b = arr[f"load_{stream}"].astype(np.float64) * scale
+            per_level[lv] = per_level[lv] + b if lv in per_level else b
+        load = np.max(np.stack(list(per_level.values())), axis=0) if per_level else np.zeros(len(arr["load"]))
+        return load, store
 
     def _latency(self, c: np.ndarray, load: np.ndarray, store: np.ndarray, batch: int,
                  weight: np.ndarray | None = None, counts: tuple[np.ndarray, ...] | None = None) -> int:

@@ -94,7 +94,7 @@ def _design(path: str, p: Any, bits: int, encodings: list[str], strict: bool) ->
     s = schedule_of(cfg)
     pa = p if s.act_bits == bits else None
     pw = p if s.weight_bits == bits else None
-    uniform = lambda b: np.full(1 << b, 1.0 / (1 << b))
+    uniform = lambda b: np.full(1 << b, 1.0 / (1 << b))  # noqa: E731
     c = fast_cost(s, *SHAPE, 1, pa if pa is not None else uniform(s.act_bits),
                   pw if pw is not None else uniform(s.weight_bits))
     serial_bits = {"activation": s.act_bits, "weight": s.weight_bits}.get(s.serial, bits)

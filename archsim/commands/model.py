@@ -1,4 +1,5 @@
-"""`archsim model`: lower a transformer and print its operator table and parameter counts."""
+"""`archsim model`: lower a transformer (or build a vision network) and print its operator table and
+parameter counts."""
 from __future__ import annotations
 
 import argparse
@@ -16,7 +17,10 @@ def register(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("model", help="lower a transformer and print its operator table",
                        description="Lower a bundled preset or a Hugging Face config.json to operators and "
                                    "print FLOPs, bytes per operand role and arithmetic intensity per op.")
-    p.add_argument("model", nargs="?", help="preset name (see --list) or path to a config.json")
+    p.add_argument("model", nargs="?", help="preset name (see --list), path to a config.json, or a vision "
+                                            "network (e.g. mobilenet-v1)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="vision network parameter, e.g. --param width=0.5 (repeatable)")
     p.add_argument("--list", action="store_true", help="list the bundled presets and exit")
     p.add_argument("--phase", choices=("prefill", "decode"), default="prefill")
     p.add_argument("--batch", type=positive_int, default=1, help="sequences in the batch (default 1)")
@@ -103,9 +107,15 @@ def main(args) -> int:
     from dataflows.lowering import lower
     from dataflows.models import preset_names
 
+    from dataflows.vision import NETWORKS, is_network
+
     if args.list:
         print("\n".join(preset_names()))
+        print("\n".join(f"{n}  ({net.summary}; parameters: {', '.join(f'{k}={v}' for k, v in net.params.items())})"
+                        for n, net in NETWORKS.items()))
         return 0
+    if args.model and is_network(args.model):
+        return _network(args)
     if not args.model:
         raise WorkloadError("archsim model needs a preset name or a config.json path; presets: "
                             + ", ".join(preset_names()))
@@ -122,4 +132,35 @@ def main(args) -> int:
             _print(s, sys.stdout)
     else:
         _print(s, sys.stdout)
+    return 0
+
+
+def _network(args) -> int:
+    """A bundled vision network's layer table: MACs and parameters per layer, totals per convention."""
+    from archsim.workload import key_values
+    from dataflows.vision import build_network
+
+    params = key_values(",".join(args.param), "--param", "width=0.5") if args.param else {}
+    net = build_network(args.model, batch=args.batch, **params)
+    layers = [{"name": la.name, "type": la.type, "macs": la.macs, "weights": la.weights, "biases": la.biases,
+               "bn_channels": la.bn_channels} for la in net.layers]
+    t = {"macs": net.macs, "params": net.params(0), "params_with_bn": net.params(2),
+         "params_with_bn_stats": net.params(4)}
+    s = {"model": net.name, "meta": dict(net.graph.meta), "layers": layers, "totals": t}
+    if args.json:
+        text = json.dumps(s, indent=2)
+        if args.json == "-":
+            sys.stdout.write(text + "\n")
+            return 0
+        atomic_write_text(args.json, text + "\n")
+    print(f"{net.name}: {', '.join(f'{k}={v}' for k, v in net.graph.meta.items() if k != 'network')}, "
+          f"input {net.h}x{net.w}x{net.c}, batch {net.batch}")
+    head = f"{'layer':<18}{'type':<11}{'MACs (per image)':>18}{'weights':>12}{'biases':>9}{'BN ch':>8}"
+    print(head)
+    print("-" * len(head))
+    for r in layers:
+        print(f"{r['name']:<18}{r['type']:<11}{r['macs']:>18,}{r['weights']:>12,}{r['biases']:>9,}{r['bn_channels']:>8,}")
+    print("-" * len(head))
+    print(f"total: {t['macs']:,} MACs per image; parameters {t['params']:,} (weights + biases), "
+          f"{t['params_with_bn']:,} (+ batch-norm scale and shift), {t['params_with_bn_stats']:,} (+ running stats)")
     return 0

@@ -39,9 +39,8 @@ class PimConfig(NearMemoryConfig):
         "a mode change whenever it alternates register and bank commands (AiM TMOD), or none")
     eltwise: bool = Field(False, description="units can run element-wise add/mul/relu on bank rows")
     mac_energy: Energy = Field(0.0, description="energy of one lane MAC (DRAM command energy comes from the standard)")
-    internal_bytes_per_cycle: int = Field(
-        0, ge=0, description="pseudo_channel/logic_die units: bytes per DRAM cycle the TSVs deliver to the unit (0: the "
-        "channel's data bus rate)")
+    softmax_elems_per_cycle: int = Field(16, ge=1, description="decode attention's softmax, elements per DRAM cycle "
+                                         "and channel, beside the banks (AttAcc's SFM: 256 in 16 tCK)")
 
     @property
     def element_bytes(self) -> int:

@@ -90,7 +90,8 @@ def _breakdown(st: CommandStream, ctrl, spec, start: int, done: int) -> dict[str
             j += 1
         busy = min(busy, gap)
         out["refresh"] += busy
-        out["mode" if last == "mode" else tag if tag in out else "row"] += gap - busy   # a mode change's wait is its own
+        # a mode change's wait is its own
+        out["mode" if last == "mode" else tag if tag in out else "row"] += gap - busy
         prev, last = t, tag
     out["readout"] += max(0, done - prev)           # the last command's data
     return out
