@@ -10,12 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 import yaml
 from pydantic import ValidationError
 
+from archsim.commands._common import nonnegative_int, positive_int
 from archsim.config.memory_schema import DramConfig, FlashConfig
 from archsim.engine import Engine
 from archsim.errors import ConfigError
@@ -42,9 +42,9 @@ def register(sub) -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--trace", help="DRAMSim3 trace: '0xADDR READ|WRITE cycle' per line")
     src.add_argument("--pattern", choices=PATTERN_NAMES, help="synthetic pattern (seq_wr: flash only)")
-    p.add_argument("--n", type=int, default=10_000, help="requests in the pattern (default 10000)")
+    p.add_argument("--n", type=positive_int, default=10_000, help="requests in the pattern (default 10000)")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--gap", type=int, default=500, help="idle_rand: cycles between requests")
+    p.add_argument("--gap", type=nonnegative_int, default=500, help="idle_rand: cycles between requests")
     p.add_argument("--fidelity", choices=("cycle", "fast"), help="default: the config's (cycle)")
     p.add_argument("--json", metavar="FILE", help="write the stats as JSON ('-' for stdout)")
     return p
@@ -52,9 +52,9 @@ def register(sub) -> argparse.ArgumentParser:
 
 def _base_offchip(args) -> dict:
     if args.config:
-        path = Path(args.config)
-        if not path.is_file():
-            raise ConfigError(f"design file {args.config!r} not found")
+        from archsim.config.loader import resolve_config
+
+        path = resolve_config(args.config)
         try:
             from archsim.config.loader import (
                 load_config,  # the lead's loader, when present
@@ -102,7 +102,8 @@ def build_config(args) -> DramConfig | FlashConfig:
     try:
         return model.model_validate(off)
     except ValidationError as exc:
-        msgs = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
+        msgs = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+                         for e in exc.errors())
         raise ConfigError(f"memory.offchip: {msgs}") from None
 
 
