@@ -103,7 +103,7 @@ def _print_cores() -> None:
 
     t = Table(title="registered RTL cores (archsim validate rtl --core NAME)")
     for col in ("core", "family", "top", "sources (rtl/)", "bench", "fault injection"):
-        t.add_column(col)
+        t.add_column(col, no_wrap=col in ("core", "family", "top"))   # names whole; the rest wraps
     for c in cores().values():
         t.add_row(c.name, c.family, c.top, " ".join(c.sources), c.bench,
                   c.fault.what if c.fault else "-")
