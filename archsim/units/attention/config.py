@@ -57,6 +57,10 @@ class AttentionConfig(StrictModel):
         "auto", description="FLAT: where QK and A live, as FLAT's own search picks per model and length; auto: "
         "on chip while a P0-query row block of QK is at most twice the buffer")
     kv_prefetch_tiles: int = Field(1, ge=0, description="cycle model: K/V tiles loaded ahead of use")
+    buffer_bytes_per_cycle: int = Field(16384, ge=1, description="cycle model: global buffer port bytes a "
+                                        "cycle (FuseMax: 32 banks of 4096-bit rows)")
+    link_words_per_cycle: int | None = Field(None, ge=1, description="cycle model: 2D-to-1D link words a "
+                                             "cycle (default: one a column)")
     offchip_bandwidth: Bandwidth | None = Field(None, description="default: the design's off-chip level")
     energy: AttentionEnergy = Field(default_factory=AttentionEnergy)
     clock: Frequency | None = None

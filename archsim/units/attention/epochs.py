@@ -86,11 +86,18 @@ class Work:
 
     @classmethod
     def of(cls, shape: AttentionShape, cfg: AttentionConfig) -> Work:
+        """Each task lasts its ops, or longer when its operands cannot cross the global buffer's port (QK
+        reads a K and a Q tile, SLNV a V tile, SPNV and RD/RNV the running state of a query tile) or its
+        results the 2D-to-1D link (SLNV's F words a column) in that time."""
         beats = cdiv(cfg.cols, cfg.width_1d)
         exp2d = cfg.exp_macs + cfg.exp_adds
         exp1d = 2 if cfg.has_exp_unit else exp2d
-        return cls(A=shape.E + 1, mask=cfg.mask_ops, R=beats, B2=exp2d + 1, B1=(exp1d + 1) * beats, C2=shape.F,
-                   C1=shape.F * beats, D=(1 + shape.F) * beats, AV=shape.F * beats, drain=cfg.rows)
+        E, F, M0, P0, w = shape.E, shape.F, cfg.rows, cfg.cols, cfg.word_bytes
+        port, link = cfg.buffer_bytes_per_cycle, cfg.link_words_per_cycle or P0
+        return cls(A=max(E + 1, cdiv((M0 + P0) * E * w, port)), mask=cfg.mask_ops, R=beats, B2=exp2d + 1,
+                   B1=(exp1d + 1) * beats, C2=max(F, cdiv(M0 * F * w, port), cdiv(P0 * F, link)),
+                   C1=max(F * beats, cdiv(P0 * F * w, port)), D=max((1 + F) * beats, cdiv(2 * P0 * (F + 1) * w, port)),
+                   AV=F * beats, drain=M0)
 
 
 def lags(w: Work, p1: int, interleave: bool) -> tuple[int, int]:
