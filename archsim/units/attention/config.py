@@ -48,8 +48,6 @@ class AttentionConfig(StrictModel):
     exp_unit_1d: bool | None = Field(None, description="dedicated exp unit on the 1D array (FLAT hardware); "
                                      "default: off for fusemax/architecture, on for cascade/flat/unfused")
     mask_ops: int = Field(1, ge=0, description="causal: 2D ops per element of a partly masked tile")
-    regfile_2d: int = Field(16, ge=1, description="entries per 2D PE (reported, energy)")
-    regfile_1d: int = Field(32, ge=1, description="entries per 1D PE (reported, energy)")
     padding: Literal["pad", "refuse"] = Field("pad", description="P or M not a multiple of the tile: pad "
                                               "(cost shown in detail) or refuse")
     flat_row_block: int = Field(1024, ge=1, description="FLAT: query rows per block when QK/A go off chip")
