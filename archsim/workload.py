@@ -196,13 +196,8 @@ def _ops_from_mapping(spec: dict[str, Any]) -> Workload:
         return model_workload(**{k: v for k, v in spec.items() if k in keys and v is not None})
     unknown = set(spec) - {"gemm", "conv", "attention", "eltwise", "file", "bits", "phase", "batch"}
     if unknown:
-<<<<<<< HEAD
-        raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; expected gemm, conv, attention, eltwise, "
-                            "file or model")
-=======
         raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; "
-                            "expected gemm, conv, attention, file or model (and values, seed)")
->>>>>>> main
+                            "expected gemm, conv, attention, eltwise, file or model (and values, seed)")
     bits = int(spec.get("bits", 8))
     ops = [parse_gemm(g, i, bits) for i, g in enumerate(spec.get("gemm") or [])]
     ops += [parse_conv(c, i, bits) for i, c in enumerate(spec.get("conv") or [])]

@@ -81,17 +81,14 @@ def main(args) -> int:
 
     spec, sets = _workload_sets(args)
     design = load_design(args)
-<<<<<<< HEAD
     if args.placement:
         design.mapper.placement.policy = {"auto": "capability"}.get(args.placement, args.placement)
-=======
     if sets:
         if spec is None and design.workload is None:
             raise ArchsimError(f"--set {next(iter(sets))}: no workload to set it on (give --model, --gemm, ...)")
         if spec is None:
             spec = design.workload.model_dump(exclude_none=True)
         spec.update(sets)
->>>>>>> main
     trace = None
     if args.trace:
         from archsim.trace import Trace

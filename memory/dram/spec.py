@@ -180,7 +180,8 @@ def _declare(decls: dict, fname: str, names: dict) -> list[tuple[str, dict]]:
         props = dict(props or {})
         unknown = set(props) - CMD_KEYS
         if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; expected {', '.join(sorted(CMD_KEYS))}")
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; "
+                              f"expected {', '.join(sorted(CMD_KEYS))}")
         for key, allowed in (("scope", CMD_SCOPES), ("bus", ("row", "column")), ("row", ("open", "close", "none")),
                              ("data", ("read", "write", "none"))):
             if key in props and props[key] not in allowed:

@@ -36,7 +36,7 @@ def fresh_level(spec, channels: int, refresh: str = "all_bank", **kw) -> DramLev
 
 
 def run_stream(level: DramLevel, cmds: list[tuple[str, int, int, str]], channels: list[int] | None = None,
-               total_channels: int | None = None, host: list[Request] = ()) -> StreamRun:
+               total_channels: int | None = None, host: tuple[Request, ...] = ()) -> StreamRun:
     """Push `cmds` to each of `channels` (default all) of `level`, submit `host` requests at once, run
     the engine; report channel 0's phases. `total_channels` scales energy to the whole level."""
     chans = list(range(level.channels)) if channels is None else channels
@@ -52,7 +52,7 @@ def run_stream(level: DramLevel, cmds: list[tuple[str, int, int, str]], channels
         if ctrl.idle is False and not (ctrl.rq.n or ctrl.wq.n):
             ctrl._catch_up_refresh(start)
         streams[ch] = st
-        ctrl.wake(start)
+        level.wake_channel(ch, start)
     for r in host:
         level.submit(r)
     level.engine.run()
@@ -90,7 +90,8 @@ def _breakdown(st: CommandStream, ctrl, spec, start: int, done: int) -> dict[str
             j += 1
         busy = min(busy, gap)
         out["refresh"] += busy
-        out["mode" if last == "mode" else tag if tag in out else "row"] += gap - busy   # a mode change's wait is its own
+        # a mode change's wait is its own
+        out["mode" if last == "mode" else tag if tag in out else "row"] += gap - busy
         prev, last = t, tag
     out["readout"] += max(0, done - prev)           # the last command's data
     return out

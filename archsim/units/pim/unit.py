@@ -32,7 +32,7 @@ class PimUnit(ComputeUnit):
     kind = "pim"
     config_model = PimConfig
     side = "memory"
-    energy_actions: dict[str, str] = {}     # its lane MAC energy is in its own config (mac_energy)
+    energy_actions = {"pim_mac": "one lane MAC (priced by the unit's own mac_energy)"}
 
     # -- what it runs ----------------------------------------------------------------------------
     def gemvs(self, op: Any) -> list[tuple[int, int, int]] | None:
@@ -155,7 +155,10 @@ class PimUnit(ComputeUnit):
         """Run `op` on `channels` channels of `spec` at `fidelity` (the standalone entry point). `cycle`
         simulates one command-bus group (`simulate_channels` overrides): every channel gets the same
         stream, so the others are identical (a test holds 2 and 8 equal)."""
-        cycles, phases, commands, energy, details = 0.0, {}, {}, {}, []
+        cycles, details = 0.0, []
+        phases: dict[str, float] = {}
+        commands: dict[str, int] = {}
+        energy: dict[str, float] = {}
         plans = self.plan(spec, channels, op)
         sim = simulate_channels or max(1, min(channels, spec.shared_by_channels))
         for what, plan, reps in plans:
