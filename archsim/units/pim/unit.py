@@ -52,14 +52,18 @@ class PimUnit(ComputeUnit):
         return None
 
     def eltwise_kind(self, op: Any) -> str | None:
+        """add, mul or relu when `op` is one (tagged so, or one FLOP an element over one or two inputs
+        shaped like the output: a residual add); None for other element-wise ops (RoPE, SiLU, ...)."""
         if getattr(op, "kind", None) != "elementwise" or not self.cfg.eltwise:
             return None
-        tags = set(getattr(op, "tags", ()))
         for k in ELTWISE_OPERANDS:
-            if k in tags:
+            if k in getattr(op, "tags", ()):
                 return k
-        n_in = sum(1 for o in op.operands if o.role != "output")
-        return {1: "relu", 2: "add"}.get(n_in)
+        ins = [o for o in op.operands if o.role != "output"]
+        out = [o for o in op.operands if o.role == "output"]
+        if op.flops_per_point not in (None, 1) or len(out) != 1 or any(o.dims != out[0].dims for o in ins):
+            return None
+        return {1: "relu", 2: "add"}.get(len(ins))
 
     def supports(self, op: Any) -> bool:
         return self.gemvs(op) is not None or self.eltwise_kind(op) is not None
