@@ -39,7 +39,7 @@ def parse_gemm(text: str, index: int = 0, bits: int = 8):
     return gemm_op(m.group("name") or f"gemm{index}_{shape}", M, N, K, bits=bits, batch=B)
 
 
-def _key_values(spec: str | Mapping[str, Any], flag: str, example: str) -> dict[str, Any]:
+def key_values(spec: str | Mapping[str, Any], flag: str, example: str) -> dict[str, Any]:
     """'K=V,K=V' (or a mapping) -> a dict."""
     if not isinstance(spec, str):
         return dict(spec)
@@ -56,7 +56,7 @@ def parse_conv(spec: str | Mapping[str, Any], index: int = 0, bits: int = 8):
     """'H=224,W=224,R=7,S=7,C=3,F=64,stride=2,pad=3[,name=conv1]' (or the same as a mapping) -> a conv op."""
     from dataflows.ir import conv_op
 
-    items = _key_values(spec, "--conv", "H=56,W=56,R=3,S=3,C=64,F=64,stride=1,pad=1")
+    items = key_values(spec, "--conv", "H=56,W=56,R=3,S=3,C=64,F=64,stride=1,pad=1")
     name = str(items.pop("name", f"conv{index}"))
     unknown = set(items) - set(CONV_KEYS)
     if unknown:
@@ -92,7 +92,7 @@ def parse_attention(spec: str | Mapping[str, Any], index: int = 0, bits: int = 1
     """'B=64,H=12,P=1024,M=1024,E=64,F=64[,kv_heads=4,causal=1,name=att]' -> a fused attention op."""
     from dataflows.ir import attention_op
 
-    items = _key_values(spec, "--attention", "B=1,H=12,P=1024,M=1024,E=64,F=64")
+    items = key_values(spec, "--attention", "B=1,H=12,P=1024,M=1024,E=64,F=64")
     name = str(items.pop("name", f"attention{index}"))
     unknown = set(items) - set(ATTENTION_KEYS)
     if unknown:
@@ -165,6 +165,18 @@ def resolve_workload(workload: Any, design: Any = None) -> Workload:
     return Workload(ops)
 
 
+def onnx_workload(onnx: str, dims: Mapping[str, Any] | None = None, bits: int = 8,
+                  skip_unsupported: bool = False) -> Workload:
+    """The ops of an ONNX model (shapes only; dataflows/lowering/onnx_graph.py)."""
+    from dataflows.lowering.onnx_graph import lower_onnx
+
+    graph = lower_onnx(onnx, dims, bits, skip_unsupported)
+    return Workload(list(graph), {"onnx": str(onnx), "onnx_skipped": graph.meta["onnx_skipped"]})
+
+
+ONNX_KEYS = ("onnx", "dims", "bits", "skip_unsupported")
+
+
 def _from_mapping(spec: Mapping[str, Any]) -> Workload:
     spec = dict(spec)
     values, seed = spec.pop("values", None) or {}, spec.pop("seed", None)
@@ -179,6 +191,12 @@ def _from_mapping(spec: Mapping[str, Any]) -> Workload:
 
 
 def _ops_from_mapping(spec: dict[str, Any]) -> Workload:
+    if spec.get("onnx"):
+        unknown = {k for k, v in spec.items() if v not in (None, [], False)} - set(ONNX_KEYS) - {"phase", "batch"}
+        if unknown:
+            raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)} with onnx; "
+                                f"expected {', '.join(ONNX_KEYS)}")
+        return onnx_workload(**{k: v for k, v in spec.items() if k in ONNX_KEYS and v is not None})
     if spec.get("model") and _is_network(spec["model"]):
         from dataflows.vision import network_params
 
@@ -196,8 +214,8 @@ def _ops_from_mapping(spec: dict[str, Any]) -> Workload:
         return model_workload(**{k: v for k, v in spec.items() if k in keys and v is not None})
     unknown = set(spec) - {"gemm", "conv", "attention", "eltwise", "file", "bits", "phase", "batch"}
     if unknown:
-        raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; "
-                            "expected gemm, conv, attention, eltwise, file or model (and values, seed)")
+        raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; expected gemm, conv, attention, eltwise, "
+                            "file or model (and values, seed)")
     bits = int(spec.get("bits", 8))
     ops = [parse_gemm(g, i, bits) for i, g in enumerate(spec.get("gemm") or [])]
     ops += [parse_conv(c, i, bits) for i, c in enumerate(spec.get("conv") or [])]

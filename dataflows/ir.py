@@ -238,8 +238,9 @@ def conv_op(name: str, H: int, W: int, R: int, S: int, C: int, F: int, stride: i
                    Operand("ofmap", "output", ("n", "p", "q", "f"), bits)), count, layer, None, tags)
     dims = {"n": N, "h": H, "w": W, "p": P, "q": Q, "r": R, "s": S, "g": groups, "c": C // groups,
             "f": F // groups}
-    if groups == C == F and "depthwise" not in tags:
-        tags = (*tags, "depthwise")
+    kind = "depthwise" if groups == C == F else "grouped"
+    if kind not in tags:
+        tags = (*tags, kind)
     return Op(name, "conv", "npqgrsc,grscf->npqgf", dims,
               (Operand("ifmap", "activation", ("n", "h", "w", "g", "c"), bits),
                Operand("filter", "weight", ("g", "r", "s", "c", "f"), bits),

@@ -94,7 +94,7 @@ def _design(path: str, p: Any, bits: int, encodings: list[str], strict: bool) ->
     s = schedule_of(cfg)
     pa = p if s.act_bits == bits else None
     pw = p if s.weight_bits == bits else None
-    uniform = lambda b: np.full(1 << b, 1.0 / (1 << b))
+    uniform = lambda b: np.full(1 << b, 1.0 / (1 << b))  # noqa: E731
     c = fast_cost(s, *SHAPE, 1, pa if pa is not None else uniform(s.act_bits),
                   pw if pw is not None else uniform(s.weight_bits))
     serial_bits = {"activation": s.act_bits, "weight": s.weight_bits}.get(s.serial, bits)
@@ -114,15 +114,19 @@ def main(args) -> int:
         write_json(out, args.json)
         if args.json == "-":
             return 0
+    from archsim.textfmt import render_table, wrap
+
     g = out["group"]
     print(f"values {out['values']} at {out['bits']} bits")
-    print(f"  {'encoding':<10} {'digits':>6} {'mean non-zero':>14} {'zero share':>11} {f'E[max of {g}]':>13}")
-    for r in out["encodings"]:
-        print(f"  {r['encoding']:<10} {r['positions']:>6} {r['mean_nonzero']:>14.4f} {r['zero_operands']:>11.4f} "
-              f"{r[f'emax_{g}']:>13.4f}")
+    rows = [[r["encoding"], str(r["positions"]), f"{r['mean_nonzero']:.4f}", f"{r['zero_operands']:.4f}",
+             f"{r[f'emax_{g}']:.4f}"] for r in out["encodings"]]
+    print(render_table(("encoding", "digits", "mean non-zero", "zero share", f"E[max of {g}]"), rows))
     if out["designs"]:
-        print(f"  {'design':<22} {'encoding':<9} {'serial':<10} {'cycles/MAC':>10} {'x bit-par':>9} {'sync stall':>10}")
+        rows = [[d["design"], d["encoding"], d["serial"], f"{d['cycles_per_mac']:.4f}",
+                 f"{d['speedup_vs_bit_parallel']:.4f}", f"{d['sync_stall_share']:.3f}"] for d in out["designs"]]
+        print(render_table(("design", "encoding", "serial", "cycles/MAC", "x bit-par", "sync stall"), rows,
+                           text_cols=(0, 1, 2)))
         for d in out["designs"]:
-            print(f"  {d['design']:<22} {d['encoding']:<9} {d['serial']:<10} {d['cycles_per_mac']:>10.4f} "
-                  f"{d['speedup_vs_bit_parallel']:>9.4f} {d['sync_stall_share']:>10.3f}  {d['note']}")
+            if d["note"]:
+                print(wrap(f"{d['design']}: {d['note']}", 80, "  "))
     return 0

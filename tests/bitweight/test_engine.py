@@ -53,7 +53,8 @@ def test_pragmatic_and_laconic_cycle_equal_brute_force(M, K, sync, seed):
     a, w = rng.integers(-128, 128, (M, K)), rng.integers(-128, 128, (K, 5))
     pc, bt = encoding("popcount", 8).count, encoding("booth", 8).count
     rows, lanes = 4 if sync != 3 else 3, 8
-    s = Schedule("activation", "popcount", True, rows=rows, cols=2, k_lanes=lanes, sync_rows=sync if rows % sync == 0 else 1)
+    s = Schedule("activation", "popcount", True, rows=rows, cols=2, k_lanes=lanes,
+                 sync_rows=sync if rows % sync == 0 else 1)
     want = 0
     for r0 in range(0, M, rows):           # rounds: groups of sync_rows rows step together, meet at the end
         groups = []

@@ -59,7 +59,8 @@ def test_cycle_counts_the_given_array_exactly(tmp_path):
     a = rng.integers(-128, 128, (16, 64))
     np.save(tmp_path / "a.npy", a)
     design = archsim.load_config("configs/bitweight/opt4c_column.yaml")
-    row = archsim.run(design, {"gemm": ["g=16x32x64"]}, fidelity="cycle", values={"activation": str(tmp_path / "a.npy")})
+    row = archsim.run(design, {"gemm": ["g=16x32x64"]}, fidelity="cycle",
+                      values={"activation": str(tmp_path / "a.npy")})
     nz = encoding("ent", 8).nz
     per_row = [sum(max(1, int(nz[r[g:g + 4] + 128, b].sum())) for b in range(4) for g in range(0, 64, 4)) for r in a]
     # 8 columns take 8 rows a round and meet at its end

@@ -12,9 +12,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from archsim.units.bitweight.encodings import encoding
-from archsim.units.bitweight.engine import Schedule, cycle_cost, fast_cost
-from dataflows.values import parse_distribution
+from archsim.units.bitweight.encodings import encoding  # noqa: E402
+from archsim.units.bitweight.engine import Schedule, cycle_cost, fast_cost  # noqa: E402
+from dataflows.values import parse_distribution  # noqa: E402
 
 HERE = Path(__file__).parent
 

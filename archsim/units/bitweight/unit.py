@@ -118,10 +118,13 @@ class BitweightUnit(ComputeUnit):
         s = self.schedule
         pa, pw = (p if p is not None else _flat(b) for p, b in zip(self.profile, (s.act_bits, s.weight_bits)))
         c = fast_cost(s, g.M, g.N, g.K, g.batch, pa, pw)
-        b = g.batch   # operands read from SRAM once per tile; the outputs written once (K reduced inside)
+        # the serial operand is read once per pass of `cols` rows of the other one, which is read once
+        wt = self.cfg.serial == "weight"
+        passes = -(-(g.M if wt else g.N) // self.cfg.cols)
+        a_reads, w_reads = g.batch * g.M * g.K, g.batch * g.K * g.N
         return ComputeResult(cycles=self._cycles(c), macs=g.macs, folds=c.steps, utilization=0.0,
-                             sram_reads={"ifmap": b * g.M * g.K, "filter": b * g.K * g.N, "ofmap": 0},
-                             sram_writes={"ofmap": b * g.M * g.N},
+                             sram_reads={"ifmap": a_reads * (1 if wt else passes), "filter": w_reads * (passes if wt else 1)},
+                             sram_writes={"ofmap": g.batch * g.M * g.N},
                              energy_pj=self._energy(c, g.macs), detail=self._detail(c, "fast"))
 
     def estimate_s(self, op: Any) -> float | None:
