@@ -43,8 +43,9 @@ def register(sub) -> argparse.ArgumentParser:
     src.add_argument("--trace", help="DRAMSim3 trace: '0xADDR READ|WRITE cycle' per line")
     src.add_argument("--pattern", choices=PATTERN_NAMES, help="synthetic pattern (seq_wr: flash only)")
     src.add_argument("--commands", metavar="FILE",
-                     help="DRAM command trace: 'COMMAND [bank [row]]' per line (any command the standard declares, "
-                          "PIM ones included), issued in order on channel 0; an illegal order is refused naming the line")
+                     help="DRAM command trace: 'COMMAND [bank [row]]' per line (any command the standard "
+                          "declares, PIM ones included), issued in order on channel 0; an illegal order is refused "
+                          "naming the line")
     p.add_argument("--n", type=int, default=10_000, help="requests in the pattern (default 10000)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--gap", type=int, default=500, help="idle_rand: cycles between requests")
