@@ -77,8 +77,8 @@ def main() -> int:
             print(f"{row['design']:10} {row['kernel']:8} {row['config']:7} {size:>13} {refresh:7} {want:10.0f} "
                   f"{cyc:8.0f} {r:6.3f} {f}  {verdict}")
     cfg, spec, ch = design("hbm_pim")
-    p, n = ours({"design": "hbm_pim", "kernel": "gemv", "config": "pim", "M_or_N": "4096", "K": "4096"}, "all_bank")[0], \
-        no_pim_cycles(spec, ch, gemv(4096, 4096))
+    p = ours({"design": "hbm_pim", "kernel": "gemv", "config": "pim", "M_or_N": "4096", "K": "4096"}, "all_bank")[0]
+    n = no_pim_cycles(spec, ch, gemv(4096, 4096))
     print(f"\nHBM-PIM GEMV 4096x4096 speed-up over the same memory without PIM: {n / p:.2f}x (reference 2.74x)")
     for name in ("hbm_pim", "aim_gddr6"):
         cfg, spec, ch = design(name)
@@ -93,7 +93,8 @@ def attacc() -> None:
     """AttAcc's decode attention (GPT-3 175B: 96 heads of 128, L = 2048, FP16, one token) on its three
     variants; the measured figures are checked later, so ours are printed with the breakdown."""
     op = attention_op("gpt3_attention", B=1, H=96, P=1, M=2048, E=128, kv_cached=True)
-    print("\nAttAcc attention, GPT-3 175B layer (96 heads x 128, L = 2048, 1 token), ours only (reference checked later):")
+    print("\nAttAcc attention, GPT-3 175B layer (96 heads x 128, L = 2048, 1 token), ours only "
+          "(reference checked later):")
     for name in ("attacc_bank", "attacc_bank_capped", "attacc_bankgroup", "attacc_buffer"):
         path = CONFIGS / f"{name}.yaml"
         if not path.is_file():

@@ -29,7 +29,8 @@ class PimConfig(NearMemoryConfig):
                                     "8 x 32 B) or the channel's global buffer (AiM 2 KiB)")
     accumulators: int = Field(1, ge=1, description="output rows a unit accumulates at once (HBM-PIM GRF_B: 8)")
     reduction: Literal["adder_tree", "host"] = Field(
-        "adder_tree", description="lane partial sums reduced by an in-bank adder tree, or read out and reduced by the host")
+        "adder_tree",
+        description="lane partial sums reduced by an in-bank adder tree, or read out and reduced by the host")
     acc_bytes: int = Field(2, ge=1, description="bytes of one accumulator value read out")
     register_row: int = Field(-1, description="row whose address maps to the registers (registers: reserved_row); "
                               "-1: the bank's last row")

@@ -32,7 +32,7 @@ class PimUnit(ComputeUnit):
     kind = "pim"
     config_model = PimConfig
     side = "memory"
-    energy_actions: dict[str, str] = {}     # its lane MAC energy is in its own config (mac_energy)
+    energy_actions = {"pim_mac": "one lane MAC (priced by the unit's own mac_energy)"}
 
     # -- what it runs ----------------------------------------------------------------------------
     def gemvs(self, op: Any) -> list[tuple[int, int, int]] | None:
@@ -52,14 +52,18 @@ class PimUnit(ComputeUnit):
         return None
 
     def eltwise_kind(self, op: Any) -> str | None:
+        """add, mul or relu when `op` is one (tagged so, or one FLOP an element over one or two inputs
+        shaped like the output: a residual add); None for other element-wise ops (RoPE, SiLU, ...)."""
         if getattr(op, "kind", None) != "elementwise" or not self.cfg.eltwise:
             return None
-        tags = set(getattr(op, "tags", ()))
         for k in ELTWISE_OPERANDS:
-            if k in tags:
+            if k in getattr(op, "tags", ()):
                 return k
-        n_in = sum(1 for o in op.operands if o.role != "output")
-        return {1: "relu", 2: "add"}.get(n_in)
+        ins = [o for o in op.operands if o.role != "output"]
+        out = [o for o in op.operands if o.role == "output"]
+        if op.flops_per_point not in (None, 1) or len(out) != 1 or any(o.dims != out[0].dims for o in ins):
+            return None
+        return {1: "relu", 2: "add"}.get(len(ins))
 
     def supports(self, op: Any) -> bool:
         return self.gemvs(op) is not None or self.eltwise_kind(op) is not None
@@ -155,7 +159,10 @@ class PimUnit(ComputeUnit):
         """Run `op` on `channels` channels of `spec` at `fidelity` (the standalone entry point). `cycle`
         simulates one command-bus group (`simulate_channels` overrides): every channel gets the same
         stream, so the others are identical (a test holds 2 and 8 equal)."""
-        cycles, phases, commands, energy, details = 0.0, {}, {}, {}, []
+        cycles, details = 0.0, []
+        phases: dict[str, float] = {}
+        commands: dict[str, int] = {}
+        energy: dict[str, float] = {}
         plans = self.plan(spec, channels, op)
         sim = simulate_channels or max(1, min(channels, spec.shared_by_channels))
         for what, plan, reps in plans:
