@@ -228,6 +228,9 @@ class OperandValues:
     def for_op(self, op: Any, operand: str) -> np.ndarray | None:
         return values_for(op, operand, self.sources, self.seed)
 
+    def pmf_for(self, op: Any, operand: str) -> np.ndarray | None:
+        return pmf_for(op, operand, self.sources, self.seed)
+
 
 def values_for(op: Any, operand: str, sources: Mapping[str, Source], seed: int = 0) -> np.ndarray | None:
     """The values of `op`'s operand `operand` (int64, the stored shape), or None when no source covers
@@ -241,6 +244,22 @@ def values_for(op: Any, operand: str, sources: Mapping[str, Source], seed: int =
         shape = tuple(op.dims[d] for d in o.dims)
         return src.draw(shape, o.bits, _seed(seed, op.name, o.name))
     return check_values(np.asarray(src.lookup(op, o)), op, o, src.origin)
+
+
+def pmf_for(op: Any, operand: str, sources: Mapping[str, Source], seed: int = 0) -> np.ndarray | None:
+    """The probability of each value lo..hi of the operand's `bits`-bit range, without drawing: a
+    distribution's pmf (clipped as drawn), or the histogram of a file's (checked) values."""
+    o = op.operand(operand)
+    src = sources.get(o.role) or (sources.get("activation") if o.role == "kv_cache" else None)
+    if src is None:
+        return None
+    src = parse_source(src)
+    if isinstance(src, Distribution):
+        return src.pmf(o.bits)
+    a = values_for(op, operand, sources, seed)
+    lo, _ = signed_range(o.bits)
+    h = np.bincount((a.ravel() - lo), minlength=1 << o.bits).astype(np.float64)
+    return h / max(h.sum(), 1.0)
 
 
 def bind_values(unit: Any, op: Any, sources: Mapping[str, Any], seed: int = 0) -> Any:

@@ -180,15 +180,24 @@ class BitweightUnit(ComputeUnit):
         g = op.as_gemm()
         s = self._schedule_for(op)
         a_op, b_op = op.operands[0], op.operands[1]
-        a, w = ctx.values(op, a_op.name), ctx.values(op, b_op.name)
-        if a is not None or w is not None:
-            a, w = self._views(op, a, w, s)
-        c = self.cost(g, a, w, ctx.fidelity, s)
+        pmf = getattr(ctx, "value_pmf", None)
+        if ctx.fidelity == "fast" and callable(pmf):   # histograms suffice: nothing is drawn
+            pa, pw = pmf(op, a_op.name), pmf(op, b_op.name)
+            given = pa is not None or pw is not None
+            c = fast_cost(s, g.M, g.N, g.K, g.batch,
+                          _widen(pa, a_op.bits, s.act_bits) if pa is not None else _flat(s.act_bits),
+                          _widen(pw, b_op.bits, s.weight_bits) if pw is not None else _flat(s.weight_bits))
+        else:
+            a, w = ctx.values(op, a_op.name), ctx.values(op, b_op.name)
+            given = a is not None or w is not None
+            if given:
+                a, w = self._views(op, a, w, s)
+            c = self.cost(g, a, w, ctx.fidelity, s)
         cycles = self._cycles(c)
         tiles, traffic, sram = self._tiles(op, g, ctx, ctx.clock_ps(cycles))
         pipe = ctx.pipeline(tiles)
         detail = self._detail(c, ctx.fidelity)
-        detail["values"] = "given" if a is not None or w is not None else "uniform (no values given)"
+        detail["values"] = "given" if given else "uniform (no values given)"
         return OpResult(pipe.total_ps, pipe.compute_ps, op.macs, traffic, sram[0], sram[1],
                         self._energy(c, op.macs), f"{self.cfg.organisation} {self.cfg.serial}-serial "
                         f"{self.schedule.encoding} ({len(tiles)} blocks)", detail)
@@ -216,6 +225,16 @@ class BitweightUnit(ComputeUnit):
         from archsim.units.bitweight.tiles import weight_stationary_tiles
 
         return weight_stationary_tiles(op, g, ctx, compute_ps, self.cfg.cols)
+
+
+def _widen(p: np.ndarray, bits: int, to: int) -> np.ndarray:
+    """A pmf over `bits`-bit values as one over the unit's wider `to`-bit range (zeros outside)."""
+    if bits == to:
+        return p
+    out = np.zeros(1 << to)
+    off = (1 << (to - 1)) - (1 << (bits - 1))
+    out[off:off + len(p)] = p
+    return out
 
 
 def _flat(bits: int) -> np.ndarray:
