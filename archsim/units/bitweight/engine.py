@@ -78,7 +78,8 @@ class Schedule:
     def dense_lane(self) -> tuple[int, int]:
         """(operands a lane takes a step, cycles that step costs) where digits are not skipped."""
         if self.serial == "both" or self.serial == "none":
-            work = encoding(self.encoding, self.act_bits).positions * encoding(self.encoding, self.weight_bits).positions
+            work = (encoding(self.encoding, self.act_bits).positions
+                    * encoding(self.encoding, self.weight_bits).positions)
             if self.encoding == "parallel":
                 work = 1
         else:
@@ -297,7 +298,8 @@ def fast_cost(s: Schedule, M: int, N: int, K: int, batch: int, pmf_a: np.ndarray
     rounds = _ceil(R, s.rows)
     L = s.k_lanes * s.lane_k
     tail = K - (T - 1) * L                               # operands in the last chunk
-    chunks = [(T - 1, [s.lane_k] * s.k_lanes), (1, [min(s.lane_k, max(0, tail - i * s.lane_k)) for i in range(s.k_lanes)])]
+    chunks = [(T - 1, [s.lane_k] * s.k_lanes),
+              (1, [min(s.lane_k, max(0, tail - i * s.lane_k)) for i in range(s.k_lanes)])]
     if s.per_digit_pass:
         lane_pmfs = [lambda n, q=float(pmf @ enc.nz[:, b]): _binom(n, q) for b in range(enc.positions)]
         busy_row = K * float(pmf @ enc.count)
@@ -312,8 +314,9 @@ def fast_cost(s: Schedule, M: int, N: int, K: int, batch: int, pmf_a: np.ndarray
             continue
         per_group = [min(s.sync_rows, max(0, engines - g * s.sync_rows)) for g in range(s.rows // s.sync_rows)]
         memo: dict[int, tuple[float, float, float]] = {}
+        n_groups = len(per_group)
 
-        def group(e: int) -> tuple[float, float, float]:
+        def group(e: int, n_groups: int) -> tuple[float, float, float]:
             """Moments of one sync group's time over a row (e engines with rows), summed over its steps."""
             m = v = t3 = 0.0
             for count, lane_ops in chunks:
@@ -326,7 +329,7 @@ def fast_cost(s: Schedule, M: int, N: int, K: int, batch: int, pmf_a: np.ndarray
                     else:
                         mm, vv, tt = _max_moments(cdfs) if e else (1.0, 0.0, 0.0)
                     m, v, t3 = m + count * mm, v + count * vv, t3 + count * tt
-                if s.per_digit_pass and s.k_lanes == 1 and e == 1 and len(per_group) > 1:
+                if s.per_digit_pass and s.k_lanes == 1 and e == 1 and n_groups > 1:
                     # the passes of one chunk see the same operands: their costs are correlated
                     v += count * (_chunk_pass_var(enc, pmf, lane_ops[0]) - sum(
                         _max_moments([(np.cumsum(lp(lane_ops[0])), 1)])[1] for lp in lane_pmfs))
@@ -334,7 +337,7 @@ def fast_cost(s: Schedule, M: int, N: int, K: int, batch: int, pmf_a: np.ndarray
 
         for e in per_group:
             if e not in memo:
-                memo[e] = group(e)
+                memo[e] = group(e, n_groups)
         mean_g = [memo[e] for e in per_group]
         total += n_rounds * _expected_max_of_sums(*max(mean_g), sum(1 for e in per_group if e))
     steps = batch * passes * rounds * T * (enc.positions if s.per_digit_pass else 1)

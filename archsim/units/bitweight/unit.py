@@ -52,9 +52,8 @@ def gemm_view(op: Any, arr: np.ndarray, side: int) -> np.ndarray:
     free = [d for d in (ta, tb)[side] if d in tc and d not in (tb, ta)[side]]
     order = batch + (free + k if side == 0 else k + free)
     term = (ta, tb)[side]
-    size = lambda ds: math.prod(op.dims[d] for d in ds)
     parts = (batch, free, k) if side == 0 else (batch, k, free)
-    return arr.transpose([term.index(d) for d in order]).reshape(*(size(p) for p in parts))
+    return arr.transpose([term.index(d) for d in order]).reshape(*(math.prod(op.dims[d] for d in p) for p in parts))
 
 
 class BitweightUnit(ComputeUnit):
@@ -77,7 +76,8 @@ class BitweightUnit(ComputeUnit):
         digit statistics from these values' histograms; cache keys include them."""
         u = copy.copy(self)
         s = self.schedule
-        u.profile = (None if a is None else histogram(a, s.act_bits), None if w is None else histogram(w, s.weight_bits))
+        u.profile = (None if a is None else histogram(a, s.act_bits),
+                     None if w is None else histogram(w, s.weight_bits))
         return u
 
     def config_key(self) -> Any:
@@ -123,7 +123,8 @@ class BitweightUnit(ComputeUnit):
         passes = -(-(g.M if wt else g.N) // self.cfg.cols)
         a_reads, w_reads = g.batch * g.M * g.K, g.batch * g.K * g.N
         return ComputeResult(cycles=self._cycles(c), macs=g.macs, folds=c.steps, utilization=0.0,
-                             sram_reads={"ifmap": a_reads * (1 if wt else passes), "filter": w_reads * (passes if wt else 1)},
+                             sram_reads={"ifmap": a_reads * (1 if wt else passes),
+                                         "filter": w_reads * (passes if wt else 1)},
                              sram_writes={"ofmap": g.batch * g.M * g.N},
                              energy_pj=self._energy(c, g.macs), detail=self._detail(c, "fast"))
 
