@@ -148,21 +148,27 @@ def main(args) -> int:
         write_json(out, args.json)
         if args.json == "-":
             return 0
+    from archsim.textfmt import render_table, wrap
+
     g = out["group"]
     print(f"values {out['values']} at {out['bits']} bits")
     sampled = args.samples > 0
-    print(f"  {'encoding':<10} {'digits':>6} {'mean non-zero':>14} {'zero share':>11} {f'E[max of {g}]':>13}"
-          + (f" {'sampled mean':>13} {'sampled max':>12}" if sampled else ""))
+    head = ("encoding", "digits", "mean non-zero", "zero share", f"E[max of {g}]")
+    rows = []
     for r in out["encodings"]:
-        extra = ""
+        row = [r["encoding"], str(r["positions"]), f"{r['mean_nonzero']:.4f}", f"{r['zero_operands']:.4f}",
+               f"{r[f'emax_{g}']:.4f}"]
         if sampled:
             smax = r[f"sampled_emax_{g}"]
-            extra = f" {r['sampled_mean_nonzero']:>13.4f} {'-' if smax is None else f'{smax:.4f}':>12}"
-        print(f"  {r['encoding']:<10} {r['positions']:>6} {r['mean_nonzero']:>14.4f} {r['zero_operands']:>11.4f} "
-              f"{r[f'emax_{g}']:>13.4f}" + extra)
+            row += [f"{r['sampled_mean_nonzero']:.4f}", "-" if smax is None else f"{smax:.4f}"]
+        rows.append(row)
+    print(render_table(head + (("sampled mean", "sampled max") if sampled else ()), rows))
     if out["designs"]:
-        print(f"  {'design':<22} {'encoding':<9} {'serial':<10} {'cycles/MAC':>10} {'x bit-par':>9} {'sync stall':>10}")
+        rows = [[d["design"], d["encoding"], d["serial"], f"{d['cycles_per_mac']:.4f}",
+                 f"{d['speedup_vs_bit_parallel']:.4f}", f"{d['sync_stall_share']:.3f}"] for d in out["designs"]]
+        print(render_table(("design", "encoding", "serial", "cycles/MAC", "x bit-par", "sync stall"), rows,
+                           text_cols=(0, 1, 2)))
         for d in out["designs"]:
-            print(f"  {d['design']:<22} {d['encoding']:<9} {d['serial']:<10} {d['cycles_per_mac']:>10.4f} "
-                  f"{d['speedup_vs_bit_parallel']:>9.4f} {d['sync_stall_share']:>10.3f}  {d['note']}")
+            if d["note"]:
+                print(wrap(f"{d['design']}: {d['note']}", 80, "  "))
     return 0

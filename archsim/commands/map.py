@@ -147,20 +147,28 @@ def _objective(res) -> str:
     return f"latency (near-ties within {100 * res.tolerance:g}% go to least energy, then DRAM bytes)"
 
 
-def _print(design: str, res, run: dict) -> None:
+def render(design: str, res, run: dict, width: int = 80) -> str:
+    from archsim.textfmt import eng, render_table, wrap
+
     lb = res.lower_bound
-    print(f"{design}: op {res.op_name} GEMM {res.gemm} on unit {res.unit}, objective {_objective(res)}")
-    print(f"  search: {res.method}, {res.space_size} mappings, {res.evaluated} scored in {res.wall_s:.2f} s"
-          + (" (stopped by the time budget)" if res.truncated else "") + (" [cache]" if res.from_cache else ""))
-    print(f"  roofline bound: {lb['cycles']:.0f} cycles (compute {lb['compute_cycles']:.0f}, "
-          f"memory {lb['memory_cycles']:.0f}; compulsory {lb['compulsory_bytes']} B)")
-    hdr = f"  {'#':>2} {'mapping':<42} {'est. cycles':>12} {'x bound':>8} {'DRAM bytes':>12} {'energy uJ':>10}"
-    print(hdr)
-    for i, c in enumerate(res.top, 1):
-        print(f"  {i:>2} {c.mapping!s:<42} {c.cycles:>12} {c.cycles / max(lb['cycles'], 1e-9):>8.3f} "
-              f"{c.dram_total_bytes:>12} {c.total_energy_pj / 1e6:>10.3f}")
+    out = [wrap(f"{design}: op {res.op_name} GEMM {res.gemm} on unit {res.unit}, objective {_objective(res)}", width),
+           wrap(f"search: {res.method}, {res.space_size:,} mappings, {res.evaluated:,} scored in {res.wall_s:.2f} s"
+                + (" (stopped by the time budget)" if res.truncated else "") + (" [cache]" if res.from_cache else ""),
+                width, "  "),
+           wrap(f"roofline bound: {lb['cycles']:,.0f} cycles (compute {lb['compute_cycles']:,.0f}, memory "
+                f"{lb['memory_cycles']:,.0f}; compulsory {eng(lb['compulsory_bytes'], 'B')})", width, "  ")]
+    rows = [[str(i), str(c.mapping), f"{c.cycles:,}", f"{c.cycles / max(lb['cycles'], 1e-9):.3f}",
+             eng(c.dram_total_bytes, "B"), eng(c.total_energy_pj * 1e-12, "J")] for i, c in enumerate(res.top, 1)]
+    out.append(render_table(("#", "mapping", "est. cycles", "x bound", "DRAM", "energy"), rows, width,
+                            text_cols=(1,), keep=3))
     est = res.best.cycles
     same = run["mapping"].startswith(str(res.best.mapping))
-    print("  est. cycles: the search's closed form; `archsim run` simulates the tile pipeline:")
-    print(f"  {'#1' if same else run['mapping']} runs {run['cycles']:,} cycles there"
-          + (f" (the estimate is {100 * (est / run['cycles'] - 1):+.2f}%)" if same and run["cycles"] else ""))
+    out.append(wrap("est. cycles: the search's closed form; `archsim run` simulates the tile pipeline: "
+                    f"{'#1' if same else run['mapping']} runs {run['cycles']:,} cycles there"
+                    + (f" (the estimate is {100 * (est / run['cycles'] - 1):+.2f}%)." if same and run["cycles"]
+                       else "."), width))
+    return "\n".join(out)
+
+
+def _print(design: str, res, run: dict) -> None:
+    print(render(design, res, run))

@@ -130,7 +130,15 @@ def _requests(args, level):
 
 
 def _fmt(v) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
+    from archsim.textfmt import plain
+
+    return plain(v)
+
+
+def _line(key: str, value: str) -> str:
+    from archsim.textfmt import wrap
+
+    return wrap(f"{key:28s} {value}", 80, " " * 29)
 
 
 def explain(cfg, args, stats: dict) -> dict:
@@ -151,11 +159,10 @@ def explain(cfg, args, stats: dict) -> dict:
 
 def _explain_lines(e: dict) -> list[str]:
     lifted = ", ".join(f"{k} {100 * v:+.1f}%" for k, v in e["gain_if_lifted"].items())
-    return [f"{'front end':28s} {e['front_end']}",
-            f"{'bandwidth':28s} {e['bandwidth_gbps']:.2f} GB/s of {e['peak_bandwidth_gbps']:.2f} GB/s peak "
-            f"({100 * e['share_of_peak']:.0f}%)",
-            f"{'bound':28s} {e['bound']}",
-            f"{'faster with it lifted':28s} {lifted}"]
+    return [_line("front end", e["front_end"]),
+            _line("bandwidth", f"{e['bandwidth_gbps']:.2f} GB/s of {e['peak_bandwidth_gbps']:.2f} GB/s peak "
+                               f"({100 * e['share_of_peak']:.0f}%)"),
+            _line("bound", e["bound"]), _line("faster with it lifted", lifted)]
 
 
 def main(args) -> int:
@@ -177,5 +184,5 @@ def main(args) -> int:
                 continue
             if isinstance(v, dict):
                 v = ", ".join(f"{a}={_fmt(b)}" for a, b in v.items())
-            print(f"{k:28s} {_fmt(v)}", file=sys.stdout)
+            print(_line(k, _fmt(v)), file=sys.stdout)
     return 0

@@ -130,6 +130,8 @@ class LevelConfig(StrictModel):
 
     device: OffchipConfig
     links: dict[str, LinkConfig] = Field(default_factory=dict)
+    forward_chunk: Size | None = Field(None, description="links forward requests in chunks of this size as "
+                                       "they arrive (cut-through); none: whole requests (store and forward)")
 
 
 PLACEMENT_ROLES = ("weight", "kv_cache", "activation", "output")
@@ -143,6 +145,8 @@ class MemoryConfig(StrictModel):
     sram: dict[str, SramConfig] = Field(default_factory=dict)
     links: dict[str, LinkConfig] = Field(default_factory=dict)
     offchip: OffchipConfig = Field(default_factory=lambda: SimpleOffchipConfig(bandwidth="25.6 GB/s", latency="100 ns"))
+    forward_chunk: Size | None = Field(None, description="`links` forward requests in chunks of this size as "
+                                       "they arrive (cut-through); none: whole requests (store and forward)")
     levels: dict[str, LevelConfig] = Field(default_factory=dict)
     placement: dict[Literal["weight", "kv_cache", "activation", "output"], str] = Field(
         default_factory=dict, description="operand role -> off-chip level name (default offchip)")

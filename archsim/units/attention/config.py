@@ -53,6 +53,9 @@ class AttentionConfig(StrictModel):
     padding: Literal["pad", "refuse"] = Field("pad", description="P or M not a multiple of the tile: pad "
                                               "(cost shown in detail) or refuse")
     flat_row_block: int = Field(1024, ge=1, description="FLAT: query rows per block when QK/A go off chip")
+    flat_intermediates: Literal["auto", "onchip", "offchip"] = Field(
+        "auto", description="FLAT: where QK and A live, as FLAT's own search picks per model and length; auto: "
+        "on chip while a P0-query row block of QK is at most twice the buffer")
     kv_prefetch_tiles: int = Field(1, ge=0, description="cycle model: K/V tiles loaded ahead of use")
     offchip_bandwidth: Bandwidth | None = Field(None, description="default: the design's off-chip level")
     energy: AttentionEnergy = Field(default_factory=AttentionEnergy)
