@@ -133,16 +133,18 @@ class BitweightUnit(ComputeUnit):
 
     # -- the model -----------------------------------------------------------------------------
     def cost(self, g: GemmShape, a: np.ndarray | None, w: np.ndarray | None, fidelity: str,
-             schedule: Schedule | None = None) -> Cost:
+             schedule: Schedule | None = None, bits: tuple[int, int] | None = None) -> Cost:
         """Engine cost of the GEMM: exact from a [batch, M, K] and w [batch, K, N] (cycle), or expected
-        from their histograms (fast); a missing operand is uniform over its range."""
+        from their histograms (fast); a missing operand is uniform over its `bits` (default: the
+        schedule's widths)."""
         s = schedule or self.schedule
+        ab, wb = bits or (s.act_bits, s.weight_bits)
         if fidelity == "cycle":
-            a = a if a is not None else _uniform((g.batch, g.M, g.K), s.act_bits, "A")
-            w = w if w is not None else _uniform((g.batch, g.K, g.N), s.weight_bits, "B")
+            a = a if a is not None else _uniform((g.batch, g.M, g.K), ab, "A")
+            w = w if w is not None else _uniform((g.batch, g.K, g.N), wb, "B")
             return cycle_cost(s, a, w)
-        pa = histogram(a, s.act_bits) if a is not None else _flat(s.act_bits)
-        pw = histogram(w, s.weight_bits) if w is not None else _flat(s.weight_bits)
+        pa = histogram(a, s.act_bits) if a is not None else _widen(_flat(ab), ab, s.act_bits)
+        pw = histogram(w, s.weight_bits) if w is not None else _widen(_flat(wb), wb, s.weight_bits)
         return fast_cost(s, g.M, g.N, g.K, g.batch, pa, pw)
 
     def _cycles(self, c: Cost) -> int:
@@ -185,15 +187,16 @@ class BitweightUnit(ComputeUnit):
         if ctx.fidelity == "fast" and callable(pmf):   # histograms suffice: nothing is drawn
             pa, pw = pmf(op, a_op.name), pmf(op, b_op.name)
             given = pa is not None or pw is not None
-            c = fast_cost(s, g.M, g.N, g.K, g.batch,
-                          _widen(pa, a_op.bits, s.act_bits) if pa is not None else _flat(s.act_bits),
-                          _widen(pw, b_op.bits, s.weight_bits) if pw is not None else _flat(s.weight_bits))
+            pa = pa if pa is not None else _flat(a_op.bits)     # no values: uniform over the op's width
+            pw = pw if pw is not None else _flat(b_op.bits)
+            c = fast_cost(s, g.M, g.N, g.K, g.batch, _widen(pa, a_op.bits, s.act_bits),
+                          _widen(pw, b_op.bits, s.weight_bits))
         else:
             a, w = ctx.values(op, a_op.name), ctx.values(op, b_op.name)
             given = a is not None or w is not None
             if given:
                 a, w = self._views(op, a, w, s)
-            c = self.cost(g, a, w, ctx.fidelity, s)
+            c = self.cost(g, a, w, ctx.fidelity, s, (a_op.bits, b_op.bits))
         cycles = self._cycles(c)
         tiles, traffic, sram = self._tiles(op, g, ctx, ctx.clock_ps(cycles))
         pipe = ctx.pipeline(tiles)
