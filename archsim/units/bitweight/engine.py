@@ -335,6 +335,9 @@ def fast_cost(s: Schedule, M: int, N: int, K: int, batch: int, pmf_a: np.ndarray
                         _max_moments([(np.cumsum(lp(lane_ops[0])), 1)])[1] for lp in lane_pmfs))
             return m, v, t3
 
+        if s.slack and not s.per_digit_pass and max(per_group) > 1:
+            total += n_rounds * _slack_round_mc(s, chunks, lane_pmfs[0], per_group)
+            continue
         for e in per_group:
             if e not in memo:
                 memo[e] = group(e, n_groups)
@@ -342,6 +345,35 @@ def fast_cost(s: Schedule, M: int, N: int, K: int, batch: int, pmf_a: np.ndarray
         total += n_rounds * _expected_max_of_sums(*max(mean_g), sum(1 for e in per_group if e))
     steps = batch * passes * rounds * T * (enc.positions if s.per_digit_pass else 1)
     return Cost(batch * passes * total, steps, batch * passes * R * busy_row, lanes, bp)
+
+
+MC_ENGINE_STEPS = 200_000   # engine-steps the slack estimate samples (fixed seed: deterministic)
+
+
+def _slack_round_mc(s: Schedule, chunks: list, lane_pmf, per_group: list[int]) -> float:
+    """Expected round time with run-ahead (`slack`), by sampling the engines' step costs from their
+    distribution (max over the engine's lanes of the lane's digits, floor 1) and running the same
+    recurrence as `cycle`. Step costs are i.i.d. given the histogram; the seed is fixed."""
+    T = sum(count for count, _ in chunks)
+    e_max = max(per_group)
+    sims = max(64, MC_ENGINE_STEPS // max(1, len(per_group) * e_max * T))
+    rng = np.random.default_rng(0)
+    costs = np.zeros((sims, len(per_group), e_max, T), np.int64)
+    t0 = 0
+    for count, lane_ops in chunks:
+        if count == 0:
+            continue
+        cdfs = [np.cumsum(lane_pmf(n)) for n in lane_ops]
+        n = max(len(c) for c in cdfs)
+        F = np.ones(n)
+        for c in cdfs:
+            F *= np.concatenate([c, np.ones(n - len(c))])
+        draw = np.searchsorted(F, rng.random((sims, len(per_group), e_max, count)) * F[-1], side="right")
+        costs[..., t0:t0 + count] = np.maximum(np.minimum(draw, n - 1), 1)
+        t0 += count
+    for g, e in enumerate(per_group):
+        costs[:, g, e:, :] = 0                     # engines without a row this round
+    return float(_run_ahead(costs, s.slack).max(axis=1).mean())
 
 
 def _chunk_pass_var(enc: Encoding, pmf: np.ndarray, n: int) -> float:
