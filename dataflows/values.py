@@ -72,10 +72,10 @@ class Distribution:
     def draw(self, shape: tuple[int, ...], bits: int, rng: np.random.Generator) -> np.ndarray:
         lo, hi = signed_range(bits)
         if self.name == "uniform":
-            out = rng.integers(lo, hi + 1, size=shape, dtype=np.int64)
+            out = rng.integers(lo, hi + 1, size=shape, dtype=np.int32)
         else:
             x = rng.normal(0.0, self.scale, shape) if self.name == "normal" else rng.laplace(0.0, self.scale, shape)
-            out = np.clip(np.rint(x), lo, hi).astype(np.int64)
+            out = np.clip(np.rint(x), lo, hi).astype(np.int32)
         if self.zero_p:
             out[rng.random(shape) < self.zero_p] = 0
         return out
@@ -181,7 +181,7 @@ def _seed(seed: int, *names: str) -> np.random.Generator:
 
 
 def check_values(a: np.ndarray, op: Any, operand: Any, origin: str) -> np.ndarray:
-    """The operand's values as int64 in its stored shape; errors name the op, operand and what is wrong."""
+    """The operand's values as int32 (operands are at most 16-bit; half the memory of int64) in its stored shape; errors name the op, operand and what is wrong."""
     shape = tuple(op.dims[d] for d in operand.dims)
     where = f"values {origin} for op {op.name!r} operand {operand.name!r}"
     if a.shape != shape:
@@ -195,7 +195,7 @@ def check_values(a: np.ndarray, op: Any, operand: Any, origin: str) -> np.ndarra
     if a.size and (a.min() < lo or a.max() > hi):
         raise WorkloadError(f"{where}: values span [{a.min()}, {a.max()}], outside the operand's "
                             f"{operand.bits}-bit signed range [{lo}, {hi}]")
-    return a.astype(np.int64).reshape(shape)
+    return a.astype(np.int32).reshape(shape)
 
 
 @dataclass
@@ -233,12 +233,15 @@ class OperandValues:
 
 
 def values_for(op: Any, operand: str, sources: Mapping[str, Source], seed: int = 0) -> np.ndarray | None:
-    """The values of `op`'s operand `operand` (int64, the stored shape), or None when no source covers
+    """The values of `op`'s operand `operand` (int32, the stored shape), or None when no source covers
     its role. A distribution is drawn at the operand's bits; an array is checked against shape and bits."""
     o = op.operand(operand)
     src = sources.get(o.role) or (sources.get("activation") if o.role == "kv_cache" else None)
     if src is None:
         return None
+    if o.bits > 32:
+        raise WorkloadError(f"values for op {op.name!r} operand {o.name!r}: {o.bits}-bit operands are wider "
+                            "than values support (32 bits)")
     src = parse_source(src)
     if isinstance(src, Distribution):
         shape = tuple(op.dims[d] for d in o.dims)
