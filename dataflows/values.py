@@ -27,6 +27,7 @@ import numpy as np
 from archsim.errors import WorkloadError
 
 VALUE_ROLES = ("weight", "activation", "kv_cache")
+DRAW_CHUNK = 1 << 22        # values drawn per numpy call
 _NUM = r"([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
 DIST_HELP = "normal:STD, uniform, laplace:B, sparse:P,<dist> or an .npy/.npz file"
 
@@ -70,15 +71,21 @@ class Distribution:
         return p
 
     def draw(self, shape: tuple[int, ...], bits: int, rng: np.random.Generator) -> np.ndarray:
+        """Rounded, clipped draws as int32, generated in chunks so a large weight never needs a
+        float64 copy of itself."""
         lo, hi = signed_range(bits)
-        if self.name == "uniform":
-            out = rng.integers(lo, hi + 1, size=shape, dtype=np.int32)
-        else:
-            x = rng.normal(0.0, self.scale, shape) if self.name == "normal" else rng.laplace(0.0, self.scale, shape)
-            out = np.clip(np.rint(x), lo, hi).astype(np.int32)
-        if self.zero_p:
-            out[rng.random(shape) < self.zero_p] = 0
-        return out
+        out = np.empty(math.prod(shape), np.int32)
+        for i in range(0, out.size, DRAW_CHUNK):
+            n = min(DRAW_CHUNK, out.size - i)
+            if self.name == "uniform":
+                part = rng.integers(lo, hi + 1, size=n)
+            else:
+                x = rng.normal(0.0, self.scale, n) if self.name == "normal" else rng.laplace(0.0, self.scale, n)
+                part = np.clip(np.rint(x), lo, hi)
+            if self.zero_p:
+                part[rng.random(n) < self.zero_p] = 0
+            out[i:i + n] = part
+        return out.reshape(shape)
 
 
 def _cdf(name: str, scale: float, x: np.ndarray) -> np.ndarray:
