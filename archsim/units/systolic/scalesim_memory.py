@@ -34,6 +34,7 @@ from archsim.units.systolic.folds import cdiv
 ACTIVE_FRACTION = 0.5        # SCALE-Sim's fixed split of every SRAM into active and prefetch halves
 SETS_PER_SRAM = 100          # a prefetch set is 1% of the SRAM's words
 READ_LATENCY = 1             # DRAM read port latency, cycles (write port: 0)
+CALC_READ_BW = 10            # CALC mode's nominal ifmap/filter fetch rate, words per cycle
 
 
 @dataclass(frozen=True)
@@ -245,24 +246,88 @@ def _fold_demand(op: np.ndarray, used: int, K: int) -> tuple[np.ndarray, np.ndar
     return t.ravel()[order], op[:used, :K].ravel()[order]
 
 
-class OutputStationary:
-    """SCALE-Sim's os schedule of one layer: ifmap rows (M) on array rows, filters (N) on
-    columns, K streamed; folds column-fold outer, row-fold inner, each K + R + C - 2 cycles."""
+class Schedule:
+    """SCALE-Sim's cycle-by-cycle demand of one layer on one dataflow. Folds run column-fold outer,
+    row-fold inner, each `fold_len` cycles; subclasses say what each fold asks for and writes."""
+
+    fold_len: int
+    rf: int
+    cf: int
 
     def __init__(self, geo: ConvGeometry, R: int, C: int):
         self.A, self.B = geo.ifmap_addresses(), geo.filter_addresses()
         self.M, self.N, self.K, self.R, self.C = geo.M, geo.F, geo.K, R, C
-        self.rf, self.cf = cdiv(self.M, R), cdiv(self.N, C)
-        self.fold_len = self.K + R + C - 2
-        self.rows = self.rf * self.cf * self.fold_len
 
-    def _used(self, i: int, n: int, size: int) -> int:
+    @property
+    def rows(self) -> int:
+        return self.rf * self.cf * self.fold_len
+
+    @staticmethod
+    def _used(i: int, n: int, size: int) -> int:
         return min(size, n - i * size)
 
-    def _lane_ops(self, kind: str, fr: int, fc: int) -> tuple[np.ndarray, int]:
+    def _folds(self):
+        for fc in range(self.cf):
+            for fr in range(self.rf):
+                yield (fc * self.rf + fr) * self.fold_len, fr, fc
+
+    def fold_demand(self, kind: str, fr: int, fc: int) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def fold_writes(self, fr: int, fc: int) -> np.ndarray:
+        """Words written at each cycle of a fold."""
+        raise NotImplementedError
+
+    def demand(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        """(row, id) of every valid demand of an operand, in the order the array asks."""
+        rows, ids = [], []
+        for base, fr, fc in self._folds():
+            t, a = self.fold_demand(kind, fr, fc)
+            keep = a >= 0
+            rows.append(t[keep] + base)
+            ids.append(a[keep])
+        return np.concatenate(rows), np.concatenate(ids)
+
+    def demand_span(self, kind: str) -> tuple[int, int]:
+        """First and last rows an operand is asked for (from the first and last folds)."""
+        folds = list(self._folds())
+        span = []
+        for base, fr, fc in (folds[0], folds[-1]):
+            t, a = self.fold_demand(kind, fr, fc)
+            t = t[a >= 0]
+            span.append(base + int(t[0] if not span else t[-1]))
+        return span[0], span[1]
+
+    def writes(self) -> dict[int, int]:
+        """row -> ofmap words written."""
+        out: dict[int, int] = {}
+        for base, fr, fc in self._folds():
+            count = self.fold_writes(fr, fc)
+            for t in np.flatnonzero(count):
+                out[base + int(t)] = int(count[t])
+        return out
+
+
+class OutputStationary(Schedule):
+    """os: ifmap rows (M) on array rows, filters (N) on columns, K streamed, K + R + C - 2 a fold;
+    outputs leave skewed after the K - 1 stream cycles."""
+
+    def __init__(self, geo: ConvGeometry, R: int, C: int):
+        super().__init__(geo, R, C)
+        self.rf, self.cf = cdiv(self.M, R), cdiv(self.N, C)
+        self.fold_len = self.K + R + C - 2
+
+    def fold_demand(self, kind: str, fr: int, fc: int) -> tuple[np.ndarray, np.ndarray]:
         if kind == "ifmap":
-            return self.A[fr * self.R:(fr + 1) * self.R], self._used(fr, self.M, self.R)
-        return self.B[:, fc * self.C:(fc + 1) * self.C].T, self._used(fc, self.N, self.C)
+            return _fold_demand(self.A[fr * self.R:(fr + 1) * self.R], self._used(fr, self.M, self.R), self.K)
+        return _fold_demand(self.B[:, fc * self.C:(fc + 1) * self.C].T, self._used(fc, self.N, self.C), self.K)
+
+    def fold_writes(self, fr: int, fc: int) -> np.ndarray:
+        ru, cu = self._used(fr, self.M, self.R), self._used(fc, self.N, self.C)
+        u = np.arange(self.R + self.C - 1)[:, None] - np.arange(cu)[None, :]     # flipped row index
+        count = np.zeros(self.fold_len, np.int64)
+        count[self.K - 1:] = ((u >= self.R - ru) & (u <= self.R - 1)).sum(axis=1)
+        return count
 
     def prefetch_size(self, kind: str) -> tuple[int, int]:
         """(words in the padded prefetch stream, valid words in it)."""
@@ -282,41 +347,138 @@ class OutputStationary:
             blocks = [pad[:, f * self.C:(f + 1) * self.C] for f in range(self.cf)]
         return rollout(np.concatenate(blocks))
 
-    def _folds(self):
-        for fc in range(self.cf):
-            for fr in range(self.rf):
-                yield (fc * self.rf + fr) * self.fold_len, fr, fc
 
-    def demand(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
-        """(row, id) of every valid demand of an operand, in the order the array asks."""
-        rows, ids = [], []
-        for base, fr, fc in self._folds():
-            t, a = _fold_demand(*self._lane_ops(kind, fr, fc), self.K)
-            keep = a >= 0
-            rows.append(t[keep] + base)
-            ids.append(a[keep])
-        return np.concatenate(rows), np.concatenate(ids)
+class WeightStationary(Schedule):
+    """ws: filter taps (K) on rows, filters (N) on columns, the M ifmap rows streamed. A fold loads
+    its R x C tile (cycles 0..R-1), streams ifmap skewed from cycle R, and writes outputs skewed
+    from cycle 2R - 1; 2R + C + M - 2 a fold."""
 
-    def writes(self) -> dict[int, int]:
-        """row -> ofmap words written: a fold's outputs leave skewed after its K - 1 stream cycles."""
-        out: dict[int, int] = {}
-        for base, fr, fc in self._folds():
-            ru, cu = self._used(fr, self.M, self.R), self._used(fc, self.N, self.C)
-            u = np.arange(self.R + self.C - 1)[:, None] - np.arange(cu)[None, :]
-            count = ((u >= self.R - ru) & (u <= self.R - 1)).sum(axis=1)
-            for du in np.flatnonzero(count):
-                out[base + self.K - 1 + int(du)] = int(count[du])
-        return out
+    def __init__(self, geo: ConvGeometry, R: int, C: int):
+        super().__init__(geo, R, C)
+        self.rf, self.cf = cdiv(self.K, R), cdiv(self.N, C)
+        self.fold_len = 2 * R + C + self.M - 2
 
-    def demand_span(self, kind: str) -> tuple[int, int]:
-        """First and last rows an operand is asked for (from the first and last folds)."""
-        folds = list(self._folds())
-        span = []
-        for base, fr, fc in (folds[0], folds[-1]):
-            t, a = _fold_demand(*self._lane_ops(kind, fr, fc), self.K)
-            t = t[a >= 0]
-            span.append(base + int(t[0] if not span else t[-1]))
-        return span[0], span[1]
+    def fold_demand(self, kind: str, fr: int, fc: int) -> tuple[np.ndarray, np.ndarray]:
+        ru = self._used(fr, self.K, self.R)
+        if kind == "ifmap":
+            t, a = _fold_demand(self.A[:, fr * self.R:fr * self.R + ru].T, ru, self.M)
+            return t + self.R, a
+        cu = self._used(fc, self.N, self.C)
+        tile = self.B[fr * self.R:fr * self.R + ru, fc * self.C:fc * self.C + cu][::-1]
+        t = np.repeat(np.arange(ru) + self.R - ru, cu)
+        return t, tile.ravel()
+
+    def fold_writes(self, fr: int, fc: int) -> np.ndarray:
+        cu = self._used(fc, self.N, self.C)
+        t = np.arange(self.fold_len)[:, None] - (2 * self.R - 1) - np.arange(cu)[None, :]
+        return ((t >= 0) & (t < self.M)).sum(axis=1)
+
+
+SCHEDULES = {"os": OutputStationary, "ws": WeightStationary}
+
+
+def _schedule(geo: ConvGeometry, R: int, C: int, dataflow: str) -> Schedule:
+    if dataflow not in SCHEDULES:
+        raise NotImplementedError(f"SCALE-Sim's memory is modelled for {', '.join(SCHEDULES)}, "
+                                  f"not {dataflow}")
+    return SCHEDULES[dataflow](geo, R, C)
+
+
+def estimate_reads(rows: np.ndarray, ids: np.ndarray, sram_words: int, bw: int) -> tuple[int, int, int]:
+    """CALC mode's read side: (DRAM start, stop, words) of one operand.
+
+    CALC mode has no bandwidth limit; it fetches what the array asks for, in sets of
+    floor(SRAM words / 100) distinct words. Once 50 sets (the active half) have been fetched, the
+    next epoch starts empty, so a word comes from DRAM once per epoch that asks for it. The first
+    fetch ends just before the first demand at `bw` words a cycle (all of it before cycle 0 when
+    the operand never fills an epoch); the last ends a cycle after the last epoch boundary."""
+    per_set = sram_words // SETS_PER_SRAM
+    epoch = round(ACTIVE_FRACTION * SETS_PER_SRAM) * per_set
+    pos, words, boundaries = 0, 0, []
+    while pos < ids.size:
+        span = 2 * epoch
+        while True:
+            chunk = ids[pos:pos + span]
+            _, first = np.unique(chunk, return_index=True)
+            if first.size >= epoch or pos + span >= ids.size:
+                break
+            span *= 2
+        if first.size < epoch:
+            words += first.size
+            break
+        q = pos + int(np.partition(first, epoch - 1)[epoch - 1])
+        words += epoch
+        boundaries.append(int(rows[q]))
+        pos = q + 1
+    if not boundaries:
+        lead = math.ceil(cdiv(words, per_set) * per_set / bw)
+        return -lead, -1, words
+    return int(rows[0]) - math.ceil(epoch / bw), boundaries[-1] + 1, words
+
+
+def _timeline(sched: Schedule, wb: WriteBuffer, events: dict[str, dict[int, int]],
+              slide_lines: dict[str, int]) -> tuple[int, int, int | None, dict[str, int], list]:
+    """Walk the rows where something happens: read-window slides and ofmap writes.
+
+    Returns the last row's finish cycle (SCALE-Sim's Total Cycles), the stall total, the last
+    ofmap DRAM cycle, the last burst per operand, and (row, stall before, stall after) marks."""
+    writes = sched.writes()
+    last_burst = {name: -1 for name in events}
+    stall, out = 0, 0
+    marks: list[tuple[int, int, int]] = []
+    for i in sorted(set(writes).union(*events.values(), {sched.rows - 1})):
+        cycle = i + stall
+        worst = 0
+        for name, per_row in events.items():
+            offset = READ_LATENCY
+            for _ in range(per_row.get(i, 0)):
+                last_burst[name] += slide_lines[name] + READ_LATENCY
+                p = last_burst[name] - (cycle + offset)
+                offset += 2 * p if p > 0 else p
+            worst = max(worst, offset - READ_LATENCY)
+        n = writes.get(i, 0)
+        out = wb.write(cycle, n) if n else cycle
+        before = stall
+        stall += max(worst, out - cycle)
+        marks.append((i, before, stall))
+    return out, stall, wb.finish(out), last_burst, marks
+
+
+def _sram_windows(sched: Schedule, marks: list) -> dict[str, tuple[int, int]]:
+    """First and last SRAM access cycle per operand, shifted by the stalls before them."""
+    keys = [m[0] for m in marks]
+
+    def at(row: int) -> int:
+        j = int(np.searchsorted(keys, row, side="right")) - 1
+        if j < 0:
+            return row
+        return row + (marks[j][1] if keys[j] == row else marks[j][2])
+
+    out = {}
+    for name in ("ifmap", "filter"):
+        lo, hi = sched.demand_span(name)
+        out[name] = (at(lo) + READ_LATENCY, at(hi) + READ_LATENCY)
+    writes = sched.writes()
+    out["ofmap"] = (at(min(writes)), at(max(writes)))
+    return out
+
+
+def memory_run(geo: ConvGeometry, R: int, C: int, dataflow: str, mem: UserMemory,
+               mode: str) -> MemoryRun:
+    """SCALE-Sim's memory timing of one layer in CALC or USER mode (see the module docstring)."""
+    if mode == "USER":
+        return user_memory_run(geo, R, C, dataflow, mem)
+    sched = _schedule(geo, R, C, dataflow)
+    dram = {}
+    for name, kb in (("ifmap", mem.ifmap_kb), ("filter", mem.filter_kb)):
+        rows, ids = sched.demand(name)
+        dram[name] = estimate_reads(rows, ids, kb * 1024, CALC_READ_BW)
+    wb = WriteBuffer(mem.ofmap_kb * 1024, C)              # CALC drains a full array row a cycle
+    out, stall, end, _, marks = _timeline(sched, wb, {}, {})
+    dram["ofmap"] = (wb.first_drain or 0, end or 0, wb.words)
+    first = min(dram["ifmap"][0], dram["filter"][0])
+    return MemoryRun(total_cycles=out, stall_cycles=stall, total_with_prefetch=(end or 0) - first,
+                     sram=_sram_windows(sched, marks), dram=dram)
 
 
 def user_memory_run(geo: ConvGeometry, R: int, C: int, dataflow: str, mem: UserMemory) -> MemoryRun:
@@ -334,27 +496,9 @@ def user_memory_run(geo: ConvGeometry, R: int, C: int, dataflow: str, mem: UserM
             for j in buf.slides(sched.prefetch(name), ids):
                 per_row[int(rows[j])] = per_row.get(int(rows[j]), 0) + 1
         events[name] = per_row
-    writes = sched.writes()
-    last_burst = {name: -1 for name in bufs}
     wb = WriteBuffer(mem.ofmap_kb * 1024, mem.ofmap_bw)
-    stall, out = 0, 0
-    marks: list[tuple[int, int, int]] = []          # (row, stall before it, stall after it)
-    for i in sorted(set(writes) | set(events["ifmap"]) | set(events["filter"]) | {sched.rows - 1}):
-        cycle = i + stall
-        worst = 0
-        for name, buf in bufs.items():
-            offset = READ_LATENCY
-            for _ in range(events[name].get(i, 0)):
-                last_burst[name] += buf.slide_lines + READ_LATENCY
-                p = last_burst[name] - (cycle + offset)
-                offset += 2 * p if p > 0 else p
-            worst = max(worst, offset - READ_LATENCY)
-        n = writes.get(i, 0)
-        out = wb.write(cycle, n) if n else cycle
-        before = stall
-        stall += max(worst, out - cycle)
-        marks.append((i, before, stall))
-    end = wb.finish(out)
+    out, stall, end, last_burst, marks = _timeline(
+        sched, wb, events, {k: b.slide_lines for k, b in bufs.items()})
     dram = {}
     for name, buf in bufs.items():
         slides = sum(events[name].values())
@@ -362,19 +506,5 @@ def user_memory_run(geo: ConvGeometry, R: int, C: int, dataflow: str, mem: UserM
                       (buf.first_lines + slides * buf.slide_lines) * buf.bw)
     first = min(d[0] for d in dram.values())
     dram["ofmap"] = (wb.first_drain if wb.first_drain is not None else 0, end or 0, wb.words)
-    keys = [m[0] for m in marks]
-
-    def at(row: int) -> int:
-        """The cycle a demand row is issued: shifted by every stall before it."""
-        j = int(np.searchsorted(keys, row, side="right")) - 1
-        if j < 0:
-            return row
-        return row + (marks[j][1] if keys[j] == row else marks[j][2])
-
-    sram = {}
-    for name in ("ifmap", "filter"):
-        lo, hi = sched.demand_span(name)
-        sram[name] = (at(lo) + READ_LATENCY, at(hi) + READ_LATENCY)
-    sram["ofmap"] = (at(min(writes)), at(max(writes)))
     return MemoryRun(total_cycles=out, stall_cycles=stall, total_with_prefetch=(end or 0) - first,
-                     sram=sram, dram=dram)
+                     sram=_sram_windows(sched, marks), dram=dram)
