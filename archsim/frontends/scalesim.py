@@ -1,4 +1,4 @@
-"""SCALE-Sim v3 front end: its .cfg and topology CSV in, its COMPUTE_REPORT.csv out.
+"""SCALE-Sim v3 front end: its .cfg and topology CSV in, its three report files out.
 
 The reader follows SCALE-Sim's conventions (header line skipped, last field of every row dropped,
 `DP` layers split per channel, ceil-based conv output size, no padding, batch 1) so the same files
@@ -15,6 +15,7 @@ from archsim.errors import ArchsimError
 from archsim.fileio import atomic_write_text
 from archsim.units.base import GemmShape
 from archsim.units.systolic.conv import conv_to_gemm
+from archsim.units.systolic.scalesim_memory import SCHEDULES, ConvGeometry, MemoryRun, UserMemory, memory_run
 from archsim.units.systolic.scalesim_timing import scalesim_cycles
 
 REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
@@ -78,8 +79,17 @@ def scalesim_cfg_text(rows: object, cols: object, dataflow: object, sram_kb: int
     return _CFG_TEMPLATE.format(rows=rows, cols=cols, dataflow=dataflow, sram_kb=sram_kb, run_name=run_name)
 
 
-REPORT_COLUMNS = ("LayerID", "Total Cycles", "Stall Cycles", "Overall Util %",
+PREFETCH_COLUMN = "Total Cycles (incl. prefetch)"
+REPORT_COLUMNS = ("LayerID", PREFETCH_COLUMN, "Total Cycles", "Stall Cycles", "Overall Util %",
                   "Mapping Efficiency %", "Compute Util %")
+BANDWIDTH_COLUMNS = ("LayerID", "Avg IFMAP SRAM BW", "Avg FILTER SRAM BW", "Avg OFMAP SRAM BW",
+                     "Avg IFMAP DRAM BW", "Avg FILTER DRAM BW", "Avg OFMAP DRAM BW")
+_OPERANDS = (("ifmap", "IFMAP"), ("filter", "Filter"), ("ofmap", "OFMAP"))
+DETAIL_COLUMNS = ("LayerID",
+                  *(f"SRAM {n} {f}" for _, n in _OPERANDS for f in
+                    ("Start Cycle", "Stop Cycle", "Writes" if n == "OFMAP" else "Reads")),
+                  *(f"DRAM {n} {f}" for _, n in _OPERANDS for f in
+                    ("Start Cycle", "Stop Cycle", "Writes" if n == "OFMAP" else "Reads")))
 PIPELINED_COLUMN = "archsim Pipelined Cycles"
 
 
@@ -91,8 +101,15 @@ class ScalesimConfig:
     rows: int
     cols: int
     dataflow: str
-    interface_bandwidth: str      # CALC (stall-free) or USER (SCALE-Sim adds its own stalls)
-    ignored: tuple[str, ...] = ()  # "key=value" of every .cfg key that does not shape the compute report
+    interface_bandwidth: str      # CALC (no bandwidth limit) or USER (finite DRAM bandwidth, stalls)
+    memory: UserMemory | None = None   # SRAM sizes and DRAM bandwidths
+    ignored: tuple[str, ...] = ()  # "key=value" of every .cfg key that shapes none of the reports
+
+    @property
+    def memory_modelled(self) -> bool:
+        """Whether archsim models SCALE-Sim's memory for this dataflow and mode."""
+        ok = ("os",) if self.interface_bandwidth == "USER" else tuple(SCHEDULES)
+        return self.memory is not None and self.dataflow in ok
 
 
 @dataclass(frozen=True)
@@ -102,6 +119,7 @@ class Layer:
     name: str
     line: int
     gemm: GemmShape
+    geo: ConvGeometry | None = None   # how SCALE-Sim addresses it (for the memory model)
 
 
 def _line_of(path: Path, key: str) -> int | None:
@@ -155,11 +173,24 @@ def read_config(path: str | Path) -> ScalesimConfig:
     if sp.lower() in ("true", "1", "yes"):
         raise ArchsimError(f"{where}: SparsitySupport is on, but archsim's SCALE-Sim mode models dense "
                            "layers only; set it to false")
-    used = {"run_name", "arrayheight", "arraywidth", "dataflow", "interfacebandwidth", "sparsitysupport"}
+    sizes = {k: _positive_int(*get("architecture_presets", k), k)
+             for k in ("IfmapSramSzkB", "FilterSramSzkB", "OfmapSramSzkB", "Bandwidth")}
+    banks = {k: _positive_int(*get("layout", k), k) for k in
+             ("IfmapSRAMBankBandwidth", "IfmapSRAMBankNum", "FilterSRAMBankBandwidth", "FilterSRAMBankNum")}
+    for op in ("Ifmap", "Filter"):
+        if banks[f"{op}SRAMBankBandwidth"] % banks[f"{op}SRAMBankNum"]:
+            raise ArchsimError(f"{path}: [layout] {op}SRAMBankBandwidth ({banks[f'{op}SRAMBankBandwidth']}) "
+                               f"must be divisible by {op}SRAMBankNum ({banks[f'{op}SRAMBankNum']}), "
+                               "as SCALE-Sim requires")
+    memory = UserMemory(sizes["IfmapSramSzkB"], sizes["FilterSramSzkB"], sizes["OfmapSramSzkB"],
+                        banks["IfmapSRAMBankBandwidth"], banks["FilterSRAMBankBandwidth"], sizes["Bandwidth"])
+    used = {"run_name", "arrayheight", "arraywidth", "dataflow", "interfacebandwidth", "sparsitysupport",
+            *(k.lower() for k in sizes), *(k.lower() for k in banks)}
     ignored = tuple(f"{key_name(s, k)}={v.strip()}" for s in cp.sections() for k, v in cp.items(s)
                     if k.lower() not in used)
     return ScalesimConfig(run_name=get("general", "run_name")[0], rows=rows, cols=cols,
-                          dataflow=df.lower(), interface_bandwidth=bw.upper(), ignored=ignored)
+                          dataflow=df.lower(), interface_bandwidth=bw.upper(), memory=memory,
+                          ignored=ignored)
 
 
 def key_name(section: str, key: str) -> str:
@@ -172,8 +203,8 @@ def conv_layers(name: str, H: int, W: int, R: int, S: int, C: int, F: int, strid
     """One conv row as SCALE-Sim runs it: a `DP` layer (or one marked `#dw`) becomes C
     single-channel layers, F filters each."""
     chans = [(f"{name}Channel_{c}", 1) for c in range(C)] if "DP" in name or depthwise else [(name, C)]
-    return [Layer(lname, line, conv_to_gemm(H, W, R, S, ch, F, stride, convention="scalesim"))
-            for lname, ch in chans]
+    return [Layer(lname, line, conv_to_gemm(H, W, R, S, ch, F, stride, convention="scalesim"),
+                  ConvGeometry(H, W, R, S, ch, F, stride)) for lname, ch in chans]
 
 
 def read_topology(path: str | Path, input_type: str = "conv") -> list[Layer]:
@@ -210,7 +241,8 @@ def read_topology(path: str | Path, input_type: str = "conv") -> list[Layer]:
         name = elems[0].strip()
         v = {f: _positive_int(e, where, f) for f, e in zip(fields, elems[1:need])}
         if input_type == "gemm":          # SCALE-Sim: ifmap M x K, 1 x K filter, N filters
-            layers.append(Layer(name, lineno, GemmShape(v["M"], v["N"], v["K"])))
+            layers.append(Layer(name, lineno, GemmShape(v["M"], v["N"], v["K"]),
+                                ConvGeometry(v["M"], v["K"], 1, v["K"], 1, v["N"], 1)))
             continue
         if v["R"] > v["H"] or v["S"] > v["W"]:
             raise ArchsimError(f"{where}: filter {v['R']}x{v['S']} is larger than input {v['H']}x{v['W']}")
@@ -220,32 +252,80 @@ def read_topology(path: str | Path, input_type: str = "conv") -> list[Layer]:
     return layers
 
 
-def compute_report(cfg: ScalesimConfig, layers: list[Layer]) -> list[dict[str, object]]:
-    """SCALE-Sim's COMPUTE_REPORT rows from the closed form (stall-free), plus pipelined cycles."""
+@dataclass
+class LayerReport:
+    """One layer's rows of SCALE-Sim's three report files."""
+
+    compute: dict[str, object]
+    bandwidth: dict[str, object] | None = None
+    detail: dict[str, object] | None = None
+
+
+def layer_report(cfg: ScalesimConfig, layer_id: int, layer: Layer, memory: bool = True) -> LayerReport:
+    """SCALE-Sim's report rows for one layer: closed-form compute timing, and (with `memory`, where
+    modelled) its memory system's stalls, prefetch-inclusive total, bandwidths and access windows."""
     from archsim.units.systolic.pipelined import pipelined_cycles
 
-    rows = []
-    for i, layer in enumerate(layers):
-        g = layer.gemm
-        t = scalesim_cycles(g.M, g.N, g.K, cfg.rows, cfg.cols, cfg.dataflow)
-        row: dict[str, object] = {
-            "LayerID": i, "Total Cycles": t.compute_cycles, "Stall Cycles": 0,
-            "Overall Util %": t.overall_util_pct, "Mapping Efficiency %": t.mapping_eff_pct,
-            "Compute Util %": t.compute_util_pct}
-        row[PIPELINED_COLUMN] = int(pipelined_cycles(g.M, g.N, g.K, cfg.rows, cfg.cols, cfg.dataflow).total_cycles)
-        rows.append(row)
-    return rows
+    g = layer.gemm
+    t = scalesim_cycles(g.M, g.N, g.K, cfg.rows, cfg.cols, cfg.dataflow)
+    run: MemoryRun | None = None
+    if memory and cfg.memory_modelled and layer.geo is not None:
+        assert cfg.memory is not None
+        run = memory_run(layer.geo, cfg.rows, cfg.cols, cfg.dataflow, cfg.memory, cfg.interface_bandwidth)
+    total = run.total_cycles if run else t.compute_cycles
+    util = t.overall_util_pct if run is None else 100.0 * g.M * g.N * g.K / (max(total, 1) * cfg.rows * cfg.cols)
+    compute: dict[str, object] = {
+        "LayerID": layer_id, PREFETCH_COLUMN: run.total_with_prefetch if run else "",
+        "Total Cycles": total, "Stall Cycles": run.stall_cycles if run else 0,
+        "Overall Util %": util, "Mapping Efficiency %": t.mapping_eff_pct, "Compute Util %": t.compute_util_pct,
+        PIPELINED_COLUMN: int(pipelined_cycles(g.M, g.N, g.K, cfg.rows, cfg.cols, cfg.dataflow).total_cycles)}
+    if run is None:
+        del compute[PREFETCH_COLUMN]
+        return LayerReport(compute)
+    sram_counts = {"ifmap": t.sram_ifmap_reads, "filter": t.sram_filter_reads, "ofmap": t.sram_ofmap_writes}
+    bandwidth: dict[str, object] = {"LayerID": layer_id}
+    for op, name in _OPERANDS:
+        bandwidth[f"Avg {name.upper()} SRAM BW"] = sram_counts[op] / total
+    for op, name in _OPERANDS:
+        start, stop, words = run.dram[op]
+        bandwidth[f"Avg {name.upper()} DRAM BW"] = words / (stop - start + 1)
+    detail: dict[str, object] = {"LayerID": layer_id}
+    for op, name in _OPERANDS:
+        verb = "Writes" if op == "ofmap" else "Reads"
+        detail[f"SRAM {name} Start Cycle"], detail[f"SRAM {name} Stop Cycle"] = (float(c) for c in run.sram[op])
+        detail[f"SRAM {name} {verb}"] = sram_counts[op]
+    for op, name in _OPERANDS:
+        verb = "Writes" if op == "ofmap" else "Reads"
+        start, stop, words = run.dram[op]
+        detail[f"DRAM {name} Start Cycle"], detail[f"DRAM {name} Stop Cycle"] = float(start), float(stop)
+        detail[f"DRAM {name} {verb}"] = words
+    return LayerReport(compute, bandwidth, detail)
 
 
-def write_compute_report(rows: list[dict[str, object]], outdir: str | Path) -> Path:
-    """COMPUTE_REPORT.csv in SCALE-Sim's own format (', ' separated, trailing comma)."""
-    out = Path(outdir)
+def compute_report(cfg: ScalesimConfig, layers: list[Layer], memory: bool = True) -> list[dict[str, object]]:
+    """SCALE-Sim's COMPUTE_REPORT rows (plus archsim's pipelined cycles)."""
+    return [layer_report(cfg, i, layer, memory).compute for i, layer in enumerate(layers)]
+
+
+def _csv_lines(rows: list[dict[str, object]]) -> str:
+    cols = list(rows[0].keys())
+    lines = [", ".join(cols) + ","] + [", ".join(str(r[c]) for c in cols) + "," for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(reports: list[LayerReport], outdir: str | Path, run_name: str) -> Path:
+    """SCALE-Sim's report files in its layout: OUTDIR/<run_name>/COMPUTE_REPORT.csv, and
+    BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv when the memory was modelled.
+    Returns the run folder."""
+    run_dir = Path(outdir) / run_name
+    files = {"COMPUTE_REPORT.csv": [r.compute for r in reports]}
+    if all(r.bandwidth is not None for r in reports):
+        files["BANDWIDTH_REPORT.csv"] = [r.bandwidth for r in reports]    # type: ignore[misc]
+        files["DETAILED_ACCESS_REPORT.csv"] = [r.detail for r in reports]  # type: ignore[misc]
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        dest = out / "COMPUTE_REPORT.csv"
-        cols = list(rows[0].keys())
-        lines = [", ".join(cols) + ","] + [", ".join(str(r[c]) for c in cols) + "," for r in rows]
-        atomic_write_text(dest, "\n".join(lines) + "\n")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        for name, rows in files.items():
+            atomic_write_text(run_dir / name, _csv_lines(rows))
     except OSError as exc:
-        raise ArchsimError(f"{outdir}: cannot write COMPUTE_REPORT.csv ({exc.strerror})") from None
-    return dest
+        raise ArchsimError(f"{run_dir}: cannot write SCALE-Sim's reports ({exc.strerror})") from None
+    return run_dir

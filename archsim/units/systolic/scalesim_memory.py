@@ -68,14 +68,15 @@ class ConvGeometry:
 
     def ifmap_addresses(self) -> np.ndarray:
         """M x K input-pixel ids; -1 where SCALE-Sim's extra edge output reads past the input (Q4)."""
-        m = np.arange(self.M)[:, None]
-        k = np.arange(self.K)[None, :]
-        orow, ocol = np.divmod(m, self.e_w)
-        frow, rest = np.divmod(k, self.S * self.C)
+        orow, ocol = np.divmod(np.arange(self.M), self.e_w)
+        frow, rest = np.divmod(np.arange(self.K), self.S * self.C)
         fcol, ch = np.divmod(rest, self.C)
-        row, col = orow * self.stride + frow, ocol * self.stride + fcol
-        ok = (row < self.H) & (col < self.W)
-        return np.where(ok, (row * self.W + col) * self.C + ch, -1).astype(np.int64)
+        row_ok = np.less.outer(orow * self.stride, self.H - frow)
+        col_ok = np.less.outer(ocol * self.stride, self.W - fcol)
+        base = (orow * self.stride * self.W + ocol * self.stride) * self.C
+        addr = np.add.outer(base.astype(np.int64), (frow * self.W + fcol) * self.C + ch)
+        addr[~(row_ok & col_ok)] = -1
+        return addr
 
     def filter_addresses(self) -> np.ndarray:
         return np.arange(self.K * self.F, dtype=np.int64).reshape(self.K, self.F)
