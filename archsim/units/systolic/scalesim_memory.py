@@ -292,7 +292,7 @@ class Schedule:
     def demand_span(self, kind: str) -> tuple[int, int]:
         """First and last rows an operand is asked for (from the first and last folds)."""
         folds = list(self._folds())
-        span = []
+        span: list[int] = []
         for base, fr, fc in (folds[0], folds[-1]):
             t, a = self.fold_demand(kind, fr, fc)
             t = t[a >= 0]
