@@ -14,7 +14,7 @@ from typing import Any
 from archsim.errors import ConfigError, WorkloadError
 from archsim.units.base import ComputeUnit, OpResult, OperandWidths
 from archsim.units.pim.config import PimConfig
-from archsim.units.pim.cycle import fresh_level, host_run, run_stream
+from archsim.units.pim.cycle import fresh_level, host_run, run_stream, start_streams
 from archsim.units.pim.fast import eltwise_fast, gemv_fast
 from archsim.units.pim.layout import geometry, gemv_layout
 from archsim.units.pim.streams import ELTWISE_OPERANDS, eltwise_stream, gemv_stream
@@ -186,6 +186,51 @@ class PimUnit(ComputeUnit):
             detail["channels_simulated"] = sim
         return OpResult(time_ps=time_ps, busy_ps=time_ps, macs=macs, traffic={}, energy_pj=energy,
                         mapping=f"pim {spec.name} x{channels}", detail=detail)
+
+    def start_op(self, op: Any, ctx: Any, done: Any) -> None:
+        """`cycle` beside other units' ops (archsim.concurrency): the kernels' command streams go to every
+        channel of the design's own DRAM level on its engine, one kernel after another, so the NPU's
+        requests and these commands share the banks and buses; done(OpResult) after the last kernel.
+        Kernels that are not command streams (softmax, read-fed units) take their standalone time."""
+        lvl = self._level(ctx)
+        spec, engine = lvl.spec, lvl.engine
+        t0 = engine.now
+        plans = self.plan(spec, lvl.channels, op)
+        queue = [(w, p) for w, p, r in plans for _ in range(r)]
+        phases: dict[str, float] = {}
+        commands: dict[str, int] = {}
+        energy: dict[str, float] = {}
+
+        def add(ph: dict, cmds: dict, en: dict) -> None:
+            for acc, part in ((phases, ph), (commands, cmds), (energy, en)):
+                for k, v in part.items():
+                    acc[k] = acc.get(k, 0) + v
+
+        def step(run: Any = None) -> None:
+            if run is not None:
+                add(run.breakdown, run.commands, run.energy_pj)
+            if not queue:
+                energy["pim_mac"] = op.macs * self.cfg.mac_energy if getattr(op, "kind", "") != "elementwise" else 0.0
+                t = engine.now - t0
+                done(OpResult(time_ps=t, busy_ps=t, macs=op.macs if energy["pim_mac"] else 0, traffic={},
+                              energy_pj=energy, mapping=f"pim {spec.name} x{lvl.channels} (shared)",
+                              detail={"fidelity": "cycle", "standard": spec.name, "shared_with_host": True,
+                                      "breakdown_cycles": {k: round(v) for k, v in phases.items()},
+                                      "commands_per_channel": commands}))
+                return
+            what, plan = queue.pop(0)
+            streamed = what == "eltwise" or (what == "gemv" and (plan.g.banks_per_unit < plan.g.banks
+                                                                  or self.cfg.unit_scope == "bank"))
+            if not streamed:
+                c, ph, _counts, en = self._kernel(what, plan, spec, lvl.channels, "cycle", lvl.refresh, True, 1)
+                add(ph, {}, en)
+                engine.at(engine.now + round(c * spec.tck_ps), step)
+                return
+            stream = gemv_stream(self.cfg, plan, spec) if what == "gemv" else \
+                eltwise_stream(self.cfg, plan[0], spec, plan[1], plan[2], where=f"units.{self.name}")
+            start_streams(lvl, stream, step)
+
+        step()
 
     def estimate_s(self, op: Any) -> float | None:
         lvl = getattr(self, "_near", None)
