@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from archsim.commands._common import add_config_args, add_value_args, load_design, value_args, write_json
+from archsim.commands._common import add_config_args, add_value_args, load_design, positive_int, value_args, write_json
 from archsim.errors import ArchsimError
 
 
@@ -31,13 +31,13 @@ def register(sub) -> argparse.ArgumentParser:
     w.add_argument("--skip-unsupported", action="store_true",
                    help="ONNX: run the nodes that lower and list the others as skipped (default: an error)")
     w.add_argument("--phase", choices=["prefill", "decode"], default="prefill")
-    w.add_argument("--batch", type=int, default=1)
-    w.add_argument("--seq", type=int, help="prompt length (prefill)")
-    w.add_argument("--kv", type=int, help="KV-cache length (decode)")
+    w.add_argument("--batch", type=positive_int, default=1)
+    w.add_argument("--seq", type=positive_int, help="prompt length (prefill)")
+    w.add_argument("--kv", type=positive_int, help="KV-cache length (decode)")
     w.add_argument("--fused-attention", action="store_true",
                    help="lower a model's QK^T, softmax and A.V as one attention op (run whole by units that can)")
     w.add_argument("--allow-long", action="store_true", help="allow a context longer than the model's positions")
-    w.add_argument("--bits", type=int, default=None,
+    w.add_argument("--bits", type=positive_int, default=None,
                    help="operand precision in bits (default: 8 for GEMMs, 16 for models)")
     add_value_args(p)
     p.add_argument("--fidelity", choices=["fast", "cycle"], default="fast",

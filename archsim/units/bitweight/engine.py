@@ -314,8 +314,9 @@ def fast_cost(s: Schedule, M: int, N: int, K: int, batch: int, pmf_a: np.ndarray
             continue
         per_group = [min(s.sync_rows, max(0, engines - g * s.sync_rows)) for g in range(s.rows // s.sync_rows)]
         memo: dict[int, tuple[float, float, float]] = {}
+        n_groups = len(per_group)
 
-        def group(e: int) -> tuple[float, float, float]:
+        def group(e: int, n_groups: int) -> tuple[float, float, float]:
             """Moments of one sync group's time over a row (e engines with rows), summed over its steps."""
             m = v = t3 = 0.0
             for count, lane_ops in chunks:
@@ -328,19 +329,51 @@ def fast_cost(s: Schedule, M: int, N: int, K: int, batch: int, pmf_a: np.ndarray
                     else:
                         mm, vv, tt = _max_moments(cdfs) if e else (1.0, 0.0, 0.0)
                     m, v, t3 = m + count * mm, v + count * vv, t3 + count * tt
-                if s.per_digit_pass and s.k_lanes == 1 and e == 1 and len(per_group) > 1:
+                if s.per_digit_pass and s.k_lanes == 1 and e == 1 and n_groups > 1:
                     # the passes of one chunk see the same operands: their costs are correlated
                     v += count * (_chunk_pass_var(enc, pmf, lane_ops[0]) - sum(
                         _max_moments([(np.cumsum(lp(lane_ops[0])), 1)])[1] for lp in lane_pmfs))
             return m, v, t3
 
+        if s.slack and not s.per_digit_pass and max(per_group) > 1:
+            total += n_rounds * _slack_round_mc(s, chunks, lane_pmfs[0], per_group)
+            continue
         for e in per_group:
             if e not in memo:
-                memo[e] = group(e)
+                memo[e] = group(e, n_groups)
         mean_g = [memo[e] for e in per_group]
         total += n_rounds * _expected_max_of_sums(*max(mean_g), sum(1 for e in per_group if e))
     steps = batch * passes * rounds * T * (enc.positions if s.per_digit_pass else 1)
     return Cost(batch * passes * total, steps, batch * passes * R * busy_row, lanes, bp)
+
+
+MC_ENGINE_STEPS = 200_000   # engine-steps the slack estimate samples (fixed seed: deterministic)
+
+
+def _slack_round_mc(s: Schedule, chunks: list, lane_pmf, per_group: list[int]) -> float:
+    """Expected round time with run-ahead (`slack`), by sampling the engines' step costs from their
+    distribution (max over the engine's lanes of the lane's digits, floor 1) and running the same
+    recurrence as `cycle`. Step costs are i.i.d. given the histogram; the seed is fixed."""
+    T = sum(count for count, _ in chunks)
+    e_max = max(per_group)
+    sims = max(64, MC_ENGINE_STEPS // max(1, len(per_group) * e_max * T))
+    rng = np.random.default_rng(0)
+    costs = np.zeros((sims, len(per_group), e_max, T), np.int64)
+    t0 = 0
+    for count, lane_ops in chunks:
+        if count == 0:
+            continue
+        cdfs = [np.cumsum(lane_pmf(n)) for n in lane_ops]
+        n = max(len(c) for c in cdfs)
+        F = np.ones(n)
+        for c in cdfs:
+            F *= np.concatenate([c, np.ones(n - len(c))])
+        draw = np.searchsorted(F, rng.random((sims, len(per_group), e_max, count)) * F[-1], side="right")
+        costs[..., t0:t0 + count] = np.maximum(np.minimum(draw, n - 1), 1)
+        t0 += count
+    for g, e in enumerate(per_group):
+        costs[:, g, e:, :] = 0                     # engines without a row this round
+    return float(_run_ahead(costs, s.slack).max(axis=1).mean())
 
 
 def _chunk_pass_var(enc: Encoding, pmf: np.ndarray, n: int) -> float:
