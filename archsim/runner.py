@@ -63,6 +63,8 @@ def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool
                                                         wl.seed if seed is None else seed)
         runner.values = runner.operand_values.for_op
     ops = unfuse_unsupported(wl.ops, system.units)
+    for u in system.units.values():
+        u.check_workload(ops, system)
     ops = ops if dedup else [o.with_count(1) for o in ops for _ in range(o.count)]
     makespan = None
     if _concurrent(wl, ops, system):

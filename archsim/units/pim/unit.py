@@ -16,7 +16,7 @@ from archsim.units.base import ComputeUnit, OpResult, OperandWidths
 from archsim.units.pim.config import PimConfig
 from archsim.units.pim.cycle import fresh_level, host_run, run_stream, start_streams
 from archsim.units.pim.fast import eltwise_fast, gemv_fast
-from archsim.units.pim.layout import geometry, gemv_layout
+from archsim.units.pim.layout import RESERVED_ROWS, geometry, gemv_layout
 from archsim.units.pim.streams import ELTWISE_OPERANDS, eltwise_stream, gemv_stream
 
 
@@ -26,6 +26,27 @@ def dram_of(level: Any) -> Any:
     while seen is not None and not hasattr(seen, "ctrls"):
         seen = getattr(seen, "level", None) or getattr(seen, "inner", None) or getattr(seen, "last", None)
     return seen
+
+
+RESIDENT_ROLES = ("weight", "kv_cache")     # what stays in the memory a PIM unit computes in
+
+
+def resident_bytes(ops: Any) -> dict[str, int]:
+    """Bytes of weights and KV cache a workload keeps in memory: each op's operands of those roles times
+    its count (a decode step's repeated layers each own theirs). A KV write is the new token's slice of a
+    cache the attention ops already count."""
+    out = dict.fromkeys(RESIDENT_ROLES, 0)
+    for op in ops:
+        if getattr(op, "kind", None) == "kv_write":
+            continue
+        for o in op.operands:
+            if o.role in out:
+                out[o.role] += o.nbytes(op.dims) * op.count
+    return out
+
+
+def _gib(b: float) -> str:
+    return f"{b / 2**30:.2f} GiB"
 
 
 class PimUnit(ComputeUnit):
@@ -104,6 +125,25 @@ class PimUnit(ComputeUnit):
         if getattr(op, "kind", None) == "attention":
             out.insert(1, ("softmax", gv[0][0] * gv[0][2], 1))
         return out
+
+    def check_workload(self, ops: Any, system: Any) -> None:
+        """The weights and KV cache homed on this unit's level must fit in it together: the unit computes
+        where they lie (no GEMV reads them from elsewhere), in the rows left after the reserved ones."""
+        lvl = dram_of(system.level(self.cfg.near))
+        if lvl is None or not hasattr(lvl, "spec"):
+            return                                   # run_op names the misconfiguration
+        need = {r: b for r, b in resident_bytes(ops).items() if system.design.memory.home(r) == self.cfg.near}
+        spec = lvl.spec
+        cap = lvl.capacity_bytes * (spec.rows - RESERVED_ROWS) // spec.rows
+        if sum(need.values()) <= cap:
+            return
+        key = "memory.offchip" if self.cfg.near == "offchip" else f"memory.levels.{self.cfg.near}"
+        parts = " + ".join(f"{_gib(b)} of {r.replace('_', ' ')}" for r, b in need.items() if b)
+        raise WorkloadError(f"design {system.design.name!r}: the workload keeps {parts} in {key}, but its "
+                            f"{lvl.channels} channels of {spec.name} hold {_gib(cap)} outside the {RESERVED_ROWS} "
+                            f"rows per bank reserved for PIM registers and modes; units.{self.name} computes where "
+                            f"the weights lie, so they must fit: raise {key}.channels, place kv_cache on another "
+                            "level (memory.placement) or run a smaller model")
 
     def attach_level(self, level: Any) -> None:
         """The System hands over the level named by `near:` (for placement estimates)."""
