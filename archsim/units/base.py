@@ -146,6 +146,7 @@ class ComputeUnit(abc.ABC):
     def check_workload(self, ops: Sequence[Any], system: Any) -> None:
         """Refuse a whole workload before anything runs (a clear error naming the key), e.g. a model whose
         weights cannot sit where a memory-side unit computes on them; most units accept any."""
+        return None
 
     def run_op(self, op: Any, ctx: OpContext) -> OpResult:
         """Run a whole op at `ctx.fidelity`; units whose `owns` is ever True implement this."""
