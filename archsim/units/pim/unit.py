@@ -16,7 +16,7 @@ from archsim.units.base import ComputeUnit, OpResult, OperandWidths
 from archsim.units.pim.config import PimConfig
 from archsim.units.pim.cycle import fresh_level, host_run, run_stream, start_streams
 from archsim.units.pim.fast import eltwise_fast, gemv_fast
-from archsim.units.pim.layout import RESERVED_ROWS, geometry, gemv_layout
+from archsim.units.pim.layout import RESERVED_ROWS, geometry, gemv_layout, tsv_spec
 from archsim.units.pim.streams import ELTWISE_OPERANDS, eltwise_stream, gemv_stream
 
 
@@ -177,8 +177,10 @@ class PimUnit(ComputeUnit):
 
     def _read_fed(self, lay: Any, spec: Any, channels: int, fidelity: str, refresh: str):
         """A unit per pseudo-channel or on the logic die: the weights come up through the channel at its
-        data rate (ordinary reads, in the controller for `cycle`); the lanes work while they stream."""
+        data rate (ordinary reads, in the controller for `cycle`), or through TSVs `tsv_width` times wider
+        (logic die); the lanes work while they stream."""
         g = lay.g
+        spec = tsv_spec(spec, self.cfg.tsv_width, f"units.{self.name}")
         nbytes = ceil(lay.M * lay.K * g.elem_bytes / channels)
         compute = ceil(lay.M * lay.K / channels / g.lanes)
         bursts = ceil(nbytes / spec.burst_bytes)
