@@ -196,20 +196,26 @@ def end_to_end() -> None:
 
 def level1_gap() -> None:
     from archsim.units.attention.epochs import level1, port_for
+    from archsim.units.attention.stages import level1_stages
 
     rows = []
-    for v in ("fusemax", "architecture"):
-        for seq in SEQS[:4] if v == "fusemax" else SEQS[:2]:
+    for v in ("fusemax", "architecture", "cascade", "flat", "unfused"):
+        for seq in SEQS[:4] if v != "architecture" else SEQS[:2]:
             lv = ours(v, seq)
             t = time.perf_counter()
-            l1 = level1(bert(seq), cloud(v), lv, port_for(None, BW, 100_000))
+            port = port_for(None, BW, 100_000)
+            if v in ("fusemax", "architecture"):
+                l1 = level1(bert(seq), cloud(v), lv, port)
+            else:
+                l1 = level1_stages(bert(seq), cloud(v), lv, port, BW)
             dt = time.perf_counter() - t
             u = 64 * 12 * seq * seq / 256**2
             rows.append([LABEL[v], f"{seq // 1024}K", f"{lv.cycles / u:.4f}", f"{l1.cycles / u:.4f}",
                          f"{(l1.cycles / lv.cycles - 1) * 100:.4f}%", f"{l1.stall_cycles / u:.3f}", f"{dt:.2f} s"])
-    table("Level 1 (tile/epoch events) against Level 0, in u; the gap is the prologue (first Q/K/V loads, "
-          "the lag epochs filling the pipeline) and the epilogue (drains, last output write); +Arch adds "
-          "the M0 drains the closed form leaves out (SLNV before RNV)",
+    table("Level 1 (events) against Level 0, in u; the gap is the prologue (first Q/K/V loads, the lag epochs "
+          "or stages filling the pipeline) and the epilogue (drains, last output write); +Arch adds the M0 "
+          "drains the closed form leaves out (SLNV before RNV). FLAT, +Cascade, unfused: array stages; their "
+          "stall is time a stage waited for its operands (unfused: the DRAM-bound phases)",
           ["variant", "seq", "Level 0", "Level 1", "gap", "stall u", "wall"], rows)
 
 
