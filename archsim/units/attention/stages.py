@@ -28,34 +28,38 @@ PREFIXES = (64, 96, 128)    # steps simulated when a stream is extended
 
 @dataclass(frozen=True)
 class Phase:
-    """`steps` identical steps: load `load` bytes, run `stages` [(array, cycles, gap before)], store `store`."""
+    """`steps` identical steps: load and store their shares of `load` and `store` bytes (whole bytes, the
+    totals exact), run `stages` [(array, cycles, gap before)]."""
 
     name: str
     steps: int
-    load: float
-    store: float
+    load: int
+    store: int
     stages: tuple[tuple[str, float, int], ...]
+
+    def share(self, total: int, j: int) -> int:
+        """Bytes of step j: the steps' shares add up to `total` exactly."""
+        return total * (j + 1) // self.steps - total * j // self.steps
 
 
 def phases(shape: AttentionShape, lv: Level0, cfg: AttentionConfig) -> list[Phase]:
-    """The variant's phases from Level 0's busy cycles and traffic."""
-    b, tr, g = lv.busy, lv.traffic, lv.geo
+    """The variant's phases from Level 0's busy cycles and traffic (bytes rounded per tensor, as the unit
+    reports them)."""
+    b, g = lv.busy, lv.geo
+    rd = {t: round(r) for t, (r, _) in lv.traffic.tensors.items()}
+    wr = {t: round(w) for t, (_, w) in lv.traffic.tensors.items()}
     heads = shape.B * shape.H
     rows = heads * g.Pt
     one_d = sum(b[n] for n in lv.arrays["1d"])
     if lv.variant == "unfused":
-        ph = tr.phases
-        qk_r = sum(r for t, (r, _) in tr.tensors.items() if t in ("Q", "K"))
-        av_w = tr.tensors["O"][1]
         tiles = heads * g.live_tiles
         qk = (b["QK"] + b["MASK"]) / tiles
-        return [Phase("qk", tiles, qk_r / tiles, (ph["qk"] - qk_r) / tiles, (("2d", qk, 0),)),
-                Phase("softmax", rows, tr.tensors["QK"][0] / rows, tr.tensors["A"][1] / rows,
-                      (("1d", one_d / rows, 0),)),
-                Phase("av", rows, (ph["av"] - av_w) / rows, av_w / rows, (("2d", b["AV"] / rows, 0),))]
+        return [Phase("qk", tiles, rd["Q"] + rd["K"], wr["QK"], (("2d", qk, 0),)),
+                Phase("softmax", rows, rd["QK"], wr["A"], (("1d", one_d / rows, 0),)),
+                Phase("av", rows, rd["A"] + rd["V"], wr["O"], (("2d", b["AV"] / rows, 0),))]
     post = "AV" if lv.variant == "flat" else "SLNV"
     pre = sum(b[n] for n in lv.arrays["2d"] if n != post)
-    return [Phase(lv.variant, rows, tr.read_bytes / rows, tr.write_bytes / rows,
+    return [Phase(lv.variant, rows, sum(rd.values()), sum(wr.values()),
                   (("2d", pre / rows, 0), ("1d", one_d / rows, cfg.rows), ("2d", b[post] / rows, 0)))]
 
 
@@ -68,11 +72,10 @@ def run_phase(ph: Phase, n: int, engine: Engine, level: MemoryLevel, clock_hz: f
     last_write = [0]
     addr = [0, 0]
 
-    sent = [0.0, 0.0]          # bytes asked for so far (read, write): steps carry whole bytes, none lost
-
-    def submit(at: int, nbytes: float, write: bool, done) -> None:
-        nb = round(sent[write] + nbytes) - round(sent[write])
-        sent[write] += nbytes
+    def submit(at: int, nb: int, write: bool, done) -> None:
+        if nb <= 0:                              # nothing to move: done when asked
+            done(at)
+            return
 
         def go() -> None:
             level.submit(Request(int(write) * REGION + addr[write], nb, write, "attention",
@@ -81,10 +84,8 @@ def run_phase(ph: Phase, n: int, engine: Engine, level: MemoryLevel, clock_hz: f
         engine.at(max(engine.now, base + clk.cycles_to_ps(at)), go)
 
     def load(j: int, at: int) -> None:
-        if j < n and ph.load > 0:
-            submit(at, ph.load, False, lambda c, j=j: arrived.__setitem__(j, c))
-        elif j < n:
-            arrived[j] = at
+        if j < n:
+            submit(at, ph.share(ph.load, j), False, lambda c, j=j: arrived.__setitem__(j, c))
 
     def wait(j: int) -> int:
         while (v := arrived[j]) is None:
@@ -111,8 +112,8 @@ def run_phase(ph: Phase, n: int, engine: Engine, level: MemoryLevel, clock_hz: f
             ends[j][s] = free[array] = start + dur
             if s == 0:
                 load(j + 2, int(start))          # this step's buffer half frees the one after next
-            if s == S - 1 and ph.store > 0:
-                submit(int(ends[j][s] + 0.999999), ph.store, True,
+            if s == S - 1:
+                submit(int(ends[j][s] + 0.999999), ph.share(ph.store, j), True,
                        lambda c: last_write.__setitem__(0, max(last_write[0], c)))
     engine.run()
     end = max(ends[-1][-1], max(free.values()), last_write[0]) if n else 0
@@ -124,7 +125,7 @@ def period(ph: Phase, bandwidth: float, clock_hz: float) -> float:
     per_array: dict[str, float] = {}
     for array, cycles, _ in ph.stages:
         per_array[array] = per_array.get(array, 0.0) + cycles
-    return max(*per_array.values(), (ph.load + ph.store) / bandwidth * clock_hz)
+    return max(*per_array.values(), (ph.load + ph.store) / ph.steps / bandwidth * clock_hz)
 
 
 def level1_stages(shape: AttentionShape, cfg: AttentionConfig, lv: Level0, port, bandwidth: float, live=None,
@@ -160,8 +161,8 @@ def level1_stages(shape: AttentionShape, cfg: AttentionConfig, lv: Level0, port,
         stalls += round(s2 + (ph.steps - PREFIXES[2]) * (s2 - s0) / (2 * d))
         extended, simulated = True, simulated + sum(PREFIXES)
         if live is not None:
-            live[1].account_bulk(round(ph.load * ph.steps), False, "attention")
-            live[1].account_bulk(round(ph.store * ph.steps), True, "attention")
+            live[1].account_bulk(ph.load, False, "attention")
+            live[1].account_bulk(ph.store, True, "attention")
     busy2 = int(sum(lv.busy[n] for n in lv.arrays["2d"]))
     busy1 = int(sum(lv.busy[n] for n in lv.arrays["1d"]))
     lag = (0, len(ph.stages) - 1)           # steps between a step's first and last stage
