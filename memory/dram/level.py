@@ -11,6 +11,7 @@ queue to data return, as both count it.
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 import numpy as np
 
@@ -76,6 +77,7 @@ class DramLevel(MemoryLevel):
         if fidelity == "fast":
             from memory.dram.fast import FastDram
             self.fast = FastDram(self)
+        self._native: Any = False    # the compiled core driving this level (memory/dram/native.py), once decided
 
     @classmethod
     def from_config(cls, cfg, engine: Engine, name: str = "offchip") -> "DramLevel":
@@ -169,10 +171,16 @@ class DramLevel(MemoryLevel):
     # -- MemoryLevel ---------------------------------------------------------------------------
     def submit(self, req: Request) -> None:
         self._check(req)
+        if self._native is False and self.fidelity == "cycle":   # decided at the first request: C or Python
+            from memory.dram.native import attach
+            self._native = attach(self)
         req.issue_ps = self.engine.now
         self._account(req)
         if self.fidelity == "fast":
             self.fast.submit(req)
+            return
+        if self._native is not None:
+            self._native.submit(req)
             return
         bb = self._burst_bytes
         first, last = req.addr // bb, (req.addr + req.nbytes - 1) // bb
@@ -222,6 +230,8 @@ class DramLevel(MemoryLevel):
     def level_stats(self) -> dict:
         if self.fidelity == "fast":
             return self.fast.stats()
+        if self._native:
+            self._native.sync()
         spec, cc = self.spec, [0] * len(COMMANDS)
         ref = COMMANDS.index("REFsb" if self.refresh == "per_bank" else "REF")
         for c in self.ctrls:
