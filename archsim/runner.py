@@ -54,12 +54,43 @@ def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool
     runner = _Runner(system, fidelity, trace)
     ops = unfuse_unsupported(wl.ops, system.units)
     ops = ops if dedup else [o.with_count(1) for o in ops for _ in range(o.count)]
-    rows = [runner.op_row(op) for op in ops]
+    makespan = None
+    if _concurrent(wl, ops, system):
+        from archsim.concurrency import run_concurrent
+
+        rows, makespan = run_concurrent(runner, ops)
+    else:
+        rows = [runner.op_row(op) for op in ops]
     if fidelity == "cycle":
         _check_conservation(system.offchip, rows)
     peak = sum(u.peak_macs_per_cycle * u.clock_hz for u in system.units.values()) / 1e9
     return Report(config=design.model_dump(mode="json"), ops=rows, peak_macs_per_ns=peak,
-                  peak_offchip_bytes_per_ns=system.offchip_peak_bytes_per_s / 1e9, meta=wl.meta, tokens=wl.tokens)
+                  peak_offchip_bytes_per_ns=system.offchip_peak_bytes_per_s / 1e9, meta=wl.meta, tokens=wl.tokens,
+                  makespan_ns=None if makespan is None else makespan / 1000.0)
+
+
+def _concurrent(wl: Any, ops: Sequence[Any], system: System) -> bool:
+    """Independent ops (a standalone list) on a design with several units overlap (archsim.concurrency);
+    ops a unit runs whole and repeated ops keep the serial schedule."""
+    if not getattr(wl, "independent", False) or len(ops) < 2 or len(system.units) < 2:
+        return False
+    if any(op.count != 1 for op in ops):
+        return False
+    from archsim.concurrency import twins
+
+    placed = [_placed_unit(system, op) for op in ops]
+    if any(u is not None and u.owns(op) for op, u in zip(ops, placed)):
+        return False
+    used = {u.name for u in placed if u is not None}
+    return len(used) > 1 or any(len(twins(system.units, u)) > 1 for u in placed if u is not None)
+
+
+def _placed_unit(system: System, op: Any) -> ComputeUnit | None:
+    from dataflows.placement import place_op
+
+    if op.kind in DATA_MOVEMENT_KINDS:
+        return None
+    return system.units[place_op(op, system.units, system.design.mapper.placement).unit]
 
 
 def unfuse_unsupported(ops: Sequence[Any], units: dict[str, ComputeUnit]) -> list[Any]:
@@ -92,6 +123,7 @@ class _OpContext:
         return self.system.clock_of(self._unit).cycles_to_ps(cycles)
 
     def pipeline(self, tiles: Sequence[Tile]) -> PipelineResult:
+        self.used_port = True
         return self._runner._pipeline(tiles)
 
     def values(self, op: Any, operand: str) -> Any:
@@ -114,15 +146,12 @@ class _Runner:
         self._clock_ps = 0            # start of the next op (ops run back to back)
         self._port: Any = None        # a probe of the fast port, for its declared properties
         self._last_record: list = []
+        self._defer: list | None = None  # cycle-mode concurrency: pipelines collected, run together later
 
     # -- placement -----------------------------------------------------------------------------
     def place(self, op) -> ComputeUnit | None:
         """The unit that runs `op` (None for pure data movement such as KV-cache reads)."""
-        from dataflows.placement import place_op
-
-        if op.kind in DATA_MOVEMENT_KINDS:
-            return None
-        return self.system.units[place_op(op, self.system.units, self.system.design.mapper.placement).unit]
+        return _placed_unit(self.system, op)
 
     # -- one op --------------------------------------------------------------------------------
     def op_row(self, op) -> dict[str, Any]:
@@ -150,7 +179,8 @@ class _Runner:
 
     def _owned(self, op, unit: ComputeUnit) -> _OpCost:
         """A unit that runs the op whole (PIM command streams, in-flash GEMV, a fused attention cascade)."""
-        r = unit.run_op(op, _OpContext(self, unit))
+        ctx = _OpContext(self, unit)
+        r = unit.run_op(op, ctx)
         if r.time_ps < 0 or not 0 <= r.busy_ps <= max(r.time_ps, 0):
             raise ArchsimError(f"unit {unit.name!r} ({unit.kind}) reported time {r.time_ps} ps and busy "
                                f"{r.busy_ps} ps for op {op.name!r}; busy must lie within the op's time")
@@ -163,6 +193,7 @@ class _Runner:
         cost = _OpCost(pipe, res, rd, wr, r.sram_read_bytes, r.sram_write_bytes, r.mapping or unit.kind)
         cost.levels = {k: tuple(v) for k, v in r.traffic.items()}
         cost.detail = dict(r.detail)
+        cost.bypass = not getattr(ctx, "used_port", False)   # e.g. in-flash GEMV: timed beside the level
         return cost
 
     def _mapper(self, unit: ComputeUnit, bits: Any):
@@ -201,10 +232,10 @@ class _Runner:
             pipe = PipelineResult(total_ps, busy_ps, total_ps - busy_ps, 0)
             return _OpCost(pipe, res, *traffic, label + " (estimate)")
         arr = mapping.step_arrays()
-        shapes = list(zip(arr["m"].tolist(), arr["n"].tolist(), arr["k"].tolist()))
-        step_ps = {}   # shape -> (issue interval, drain tail) in ps
+        shapes = list(zip(arr["m"].tolist(), arr["n"].tolist(), arr["k"].tolist(), arr["cont"].tolist()))
+        step_ps = {}   # (shape, reads partial sums back) -> (issue interval, drain tail) in ps
         for s in set(shapes):
-            r = self._compute(unit, GemmShape(*s))
+            r = self._compute(unit, GemmShape(*s[:3]), bool(s[3]))
             step_ps[s] = (clk.cycles_to_ps(r.issue_cycles), clk.cycles_to_ps(r.cycles) - clk.cycles_to_ps(r.issue_cycles))
         stores = arr["store"].tolist()
         if self.fidelity == "fast" and self._port_flag("exact_when_merged", False):
@@ -216,13 +247,35 @@ class _Runner:
             tiles = one * mapping.gemm.batch
         else:
             roles = [(r, arr["load_" + r].tolist()) for r in ("ifmap", "filter", "ofmap_in")]
+            home = self._homes(op, unit) if self.system.routed or unit.side == "memory" else dict.fromkeys(REGION, 0)
+            roles = [(r, v) for r, v in roles if home[r] is not None]
+            out_lv = home["ofmap"]
             tiles = []
             for _ in range(mapping.gemm.batch):
                 for i, s in enumerate(shapes):
-                    ld = tuple((self._addr(r, v[i]), v[i]) for r, v in roles if v[i])
-                    st = ((self._addr("ofmap", stores[i]), stores[i]),) if stores[i] else ()
+                    ld = tuple((self._addr(r, v[i], home[r]), v[i]) for r, v in roles if v[i])
+                    st = ((self._addr("ofmap", stores[i], out_lv), stores[i]),) if stores[i] and out_lv is not None else ()
                     tiles.append(Tile(step_ps[s][0], ld, st, step_ps[s][1]))
-        return _OpCost(self._pipeline(tiles, self.system.write_behind), res, *traffic, label)
+            if home != dict.fromkeys(REGION, 0):
+                traffic = (sum(n for t in tiles for _, n in t.loads), sum(n for t in tiles for _, n in t.stores),
+                           *traffic[2:])
+        cost = _OpCost(self._pipeline(tiles, self.system.write_behind), res, *traffic, label)
+        if self.system.routed:
+            cost.levels = self._level_traffic(tiles)
+        return cost
+
+    def _level_traffic(self, tiles: Sequence[Tile]) -> dict[str, tuple[int, int]]:
+        """Bytes each off-chip level moves for these tiles (read, written), from their addresses."""
+        from memory.route import LEVEL_SHIFT
+
+        names = list(self.system.levels)
+        rd, wr = [0] * len(names), [0] * len(names)
+        for t in tiles:
+            for a, n in t.loads:
+                rd[a >> LEVEL_SHIFT] += n
+            for a, n in t.stores:
+                wr[a >> LEVEL_SHIFT] += n
+        return {names[i]: (rd[i], wr[i]) for i in range(len(names)) if rd[i] or wr[i]}
 
     def _stream(self, op, unit: ComputeUnit | None) -> _OpCost:
         """Ops without a GEMM view: read inputs, run element ops on the vector unit, write outputs."""
@@ -235,27 +288,44 @@ class _Runner:
         total_ps = clk.cycles_to_ps(res.issue_cycles) if clk else 0
         tail_ps = clk.cycles_to_ps(res.cycles) - total_ps if clk else 0
         chunks = max(1, -(-max(in_bytes, out_bytes) // VECTOR_CHUNK_BYTES))
+        ins, outs = self._stream_levels(op, in_bytes, out_bytes)
         tiles = []
         for c in range(chunks):
-            ib = _share(in_bytes, chunks, c)
-            ob = _share(out_bytes, chunks, c)
-            ps = _share(total_ps, chunks, c)
-            tiles.append(Tile(ps, ((self._addr("ifmap", ib), ib),) if ib else (),
-                              ((self._addr("ofmap", ob), ob),) if ob else (), tail_ps))
+            ld = tuple((self._addr("ifmap", b, lv), b) for lv, n in ins.items() if (b := _share(n, chunks, c)))
+            st = tuple((self._addr("ofmap", b, lv), b) for lv, n in outs.items() if (b := _share(n, chunks, c)))
+            tiles.append(Tile(_share(total_ps, chunks, c), ld, st, tail_ps))
         pipe = self._pipeline(tiles)
-        return _OpCost(pipe, res, in_bytes, out_bytes, in_bytes, out_bytes, "stream")
+        cost = _OpCost(pipe, res, in_bytes, out_bytes, in_bytes, out_bytes, "stream")
+        if self.system.routed:
+            cost.levels = self._level_traffic(tiles)
+        return cost
+
+    def _stream_levels(self, op, in_bytes: int, out_bytes: int) -> tuple[dict[int, int], dict[int, int]]:
+        """Bytes a streamed op reads and writes per off-chip level number (all on level 0 unless the
+        design has several back-ends)."""
+        if not self.system.routed:
+            return {0: in_bytes}, {0: out_bytes}
+        outs_ops = set(op.outputs)
+        ins: dict[int, int] = {}
+        outs: dict[int, int] = {}
+        for o in op.operands:
+            side = outs if o in outs_ops else ins
+            lv = self.system.level_index(o.role)
+            side[lv] = side.get(lv, 0) + o.nbytes(op.dims)
+        return ins, outs
 
     # -- helpers -------------------------------------------------------------------------------
-    def _compute(self, unit: ComputeUnit, shape: GemmShape) -> ComputeResult:
-        """The unit's result for one tile, held to the SRAM ports (the mapper's cost model does the same)."""
+    def _compute(self, unit: ComputeUnit, shape: GemmShape, readback: bool = False) -> ComputeResult:
+        """The unit's result for one tile, held to the SRAM ports (the mapper's cost model does the
+        same); `readback`: the tile continues its outputs' K loop and reads the partial sums back."""
         from dataflows.cost import sram_limited
 
         cost = self._cost
         key = (unit.name, unit.dataflow, cost.bits, shape)
-        res = self._compute_cache.get(key)
-        if res is None:
-            res = self._compute_cache[key] = sram_limited(unit.compute(shape, self.fidelity), cost.bits, cost.mem)
-        return res
+        raw = self._compute_cache.get(key)
+        if raw is None:
+            raw = self._compute_cache[key] = unit.compute(shape, self.fidelity)
+        return sram_limited(raw, cost.bits, cost.mem, shape.M * shape.N * shape.batch if readback else 0)
 
     def _port_flag(self, name: str, default: bool) -> bool:
         """What the `fast` port declares: `uses_addresses` (timing depends on where bytes live: DRAM
@@ -270,6 +340,10 @@ class _Runner:
         so holding its outputs back hides nothing."""
         slots = 2 if self.system.double_buffered else 1
         rec = [] if self.trace is not None and len(tiles) <= TRACE_TILE_LIMIT else None
+        if self._defer is not None:      # archsim.concurrency runs it with the others, then fills it in
+            self._defer.append((tiles, wb, slots, rec))
+            self._last_record = rec or []
+            return PipelineResult(0, 0, 0, 0)
         if self.fidelity == "fast" and wb is None:
             res = pipeline_time(tiles, fast_port(self.system.offchip), slots, rec)  # ops start on an idle port
         elif self.fidelity == "fast":
@@ -298,17 +372,37 @@ class _Runner:
             tr = f"{track} tiles" if what == "compute" else mem
             self.trace.add(tr, f"{op.name} {what} {i}", t0 + start, end - start)
 
-    def _addr(self, role: str, nbytes: int) -> int:
-        """Next address of the role's stream; wraps to the start of its quarter when it runs out."""
-        span = (getattr(self.system.offchip, "capacity_bytes", None) or (1 << 36)) // 4
+    def _addr(self, role: str, nbytes: int, level: int = 0) -> int:
+        """Next address of the role's stream on off-chip level number `level` (designs with several
+        back-ends); wraps to the start of its quarter of that level when it runs out."""
+        lv = list(self.system.levels.values())[level] if self.system.routed else self.system.offchip
+        span = (getattr(lv, "capacity_bytes", None) or (1 << 36)) // 4
         if nbytes > span:
             raise WorkloadError(f"a {nbytes}-byte transfer does not fit a quarter ({span} B) of the "
-                                f"off-chip level {self.system.offchip.name!r}")
-        off = self._cursor[role]
+                                f"off-chip level {lv.name!r}")
+        key = (level, role) if level else role
+        off = self._cursor.get(key, 0)
         if off + nbytes > span:
             off = 0
-        self._cursor[role] = off + nbytes
-        return REGION[role] * span + off
+        self._cursor[key] = off + nbytes
+        if not self.system.routed:
+            return REGION[role] * span + off
+        from memory.route import routed_addr
+
+        return routed_addr(level, REGION[role] * span + off)
+
+    def _homes(self, op, unit: ComputeUnit) -> dict[str, int | None]:
+        """Per tile stream (ifmap, filter, ofmap_in, ofmap): the off-chip level number its operand lives
+        on, or None when it lives on the level the unit sits beside (it never crosses that port)."""
+        ir_role = {"ifmap": op.operands[0].role, "filter": op.operands[1].role, "ofmap_in": "output",
+                   "ofmap": "output"}
+        near = getattr(unit.cfg, "near", None) if unit.side == "memory" else None
+        names = list(self.system.levels)
+        out: dict[str, int | None] = {}
+        for stream, role in ir_role.items():
+            home = self.system.design.memory.home(role)
+            out[stream] = None if home == near else names.index(home)
+        return out
 
     def _row(self, op, unit: ComputeUnit | None, c: _OpCost) -> dict[str, Any]:
         n = op.count
@@ -335,6 +429,7 @@ class _Runner:
             "flops": op.flops * n, "energy_pj": sum(energy.values()) * n,
             "energy_breakdown_pj": {k: v * n for k, v in energy.items()},
             **({"detail": c.detail} if c.detail is not None else {}),
+            **({"port_bypass": True} if getattr(c, "bypass", False) else {}),
             **({"levels": {k: {"read_bytes": r * n, "write_bytes": w * n} for k, (r, w) in c.levels.items()}}
                if c.levels else {}),
         }
@@ -342,6 +437,7 @@ class _Runner:
 
 def _check_conservation(level, rows: list[dict]) -> None:
     """Bytes the ops asked the off-chip level to move == bytes the level moved (each op ran once)."""
+    rows = [r for r in rows if not r.get("port_bypass")]   # whole ops timed beside the level, not through its port
     want_r = sum(r["dram_read_bytes"] // r["count"] for r in rows)
     want_w = sum(r["dram_write_bytes"] // r["count"] for r in rows)
     if (level.bytes_read, level.bytes_written) != (want_r, want_w):

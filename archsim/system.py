@@ -31,7 +31,15 @@ class System:
         self.levels: dict[str, Any] = {"offchip": self.offchip}
         for name, lcfg in design.memory.levels.items():
             self.levels[name] = build_level_path(name, lcfg, self.engine)
+        self.routed = len(self.levels) > 1
+        if self.routed:      # one port in front of every back-end; the address picks the level
+            from memory.route import Router
 
+            self.offchip = Router("offchip", self.engine, list(self.levels.values()))
+
+    def level_index(self, role: str) -> int:
+        """Index (in `levels` order) of the off-chip level an operand role lives on."""
+        return list(self.levels).index(self.design.memory.home(role))
     def level(self, name: str) -> Any:
         """The off-chip level called `name` (`offchip` or one of `memory.levels`), links included."""
         try:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 from archsim.engine import Engine
 from dataflows.schedule import PipelineResult, Port, Tile
@@ -86,19 +86,43 @@ class TilePipeline:
         self._compute_end: int | None = None          # end of the running tile's issue interval
         self._ps_per_byte = 1e12 / (write_behind.bytes_per_s or level.peak_bytes_per_s) if write_behind else 0.0
         self.peak_backlog_bytes = 0
+        self._results_left = n                        # tiles whose results are not yet complete
+        self._stores_out = 0                          # store requests in flight
+        self._on_finish: Callable[[PipelineResult], None] | None = None
 
     def run(self) -> PipelineResult:
+        """Run alone: start, then run the engine until nothing is left."""
         if self.n == 0:
             return PipelineResult(0, 0, 0, 0)
+        self.start()
+        self.engine.run()
+        return self.result()
+
+    def start(self, on_finish: Callable[[PipelineResult], None] | None = None) -> None:
+        """Issue the first loads now; `on_finish(result)` is called when the last store completes (for
+        pipelines that run concurrently with others on one engine)."""
+        self._on_finish = on_finish
+        if self.n == 0:
+            self._maybe_finish()
+            return
         while self._issued < min(self.slots, self.n):
             self._issue_loads(self._issued)
             self._issued += 1
         self._try_start()
-        self.engine.run()
+
+    def result(self) -> PipelineResult:
+        if self.n == 0:
+            return PipelineResult(0, 0, 0, 0)
         total = self._end - self._t0
         first = (self._first_start or self._t0) - self._t0
         busy = self._compute_ps + self.tiles[-1].tail_ps
         return PipelineResult(total, busy, total - busy, first)
+
+    def _maybe_finish(self) -> None:
+        if (self._on_finish is not None and self._results_left == 0 and self._stores_out == 0
+                and not self._backlog):
+            done, self._on_finish = self._on_finish, None
+            done(self.result())
 
     # -- events ---------------------------------------------------------------------------------
     def _issue_loads(self, i: int) -> None:
@@ -151,6 +175,7 @@ class TilePipeline:
 
     def _results_done(self, i: int) -> None:
         self._end = max(self._end, self.engine.now)
+        self._results_left -= 1
         stores = self.tiles[i].stores
         if self.wb is not None:
             if stores:
@@ -159,15 +184,20 @@ class TilePipeline:
                     self._backlog_bytes += nbytes
                 self.peak_backlog_bytes = max(self.peak_backlog_bytes, self._backlog_bytes)
                 self._post_drain()
+            self._maybe_finish()
             return
         for addr, nbytes in stores:
+            self._stores_out += 1
             self.level.submit(Request(addr, nbytes, True, self.requester, self._store_done_cb(i)))
+        self._maybe_finish()
 
     def _store_done_cb(self, i: int):
         def done(req: Request) -> None:
             if self.record is not None:
                 self.record.append(("store", i, req.issue_ps - self._t0, req.done_ps - self._t0))
             self._end = max(self._end, req.done_ps)
+            self._stores_out -= 1
+            self._maybe_finish()
         return done
 
     # -- write-behind ---------------------------------------------------------------------------
@@ -222,4 +252,5 @@ class TilePipeline:
             self._backlog.popleft()
         self._backlog_bytes -= n
         self._occupy(addr, n)
+        self._stores_out += 1
         self.level.submit(Request(addr, n, True, self.requester, self._store_done_cb(i)))

@@ -17,6 +17,7 @@ class Workload:
     ops: list
     meta: dict[str, Any] = field(default_factory=dict)   # model, phase, batch, seq/kv for model runs
     tokens: int = 0                                      # tokens one run produces (tokens/s)
+    independent: bool = False   # ops are separate problems (a standalone list) that may overlap
 
 
 def parse_gemm(text: str, index: int = 0, bits: int = 8):
@@ -142,7 +143,7 @@ def _from_mapping(spec: Mapping[str, Any]) -> Workload:
     ops += [parse_conv(c, i, bits) for i, c in enumerate(spec.get("conv") or [])]
     ops += [parse_attention(a, i, bits) for i, a in enumerate(spec.get("attention") or [])]
     if spec.get("file"):
-        ops += resolve_workload(spec["file"]).ops
+        return Workload(ops + resolve_workload(spec["file"]).ops)
     if not ops:
         raise WorkloadError("the workload has no operators")
-    return Workload(ops)
+    return Workload(ops, independent=True)

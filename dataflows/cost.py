@@ -12,6 +12,7 @@ per distinct shape (at most 8 per mapping).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,7 @@ class MappingCost:
     detail: dict[str, Any] = field(default_factory=dict)
     sram_read_bytes: int = 0
     sram_write_bytes: int = 0
+    sram_role_bytes: dict[str, tuple[int, int]] = field(default_factory=dict)  # buffer -> (read, write)
 
     @property
     def total_energy_pj(self) -> float:
@@ -104,15 +106,17 @@ def roofline_cycles(gemm: GemmShape, peak_macs: int, mem: MemorySpec, bits: Oper
             "compulsory_bytes": compulsory}
 
 
-def sram_limited(res: ComputeResult, bits: OperandBits, mem: MemorySpec) -> ComputeResult:
+def sram_limited(res: ComputeResult, bits: OperandBits, mem: MemorySpec, psum_reads: int = 0) -> ComputeResult:
     """A unit goes no faster than its SRAM ports feed it: per buffer, the bytes it reads and writes
-    over the tile take at least bytes / bytes_per_cycle cycles, which stretches the issue interval."""
+    over the tile take at least bytes / bytes_per_cycle cycles, which stretches the issue interval.
+    `psum_reads`: partial sums of earlier K tiles the tile reads back (elements), beyond the unit's own."""
     if not mem.sram_bytes_per_cycle:
         return res
     width = {"ifmap": bits.ifmap, "filter": bits.filter, "ofmap": bits.psum}
     need = 0
     for role, per_cycle in mem.sram_bytes_per_cycle:
-        moved = nbytes(res.sram_reads.get(role, 0), width[role]) + nbytes(res.sram_writes.get(role, 0), width[role])
+        reads = res.sram_reads.get(role, 0) + (psum_reads if role == "ofmap" else 0)
+        moved = nbytes(reads, width[role]) + nbytes(res.sram_writes.get(role, 0), width[role])
         need = max(need, -(-moved // per_cycle))
     if need <= res.issue_cycles:
         return res
@@ -138,24 +142,35 @@ class CostModel:
         self._units_sum: dict[tuple, tuple[int, int, dict[str, float], int]] = {}
         self.evaluations = 0
 
-    def compute(self, dataflow: str, shape: GemmShape) -> ComputeResult:
-        """The unit's `fast` result for one tile shape, memoised (most tiles share a shape)."""
-        key = (dataflow, shape)
+    def compute(self, dataflow: str, shape: GemmShape, readback: bool = False) -> ComputeResult:
+        """The unit's `fast` result for one tile shape, memoised (most tiles share a shape).
+        `readback`: a tile after the first along K also reads the earlier partial sums back
+        through the output buffer's port."""
+        key = (dataflow, shape, readback)
         res = self._compute.get(key)
         if res is None:
-            res = self._compute[key] = sram_limited(self.units[dataflow].compute(shape, "fast"), self.bits, self.mem)
+            unit = self._compute.get((dataflow, shape, False)) if readback else None
+            if unit is None:
+                unit = sram_limited(self.units[dataflow].compute(shape, "fast"), self.bits, self.mem)
+                self._compute[(dataflow, shape, False)] = unit
+            res = unit
+            if readback:     # the first pass adds to the earlier partial sums: one read per output
+                res = sram_limited(self.units[dataflow].compute(shape, "fast"), self.bits, self.mem,
+                                   shape.M * shape.N * shape.batch)
+            self._compute[key] = res
         return res
 
     def evaluate(self, m: Mapping) -> MappingCost:
         self.evaluations += 1
         arr = m.step_arrays(compressed=True)
         # each extent is the full tile or the one edge remainder: index the <= 8 shapes by edge bits
-        code = (4 * (arr["m"] != m.tile[0]) + 2 * (arr["n"] != m.tile[1]) + (arr["k"] != m.tile[2])).astype(np.intp)
-        lut = np.zeros(8)
-        tail = np.zeros(8)
-        for c in np.flatnonzero(np.bincount(code, minlength=8)).tolist():
+        code = (8 * arr["cont"] + 4 * (arr["m"] != m.tile[0]) + 2 * (arr["n"] != m.tile[1])
+                + (arr["k"] != m.tile[2])).astype(np.intp)
+        lut = np.zeros(16)
+        tail = np.zeros(16)
+        for c in np.flatnonzero(np.bincount(code, minlength=16)).tolist():
             i = int(np.argmax(code == c))
-            r = self.compute(m.dataflow, GemmShape(int(arr["m"][i]), int(arr["n"][i]), int(arr["k"][i])))
+            r = self.compute(m.dataflow, GemmShape(int(arr["m"][i]), int(arr["n"][i]), int(arr["k"][i])), c >= 8)
             lut[c] = r.issue_cycles          # a pipelined unit takes the next tile after its issue interval
             tail[c] = r.tail_cycles
         comp = lut[code]
@@ -274,7 +289,8 @@ class CostModel:
         the unit's real issue cycles per tile shape (memoised), the traffic in closed form."""
         compute_cycles, _, dram, _, energy = self._traffic_and_energy(m)
         first, last = exposed_bytes(np.array([m.tile]), m.gemm, m.bits)
-        longest = max(self.compute(m.dataflow, shape).issue_cycles for shape, _ in m.tile_shapes())
+        longest = max(self.compute(m.dataflow, shape, cont > 0).issue_cycles
+                      for shape, _, cont in m.tile_shapes(split_k=True))
         c = m.counts
         visits = c["m"] * c["n"] * (1 if m.innermost() in ("k", None) else c["k"]) * m.gemm.batch
         cycles_lb = self.cycles_lower_bound(compute_cycles, sum(dram.values()), int(first[0]), int(last[0]),
@@ -284,44 +300,75 @@ class CostModel:
     def _assemble(self, m: Mapping, cycles: int, arr: dict[str, np.ndarray]) -> MappingCost:
         compute_cycles, macs, dram, (rd, wr), energy = self._traffic_and_energy(m)
         return MappingCost(m, cycles, compute_cycles, macs, dram, rd + wr, energy, sram_read_bytes=rd,
-                           sram_write_bytes=wr)
+                           sram_write_bytes=wr, sram_role_bytes=self.sram_by_role(m))
 
-    def _traffic_and_energy(self, m: Mapping) -> tuple[int, int, dict[str, int], int, dict[str, float]]:
-        """Sum the unit's results over the distinct tile shapes; DRAM bytes from the closed form."""
-        compute_cycles, macs, unit_e, (rd, wr) = self._unit_part(m)
-        tot = m.totals()
+    def sram_by_role(self, m: Mapping) -> dict[str, tuple[int, int]]:
+        """(read, write) bytes per SRAM buffer over the whole mapping; every access counted.
+
+        Inputs: the unit's operand reads, plus the tiles the loads fill. Outputs (partial sums,
+        acc_bits wide): written by the unit once per pass over K and by the fills of partial sums
+        that come back from DRAM (`ofmap_in`); every value written is read exactly once, either
+        back into the next pass or out to DRAM (a drain reads the accumulator word, whatever width
+        DRAM stores). So reads = writes - drained + drained: nothing overwritten unread."""
+        _, _, _, unit_rd, unit_wr = self._unit_part(m)
+        tot, b = m.totals(), m.bits
+        psum_bytes = b.psum / 8
+        drained = m.drained_elements()
+        written = unit_wr.get("ofmap", 0) + round(tot["ofmap_in"] / psum_bytes)
+        out = {"ifmap": (nbytes(unit_rd.get("ifmap", 0), b.ifmap), tot["ifmap"]),
+               "filter": (nbytes(unit_rd.get("filter", 0), b.filter), tot["filter"]),
+               "ofmap": (nbytes(written, b.psum), nbytes(written, b.psum))}
+        assert written >= drained, (m, written, drained)
+        return out
+
+    def _traffic_and_energy(self, m: Mapping) -> tuple[int, int, dict[str, int], tuple[int, int], dict[str, float]]:
+        """Sum the unit's results over the distinct tile shapes; DRAM bytes from the closed form;
+        SRAM bytes per buffer from `sram_by_role`."""
+        compute_cycles, macs, unit_e, unit_rd, _ = self._unit_part(m)
+        tot, b = m.totals(), m.bits
         dram = {k: tot[k] for k in ("ifmap", "filter", "ofmap_in", "ofmap")}
         moved = sum(dram.values())
-        # every DRAM byte is written into SRAM (loads fill it) or read out of it (stores drain it)
-        sram = (rd + dram["ofmap"], wr + dram["ifmap"] + dram["filter"] + dram["ofmap_in"])
+        roles = self.sram_by_role(m)
+        sram = (sum(r for r, _ in roles.values()), sum(w for _, w in roles.values()))
         energy = {f"unit.{k}": v for k, v in unit_e.items()}
-        # the unit prices its own SRAM reads/writes; the buffers' DRAM-side fills and drains are ours
-        energy["sram.fill_drain"] = moved * self.energy.sram_byte_pj
+        # the unit prices its own operand reads and output writes; the fills (loads), the drains
+        # (an accumulator word read per output stored) and the partial sums read back into a
+        # later pass beyond those the unit counts are ours
+        fills = dram["ifmap"] + dram["filter"] + dram["ofmap_in"]
+        drains = nbytes(m.drained_elements(), b.psum)
+        unit_psum_reads = nbytes(unit_rd.get("ofmap", 0), b.psum)
+        energy["sram.fill_drain"] = (fills + drains) * self.energy.sram_byte_pj
+        energy["sram.psum_readback"] = (roles["ofmap"][0] - drains - unit_psum_reads) * self.energy.sram_byte_pj
         energy["offchip"] = moved * self.energy.offchip_byte_pj
         return compute_cycles, macs, dram, sram, energy
 
-    def _unit_part(self, m: Mapping) -> tuple[int, int, dict[str, float], tuple[int, int]]:
-        """Compute cycles, MACs, unit energy and unit SRAM bytes over all tiles: independent of the
-        loop order, so memoised per (GEMM, tile, dataflow)."""
+    def _unit_part(self, m: Mapping) -> tuple[int, int, dict[str, float], dict[str, int], dict[str, int]]:
+        """Compute cycles, MACs, unit energy and the unit's SRAM accesses per buffer (elements) over
+        all tiles: independent of the loop order, so memoised per (GEMM, tile, dataflow)."""
         key = (m.gemm, m.tile, m.dataflow, m.bits)
         hit = self._units_sum.get(key)
         if hit is not None:
             return hit
-        b, e = m.bits, self.energy
+        e = self.energy
         unit_e: dict[str, float] = {}
-        rd_bytes = wr_bytes = compute_cycles = macs = 0
-        width = {"ifmap": b.ifmap, "filter": b.filter, "ofmap": b.psum}
-        for shape, count in m.tile_shapes():
+        rd: dict[str, int] = {}
+        wr: dict[str, int] = {}
+        compute_cycles = macs = 0
+        for shape, first, cont in m.tile_shapes(split_k=True):
             r = self.compute(m.dataflow, shape)
-            compute_cycles += r.issue_cycles * count   # busy intervals; the last tail adds to latency only
+            count = first + cont
+            # busy intervals (a tile after the first along K may wait on its read-back); the last
+            # tail adds to latency only
+            compute_cycles += r.issue_cycles * first + self.compute(m.dataflow, shape, cont > 0).issue_cycles * cont
             macs += r.macs * count
             for act, pj in r.energy_pj.items():
                 unit_e[act] = unit_e.get(act, 0.0) + pj * count
-            rd_bytes += count * sum(nbytes(v, width.get(k, 8)) for k, v in r.sram_reads.items())
-            wr_bytes += count * sum(nbytes(v, width.get(k, 8)) for k, v in r.sram_writes.items())
+            for acc, got in ((rd, r.sram_reads), (wr, r.sram_writes)):
+                for k, v in got.items():
+                    acc[k] = acc.get(k, 0) + v * count
         if not unit_e:
             unit_e = {"mac": macs * e.mac_pj}
-        out = self._units_sum[key] = (compute_cycles, macs, unit_e, (rd_bytes, wr_bytes))
+        out = self._units_sum[key] = (compute_cycles, macs, unit_e, rd, wr)
         return out
 
 
@@ -355,7 +402,10 @@ def _compose_runs(q: np.ndarray, counts: tuple[np.ndarray, ...] | None) -> tuple
 def latency_from_tiles(model: CostModel, m: Mapping) -> int:
     """The same latency as `CostModel.evaluate`, by walking `m.tiles()` in plain Python (a check)."""
     steps = list(m.tiles())
-    res = [model.compute(m.dataflow, g) for g, _, _ in steps]
+    kpos, c = m.order.index("k"), m.counts
+    first_k = [idx[kpos] == 0 for _ in range(m.gemm.batch)
+               for idx in itertools.product(*(range(c[d]) for d in m.order))]
+    res = [model.compute(m.dataflow, g, not f) for (g, _, _), f in zip(steps, first_k)]
     c = [r.issue_cycles for r in res]
     tail = res[-1].tail_cycles
     rb = model.request_bytes

@@ -24,7 +24,7 @@ from dataflows.cache import MapCache, cache_key
 from dataflows.cost import CostModel, EnergySpec, MappingCost, peak_macs_per_cycle, roofline_cycles
 from dataflows.mapspace import DIMS, MapSpace, Mapping, MemorySpec, OperandBits
 
-CACHE_VERSION = 4                # 4: write-behind; 3: energy breaks latency ties in the bound; 2: best-first
+CACHE_VERSION = 5                # 5: latency near-ties go to energy; 4: write-behind; 3: energy breaks latency ties in the bound; 2: best-first
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class MapResult:
     wall_s: float
     from_cache: bool = False
     detail: dict[str, Any] = field(default_factory=dict)
+    tolerance: float = 0.0           # latency near-tie window (see `rank`)
 
     @property
     def best(self) -> MappingCost:
@@ -77,7 +78,7 @@ class MapResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {"op": self.op_name, "unit": self.unit, "gemm": str(self.gemm), "objective": self.objective,
-                "best": self.best.as_dict(), "top": [c.as_dict() for c in self.top],
+                "latency_tolerance": self.tolerance if self.objective == "latency" else None, "best": self.best.as_dict(), "top": [c.as_dict() for c in self.top],
                 "lower_bound": dict(self.lower_bound), "bound_ratio": self.bound_ratio,
                 "method": self.method, "space_size": self.space_size, "evaluated": self.evaluated,
                 "truncated": self.truncated, "wall_s": self.wall_s, "from_cache": self.from_cache}
@@ -196,11 +197,63 @@ class Mapper:
                     bisect.insort(top, (k, c), key=lambda e: e[0])
                     del top[cfg.top_k:]
         ranked = [c for _, c in top]
+        if obj == "latency" and cfg.latency_tolerance > 0 and ranked and not truncated:
+            left = None if cap is None else max(0, cap - evaluated)
+            near, n_eval, stop = self._near_ties(space, tiles, rows, ranked, dims, deadline, left)
+            evaluated += n_eval
+            ranked = rank(near + ranked, obj, cfg.latency_tolerance)[:cfg.top_k]
+            truncated = truncated or stop == "budget"
+            method = "best-first" if stop == "cap" else method
         peak = peak_macs_per_cycle(self.unit)
         bound = roofline_cycles(gemm, peak, self.mem, self.bits, self.unit.clock_hz)
         return MapResult(op_name, self.unit.name, gemm, obj, ranked, bound, method, size, evaluated, truncated,
                          time.perf_counter() - t0, detail={"compute_shapes": len(self.cost._compute),
-                                                           "bound_rows": len(visit)})
+                                                           "bound_rows": len(visit)},
+                         tolerance=cfg.latency_tolerance)
+
+    def _near_ties(self, space: MapSpace, tiles: np.ndarray, rows: Any, fastest: list[MappingCost],
+                   dims: tuple[int, int, int], deadline: float,
+                   cap: int | None) -> tuple[list[MappingCost], int, str]:
+        """Every mapping within `latency_tolerance` of the fastest that could be among the top-K by
+        (energy, DRAM bytes): rows whose cycle bound is inside the window, in order of their energy
+        bound, until the next bound exceeds the K-th least energy found (the bound is exact on
+        energy, so this is the exact top-K of the window). `cap` bounds the scores (what the latency
+        pass left of `max_evaluations`). Returns (mappings, scores, why it stopped)."""
+        cfg = self.cfg
+        limit = fastest[0].cycles * (1 + cfg.latency_tolerance)
+        near = [c for c in fastest if c.cycles <= limit]
+        seen = {str(c.mapping) for c in near}
+        energies = sorted(c.total_energy_pj for c in near)
+        inside = np.flatnonzero(rows.cycles_lb <= limit)
+        visit = inside[np.lexsort((rows.cycles_lb[inside], rows.energy_lb[inside]))].tolist()
+        evaluated = 0
+
+        def worst() -> float:
+            return energies[cfg.top_k - 1] if len(energies) >= cfg.top_k else float("inf")
+
+        for r in visit:
+            if rows.energy_lb[r] > worst():
+                return near, evaluated, "exact"
+            if cap is not None and evaluated >= cap:
+                return near, evaluated, "cap"
+            if time.perf_counter() > deadline:
+                return near, evaluated, "budget"
+            tile = tuple(tiles[rows.tile[r]].tolist())
+            df = space.dataflows[rows.dataflow[r]]
+            for o in _orders_with_innermost(space.orders, tile, dims, int(rows.inner[r])):
+                m = space.mapping(*tile, o, df)
+                if str(m) in seen:
+                    continue
+                cycles_lb, energy = self.cost.bound(m)
+                if cycles_lb > limit or energy > worst():
+                    continue
+                c = self.cost.evaluate(m)
+                evaluated += 1
+                if c.cycles <= limit:
+                    near.append(c)
+                    seen.add(str(m))
+                    bisect.insort(energies, c.total_energy_pj)
+        return near, evaluated, "exact"
 
     def _bound_key(self, cycles_lb: float, energy_lb: float) -> tuple:
         """A bound as a key comparable with `MappingCost.objective` (never above the true key)."""
@@ -230,6 +283,7 @@ class Mapper:
                        self.mem.offchip_bytes_per_s, self.mem.offchip_latency_ps, list(self.mem.sram_bytes_per_cycle),
                        self.mem.write_behind, self.mem.request_overhead_ps],
             "energy": self.energy.__dict__, "objective": self.cfg.objective,
+            "tolerance": self.cfg.latency_tolerance,
             "search": {"constraints": [list(rc.tile), rc.order, rc.dataflow], "dataflows": list(self.variants),
                        "seed": self.cfg.seed, "tiles": self.cfg.tile_candidates, "max_evaluations": self.cfg.max_evaluations,
                        "exhaustive_limit": self.cfg.exhaustive_limit, "top_k": self.cfg.top_k}})
@@ -244,10 +298,25 @@ class Mapper:
         t0 = time.perf_counter()
         top = [self.cost.evaluate(Mapping(gemm, tuple(e["tile"]), e["order"], e["dataflow"], self.bits))
                for e in hit["top"]]
-        top.sort(key=lambda c: c.objective(self.cfg.objective))
+        top = rank(top, self.cfg.objective, self.cfg.latency_tolerance)
         bound = roofline_cycles(gemm, peak_macs_per_cycle(self.unit), self.mem, self.bits, self.unit.clock_hz)
         return MapResult(op_name, self.unit.name, gemm, self.cfg.objective, top, bound, hit["method"],
-                         hit["space_size"], hit["evaluated"], False, time.perf_counter() - t0, from_cache=True)
+                         hit["space_size"], hit["evaluated"], False, time.perf_counter() - t0, from_cache=True,
+                         tolerance=self.cfg.latency_tolerance)
+
+
+def rank(costs: Iterable[MappingCost], objective: str, tolerance: float = 0.0) -> list[MappingCost]:
+    """Costs best first under `objective` (duplicates of a mapping dropped). For latency with a
+    tolerance, mappings within `tolerance` of the fastest come first, by energy, then DRAM bytes,
+    then cycles; the slower ones follow by cycles."""
+    uniq = list({str(c.mapping): c for c in costs}.values())
+    if objective != "latency" or tolerance <= 0 or not uniq:
+        return sorted(uniq, key=lambda c: c.objective(objective))
+    limit = min(c.cycles for c in uniq) * (1 + tolerance)
+    near = sorted((c for c in uniq if c.cycles <= limit),
+                  key=lambda c: (c.total_energy_pj, c.dram_total_bytes, c.cycles, str(c.mapping)))
+    rest = sorted((c for c in uniq if c.cycles > limit), key=lambda c: c.objective(objective))
+    return near + rest
 
 
 def _orders_with_innermost(orders: tuple[str, ...], tile: tuple[int, ...], dims: tuple[int, ...],

@@ -149,14 +149,27 @@ class Mapping:
         fp = self.footprint_bytes()
         return all(fp[r] <= mem.usable_bytes(r) for r in ROLES)
 
-    def tile_shapes(self) -> list[tuple[GemmShape, int]]:
-        """Distinct tile shapes (at most 8) and how many steps compute each."""
+    def tile_shapes(self, split_k: bool = False) -> list[tuple]:
+        """Distinct tile shapes (at most 8) and how many steps compute each; with `split_k`, as
+        (shape, steps that start their outputs' K loop, steps that continue it and so read
+        earlier partial sums back)."""
         g = self.gemm
         out = []
         for (tm, cm), (tn, cn), (tk, ck) in itertools.product(
                 _extents(g.M, self.tile[0]), _extents(g.N, self.tile[1]), _extents(g.K, self.tile[2])):
-            out.append((GemmShape(tm, tn, tk), cm * cn * ck * g.batch))
+            n = cm * cn * ck * g.batch
+            if not split_k:
+                out.append((GemmShape(tm, tn, tk), n))
+                continue
+            first = cm * cn * g.batch if tk == self.tile[2] else 0   # k index 0 has the full extent
+            out.append((GemmShape(tm, tn, tk), first, n - first))
         return out
+
+    def drained_elements(self) -> int:
+        """Output values stored to DRAM: every output once, plus once per partial-sum round trip."""
+        g, c = self.gemm, self.counts
+        revisits = c["k"] - 1 if (c["k"] > 1 and self.innermost() != "k") else 0
+        return g.M * g.N * (1 + revisits) * g.batch
 
     # -- the schedule, step by step -----------------------------------------------------------
     def tiles(self) -> Iterator[tuple[GemmShape, dict[str, int], dict[str, int]]]:
@@ -264,7 +277,8 @@ class Mapping:
         load_o = np.where(out_new & (ix["k"] > 0), packed(out_elems, b.psum), 0) if revisit else np.zeros(n, np.int64)
         final = (ix["k"] == c["k"] - 1) if revisit else np.ones(n, bool)
         store = np.where(out_last, np.where(final, packed(out_elems, b.ofmap), packed(out_elems, b.psum)), 0)
-        return {"m": ext["m"], "n": ext["n"], "k": ext["k"], "weight": weight, "load": load_i + load_f + load_o,
+        return {"m": ext["m"], "n": ext["n"], "k": ext["k"], "cont": (ix["k"] > 0).astype(np.int64),
+                "weight": weight, "load": load_i + load_f + load_o,
                 "load_ifmap": load_i, "load_filter": load_f, "load_ofmap_in": load_o, "store": store,
                 "reps": tuple(wts)}
 

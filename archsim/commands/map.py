@@ -25,7 +25,14 @@ def register(sub) -> argparse.ArgumentParser:
     p.add_argument("--kv", type=int, help="with --model decode: keys attended")
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--unit", help="unit name (default: where placement puts the op)")
-    p.add_argument("--objective", choices=("latency", "energy", "edp"), help="default: mapper.objective")
+    p.add_argument("--objective", choices=("latency", "energy", "edp"),
+                   help="default: mapper.objective (latency). latency = the fastest mapping, but mappings within "
+                        "mapper.latency_tolerance (default 2%%) of the fastest count as tied and the tie goes to "
+                        "the least energy, then the least DRAM traffic; energy = least energy; edp = least "
+                        "energy x cycles")
+    p.add_argument("--tolerance", type=float, metavar="FRACTION",
+                   help="with --objective latency: the near-tie window, e.g. 0.02 = 2%%; 0 = fastest only "
+                        "(default: mapper.latency_tolerance)")
     p.add_argument("--budget", help="wall-time cap, e.g. 2s or '500 ms' (default: mapper.budget)")
     p.add_argument("--seed", type=int, help="search seed (default: mapper.seed)")
     p.add_argument("--top", type=int, help="mappings to show (default: mapper.top_k)")
@@ -44,6 +51,12 @@ def _workload_op(args):
             raise WorkloadError(f"--gemm expects MxNxK or BxMxNxK with positive integers, got {args.gemm!r}")
         b, M, N, K = (int(x) if x else 1 for x in m.groups())
         op = gemm_op("gemm", M, N, K)
+        if b > 1:      # B independent problems: a batch dim in A, B and C
+            from dataflows.ir import Op, Operand
+
+            op = Op("gemm", "gemm", "bmk,bkn->bmn", {"b": b, "m": M, "n": N, "k": K},
+                    (Operand("A", "activation", ("b", "m", "k"), 8), Operand("B", "weight", ("b", "k", "n"), 8),
+                     Operand("C", "output", ("b", "m", "n"), 8)))
         return op, (M, N, K, b)
     from dataflows.lowering import lower
 
@@ -72,6 +85,10 @@ def main(args) -> int:
     upd = {}
     if args.objective:
         upd["objective"] = args.objective
+    if args.tolerance is not None:
+        if not 0 <= args.tolerance <= 1:
+            raise ArchsimError(f"--tolerance must be a fraction between 0 and 1 (0.02 = 2%), got {args.tolerance}")
+        upd["latency_tolerance"] = args.tolerance
     if args.budget:
         try:
             upd["budget"] = parse_duration_ps(args.budget)
@@ -90,23 +107,46 @@ def main(args) -> int:
     cache = None if args.no_cache else MapCache()
     mapper = mapper_for(design, unit_name, cache, op)
     res = mapper.map_gemm(GemmShape(M, N, K, B), op.name, op.kind)
+    run = pipeline_row(design, op, unit_name)
     if args.json:
-        write_json({"design": design.name, **res.as_dict()}, args.json)
+        write_json({"design": design.name, **res.as_dict(),
+                    "run": {"mapping": run["mapping"], "cycles": run["cycles"]}}, args.json)
         if args.json == "-":
             return 0
-    _print(design.name, res)
+    _print(design.name, res, run)
     return 0
 
 
-def _print(design: str, res) -> None:
+def pipeline_row(design, op, unit_name: str) -> dict:
+    """The op alone on `unit_name` as `archsim run` (fast) reports it: the best mapping's cycles in
+    the tile pipeline against the off-chip model, which the search's closed form only estimates."""
+    import archsim
+
+    placement = design.mapper.placement.model_copy(update={"pin": {op.name: unit_name}})
+    pinned = design.model_copy(update={"mapper": design.mapper.model_copy(update={"placement": placement})})
+    return archsim.run(pinned, [op.with_count(1)]).ops[0]
+
+
+def _objective(res) -> str:
+    if res.objective != "latency" or not res.tolerance:
+        return res.objective
+    return f"latency (near-ties within {100 * res.tolerance:g}% go to least energy, then DRAM bytes)"
+
+
+def _print(design: str, res, run: dict) -> None:
     lb = res.lower_bound
-    print(f"{design}: op {res.op_name} GEMM {res.gemm} on unit {res.unit}, objective {res.objective}")
+    print(f"{design}: op {res.op_name} GEMM {res.gemm} on unit {res.unit}, objective {_objective(res)}")
     print(f"  search: {res.method}, {res.space_size} mappings, {res.evaluated} scored in {res.wall_s:.2f} s"
           + (" (stopped by the time budget)" if res.truncated else "") + (" [cache]" if res.from_cache else ""))
     print(f"  roofline bound: {lb['cycles']:.0f} cycles (compute {lb['compute_cycles']:.0f}, "
           f"memory {lb['memory_cycles']:.0f}; compulsory {lb['compulsory_bytes']} B)")
-    hdr = f"  {'#':>2} {'mapping':<42} {'cycles':>12} {'x bound':>8} {'DRAM bytes':>12} {'energy uJ':>10}"
+    hdr = f"  {'#':>2} {'mapping':<42} {'est. cycles':>12} {'x bound':>8} {'DRAM bytes':>12} {'energy uJ':>10}"
     print(hdr)
     for i, c in enumerate(res.top, 1):
         print(f"  {i:>2} {str(c.mapping):<42} {c.cycles:>12} {c.cycles / max(lb['cycles'], 1e-9):>8.3f} "
               f"{c.dram_total_bytes:>12} {c.total_energy_pj / 1e6:>10.3f}")
+    est = res.best.cycles
+    same = run["mapping"].startswith(str(res.best.mapping))
+    print("  est. cycles: the search's closed form; `archsim run` simulates the tile pipeline:")
+    print(f"  {'#1' if same else run['mapping']} runs {run['cycles']:,} cycles there"
+          + (f" (the estimate is {100 * (est / run['cycles'] - 1):+.2f}%)" if same and run["cycles"] else ""))

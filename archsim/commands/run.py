@@ -24,6 +24,8 @@ def register(sub) -> argparse.ArgumentParser:
     w.add_argument("--batch", type=int, default=1)
     w.add_argument("--seq", type=int, help="prompt length (prefill)")
     w.add_argument("--kv", type=int, help="KV-cache length (decode)")
+    w.add_argument("--fused-attention", action="store_true",
+                   help="lower a model's QK^T, softmax and A.V as one attention op (run whole by units that can)")
     w.add_argument("--allow-long", action="store_true", help="allow a context longer than the model's positions")
     w.add_argument("--bits", type=int, default=None, help="operand precision in bits (default: 8 for GEMMs, 16 for models)")
     p.add_argument("--fidelity", choices=["fast", "cycle"], default="fast")
@@ -38,6 +40,8 @@ def workload_from_args(args) -> dict | None:
         spec = {"model": args.model, "phase": args.phase, "batch": args.batch, "seq": args.seq, "kv": args.kv}
         if args.allow_long:
             spec["allow_long"] = True
+        if args.fused_attention:
+            spec["attention"] = "fused"
         if args.bits:
             spec["bits"] = args.bits
         return spec

@@ -1,7 +1,8 @@
-"""`archsim validate rtl`: co-simulate the Verilog systolic cores against the pipelined model.
+"""`archsim validate rtl`: co-simulate the registered Verilog cores against their models.
 
-Runs a random GEMM on the RTL under cocotb (Verilator and/or Icarus), compares every PE register
-with `simulate()` every cycle, and the outputs, fold ends and total cycles; exits 1 on mismatch.
+Runs a random GEMM on each core (archsim.hdl.registry) under cocotb (Verilator and/or Icarus); the
+core's bench compares every PE register with the model every cycle, and the outputs, fold ends and
+total cycles; exits 1 on mismatch.
 """
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from archsim.errors import ArchsimError
 
 def register(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="co-simulate the Verilog reference cores against the models")
-    p.add_argument("target", choices=["rtl"], help="what to validate (rtl: systolic cores in rtl/)")
-    p.add_argument("--core", choices=["os", "ws"], help="core to run (default: --dataflow, else both)")
-    p.add_argument("--dataflow", choices=["os", "ws"], help="same as --core")
+    p.add_argument("target", choices=["rtl"], help="what to validate (rtl: the Verilog cores in rtl/)")
+    p.add_argument("--core", help="registered core to run, e.g. os, ws (default: every core; --list shows them)")
+    p.add_argument("--dataflow", help="same as --core (the systolic cores are named by dataflow)")
+    p.add_argument("--family", help="run every core of this family (e.g. systolic)")
+    p.add_argument("--list", action="store_true", help="list the registered cores and exit")
     p.add_argument("--sim", help="verilator | icarus | all (default: $ARCHSIM_SIM, else all installed)")
     p.add_argument("--rows", type=int, default=4, help="array rows R (default 4)")
     p.add_argument("--cols", type=int, default=3, help="array columns C (default 3)")
@@ -25,22 +28,24 @@ def register(sub) -> argparse.ArgumentParser:
     p.add_argument("--no-trace", action="store_true", help="skip the every-cycle register comparison")
     p.add_argument("--waves", action="store_true", help="dump waveforms and print where they are")
     p.add_argument("--fault", type=int, choices=[0, 1], default=None,
-                   help="1: build the core with one skew register of row 1 doubled (a deliberate bug the "
-                        "co-simulation must catch; default $ARCHSIM_RTL_FAULT, else 0)")
+                   help="1: build the core with its injected bug (e.g. a systolic core's row-1 skew one "
+                        "register too long), which the co-simulation must catch; default "
+                        "$ARCHSIM_RTL_FAULT, else 0")
     p.add_argument("--json", metavar="PATH", help="also write the reports as JSON ('-' = stdout)")
     return p
 
 
 def main(args) -> int:
     from archsim.hdl import selected_simulators
-    from archsim.hdl.cosim import CosimError, Gemm, run_cosim
+    from archsim.hdl.cosim import CosimError, Gemm, fault_level, run_cosim
 
+    if args.list:
+        _print_cores()
+        return 0
     for k in ("rows", "cols", "m", "n", "k"):
         if getattr(args, k) < 1:
             raise ArchsimError(f"--{k} must be a positive integer, got {getattr(args, k)}")
-    if args.core and args.dataflow and args.core != args.dataflow:
-        raise ArchsimError(f"--core {args.core} and --dataflow {args.dataflow} disagree; give one")
-    cores = [args.core or args.dataflow] if (args.core or args.dataflow) else ["os", "ws"]
+    cores = _select_cores(args.core, args.dataflow, args.family, fault_level(args.fault) > 0)
     try:
         sims = selected_simulators(args.sim)
     except ValueError as exc:
@@ -69,11 +74,47 @@ def main(args) -> int:
     return 0 if ok else 1
 
 
+def _select_cores(core: str | None, dataflow: str | None, family: str | None, fault: bool) -> list[str]:
+    """Names of the cores to run; a fault run over a whole family skips cores without fault injection."""
+    from archsim.hdl.registry import cores, families, get_core
+
+    if core and dataflow and core != dataflow:
+        raise ArchsimError(f"--core {core} and --dataflow {dataflow} disagree; give one")
+    name = core or dataflow
+    if name:
+        spec = get_core(name)
+        if family and spec.family != family:
+            raise ArchsimError(f"--core {name} is of family {spec.family!r}, not --family {family!r}")
+        return [name]
+    if family and family not in families():
+        raise ArchsimError(f"--family {family!r}: no registered core; families: {', '.join(families())}")
+    found = [n for n, c in cores(family).items() if c.fault is not None or not fault]
+    if not found:
+        raise ArchsimError("no registered core" + (" with fault injection" if fault else "")
+                           + (f" in family {family!r}" if family else ""))
+    return found
+
+
+def _print_cores() -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from archsim.hdl.registry import cores
+
+    t = Table(title="registered RTL cores (archsim validate rtl --core NAME)")
+    for col in ("core", "family", "top", "sources (rtl/)", "bench", "fault injection"):
+        t.add_column(col)
+    for c in cores().values():
+        t.add_row(c.name, c.family, c.top, " ".join(c.sources), c.bench,
+                  c.fault.what if c.fault else "-")
+    Console().print(t)
+
+
 def _print_table(reports: list[dict], g) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"RTL vs pipelined model, GEMM {g.M}x{g.N}x{g.K} (seed {g.seed})")
+    t = Table(title=f"RTL vs model, GEMM {g.M}x{g.N}x{g.K} (seed {g.seed})")
     for col in ("core", "sim", "array", "folds", "RTL cycles", "model cycles", "fold ends",
                 "outputs", "trace", "match"):
         t.add_column(col)

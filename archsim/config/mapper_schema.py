@@ -2,7 +2,8 @@
 
 Example:
     mapper:
-      objective: edp
+      objective: edp               # default latency: fastest, near-ties (within 2%) by energy, then DRAM bytes
+      latency_tolerance: 0.02
       budget: 30 s
       dataflows: [os, ws]          # the array may be run in any of these (default: as configured)
       constraints:
@@ -64,7 +65,13 @@ class PlacementConfig(StrictModel):
 class MapperConfig(StrictModel):
     """How the mapper searches. The search is deterministic for a seed unless the time budget cuts it short."""
 
-    objective: Literal["latency", "energy", "edp"] = "latency"
+    objective: Literal["latency", "energy", "edp"] = Field(
+        "latency", description="latency: the fastest mapping, except that mappings within `latency_tolerance` "
+                               "of the fastest count as tied and the tie goes to the least energy, then the least "
+                               "DRAM traffic; energy | edp: the least energy | energy x cycles")
+    latency_tolerance: float = Field(
+        0.02, ge=0, le=1, description="with objective latency: how much slower than the fastest mapping (a "
+                                      "fraction; 0.02 = 2%) a mapping may be and still win on energy; 0 = fastest only")
     budget: Duration = Field("30 s", validate_default=True,
                              description="wall-time safety cap per op; `max_evaluations` bounds the search, so "
                                          "results are reproducible unless this cap cuts it short (then flagged)")

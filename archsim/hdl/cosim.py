@@ -1,8 +1,8 @@
-"""Build a Verilog core and co-simulate GEMMs on it under cocotb, from pytest or from the CLI.
+"""Build a registered Verilog core and co-simulate GEMMs on it under cocotb, from pytest or the CLI.
 
-One build per (core, R, C, buffer size, simulator, waves) under sim_build/, shared by every call
-with the same key. The bench (`archsim.hdl.bench_gemm`) writes a JSON report that this module
-reads back, so a failure carries the bench's own message (first differing cycle and signal).
+One build per (core, R, C, buffer size, simulator, fault, waves) under sim_build/, shared by every
+call with the same key. The core's bench (archsim.hdl.registry) writes a JSON report that this
+module reads back, so a failure carries the bench's own message (first differing cycle and signal).
 """
 from __future__ import annotations
 
@@ -11,21 +11,16 @@ import os
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
-from archsim.errors import ArchsimError
 from archsim.hdl import setup_tool_path
+from archsim.hdl.registry import RtlCore, RtlCoreError, get_core
 
 REPO = Path(__file__).resolve().parents[2]
 RTL_DIR = REPO / "rtl"
-CORES = {  # core -> (top module, source files); a new core adds a line here (docs/rtl.md)
-    "os": ("systolic_os", ["gemm_ctrl.v", "delay_line.v", "gemm_buf.v", "pe_os.v", "systolic_os.v"]),
-    "ws": ("systolic_ws", ["gemm_ctrl.v", "delay_line.v", "gemm_buf.v", "pe_ws.v", "systolic_ws.v"]),
-}
-BENCH = "archsim.hdl.bench_gemm"
-CFG_ENV, OUT_ENV = "ARCHSIM_COSIM_CFG", "ARCHSIM_COSIM_OUT"
+CFG_ENV, OUT_ENV = "ARCHSIM_COSIM_CFG", "ARCHSIM_COSIM_OUT"   # the bench's side: archsim.hdl.gemm_port
 FAULT_ENV = "ARCHSIM_RTL_FAULT"   # default of run_cosim(fault=...): lets `validate rtl` build a broken core
 
 
-class CosimError(ArchsimError):
+class CosimError(RtlCoreError):
     """The RTL and the model disagree, or the simulation did not run."""
 
 
@@ -51,22 +46,24 @@ def buffer_size(cases: list[Gemm]) -> int:
 
 
 def sources(core: str) -> tuple[str, list[Path]]:
-    if core not in CORES:
-        raise CosimError(f"unknown core {core!r}; known: {sorted(CORES)}")
-    top, files = CORES[core]
-    return top, [RTL_DIR / f for f in files]
+    """The core's top module and its source files (an unknown core is an error naming the known)."""
+    c = get_core(core)
+    return c.top, [RTL_DIR / f for f in c.sources]
 
 
-def fault_level(fault: int | None = None) -> int:
-    """The core's FAULT parameter: `fault`, else $ARCHSIM_RTL_FAULT, else 0 (a correct core)."""
+def fault_level(fault: int | None = None, core: RtlCore | None = None) -> int:
+    """The core's fault parameter: `fault`, else $ARCHSIM_RTL_FAULT, else 0 (a correct core)."""
     raw = os.environ.get(FAULT_ENV, "0") if fault is None else fault
     try:
         level = int(raw)
     except ValueError:
         level = -1
+    what = f" ({core.fault.what})" if core is not None and core.fault is not None else ""
     if level not in (0, 1):
-        raise CosimError(f"{FAULT_ENV}/fault: expected 0 (correct core) or 1 (row 1's skew one "
-                         f"register too long), got {raw!r}")
+        raise CosimError(f"{FAULT_ENV}/fault: expected 0 (correct core) or 1 (the injected bug{what}), "
+                         f"got {raw!r}")
+    if level and core is not None and core.fault is None:
+        raise CosimError(f"core {core.name!r} has no fault injection; {FAULT_ENV}/fault must be 0")
     return level
 
 
@@ -75,20 +72,21 @@ def run_cosim(core: str, sim: str, R: int, C: int, cases: list[Gemm], trace: boo
     """Build (cached) and run `cases` on the core; return the bench's report.
 
     With check=True a mismatch raises CosimError; otherwise the report's cases carry `error`.
-    fault=1 builds the deliberately broken core (RTL parameter FAULT, docs/rtl.md) in its own
+    fault=1 builds the deliberately broken core (the core's FaultInjection, docs/rtl.md) in its own
     build directory, so the correct core's build is never touched.
     """
     from cocotb_tools.runner import get_results, get_runner
 
     setup_tool_path()
-    top, srcs = sources(core)
+    spec = get_core(core)
+    top, srcs = spec.top, [RTL_DIR / f for f in spec.sources]
     size = buffer_size(cases)
-    params = {"R": R, "C": C, "MAXM": size, "MAXN": size, "MAXK": size}
-    fault = fault_level(fault)
-    if fault and R < 2:
-        raise CosimError(f"fault={fault} breaks row 1's skew, so it needs R >= 2, got R={R}")
-    if fault:                          # only then: the correct core's parameters stay as they were
-        params["FAULT"] = fault
+    params = spec.params(R, C, size)
+    fault = fault_level(fault, spec)
+    if fault and spec.fault and R < spec.fault.min_rows:
+        raise CosimError(f"fault={fault} ({spec.fault.what}) needs R >= {spec.fault.min_rows}, got R={R}")
+    if fault and spec.fault:           # only then: the correct core's parameters stay as they were
+        params[spec.fault.param] = fault
     key = (f"{core}_r{R}c{C}_b{size}_{sim}" + (f"_fault{fault}" if fault else "")
            + ("_waves" if waves else ""))
     bdir = build_root() / key
@@ -104,7 +102,7 @@ def run_cosim(core: str, sim: str, R: int, C: int, cases: list[Gemm], trace: boo
     env = {CFG_ENV: json.dumps(cfg), OUT_ENV: str(out_json)}
     os.environ.update(env)            # the runner lets os.environ override extra_env
     try:
-        xml = runner.test(hdl_toplevel=top, test_module=BENCH, build_dir=bdir, test_dir=tdir,
+        xml = runner.test(hdl_toplevel=top, test_module=spec.bench, build_dir=bdir, test_dir=tdir,
                           extra_env=env, waves=waves, results_xml=str(tdir / "results.xml"),
                           log_file=tdir / "sim.log")
         n_tests, n_failed = get_results(xml)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from archsim.config.quantities import parse_bandwidth, parse_duration_ps, parse_size
+from archsim.config.quantities import parse_bandwidth, parse_duration_ps, parse_energy_pj, parse_size
 from archsim.engine import Engine
 from archsim.errors import ConfigError
 from memory.flash.timing import FlashPort, FlashTiming
@@ -22,7 +22,10 @@ from memory.request import MemoryLevel, Request
 
 PRESETS_FILE = Path(__file__).resolve().parent.parent / "specs" / "flash.yaml"
 FIELDS = ("channels", "dies_per_channel", "planes_per_die", "page_size", "page_buffers", "t_read",
-          "t_prog", "t_erase", "channel_bandwidth", "multi_plane", "read_slice")
+          "t_prog", "t_erase", "channel_bandwidth", "multi_plane", "read_slice", "multi_plane_rule",
+          "command_overhead", "t_wb", "t_rr", "t_adl", "read_retries", "t_ecc", "dies_per_chip",
+          "array_read_energy", "program_energy", "erase_energy", "channel_energy")
+MULTI_PLANE_RULES = ("independent", "same_offset")
 
 
 @dataclass
@@ -42,11 +45,27 @@ class FlashSpec:
     read_slice: int | None
     pages_per_block: int = 1024
     blocks_per_plane: int = 1024
+    multi_plane_rule: str = "independent"   # same_offset: MQSim's rule (planes of a die share the page offset)
+    command_overhead: bool = False          # ONFI command/address cycles and tWB/tRR/tADL per operation
+    t_wb: int = 100_000
+    t_rr: int = 20_000
+    t_adl: int = 70_000
+    read_retries: int = 0                   # extra senses per read (an aged device's read-retry tier)
+    t_ecc: int = 0                          # decode latency after sensing (the ECC tier)
+    dies_per_chip: int = 1
+    array_read_energy: float = 0.0          # pJ per bit sensed
+    program_energy: float = 0.0             # pJ per bit programmed
+    erase_energy: float = 0.0               # pJ per block erased
+    channel_energy: float = 0.0             # pJ per bit over the channel (I/O)
 
     @property
     def capacity_bytes(self) -> int:
         return (self.channels * self.dies_per_channel * self.planes_per_die * self.blocks_per_plane
                 * self.pages_per_block * self.page_size)
+
+    @property
+    def channel_ps_per_byte(self) -> float:
+        return 1e12 / self.channel_bandwidth
 
     @property
     def units_per_channel(self) -> int:
@@ -75,14 +94,43 @@ def load_flash_spec(preset: str, overrides: dict | None = None) -> FlashSpec:
             multi_plane=bool(raw["multi_plane"]),
             read_slice=None if raw.get("read_slice") is None else _q(parse_size, raw["read_slice"]),
             pages_per_block=int(raw.get("pages_per_block", 1024)),
-            blocks_per_plane=int(raw.get("blocks_per_plane", 1024)))
+            blocks_per_plane=int(raw.get("blocks_per_plane", 1024)), **_options(raw))
     except (KeyError, ValueError) as exc:
         raise ConfigError(f"flash preset {preset!r}: bad or missing field: {exc}") from None
-    if min(spec.channels, spec.dies_per_channel, spec.planes_per_die, spec.page_buffers) < 1:
-        raise ConfigError(f"flash {preset!r}: channels, dies, planes and page buffers must be >= 1")
+    for key in ("channels", "dies_per_channel", "planes_per_die", "page_buffers", "dies_per_chip"):
+        if getattr(spec, key) < 1:
+            what = "a die without planes" if key == "planes_per_die" else "must be >= 1"
+            raise ConfigError(f"flash {preset!r}: {key} = {getattr(spec, key)}: {what}; expected an integer >= 1")
+    if spec.dies_per_channel % spec.dies_per_chip:
+        raise ConfigError(f"flash {preset!r}: dies_per_channel {spec.dies_per_channel} is not a multiple of "
+                          f"dies_per_chip {spec.dies_per_chip}")
+    if spec.multi_plane_rule not in MULTI_PLANE_RULES:
+        raise ConfigError(f"flash {preset!r}: multi_plane_rule {spec.multi_plane_rule!r} unknown; "
+                          f"expected one of {', '.join(MULTI_PLANE_RULES)}")
+    if spec.read_retries < 0:
+        raise ConfigError(f"flash {preset!r}: read_retries must be >= 0, got {spec.read_retries}")
     if spec.read_slice is not None and (spec.read_slice <= 0 or spec.page_size % spec.read_slice):
         raise ConfigError(f"flash {preset!r}: read_slice {spec.read_slice} must divide page_size {spec.page_size}")
     return spec
+
+
+_OPTION_PARSERS = {"multi_plane_rule": str, "command_overhead": bool, "t_wb": parse_duration_ps,
+                   "t_rr": parse_duration_ps, "t_adl": parse_duration_ps, "read_retries": int,
+                   "t_ecc": parse_duration_ps, "dies_per_chip": int, "array_read_energy": parse_energy_pj,
+                   "program_energy": parse_energy_pj, "erase_energy": parse_energy_pj,
+                   "channel_energy": parse_energy_pj}
+
+
+def _options(raw: dict) -> dict:
+    """The optional fields a preset or override sets (absent ones keep the dataclass defaults)."""
+    out = {}
+    for key, parse in _OPTION_PARSERS.items():
+        if raw.get(key) is not None:
+            v = raw[key]
+            if parse is bool and not isinstance(v, bool):
+                raise ValueError(f"{key}: expected true or false, got {v!r}")
+            out[key] = parse(v) if parse in (str, bool, int) else _q(parse, v)
+    return out
 
 
 def _q(parse, v):
@@ -132,8 +180,7 @@ class FlashLevel(MemoryLevel):
 
     # -- fast: closed form --------------------------------------------------------------------
     def _lead_ps(self, is_write: bool) -> int:
-        s = self.spec
-        return s.t_prog if is_write else s.t_read
+        return self.timing.prog_lead if is_write else self.timing.read_lead
 
     @property
     def peak_bytes_per_s(self) -> float:
@@ -150,9 +197,10 @@ class FlashLevel(MemoryLevel):
         s = self.spec
         pages = (addr + nbytes - 1) // s.page_size - addr // s.page_size + 1
         k = -(-pages // s.channels)
-        per_page = s.page_size if is_write else self.timing.xfer_bytes(min(nbytes, s.page_size))
-        xfer = per_page * self.chans[0].ps_per_byte
-        op = s.t_prog if is_write else s.t_read
+        t = self.timing
+        per_page = s.page_size + t.prog_cmd if is_write else t.xfer_bytes(min(nbytes, s.page_size))
+        xfer = per_page * self.chans[0].ps_per_byte + (t.prog_extra if is_write else 0)
+        op = self._lead_ps(is_write)
         units = min(s.units_per_channel, k)
         rounds = -(-k // units)
         m = k - (rounds - 1) * units
@@ -164,10 +212,33 @@ class FlashLevel(MemoryLevel):
         total = max(chan, arr)
         return -((-total.numerator) // total.denominator)
 
+    def erase_block(self, block: int) -> int:
+        """Erase a block now (KV-cache reclaim); returns when its unit is free again."""
+        end = self.timing.erase(self.engine.now, block)
+        self.erases += 1
+        self.last_ps = max(self.last_ps, end)
+        return end
+
+    def energy_breakdown_pj(self) -> dict[str, float]:
+        """Array sensing (each retry senses again), programming, erases and channel I/O, in pJ."""
+        s, t = self.spec, self.timing
+        bits = s.page_size * 8
+        return {"array_read": t.page_reads * (1 + s.read_retries) * bits * s.array_read_energy,
+                "program": t.page_programs * bits * s.program_energy,
+                "erase": t.block_erases * s.erase_energy,
+                "channel": t.bytes_transferred * 8 * s.channel_energy}
+
     def level_stats(self) -> dict:
         s = self.spec
+        energy = self.energy_breakdown_pj()
+        if self.fidelity == "fast":     # the stream rule keeps no bus state: bytes over peak
+            util = [self.timing.bytes_transferred / (self.peak_bytes_per_s * self.last_ps / 1e12)
+                    if self.last_ps else 0.0]
+        else:
+            util = [c.busy_until(self.last_ps) / self.last_ps if self.last_ps else 0.0 for c in self.chans]
         return {"preset": s.name, "fidelity": self.fidelity, "page_reads": self.timing.page_reads,
                 "page_programs": self.timing.page_programs, "erases": self.erases,
+                "channel_utilisation": sum(util) / len(util), "flash_energy_pj": sum(energy.values()),
                 "channel_bytes": self.timing.bytes_transferred, "time_ns": self.last_ps / 1000,
                 "bandwidth_gbps": (self.bytes_read + self.bytes_written) / (self.last_ps / 1000)
                 if self.last_ps else 0.0,

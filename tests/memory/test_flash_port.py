@@ -12,12 +12,14 @@ from memory.request import Request
 PAGE = 4096
 
 specs = st.builds(
-    lambda preset, mp, bufs, ch, dies, planes, tr, bw, sl: load_flash_spec(preset, dict(
+    lambda preset, mp, bufs, ch, dies, planes, tr, bw, sl, rule, over: load_flash_spec(preset, dict(
         multi_plane=mp, page_buffers=bufs, channels=ch, dies_per_channel=dies, planes_per_die=planes,
-        t_read=tr, channel_bandwidth=bw, page_size=f"{PAGE} B", read_slice=sl)),
+        t_read=tr, channel_bandwidth=bw, page_size=f"{PAGE} B", read_slice=sl, multi_plane_rule=rule,
+        command_overhead=over)),
     st.sampled_from(["tlc_ssd", "cambricon_llm"]), st.booleans(), st.integers(1, 3), st.sampled_from([1, 2, 3]),
     st.sampled_from([1, 2]), st.sampled_from([1, 2]), st.sampled_from(["2 us", "30 us"]),
-    st.sampled_from(["0.3 GB/s", "1 GB/s", "3 GB/s"]), st.sampled_from([None, "1 KiB"]))
+    st.sampled_from(["0.3 GB/s", "1 GB/s", "3 GB/s"]), st.sampled_from([None, "1 KiB"]),
+    st.sampled_from(["independent", "same_offset"]), st.booleans())
 
 # (gap to the previous issue in ps, page, offset, bytes, is_write): gaps of 0 give same-time requests
 requests = st.lists(st.tuples(st.sampled_from([0, 0, 1, 999, 40_000, 3_000_000]), st.integers(0, 40),
@@ -77,7 +79,11 @@ def test_one_long_request_meets_the_stream_closed_form(spec, pages, write):
     level = FlashLevel("f", Engine(), spec)
     ready = level.fast_port().issue(0, pages * PAGE, write, 0)
     closed = level.stream_time_ps(pages * PAGE, write)
-    assert 0 <= ready - closed <= -(-pages // spec.channels)
+    if spec.multi_plane_rule == "same_offset" and spec.multi_plane and spec.planes_per_die > 1 \
+            and (write or spec.page_buffers == 1):
+        assert ready >= closed     # the closed form takes planes as independent: a lower bound here
+    else:
+        assert 0 <= ready - closed <= -(-pages // spec.channels)
 
 
 def test_single_page_read_is_tr_plus_transfer():

@@ -1,30 +1,47 @@
-"""cocotb bench: run GEMMs on a systolic core and check it against `simulate()` cycle for cycle.
+"""cocotb bench of the systolic cores (rtl/systolic_os.v, rtl/systolic_ws.v), registered as `os` and `ws`.
 
-Configured by $ARCHSIM_COSIM_CFG (JSON: core, R, C, trace, cases) and reports to the JSON file
-named by $ARCHSIM_COSIM_OUT; launched by archsim.hdl.cosim.run_cosim. Inputs are driven on the
-falling edge and every register is read after the rising edge settles (ReadOnly), so state s
-of the RTL is compared with state s of the model.
+Runs GEMMs on the core and checks it against `simulate()` of archsim.units.systolic.pipelined cycle
+for cycle. Inputs are driven on the falling edge and every register is read after the rising edge
+settles (ReadOnly), so state s of the RTL is compared with state s of the model.
 """
 from __future__ import annotations
 
-import json
 import os
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
+from archsim.hdl.gemm_port import bench_config, first_mismatch, load, report, reset, unpack
+from archsim.hdl.registry import FaultInjection, GemmCase, RtlCore, register_core
 from archsim.units.systolic.pipelined import pipelined_cycles, simulate, wrap
 
 AW, DW = 32, 8
+BENCH_FAULT_ENV = "ARCHSIM_BENCH_FAULT"   # acc:s:i:j corrupts the model's PE[i][j] acc in state s
 
 
-def _unpack(value: int, n: int, width: int) -> np.ndarray:
-    """Split a packed bus into n signed fields of `width` bits (field 0 = least significant)."""
-    mask = (1 << width) - 1
-    raw = np.array([(value >> (k * width)) & mask for k in range(n)], dtype=np.int64)
-    return np.where(raw >= 1 << (width - 1), raw - (1 << width), raw)
+def _params(R: int, C: int, size: int) -> dict[str, int]:
+    return {"R": R, "C": C, "MAXM": size, "MAXN": size, "MAXK": size}
+
+
+def _skew_fault_mismatch(dataflow: str):
+    def first(R: int, C: int, g: GemmCase) -> str:
+        """Row 1 is one cycle late, so PE[1][0] misses its first valid input: the state in which
+        the model first holds one there is where RTL and model must first differ."""
+        A, B = np.zeros((g.M, g.K)), np.zeros((g.K, g.N))
+        valid = np.asarray(simulate(A, B, R, C, dataflow, record=True).trace["valid"])
+        s = int(np.argmax(valid[:, 1, 0]))
+        return rf"cycle {s}: signal valid PE\[1\]\[0\] differs first: rtl=False model=True"
+    return first
+
+
+for _df in ("os", "ws"):
+    register_core(RtlCore(
+        name=_df, family="systolic", top=f"systolic_{_df}", bench=__name__, params=_params,
+        sources=("gemm_ctrl.v", "delay_line.v", "gemm_buf.v", f"pe_{_df}.v", f"systolic_{_df}.v"),
+        model="pipelined model",
+        fault=FaultInjection(what="row 1's input skew one register too long", min_rows=2,
+                             first_mismatch=_skew_fault_mismatch(_df))))
 
 
 def assemble(core: str, emitted: list[list[int]], M: int, N: int, R: int, C: int) -> np.ndarray:
@@ -46,28 +63,6 @@ def assemble(core: str, emitted: list[list[int]], M: int, N: int, R: int, C: int
     return wrap(out, AW)
 
 
-async def _load(dut, A: np.ndarray, B: np.ndarray, size: int) -> None:
-    dut.ld_we.value = 1
-    for sel, X, stride in ((0, A, size), (1, B, size)):
-        dut.ld_sel.value = sel
-        for (r, c), v in np.ndenumerate(X):
-            dut.ld_addr.value = r * stride + c
-            dut.ld_data.value = int(v) & ((1 << DW) - 1)
-            await FallingEdge(dut.clk)
-    dut.ld_we.value = 0
-
-
-def _first_mismatch(s: int, rtl: dict, ref: dict) -> str | None:
-    for name in ("done", "out_valid", "out_data", "valid", "acc"):
-        a, b = np.asarray(rtl[name]), np.asarray(ref[name])
-        if not np.array_equal(a, b):
-            idx = tuple(int(x) for x in np.argwhere(a != b)[0]) if a.ndim else ()
-            where = {2: "PE[{}][{}]", 1: "col {}", 0: ""}[a.ndim].format(*idx)
-            return (f"cycle {s}: signal {name} {where} differs first: rtl={a[idx] if idx else a}"
-                    f" model={b[idx] if idx else b}")
-    return None
-
-
 async def run_case(dut, core: str, R: int, C: int, case: dict, trace: bool, size: int) -> dict:
     M, N, K, seed = case["M"], case["N"], case["K"], case["seed"]
     rng = np.random.default_rng(seed)
@@ -75,11 +70,11 @@ async def run_case(dut, core: str, R: int, C: int, case: dict, trace: bool, size
     B = rng.integers(-128, 128, (K, N))
     model = simulate(A, B, R, C, core, acc_bits=AW, record=trace)
     timing = pipelined_cycles(M, N, K, R, C, core)
-    fault = os.environ.get("ARCHSIM_BENCH_FAULT", "")
+    fault = os.environ.get(BENCH_FAULT_ENV, "")
     if trace and fault.startswith("acc:"):   # self-test of the checker: corrupt one model register
         fs, fi, fj = (int(x) for x in fault.split(":")[1:])
         model.trace["acc"][fs, fi, fj] += 1
-    await _load(dut, A, B, size)
+    await load(dut, A, B, size, DW)
     dut.dim_m.value, dut.dim_n.value, dut.dim_k.value = M, N, K
     dut.start.value = 1
     emitted: list[list[int]] = [[] for _ in range(C)]
@@ -92,14 +87,14 @@ async def run_case(dut, core: str, R: int, C: int, case: dict, trace: bool, size
         await ReadOnly()
         ov = int(dut.out_valid.value)
         ol = int(dut.out_last.value)
-        od = _unpack(int(dut.out_data.value), C, AW)
+        od = unpack(int(dut.out_data.value), C, AW)
         done = bool(int(dut.done.value))
         if trace and error is None:
             ref = {k: model.trace[k][min(s, len(model.trace[k]) - 1)] for k in model.trace}
-            rtl = {"done": done, "out_valid": _unpack(ov, C, 1) != 0, "out_data": od,
-                   "valid": _unpack(int(dut.dbg_valid.value), R * C, 1).reshape(R, C) != 0,
-                   "acc": _unpack(int(dut.dbg_acc.value), R * C, AW).reshape(R, C)}
-            error = _first_mismatch(s, rtl, ref)
+            rtl = {"done": done, "out_valid": unpack(ov, C, 1) != 0, "out_data": od,
+                   "valid": unpack(int(dut.dbg_valid.value), R * C, 1).reshape(R, C) != 0,
+                   "acc": unpack(int(dut.dbg_acc.value), R * C, AW).reshape(R, C)}
+            error = first_mismatch(s, rtl, ref)
         if done or s > limit:
             break
         for j in range(C):
@@ -136,20 +131,9 @@ async def run_case(dut, core: str, R: int, C: int, case: dict, trace: bool, size
 
 @cocotb.test()
 async def gemm_cosim(dut):
-    cfg = json.loads(os.environ["ARCHSIM_COSIM_CFG"])
-    core, R, C = cfg["core"], cfg["R"], cfg["C"]
-    size = cfg["size"]
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    for sig in ("start", "ld_we", "ld_sel", "ld_addr", "ld_data", "dim_m", "dim_n", "dim_k"):
-        getattr(dut, sig).value = 0
-    dut.rst.value = 1
-    for _ in range(2):
-        await FallingEdge(dut.clk)
-    dut.rst.value = 0
+    cfg = bench_config()
+    await reset(dut)
     results = []
     for case in cfg["cases"]:
-        results.append(await run_case(dut, core, R, C, case, cfg["trace"], size))
-    with open(os.environ["ARCHSIM_COSIM_OUT"], "w") as fh:
-        json.dump({"core": core, "R": R, "C": C, "cases": results}, fh, indent=1)
-    errors = [r["error"] for r in results if r["error"]]
-    assert not errors, "; ".join(errors)
+        results.append(await run_case(dut, cfg["core"], cfg["R"], cfg["C"], case, cfg["trace"], cfg["size"]))
+    report(cfg, results)

@@ -1,0 +1,7 @@
+"""FuseMax-style spatial attention: a 2D + 1D array running the one-pass cascade, with FLAT, unfused and
+the paper's ablation steps as variants of the same unit."""
+from archsim.units.attention.cascade import Level0, level0
+from archsim.units.attention.config import AttentionConfig
+from archsim.units.attention.shape import AttentionShape
+
+__all__ = ["AttentionConfig", "AttentionShape", "Level0", "level0"]

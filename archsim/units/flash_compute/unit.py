@@ -1,0 +1,87 @@
+"""`flash_compute`: compute beside a flash level's page buffers.
+
+It owns the weight GEMVs whose weights live in its flash level (decode's QKV, O, FFN and LM head):
+each is split between the in-die cores (read-compute requests) and the NPU (sliced page reads over
+the same channels), timed in closed form (`fast`, the L0 model) or per command on one channel
+(`cycle`). With an `attention` engine it also owns fused attention over a KV cache in the drive
+(InstInfer), see attention.py.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from archsim.errors import ConfigError
+from archsim.units.base import ComputeUnit, OpResult
+from archsim.units.flash_compute.attention import csd_attention
+from archsim.units.flash_compute.config import FlashComputeConfig
+from archsim.units.flash_compute.gemv import GemvCost, gemv_fast
+from archsim.units.flash_compute.gemv_cycle import gemv_cycle
+from archsim.units.flash_compute.tiling import Plan, make_plan
+from memory.flash.channel import check_policy
+
+
+def flash_spec_of(level: Any, near: str):
+    """The FlashSpec behind a level (links in front of it allowed); a non-flash level is an error."""
+    dev = getattr(level, "level", level)
+    spec = getattr(dev, "spec", None)
+    if spec is None or not hasattr(spec, "page_size"):
+        raise ConfigError(f"flash_compute: near: {near!r} is not a flash level (kind flash expected)")
+    return spec
+
+
+def gemv_cost(spec, cfg: FlashComputeConfig, clock_hz: float, n_out: int, n_in: int, batch: int,
+              fidelity: str) -> tuple[Plan, GemvCost]:
+    plan = make_plan(spec, cfg, clock_hz)
+    if fidelity == "cycle":
+        return plan, gemv_cycle(plan, spec, cfg, n_out, n_in, batch, clock_hz)
+    return plan, gemv_fast(plan, n_out, n_in, batch, cfg.overlap, cfg.npu_macs_per_s)
+
+
+def gemv_energy_pj(spec, cfg: FlashComputeConfig, cost: GemvCost, mac_pj: float) -> dict[str, float]:
+    """Array senses, channel bytes, core MACs (die side) and NPU MACs, in pJ."""
+    w = cost.work
+    return {"flash_array": cost.page_senses * spec.page_size * 8 * spec.array_read_energy * (1 + spec.read_retries),
+            "flash_channel": cost.channel_bytes * 8 * spec.channel_energy,
+            "flash_core": w.flash_weights * w.batch * cfg.core_mac_energy,
+            "mac": w.npu_weights * w.batch * mac_pj}
+
+
+class FlashComputeUnit(ComputeUnit):
+    kind = "flash_compute"
+    config_model = FlashComputeConfig
+    side = "memory"
+    energy_actions = {"mac": "one MAC of the NPU's share of a GEMV"}
+
+    def __init__(self, name: str, cfg: Any = None, clock_hz: float = 1e9, energy_pj: dict | None = None):
+        super().__init__(name, cfg, clock_hz, energy_pj)
+        check_policy(cfg.arbitration.policy, f"units.{name}.arbitration.policy")
+
+    def _gemv(self, op) -> bool:
+        return op.kind == "gemm" and any(o.role == "weight" for o in op.operands)
+
+    def supports(self, op) -> bool:
+        return self._gemv(op) or (op.kind == "attention" and self.cfg.attention is not None)
+
+    def owns(self, op) -> bool:
+        return self.supports(op)
+
+    def run_op(self, op, ctx) -> OpResult:
+        near = self.cfg.near
+        spec = flash_spec_of(ctx.level(near), near)
+        if op.kind == "attention":
+            return csd_attention(op, spec, self.cfg, ctx)
+        d = op.dims
+        batch = d.get("b", 1) * d.get("s", 1)
+        plan, cost = gemv_cost(spec, self.cfg, self.clock_hz, d["n"], d["k"], batch, ctx.fidelity)
+        energy = gemv_energy_pj(spec, self.cfg, cost, self.action_energy_pj("mac"))
+        w = cost.work
+        detail = {"tile": f"{plan.h_req}x{plan.w_req}", "flash_share": round(w.flash_weights / (w.flash_weights + w.npu_weights), 4),
+                  "requests": w.tiles, "npu_pages": w.npu_pages, "channel_bytes": cost.channel_bytes,
+                  "bytes_per_channel": cost.per_channel_bytes, "channel_util": round(cost.channel_util, 4),
+                  "die_util": round(cost.die_util, 4)}
+        return OpResult(time_ps=cost.time_ps, busy_ps=cost.time_ps, macs=op.macs,
+                        traffic={near: (cost.channel_bytes, 0)}, energy_pj=energy,
+                        mapping=f"in-flash {plan.h_req}x{plan.w_req}, {detail['flash_share']:.0%} in dies", detail=detail)
+
+    def estimate_s(self, op) -> float | None:
+        return None

@@ -1,0 +1,35 @@
+"""Host flash offload (LLM in a flash): the read curve, the token I/O model against Table 2, the DRAM budget."""
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from archsim.errors import ConfigError
+from memory.flash.host_offload import M1_MAX, offload_io
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_read_curve_points_threads_and_bounds():
+    assert M1_MAX.rate(16 << 10) == pytest.approx(1.25e9)
+    assert M1_MAX.rate(32 << 10) == pytest.approx(2.25e9)
+    assert M1_MAX.rate(4 << 30) == 6.1e9
+    assert M1_MAX.rate(16 << 10) < M1_MAX.rate(24 << 10) < M1_MAX.rate(32 << 10)   # larger chunks read faster
+    assert M1_MAX.rate(32 << 10, threads=8) == pytest.approx(2.25e9 / 4)             # fewer reads in flight
+    assert M1_MAX.rate(4 << 10) == pytest.approx(1.25e9 / 4)
+
+
+def test_table2_io_latencies():
+    spec = importlib.util.spec_from_file_location("lf", ROOT / "validation" / "flash" / "validate_llm_in_a_flash.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    rows = mod.rows()
+    ratios = {r["step"]: r["ms"] / r["ref_ms"] for r in rows}
+    assert sum(abs(x - 1) <= 0.05 for x in ratios.values()) >= 3
+    assert all(abs(x - 1) <= 0.08 for x in ratios.values())
+    assert ratios["naive"] / ratios["bundling"] > 0.9        # the 25x naive-to-bundled I/O gain emerges
+
+
+def test_dram_budget_is_checked():
+    with pytest.raises(ConfigError, match="dram_budget"):
+        offload_io(6_658_473_984, 4_294_967_296, 4096, 2, predictor=0.1, dram_budget=1 << 30)
