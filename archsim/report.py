@@ -38,6 +38,9 @@ class Report:
             t["unit_busy_ns"] = busy
         t["utilization"] = (t["macs"] / (t["time_ns"] * self.peak_macs_per_ns)
                             if t["time_ns"] and self.peak_macs_per_ns else 0.0)
+        sampled = [op["sampling"] for op in self.ops if "sampling" in op]
+        if sampled:   # cycle fidelity extrapolated repeated tiles (archsim.sampling): the summed error bar
+            t["error_ns"] = sum(s["error_ns"] for s in sampled)
         t["peak_macs_per_ns"] = self.peak_macs_per_ns
         t["peak_offchip_bytes_per_ns"] = self.peak_offchip_bytes_per_ns
         if self.tokens and t["time_ns"]:
@@ -138,7 +141,8 @@ def print_report(report: Report, console=None, title: str | None = None) -> None
                        ("time_ns_per_layer", "cycles", "time_ns", "dram_read_bytes", "dram_write_bytes",
                         "energy_pj")])
         console.print(lt)
-    lines = [f"time {tot['time_ns'] / 1e3:,.3f} us", f"utilisation {100 * tot['utilization']:.2f}%",
+    err = f" +/- {tot['error_ns'] / 1e3:,.3f}" if "error_ns" in tot else ""
+    lines = [f"time {tot['time_ns'] / 1e3:,.3f}{err} us", f"utilisation {100 * tot['utilization']:.2f}%",
              f"energy {tot['energy_pj'] / 1e6:,.3f} uJ"]
     if "tokens_per_s" in tot:
         lines += [f"time/token {tot['time_per_token_ns'] / 1e6:,.3f} ms", f"tokens/s {tot['tokens_per_s']:,.1f}"]

@@ -218,6 +218,12 @@ class DramLevel(MemoryLevel):
             self._finish_at(p.req, max(self.engine.now, self.clock.cycles_to_ps(p.done_cycle)))
 
     @property
+    def refresh_interval_ps(self) -> int:
+        """Time between refreshes of one rank (0 without refresh): the slowest regular disturbance of
+        a stream, which steady-state sampling averages over (archsim.sampling)."""
+        return 0 if self.refresh == "none" else self.clock.cycles_to_ps(self.ctrls[0].t_refi)
+
+    @property
     def peak_bytes_per_s(self) -> float:
         """Data-bus peak over all channels (the roofline's slanted roof)."""
         return self.spec.peak_bytes_per_s * self.channels
