@@ -147,7 +147,8 @@ class _Runner:
         self.trace = trace
         self.sampling = fidelity == "cycle" and not exact
         self.skipped_bytes = [0, 0]   # read, written: tiles sampling left out (archsim.sampling)
-        self._sample: Any = None
+        self._sample: Any = None      # the current op's archsim.sampling.Sample (or its state error)
+        self._cut = False             # some op's tiles were cut: later ops meet another memory state
         self.energy_spec = design_energy_spec(system.design)
         self._compute_cache: dict[tuple, ComputeResult] = {}
         self._op_cache: dict[tuple, _OpCost] = {}
@@ -385,7 +386,12 @@ class _Runner:
                 self.system.engine, self.system.offchip, tiles, slots, record=rec, write_behind=wb)
             res = pipe.run()
             self._sample = getattr(pipe, "sample", None)
-            if self._sample is not None:
+            if self._sample is None and self._cut:
+                from archsim.sampling import state_error_ps
+
+                self._sample = {"error_ns": state_error_ps(self.system.offchip) / 1000.0, "after_cut": True}
+            elif self._sample is not None:
+                self._cut = True
                 self.skipped_bytes[0] += self._sample.skipped_read_bytes
                 self.skipped_bytes[1] += self._sample.skipped_write_bytes
         self._last_record = rec or []
@@ -459,10 +465,17 @@ class _Runner:
             "energy_breakdown_pj": {k: v * n for k, v in energy.items()},
             **({"detail": c.detail} if c.detail is not None else {}),
             **({"port_bypass": True} if getattr(c, "bypass", False) else {}),
-            **({"sampling": {**c.sample.as_dict(), "error_ns": c.sample.error_ps * n / 1000.0}} if c.sample else {}),
+            **({"sampling": _sampling_row(c.sample, n)} if c.sample else {}),
             **({"levels": {k: {"read_bytes": r * n, "write_bytes": w * n} for k, (r, w) in c.levels.items()}}
                if c.levels else {}),
         }
+
+
+def _sampling_row(sample: Any, n: int) -> dict[str, Any]:
+    """The op row's `sampling` entry: what was cut and the error bar over all n instances."""
+    if isinstance(sample, dict):
+        return {**sample, "error_ns": sample["error_ns"] * n}
+    return {**sample.as_dict(), "error_ns": sample.error_ps * n / 1000.0}
 
 
 def _check_conservation(level, rows: list[dict], skipped: Sequence[int] = (0, 0)) -> None:

@@ -12,11 +12,11 @@ Two places repeat work that the cycle-level models would otherwise simulate in f
   rest of the op, its last blocks and the drain, is simulated. That bound plus the largest deviation
   of one block from the mean (the seam) is the op's error bar. The engine's clock does not jump by
   the time cut (the DRAM controller would owe every skipped refresh at once on channels that share a
-  command bus), so the next op meets the memory in another refresh phase than in an exact run: its
-  time may differ by about one refresh (tRFC), which no error bar covers.
+  command bus), so the next ops meet the memory in another refresh phase than in an exact run; each
+  of their instances carries `state_error_ps` (two refreshes) as its error bar.
 - **Folds of one tile shape** (`extrapolated_compute`). A unit's cycle-level model of a large tile
   is run on the same shape cut down along each large dimension to 1, 2 and 3 quanta past the
-  remainder; when the cycles grow by the same amount per quantum (checked, exactly), the full shape's
+  remainder plus one quantum; when the cycles grow by the same amount per quantum (checked, exactly), the full shape's
   cycles follow by that slope. Anything else runs in full.
 
 `archsim run --exact` turns both off. Ops the runner repeats (identical layers, `count` > 1) are
@@ -160,6 +160,21 @@ def refresh_interval_ps(level: Any) -> int:
     return max((int(getattr(h, "refresh_interval_ps", 0) or 0) for h in hops), default=0)
 
 
+def refresh_time_ps(level: Any) -> int:
+    """The longest single refresh among the level and the hops in front of it (0: none refreshes)."""
+    hops = getattr(level, "hops", None) or [level]
+    return max((int(getattr(h, "refresh_time_ps", 0) or 0) for h in hops), default=0)
+
+
+STATE_REFRESHES = 2        # refreshes an op after a cut may gain or lose (its refresh phase moved)
+
+
+def state_error_ps(level: Any) -> int:
+    """Error bar of an op simulated after another op's blocks were cut: the memory meets it in
+    another refresh phase, which moves its time by at most `STATE_REFRESHES` refreshes."""
+    return STATE_REFRESHES * refresh_time_ps(level)
+
+
 def extrapolated_compute(unit: Any, g: Any, fidelity: str = "cycle") -> Any | None:
     """The unit's `fidelity` result for GEMM tile `g`, its cycles extrapolated from cut-down shapes
     (see the module docstring), or None when no dimension is large or the cycles are not affine."""
@@ -195,7 +210,7 @@ def _affine(unit: Any, g: Any, dims: list[str], q: int, fidelity: str, checks: l
         return r.cycles
     d, rest = dims[0], dims[1:]
     full = getattr(g, d)
-    base = full % q or q
+    base = full % q + q                   # same remainder, at least one whole quantum (no edge effects)
     pts = [base + q * j for j in range(3)]
     c = [_affine(unit, dataclasses.replace(g, **{d: x}), rest, q, fidelity, checks) for x in pts]
     if c[1] - c[0] != c[2] - c[1]:

@@ -224,6 +224,14 @@ class DramLevel(MemoryLevel):
         return 0 if self.refresh == "none" else self.clock.cycles_to_ps(self.ctrls[0].t_refi)
 
     @property
+    def refresh_time_ps(self) -> int:
+        """One refresh's time (tRFC, or tRFCsb per bank; 0 without refresh): how far a different
+        refresh phase can move an op's time (archsim.sampling)."""
+        t = self.spec.timing
+        cyc = 0 if self.refresh == "none" else t["tRFCsb"] if self.refresh == "per_bank" else t["tRFC"]
+        return self.clock.cycles_to_ps(cyc)
+
+    @property
     def peak_bytes_per_s(self) -> float:
         """Data-bus peak over all channels (the roofline's slanted roof)."""
         return self.spec.peak_bytes_per_s * self.channels
