@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 
@@ -25,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("archsim.commands.sweep", "run a design-space sweep into a resumable results store"),
     "results": ("archsim.commands.results", "query and export a sweep's results store"),
     "report": ("archsim.commands.report", "make figures and an HTML report from results"),
+    "diff": ("archsim.commands.diff", "compare two run reports (JSON) side by side with ratios"),
+    "bits": ("archsim.commands.bits", "digit statistics of operand values under each encoding"),
 }
 
 
@@ -46,7 +49,7 @@ def build_parser(mods: dict[str, object] | None = None) -> argparse.ArgumentPars
     parser = argparse.ArgumentParser(prog="archsim", description="Cycle-level accelerator simulator.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, mod in mods.items():
+    for mod in mods.values():
         p = mod.register(sub)
         p.set_defaults(_main=mod.main)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -72,6 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:          # `archsim ... | head`: the reader left; stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as exc:           # an output path that cannot be written (or an input that vanished)
+        if exc.filename is None or getattr(args, "debug", False):
+            raise
+        print(f"archsim {args.command}: error: cannot use {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

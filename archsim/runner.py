@@ -7,8 +7,9 @@ the compute model of each distinct tile shape at cycle level.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from archsim.config.schema import DesignConfig
 from archsim.errors import ArchsimError, WorkloadError
@@ -42,6 +43,7 @@ class _OpCost:
     record: list = field(default_factory=list)  # tile activity for the trace
     levels: dict = field(default_factory=dict)  # level -> (read B, written B), when a unit reports them
     detail: dict | None = None                  # a unit-owned op's own detail (shown in its report row)
+<<<<<<< HEAD
     sample: Any = None                          # archsim.sampling.Sample when tiles were extrapolated
 
 
@@ -50,11 +52,31 @@ def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool
     """Simulate `workload` (see archsim.workload) on `design`; returns a Report. `cycle` samples
     repeated tiles and folds (archsim.sampling) unless `exact`; `progress(i, ops)` is called before op
     i runs and once more with i == len(ops) at the end."""
+=======
+    requests: int = 0                           # off-chip transfers (the DRAM energy estimate opens a row each)
+    offchip_pj: dict | None = None              # DRAM commands the op issued, measured (cycle)
+
+
+def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool = True,
+        trace: Any = None, values: dict | None = None, seed: int | None = None) -> Report:
+    """Simulate `workload` (see archsim.workload) on `design`; returns a Report. `values` maps operand
+    roles to value sources (dataflows.values), over the workload's own; `seed` seeds their draws."""
+>>>>>>> main
     if fidelity not in FIDELITIES:
         raise ArchsimError(f"fidelity must be one of {FIDELITIES}, got {fidelity!r}")
     wl = resolve_workload(workload, design)
     system = System(design)
+<<<<<<< HEAD
     runner = _Runner(system, fidelity, trace, exact)
+=======
+    runner = _Runner(system, fidelity, trace)
+    if wl.values or values:
+        from dataflows.values import OperandValues
+
+        runner.operand_values = OperandValues.from_spec({**wl.values, **(values or {})},
+                                                        wl.seed if seed is None else seed)
+        runner.values = runner.operand_values.for_op
+>>>>>>> main
     ops = unfuse_unsupported(wl.ops, system.units)
     ops = ops if dedup else [o.with_count(1) for o in ops for _ in range(o.count)]
     makespan = None
@@ -117,7 +139,7 @@ def unfuse_unsupported(ops: Sequence[Any], units: dict[str, ComputeUnit]) -> lis
 class _OpContext:
     """What a unit that runs an op whole sees of the run (archsim.units.base.OpContext)."""
 
-    def __init__(self, runner: "_Runner", unit: ComputeUnit):
+    def __init__(self, runner: _Runner, unit: ComputeUnit):
         self._runner, self._unit = runner, unit
         self.fidelity = runner.fidelity
         self.system = runner.system
@@ -160,6 +182,9 @@ class _Runner:
         self._port: Any = None        # a probe of the fast port, for its declared properties
         self._last_record: list = []
         self._defer: list | None = None  # cycle-mode concurrency: pipelines collected, run together later
+        self._last_requests = 0
+        self.operand_values: Any = None   # dataflows.values.OperandValues when the run gives values
+        self.values: Any = None           # (op, operand name) -> array | None, what OpContext.values asks
 
     # -- placement -----------------------------------------------------------------------------
     def place(self, op) -> ComputeUnit | None:
@@ -177,14 +202,27 @@ class _Runner:
     def op_row(self, op) -> dict[str, Any]:
         unit = self.place(op)
         key = (_signature(op), unit.name if unit else None)
+        if self.operand_values is not None:   # values are drawn per op: no reuse across ops
+            key += (op.name, self.operand_values.key)
         # a repeated shape costs the same only where timing ignores addresses (not DRAM/flash pages)
         reuse = self.fidelity == "fast" and not self._port_flag("uses_addresses", True)
         cost = self._op_cache.get(key) if reuse else None
         if cost is None:
             self._last_record = []    # an op that skips the pipeline (closed-form estimate) has no tile activity
+<<<<<<< HEAD
             self._sample = None
             cost = self._simulate(op, unit)
             cost.record, cost.sample = self._last_record, self._sample
+=======
+            self._last_requests = 0
+            before = self._dram_commands()
+            cost = self._simulate(op, unit)
+            cost.record = self._last_record
+            cost.requests = cost.requests or self._last_requests
+            if before is not None:
+                after = self._dram_commands()
+                cost.offchip_pj = {k: after[k] - v for k, v in before.items()}
+>>>>>>> main
             self._op_cache[key] = cost
         if self.trace is not None:
             self._trace_op(op, unit, cost)
@@ -194,7 +232,7 @@ class _Runner:
     def _simulate(self, op, unit: ComputeUnit | None) -> _OpCost:
         if unit is not None and unit.owns(op):
             return self._owned(op, unit)
-        if unit is not None and hasattr(op, "as_gemm") and op.kind in ("gemm", "conv"):
+        if unit is not None and unit.maps_gemms and hasattr(op, "as_gemm") and op.kind in ("gemm", "conv"):
             return self._gemm(op, unit)
         return self._stream(op, unit)
 
@@ -217,9 +255,10 @@ class _Runner:
         cost.bypass = not getattr(ctx, "used_port", False)   # e.g. in-flash GEMV: timed beside the level
         return cost
 
-    def _mapper(self, unit: ComputeUnit, bits: Any):
-        """One Mapper per (unit, operand widths), planning with this design's SRAM, off-chip level and energies."""
-        key = (unit.name, bits)
+    def _mapper(self, unit: ComputeUnit, bits: Any, homes: tuple | None = None):
+        """One Mapper per (unit, operand widths, where each tile stream lives when the design has several
+        back-ends), planning with this design's SRAM, off-chip levels and energies."""
+        key = (unit.name, bits, homes)
         m = self._mappers.get(key)
         if m is None:
             from dataflows.cache import MapCache
@@ -228,19 +267,26 @@ class _Runner:
             design = self.system.design
             if self._mem_spec is None:
                 self._mem_spec = design_memory_spec(design)
+            mem = self._mem_spec
+            if homes is not None:
+                from dataflows.mapper import with_stream_levels
+
+                mem = with_stream_levels(mem, self.system.levels, dict(homes))
             cache = MapCache() if design.mapper.cache else None
-            m = self._mappers[key] = Mapper(unit, self._mem_spec, self.energy_spec, design.mapper, cache, bits)
+            m = self._mappers[key] = Mapper(unit, mem, self.energy_spec, design.mapper, cache, bits)
         return m
 
     def _gemm(self, op, unit: ComputeUnit) -> _OpCost:
         """Map the GEMM, then run the mapping's tile schedule through the off-chip level."""
-        mapper = self._mapper(unit, op_bits(op, unit))
+        homes = tuple(self._homes(op, unit).items()) if self.system.routed or unit.side == "memory" else None
+        mapper = self._mapper(unit, op_bits(op, unit), homes)
         self._cost = mapper.cost
         result = mapper.map_gemm(op.as_gemm(), op.name, op.kind)
         best = result.best
         mapping = best.mapping
         label = str(mapping) + (" (stopped by the time budget)" if result.truncated else "")
         unit = mapper.variants.get(mapping.dataflow, unit)  # the dataflow the mapper chose
+        spatial = unit.spatial_use(op.as_gemm(), tuple(getattr(op, "tags", ())))   # PE occupancy, idle reason
         clk = self.system.clock_of(unit)
         d = best.dram_bytes
         res = ComputeResult(cycles=best.compute_cycles, macs=best.macs, folds=mapping.steps, utilization=0.0,
@@ -251,13 +297,15 @@ class _Runner:
             total_ps = clk.cycles_to_ps(best.cycles)
             busy_ps = min(total_ps, clk.cycles_to_ps(best.compute_cycles))
             pipe = PipelineResult(total_ps, busy_ps, total_ps - busy_ps, 0)
-            return _OpCost(pipe, res, *traffic, label + " (estimate)")
+            return _OpCost(pipe, res, *traffic, label + " (estimate)", requests=mapping.transfers(),
+                           detail=spatial)
         arr = mapping.step_arrays()
         shapes = list(zip(arr["m"].tolist(), arr["n"].tolist(), arr["k"].tolist(), arr["cont"].tolist()))
         step_ps = {}   # (shape, reads partial sums back) -> (issue interval, drain tail) in ps
         for s in set(shapes):
             r = self._compute(unit, GemmShape(*s[:3]), bool(s[3]))
-            step_ps[s] = (clk.cycles_to_ps(r.issue_cycles), clk.cycles_to_ps(r.cycles) - clk.cycles_to_ps(r.issue_cycles))
+            issue_ps = clk.cycles_to_ps(r.issue_cycles)
+            step_ps[s] = (issue_ps, clk.cycles_to_ps(r.cycles) - issue_ps)
         stores = arr["store"].tolist()
         if self.fidelity == "fast" and self._port_flag("exact_when_merged", False):
             # a single FIFO port sees only bytes: one merged load per step is exact, and the batch
@@ -275,12 +323,13 @@ class _Runner:
             for _ in range(mapping.gemm.batch):
                 for i, s in enumerate(shapes):
                     ld = tuple((self._addr(r, v[i], home[r]), v[i]) for r, v in roles if v[i])
-                    st = ((self._addr("ofmap", stores[i], out_lv), stores[i]),) if stores[i] and out_lv is not None else ()
+                    st = (((self._addr("ofmap", stores[i], out_lv), stores[i]),)
+                          if stores[i] and out_lv is not None else ())
                     tiles.append(Tile(step_ps[s][0], ld, st, step_ps[s][1]))
             if home != dict.fromkeys(REGION, 0):
                 traffic = (sum(n for t in tiles for _, n in t.loads), sum(n for t in tiles for _, n in t.stores),
                            *traffic[2:])
-        cost = _OpCost(self._pipeline(tiles, self.system.write_behind), res, *traffic, label)
+        cost = _OpCost(self._pipeline(tiles, self.system.write_behind), res, *traffic, label, detail=spatial)
         if self.system.routed:
             cost.levels = self._level_traffic(tiles)
         return cost
@@ -363,6 +412,7 @@ class _Runner:
         outputs wait many steps in the output buffer: a streaming op writes as fast as it reads,
         so holding its outputs back hides nothing."""
         slots = 2 if self.system.double_buffered else 1
+        self._last_requests += sum(len(t.loads) + len(t.stores) for t in tiles)
         rec = [] if self.trace is not None and len(tiles) <= TRACE_TILE_LIMIT else None
         if self._defer is not None:      # archsim.concurrency runs it with the others, then fills it in
             self._defer.append((tiles, wb, slots, rec))
@@ -446,9 +496,9 @@ class _Runner:
         cycles = clk.ps_to_cycles(c.pipe.total_ps)
         busy = clk.ps_to_cycles(c.pipe.compute_ps)   # the unit's stall-free time in this schedule
         stall = max(0, cycles - busy)
-        energy = dict(c.compute.energy_pj)
+        energy = {k: v for k, v in c.compute.energy_pj.items() if k != "offchip"}   # the mapper's estimate
         e = self.energy_spec
-        energy["offchip"] = (c.dram_read + c.dram_write) * e.offchip_byte_pj
+        energy.update(self._offchip_energy(c))
         if c.mapping == "stream":   # GEMM costs price their SRAM traffic in the mapper's cost model
             energy["sram"] = (c.sram_read_bytes + c.sram_write_bytes) * e.sram_byte_pj
         energy["static"] = cycles * self.system.energy.get("static_pj_per_cycle", 0.0)
@@ -471,6 +521,7 @@ class _Runner:
         }
 
 
+<<<<<<< HEAD
 def _sampling_row(sample: Any, n: int) -> dict[str, Any]:
     """The op row's `sampling` entry: what was cut and the error bar over all n instances."""
     if isinstance(sample, dict):
@@ -481,6 +532,40 @@ def _sampling_row(sample: Any, n: int) -> dict[str, Any]:
 def _check_conservation(level, rows: list[dict], skipped: Sequence[int] = (0, 0)) -> None:
     """Bytes the ops asked the off-chip level to move == bytes the level moved (each op ran once),
     plus the bytes of tiles sampling left out."""
+=======
+    # -- off-chip energy -------------------------------------------------------------------------
+    def _dram(self) -> Any:
+        """The DRAM device behind the off-chip path (links pass bytes through), or None."""
+        level = getattr(self.system.offchip, "level", self.system.offchip)
+        return level if hasattr(level, "spec") and hasattr(level, "ctrls") else None
+
+    def _dram_commands(self) -> dict[str, float] | None:
+        """Energy of the DRAM commands issued so far, when the controllers issue them (cycle)."""
+        from memory.dram.energy import command_energy_pj
+
+        dram = self._dram()
+        if dram is None or self.fidelity != "cycle" or dram.fidelity != "cycle":
+            return None
+        return command_energy_pj(dram)
+
+    def _offchip_energy(self, c: _OpCost) -> dict[str, float]:
+        """DRAM: row and column commands (measured in cycle, implied by the traffic in fast), refresh
+        and background over the op's time, as `archsim mem` splits them; others: bytes x per-byte."""
+        from memory.dram.energy import stream_energy_pj, time_energy_pj
+
+        dram = self._dram()
+        if dram is None:
+            return {"offchip": (c.dram_read + c.dram_write) * self.energy_spec.offchip_byte_pj}
+        if c.offchip_pj is not None:
+            parts = {**c.offchip_pj, **time_energy_pj(dram, c.pipe.total_ps)}
+        else:
+            parts = stream_energy_pj(dram, c.dram_read, c.dram_write, c.requests, c.pipe.total_ps)
+        return {f"offchip.{k}": v for k, v in parts.items()}
+
+
+def _check_conservation(level, rows: list[dict]) -> None:
+    """Bytes the ops asked the off-chip level to move == bytes the level moved (each op ran once)."""
+>>>>>>> main
     rows = [r for r in rows if not r.get("port_bypass")]   # whole ops timed beside the level, not through its port
     want_r = sum(r["dram_read_bytes"] // r["count"] for r in rows) - skipped[0]
     want_w = sum(r["dram_write_bytes"] // r["count"] for r in rows) - skipped[1]

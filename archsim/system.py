@@ -31,6 +31,10 @@ class System:
         self.levels: dict[str, Any] = {"offchip": self.offchip}
         for name, lcfg in design.memory.levels.items():
             self.levels[name] = build_level_path(name, lcfg, self.engine)
+        for unit in self.units.values():           # memory-side units learn the level they sit beside
+            attach, near = getattr(unit, "attach_level", None), getattr(unit.cfg, "near", None)
+            if attach is not None and near is not None:
+                attach(self.level(near))
         self.routed = len(self.levels) > 1
         if self.routed:      # one port in front of every back-end; the address picks the level
             from memory.route import Router
@@ -40,6 +44,7 @@ class System:
     def level_index(self, role: str) -> int:
         """Index (in `levels` order) of the off-chip level an operand role lives on."""
         return list(self.levels).index(self.design.memory.home(role))
+
     def level(self, name: str) -> Any:
         """The off-chip level called `name` (`offchip` or one of `memory.levels`), links included."""
         try:

@@ -6,13 +6,13 @@ bandwidth + latency level the result equals the closed form to the picosecond.
 
 Write-behind (`WriteBehind`): finished outputs wait in the output buffer and go out only while no
 load is in flight and the port is idle, in chunks sized to end before the next load is issued (the
-pipeline knows when: at the running tile's compute end), so a large write-back no longer holds later loads back on a
-FIFO port (reads first, as a DMA engine with separate read and write queues does). The pipeline
-tracks when the port finishes what it was given, from its streaming rate and per-request overhead
-(exact on a bandwidth + latency level; the mapper's view of a DRAM or flash level). Once more than `limit_bytes` wait, the excess goes out at once (the
-buffer's watermark). Decisions are taken after every other event of the same picosecond, so they
-do not depend on event order; the `fast` fidelity runs this same class over the level's
-closed-form port (`FastPortLevel`).
+pipeline knows when: at the running tile's compute end), so a large write-back no longer holds
+later loads back on a FIFO port (reads first, as a DMA engine with separate read and write queues
+does). The pipeline tracks when the port finishes what it was given, from its streaming rate and
+per-request overhead (exact on a bandwidth + latency level; the mapper's view of a DRAM or flash
+level). Once more than `limit_bytes` wait, the excess goes out at once (the buffer's watermark).
+Decisions are taken after every other event of the same picosecond, so they do not depend on event
+order; the `fast` fidelity runs this same class over the level's closed-form port (`FastPortLevel`).
 """
 from __future__ import annotations
 

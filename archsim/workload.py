@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from archsim.errors import WorkloadError
 
-_GEMM = re.compile(r"^\s*(?:(?P<name>[\w.\-/]+)\s*=\s*)?(?P<m>\d+)\s*[xX]\s*(?P<n>\d+)\s*[xX]\s*(?P<k>\d+)\s*$")
+_GEMM = re.compile(r"^\s*(?:(?P<name>[\w.\-/]+)\s*=\s*)?(?:(?P<b>\d+)\s*[xX]\s*)?(?P<m>\d+)\s*[xX]\s*(?P<n>\d+)"
+                   r"\s*[xX]\s*(?P<k>\d+)\s*$")
 CONV_KEYS = ("H", "W", "R", "S", "C", "F", "stride", "pad")
 
 
@@ -18,22 +20,26 @@ class Workload:
     meta: dict[str, Any] = field(default_factory=dict)   # model, phase, batch, seq/kv for model runs
     tokens: int = 0                                      # tokens one run produces (tokens/s)
     independent: bool = False   # ops are separate problems (a standalone list) that may overlap
+    values: dict[str, Any] = field(default_factory=dict)  # operand role -> value source (dataflows.values)
+    seed: int = 0                                        # seed of the value distributions
 
 
 def parse_gemm(text: str, index: int = 0, bits: int = 8):
-    """'MxNxK' or 'name=MxNxK' -> a GEMM op (M x K activations times K x N weights)."""
+    """'MxNxK', 'BxMxNxK' or 'name=...' -> a GEMM op (M x K activations times K x N weights, B times)."""
     from dataflows.ir import gemm_op
 
     m = _GEMM.match(str(text))
     if not m:
-        raise WorkloadError(f"--gemm {text!r}: expected MxNxK (e.g. 128x768x768) or name=MxNxK")
+        raise WorkloadError(f"--gemm {text!r}: expected MxNxK (e.g. 128x768x768), BxMxNxK or name=MxNxK")
+    B = int(m.group("b") or 1)
     M, N, K = (int(m.group(k)) for k in "mnk")
-    if min(M, N, K) < 1:
-        raise WorkloadError(f"--gemm {text!r}: M, N and K must be at least 1")
-    return gemm_op(m.group("name") or f"gemm{index}_{M}x{N}x{K}", M, N, K, bits=bits)
+    if min(B, M, N, K) < 1:
+        raise WorkloadError(f"--gemm {text!r}: B, M, N and K must be at least 1")
+    shape = f"{B}x{M}x{N}x{K}" if m.group("b") else f"{M}x{N}x{K}"
+    return gemm_op(m.group("name") or f"gemm{index}_{shape}", M, N, K, bits=bits, batch=B)
 
 
-def _key_values(spec: str | Mapping[str, Any], flag: str, example: str) -> dict[str, Any]:
+def key_values(spec: str | Mapping[str, Any], flag: str, example: str) -> dict[str, Any]:
     """'K=V,K=V' (or a mapping) -> a dict."""
     if not isinstance(spec, str):
         return dict(spec)
@@ -50,7 +56,7 @@ def parse_conv(spec: str | Mapping[str, Any], index: int = 0, bits: int = 8):
     """'H=224,W=224,R=7,S=7,C=3,F=64,stride=2,pad=3[,name=conv1]' (or the same as a mapping) -> a conv op."""
     from dataflows.ir import conv_op
 
-    items = _key_values(spec, "--conv", "H=56,W=56,R=3,S=3,C=64,F=64,stride=1,pad=1")
+    items = key_values(spec, "--conv", "H=56,W=56,R=3,S=3,C=64,F=64,stride=1,pad=1")
     name = str(items.pop("name", f"conv{index}"))
     unknown = set(items) - set(CONV_KEYS)
     if unknown:
@@ -72,20 +78,32 @@ def parse_attention(spec: str | Mapping[str, Any], index: int = 0, bits: int = 1
     """'B=64,H=12,P=1024,M=1024,E=64,F=64[,kv_heads=4,causal=1,name=att]' -> a fused attention op."""
     from dataflows.ir import attention_op
 
-    items = _key_values(spec, "--attention", "B=1,H=12,P=1024,M=1024,E=64,F=64")
+    items = key_values(spec, "--attention", "B=1,H=12,P=1024,M=1024,E=64,F=64")
     name = str(items.pop("name", f"attention{index}"))
     unknown = set(items) - set(ATTENTION_KEYS)
     if unknown:
-        raise WorkloadError(f"--attention {name!r}: unknown key(s) {sorted(unknown)}; expected {', '.join(ATTENTION_KEYS)}")
+        raise WorkloadError(f"--attention {name!r}: unknown key(s) {sorted(unknown)}; "
+                            f"expected {', '.join(ATTENTION_KEYS)}")
     missing = [k for k in ("B", "H", "P", "M", "E") if k not in items]
     if missing:
-        raise WorkloadError(f"--attention {name!r}: missing {', '.join(missing)} (expected B, H, P, M, E[, F, kv_heads, causal])")
+        raise WorkloadError(f"--attention {name!r}: missing {', '.join(missing)} "
+                            "(expected B, H, P, M, E[, F, kv_heads, causal])")
     try:
         vals = {k: int(v) for k, v in items.items()}
     except (TypeError, ValueError) as exc:
         raise WorkloadError(f"--attention {name!r}: every value must be an integer ({exc})") from None
     causal = bool(vals.pop("causal", 0))
     return attention_op(name, causal=causal, bits=bits, **vals)
+
+
+def vision_workload(model: str, batch: int = 1, bits: int = 8, **params: Any) -> Workload:
+    """One inference of a bundled vision network (dataflows/vision) on `batch` images."""
+    from dataflows.vision import build_network
+
+    net = build_network(model, batch=batch, bits=bits, **params)
+    meta = {"model": net.name, "batch": batch, **{k: v for k, v in net.graph.meta.items() if k != "network"},
+            "network_macs": net.macs, "network_params": net.params()}
+    return Workload(list(net.graph), meta, tokens=0)
 
 
 def model_workload(model: str, phase: str = "prefill", batch: int = 1, seq: int | None = None,
@@ -103,6 +121,12 @@ def model_workload(model: str, phase: str = "prefill", batch: int = 1, seq: int 
         meta["kv"] = graph.meta["context"]
         tokens = batch
     return Workload(ops, meta, tokens)
+
+
+def _is_network(model: Any) -> bool:
+    from dataflows.vision import is_network
+
+    return isinstance(model, str) and is_network(model)
 
 
 def resolve_workload(workload: Any, design: Any = None) -> Workload:
@@ -127,17 +151,57 @@ def resolve_workload(workload: Any, design: Any = None) -> Workload:
     return Workload(ops)
 
 
+def onnx_workload(onnx: str, dims: Mapping[str, Any] | None = None, bits: int = 8,
+                  skip_unsupported: bool = False) -> Workload:
+    """The ops of an ONNX model (shapes only; dataflows/lowering/onnx_graph.py)."""
+    from dataflows.lowering.onnx_graph import lower_onnx
+
+    graph = lower_onnx(onnx, dims, bits, skip_unsupported)
+    return Workload(list(graph), {"onnx": str(onnx), "onnx_skipped": graph.meta["onnx_skipped"]})
+
+
+ONNX_KEYS = ("onnx", "dims", "bits", "skip_unsupported")
+
+
 def _from_mapping(spec: Mapping[str, Any]) -> Workload:
     spec = dict(spec)
+    values, seed = spec.pop("values", None) or {}, spec.pop("seed", None)
+    wl = _ops_from_mapping(spec)
+    if values:
+        from dataflows.values import OperandValues
+
+        OperandValues.from_spec(values)   # a bad role or source is an error here, naming it
+        wl.values = dict(values)
+    wl.seed = int(seed or 0)
+    return wl
+
+
+def _ops_from_mapping(spec: dict[str, Any]) -> Workload:
+    if spec.get("onnx"):
+        unknown = {k for k, v in spec.items() if v not in (None, [], False)} - set(ONNX_KEYS) - {"phase", "batch"}
+        if unknown:
+            raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)} with onnx; "
+                                f"expected {', '.join(ONNX_KEYS)}")
+        return onnx_workload(**{k: v for k, v in spec.items() if k in ONNX_KEYS and v is not None})
+    if spec.get("model") and _is_network(spec["model"]):
+        from dataflows.vision import network_params
+
+        vkeys = ("model", "batch", "bits", *network_params(spec["model"]))
+        unknown = {k for k, v in spec.items() if v is not None} - set(vkeys) - {"gemm", "conv", "phase"}
+        if unknown:
+            raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)} for {spec['model']}; "
+                                f"expected {', '.join(vkeys)}")
+        return vision_workload(**{k: v for k, v in spec.items() if k in vkeys and v is not None})
     if spec.get("model"):
         keys = ("model", "phase", "batch", "seq", "kv", "bits", "moe_imbalance", "allow_long", "attention")
         unknown = set(spec) - set(keys) - {"gemm", "conv"}
         if unknown:
-            raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; expected {', '.join(keys)}")
+            raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; expected {', '.join(keys)}, values, seed")
         return model_workload(**{k: v for k, v in spec.items() if k in keys and v is not None})
     unknown = set(spec) - {"gemm", "conv", "attention", "file", "bits", "phase", "batch"}
     if unknown:
-        raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; expected gemm, conv, attention, file or model")
+        raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; "
+                            "expected gemm, conv, attention, file or model (and values, seed)")
     bits = int(spec.get("bits", 8))
     ops = [parse_gemm(g, i, bits) for i, g in enumerate(spec.get("gemm") or [])]
     ops += [parse_conv(c, i, bits) for i, c in enumerate(spec.get("conv") or [])]

@@ -86,7 +86,8 @@ def main() -> int:
         ss = f"{r['ss_cycles']:>13} {r['ss_cpu_s']:>9.3f} {r['ss_cpu_s'] / (r['us'] * 1e-6):>9.0f}" \
             if "ss_cycles" in r else (" " * 33 if "cycle_cpu_s" in r else "")
         if "cycle_cpu_s" in r:
-            ss += f" {r['cycle_cpu_s']:>12.3f}" + (f" {r['ss_cpu_s'] / r['cycle_cpu_s']:>8.1f}" if "ss_cpu_s" in r else "")
+            speedup = f" {r['ss_cpu_s'] / r['cycle_cpu_s']:>8.1f}" if "ss_cpu_s" in r else ""
+            ss += f" {r['cycle_cpu_s']:>12.3f}" + speedup
         print(f"{r['case']:20} {r['array']:>7} {r['df']:>3} {r['timing']:>9} {r['cycles']:>9} "
               f"{100 * r['util']:>7.2f} {r['us']:>8.1f} {ss}")
     gpt2 = [r for r in rows if r["gpt2"]]

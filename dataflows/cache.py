@@ -13,9 +13,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from archsim.settings import settings
+
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("ARCHSIM_CACHE_DIR") or ".archsim_cache")
+    return settings().cache_dir or Path(".archsim_cache")
 
 
 def cache_key(parts: Any) -> str:

@@ -194,29 +194,57 @@ class Op:
 
 
 # ---- constructors for stand-alone workloads ------------------------------------------------------
-def gemm_op(name: str, M: int, N: int, K: int, bits: int = 8, count: int = 1, out_bits: int | None = None) -> Op:
-    """C[M,N] = A[M,K] @ W[K,N]: A is an activation, W a weight (the `--gemm MxNxK` workload)."""
+def gemm_op(name: str, M: int, N: int, K: int, bits: int = 8, count: int = 1, out_bits: int | None = None,
+            batch: int = 1) -> Op:
+    """C[M,N] = A[M,K] @ W[K,N]: A is an activation, W a weight (the `--gemm MxNxK` workload);
+    `batch` > 1 makes `batch` independent GEMMs, each with its own W (`--gemm BxMxNxK`)."""
+    if batch != 1:
+        return Op(name, "gemm", "bmk,bkn->bmn", {"b": batch, "m": M, "n": N, "k": K},
+                  (Operand("A", "activation", ("b", "m", "k"), bits), Operand("B", "weight", ("b", "k", "n"), bits),
+                   Operand("C", "output", ("b", "m", "n"), out_bits or bits)), count=count)
     return Op(name, "gemm", "mk,kn->mn", {"m": M, "n": N, "k": K},
               (Operand("A", "activation", ("m", "k"), bits), Operand("B", "weight", ("k", "n"), bits),
                Operand("C", "output", ("m", "n"), out_bits or bits)), count=count)
 
 
 def conv_op(name: str, H: int, W: int, R: int, S: int, C: int, F: int, stride: int = 1, pad: int = 0,
-            N: int = 1, bits: int = 8) -> Op:
-    """2-D convolution, NHWC input, RSCF filter; GEMM view is im2col: M = N*P*Q, N = F, K = R*S*C."""
-    for k, v in dict(H=H, W=W, R=R, S=S, C=C, F=F, stride=stride, N=N).items():
+            N: int = 1, bits: int = 8, groups: int = 1, dilation: int = 1, count: int = 1,
+            layer: str | None = None, tags: tuple[str, ...] = ()) -> Op:
+    """2-D convolution, NHWC input, RSCF filter; GEMM view is im2col: M = N*P*Q, N = F, K = R*S*C.
+
+    `groups` > 1 splits C and F into independent groups (depthwise: groups = C = F), whose einsum
+    carries a group dim g in every operand, so the GEMM view is `groups` batched GEMMs of
+    M = N*P*Q, N = F/groups, K = R*S*C/groups: the array runs one group at a time unless a unit
+    maps them otherwise. `dilation` spreads the taps (effective extent (R-1)*dilation+1); it
+    changes the output size, not the MACs per output."""
+    for k, v in dict(H=H, W=W, R=R, S=S, C=C, F=F, stride=stride, N=N, groups=groups,
+                     dilation=dilation).items():
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise WorkloadError(f"conv {name!r}: {k} must be a positive integer, got {v!r}")
     if isinstance(pad, bool) or not isinstance(pad, int) or pad < 0:
         raise WorkloadError(f"conv {name!r}: pad must be a non-negative integer, got {pad!r}")
-    P, Q = (H + 2 * pad - R) // stride + 1, (W + 2 * pad - S) // stride + 1
+    if C % groups or F % groups:
+        raise WorkloadError(f"conv {name!r}: groups={groups} must divide C={C} and F={F}")
+    er, es = (R - 1) * dilation + 1, (S - 1) * dilation + 1
+    P, Q = (H + 2 * pad - er) // stride + 1, (W + 2 * pad - es) // stride + 1
     if P < 1 or Q < 1:
-        raise WorkloadError(f"conv {name!r}: filter {R}x{S} does not fit input {H}x{W} with pad {pad}")
-    dims = {"n": N, "h": H, "w": W, "p": P, "q": Q, "r": R, "s": S, "c": C, "f": F}
-    return Op(name, "conv", "npqrsc,rscf->npqf", dims,
-              (Operand("ifmap", "activation", ("n", "h", "w", "c"), bits),
-               Operand("filter", "weight", ("r", "s", "c", "f"), bits),
-               Operand("ofmap", "output", ("n", "p", "q", "f"), bits)))
+        raise WorkloadError(f"conv {name!r}: filter {R}x{S} (dilation {dilation}) does not fit input "
+                            f"{H}x{W} with pad {pad}")
+    if groups == 1:
+        dims = {"n": N, "h": H, "w": W, "p": P, "q": Q, "r": R, "s": S, "c": C, "f": F}
+        return Op(name, "conv", "npqrsc,rscf->npqf", dims,
+                  (Operand("ifmap", "activation", ("n", "h", "w", "c"), bits),
+                   Operand("filter", "weight", ("r", "s", "c", "f"), bits),
+                   Operand("ofmap", "output", ("n", "p", "q", "f"), bits)), count, layer, None, tags)
+    dims = {"n": N, "h": H, "w": W, "p": P, "q": Q, "r": R, "s": S, "g": groups, "c": C // groups,
+            "f": F // groups}
+    kind = "depthwise" if groups == C == F else "grouped"
+    if kind not in tags:
+        tags = (*tags, kind)
+    return Op(name, "conv", "npqgrsc,grscf->npqgf", dims,
+              (Operand("ifmap", "activation", ("n", "h", "w", "g", "c"), bits),
+               Operand("filter", "weight", ("g", "r", "s", "c", "f"), bits),
+               Operand("ofmap", "output", ("n", "p", "q", "g", "f"), bits)), count, layer, None, tags)
 
 
 def load_workload(path) -> "Graph":
@@ -368,9 +396,9 @@ def attention_op(name: str, B: int, H: int, P: int, M: int, E: int, F: int | Non
     `kv_cached`: K and V are read from the KV cache (decode) rather than being fresh activations."""
     F = E if F is None else F
     kvh = H if kv_heads is None else kv_heads
-    for k, v in dict(B=B, H=H, P=P, M=M, E=E, F=F, kv_heads=kvh).items():
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise WorkloadError(f"attention {name!r}: {k} must be a positive integer, got {v!r}")
+    for key, val in dict(B=B, H=H, P=P, M=M, E=E, F=F, kv_heads=kvh).items():
+        if isinstance(val, bool) or not isinstance(val, int) or val < 1:
+            raise WorkloadError(f"attention {name!r}: {key} must be a positive integer, got {val!r}")
     if H % kvh:
         raise WorkloadError(f"attention {name!r}: H={H} query heads do not split evenly over kv_heads={kvh}")
     kb = bits if kv_bits is None else kv_bits
@@ -387,7 +415,8 @@ def attention_op(name: str, B: int, H: int, P: int, M: int, E: int, F: int | Non
             (Operand("scores", "activation", scores, bits), Operand("probs", "output", scores, bits)),
             count, lyr, 5, tags)
     av = Op("av", "gemm", "bhgpm,bhmf->bhgpf", {d: dims[d] for d in "bhgpmf"},
-            (Operand("probs", "activation", scores, bits), v, Operand("ctx", "output", ("b", "h", "g", "p", "f"), bits)),
+            (Operand("probs", "activation", scores, bits), v,
+             Operand("ctx", "output", ("b", "h", "g", "p", "f"), bits)),
             count, lyr, None, tags)
     return AttentionOp(name, "attention", "bhgpe,bhme,bhmf->bhgpf", dims,
                        (q, k, v, Operand("ctx", "output", ("b", "h", "g", "p", "f"), bits)), count, lyr, None, tags,

@@ -24,7 +24,8 @@ from dataflows.cache import MapCache, cache_key
 from dataflows.cost import CostModel, EnergySpec, MappingCost, peak_macs_per_cycle, roofline_cycles
 from dataflows.mapspace import DIMS, MapSpace, Mapping, MemorySpec, OperandBits
 
-CACHE_VERSION = 5                # 5: latency near-ties go to energy; 4: write-behind; 3: energy breaks latency ties in the bound; 2: best-first
+# 5: latency near-ties go to energy; 4: write-behind; 3: energy breaks latency ties in the bound; 2: best-first
+CACHE_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,8 @@ class MapResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {"op": self.op_name, "unit": self.unit, "gemm": str(self.gemm), "objective": self.objective,
-                "latency_tolerance": self.tolerance if self.objective == "latency" else None, "best": self.best.as_dict(), "top": [c.as_dict() for c in self.top],
+                "latency_tolerance": self.tolerance if self.objective == "latency" else None,
+                "best": self.best.as_dict(), "top": [c.as_dict() for c in self.top],
                 "lower_bound": dict(self.lower_bound), "bound_ratio": self.bound_ratio,
                 "method": self.method, "space_size": self.space_size, "evaluated": self.evaluated,
                 "truncated": self.truncated, "wall_s": self.wall_s, "from_cache": self.from_cache}
@@ -281,11 +283,13 @@ class Mapper:
                      "cfg": self.unit.config_key(), "energy": self.unit.energy},
             "memory": [list(self.mem.capacity_bytes), list(self.mem.double_buffered),
                        self.mem.offchip_bytes_per_s, self.mem.offchip_latency_ps, list(self.mem.sram_bytes_per_cycle),
-                       self.mem.write_behind, self.mem.request_overhead_ps],
+                       self.mem.write_behind, self.mem.request_overhead_ps,
+                       [list(x) for x in self.mem.stream_levels]],
             "energy": self.energy.__dict__, "objective": self.cfg.objective,
             "tolerance": self.cfg.latency_tolerance,
             "search": {"constraints": [list(rc.tile), rc.order, rc.dataflow], "dataflows": list(self.variants),
-                       "seed": self.cfg.seed, "tiles": self.cfg.tile_candidates, "max_evaluations": self.cfg.max_evaluations,
+                       "seed": self.cfg.seed, "tiles": self.cfg.tile_candidates,
+                       "max_evaluations": self.cfg.max_evaluations,
                        "exhaustive_limit": self.cfg.exhaustive_limit, "top_k": self.cfg.top_k}})
 
     def _to_cache(self, r: MapResult) -> dict:
@@ -359,6 +363,19 @@ def design_memory_spec(design: Any) -> MemorySpec:
                            request_overhead_ps=request_overhead_ps(level, bytes_per_s))
 
 
+def with_stream_levels(mem: MemorySpec, levels: dict[str, Any], homes: dict[str, int | None]) -> MemorySpec:
+    """`mem` for a design with several back-ends: each tile stream's level (`homes`: stream -> level
+    number in `levels` order, None for a stream that never crosses a port) and its time per byte
+    relative to the spec's reference rate, so the cost model times each level's transfers at its own
+    rate (transfers to different levels overlap)."""
+    import dataclasses
+
+    rates = [stream_bytes_per_s(lv) for lv in levels.values()]
+    ref = mem.offchip_bytes_per_s
+    out = tuple((s, lv, ref / rates[lv]) for s, lv in homes.items() if lv is not None)
+    return dataclasses.replace(mem, stream_levels=out)
+
+
 def stream_bytes_per_s(level: Any) -> float:
     """Streaming rate of an off-chip level: its own bandwidth if it is a pipe, else the slope of its
     closed-form stream time between 1 and 16 MiB (DRAM: refresh and row switches included)."""
@@ -384,9 +401,18 @@ def request_overhead_ps(level: Any, bytes_per_s: float, nbytes: int = 4096) -> i
 
 
 def design_energy_spec(design: Any) -> EnergySpec:
-    """Per-byte energies; the off-chip level's own `energy_per_byte`, when given, overrides `energy.offchip_byte`."""
+    """Per-byte energies. Off-chip: a DRAM level's own model (a long stream's commands, refresh and
+    background per byte, memory/dram/energy.py: the runner charges the same model); a simple
+    level's `energy_per_byte`, when given, else `energy.offchip_byte`."""
     t = design.energy.table()
-    own = getattr(design.memory.offchip, "energy_per_byte", None)
+    off = design.memory.offchip
+    own = getattr(off, "energy_per_byte", None)
+    if getattr(off, "kind", None) == "dram":
+        from archsim.engine import Engine
+        from memory.build import build_offchip
+        from memory.dram.energy import stream_energy_per_byte_pj
+
+        own = stream_energy_per_byte_pj(build_offchip(off, Engine()))
     return EnergySpec(t.get("mac", 0.0), t.get("sram_byte", 0.0), t.get("offchip_byte", 0.0) if own is None else own)
 
 

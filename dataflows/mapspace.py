@@ -56,6 +56,9 @@ class MemorySpec:
     sram_bytes_per_cycle: tuple[tuple[str, int], ...] = ()  # port bandwidth per role; () = unlimited
     write_behind: bool = False      # outputs drain in the link's idle time (reads first); see cost.py
     request_overhead_ps: int = 0    # link time a request costs beyond bytes / bandwidth (DRAM: a row opened)
+    # Several off-chip back-ends: per tile stream (ifmap, filter, ofmap_in, ofmap), the level it crosses
+    # and its time per byte relative to `offchip_bytes_per_s` (() = every stream on the one level).
+    stream_levels: tuple[tuple[str, int, float], ...] = ()
 
     @classmethod
     def make(cls, capacity_bytes: dict[str, int], offchip_bytes_per_s: float,
@@ -164,6 +167,12 @@ class Mapping:
             first = cm * cn * g.batch if tk == self.tile[2] else 0   # k index 0 has the full extent
             out.append((GemmShape(tm, tn, tk), first, n - first))
         return out
+
+    def transfers(self) -> int:
+        """Off-chip requests the schedule makes: one per operand tile loaded, one per output tile stored."""
+        a = self.step_arrays(compressed=True)
+        moved = sum((a[k] > 0).astype(np.int64) for k in ("load_ifmap", "load_filter", "load_ofmap_in", "store"))
+        return int(np.sum(a["weight"] * moved)) * self.gemm.batch
 
     def drained_elements(self) -> int:
         """Output values stored to DRAM: every output once, plus once per partial-sum round trip."""

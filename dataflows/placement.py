@@ -69,7 +69,8 @@ def place_op(op: Any, units: Mapping[str, ComputeUnit], cfg: PlacementConfig) ->
     return Placed(op.name, pool[0], why)
 
 
-def place(ops: Iterable[Any], units: Mapping[str, ComputeUnit], cfg: PlacementConfig | None = None) -> dict[str, Placed]:
+def place(ops: Iterable[Any], units: Mapping[str, ComputeUnit],
+          cfg: PlacementConfig | None = None) -> dict[str, Placed]:
     """Place every op; returns {op name: Placed} in the ops' order."""
     cfg = cfg or PlacementConfig()
     return {op.name: place_op(op, units, cfg) for op in ops}

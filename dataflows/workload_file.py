@@ -27,7 +27,8 @@ def parse_gemm(spec: str, where: str = "--gemm") -> tuple[int, int, int]:
     """'MxNxK' -> (M, N, K), each positive."""
     m = _GEMM.match(str(spec))
     if not m or min(int(g) for g in m.groups()) < 1:
-        raise WorkloadError(f"{where}: expected a GEMM shape 'MxNxK' with positive integers (e.g. 64x128x256), got {spec!r}")
+        raise WorkloadError(f"{where}: expected a GEMM shape 'MxNxK' with positive integers "
+                            f"(e.g. 64x128x256), got {spec!r}")
     return int(m[1]), int(m[2]), int(m[3])
 
 
@@ -50,7 +51,8 @@ def _op(item: Any, i: int, bits: int, where: str, lines: dict) -> Op:
     bits = _int(item.get("bits", bits), f"{at}.bits")
     count = _int(item.get("count", 1), f"{at}.count")
     if ("gemm" in item) == ("conv" in item):
-        raise WorkloadError(f"{at} ({name}): give exactly one of 'gemm: MxNxK' or 'conv: {{H, W, R, S, C, F, stride, pad}}'")
+        raise WorkloadError(f"{at} ({name}): give exactly one of 'gemm: MxNxK' or "
+                            "'conv: {H, W, R, S, C, F, stride, pad}'")
     if "gemm" in item:
         M, N, K = parse_gemm(item["gemm"], f"{where}:{lines.get(('ops', i, 'gemm'), '?')}: ops[{i}].gemm")
         return gemm_op(name, M, N, K, bits=bits, count=count)
@@ -76,7 +78,8 @@ def load_workload(path: str | Path) -> Graph:
         raise WorkloadError(f"{where}: a workload file is a mapping with an 'ops' list (and optional 'bits')")
     unknown = sorted(set(data) - {"ops", "bits", "name"}, key=str)
     if unknown:
-        raise WorkloadError(f"{where}:{lines.get((unknown[0],), '?')}: unknown key {unknown[0]!r}; allowed: ops, bits, name")
+        raise WorkloadError(f"{where}:{lines.get((unknown[0],), '?')}: unknown key {unknown[0]!r}; "
+                            "allowed: ops, bits, name")
     ops = data["ops"]
     if not isinstance(ops, list) or not ops:
         raise WorkloadError(f"{where}:{lines.get(('ops',), '?')}: 'ops' must be a non-empty list")

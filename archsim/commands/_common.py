@@ -20,6 +20,25 @@ def add_config_args(p, optional: bool = True) -> None:
                    help="override any config key, e.g. --set units.sa.rows=64 (repeatable)")
 
 
+def add_value_args(p, seed: bool = True) -> None:
+    """--weights / --acts / --seed: operand values for units whose cycles depend on them."""
+    g = p.add_argument_group("operand values (bit-serial units read them; others ignore them)")
+    g.add_argument("--weights", metavar="DIST|FILE",
+                   help="weight values: normal:STD, uniform, laplace:B, sparse:P,<dist>, or an .npy/.npz")
+    g.add_argument("--acts", metavar="DIST|FILE", help="activation (and KV-cache) values, as --weights")
+    if seed:
+        g.add_argument("--seed", type=int, default=None, help="seed of the value distributions (default 0)")
+
+
+def value_args(args) -> dict[str, Any]:
+    """run()'s `values` and `seed` keywords from --weights / --acts / --seed (validated here)."""
+    from dataflows.values import OperandValues
+
+    values = {r: v for r, v in (("weight", args.weights), ("activation", args.acts)) if v}
+    OperandValues.from_spec(values)
+    return {"values": values or None, "seed": args.seed}
+
+
 def config_path(arg: str | None) -> Path:
     if arg:
         return Path(arg)
@@ -30,9 +49,15 @@ def config_path(arg: str | None) -> Path:
 
 
 def load_design(args) -> Any:
+    """The design named on the command line, with its `--set` overrides; the name says which
+    (`default-32x32-ws [units.sa.rows=64]`) unless an override sets `name` itself."""
     from archsim.config.loader import load_config, parse_overrides
 
-    return load_config(config_path(args.config), overrides=parse_overrides(args.overrides))
+    overrides = parse_overrides(args.overrides)
+    design = load_config(config_path(args.config), overrides=overrides)
+    if overrides and "name" not in overrides:
+        design.name = f"{design.name} [{', '.join(f'{k}={v}' for k, v in overrides.items())}]"
+    return design
 
 
 def write_json(obj: Any, dest: str) -> None:
@@ -50,3 +75,48 @@ def _default(o: Any) -> Any:
     if hasattr(o, "model_dump"):
         return o.model_dump(mode="json")
     return str(o)
+
+
+class progress:
+    """`with progress("simulating 17 ops"):` shows the label and the seconds elapsed on stderr while
+    the block runs, when stderr is a terminal; piped or redirected it prints nothing. Command-level
+    only (the runner reports its own per-op progress)."""
+
+    def __init__(self, label: str, stream: Any = None, interval_s: float = 0.5):
+        self.label, self.interval_s = label, interval_s
+        self.stream = sys.stderr if stream is None else stream
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._stop = None
+
+    def __enter__(self) -> "progress":
+        if self.enabled:
+            import threading
+            import time
+
+            self._stop = threading.Event()
+            t0 = time.monotonic()
+
+            def tick() -> None:
+                while not self._stop.wait(self.interval_s):
+                    self._write(f"\r{self.label} ... {time.monotonic() - t0:.0f} s")
+
+            self._write(f"{self.label} ...")
+            threading.Thread(target=tick, daemon=True).start()
+        return self
+
+    def update(self, label: str) -> None:
+        self.label = label
+        if self.enabled:
+            self._write(f"\r\033[K{label} ...")
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._stop is not None:
+            self._stop.set()
+            self._write("\r\033[K")
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):
+            self.enabled = False

@@ -2,7 +2,7 @@
 
     archsim mem --standard DDR4-3200 --pattern rand_rd --n 10000 --seed 1 --json -
     archsim mem --standard HBM2 --set channels=2 --set mapping=robabgcorach --trace t.trc
-    archsim mem --standard HBM2 --set channels=8 --set frontend_per_cycle=0 --pattern seq_rd
+    archsim mem --standard HBM2 --set channels=8 --set frontend=in_order --pattern seq_rd
     archsim mem --flash cambricon_llm --pattern seq_rd --n 256
 """
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import yaml
 from pydantic import ValidationError
 
@@ -26,9 +27,13 @@ PATTERN_NAMES = ("seq_rd", "rand_rd", "rand_mix", "stream_add", "rowhit", "rowco
 def register(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("mem", help="drive the memory models (DRAM, flash) with a trace or pattern",
                        description="Replay a DRAMSim3-format trace or a synthetic pattern through the "
-                                   "DRAM (or flash) model and print its statistics.")
+                                   "DRAM (or flash) model and print its statistics. For DRAM it first says "
+                                   "which front end ran (default per_channel: every channel fed; "
+                                   "frontend=in_order is the DRAMSim3-style trace driver), the bandwidth beside "
+                                   "the peak, and what bounds it, measured by replaying with each limit lifted.")
     p.add_argument("config", nargs="?", help="design YAML whose memory.offchip is used")
-    p.add_argument("--standard", help="DRAM standard (memory/specs): DDR4-3200, DDR5-4800, LPDDR5-6400, HBM2, HBM3, GDDR6")
+    p.add_argument("--standard",
+                   help="DRAM standard (memory/specs): DDR4-3200, DDR5-4800, LPDDR5-6400, HBM2, HBM3, GDDR6")
     p.add_argument("--flash", metavar="PRESET", help="drive a flash preset instead (tlc_ssd, cambricon_llm, ...)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a memory.offchip key (mapping, channels, ranks, page_policy, scheduler, "
@@ -51,7 +56,9 @@ def _base_offchip(args) -> dict:
         if not path.is_file():
             raise ConfigError(f"design file {args.config!r} not found")
         try:
-            from archsim.config.loader import load_config     # the lead's loader, when present
+            from archsim.config.loader import (
+                load_config,  # the lead's loader, when present
+            )
             cfg = load_config(path)
             off = cfg.memory.offchip.model_dump(mode="json")
         except ImportError:
@@ -84,8 +91,8 @@ def build_config(args) -> DramConfig | FlashConfig:
     if args.standard:
         off.update(kind="dram", standard=args.standard)
     if args.flash:
-        off = {"kind": "flash", "preset": args.flash, **{k: v for k, v in off.items() if k not in ("kind", "standard")}} \
-            if off.get("kind") == "flash" else {"kind": "flash", "preset": args.flash}
+        kept = {k: v for k, v in off.items() if k not in ("kind", "standard")} if off.get("kind") == "flash" else {}
+        off = {"kind": "flash", "preset": args.flash, **kept}
     off = _apply_sets(off, args.set)
     if args.fidelity:
         off["fidelity"] = args.fidelity
@@ -102,28 +109,67 @@ def build_config(args) -> DramConfig | FlashConfig:
 def run(cfg, args) -> dict:
     """Build the level, generate or read the requests, replay them; return the stats dict."""
     from memory import build_offchip
-    from memory.patterns import generate
-    from memory.trace import read_trace, replay
+    from memory.trace import replay
 
     engine = Engine()
     level = build_offchip(cfg, engine)
     if isinstance(cfg, FlashConfig):
         from memory.flash.drive import run_flash
         return run_flash(level, args.pattern, args.trace, args.n, args.seed)
-    if args.trace:
-        addrs, writes, cycles = read_trace(args.trace)
-    else:
-        addrs, writes, cycles = generate(args.pattern, level.mapping, args.n, args.seed, args.gap)
+    addrs, writes, cycles = _requests(args, level)
     return replay(level, addrs, writes, cycles, level.spec.burst_bytes, level.clock)
 
 
+def _requests(args, level):
+    from memory.patterns import generate
+    from memory.trace import read_trace
+
+    if args.trace:
+        return read_trace(args.trace)
+    return generate(args.pattern, level.mapping, args.n, args.seed, args.gap)
+
+
 def _fmt(v) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
+    from archsim.textfmt import plain
+
+    return plain(v)
+
+
+def _line(key: str, value: str) -> str:
+    from archsim.textfmt import wrap
+
+    return wrap(f"{key:28s} {value}", 80, " " * 29)
+
+
+def explain(cfg, args, stats: dict) -> dict:
+    """Which front end ran, what bounds the bandwidth (each limit lifted in turn), the peak beside it."""
+    from memory.dram.limits import front_end_text, limits
+    from memory.dram.spec import load_spec
+
+    out = {"front_end": front_end_text(cfg), "bandwidth_gbps": stats["bandwidth_gbps"],
+           "peak_bandwidth_gbps": stats["peak_bandwidth_gbps"]}
+    from memory import build_offchip
+
+    level = build_offchip(cfg, Engine())
+    channel = level.mapping.decode_array(_requests(args, level)[0])[0]
+    loads = np.bincount(channel, minlength=level.channels)
+    out.update(limits(cfg, load_spec(cfg.standard).timing, stats, lambda c: run(c, args), loads))
+    return out
+
+
+def _explain_lines(e: dict) -> list[str]:
+    lifted = ", ".join(f"{k} {100 * v:+.1f}%" for k, v in e["gain_if_lifted"].items())
+    return [_line("front end", e["front_end"]),
+            _line("bandwidth", f"{e['bandwidth_gbps']:.2f} GB/s of {e['peak_bandwidth_gbps']:.2f} GB/s peak "
+                               f"({100 * e['share_of_peak']:.0f}%)"),
+            _line("bound", e["bound"]), _line("faster with it lifted", lifted)]
 
 
 def main(args) -> int:
     cfg = build_config(args)
     stats = run(cfg, args)
+    if isinstance(cfg, DramConfig) and stats.get("bandwidth_gbps"):
+        stats = {"explain": explain(cfg, args, stats), **stats}
     if args.json:
         text = json.dumps(stats, indent=2, sort_keys=True)
         if args.json == "-":
@@ -131,8 +177,12 @@ def main(args) -> int:
         else:
             atomic_write_text(args.json, text + "\n")
     if args.json != "-":
+        for line in _explain_lines(stats["explain"]) if "explain" in stats else ():
+            print(line)
         for k, v in stats.items():
+            if k == "explain":
+                continue
             if isinstance(v, dict):
                 v = ", ".join(f"{a}={_fmt(b)}" for a, b in v.items())
-            print(f"{k:28s} {_fmt(v)}", file=sys.stdout)
+            print(_line(k, _fmt(v)), file=sys.stdout)
     return 0

@@ -13,7 +13,8 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                                    "point to the results database the moment it finishes.")
     p.add_argument("spec", help="sweep spec YAML (see configs/sweeps/)")
     p.add_argument("--db", default="results.sqlite", help="results database (default: results.sqlite)")
-    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: CPU count; 1 = in-process)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="local worker processes (default: CPU count; 1 = in-process)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on an existing Dask scheduler")
     where.add_argument("--dask-local", type=int, metavar="N", help="run on a local Dask cluster of N workers")

@@ -29,8 +29,9 @@ def describe() -> dict[str, dict[str, Any]]:
             if key == "kind":
                 continue
             default = None if f.default is PydanticUndefined else f.default
+            plain = isinstance(default, (int, float, str, bool, type(None)))
             keys[key] = {"type": _type_name(f.annotation), "required": f.is_required(),
-                         "default": default if isinstance(default, (int, float, str, bool, type(None))) else str(default),
+                         "default": default if plain else str(default),
                          "description": f.description or ""}
         out[kind] = {"side": cls.side, "doc": (cls.config_model.__doc__ or "").strip().split("\n")[0],
                      "keys": keys, "energy_actions": dict(cls.energy_actions)}
@@ -70,14 +71,17 @@ def main(args) -> int:
         write_json(json.loads(json.dumps(kinds, default=str)), args.json)
         if args.json == "-":
             return 0
+    from archsim.textfmt import wrap
+
+    pad = " " * 25
     for kind, d in kinds.items():
-        print(f"{kind}  ({d['side']}-side)  {d['doc']}")
+        print(wrap(f"{kind}  ({d['side']}-side)  {d['doc']}", 80, "  "))
         for key, k in d["keys"].items():
             dflt = "required" if k["required"] else f"default {k['default']!r}"
-            print(f"  {key:22s} {k['type']}; {dflt}")
+            print(wrap(f"  {key:22s} {k['type']}; {dflt}", 80, pad))
             if k["description"]:
-                print(f"  {'':22s} {k['description']}")
+                print(wrap(f"{pad}{k['description']}", 80, pad))
         for action, what in d["energy_actions"].items():
-            print(f"  energy.{action}: {what}")
+            print(wrap(f"  energy.{action}: {what}", 80, "    "))
         print()
     return 0

@@ -75,7 +75,8 @@ class MapperConfig(StrictModel):
     budget: Duration = Field("30 s", validate_default=True,
                              description="wall-time safety cap per op; `max_evaluations` bounds the search, so "
                                          "results are reproducible unless this cap cuts it short (then flagged)")
-    max_evaluations: int = Field(3000, ge=1, description="score cap for spaces above exhaustive_limit (best-first search stops there)")
+    max_evaluations: int = Field(3000, ge=1, description="score cap for spaces above exhaustive_limit "
+                                                         "(best-first search stops there)")
     exhaustive_limit: int = Field(6000, ge=1, description="search exhaustively when the space is at most this")
     seed: int = Field(0, description="reserved for stochastic searches; the best-first search is exact and uses none")
     tile_candidates: int = Field(24, ge=2, description="tile sizes tried per GEMM dim (powers of two, array "

@@ -75,9 +75,9 @@ class DramConfig(StrictModel):
     refresh: Literal["all_bank", "per_bank", "none"] = "all_bank"
     frontend_latency_cycles: int = Field(0, ge=0, description="controller pipeline cycles added to every request")
     frontend: Literal["in_order", "per_channel"] = Field(
-        "in_order", description="trace replay (`archsim mem`) admission: in trace order with head-of-line "
-        "blocking, as DRAMSim3/Ramulator trace drivers (in_order), or a FIFO per channel (per_channel, what the "
-        "runner's DMA always does)")
+        "per_channel", description="trace replay (`archsim mem`) admission: a FIFO per channel, every channel "
+        "fed (per_channel, the default and what the runner's DMA always does), or in trace order with "
+        "head-of-line blocking, `frontend_per_cycle` a cycle, as DRAMSim3/Ramulator trace drivers (in_order)")
     frontend_per_cycle: int = Field(1, ge=0, description="in_order: requests admitted per DRAM cycle (0: no limit)")
     fidelity: Literal["cycle", "fast"] = "cycle"
     timing: dict[str, int] = Field(default_factory=dict, description="overrides in tCK, e.g. {tRFC: 576}")
@@ -130,6 +130,8 @@ class LevelConfig(StrictModel):
 
     device: OffchipConfig
     links: dict[str, LinkConfig] = Field(default_factory=dict)
+    forward_chunk: Size | None = Field(None, description="links forward requests in chunks of this size as "
+                                       "they arrive (cut-through); none: whole requests (store and forward)")
 
 
 PLACEMENT_ROLES = ("weight", "kv_cache", "activation", "output")
@@ -143,6 +145,8 @@ class MemoryConfig(StrictModel):
     sram: dict[str, SramConfig] = Field(default_factory=dict)
     links: dict[str, LinkConfig] = Field(default_factory=dict)
     offchip: OffchipConfig = Field(default_factory=lambda: SimpleOffchipConfig(bandwidth="25.6 GB/s", latency="100 ns"))
+    forward_chunk: Size | None = Field(None, description="`links` forward requests in chunks of this size as "
+                                       "they arrive (cut-through); none: whole requests (store and forward)")
     levels: dict[str, LevelConfig] = Field(default_factory=dict)
     placement: dict[Literal["weight", "kv_cache", "activation", "output"], str] = Field(
         default_factory=dict, description="operand role -> off-chip level name (default offchip)")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated
+from typing import Annotated, Mapping
 
 from pydantic import BeforeValidator, PlainSerializer
 
@@ -31,7 +31,7 @@ BANDWIDTH = {
 DURATION_PS = {"ps": 1, "ns": 10**3, "us": 10**6, "µs": 10**6, "ms": 10**9, "s": 10**12}
 ENERGY_PJ = {"fj": 1e-3, "pj": 1, "nj": 1e3, "uj": 1e6, "µj": 1e6, "mj": 1e9, "j": 1e12}
 
-_KINDS = {
+_KINDS: dict[str, tuple[Mapping[str, float], str]] = {
     "frequency": (FREQUENCY, "a frequency such as '1 GHz' or '800 MHz'"),
     "size": (SIZE, "a size such as '256 KiB', '2 MB' or '64 B'"),
     "bandwidth": (BANDWIDTH, "a bandwidth such as '25.6 GB/s' or '16 GiB/s'"),

@@ -63,6 +63,9 @@ class WorkloadSpec(StrictModel):
     kv: int | None = Field(None, ge=1)
     attention: Literal["unfused", "fused"] | None = Field(
         None, description="fused: QK^T, softmax and A.V as one attention op (units that cannot run it run its parts)")
+    values: dict[Literal["weight", "activation", "kv_cache"], str] | None = Field(
+        None, description="operand role -> value source: normal:STD, uniform, laplace:B, sparse:P,<dist>, .npy/.npz")
+    seed: int | None = Field(None, ge=0, description="seed of the value distributions")
 
 
 def _memory_schema() -> Any:

@@ -80,4 +80,4 @@ def unit_config_union() -> Any:
     models = tuple(_MODELS[k] for k in sorted(_MODELS))
     if not models:
         return dict[str, Any]
-    return Annotated[Union[models], Field(discriminator="kind")]  # type: ignore[valid-type]
+    return Annotated[Union[models], Field(discriminator="kind")]

@@ -78,7 +78,9 @@ def available_simulators() -> list[str]:
 
 def selected_simulators(choice: str | None = None) -> list[str]:
     """Simulators to use: `choice` (or $ARCHSIM_SIM) filtered to the installed ones; default all."""
-    choice = (choice or os.environ.get(SIM_ENV) or "all").strip().lower()
+    from archsim.settings import settings
+
+    choice = (choice or settings().sim).strip().lower()
     avail = available_simulators()
     if choice == "all":
         return avail

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from archsim.hdl import setup_tool_path
 from archsim.hdl.registry import RtlCore, RtlCoreError, get_core
+from archsim.settings import settings
 
 REPO = Path(__file__).resolve().parents[2]
 RTL_DIR = REPO / "rtl"
@@ -33,7 +34,7 @@ class Gemm:
 
 
 def build_root() -> Path:
-    return Path(os.environ.get("ARCHSIM_SIM_BUILD", REPO / "sim_build"))
+    return settings().sim_build or REPO / "sim_build"
 
 
 def buffer_size(cases: list[Gemm]) -> int:
@@ -53,7 +54,7 @@ def sources(core: str) -> tuple[str, list[Path]]:
 
 def fault_level(fault: int | None = None, core: RtlCore | None = None) -> int:
     """The core's fault parameter: `fault`, else $ARCHSIM_RTL_FAULT, else 0 (a correct core)."""
-    raw = os.environ.get(FAULT_ENV, "0") if fault is None else fault
+    raw = settings().rtl_fault if fault is None else fault
     try:
         level = int(raw)
     except ValueError:
@@ -94,7 +95,7 @@ def run_cosim(core: str, sim: str, R: int, C: int, cases: list[Gemm], trace: boo
     tdir.mkdir(parents=True, exist_ok=True)
     out_json = tdir / "cosim.json"
     cfg = {"core": core, "R": R, "C": C, "trace": trace, "size": size, "cases": [asdict(g) for g in cases]}
-    build_args = ["-CFLAGS", os.environ.get("ARCHSIM_VL_OPT", "-O0")] if sim == "verilator" else []
+    build_args = ["-CFLAGS", settings().vl_opt] if sim == "verilator" else []
     runner = get_runner(sim)
     runner.build(sources=srcs, hdl_toplevel=top, parameters=params, build_dir=bdir,
                  timescale=("1ns", "1ps"), waves=waves, build_args=build_args,

@@ -11,8 +11,9 @@ groups combined by cartesian product; inside a group values are combined as the 
       - random: {samples: 8, seed: 1, params: {energy.mac: {low: 0.1, high: 0.4}}}
 
 Keys starting with `workload.` set a field of every workload (e.g. `workload.batch`); all other
-keys are dotted design keys. `set:` holds dotted overrides applied to every point before the axes. Every point is resolved through the config loader before anything
-runs, so a bad value fails the whole sweep up front, naming the key and the point.
+keys are dotted design keys. `set:` holds dotted overrides applied to every point before the axes.
+Every point is resolved through the config loader before anything runs, so a bad value fails the
+whole sweep up front, naming the key and the point.
 """
 from __future__ import annotations
 
@@ -258,7 +259,8 @@ def _resolve(base: Any, overrides: dict, cache: dict, shown: dict, where: str) -
             cache[key] = evaluate.resolve_design(base, overrides)
         except ArchsimError as exc:
             params = ", ".join(f"{k}={v}" for k, v in overrides.items())
-            raise ConfigError(f"{where}: the design point ({params}) is rejected by the design schema:\n{exc}") from None
+            raise ConfigError(f"{where}: the design point ({params}) is rejected by the design schema:"
+                              f"\n{exc}") from None
     return cache[key]
 
 

@@ -120,6 +120,8 @@ class ComputeUnit(abc.ABC):
     config_model: ClassVar[type | None] = None
     side: ClassVar[str] = "compute"                 # "compute" | "memory"
     energy_actions: ClassVar[dict[str, str]] = {}   # energy-table key -> what one action is
+    maps_gemms: ClassVar[bool] = True               # False: GEMM-like ops it supports are streamed
+                                                    # (stream_compute), not tiled by the mapper
 
     def __init__(self, name: str, cfg: Any = None, clock_hz: float = 1e9,
                  energy_pj: dict[str, float] | None = None):
@@ -190,6 +192,12 @@ class ComputeUnit(abc.ABC):
         if dataflow == self.dataflow:
             return self
         raise WorkloadError(f"unit {self.name!r} ({self.kind}) cannot run dataflow {dataflow!r}")
+
+    def spatial_use(self, gemm: GemmShape, tags: tuple[str, ...] = ()) -> dict[str, Any] | None:
+        """How the GEMM occupies the unit's PEs: the fraction of PE slots its folds fill (mapping
+        efficiency) and, when PEs sit idle, why (shown in the op's report row); None when the unit
+        has no spatial array to speak of. `tags` are the op's (e.g. "depthwise")."""
+        return None
 
     def issue_cycles_lower_bound(self, tiles: Any, gemm: GemmShape) -> tuple[Any, Any] | None:
         """Per tile (rows of M, N, K extents), lower bounds on issue cycles summed over all steps and on

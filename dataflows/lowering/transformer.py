@@ -157,7 +157,8 @@ def _act_flops(cfg: ModelConfig) -> int:
     try:
         return ACT_FLOPS[cfg.act]
     except KeyError:
-        raise WorkloadError(f"{cfg.name}: activation {cfg.act!r} is not modelled; known: {', '.join(ACT_FLOPS)}") from None
+        raise WorkloadError(f"{cfg.name}: activation {cfg.act!r} is not modelled; "
+                            f"known: {', '.join(ACT_FLOPS)}") from None
 
 
 def _ffn(em: _Emitter, cfg: ModelConfig, bs: dict[str, int], L: int) -> None:

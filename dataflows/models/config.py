@@ -140,7 +140,8 @@ def normalise(raw: Mapping[str, Any], name: str, source: str = "config.json") ->
     kv_heads = _int(raw, "kv_heads", source, heads)
     head_dim = _int(raw, "head_dim", source, hidden // heads)
     if heads % kv_heads:
-        raise WorkloadError(f"{source}: num_attention_heads {heads} is not a multiple of num_key_value_heads {kv_heads}")
+        raise WorkloadError(f"{source}: num_attention_heads {heads} is not a multiple of "
+                            f"num_key_value_heads {kv_heads}")
     if head_dim * heads != hidden and "head_dim" not in raw:
         raise WorkloadError(f"{source}: hidden size {hidden} is not divisible by {heads} heads")
     experts = _int(raw, "experts", source, 1)

@@ -3,25 +3,26 @@ from __future__ import annotations
 
 from typing import Callable
 
-from memory.dram.spec import CMD, COMMANDS
+from memory.dram.spec import CMD, CORE, DramSpec
 
-ACT, PRE, RD, WR, RDA, WRA, REF, REFSB = (CMD[c] for c in COMMANDS)
-NCMD = len(COMMANDS)
+ACT, PRE, RD, WR, RDA, WRA, REF, REFSB = (CMD[c] for c in CORE)
+NCMD = len(CORE)                    # host commands; a spec may declare more (DramSpec.commands)
 INF = 1 << 62
 
 
 class CommandBus:
     """Command bus(es) of a channel, or shared by the pseudo-channels of an HBM channel.
 
-    `shared`: one bus carries every command. `split`: row commands (ACT, PRE, REF) on one bus,
-    column commands on the other. `free[i]` is the first cycle bus i is idle.
+    `shared`: one bus carries every command. `split`: row commands (those the spec declares
+    `bus: row`) on one bus, column commands on the other, each held for its declared cycles.
+    `free[i]` is the first cycle bus i is idle.
     """
 
-    def __init__(self, kind: str, act_cycles: int) -> None:
+    def __init__(self, spec: DramSpec) -> None:
         self.free = [0, 0]
-        col = 1 if kind == "split" else 0
-        self.bus_of = [0, 0, col, col, col, col, 0, 0]
-        self.cycles_of = [act_cycles, 1, 1, 1, 1, 1, 1, 1]
+        col = 1 if spec.bus_kind == "split" else 0
+        self.bus_of = [col if c.bus == "column" else 0 for c in spec.commands]
+        self.cycles_of = [c.cycles for c in spec.commands]
 
 
 class Txn:

@@ -22,6 +22,7 @@ from archsim.errors import ConfigError
 from memory.dram.commands import ACT, INF, NCMD, PRE, RD, RDA, REF, REFSB, WR, WRA, CommandBus, Txn
 from memory.dram.scheduler import DIRTY, BankQueue, candidate, pick_fcfs, pick_frfcfs
 from memory.dram.spec import DramSpec
+from memory.dram.stream import CommandStream
 
 
 class Controller:
@@ -34,17 +35,20 @@ class Controller:
         self.nbg = spec.bankgroups
         self.banks_per_rank = spec.banks
         nbanks = ranks * spec.banks
+        self.ncmd = ncmd = len(spec.commands)          # the spec's command set: host commands, then PIM ones
         self.open_row = [-1] * nbanks
         self.opener: list[Txn | None] = [None] * nbanks   # request whose ACT opened the row, until its column command
-        self.na_bank = [[0] * NCMD for _ in range(nbanks)]
-        self.na_bg = [[0] * NCMD for _ in range(ranks * spec.bankgroups)]
-        self.na_rank = [[0] * NCMD for _ in range(ranks)]
-        self.na_ch = [0] * NCMD
+        self.na_bank = [[0] * ncmd for _ in range(nbanks)]
+        self.na_bg = [[0] * ncmd for _ in range(ranks * spec.bankgroups)]
+        self.na_rank = [[0] * ncmd for _ in range(ranks)]
+        self.na_ch = [0] * ncmd
         self.refresh = refresh
         self._compile(spec)
         self.rq, self.wq = BankQueue(nbanks, read_queue), BankQueue(nbanks, write_queue)
         self.rq.other, self.wq.other = self.wq, self.rq
-        self.e_lb = [[0] * NCMD for _ in range(nbanks)]     # lower bounds on earliest(), per bank
+        self.e_lb = [[0] * ncmd for _ in range(nbanks)]     # lower bounds on earliest(), per bank
+        self.stream: CommandStream | None = None   # an in-order command stream (a PIM unit's), see stream.py
+        self.held: set[int] = set()               # banks whose open row a stream command opened
         self._seq = 0
         self.hi, self.lo = max(1, int(high_wm * write_queue)), int(low_wm * write_queue)
         self.write_mode = False
@@ -63,7 +67,7 @@ class Controller:
         self.ref_next = min(self.ref_due)  # earliest due refresh of any rank (skips the rank loop)
         self.ref_bank = [0] * ranks       # per-bank refresh: next bank (index within the rank)
         self.wake = wake                  # wake(cycle): ask the owner to call step(cycle) then
-        self.cmd_counts = [0] * NCMD
+        self.cmd_counts = [0] * ncmd
         self.hits = self.misses = self.conflicts = 0
         self.log: list[tuple[int, int, int, int, int]] | None = None   # (cycle, cmd, rank, gi, bank) when tracing
 
@@ -73,9 +77,12 @@ class Controller:
         that issuing P at b raises, over all scopes (the bank, its bank group, its rank, the channel,
         the other ranks). Next-allowed lists are never replaced, so `issue` is one flat loop.
         Only commands whose earliest cycle is ever asked are kept as N: the scheduler times RD/WR and
-        issues RDA/WRA in their place (so their rules must match), and only one refresh kind runs."""
-        asked = {ACT, PRE, RD, WR, REF if self.refresh == "all_bank" else REFSB}
-        upd = {s: [[] for _ in range(NCMD)] for s in ("bank", "bankgroup", "rank", "channel", "other_rank")}
+        issues RDA/WRA in their place (so their rules must match), and only one refresh kind runs; a
+        command stream asks for every declared non-host command. A command wider than a bank (its
+        declared scope) applies its bank-scoped rules to every bank it touches, and so on up."""
+        ncmd = self.ncmd
+        asked = {ACT, PRE, RD, WR, REF if self.refresh == "all_bank" else REFSB, *range(NCMD, ncmd)}
+        upd = {s: [[] for _ in range(ncmd)] for s in ("bank", "bankgroup", "rank", "channel", "other_rank")}
         best: dict[tuple, int] = {}
         for r in spec.rules:                       # keep the largest delay per (prev, next, scope)
             k = (r.prev, r.next, r.scope)
@@ -92,12 +99,22 @@ class Controller:
         # upd[b][P] = ((list, N, delay), ...); the command bus it occupies is one more such entry
         bus = self.bus
         self.upd = []
-        for b, (r, gi) in enumerate(zip(self.rank_of, self.gi_of)):
-            targets = (("bank", [self.na_bank[b]]), ("bankgroup", [self.na_bg[gi]]),
-                       ("rank", [self.na_rank[r]]), ("channel", [self.na_ch]),
-                       ("other_rank", [self.na_rank[o] for o in range(self.ranks) if o != r]))
-            self.upd.append([tuple((a, n, d) for s, arrays in targets for a in arrays for n, d in upd[s][p])
-                             + ((bus.free, bus.bus_of[p], bus.cycles_of[p]),) for p in range(NCMD)])
+        # span[p][b]: (banks, bank groups, ranks) command p issued at bank b touches (its declared scope)
+        self.span = [[self._span(cm.scope, b) for b in range(self.ranks * bpr)] for cm in spec.commands]
+        for b in range(self.ranks * bpr):
+            row = []
+            for p in range(ncmd):
+                banks, groups, ranks = self.span[p][b]
+                targets = (("bank", [self.na_bank[x] for x in banks]), ("bankgroup", [self.na_bg[g] for g in groups]),
+                           ("rank", [self.na_rank[r] for r in ranks]), ("channel", [self.na_ch]),
+                           ("other_rank", [self.na_rank[o] for o in range(self.ranks) if o not in ranks]))
+                row.append(tuple((a, n, d) for s, arrays in targets for a in arrays for n, d in upd[s][p])
+                           + ((bus.free, bus.bus_of[p], bus.cycles_of[p]),))
+            self.upd.append(row)
+        self.commands = spec.commands
+        # a declared command closing every bank of a rank (a PIM standard's PREA): refresh uses it
+        self.pre_all = next((i for i, cm in enumerate(spec.commands) if cm.scope == "rank" and cm.row == "close"
+                             and cm.data == "none" and not cm.register), None)
         self.windows = []
         for cmd, scope, count, span in spec.windows:
             if scope != "rank":
@@ -106,7 +123,7 @@ class Controller:
             self.windows.append((cmd, count, span, [deque(maxlen=count) for _ in range(self.ranks)]))
         # per command: the windows it is counted in, and its bus (so the hot path indexes, not searches)
         self.win_of = [tuple((count, span, hist) for cmd, count, span, hist in self.windows if cmd == c)
-                       for c in range(NCMD)]
+                       for c in range(ncmd)]
         self.bus_free, self.bus_of = self.bus.free, self.bus.bus_of
 
     # -- queue interface -----------------------------------------------------------------------
@@ -114,9 +131,23 @@ class Controller:
         q = self.wq if is_write else self.rq
         return q.n < q.size
 
+    def _span(self, scope: str, b: int) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+        """(banks, bank groups, ranks) a command of `scope` issued at bank b touches."""
+        bpr, bpg, r = self.spec.banks, self.spec.banks_per_group, self.rank_of[b]
+        if scope == "bank":
+            banks = (b,)
+        elif scope == "bankgroup":
+            first = b - b % bpg
+            banks = tuple(range(first, first + bpg))
+        elif scope == "rank":
+            banks = tuple(range(r * bpr, (r + 1) * bpr))
+        else:                                   # channel: every bank of every rank
+            banks = tuple(range(self.ranks * bpr))
+        return (banks, tuple(sorted({self.gi_of[x] for x in banks})), tuple(sorted({self.rank_of[x] for x in banks})))
+
     @property
     def idle(self) -> bool:
-        return not (self.rq.n or self.wq.n)
+        return not (self.rq.n or self.wq.n or self.stream)
 
     def enqueue(self, txn: Txn, now: int) -> None:
         if self.idle:
@@ -129,12 +160,26 @@ class Controller:
 
     # -- timing --------------------------------------------------------------------------------
     def earliest(self, c: int, rank: int, gi: int, b: int) -> int:
+        if c >= NCMD:
+            return self.earliest_wide(c, b)
         e = max(self.na_bank[b][c], self.na_bg[gi][c], self.na_rank[rank][c], self.na_ch[c],
                 self.bus_free[self.bus_of[c]])
         for count, span, hist in self.win_of[c]:
             h = hist[rank]
             if len(h) == count and h[0] + span > e:
                 e = h[0] + span
+        return e
+
+    def earliest_wide(self, c: int, b: int) -> int:
+        """Earliest legal cycle of command c issued at bank b, over every bank, group and rank it touches."""
+        banks, groups, ranks = self.span[c][b]
+        e = max(self.na_ch[c], self.bus_free[self.bus_of[c]], max(self.na_bank[x][c] for x in banks),
+                max(self.na_bg[g][c] for g in groups), max(self.na_rank[r][c] for r in ranks))
+        for count, span, hist in self.win_of[c]:
+            for r in ranks:
+                h = hist[r]
+                if len(h) == count and h[0] + span > e:
+                    e = h[0] + span
         return e
 
     def issue(self, c: int, rank: int, gi: int, b: int, now: int, row: int = -1) -> None:
@@ -155,6 +200,23 @@ class Controller:
                 q.cand[b] = None
                 if b in q.active:
                     q.active[b] = DIRTY
+            if self.held:
+                self.held.discard(b)
+        elif c >= NCMD and self.commands[c].row != "none":
+            self._set_rows(c, b, row)
+
+    def _set_rows(self, c: int, b: int, row: int) -> None:
+        """A declared command opens or closes the rows of every bank in its scope."""
+        opens = self.commands[c].row == "open"
+        for x in self.span[c][b][0]:
+            self.open_row[x] = row if opens else -1
+            if not opens:
+                self.held.discard(x)
+            self.opener[x] = None
+            for q in self.rq, self.wq:
+                q.cand[x] = None
+                if x in q.active:
+                    q.active[x] = DIRTY
 
     # -- refresh -------------------------------------------------------------------------------
     def _refresh_target(self, r: int) -> tuple[int, int]:
@@ -163,6 +225,8 @@ class Controller:
         if self.refresh == "per_bank":
             b = base + self.ref_bank[r]
             return (PRE if self.open_row[b] >= 0 else REFSB), b
+        if self.pre_all is not None and sum(x >= 0 for x in self.open_row[base:base + self.banks_per_rank]) > 1:
+            return self.pre_all, base          # close every bank at once (a PIM standard declares PREA)
         for b in range(base, base + self.banks_per_rank):
             if self.open_row[b] >= 0:
                 return PRE, b
@@ -207,7 +271,7 @@ class Controller:
                     # every bus is taken this cycle; nothing can issue before a bus frees or `nxt`
                     return max(nxt, min(free) if self.split_bus else free[0])
                 continue                 # another bus may still be free this cycle
-            if nxt < INF and (self.rq.n or self.wq.n):
+            if nxt < INF and (self.rq.n or self.wq.n or self.stream):
                 return nxt if nxt > now else now + 1
             return None
 
@@ -227,7 +291,7 @@ class Controller:
                 next_t = min(next_t, e)
                 blocked = blocked or set()
                 blocked.add(b if self.refresh == "per_bank" else -1 - r)
-            elif self.rq.n or self.wq.n:
+            elif self.rq.n or self.wq.n or self.stream:
                 next_t = min(next_t, self.ref_due[r])
         return next_t, blocked
 
@@ -236,13 +300,22 @@ class Controller:
         (False, earliest cycle anything could issue)."""
         wq, rq = self.wq, self.rq
         # 1) refresh has priority once due
+        st = self.stream
         if self.ref_next > now:                  # no rank due: only the next due time matters
             blocked = None
-            next_t = self.ref_next if rq.n or wq.n else INF
+            next_t = self.ref_next if rq.n or wq.n or st else INF
         else:
             next_t, blocked = self._refresh_due(now)
             if next_t < 0:
                 return True, now
+        if st:                                   # a command stream's head goes first when legal
+            e = st.step(self, now, blocked)
+            if e < 0:
+                return True, now
+            if e < next_t:
+                next_t = e
+            if self.held:                        # rows the stream holds open are not the host's
+                blocked = (blocked or set()) | self.held
         # 2) pick the queue: drain writes above the high watermark or when no reads wait
         if self.write_mode:
             if not wq.n or (rq.n and wq.n <= self.lo):

@@ -2,10 +2,11 @@
 
 Requests split into bursts; each burst is decoded to (channel, rank, bank group, bank, row,
 column) and waits in a per-channel FIFO until its controller queue has room (back-pressure): the
-front end of a DMA with many requests in flight, which the runner uses. Trace replay instead starts
-the trace front end (`start_trace_frontend`): bursts are admitted strictly in trace order, at most
-`trace_per_cycle` per DRAM cycle, the head blocking the rest while its channel's queue is full, as
-DRAMSim3's and Ramulator's trace drivers do. Latency is counted from acceptance into the controller
+front end of a DMA with many requests in flight, which the runner uses and trace replay uses by
+default (every channel fed). With `trace_frontend="in_order"` trace replay (`start_trace_frontend`)
+admits bursts strictly in trace order instead, at most `trace_per_cycle` per DRAM cycle, the head
+blocking the rest while its channel's queue is full, as DRAMSim3's and Ramulator's trace drivers do
+(the peer comparisons in validation/dram use it). Latency is counted from acceptance into the controller
 queue to data return, as both count it.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from archsim.errors import ConfigError
 from memory.dram.commands import CommandBus, Txn
 from memory.dram.controller import Controller
 from memory.dram.mapping import AddressMapping
-from memory.dram.spec import COMMANDS, DramSpec, load_spec
+from memory.dram.spec import DramSpec, load_spec
 from memory.request import MemoryLevel, Request
 
 
@@ -40,12 +41,14 @@ class DramLevel(MemoryLevel):
                  page_policy: str = "open", scheduler: str = "frfcfs", read_queue: int = 32,
                  write_queue: int = 32, high_wm: float = 0.75, low_wm: float = 0.25,
                  refresh: str = "all_bank", fidelity: str = "cycle", frontend_latency_cycles: int = 0,
-                 trace_frontend: str = "in_order", trace_per_cycle: int = 1) -> None:
+                 trace_frontend: str = "per_channel", trace_per_cycle: int = 1) -> None:
         if trace_frontend not in TRACE_FRONTENDS:
             raise ConfigError(f"dram: frontend {trace_frontend!r} is not one of {', '.join(TRACE_FRONTENDS)}")
         if not isinstance(trace_per_cycle, int) or trace_per_cycle < 0:
-            raise ConfigError(f"dram: frontend_per_cycle must be an integer >= 0 (0: unlimited), got {trace_per_cycle!r}")
+            raise ConfigError("dram: frontend_per_cycle must be an integer >= 0 (0: unlimited), "
+                              f"got {trace_per_cycle!r}")
         self.trace_frontend, self.trace_per_cycle = trace_frontend, trace_per_cycle
+        self.native_skipped: str | None = None   # why the compiled replay core did not run, when it did not
         self._fifo: deque | None = None      # the trace front end's (channel, burst) FIFO, once started
         self._fe_cycle = self._fe_used = 0    # admissions in cycle _fe_cycle so far
         self._fe_tick = -1                    # latest cycle an admission retry is scheduled for
@@ -60,7 +63,7 @@ class DramLevel(MemoryLevel):
         self.page_policy, self.scheduler, self.refresh = page_policy, scheduler, refresh
         self._burst_bytes = spec.burst_bytes
         self._geometry = (spec.bankgroups, spec.banks_per_group, spec.banks)   # for bank indices
-        buses = [CommandBus(spec.bus_kind, spec.act_cycles)
+        buses = [CommandBus(spec)
                  for _ in range(-(-channels // spec.shared_by_channels))]
         self.ctrls = [Controller(spec, self.ranks, buses[ch // spec.shared_by_channels],
                                  read_queue=read_queue, write_queue=write_queue, high_wm=high_wm,
@@ -244,10 +247,17 @@ class DramLevel(MemoryLevel):
     def level_stats(self) -> dict:
         if self.fidelity == "fast":
             return self.fast.stats()
+<<<<<<< HEAD
         if self._native:
             self._native.sync()
         spec, cc = self.spec, [0] * len(COMMANDS)
         ref = COMMANDS.index("REFsb" if self.refresh == "per_bank" else "REF")
+=======
+        spec = self.spec
+        spec_names = spec.command_names
+        cc = [0] * len(spec_names)
+        ref = spec_names.index("REFsb" if self.refresh == "per_bank" else "REF")
+>>>>>>> main
         for c in self.ctrls:
             cc = [a + b for a, b in zip(cc, c.cmd_counts)]
             cc[ref] += c.refreshes_owed(self.last_cycle)     # every channel and rank refreshes to the end
@@ -259,7 +269,7 @@ class DramLevel(MemoryLevel):
         nbytes = (self.bursts_read + self.bursts_written) * spec.burst_bytes
         time_ns = cycles * spec.tck_ps / 1000
         lat = np.asarray(self.read_latencies, dtype=np.int64)
-        by_cmd = {c: cc[i] * spec.energy_pj[c] for i, c in enumerate(COMMANDS)}
+        by_cmd = {c: cc[i] * spec.energy_pj[c] for i, c in enumerate(spec_names)}
         background = spec.background_mw * self.ranks * self.channels * time_ns   # mW x ns = pJ
         self.energy_pj = sum(by_cmd.values()) + background
         return {
@@ -274,7 +284,7 @@ class DramLevel(MemoryLevel):
             "row_hits": hits, "row_misses": misses, "row_conflicts": conflicts,
             "row_hit_rate": hits / n if n else 0.0,
             "activates": cc[0], "precharges": cc[1] + cc[4] + cc[5],
-            "refreshes": cc[6] + cc[7], "commands": dict(zip(COMMANDS, cc)),
+            "refreshes": cc[6] + cc[7], "commands": dict(zip(spec_names, cc)),
             "energy_by_command_pj": by_cmd, "energy_background_pj": background,
             "energy_pj": self.energy_pj,
         }

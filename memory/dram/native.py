@@ -16,6 +16,7 @@ than the one the core knows (`C_COMMANDS`) runs on the Python controller.
 from __future__ import annotations
 
 import ctypes
+import logging
 import hashlib
 import heapq
 import os
@@ -28,11 +29,17 @@ from pathlib import Path
 import numpy as np
 
 from archsim.errors import ArchsimError
+<<<<<<< HEAD
 from memory.dram.commands import INF, NCMD
 from memory.dram.level import DramLevel
 from memory.dram.scheduler import pick_fcfs
 from memory.dram.spec import COMMANDS
 from memory.request import Request
+=======
+from archsim.settings import settings
+from memory.dram.level import DramLevel
+from memory.dram.scheduler import pick_fcfs
+>>>>>>> main
 
 SOURCE_DIR = Path(__file__).with_name("csrc")
 SOURCES = ("controller.c", "level.c")          # plus core.h, which both include
@@ -40,18 +47,26 @@ FLAGS = ("-O2", "-shared", "-fPIC", "-std=c99")
 # slots of the parameter array, in core.h's P_* order
 PARAMS = ("channels", "ranks", "banks", "read_queue", "write_queue", "hi", "lo", "closed_page", "fcfs",
           "per_bank_refresh", "t_refi", "rd_lat", "wr_lat", "split_bus", "windows", "in_order", "per_cycle")
+<<<<<<< HEAD
 C_COMMANDS = ("ACT", "PRE", "RD", "WR", "RDA", "WRA", "REF", "REFsb")     # core.h's command enum
+=======
+# replay.c's command enum and what each command does there (name, scope, row effect, data)
+C_COMMANDS = (("ACT", "bank", "open", "none"), ("PRE", "bank", "close", "none"), ("RD", "bank", "none", "read"),
+              ("WR", "bank", "none", "write"), ("RDA", "bank", "close", "read"), ("WRA", "bank", "close", "write"),
+              ("REF", "rank", "none", "none"), ("REFsb", "bank", "none", "none"))
+log = logging.getLogger(__name__)
+>>>>>>> main
 _I64P = ctypes.POINTER(ctypes.c_int64)
 _loaded: dict[str, ctypes.CDLL] = {}
 
 
 def enabled() -> bool:
-    return os.environ.get("ARCHSIM_NATIVE", "1").strip().lower() not in ("0", "false", "no", "off")
+    return settings().native
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("ARCHSIM_CACHE_DIR")
-    return Path(root) / "native" if root else Path.home() / ".cache" / "archsim" / "native"
+    root = settings().cache_dir
+    return root / "native" if root else Path.home() / ".cache" / "archsim" / "native"
 
 
 def compiler() -> list[str] | None:
@@ -122,6 +137,7 @@ def _compile(argv: list[str], out: Path) -> None:
             os.unlink(tmp)
 
 
+<<<<<<< HEAD
 def known_commands(level: DramLevel) -> bool:
     """The level's command set is the one the core knows (a new command kind runs on Python until added)."""
     return COMMANDS == C_COMMANDS
@@ -132,6 +148,43 @@ def _fresh(level: object) -> bool:
     return (isinstance(level, DramLevel) and level.fidelity == "cycle" and known_commands(level)
             and level.reads == 0 and level.writes == 0 and not any(level.pending) and not level._fifo
             and all(c.log is None and c.idle and not any(c.cmd_counts) for c in level.ctrls))
+=======
+def command_set_mismatch(spec) -> str | None:
+    """Why replay.c cannot run this standard's command set (it knows the eight host commands with
+    their JEDEC effects only), or None when it can. The bus each command uses and its cycles are
+    handed over as data, so only the set and the row/data effects must match."""
+    have = tuple((c.name, c.scope, c.row, c.data) for c in spec.commands)
+    if have == C_COMMANDS:
+        return None
+    extra = [c.name for c in spec.commands if c.name not in {n for n, *_ in C_COMMANDS}]
+    if extra:
+        return (f"standard {spec.name} declares command(s) the compiled core does not know "
+                f"({', '.join(extra)}); the Python controller runs it")
+    diff = [h[0] for h, k in zip(have, C_COMMANDS) if h != k]
+    return (f"standard {spec.name} declares host command(s) {', '.join(diff)} with effects other than "
+            f"replay.c's; the Python controller runs it")
+
+
+def why_not(level: object) -> str | None:
+    """Why the compiled core cannot replay on `level` (None: it can). It needs a fresh, untraced
+    cycle-mode DRAM level (its state is what replay.c starts from) whose command set it knows."""
+    if not isinstance(level, DramLevel) or level.fidelity != "cycle":
+        return "not a cycle-mode DRAM level"
+    mismatch = command_set_mismatch(level.spec)
+    if mismatch:
+        return mismatch
+    if not (level.engine.now == 0 and level.engine.pending == 0 and level.reads == 0 and level.writes == 0
+            and not any(level.pending) and not level._fifo):
+        return "the level has already served requests"
+    if not all(c.log is None and c.idle and not any(c.cmd_counts) for c in level.ctrls):
+        return "a controller keeps a command log, holds work or has issued commands"
+    return None
+
+
+def usable(level: object) -> bool:
+    """The compiled core may replay on `level` (see `why_not`)."""
+    return why_not(level) is None
+>>>>>>> main
 
 
 def usable(level: object) -> bool:
@@ -145,7 +198,7 @@ def _tables(level: DramLevel) -> dict[str, np.ndarray]:
     update becomes (offset + command, delay)."""
     ctrls = level.ctrls
     c0 = ctrls[0]
-    nbanks = len(c0.open_row)
+    nbanks, ncmd = len(c0.open_row), c0.ncmd
     lists, off, size = [], {}, 0
     for c in ctrls:
         for a in (*c.na_bank, *c.na_bg, *c.na_rank, c.na_ch, c.bus.free):
@@ -157,7 +210,7 @@ def _tables(level: DramLevel) -> dict[str, np.ndarray]:
     ptr, upd = [0], []
     for c in ctrls:
         for b in range(nbanks):
-            for p in range(NCMD):
+            for p in range(ncmd):
                 upd.extend(x for a, n, d in c.upd[b][p] for x in (off[id(a)] + n, d))
                 ptr.append(len(upd) // 2)
     par = dict(channels=len(ctrls), ranks=c0.ranks, banks=nbanks, read_queue=c0.rq.size,
@@ -201,7 +254,11 @@ def replay_native(level: object, addrs: np.ndarray, writes: np.ndarray, arrive_c
     addrs = np.asarray(addrs, dtype=np.int64)
     if isinstance(level, DramLevel):
         level.start_trace_frontend()       # a trace is admitted through the level's trace front end
-    if not usable(level) or tx_bytes <= 0 or (len(addrs) and int(addrs.min()) < 0):
+    reason = why_not(level)
+    if reason is not None and isinstance(level, DramLevel):
+        level.native_skipped = reason      # the Python path serves it; say why (logged too)
+        log.info("native DRAM core not used: %s", reason)
+    if reason is not None or tx_bytes <= 0 or (len(addrs) and int(addrs.min()) < 0):
         return None                        # the Python path serves (or reports) these
     lib = library()
     if lib is None:
@@ -212,7 +269,8 @@ def replay_native(level: object, addrs: np.ndarray, writes: np.ndarray, arrive_c
     req_burst, *per_burst = _bursts(level, addrs[order], w, tx_bytes)
     t = _tables(level)
     lat = np.zeros(max(int(req_burst[-1]), 1), dtype=np.int64)
-    cmd_counts = np.zeros((len(level.ctrls), NCMD + 3), dtype=np.int64)
+    ncmd = level.ctrls[0].ncmd                        # == replay.c's NCMD (why_not checked the set)
+    cmd_counts = np.zeros((len(level.ctrls), ncmd + 3), dtype=np.int64)
     tot = np.zeros(5, dtype=np.int64)
     inputs = [np.ascontiguousarray(x, dtype=np.int64) for x in (cycles[order], req_burst, *per_burst)]
     ptrs = [x.ctypes.data_as(_I64P) for x in (*t.values(), *inputs, lat, cmd_counts, tot)]
@@ -220,8 +278,8 @@ def replay_native(level: object, addrs: np.ndarray, writes: np.ndarray, arrive_c
         raise ArchsimError(f"native DRAM core: out of memory replaying {len(addrs)} requests")
     ref_due = t["ref_due"].tolist()                  # the core leaves each rank's next due time there
     for k, (c, row) in enumerate(zip(level.ctrls, cmd_counts.tolist())):
-        c.cmd_counts = row[:NCMD]
-        c.hits, c.misses, c.conflicts = row[NCMD:]
+        c.cmd_counts = row[:ncmd]
+        c.hits, c.misses, c.conflicts = row[ncmd:]
         c.ref_due = ref_due[k * c.ranks:(k + 1) * c.ranks]
     nread, nwrite, last_cycle, nlat, last_event = tot.tolist()
     level.read_latencies = lat[:nlat].tolist()

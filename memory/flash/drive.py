@@ -40,7 +40,8 @@ def run_flash(level: FlashLevel, pattern: str | None, trace: str | None, n: int,
         from memory.trace import read_trace
         addrs, writes, arrive_ns = read_trace(trace)
         for a, w, t in zip(addrs.tolist(), writes.tolist(), arrive_ns.tolist()):
-            engine.at(t * 1000, lambda a=a, w=w: level.submit(Request(a, s.page_size if w else (s.read_slice or s.page_size), w, "trace", done)))
+            size = s.page_size if w else (s.read_slice or s.page_size)
+            engine.at(t * 1000, lambda a=a, w=w, size=size: level.submit(Request(a, size, w, "trace", done)))
     else:
         addrs, writes, size = flash_requests(level, pattern, n, seed)
         for a, w in zip(addrs.tolist(), writes.tolist()):

@@ -44,7 +44,8 @@ def test_non_gemm_ops_refuse_as_gemm_and_count_documented_flops():
         op.as_gemm()
     assert not op.is_gemm and gemm_op("g", 1, 2, 3).is_gemm and conv_op("c", 3, 3, 3, 3, 1, 1).is_gemm
     reduce = Op("r", "gemm", "mk,kn->m", dict(m=2, k=3, n=4),
-                (Operand("a", "activation", ("m", "k")), Operand("b", "weight", ("k", "n")), Operand("c", "output", ("m",))))
+                (Operand("a", "activation", ("m", "k")), Operand("b", "weight", ("k", "n")),
+                 Operand("c", "output", ("m",))))
     assert not reduce.is_gemm
     with pytest.raises(WorkloadError, match="neither contracted nor kept"):
         reduce.as_gemm()

@@ -27,7 +27,8 @@ def test_loads_gemm_and_conv_ops_in_order(tmp_path):
 
 @pytest.mark.parametrize("text, where", [
     ("ops:\n  - {name: a, gemm: 64x128}\n", ":2: ops[0].gemm"),
-    ("ops:\n  - {name: a, gemm: 1x1x1}\n  - {name: b, conv: {H: 4, W: 4, R: 3, S: 3, C: 1}}\n", ":3: ops[1].conv: missing key 'F'"),
+    ("ops:\n  - {name: a, gemm: 1x1x1}\n  - {name: b, conv: {H: 4, W: 4, R: 3, S: 3, C: 1}}\n",
+     ":3: ops[1].conv: missing key 'F'"),
     ("ops:\n  - {name: a, gemm: 1x1x1, conv: {}}\n", "exactly one of"),
     ("ops:\n  - {name: a, gemm: 1x1x1, cnt: 2}\n", "unknown key 'cnt'"),
     ("ops:\n  - {name: a, gemm: 1x1x1}\n  - {name: a, gemm: 1x1x1}\n", ":3: ops[1]: duplicate op name"),

@@ -63,7 +63,8 @@ def test_random_reads_respect_ceiling():
 
 
 @pytest.mark.parametrize("std,kw", [("DDR4-3200", {}), ("DDR4-3200", {"page_policy": "closed"}),
-                                    ("DDR4-3200", {"scheduler": "fcfs"}), ("HBM2", {"channels": 2, "refresh": "per_bank"}),
+                                    ("DDR4-3200", {"scheduler": "fcfs"}),
+                                    ("HBM2", {"channels": 2, "refresh": "per_bank"}),
                                     ("DDR5-4800", {"refresh": "per_bank"})])
 def test_command_log_obeys_every_rule(std, kw):
     lvl, s = run_pattern("rand_mix", 300, std, log=True, **kw)

@@ -1,6 +1,7 @@
-"""The trace front end: requests are admitted in trace order, at most `frontend_per_cycle` a DRAM cycle,
-and a full channel queue at the head blocks the rest (DRAMSim3's and Ramulator's trace drivers);
-`per_channel` keeps a FIFO per channel, as the runner's DMA does. Set from the config and `--set`."""
+"""The trace front ends: `per_channel` (the default) keeps a FIFO per channel, as the runner's DMA
+does, so every channel is fed; `in_order` admits requests in trace order, at most
+`frontend_per_cycle` a DRAM cycle, a full channel queue at the head blocking the rest (DRAMSim3's and
+Ramulator's trace drivers). Set from the config and `--set`."""
 import json
 from collections import Counter
 
@@ -29,10 +30,11 @@ def _done_cycles(lvl, addrs):
 
 
 def _level(**kw):
+    kw.setdefault("trace_frontend", "in_order")
     return make("DDR4-3200", channels=4, mapping="rorababgcoch", refresh="none", **kw)
 
 
-def test_one_admission_per_cycle_by_default():
+def test_in_order_admits_one_per_cycle_by_default():
     lvl = _level()
     t = lvl.spec.timing
     closed = t["tRCD"] + t["CL"] + t["tBL"]
@@ -73,7 +75,8 @@ def test_config_keys_reach_the_level_and_bad_values_are_rejected():
     lvl = build_offchip(cfg, Engine())
     assert (lvl.trace_frontend, lvl.trace_per_cycle) == ("per_channel", 4)
     d = DramConfig(standard="DDR4-3200")
-    assert (d.frontend, d.frontend_per_cycle) == ("in_order", 1)
+    assert (d.frontend, d.frontend_per_cycle) == ("per_channel", 1)
+    assert make().trace_frontend == "per_channel"
     for bad in ({"frontend": "fifo"}, {"frontend_per_cycle": -1}, {"frontend_per_cycle": 1.5}):
         with pytest.raises(ValidationError):
             DramConfig.model_validate({"standard": "DDR4-3200", **bad})
@@ -86,11 +89,12 @@ def test_config_keys_reach_the_level_and_bad_values_are_rejected():
 def test_cli_set_front_end(capsys):
     base = ["mem", "--standard", "HBM2", "--set", "channels=8", "--pattern", "seq_rd", "--n", "2000", "--json", "-"]
     runs = {}
-    for sets in ([], ["--set", "frontend_per_cycle=0"], ["--set", "frontend=per_channel"]):
+    for sets in (["--set", "frontend=in_order"], ["--set", "frontend=in_order", "--set", "frontend_per_cycle=0"],
+                 []):
         assert main(base + sets) == 0
         runs[tuple(sets)] = json.loads(capsys.readouterr().out)["total_cycles"]
     one, unlimited, per_channel = runs.values()
-    assert one >= 2000 and one >= unlimited > per_channel  # 1 a cycle bounds the default from below
+    assert one >= 2000 and one >= unlimited > per_channel  # 1 a cycle bounds in_order from below
     for bad in ("frontend=sideways", "frontend_per_cycle=-1"):
         assert main(base + ["--set", bad]) == 2
         assert "frontend" in capsys.readouterr().err
@@ -111,7 +115,7 @@ def test_admissions_follow_trace_order_within_the_per_cycle_limit(std, channels,
     """Python path, every admission observed: bursts enter the controllers in trace order, never before
     they arrive, and never more than `per_cycle` in one cycle."""
     lvl = make(std, channels=channels, mapping="rorababgcoch", read_queue=rq, write_queue=wq,
-               trace_per_cycle=per_cycle)
+               trace_per_cycle=per_cycle, trace_frontend="in_order")
     admitted = []
     for c in lvl.ctrls:
         c.log = []                                      # keeps replay on the Python path

@@ -114,7 +114,7 @@ def test_dramsim3_trace_file_with_gaps(tmp_path, std):
     rng = np.random.default_rng(5)
     lines = lvl.mapping.capacity_bytes // lvl.spec.burst_bytes
     text, cycle = ["# DRAMSim3 format"], 0
-    for burst in range(12):
+    for _burst in range(12):
         cycle += int(rng.integers(0, 3 * lvl.spec.timing["tREFI"]))
         for _ in range(int(rng.integers(1, 40))):
             cycle += int(rng.integers(0, 3))

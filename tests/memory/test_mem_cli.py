@@ -25,7 +25,8 @@ def test_trace_file_and_set_overrides(tmp_path, capsys):
     trace = tmp_path / "t.trc"
     trace.write_text("".join(f"0x{i * 64:X} READ {i * 10}\n" for i in range(200)) + "# comment\n0x40 WRITE 5000\n")
     s = _json(capsys, ["mem", "--trace", str(trace), "--set", "mapping=rorabacobgch", "--set", "page_policy=closed",
-                       "--set", "scheduler=fcfs", "--set", "read_queue_entries=8", "--set", "timing.tRFC=576", "--json", "-"])
+                       "--set", "scheduler=fcfs", "--set", "read_queue_entries=8", "--set", "timing.tRFC=576",
+                       "--json", "-"])
     assert s["reads"] == 200 and s["writes"] == 1
     assert s["commands"]["RDA"] > 0                  # closed page auto-precharges
 
@@ -39,9 +40,11 @@ def test_design_config_offchip(tmp_path, capsys):
 
 
 def test_fast_fidelity_and_flash(capsys):
-    s = _json(capsys, ["mem", "--standard", "DDR4-3200", "--pattern", "seq_rd", "--n", "1000", "--fidelity", "fast", "--json", "-"])
+    s = _json(capsys, ["mem", "--standard", "DDR4-3200", "--pattern", "seq_rd", "--n", "1000", "--fidelity", "fast",
+                       "--json", "-"])
     assert s["fidelity"] == "fast" and s["total_cycles"] > 0
-    f = _json(capsys, ["mem", "--flash", "cambricon_llm", "--set", "channels=16", "--pattern", "seq_rd", "--n", "64", "--json", "-"])
+    f = _json(capsys, ["mem", "--flash", "cambricon_llm", "--set", "channels=16", "--pattern", "seq_rd", "--n", "64",
+                       "--json", "-"])
     assert f["page_reads"] == 64 and f["peak_channel_bandwidth_gbps"] == 16
 
 

@@ -33,6 +33,7 @@ def test_sweep_results_report(write_spec, tmp_path, capsys):
     assert main(["results", str(db)]) == 0
     assert "4 points" in capsys.readouterr().out
 
+    pytest.importorskip("matplotlib", reason="the sweep report's figures need the plot extra")
     rep = tmp_path / "rep"
     assert main(["report", str(db), "--out", str(rep)]) == 0
     page = (rep / "index.html").read_text()
@@ -49,6 +50,7 @@ def _design(overrides):
 
 
 def test_report_from_run_json(tmp_path):
+    pytest.importorskip("matplotlib", reason="the run report's figures need the plot extra")
     js = tmp_path / "run.json"
     assert main(["run", "--gemm", "256x256x256", "--gemm", "64x1024x512", "--json", str(js)]) == 0
     out = tmp_path / "rep"

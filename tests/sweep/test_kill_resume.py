@@ -39,7 +39,8 @@ def _errors(db) -> list:
 
 def test_sigkill_then_resume_loses_and_duplicates_nothing(write_spec, tmp_path, monkeypatch):
     spec = write_spec({"workloads": [{"gemm": "64x64x64"}],
-                       "axes": [{"grid": {"units.sa.rows": [8, 16, 24, 32, 40, 48], "units.sa.cols": [8, 16, 24, 32]}}]})
+                       "axes": [{"grid": {"units.sa.rows": [8, 16, 24, 32, 40, 48],
+                                          "units.sa.cols": [8, 16, 24, 32]}}]})
     db, log = tmp_path / "r.sqlite", tmp_path / "evals.log"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(HERE)]), "FAKE_EVAL_DELAY": "0.15",
            "FAKE_EVAL_LOG": str(log)}

@@ -43,6 +43,7 @@ LATENCY_ONLY_ON = {"idle_rand"}     # saturating patterns' latency measures queu
 
 
 def level(mapping="rochrababgco", frontend=FRONTEND_CYCLES, **kw) -> DramLevel:
+    kw.setdefault("trace_frontend", "in_order")     # a DRAMSim3-style trace driver, as the references ran
     return DramLevel("ddr4", Engine(), load_spec("DDR4-3200"), mapping=mapping,
                      frontend_latency_cycles=frontend, **kw)
 
@@ -72,7 +73,8 @@ def closed_forms(n: int) -> list[tuple[str, float, float]]:
     per_row = 127 * t["tCCD_L"] + t["tRTP"] + t["tRP"] + t["tRCD"]
     rows.append(("hit stream cycles/access", s["total_cycles"] / n, per_row / 128 * ref))
     s = run("seq_rd", "ddr4_bgil", n, frontend=0)
-    rows.append(("bank-group-interleaved stream cycles/access = BL/2(1+tRFC/tREFI)", s["total_cycles"] / n, t["tBL"] * ref))
+    rows.append(("bank-group-interleaved stream cycles/access = BL/2(1+tRFC/tREFI)", s["total_cycles"] / n,
+                 t["tBL"] * ref))
     return rows
 
 
@@ -202,7 +204,8 @@ def load_peer_extra() -> list[dict]:
 def peer_table(n: int) -> int:
     """Print DRAMsim3's extra rows beside ours; return the number of included rows off by > 3 %."""
     print(f"\nDRAMsim3 beyond the reference (dramsim3_extra.csv, {n} requests; ours with the mirrored settings)")
-    print(f"{'org':9s} {'pattern':10s} {'injector':9s} {'metric':14s} {'ours':>10s} {'DRAMsim3':>10s} {'ratio':>6s}  verdict")
+    print(f"{'org':9s} {'pattern':10s} {'injector':9s} {'metric':14s} {'ours':>10s} {'DRAMsim3':>10s} "
+          f"{'ratio':>6s}  verdict")
     missed = 0
     for row in load_peer_extra():
         org, pattern, inj = row["org"], row["pattern"], row["injector"]
@@ -237,7 +240,8 @@ def main() -> int:
         failed += not ok
         print(f"{name:66s} {ours:10.3f} {closed:10.3f} {ours / closed:7.4f} {'ok' if ok else 'MISS'}")
     print(f"\nMeasured (DDR4-3200, {args.n} requests, seed 1; controller pipeline {FRONTEND_CYCLES} cycles)")
-    hdr = f"{'org':9s} {'pattern':9s} {'metric':14s} {'ours':>10s} {'DRAMSim3':>10s} {'Ramulator':>10s} {'/DS3':>6s} {'/Ram':>6s}  verdict"
+    hdr = (f"{'org':9s} {'pattern':9s} {'metric':14s} {'ours':>10s} {'DRAMSim3':>10s} {'Ramulator':>10s} "
+           f"{'/DS3':>6s} {'/Ram':>6s}  verdict")
     print(hdr)
     for (org, pattern), sims in load_reference().items():
         s = run(pattern, org, args.n)

@@ -6,18 +6,16 @@ settles (ReadOnly), so state s of the RTL is compared with state s of the model.
 """
 from __future__ import annotations
 
-import os
-
 import cocotb
 import numpy as np
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
 from archsim.hdl.gemm_port import bench_config, first_mismatch, load, report, reset, unpack
 from archsim.hdl.registry import FaultInjection, GemmCase, RtlCore, register_core
+from archsim.settings import settings
 from archsim.units.systolic.pipelined import pipelined_cycles, simulate, wrap
 
 AW, DW = 32, 8
-BENCH_FAULT_ENV = "ARCHSIM_BENCH_FAULT"   # acc:s:i:j corrupts the model's PE[i][j] acc in state s
 
 
 def _params(R: int, C: int, size: int) -> dict[str, int]:
@@ -70,7 +68,7 @@ async def run_case(dut, core: str, R: int, C: int, case: dict, trace: bool, size
     B = rng.integers(-128, 128, (K, N))
     model = simulate(A, B, R, C, core, acc_bits=AW, record=trace)
     timing = pipelined_cycles(M, N, K, R, C, core)
-    fault = os.environ.get(BENCH_FAULT_ENV, "")
+    fault = settings().bench_fault
     if trace and fault.startswith("acc:"):   # self-test of the checker: corrupt one model register
         fs, fi, fj = (int(x) for x in fault.split(":")[1:])
         model.trace["acc"][fs, fi, fj] += 1

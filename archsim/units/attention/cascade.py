@@ -65,7 +65,8 @@ class Level0:
             "busy_cycles": dict(self.busy), "schedule": self.schedule,
             "tiles": {"P": g.Pt, "M": g.Mt, "live": g.live_tiles, "masked": g.partial_tiles},
             "padding": {"P": g.pad_P, "M": g.pad_M,
-                        "wasted_work": g.live_tiles * self.tile_elems / (g.visible) - 1.0}, "traffic": {k: list(v) for k, v in self.traffic.tensors.items()},
+                        "wasted_work": g.live_tiles * self.tile_elems / (g.visible) - 1.0},
+            "traffic": {k: list(v) for k, v in self.traffic.tensors.items()},
             **{f"traffic_{k}": v for k, v in self.traffic.notes.items()},
         }
 

@@ -1,0 +1,101 @@
+"""An in-order DRAM command stream beside the host queues: how a PIM unit drives a channel.
+
+A PIM kernel is a fixed sequence of DRAM commands (all-bank ACT, MAC column commands, register
+writes, PRE, ...) that the controller must issue in order, each at its earliest legal cycle under
+the spec's rules. The channel's controller takes the stream's head first when it is legal, refresh
+still has priority, and host requests fill the cycles between; while a stream command holds a row
+open in a bank, host requests to that bank wait (the "blocked mode" NeuPIMs describes).
+
+A lenient stream (a PIM unit's) repairs what refresh or host requests did to its rows: a column
+command finding its row closed (or another row open) first issues the spec's opener (or closer) of
+its scope, counted in `repairs`. A strict stream (a command trace) refuses such an order instead,
+naming the trace line.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from archsim.errors import WorkloadError
+from memory.dram.commands import INF
+from memory.dram.spec import DramSpec
+
+
+class CommandStream:
+    """Commands (id, bank, row, tag) for one channel, issued in order; `issued` logs (cycle, id, tag)."""
+
+    def __init__(self, spec: DramSpec, strict: bool = False, source: str = "command stream") -> None:
+        self.spec, self.strict, self.source = spec, strict, source
+        self.q: deque[tuple[int, int, int, Any]] = deque()
+        self.issued: list[tuple[int, int, Any]] = []
+        self.done = 0                  # cycle the last issued command's data (if any) completes
+        self.repairs = 0               # openers/closers issued to restore a row the stream needed
+        self._opener = self._pick("open")
+        self._closer = self._pick("close")
+
+    def _pick(self, what: str) -> dict[str, int]:
+        """Per scope, the declared command that opens (or closes) rows and moves no data."""
+        out: dict[str, int] = {}
+        for i, c in enumerate(self.spec.commands):
+            if c.row == what and c.data == "none" and not c.register and c.scope not in out:
+                out[c.scope] = i
+        return out
+
+    def __bool__(self) -> bool:
+        return bool(self.q)
+
+    def __len__(self) -> int:
+        return len(self.q)
+
+    def push(self, cmd: str | int, bank: int = 0, row: int = -1, tag: Any = None) -> None:
+        c = cmd if isinstance(cmd, int) else self.spec.cmd[cmd]
+        self.q.append((c, bank, row, tag))
+
+    def _refuse(self, tag: Any, why: str) -> None:
+        raise WorkloadError(f"{self.source} line {tag}: {why}")
+
+    def _fix(self, kind: dict[str, int], scope: str, tag: Any, why: str) -> int:
+        if self.strict:
+            self._refuse(tag, why)
+        if scope not in kind:
+            raise WorkloadError(f"{self.source}: {why}, and standard {self.spec.name} declares no command "
+                                f"that does it for a {scope} scope")
+        return kind[scope]
+
+    def step(self, ctrl: Any, now: int, blocked: set | None) -> int:
+        """Issue the head (or the command restoring its row) if legal at `now`: -1; else the earliest
+        cycle it may issue (INF while a refresh blocks it)."""
+        q, cmds, rows = self.q, ctrl.commands, ctrl.open_row
+        c, b, row, tag = q[0]
+        cm = cmds[c]
+        banks, _groups, ranks = ctrl.span[c][b]
+        fix = None
+        if cm.row == "open":
+            if any(rows[x] >= 0 for x in banks):
+                fix = self._fix(self._closer, cm.scope, tag, f"{cm.name} to a bank whose row is open "
+                                f"(bank {b}: precharge it first)")
+        elif cm.needs_open_row and any(rows[x] != row for x in banks):
+            is_open = any(rows[x] >= 0 for x in banks)
+            what = f"row {row} is not open in every bank it touches (bank {b} has " + \
+                (f"row {rows[b]} open)" if rows[b] >= 0 else "no open row)")
+            fix = self._fix(self._closer if is_open else self._opener, cm.scope, tag, f"{cm.name}: {what}")
+        if blocked and (any(x in blocked for x in banks) or any(-1 - r in blocked for r in ranks)):
+            return INF                                # a refresh is pending there
+        cc = c if fix is None else fix
+        e = ctrl.earliest(cc, ctrl.rank_of[b], ctrl.gi_of[b], b)
+        if e > now:
+            return e
+        ctrl.issue(cc, ctrl.rank_of[b], ctrl.gi_of[b], b, now, row)
+        if cmds[cc].row == "open":
+            ctrl.held.update(ctrl.span[cc][b][0])
+        if fix is not None:
+            self.repairs += 1
+            self.issued.append((now, cc, "row"))
+            return -1
+        q.popleft()
+        self.issued.append((now, c, tag))
+        lat = cm.latency if cm.latency >= 0 else ctrl.rd_lat if cm.data == "read" else \
+            ctrl.wr_lat if cm.data == "write" else ctrl.bus.cycles_of[c]
+        if now + lat > self.done:
+            self.done = now + lat
+        return -1
