@@ -143,20 +143,6 @@ def render_report(report: Report, width: int = 80, title: str | None = None) -> 
     rows.append([_cell(k, tot) if k not in ("name", "unit", "count") else str(tot[k]) for _, k in OP_COLUMNS])
     out.append(render_table([h for h, _ in OP_COLUMNS], rows, width, text_cols=(0, 1)))
     if report.meta:
-<<<<<<< HEAD
-        lt = Table(title="per layer (summed over the × identical layers)")
-        for head in ("layer", "×", "ops", "ns per layer", "cycles", "time ns", "DRAM rd B", "DRAM wr B",
-                     "energy pJ"):
-            lt.add_column(head, justify="left" if head == "layer" else "right")
-        for g in report.layers:
-            lt.add_row(g["layer"], str(g["count"]), str(g["ops"]), *[_fmt(g[k]) for k in
-                       ("time_ns_per_layer", "cycles", "time_ns", "dram_read_bytes", "dram_write_bytes",
-                        "energy_pj")])
-        console.print(lt)
-    err = f" +/- {tot['error_ns'] / 1e3:,.3f}" if "error_ns" in tot else ""
-    lines = [f"time {tot['time_ns'] / 1e3:,.3f}{err} us", f"utilisation {100 * tot['utilization']:.2f}%",
-             f"energy {tot['energy_pj'] / 1e6:,.3f} uJ"]
-=======
         heads = ("layer", "x", "ops", "per layer", "time", "DRAM rd", "DRAM wr", "energy")
         lrows = [[g["layer"], str(g["count"]), str(g["ops"]), eng(g["time_ns_per_layer"] * 1e-9, "s"),
                   eng(g["time_ns"] * 1e-9, "s"), eng(g["dram_read_bytes"], "B"), eng(g["dram_write_bytes"], "B"),
@@ -167,9 +153,9 @@ def render_report(report: Report, width: int = 80, title: str | None = None) -> 
         out.append("mappings:")
         pad = min(max(len(n) for n, _ in mapped), 24)
         out += [wrap(f"  {n.ljust(pad)} {m}", width, " " * (pad + 3)) for n, m in mapped]
-    lines = [f"time {eng(tot['time_ns'] * 1e-9, 's')}", f"utilisation {100 * tot['utilization']:.1f}%",
+    err = f" +/- {eng(tot['error_ns'] * 1e-9, 's')}" if "error_ns" in tot else ""   # cycle sampling's error bar
+    lines = [f"time {eng(tot['time_ns'] * 1e-9, 's')}{err}", f"utilisation {100 * tot['utilization']:.1f}%",
              f"energy {eng(tot['energy_pj'] * 1e-12, 'J')}"]
->>>>>>> main
     if "tokens_per_s" in tot:
         lines += [f"time/token {eng(tot['time_per_token_ns'] * 1e-9, 's')}", f"tokens/s {eng(tot['tokens_per_s'])}"]
     out.append(join_wrapped(lines, width))

@@ -43,40 +43,29 @@ class _OpCost:
     record: list = field(default_factory=list)  # tile activity for the trace
     levels: dict = field(default_factory=dict)  # level -> (read B, written B), when a unit reports them
     detail: dict | None = None                  # a unit-owned op's own detail (shown in its report row)
-<<<<<<< HEAD
     sample: Any = None                          # archsim.sampling.Sample when tiles were extrapolated
-
-
-def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool = True,
-        trace: Any = None, exact: bool = False, progress: Any = None) -> Report:
-    """Simulate `workload` (see archsim.workload) on `design`; returns a Report. `cycle` samples
-    repeated tiles and folds (archsim.sampling) unless `exact`; `progress(i, ops)` is called before op
-    i runs and once more with i == len(ops) at the end."""
-=======
     requests: int = 0                           # off-chip transfers (the DRAM energy estimate opens a row each)
     offchip_pj: dict | None = None              # DRAM commands the op issued, measured (cycle)
 
 
 def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool = True,
-        trace: Any = None, values: dict | None = None, seed: int | None = None) -> Report:
+        trace: Any = None, values: dict | None = None, seed: int | None = None, exact: bool = False,
+        progress: Any = None) -> Report:
     """Simulate `workload` (see archsim.workload) on `design`; returns a Report. `values` maps operand
-    roles to value sources (dataflows.values), over the workload's own; `seed` seeds their draws."""
->>>>>>> main
+    roles to value sources (dataflows.values), over the workload's own; `seed` seeds their draws.
+    `cycle` samples repeated tiles and folds (archsim.sampling) unless `exact`; `progress(i, ops)` is
+    called before op i runs and once more with i == len(ops) at the end."""
     if fidelity not in FIDELITIES:
         raise ArchsimError(f"fidelity must be one of {FIDELITIES}, got {fidelity!r}")
     wl = resolve_workload(workload, design)
     system = System(design)
-<<<<<<< HEAD
     runner = _Runner(system, fidelity, trace, exact)
-=======
-    runner = _Runner(system, fidelity, trace)
     if wl.values or values:
         from dataflows.values import OperandValues
 
         runner.operand_values = OperandValues.from_spec({**wl.values, **(values or {})},
                                                         wl.seed if seed is None else seed)
         runner.values = runner.operand_values.for_op
->>>>>>> main
     ops = unfuse_unsupported(wl.ops, system.units)
     ops = ops if dedup else [o.with_count(1) for o in ops for _ in range(o.count)]
     makespan = None
@@ -209,20 +198,15 @@ class _Runner:
         cost = self._op_cache.get(key) if reuse else None
         if cost is None:
             self._last_record = []    # an op that skips the pipeline (closed-form estimate) has no tile activity
-<<<<<<< HEAD
             self._sample = None
-            cost = self._simulate(op, unit)
-            cost.record, cost.sample = self._last_record, self._sample
-=======
             self._last_requests = 0
             before = self._dram_commands()
             cost = self._simulate(op, unit)
-            cost.record = self._last_record
+            cost.record, cost.sample = self._last_record, self._sample
             cost.requests = cost.requests or self._last_requests
             if before is not None:
                 after = self._dram_commands()
                 cost.offchip_pj = {k: after[k] - v for k, v in before.items()}
->>>>>>> main
             self._op_cache[key] = cost
         if self.trace is not None:
             self._trace_op(op, unit, cost)
@@ -521,18 +505,6 @@ class _Runner:
         }
 
 
-<<<<<<< HEAD
-def _sampling_row(sample: Any, n: int) -> dict[str, Any]:
-    """The op row's `sampling` entry: what was cut and the error bar over all n instances."""
-    if isinstance(sample, dict):
-        return {**sample, "error_ns": sample["error_ns"] * n}
-    return {**sample.as_dict(), "error_ns": sample.error_ps * n / 1000.0}
-
-
-def _check_conservation(level, rows: list[dict], skipped: Sequence[int] = (0, 0)) -> None:
-    """Bytes the ops asked the off-chip level to move == bytes the level moved (each op ran once),
-    plus the bytes of tiles sampling left out."""
-=======
     # -- off-chip energy -------------------------------------------------------------------------
     def _dram(self) -> Any:
         """The DRAM device behind the off-chip path (links pass bytes through), or None."""
@@ -563,9 +535,16 @@ def _check_conservation(level, rows: list[dict], skipped: Sequence[int] = (0, 0)
         return {f"offchip.{k}": v for k, v in parts.items()}
 
 
-def _check_conservation(level, rows: list[dict]) -> None:
-    """Bytes the ops asked the off-chip level to move == bytes the level moved (each op ran once)."""
->>>>>>> main
+def _sampling_row(sample: Any, n: int) -> dict[str, Any]:
+    """The op row's `sampling` entry: what was cut and the error bar over all n instances."""
+    if isinstance(sample, dict):
+        return {**sample, "error_ns": sample["error_ns"] * n}
+    return {**sample.as_dict(), "error_ns": sample.error_ps * n / 1000.0}
+
+
+def _check_conservation(level, rows: list[dict], skipped: Sequence[int] = (0, 0)) -> None:
+    """Bytes the ops asked the off-chip level to move == bytes the level moved (each op ran once),
+    plus the bytes of tiles sampling left out."""
     rows = [r for r in rows if not r.get("port_bypass")]   # whole ops timed beside the level, not through its port
     want_r = sum(r["dram_read_bytes"] // r["count"] for r in rows) - skipped[0]
     want_w = sum(r["dram_write_bytes"] // r["count"] for r in rows) - skipped[1]

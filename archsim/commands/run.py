@@ -75,7 +75,6 @@ def workload_from_args(args) -> dict | None:
     return None
 
 
-<<<<<<< HEAD
 class _OpProgress:
     """Per-op progress on a terminal's stderr: the op running, ops done, elapsed and remaining time
     (remaining: elapsed scaled by the bytes the ops left to run move, against those done). Silent
@@ -103,7 +102,8 @@ class _OpProgress:
         self._p.update(self._task, completed=done, done=i, op=ops[i].name if i < len(ops) else "")
         if i == len(ops):
             self._p.stop()
-=======
+
+
 def _workload_sets(args) -> tuple[dict | None, dict]:
     """The workload the flags name, and the `--set workload.KEY=VALUE` overrides meant for it
     (removed from args.overrides, so the design never sees them)."""
@@ -112,7 +112,6 @@ def _workload_sets(args) -> tuple[dict | None, dict]:
     mine = [s for s in args.overrides if s.strip().startswith("workload.")]
     args.overrides = [s for s in args.overrides if s not in mine]
     return workload_from_args(args), {k[len("workload."):]: v for k, v in parse_overrides(mine).items()}
->>>>>>> main
 
 
 def main(args) -> int:
@@ -132,18 +131,15 @@ def main(args) -> int:
         from archsim.trace import Trace
 
         trace = Trace()
-<<<<<<< HEAD
+    import contextlib
     import sys
 
-    progress = _OpProgress() if args.fidelity == "cycle" and sys.stderr.isatty() else None
-    report = run(design, workload_from_args(args), fidelity=args.fidelity, dedup=not args.no_dedup, trace=trace,
-                 exact=args.exact, progress=progress)
-=======
     from archsim.commands._common import progress
 
-    with progress(f"simulating on {design.name} ({args.fidelity})"):
-        report = run(design, spec, fidelity=args.fidelity, dedup=not args.no_dedup, trace=trace, **value_args(args))
->>>>>>> main
+    per_op = _OpProgress() if args.fidelity == "cycle" and sys.stderr.isatty() else None
+    with progress(f"simulating on {design.name} ({args.fidelity})") if per_op is None else contextlib.nullcontext():
+        report = run(design, spec, fidelity=args.fidelity, dedup=not args.no_dedup, trace=trace, exact=args.exact,
+                     progress=per_op, **value_args(args))
     if trace is not None:
         trace.write(args.trace)
     if args.json:

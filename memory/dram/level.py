@@ -244,20 +244,21 @@ class DramLevel(MemoryLevel):
         return self.clock.cycles_to_ps(stream_cycles(self, addr, nbytes, is_write))
 
     # -- statistics ----------------------------------------------------------------------------
+    def sync_commands(self) -> None:
+        """Bring the controllers' command and row-hit counters up to date (the compiled core keeps
+        its own while it drives the level)."""
+        if self._native:
+            self._native.sync(latencies=False)
+
     def level_stats(self) -> dict:
         if self.fidelity == "fast":
             return self.fast.stats()
-<<<<<<< HEAD
         if self._native:
             self._native.sync()
-        spec, cc = self.spec, [0] * len(COMMANDS)
-        ref = COMMANDS.index("REFsb" if self.refresh == "per_bank" else "REF")
-=======
         spec = self.spec
         spec_names = spec.command_names
         cc = [0] * len(spec_names)
         ref = spec_names.index("REFsb" if self.refresh == "per_bank" else "REF")
->>>>>>> main
         for c in self.ctrls:
             cc = [a + b for a, b in zip(cc, c.cmd_counts)]
             cc[ref] += c.refreshes_owed(self.last_cycle)     # every channel and rank refreshes to the end

@@ -16,9 +16,9 @@ than the one the core knows (`C_COMMANDS`) runs on the Python controller.
 from __future__ import annotations
 
 import ctypes
-import logging
 import hashlib
 import heapq
+import logging
 import os
 import shlex
 import shutil
@@ -29,17 +29,11 @@ from pathlib import Path
 import numpy as np
 
 from archsim.errors import ArchsimError
-<<<<<<< HEAD
-from memory.dram.commands import INF, NCMD
-from memory.dram.level import DramLevel
-from memory.dram.scheduler import pick_fcfs
-from memory.dram.spec import COMMANDS
-from memory.request import Request
-=======
 from archsim.settings import settings
+from memory.dram.commands import INF
 from memory.dram.level import DramLevel
 from memory.dram.scheduler import pick_fcfs
->>>>>>> main
+from memory.request import Request
 
 SOURCE_DIR = Path(__file__).with_name("csrc")
 SOURCES = ("controller.c", "level.c")          # plus core.h, which both include
@@ -47,15 +41,11 @@ FLAGS = ("-O2", "-shared", "-fPIC", "-std=c99")
 # slots of the parameter array, in core.h's P_* order
 PARAMS = ("channels", "ranks", "banks", "read_queue", "write_queue", "hi", "lo", "closed_page", "fcfs",
           "per_bank_refresh", "t_refi", "rd_lat", "wr_lat", "split_bus", "windows", "in_order", "per_cycle")
-<<<<<<< HEAD
-C_COMMANDS = ("ACT", "PRE", "RD", "WR", "RDA", "WRA", "REF", "REFsb")     # core.h's command enum
-=======
-# replay.c's command enum and what each command does there (name, scope, row effect, data)
+# core.h's command enum and what each command does there (name, scope, row effect, data)
 C_COMMANDS = (("ACT", "bank", "open", "none"), ("PRE", "bank", "close", "none"), ("RD", "bank", "none", "read"),
               ("WR", "bank", "none", "write"), ("RDA", "bank", "close", "read"), ("WRA", "bank", "close", "write"),
               ("REF", "rank", "none", "none"), ("REFsb", "bank", "none", "none"))
 log = logging.getLogger(__name__)
->>>>>>> main
 _I64P = ctypes.POINTER(ctypes.c_int64)
 _loaded: dict[str, ctypes.CDLL] = {}
 
@@ -137,20 +127,8 @@ def _compile(argv: list[str], out: Path) -> None:
             os.unlink(tmp)
 
 
-<<<<<<< HEAD
-def known_commands(level: DramLevel) -> bool:
-    """The level's command set is the one the core knows (a new command kind runs on Python until added)."""
-    return COMMANDS == C_COMMANDS
-
-
-def _fresh(level: object) -> bool:
-    """A cycle-mode DRAM level nothing has been submitted to, untraced, with the known command set."""
-    return (isinstance(level, DramLevel) and level.fidelity == "cycle" and known_commands(level)
-            and level.reads == 0 and level.writes == 0 and not any(level.pending) and not level._fifo
-            and all(c.log is None and c.idle and not any(c.cmd_counts) for c in level.ctrls))
-=======
 def command_set_mismatch(spec) -> str | None:
-    """Why replay.c cannot run this standard's command set (it knows the eight host commands with
+    """Why the compiled core cannot run this standard's command set (it knows the eight host commands with
     their JEDEC effects only), or None when it can. The bus each command uses and its cycles are
     handed over as data, so only the set and the row/data effects must match."""
     have = tuple((c.name, c.scope, c.row, c.data) for c in spec.commands)
@@ -162,19 +140,18 @@ def command_set_mismatch(spec) -> str | None:
                 f"({', '.join(extra)}); the Python controller runs it")
     diff = [h[0] for h, k in zip(have, C_COMMANDS) if h != k]
     return (f"standard {spec.name} declares host command(s) {', '.join(diff)} with effects other than "
-            f"replay.c's; the Python controller runs it")
+            f"the compiled core's; the Python controller runs it")
 
 
 def why_not(level: object) -> str | None:
     """Why the compiled core cannot replay on `level` (None: it can). It needs a fresh, untraced
-    cycle-mode DRAM level (its state is what replay.c starts from) whose command set it knows."""
+    cycle-mode DRAM level (its state is what the compiled core starts from) whose command set it knows."""
     if not isinstance(level, DramLevel) or level.fidelity != "cycle":
         return "not a cycle-mode DRAM level"
     mismatch = command_set_mismatch(level.spec)
     if mismatch:
         return mismatch
-    if not (level.engine.now == 0 and level.engine.pending == 0 and level.reads == 0 and level.writes == 0
-            and not any(level.pending) and not level._fifo):
+    if not (level.reads == 0 and level.writes == 0 and not any(level.pending) and not level._fifo):
         return "the level has already served requests"
     if not all(c.log is None and c.idle and not any(c.cmd_counts) for c in level.ctrls):
         return "a controller keeps a command log, holds work or has issued commands"
@@ -182,14 +159,8 @@ def why_not(level: object) -> str | None:
 
 
 def usable(level: object) -> bool:
-    """The compiled core may replay on `level` (see `why_not`)."""
-    return why_not(level) is None
->>>>>>> main
-
-
-def usable(level: object) -> bool:
-    """The level is fresh (its state is what the core starts from) and its engine has not started."""
-    return _fresh(level) and level.engine.now == 0 and level.engine.pending == 0
+    """The compiled core may replay a whole trace on `level` (see `why_not`): its engine has not started."""
+    return why_not(level) is None and level.engine.now == 0 and level.engine.pending == 0
 
 
 def _tables(level: DramLevel) -> dict[str, np.ndarray]:
@@ -255,6 +226,8 @@ def replay_native(level: object, addrs: np.ndarray, writes: np.ndarray, arrive_c
     if isinstance(level, DramLevel):
         level.start_trace_frontend()       # a trace is admitted through the level's trace front end
     reason = why_not(level)
+    if reason is None and (level.engine.now or level.engine.pending):
+        reason = "the engine has already run"
     if reason is not None and isinstance(level, DramLevel):
         level.native_skipped = reason      # the Python path serves it; say why (logged too)
         log.info("native DRAM core not used: %s", reason)
@@ -269,14 +242,14 @@ def replay_native(level: object, addrs: np.ndarray, writes: np.ndarray, arrive_c
     req_burst, *per_burst = _bursts(level, addrs[order], w, tx_bytes)
     t = _tables(level)
     lat = np.zeros(max(int(req_burst[-1]), 1), dtype=np.int64)
-    ncmd = level.ctrls[0].ncmd                        # == replay.c's NCMD (why_not checked the set)
+    ncmd = level.ctrls[0].ncmd                        # == the compiled core's NCMD (why_not checked the set)
     cmd_counts = np.zeros((len(level.ctrls), ncmd + 3), dtype=np.int64)
     tot = np.zeros(5, dtype=np.int64)
     inputs = [np.ascontiguousarray(x, dtype=np.int64) for x in (cycles[order], req_burst, *per_burst)]
     ptrs = [x.ctypes.data_as(_I64P) for x in (*t.values(), *inputs, lat, cmd_counts, tot)]
     if lib.archsim_replay(*ptrs[:9], len(addrs), *ptrs[9:]) != 0:
         raise ArchsimError(f"native DRAM core: out of memory replaying {len(addrs)} requests")
-    ref_due = t["ref_due"].tolist()                  # the core leaves each rank's next due time there
+    ref_due = t["ref_due"].tolist()                  # the compiled core leaves each rank's next due time there
     for k, (c, row) in enumerate(zip(level.ctrls, cmd_counts.tolist())):
         c.cmd_counts = row[:ncmd]
         c.hits, c.misses, c.conflicts = row[ncmd:]
@@ -295,7 +268,7 @@ def attach(level: DramLevel) -> "NativeDram | None":
     """The compiled core for a level the event-driven runner is about to use, or None (core off, no
     compiler, a command log kept, the in-order trace front end, a command set the core does not know,
     or a level already used)."""
-    if not _fresh(level) or level._fifo is not None:
+    if why_not(level) is not None or level._fifo is not None:
         return None
     lib = library()
     return NativeDram(level, lib) if lib is not None else None
@@ -379,20 +352,23 @@ class NativeDram:
             self._proxied.add(io[4])
             heapq.heappush(self.engine._heap, (self.clock.cycles_to_ps(io[3]), io[4], self._run, (io[4],)))
 
-    def sync(self) -> None:
+    def sync(self, latencies: bool = True) -> None:
         """Fill the level's counters (commands, hits, latencies, bytes, refresh due times) as the
-        Python controllers would hold them, so `level_stats` is computed by the same code."""
+        Python controllers would hold them, so `level_stats` is computed by the same code
+        (`latencies=False`: all but the read-latency list, which grows with the run)."""
         level = self.level
         nch, ranks = len(level.ctrls), level.ctrls[0].ranks
-        counts = np.zeros((nch, NCMD + 3), dtype=np.int64)
+        ncmd = level.ctrls[0].ncmd
+        counts = np.zeros((nch, ncmd + 3), dtype=np.int64)
         ref_due = np.zeros(nch * ranks, dtype=np.int64)
         tot = np.zeros(4, dtype=np.int64)
         self.lib.archsim_dram_stats(self.h, *(a.ctypes.data_as(_I64P) for a in (counts, ref_due, tot)))
         due = ref_due.tolist()
         for k, (c, row) in enumerate(zip(level.ctrls, counts.tolist())):
-            c.cmd_counts = row[:NCMD]
-            c.hits, c.misses, c.conflicts = row[NCMD:]
+            c.cmd_counts = row[:ncmd]
+            c.hits, c.misses, c.conflicts = row[ncmd:]
             c.ref_due = due[k * ranks:(k + 1) * ranks]
         nread, nwrite, last_cycle, nlat = tot.tolist()
-        level.read_latencies = self.lib.archsim_dram_latencies(self.h)[:nlat] if nlat else []
+        if latencies:
+            level.read_latencies = self.lib.archsim_dram_latencies(self.h)[:nlat] if nlat else []
         level.bursts_read, level.bursts_written, level.last_cycle = nread, nwrite, last_cycle

@@ -386,10 +386,10 @@ def test_attach_refuses_what_the_core_does_not_model(monkeypatch):
     lvl = make("DDR4-3200")
     lvl.ctrls[0].log = []
     assert nat.attach(lvl) is None                  # a command log is a Python-only feature
-    lvl = make("DDR4-3200")
+    lvl = make("DDR4-3200", trace_frontend="in_order")
     lvl.start_trace_frontend()
     assert nat.attach(lvl) is None                  # the in-order trace front end: whole-trace replay only
-    monkeypatch.setattr(nat, "known_commands", lambda level: False)
+    monkeypatch.setattr(nat, "command_set_mismatch", lambda spec: "a PIM command")
     assert nat.attach(make("DDR4-3200")) is None    # a command set the core does not know
     monkeypatch.undo()
     with native_env("1"):
