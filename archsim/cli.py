@@ -44,9 +44,16 @@ def _available(only: str | None = None) -> dict[str, object]:
     return mods
 
 
+class _Parser(argparse.ArgumentParser):
+    """A bad argument is one line naming it (and where the help is), not the usage block."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(mods: dict[str, object] | None = None) -> argparse.ArgumentParser:
     mods = _available() if mods is None else mods
-    parser = argparse.ArgumentParser(prog="archsim", description="Cycle-level accelerator simulator.")
+    parser = _Parser(prog="archsim", description="Cycle-level accelerator simulator.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for mod in mods.values():
@@ -61,7 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     # import only the chosen command's module (pydantic, numpy, dask, cocotb load on demand)
     chosen = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(_available(chosen) if chosen in COMMANDS else None)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:           # --help, or a bad argument (already reported in one line)
+        return int(exc.code or 0)
     if not getattr(args, "command", None):
         parser.print_help()
         return 2

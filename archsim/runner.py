@@ -150,6 +150,10 @@ class _OpContext:
         source = getattr(self._runner, "values", None)
         return source(op, operand) if callable(source) else None
 
+    def value_pmf(self, op: Any, operand: str) -> Any:
+        ov = self._runner.operand_values
+        return ov.pmf_for(op, operand) if ov is not None else None
+
 
 class _Runner:
     def __init__(self, system: System, fidelity: str, trace: Any, exact: bool = False):

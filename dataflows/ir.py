@@ -387,6 +387,19 @@ class AttentionOp(Op):
                            self.causal)
 
 
+ELTWISE_KINDS = {"add": 2, "mul": 2, "relu": 1}
+
+
+def eltwise_op(name: str, kind: str, n: int, bits: int = 16, count: int = 1) -> Op:
+    """c = a + b, a * b or relu(a) over n elements (`--eltwise add:N`): an `elementwise` op tagged with
+    its kind, one FLOP an element."""
+    if kind not in ELTWISE_KINDS:
+        raise WorkloadError(f"element-wise op {name!r}: kind {kind!r} is not one of {', '.join(ELTWISE_KINDS)}")
+    ins = tuple(Operand(x, "activation", ("n",), bits) for x in "ab"[:ELTWISE_KINDS[kind]])
+    return Op(name, "elementwise", ",".join(["n"] * len(ins)) + "->n", {"n": n},
+              ins + (Operand("c", "output", ("n",), bits),), count, tags=(kind,))
+
+
 def attention_op(name: str, B: int, H: int, P: int, M: int, E: int, F: int | None = None,
                  kv_heads: int | None = None, causal: bool = False, bits: int = 16, kv_bits: int | None = None,
                  count: int = 1, layer: str | None = None, kv_cached: bool = False,

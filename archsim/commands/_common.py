@@ -39,9 +39,35 @@ def value_args(args) -> dict[str, Any]:
     return {"values": values or None, "seed": args.seed}
 
 
+def int_at_least(lo: int):
+    """argparse type: an integer >= `lo` (a bad value is one line from argparse, exit 2)."""
+    import argparse
+
+    what = "a positive integer" if lo == 1 else f"an integer >= {lo}"
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if v < lo:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {v}")
+        return v
+
+    parse.__name__ = what          # argparse names the type in its messages
+    return parse
+
+
+positive_int = int_at_least(1)
+nonnegative_int = int_at_least(0)
+
+
 def config_path(arg: str | None) -> Path:
+    """The design file: a path or a bundled design's name (`default`, `tpu_like_hbm2`), else the default."""
     if arg:
-        return Path(arg)
+        from archsim.config.loader import resolve_config
+
+        return resolve_config(arg)
     if not DEFAULT_CONFIG.exists():
         raise ArchsimError("no design config given and the bundled configs/default.yaml is not present "
                            "(install archsim from its source tree with `pip install -e .`)")

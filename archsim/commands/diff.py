@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from archsim.errors import ArchsimError
+from archsim.commands._common import nonnegative_int
 
 TOTALS = (("time", "time_ns", 1e-9, "s"), ("cycles", "cycles", 1, ""), ("energy", "energy_pj", 1e-12, "J"),
           ("utilisation", "utilization", None, "%"), ("MACs", "macs", 1, ""), ("SRAM rd", "sram_reads", 1, "B"),
@@ -20,7 +21,7 @@ def register(sub) -> argparse.ArgumentParser:
                                    "differs between the two designs' configs.")
     p.add_argument("a", metavar="A.json")
     p.add_argument("b", metavar="B.json")
-    p.add_argument("--ops", type=int, default=20, help="ops to list (default 20, by A's time)")
+    p.add_argument("--ops", type=nonnegative_int, default=20, help="ops to list (default 20, by A's time)")
     return p
 
 

@@ -8,6 +8,7 @@ from archsim.commands._common import (
     add_config_args,
     add_value_args,
     load_design,
+    positive_int,
     value_args,
     write_json,
 )
@@ -27,9 +28,9 @@ def register(sub) -> argparse.ArgumentParser:
     w.add_argument("--model", help="a model preset (see `archsim model --list`); pick the op with --op")
     p.add_argument("--op", help="with --model: the op name (as `archsim model` prints it)")
     p.add_argument("--phase", choices=("prefill", "decode"), default="prefill")
-    p.add_argument("--seq", type=int, help="with --model prefill: prompt length")
-    p.add_argument("--kv", type=int, help="with --model decode: keys attended")
-    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--seq", type=positive_int, help="with --model prefill: prompt length")
+    p.add_argument("--kv", type=positive_int, help="with --model decode: keys attended")
+    p.add_argument("--batch", type=positive_int, default=1)
     p.add_argument("--unit", help="unit name (default: where placement puts the op)")
     p.add_argument("--objective", choices=("latency", "energy", "edp"),
                    help="default: mapper.objective (latency). latency = the fastest mapping, but mappings within "
@@ -41,8 +42,9 @@ def register(sub) -> argparse.ArgumentParser:
                         "(default: mapper.latency_tolerance)")
     p.add_argument("--budget", help="wall-time cap, e.g. 2s or '500 ms' (default: mapper.budget)")
     p.add_argument("--seed", type=int, help="search seed (default: mapper.seed); also seeds --weights/--acts draws")
-    p.add_argument("--top", type=int, help="mappings to show (default: mapper.top_k)")
-    p.add_argument("--no-cache", action="store_true", help="do not read or write .archsim_cache")
+    p.add_argument("--top", type=positive_int, help="mappings to show (default: mapper.top_k)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="do not read or write the mapping cache (~/.cache/archsim/mapper)")
     p.add_argument("--json", metavar="PATH", help="write the result as JSON to PATH ('-' = stdout)")
     add_value_args(p, seed=False)
     return p

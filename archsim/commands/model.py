@@ -8,6 +8,7 @@ import sys
 
 from archsim.errors import WorkloadError
 from archsim.fileio import atomic_write_text
+from archsim.commands._common import positive_int
 
 MIB = 1 << 20
 
@@ -22,13 +23,14 @@ def register(sub) -> argparse.ArgumentParser:
                    help="vision network parameter, e.g. --param width=0.5 (repeatable)")
     p.add_argument("--list", action="store_true", help="list the bundled presets and exit")
     p.add_argument("--phase", choices=("prefill", "decode"), default="prefill")
-    p.add_argument("--batch", type=int, default=1, help="sequences in the batch (default 1)")
+    p.add_argument("--batch", type=positive_int, default=1, help="sequences in the batch (default 1)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--seq", type=int, help="prefill: prompt length in tokens (default min(1024, max positions))")
-    g.add_argument("--kv", type=int,
+    g.add_argument("--seq", type=positive_int,
+                   help="prefill: prompt length in tokens (default min(1024, max positions))")
+    g.add_argument("--kv", type=positive_int,
                    help="decode: keys attended incl. the new token (default min(1024, max positions))")
-    p.add_argument("--bits", type=int, default=16, help="weight and activation precision (default 16)")
-    p.add_argument("--kv-bits", type=int, help="KV-cache precision (default --bits)")
+    p.add_argument("--bits", type=positive_int, default=16, help="weight and activation precision (default 16)")
+    p.add_argument("--kv-bits", type=positive_int, help="KV-cache precision (default --bits)")
     p.add_argument("--expand", action="store_true", help="one row per layer instead of one row x count")
     p.add_argument("--moe-imbalance", type=float, default=0.0,
                    help="MoE routing skew: expert i gets a share ~ (i+1)^-x (0 = balanced)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from archsim.errors import ArchsimError
+from archsim.commands._common import positive_int
 
 DEFAULT_METRICS = ("time_ns", "energy_pj", "dram_bytes", "utilization")
 UNITS = {"time_ns": ("time", 1e-9, "s"), "energy_pj": ("energy", 1e-12, "J"), "dram_bytes": ("DRAM", 1, "B"),
@@ -23,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--columns", metavar="A,B,..", help="metrics to show (default: time_ns,energy_pj,dram_bytes,"
                                                         "utilization; also cycles, macs, stall_cycles, "
                                                         "dram_read_bytes, dram_write_bytes)")
-    p.add_argument("--max-rows", type=int, default=40, help="rows to print (default 40)")
+    p.add_argument("--max-rows", type=positive_int, default=40, help="rows to print (default 40)")
     return p
 
 
@@ -103,7 +104,8 @@ def main(args: argparse.Namespace) -> int:
     metrics = tuple(args.columns.split(",")) if args.columns else DEFAULT_METRICS
     bad = [m for m in metrics if m not in (*METRICS, "dram_bytes")]
     if bad:
-        raise ArchsimError(f"--columns: unknown metric {', '.join(bad)}; metrics: {', '.join((*METRICS, 'dram_bytes'))}")
+        raise ArchsimError(f"--columns: unknown metric {', '.join(bad)}; "
+                           f"metrics: {', '.join((*METRICS, 'dram_bytes'))}")
     counts: dict[str, int] = {}
     for r in data:
         counts[r["status"]] = counts.get(r["status"], 0) + 1

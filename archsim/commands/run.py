@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from archsim.commands._common import add_config_args, add_value_args, load_design, value_args, write_json
+from archsim.commands._common import add_config_args, add_value_args, load_design, positive_int, value_args, write_json
 from archsim.errors import ArchsimError
 
 
@@ -20,6 +20,8 @@ def register(sub) -> argparse.ArgumentParser:
     w.add_argument("--attention", action="append", default=[], metavar="B=..,H=..,P=..,M=..,E=..,F=..",
                    help="a fused attention op softmax(Q K^T) V (optional kv_heads=.. for GQA, causal=1); units "
                         "that cannot run it whole run its QK^T, softmax and A.V parts")
+    w.add_argument("--eltwise", action="append", default=[], metavar="add:N,mul:N,relu:N",
+                   help="element-wise ops over N FP16 elements (c = a + b, a * b, relu(a))")
     w.add_argument("--workload", metavar="FILE", help="a workload YAML (ops: [{name, gemm: MxNxK}, {conv: {...}}])")
     w.add_argument("--model", help="a transformer preset (e.g. llama2-7b), a config.json path, or a vision "
                                    "network (e.g. mobilenet-v1; its parameters by --set workload.width=0.5)")
@@ -29,13 +31,13 @@ def register(sub) -> argparse.ArgumentParser:
     w.add_argument("--skip-unsupported", action="store_true",
                    help="ONNX: run the nodes that lower and list the others as skipped (default: an error)")
     w.add_argument("--phase", choices=["prefill", "decode"], default="prefill")
-    w.add_argument("--batch", type=int, default=1)
-    w.add_argument("--seq", type=int, help="prompt length (prefill)")
-    w.add_argument("--kv", type=int, help="KV-cache length (decode)")
+    w.add_argument("--batch", type=positive_int, default=1)
+    w.add_argument("--seq", type=positive_int, help="prompt length (prefill)")
+    w.add_argument("--kv", type=positive_int, help="KV-cache length (decode)")
     w.add_argument("--fused-attention", action="store_true",
                    help="lower a model's QK^T, softmax and A.V as one attention op (run whole by units that can)")
     w.add_argument("--allow-long", action="store_true", help="allow a context longer than the model's positions")
-    w.add_argument("--bits", type=int, default=None,
+    w.add_argument("--bits", type=positive_int, default=None,
                    help="operand precision in bits (default: 8 for GEMMs, 16 for models)")
     add_value_args(p)
     p.add_argument("--fidelity", choices=["fast", "cycle"], default="fast",
@@ -43,6 +45,10 @@ def register(sub) -> argparse.ArgumentParser:
                         "transformer block; cycle: the arrays register by register and DRAM command by "
                         "command on the event engine, seconds to minutes (about 10-100x slower; a progress "
                         "line shows on a terminal)")
+    p.add_argument("--placement", choices=["auto", "intensity", "pinned"],
+                   help="which unit runs each op: the fastest estimate (auto), memory-side units below the design's "
+                        "intensity threshold (intensity), or the design's pins then its first capable unit (pinned); "
+                        "default: the design's mapper.placement.policy")
     p.add_argument("--no-dedup", action="store_true", help="simulate every repeated layer instead of once")
     p.add_argument("--exact", action="store_true",
                    help="cycle: simulate every tile and fold (no steady-state sampling, no error bar)")
@@ -67,8 +73,9 @@ def workload_from_args(args) -> dict | None:
         if args.bits:
             spec["bits"] = args.bits
         return spec
-    if args.gemm or args.conv or args.attention or args.workload:
-        spec = {"gemm": args.gemm, "conv": args.conv, "attention": args.attention, "file": args.workload}
+    if args.gemm or args.conv or args.attention or args.workload or args.eltwise:
+        spec = {"gemm": args.gemm, "conv": args.conv, "attention": args.attention, "file": args.workload,
+                "eltwise": args.eltwise}
         if args.bits:
             spec["bits"] = args.bits
         return spec
@@ -126,6 +133,8 @@ def main(args) -> int:
         if spec is None:
             spec = design.workload.model_dump(exclude_none=True)
         spec.update(sets)
+    if args.placement:
+        design.mapper.placement.policy = {"auto": "capability"}.get(args.placement, args.placement)
     trace = None
     if args.trace:
         from archsim.trace import Trace

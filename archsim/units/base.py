@@ -109,6 +109,10 @@ class OpContext(Protocol):
     def values(self, op: Any, operand: str) -> Any:
         """The operand's values (a numpy array) when the workload gives them, else None."""
 
+    def value_pmf(self, op: Any, operand: str) -> Any:
+        """The probability of each value lo..hi of the operand's signed range (a distribution's pmf,
+        or a file's histogram; nothing is drawn), or None without values: what a `fast` model needs."""
+
 
 class ComputeUnit(abc.ABC):
     """The contract every compute unit answers; the mapper, bounds, cost model, placement and runner

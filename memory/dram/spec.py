@@ -154,7 +154,8 @@ class DramSpec:
 
 
 def available_standards() -> list[str]:
-    return sorted(p.stem for p in SPEC_DIR.glob("*.yaml") if not p.stem.startswith("rules_"))
+    """The DRAM standards in memory/specs (not the timing rule sets or the flash presets)."""
+    return sorted(p.stem for p in SPEC_DIR.glob("*.yaml") if not p.stem.startswith("rules_") and p.stem != "flash")
 
 
 def _pow2(name: str, v: int, what: str) -> None:

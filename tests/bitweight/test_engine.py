@@ -83,6 +83,8 @@ DESIGNS = {
     "ent-weight": Schedule("weight", "ent", True, rows=32, cols=32, k_lanes=4),
     "laconic": Schedule("both", "booth", True, rows=4, cols=16, k_lanes=16, sync_rows=4),
     "csd-lanes": Schedule("activation", "csd", True, rows=4, cols=8, k_lanes=8, lane_k=2, sync_rows=2),
+    "pragmatic-slack": Schedule("activation", "popcount", True, rows=16, cols=16, k_lanes=16, sync_rows=16,
+                                slack=2),
 }
 
 
@@ -101,7 +103,7 @@ def test_fast_within_one_percent_of_cycle_on_large_random_tensors(name, dist, se
     assert f.stall_share == pytest.approx(c.stall_share, abs=0.01)
 
 
-def test_slack_lies_between_independent_and_lockstep_and_fast_bounds_it():
+def test_slack_lies_between_independent_and_lockstep_and_fast_follows_it():
     rng = np.random.default_rng(5)
     a = rng.integers(-128, 128, (256, 512))
     w = np.zeros((512, 16), int)
@@ -113,7 +115,7 @@ def test_slack_lies_between_independent_and_lockstep_and_fast_bounds_it():
         s = Schedule("activation", "popcount", True, sync_rows=16, slack=slack, **kw)
         c = cycle_cost(s, a, w).cycles
         assert free <= c <= prev
-        assert c <= fast_cost(s, 256, 16, 512, 1, histogram(a, 8), None).cycles <= lock * 1.01
+        assert fast_cost(s, 256, 16, 512, 1, histogram(a, 8), None).cycles == pytest.approx(c, rel=0.01)
         prev = c
 
 

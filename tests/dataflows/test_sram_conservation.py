@@ -89,11 +89,20 @@ def test_partial_sums_read_back_across_k_tiles_in_both_fidelities():
 
 
 def test_a_unit_that_does_not_count_its_output_writes_still_fills_the_buffer(tmp_path, monkeypatch):
-    """The bit-serial unit reports operand reads only: each tile is taken to write its outputs once,
-    priced as `sram.output_write`, and the output buffer still conserves bytes."""
-    from dataflows.mapper import mapper_for
-    from dataflows.ir import gemm_op
+    """A unit that reports operand reads only (here the bit-serial unit with its output writes dropped):
+    each tile is taken to write its outputs once, priced as `sram.output_write`, and the output buffer
+    still conserves bytes."""
+    import dataclasses
 
+    from archsim.units.bitweight.unit import BitweightUnit
+    from dataflows.ir import gemm_op
+    from dataflows.mapper import mapper_for
+
+    reads_only = BitweightUnit.compute
+    def compute(self, g, fidelity="fast"):
+        return dataclasses.replace(reads_only(self, g, fidelity), sram_writes={})
+
+    monkeypatch.setattr(BitweightUnit, "compute", compute)
     monkeypatch.setenv("ARCHSIM_CACHE_DIR", str(tmp_path))
     design = archsim.load_config("configs/bitweight/pragmatic.yaml")
     op = gemm_op("g", 64, 96, 200)

@@ -45,7 +45,7 @@ def weight_stationary_tiles(op: Any, g: GemmShape, ctx: Any, compute_ps: int, qu
     tiles, rd, wr, cursor = [], {}, {}, dict.fromkeys(REGIONS, 0)
     total = len(blocks) * g.batch
     for bi in range(g.batch):
-        for i, (_n0, nb) in enumerate(blocks):
+        for i, (_, nb) in enumerate(blocks):
             loads = [("weight", g.K * nb * wbytes)]
             if i == 0 or not a_once:
                 loads.append(("activation", a_bytes))
