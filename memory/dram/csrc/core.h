@@ -4,8 +4,8 @@
  * timing is written here: the rule table arrives flattened by Controller._compile as (state index,
  * delay) pairs, geometry and parameters as int64 arrays (memory/dram/native.py documents each slot).
  * Time is in DRAM cycles. C99, libc only. */
-#ifndef ARCHSIM_DRAM_CORE_H
-#define ARCHSIM_DRAM_CORE_H
+#ifndef DRAM_CORE_H_INCLUDED
+#define DRAM_CORE_H_INCLUDED
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
