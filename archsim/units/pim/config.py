@@ -43,6 +43,10 @@ class PimConfig(NearMemoryConfig):
     softmax_elems_per_cycle: int = Field(16, ge=1, description="decode attention's softmax, elements per DRAM cycle "
                                          "and channel, beside the banks (AttAcc's SFM: 256 in 16 tCK)")
 
+    row_buffers: Literal[1, 2] = Field(
+        1, description="row buffers per bank: 1 = the PIM unit and the host share it and take turns at row "
+        "granularity (blocked mode); 2 = the unit has its own (NeuPIMs' dual row buffers), so host requests "
+        "neither wait for nor close its rows; bank timing and the command bus stay shared")
     tsv_width: int = Field(1, ge=1, description="unit_scope logic_die only: the TSV data path from the DRAM dies "
                            "to the unit, in multiples of the pseudo-channel's data bus (Duplex's Logic-PIM: 4); "
                            "1 = fed at the pseudo-channel's data rate")

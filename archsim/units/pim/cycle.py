@@ -152,4 +152,5 @@ def host_run(level: DramLevel, phases: list[tuple[int, bool]], chunk: int = 1 <<
             level.submit(Request(addr, n, is_write, "host"))
             addr += n
         level.engine.run()
+    level.sync_commands()             # the compiled core, when it drives the level, keeps last_cycle itself
     return level.last_cycle

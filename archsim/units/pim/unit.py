@@ -236,6 +236,9 @@ class PimUnit(ComputeUnit):
         Kernels that are not command streams (softmax, read-fed units) take their standalone time."""
         lvl = self._level(ctx)
         spec, engine = lvl.spec, lvl.engine
+        if self.cfg.row_buffers == 2:
+            for ctrl in lvl.ctrls:
+                ctrl.separate_pim_rows()
         t0 = engine.now
         plans = self.plan(spec, lvl.channels, op)
         queue = [(w, p) for w, p, r in plans for _ in range(r)]
