@@ -9,7 +9,10 @@ the one free first.
 port, so it asks for B/T bytes per second. While several ops run and their requests add up to
 more than the port's streaming rate, every running op slows by the same factor (processor sharing
 of the port); an op never runs faster than alone. So the makespan is never below the busiest unit's
-work nor below all bytes over the port's rate. `cycle` runs the ops' tile pipelines on one event
+work nor below all bytes over the port's rate. A unit computing inside the memory (PIM) moves few bytes
+over the port but holds its banks and buses for `detail["memory_busy_ps"]`: it asks for the port's rate
+during that time (the bytes the port could have streamed meanwhile), so beside NPU ops that need the
+port it takes its bank time from them. `cycle` runs the ops' tile pipelines on one event
 engine against the one memory model, so contention is the memory model's own.
 """
 from __future__ import annotations
@@ -69,6 +72,12 @@ def fluid_schedule(jobs: list[Job], port_bytes_per_s: float) -> int:
     return max(j.end_ps for j in jobs)
 
 
+def _bank_bytes(cost, port_bytes_per_s: float) -> int:
+    """The bytes the port could stream while a memory-side op holds the banks (0 for other ops)."""
+    busy = (cost.detail or {}).get("memory_busy_ps", 0)
+    return round(busy * port_bytes_per_s / 1e12)
+
+
 def twins(units: dict, unit) -> list:
     """Units identical to `unit` (kind, config, clock): an op placed on one may run on any."""
     return [u for u in units.values() if type(u) is type(unit) and u.cfg == unit.cfg and u.clock_hz == unit.clock_hz]
@@ -91,9 +100,11 @@ def run_concurrent(runner, ops: list) -> tuple[list[dict], int]:
         placed.append((op, unit))
     if runner.fidelity == "fast":
         costs = [runner._simulate(op, u) for op, u in placed]
-        jobs = [Job(u.name if u else "dma", c.pipe.total_ps * op.count, (c.dram_read + c.dram_write) * op.count)
+        port = stream_bytes_per_s(system.offchip)
+        jobs = [Job(u.name if u else "dma", c.pipe.total_ps * op.count,
+                    (c.dram_read + c.dram_write + _bank_bytes(c, port)) * op.count)
                 for (op, u), c in zip(placed, costs)]
-        makespan = fluid_schedule(jobs, stream_bytes_per_s(system.offchip))
+        makespan = fluid_schedule(jobs, port)
     else:
         runner._defer = []
         costs, deferred_of = [], {}

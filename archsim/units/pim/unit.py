@@ -28,6 +28,9 @@ def dram_of(level: Any) -> Any:
     return seen
 
 
+# phases in which the unit leaves the banks and buses to others: softmax runs beside the banks, and a
+# refresh stalls every requester alike (another op's time alone already holds its own refreshes)
+BANK_FREE_PHASES = ("softmax", "refresh")
 RESIDENT_ROLES = ("weight", "kv_cache")     # what stays in the memory a PIM unit computes in
 
 
@@ -219,7 +222,9 @@ class PimUnit(ComputeUnit):
         energy["pim_mac"] = macs * self.cfg.mac_energy
         time_ps = round(cycles * spec.tck_ps)
         in_bytes = sum(p.K * p.g.elem_bytes * r for w, p, r in plans if w == "gemv")
+        free = sum(phases.get(k, 0) for k in BANK_FREE_PHASES)
         detail = {"fidelity": fidelity, "standard": spec.name, "dram_cycles": round(cycles),
+                  "memory_busy_ps": round(time_ps * (1 - free / cycles)) if cycles else 0,
                   "breakdown_cycles": {k: round(v) for k, v in phases.items()},
                   "layout": details if len(details) > 1 else details[0],
                   "input_bytes_written": in_bytes * channels}
