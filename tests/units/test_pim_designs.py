@@ -74,3 +74,4 @@ def test_fast_pim_beside_the_npu_takes_its_bank_time_from_it(name):
     assert npu["alone_ns"] < npu["time_ns"] <= npu["alone_ns"] + busy       # slowed, by at most the bank time
     assert fast.makespan_ns / cyc.makespan_ns == pytest.approx(1, abs=0.15)
     assert npu["time_ns"] / npu_c["time_ns"] == pytest.approx(1, abs=0.20)
+    assert pim_c["time_ns"] >= pim["time_ns"]                  # cycle's host priority: the PIM absorbs more
