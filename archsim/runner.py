@@ -350,13 +350,14 @@ class _Runner:
     def _compute(self, unit: ComputeUnit, shape: GemmShape, readback: bool = False) -> ComputeResult:
         """The unit's result for one tile, held to the SRAM ports (the mapper's cost model does the
         same); `readback`: the tile continues its outputs' K loop and reads the partial sums back."""
-        from dataflows.cost import sram_limited
+        from dataflows.cost import at_widths, sram_limited
 
         cost = self._cost
         key = (unit.name, unit.dataflow, cost.bits, shape)
         raw = self._compute_cache.get(key)
         if raw is None:
-            raw = self._compute_cache[key] = unit.compute(shape, self.fidelity)
+            raw = self._compute_cache[key] = at_widths(unit, shape, unit.widening(cost.bits.ifmap, cost.bits.filter),
+                                                       self.fidelity)
         return sram_limited(raw, cost.bits, cost.mem, shape.M * shape.N * shape.batch if readback else 0)
 
     def _port_flag(self, name: str, default: bool) -> bool:
