@@ -74,9 +74,11 @@ def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool
     if fidelity == "cycle":
         _check_conservation(system.offchip, rows)
     peak = sum(u.peak_macs_per_cycle * u.clock_hz for u in system.units.values()) / 1e9
+    from archsim.area import design_area
+
     return Report(config=design.model_dump(mode="json"), ops=rows, peak_macs_per_ns=peak,
                   peak_offchip_bytes_per_ns=system.offchip_peak_bytes_per_s / 1e9, meta=wl.meta, tokens=wl.tokens,
-                  makespan_ns=None if makespan is None else makespan / 1000.0)
+                  makespan_ns=None if makespan is None else makespan / 1000.0, area=design_area(design).as_dict())
 
 
 def _concurrent(wl: Any, ops: Sequence[Any], system: System) -> bool:
