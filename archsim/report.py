@@ -24,6 +24,7 @@ class Report:
     meta: dict[str, Any] = field(default_factory=dict)  # model, phase, batch, ... for model workloads
     tokens: int = 0  # tokens produced by the run (decode: batch; prefill: batch*seq), for tokens/s
     makespan_ns: float | None = None  # ops overlapped (archsim.concurrency): first start to last end
+    area: dict[str, Any] | None = None  # archsim.area: per unit and SRAM buffer, total, node, sources
 
     @property
     def totals(self) -> dict[str, Any]:
@@ -43,6 +44,10 @@ class Report:
             t["error_ns"] = sum(s["error_ns"] for s in sampled)
         t["peak_macs_per_ns"] = self.peak_macs_per_ns
         t["peak_offchip_bytes_per_ns"] = self.peak_offchip_bytes_per_ns
+        if self.area is not None:
+            t["area_mm2"] = self.area["total_mm2"]
+            if t["time_ns"] and self.area["total_mm2"]:     # performance per area: MAC/s per mm^2
+                t["macs_per_s_per_mm2"] = t["macs"] / (t["time_ns"] * 1e-9) / self.area["total_mm2"]
         if self.tokens and t["time_ns"]:
             t["tokens"] = self.tokens
             t["tokens_per_s"] = self.tokens / (t["time_ns"] * 1e-9)
@@ -85,6 +90,8 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"config": self.config, "ops": self.ops, "totals": self.totals}
+        if self.area is not None:
+            out["area"] = self.area
         if self.meta:
             out.update(self.meta)
             out["layers"] = self.layers
@@ -159,6 +166,11 @@ def render_report(report: Report, width: int = 80, title: str | None = None) -> 
     if "tokens_per_s" in tot:
         lines += [f"time/token {eng(tot['time_per_token_ns'] * 1e-9, 's')}", f"tokens/s {eng(tot['tokens_per_s'])}"]
     out.append(join_wrapped(lines, width))
+    if report.area is not None:
+        a = report.area
+        parts = ", ".join(f"{k} {v:.3g}" for k, v in {**a["units_mm2"], **a["sram_mm2"]}.items() if v is not None)
+        missing = f"; not modelled: {', '.join(a['not_modelled'])}" if a["not_modelled"] else ""
+        out.append(wrap(f"area {a['total_mm2']:.3g} mm2 at {a['node_nm']} nm ({parts}{missing})", width, "  "))
     return "\n".join(out)
 
 

@@ -38,7 +38,9 @@ def register(sub) -> argparse.ArgumentParser:
                    help="lower a model's QK^T, softmax and A.V as one attention op (run whole by units that can)")
     w.add_argument("--allow-long", action="store_true", help="allow a context longer than the model's positions")
     w.add_argument("--bits", type=positive_int, default=None,
-                   help="operand precision in bits (default: 8 for GEMMs, 16 for models)")
+                   help="operand precision in bits (default: 8 for GEMMs, 16 for models); operands wider than "
+                        "the array takes run as sliced passes (units.*.wide_operands), products wider "
+                        "than acc_bits are refused")
     add_value_args(p)
     p.add_argument("--fidelity", choices=["fast", "cycle"], default="fast",
                    help="fast (default): closed-form compute and memory, well under a second for a "

@@ -182,6 +182,14 @@ class ComputeUnit(abc.ABC):
         """Native operand widths in bits."""
         return OperandWidths(8, 8, 32)
 
+    def widening(self, a_bits: int, b_bits: int) -> Any:
+        """How GEMM operands of a_bits x b_bits run (archsim/units/widths.py `Widening`): the number
+        of native passes, or a WorkloadError for widths the unit cannot run. Default: any width
+        natively (units whose own model prices widths, e.g. bit-serial ones)."""
+        from archsim.units.widths import Widening
+
+        return Widening(1, 1)
+
     def tile_quanta(self) -> tuple[int, ...]:
         """Tile extents the mapper prefers multiples of (an array's rows and columns)."""
         return ()
