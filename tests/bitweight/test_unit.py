@@ -127,3 +127,15 @@ def test_without_values_operands_are_uniform_over_the_ops_width_in_both_fideliti
     c4 = archsim.run(design, wl).ops[0]["detail"]["engine_cycles"]
     c8 = archsim.run(design, {"gemm": ["g=64x64x256"], "bits": 8}).ops[0]["detail"]["engine_cycles"]
     assert c8 == 4 * c4
+
+
+def test_ops_of_one_shape_with_different_values_are_not_reused(tmp_path):
+    rng = np.random.default_rng(4)
+    dense = rng.integers(-128, 128, (64, 128))
+    sparse = np.where(rng.random((64, 128)) < 0.9, 0, dense)
+    np.savez(tmp_path / "acts.npz", **{"a.A": dense, "b.A": sparse})
+    design = archsim.load_config("configs/bitweight/opt4c_column.yaml")
+    rep = archsim.run(design, {"gemm": ["a=64x32x128", "b=64x32x128"]}, fidelity="fast",
+                      values={"activation": str(tmp_path / "acts.npz")})
+    a, b = (r["detail"]["engine_cycles"] for r in rep.ops)
+    assert b < 0.7 * a
