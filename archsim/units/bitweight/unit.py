@@ -96,12 +96,20 @@ class BitweightUnit(ComputeUnit):
 
     @property
     def peak_macs_per_cycle(self) -> int:
-        s = self.schedule
-        per, c = s.dense_lane()
-        lanes = s.rows * s.cols * s.k_lanes
-        if s.skip_zeros:   # every digit zero: a step still costs 1 (per bit-weight pass with per_digit_pass)
-            return lanes * s.lane_k // (s.table().positions if s.per_digit_pass else 1)
-        return lanes * per // c
+        """MACs per cycle at best: every digit zero (a step still costs 1, per pass with per-digit
+        passes), at the narrowest precisions the PE runs (Bit Fusion fuses most MACs at 2 x 2 bits)."""
+        cfg = self.cfg
+        best = 0
+        for ab in cfg.act_precisions or [cfg.act_bits]:
+            for wb in cfg.weight_precisions or [cfg.weight_bits]:
+                s = schedule_of(cfg, ab, wb)
+                lanes = s.rows * s.cols * s.k_lanes
+                if s.skip_zeros:
+                    best = max(best, lanes * s.lane_k // (s.table().positions if s.per_digit_pass else 1))
+                else:
+                    per, c = s.dense_lane()
+                    best = max(best, lanes * per // c)
+        return best
 
     def operand_widths(self) -> OperandWidths:
         return OperandWidths(self.cfg.act_bits, self.cfg.weight_bits, 32)
