@@ -139,3 +139,13 @@ def test_ops_of_one_shape_with_different_values_are_not_reused(tmp_path):
                       values={"activation": str(tmp_path / "acts.npz")})
     a, b = (r["detail"]["engine_cycles"] for r in rep.ops)
     assert b < 0.7 * a
+
+
+def test_block_width_follows_the_values():
+    design = archsim.load_config("configs/bitweight/pragmatic.yaml")
+    wl = {"gemm": ["g=64x4096x1024"]}
+    dense = archsim.run(design, wl, values={"activation": "uniform"}).ops[0]
+    sparse = archsim.run(design, wl, values={"activation": "sparse:0.95,normal:3"}).ops[0]
+    blocks = [int(r["mapping"].split("(")[1].split()[0]) for r in (dense, sparse)]
+    assert blocks[1] > blocks[0]          # less compute to hide the weights' loads behind: narrower blocks
+    assert sparse["cycles"] < dense["cycles"]
