@@ -40,7 +40,7 @@ ADDR_SPAN = 1 << 34          # each operand role streams through its own region 
 def schedule_of(cfg: BitweightConfig, act_bits: int | None = None, weight_bits: int | None = None) -> Schedule:
     return Schedule(cfg.serial, canonical(cfg.encoding), cfg.skip_zeros, cfg.rows, cfg.cols, cfg.k_lanes,
                     cfg.lane_k, cfg.per_digit_pass, cfg.sync_rows, cfg.slack, cfg.bricks,
-                    act_bits or cfg.act_bits, weight_bits or cfg.weight_bits)
+                    act_bits or cfg.act_bits, weight_bits or cfg.weight_bits, cfg.shift_window)
 
 
 def gemm_view(op: Any, arr: np.ndarray, side: int) -> np.ndarray:
