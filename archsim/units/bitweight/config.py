@@ -52,6 +52,8 @@ class BitweightConfig(StrictModel):
     weight_precisions: list[int] | None = Field(None, description="weight widths the PE runs (default weight_bits)")
     resolve: Literal["per_mac", "per_k", "edge"] = "per_k"
     latency_cycles: int = Field(0, ge=0, description="pipeline fill and drain per op")
+    weight_load_cycles: int = Field(0, ge=0, description="cycles to load one stationary block of k_lanes x cols "
+                                                       "weights, not overlapped with compute (0: streamed)")
     energy: BitweightEnergy = Field(default_factory=BitweightEnergy)
     clock: Frequency | None = None
 

@@ -130,7 +130,7 @@ class BitweightUnit(ComputeUnit):
         wt = self.cfg.serial == "weight"
         passes = -(-(g.M if wt else g.N) // self.cfg.cols)
         a_reads, w_reads = g.batch * g.M * g.K, g.batch * g.K * g.N
-        return ComputeResult(cycles=self._cycles(c), macs=g.macs, folds=c.steps, utilization=0.0,
+        return ComputeResult(cycles=self._cycles(c, g), macs=g.macs, folds=c.steps, utilization=0.0,
                              sram_reads={"ifmap": a_reads * (1 if wt else passes),
                                          "filter": w_reads * (passes if wt else 1)},
                              sram_writes={"ofmap": g.batch * g.M * g.N},
@@ -155,8 +155,18 @@ class BitweightUnit(ComputeUnit):
         pw = histogram(w, s.weight_bits) if w is not None else _widen(_flat(wb), wb, s.weight_bits)
         return fast_cost(s, g.M, g.N, g.K, g.batch, pa, pw)
 
-    def _cycles(self, c: Cost) -> int:
-        return int(math.ceil(c.cycles - 1e-9)) + self.cfg.latency_cycles + RESOLVE[self.cfg.resolve][1]
+    def _cycles(self, c: Cost, g: GemmShape) -> int:
+        """Engine cycles, plus loading each stationary weight block, pipeline fill/drain and the CPA."""
+        return (int(math.ceil(c.cycles - 1e-9)) + self.weight_load_cycles(g) + self.cfg.latency_cycles
+                + RESOLVE[self.cfg.resolve][1])
+
+    def weight_load_cycles(self, g: GemmShape) -> int:
+        """Cycles spent loading stationary weights (`weight_load_cycles` per block of k_lanes x cols
+        weights, not overlapped with compute), for designs whose weights are not the serial operand."""
+        cfg = self.cfg
+        if not cfg.weight_load_cycles or cfg.serial == "weight":
+            return 0
+        return g.batch * -(-g.K // cfg.k_lanes) * -(-g.N // cfg.cols) * cfg.weight_load_cycles
 
     def _energy(self, c: Cost, macs: int) -> dict[str, float]:
         e = self.cfg.energy
@@ -205,10 +215,11 @@ class BitweightUnit(ComputeUnit):
             if given:
                 a, w = self._views(op, a, w, s)
             c = self.cost(g, a, w, ctx.fidelity, s, (a_op.bits, b_op.bits))
-        cycles = self._cycles(c)
+        cycles = self._cycles(c, g)
         tiles, traffic, sram = self._tiles(op, g, ctx, ctx.clock_ps(cycles))
         pipe = ctx.pipeline(tiles)
         detail = self._detail(c, ctx.fidelity)
+        detail["weight_load_cycles"] = self.weight_load_cycles(g)
         detail["values"] = "given" if given else "uniform (no values given)"
         return OpResult(pipe.total_ps, pipe.compute_ps, op.macs, traffic, sram[0], sram[1],
                         self._energy(c, op.macs), f"{self.cfg.organisation} {self.cfg.serial}-serial "
