@@ -149,3 +149,12 @@ def test_block_width_follows_the_values():
     blocks = [int(r["mapping"].split("(")[1].split()[0]) for r in (dense, sparse)]
     assert blocks[1] > blocks[0]          # less compute to hide the weights' loads behind: narrower blocks
     assert sparse["cycles"] < dense["cycles"]
+
+
+def test_stationary_weight_blocks_pay_their_load_cycles():
+    design = archsim.load_config("configs/bitweight/opt2_tree.yaml")
+    row = archsim.run(design, {"gemm": ["g=1x256x64"]}).ops[0]
+    blocks = (64 // 16) * (256 // 32)           # k_lanes x cols weight blocks
+    assert row["detail"]["weight_load_cycles"] == 16 * blocks
+    assert row["detail"]["engine_cycles"] == blocks   # one row: one cycle per block
+    assert row["compute_cycles"] >= 17 * blocks + 39
