@@ -99,8 +99,10 @@ def test_a_unit_that_does_not_count_its_output_writes_still_fills_the_buffer(tmp
     from dataflows.mapper import mapper_for
 
     reads_only = BitweightUnit.compute
-    monkeypatch.setattr(BitweightUnit, "compute",
-                        lambda self, g, fidelity="fast": dataclasses.replace(reads_only(self, g, fidelity), sram_writes={}))
+    def compute(self, g, fidelity="fast"):
+        return dataclasses.replace(reads_only(self, g, fidelity), sram_writes={})
+
+    monkeypatch.setattr(BitweightUnit, "compute", compute)
     monkeypatch.setenv("ARCHSIM_CACHE_DIR", str(tmp_path))
     design = archsim.load_config("configs/bitweight/pragmatic.yaml")
     op = gemm_op("g", 64, 96, 200)
