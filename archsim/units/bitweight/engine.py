@@ -12,7 +12,8 @@ by digit (b temporal), the other P in parallel. A design fixes how the loops unr
   outermost, the OPT3 law: sum over b of max(1, nnz of the group at b)).
 - A step costs the max over its synchronisation group (the engine's k lanes and `sync_rows`
   engines), floor 1. Groups of one round meet at the round's end (the round costs the slowest
-  group). `slack` lets an engine run that many steps ahead of its group (bounded run-ahead).
+  group). `slack` lets an engine run that many steps ahead of its group (bounded run-ahead);
+  `window` limits how far a brick's lanes may drift apart within a step (shifter.py).
 - `serial="both"` (Laconic): each lane takes one (a, w) pair a step, t(a)*t(w) term pairs; the group
   is k lanes x `cols` x `sync_rows`. `serial="none"`: bit-parallel, or Bit Fusion's `bricks` 2-bit
   products at once (a lane fuses bricks // work MACs a step).
