@@ -65,15 +65,19 @@ def weight_stationary_tiles(op: Any, g: GemmShape, ctx: Any, compute_ps: int, qu
         cols = widest
     blocks = [(n0, min(cols, g.N - n0)) for n0 in range(0, g.N, cols)]
     tiles, rd, wr, cursor = [], {}, {}, dict.fromkeys(REGIONS, 0)
-    total = len(blocks) * g.batch
+    # a block's compute is its share of the op's passes (ceil(width / quantum) each; a narrow last
+    # block costs a whole pass)
+    units = [-(-nb // q) for _, nb in blocks]
+    total = sum(units) * g.batch
+    done = 0
     for bi in range(g.batch):
         for i, (_, nb) in enumerate(blocks):
             loads = [("weight", g.K * nb * wbytes)]
             if i == 0 or not a_once:
                 loads.append(("activation", a_bytes))
             stores = [("output", g.M * nb * cbytes)]
-            t = bi * len(blocks) + i
-            ps = compute_ps * (t + 1) // total - compute_ps * t // total
+            ps = compute_ps * (done + units[i]) // total - compute_ps * done // total
+            done += units[i]
             tiles.append(Tile(ps, tuple(_req(cursor, r, n) for r, n in loads if n),
                               tuple(_req(cursor, r, n) for r, n in stores if n)))
             for r, n in loads:
