@@ -70,7 +70,7 @@ def weight_stationary_tiles(op: Any, g: GemmShape, ctx: Any, compute_ps: int, qu
     units = [-(-nb // q) for _, nb in blocks]
     total = sum(units) * g.batch
     done = 0
-    for bi in range(g.batch):
+    for _ in range(g.batch):
         for i, (_, nb) in enumerate(blocks):
             loads = [("weight", g.K * nb * wbytes)]
             if i == 0 or not a_once:
