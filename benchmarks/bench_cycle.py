@@ -62,7 +62,8 @@ def main() -> None:
         rows = [("fast", wl, {"fidelity": "fast"}), ("cycle", wl, {"fidelity": "cycle"})]
         if not args.skip_exact:
             swl = dict(wl, model=small)
-            rows += [("cycle", swl, {"fidelity": "cycle"}), ("cycle --exact", swl, {"fidelity": "cycle", "exact": True})]
+            rows += [("cycle", swl, {"fidelity": "cycle"}),
+                     ("cycle --exact", swl, {"fidelity": "cycle", "exact": True})]
         base = None
         for fid, w, kw in rows:
             wall, tot, ev = timed(design, w, systems, **kw)
