@@ -143,6 +143,11 @@ class ComputeUnit(abc.ABC):
         """True when the unit runs `op` whole through `run_op` rather than as mapped GEMM tiles."""
         return False
 
+    def check_workload(self, ops: Sequence[Any], system: Any) -> None:
+        """Refuse a whole workload before anything runs (a clear error naming the key), e.g. a model whose
+        weights cannot sit where a memory-side unit computes on them; most units accept any."""
+        return None
+
     def run_op(self, op: Any, ctx: OpContext) -> OpResult:
         """Run a whole op at `ctx.fidelity`; units whose `owns` is ever True implement this."""
         raise WorkloadError(f"unit {self.name!r} ({self.kind}) does not run whole ops")
