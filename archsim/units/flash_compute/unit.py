@@ -12,7 +12,7 @@ from typing import Any
 
 from archsim.errors import ConfigError
 from archsim.units.base import ComputeUnit, OpResult
-from archsim.units.flash_compute.attention import csd_attention
+from archsim.units.flash_compute.attention import csd_attention, csd_kv_append
 from archsim.units.flash_compute.config import FlashComputeConfig
 from archsim.units.flash_compute.gemv import GemvCost, gemv_fast
 from archsim.units.flash_compute.gemv_cycle import gemv_cycle
@@ -57,10 +57,13 @@ class FlashComputeUnit(ComputeUnit):
         check_policy(cfg.arbitration.policy, f"units.{name}.arbitration.policy")
 
     def _gemv(self, op) -> bool:
-        return op.kind == "gemm" and any(o.role == "weight" for o in op.operands)
+        return self.cfg.gemv_cores and op.kind == "gemm" and any(o.role == "weight" for o in op.operands)
 
     def supports(self, op) -> bool:
-        return self._gemv(op) or (op.kind == "attention" and self.cfg.attention is not None)
+        """Weight GEMVs; with an attention engine, decode attention (P = 1) and the KV appends."""
+        if self.cfg.attention is not None and op.kind in ("attention", "kv_write"):
+            return op.kind == "kv_write" or op.shape["P"] == 1
+        return self._gemv(op)
 
     def owns(self, op) -> bool:
         return self.supports(op)
@@ -70,6 +73,8 @@ class FlashComputeUnit(ComputeUnit):
         spec = flash_spec_of(ctx.level(near), near)
         if op.kind == "attention":
             return csd_attention(op, spec, self.cfg, ctx)
+        if op.kind == "kv_write":
+            return csd_kv_append(op, spec, self.cfg, ctx)
         d = op.dims
         batch = d.get("b", 1) * d.get("s", 1)
         plan, cost = gemv_cost(spec, self.cfg, self.clock_hz, d["n"], d["k"], batch, ctx.fidelity)
