@@ -21,7 +21,8 @@ CLASSES = {"command": 0, "vector": 1, "result": 2, "data": 3}
 
 def check_policy(policy: str, where: str = "arbitration.policy") -> str:
     if policy not in POLICIES:
-        raise ConfigError(f"{where}: unknown channel arbitration policy {policy!r}; expected one of {', '.join(POLICIES)}")
+        raise ConfigError(f"{where}: unknown channel arbitration policy {policy!r}; "
+                          f"expected one of {', '.join(POLICIES)}")
     return policy
 
 

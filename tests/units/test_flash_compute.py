@@ -119,7 +119,8 @@ def test_csd_attention_dense_bound():
     assert c.channel_util > 0.9 and c.engine_ps < 0.05 * c.time_ps
     sparse = csd_attention_cost(spec, _engine(keep=0.125), 64, 40, 40, 1536, 128, 128, 2)
     assert 1.5 < c.time_ps / sparse.time_ps < 2.1                  # SparF: up to 2.08x (target c)
-    slow = csd_attention_cost(spec, AttentionEngineConfig(flops=5e9, softmax_flops=650e9), 64, 40, 40, 1536, 128, 128, 2)
+    slow_engine = AttentionEngineConfig(flops=5e9, softmax_flops=650e9)
+    slow = csd_attention_cost(spec, slow_engine, 64, 40, 40, 1536, 128, 128, 2)
     assert slow.time_ps > 1.5 * c.time_ps                          # an engine slower than the flash binds
     with pytest.raises(WorkloadError, match="larger than the drive"):
         csd_attention_cost(spec, _engine(), 4096, 40, 40, 1 << 20, 128, 128, 2, layers=40)

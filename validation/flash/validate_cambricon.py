@@ -73,7 +73,8 @@ def main() -> None:
         paper_tile = (f"{float(ref['tok_s']) / float(ref['no_tiling_tok_s']):.2f}" if ref["no_tiling_tok_s"]
                       else "1.3-1.4")
         print(f"{r['model']:12} {o['tok_s']:6.2f} {float(ref['tok_s']):6.2f} {o['tok_s'] / float(ref['tok_s']):6.3f} | "
-              f"{o['channel_gb']:7.2f} {float(ref['channel_gb']):6.1f} {o['channel_gb'] / float(ref['channel_gb']):6.3f} | "
+              f"{o['channel_gb']:7.2f} {float(ref['channel_gb']):6.1f} "
+              f"{o['channel_gb'] / float(ref['channel_gb']):6.3f} | "
               f"{o['energy_j']:6.2f} {float(ref['energy_j']):5.0f} | {r['tiling_gain']:8.2f} {paper_tile:>9} | "
               f"{o['channel_util']:8.1%} {r['no_tiling']['channel_util']:8.1%}")
     for m in ("opt-6.7b", "llama-2-70b"):

@@ -59,7 +59,8 @@ def rows() -> dict[str, float]:
     sparse = step("instinfer", 256, **{"units.csd.attention.keep": 0.125})
     s20 = step("instinfer", 256, **{"units.csd.attention.drives": 20})
     return {"a_insta_over_flexgen_ssd_bs64": insta[64]["tok_s"] / flex["tok_s"],
-            "b_insta_over_host_dram_best": max(r["tok_s"] for r in insta.values()) / max(r["tok_s"] for r in host.values()),
+            "b_insta_over_host_dram_best": max(r["tok_s"] for r in insta.values())
+            / max(r["tok_s"] for r in host.values()),
             "c_sparf_over_dense_bs256": sparse["tok_s"] / insta[256]["tok_s"],
             "d_kv_share_flexgen_bs64": flex["kv_share"], "d_kv_share_insta_bs64": insta[64]["kv_share"],
             "d_kv_share_insta2_bs64": two["kv_share"],

@@ -133,7 +133,7 @@ def csd_attention(op, spec, cfg, ctx) -> OpResult:
               "flash_engine": c.flops * cfg.attention.flop_energy}
     return OpResult(time_ps=c.time_ps, busy_ps=c.time_ps, macs=op.macs,
                     traffic={cfg.near: (c.p2p_bytes, 0)}, energy_pj=energy,
-                    mapping="in-drive attention" + (f", SparF keep {cfg.attention.keep:g}" if cfg.attention.keep < 1 else ""),
+                    mapping="in-drive attention" + (f", SparF keep {keep:g}" if (keep := cfg.attention.keep) < 1 else ""),
                     detail=detail)
 
 

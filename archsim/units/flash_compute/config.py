@@ -38,7 +38,7 @@ class FlashComputeConfig(NearMemoryConfig):
 
     kind: Literal["flash_compute"] = "flash_compute"
     clock: Frequency | None = None
-    gemv_cores: bool = Field(True, description="in-die GEMV cores beside the page buffers (false: an attention-only drive)")
+    gemv_cores: bool = Field(True, description="in-die GEMV cores beside the page buffers (false: attention only)")
     core_per: Literal["die", "plane", "chip"] = "die"
     core_macs_per_cycle: int = Field(2, ge=1, description="INT8 MACs per cycle of one core (at the unit's clock)")
     core_buffer: Size = Field(2048, description="input + output buffer of one core")

@@ -80,13 +80,14 @@ class FlashComputeUnit(ComputeUnit):
         plan, cost = gemv_cost(spec, self.cfg, self.clock_hz, d["n"], d["k"], batch, ctx.fidelity)
         energy = gemv_energy_pj(spec, self.cfg, cost, self.action_energy_pj("mac"))
         w = cost.work
-        detail = {"tile": f"{plan.h_req}x{plan.w_req}", "flash_share": round(w.flash_weights / (w.flash_weights + w.npu_weights), 4),
+        share = round(w.flash_weights / (w.flash_weights + w.npu_weights), 4)
+        detail = {"tile": f"{plan.h_req}x{plan.w_req}", "flash_share": share,
                   "requests": w.tiles, "npu_pages": w.npu_pages, "channel_bytes": cost.channel_bytes,
                   "bytes_per_channel": cost.per_channel_bytes, "channel_util": round(cost.channel_util, 4),
                   "die_util": round(cost.die_util, 4)}
         return OpResult(time_ps=cost.time_ps, busy_ps=cost.time_ps, macs=op.macs,
                         traffic={near: (cost.channel_bytes, 0)}, energy_pj=energy,
-                        mapping=f"in-flash {plan.h_req}x{plan.w_req}, {detail['flash_share']:.0%} in dies", detail=detail)
+                        mapping=f"in-flash {plan.h_req}x{plan.w_req}, {share:.0%} in dies", detail=detail)
 
     def estimate_s(self, op) -> float | None:
         return None
