@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 
@@ -25,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("archsim.commands.sweep", "run a design-space sweep into a resumable results store"),
     "results": ("archsim.commands.results", "query and export a sweep's results store"),
     "report": ("archsim.commands.report", "make figures and an HTML report from results"),
+    "diff": ("archsim.commands.diff", "compare two run reports (JSON) side by side with ratios"),
     "bits": ("archsim.commands.bits", "digit statistics of operand values under each encoding"),
 }
 
@@ -42,9 +44,16 @@ def _available(only: str | None = None) -> dict[str, object]:
     return mods
 
 
+class _Parser(argparse.ArgumentParser):
+    """A bad argument is one line naming it (and where the help is), not the usage block."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(mods: dict[str, object] | None = None) -> argparse.ArgumentParser:
     mods = _available() if mods is None else mods
-    parser = argparse.ArgumentParser(prog="archsim", description="Cycle-level accelerator simulator.")
+    parser = _Parser(prog="archsim", description="Cycle-level accelerator simulator.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for mod in mods.values():
@@ -59,7 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     # import only the chosen command's module (pydantic, numpy, dask, cocotb load on demand)
     chosen = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(_available(chosen) if chosen in COMMANDS else None)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:           # --help, or a bad argument (already reported in one line)
+        return int(exc.code or 0)
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
@@ -73,6 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:          # `archsim ... | head`: the reader left; stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as exc:           # an output path that cannot be written (or an input that vanished)
+        if exc.filename is None or getattr(args, "debug", False):
+            raise
+        print(f"archsim {args.command}: error: cannot use {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

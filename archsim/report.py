@@ -96,51 +96,68 @@ def _sum_dicts(dicts) -> dict[str, float]:
     return out
 
 
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        if v == 0:
-            return "0"
-        return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
-    if isinstance(v, int):
-        return f"{v:,}"
-    return str(v)
+def workload_text(report: Report) -> str:
+    """What ran, in one line: the model and its phase, or the ops."""
+    m = report.meta or {}
+    if m.get("model"):
+        parts = [f"model {m['model']}", m.get("phase")] + [f"{k} {m[k]}" for k in ("batch", "seq", "kv") if m.get(k)]
+        return ", ".join(str(p) for p in parts if p) + f" ({len(report.ops)} distinct ops)"
+    names = ", ".join(f"{op['name']}" + (f" x{op['count']}" if op["count"] > 1 else "") for op in report.ops)
+    return f"{len(report.ops)} ops: {names}"
 
 
-def print_report(report: Report, console=None, title: str | None = None) -> None:
-    """Per-op table, per-layer table (model workloads) and totals."""
-    from rich.console import Console
-    from rich.table import Table
+OP_COLUMNS = (("op", "name"), ("unit", "unit"), ("x", "count"), ("cycles", "cycles"), ("time", "time_ns"),
+              ("util", "utilization"), ("SRAM B", "sram"), ("DRAM rd", "dram_read_bytes"),
+              ("DRAM wr", "dram_write_bytes"), ("energy", "energy_pj"))
 
-    if console is None:
-        console = Console()
-        console.width = max(console.width, 172)  # keep the table whole when piped or in narrow terminals
-    cols = [("op", "name"), ("unit", "unit"), ("×", "count"), ("cycles", "cycles"), ("time ns", "time_ns"),
-            ("util", "utilization"), ("MACs", "macs"), ("stall cyc", "stall_cycles"),
-            ("SRAM rd B", "sram_reads"), ("SRAM wr B", "sram_writes"), ("DRAM rd B", "dram_read_bytes"),
-            ("DRAM wr B", "dram_write_bytes"), ("energy pJ", "energy_pj")]
-    table = Table(title=title or f"archsim: {report.config.get('name', 'design')}", show_lines=False)
-    for head, _ in cols:
-        table.add_column(head, justify="left" if head in ("op", "unit") else "right")
-    for op in report.ops:
-        row = [_fmt(op[k]) if k != "utilization" else f"{100 * op[k]:.1f}%" for _, k in cols]
-        table.add_row(*row)
-    tot = report.totals
-    table.add_section()
-    table.add_row("total", "", "", *[_fmt(tot[k]) if k != "utilization" else f"{100 * tot[k]:.1f}%"
-                                     for _, k in cols[3:]])
-    console.print(table)
+
+def _cell(key: str, row: dict) -> str:
+    from archsim.textfmt import eng, pct
+
+    if key == "utilization":
+        return pct(row[key])
+    if key == "time_ns":
+        return eng(row[key] * 1e-9, "s")
+    if key == "energy_pj":
+        return eng(row[key] * 1e-12, "J")
+    if key == "sram":
+        return eng(row["sram_reads"] + row["sram_writes"], "B")
+    if key in ("dram_read_bytes", "dram_write_bytes"):
+        return eng(row[key], "B")
+    if key in ("cycles", "macs"):
+        return eng(row[key])
+    return str(row[key])
+
+
+def render_report(report: Report, width: int = 80, title: str | None = None) -> str:
+    """Per-op table, per-layer table (model workloads), mappings and totals, `width` columns wide."""
+    from archsim.textfmt import eng, join_wrapped, render_table, wrap
+
+    out = [wrap(title or f"archsim: {report.config.get('name', 'design')}", width),
+           wrap(f"workload: {workload_text(report)}", width, "  ")]
+    tot = {**report.totals, "name": "total", "unit": "", "count": ""}
+    rows = [[_cell(k, op) for _, k in OP_COLUMNS] for op in report.ops]
+    rows.append([_cell(k, tot) if k not in ("name", "unit", "count") else str(tot[k]) for _, k in OP_COLUMNS])
+    out.append(render_table([h for h, _ in OP_COLUMNS], rows, width, text_cols=(0, 1)))
     if report.meta:
-        lt = Table(title="per layer (summed over the × identical layers)")
-        for head in ("layer", "×", "ops", "ns per layer", "cycles", "time ns", "DRAM rd B", "DRAM wr B",
-                     "energy pJ"):
-            lt.add_column(head, justify="left" if head == "layer" else "right")
-        for g in report.layers:
-            lt.add_row(g["layer"], str(g["count"]), str(g["ops"]), *[_fmt(g[k]) for k in
-                       ("time_ns_per_layer", "cycles", "time_ns", "dram_read_bytes", "dram_write_bytes",
-                        "energy_pj")])
-        console.print(lt)
-    lines = [f"time {tot['time_ns'] / 1e3:,.3f} us", f"utilisation {100 * tot['utilization']:.2f}%",
-             f"energy {tot['energy_pj'] / 1e6:,.3f} uJ"]
+        heads = ("layer", "x", "ops", "per layer", "time", "DRAM rd", "DRAM wr", "energy")
+        lrows = [[g["layer"], str(g["count"]), str(g["ops"]), eng(g["time_ns_per_layer"] * 1e-9, "s"),
+                  eng(g["time_ns"] * 1e-9, "s"), eng(g["dram_read_bytes"], "B"), eng(g["dram_write_bytes"], "B"),
+                  eng(g["energy_pj"] * 1e-12, "J")] for g in report.layers]
+        out.append(render_table(heads, lrows, width, title="per layer (summed over the x identical layers)"))
+    mapped = [(op["name"], op["mapping"]) for op in report.ops if op.get("mapping") not in (None, "stream")]
+    if mapped:
+        out.append("mappings:")
+        pad = min(max(len(n) for n, _ in mapped), 24)
+        out += [wrap(f"  {n.ljust(pad)} {m}", width, " " * (pad + 3)) for n, m in mapped]
+    lines = [f"time {eng(tot['time_ns'] * 1e-9, 's')}", f"utilisation {100 * tot['utilization']:.1f}%",
+             f"energy {eng(tot['energy_pj'] * 1e-12, 'J')}"]
     if "tokens_per_s" in tot:
-        lines += [f"time/token {tot['time_per_token_ns'] / 1e6:,.3f} ms", f"tokens/s {tot['tokens_per_s']:,.1f}"]
-    console.print("  ".join(lines))
+        lines += [f"time/token {eng(tot['time_per_token_ns'] * 1e-9, 's')}", f"tokens/s {eng(tot['tokens_per_s'])}"]
+    out.append(join_wrapped(lines, width))
+    return "\n".join(out)
+
+
+def print_report(report: Report, console=None, title: str | None = None, width: int = 80) -> None:
+    """Print `render_report` (the `console` argument is accepted for old callers and ignored)."""
+    print(render_report(report, width, title))

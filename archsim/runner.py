@@ -140,6 +140,10 @@ class _OpContext:
         source = getattr(self._runner, "values", None)
         return source(op, operand) if callable(source) else None
 
+    def value_pmf(self, op: Any, operand: str) -> Any:
+        ov = self._runner.operand_values
+        return ov.pmf_for(op, operand) if ov is not None else None
+
 
 class _Runner:
     def __init__(self, system: System, fidelity: str, trace: Any):
@@ -194,7 +198,7 @@ class _Runner:
     def _simulate(self, op, unit: ComputeUnit | None) -> _OpCost:
         if unit is not None and unit.owns(op):
             return self._owned(op, unit)
-        if unit is not None and hasattr(op, "as_gemm") and op.kind in ("gemm", "conv"):
+        if unit is not None and unit.maps_gemms and hasattr(op, "as_gemm") and op.kind in ("gemm", "conv"):
             return self._gemm(op, unit)
         return self._stream(op, unit)
 
@@ -217,9 +221,10 @@ class _Runner:
         cost.bypass = not getattr(ctx, "used_port", False)   # e.g. in-flash GEMV: timed beside the level
         return cost
 
-    def _mapper(self, unit: ComputeUnit, bits: Any):
-        """One Mapper per (unit, operand widths), planning with this design's SRAM, off-chip level and energies."""
-        key = (unit.name, bits)
+    def _mapper(self, unit: ComputeUnit, bits: Any, homes: tuple | None = None):
+        """One Mapper per (unit, operand widths, where each tile stream lives when the design has several
+        back-ends), planning with this design's SRAM, off-chip levels and energies."""
+        key = (unit.name, bits, homes)
         m = self._mappers.get(key)
         if m is None:
             from dataflows.cache import MapCache
@@ -228,19 +233,26 @@ class _Runner:
             design = self.system.design
             if self._mem_spec is None:
                 self._mem_spec = design_memory_spec(design)
+            mem = self._mem_spec
+            if homes is not None:
+                from dataflows.mapper import with_stream_levels
+
+                mem = with_stream_levels(mem, self.system.levels, dict(homes))
             cache = MapCache() if design.mapper.cache else None
-            m = self._mappers[key] = Mapper(unit, self._mem_spec, self.energy_spec, design.mapper, cache, bits)
+            m = self._mappers[key] = Mapper(unit, mem, self.energy_spec, design.mapper, cache, bits)
         return m
 
     def _gemm(self, op, unit: ComputeUnit) -> _OpCost:
         """Map the GEMM, then run the mapping's tile schedule through the off-chip level."""
-        mapper = self._mapper(unit, op_bits(op, unit))
+        homes = tuple(self._homes(op, unit).items()) if self.system.routed or unit.side == "memory" else None
+        mapper = self._mapper(unit, op_bits(op, unit), homes)
         self._cost = mapper.cost
         result = mapper.map_gemm(op.as_gemm(), op.name, op.kind)
         best = result.best
         mapping = best.mapping
         label = str(mapping) + (" (stopped by the time budget)" if result.truncated else "")
         unit = mapper.variants.get(mapping.dataflow, unit)  # the dataflow the mapper chose
+        spatial = unit.spatial_use(op.as_gemm(), tuple(getattr(op, "tags", ())))   # PE occupancy, idle reason
         clk = self.system.clock_of(unit)
         d = best.dram_bytes
         res = ComputeResult(cycles=best.compute_cycles, macs=best.macs, folds=mapping.steps, utilization=0.0,
@@ -251,7 +263,8 @@ class _Runner:
             total_ps = clk.cycles_to_ps(best.cycles)
             busy_ps = min(total_ps, clk.cycles_to_ps(best.compute_cycles))
             pipe = PipelineResult(total_ps, busy_ps, total_ps - busy_ps, 0)
-            return _OpCost(pipe, res, *traffic, label + " (estimate)", requests=mapping.transfers())
+            return _OpCost(pipe, res, *traffic, label + " (estimate)", requests=mapping.transfers(),
+                           detail=spatial)
         arr = mapping.step_arrays()
         shapes = list(zip(arr["m"].tolist(), arr["n"].tolist(), arr["k"].tolist(), arr["cont"].tolist()))
         step_ps = {}   # (shape, reads partial sums back) -> (issue interval, drain tail) in ps
@@ -276,12 +289,13 @@ class _Runner:
             for _ in range(mapping.gemm.batch):
                 for i, s in enumerate(shapes):
                     ld = tuple((self._addr(r, v[i], home[r]), v[i]) for r, v in roles if v[i])
-                    st = ((self._addr("ofmap", stores[i], out_lv), stores[i]),) if stores[i] and out_lv is not None else ()
+                    st = (((self._addr("ofmap", stores[i], out_lv), stores[i]),)
+                          if stores[i] and out_lv is not None else ())
                     tiles.append(Tile(step_ps[s][0], ld, st, step_ps[s][1]))
             if home != dict.fromkeys(REGION, 0):
                 traffic = (sum(n for t in tiles for _, n in t.loads), sum(n for t in tiles for _, n in t.stores),
                            *traffic[2:])
-        cost = _OpCost(self._pipeline(tiles, self.system.write_behind), res, *traffic, label)
+        cost = _OpCost(self._pipeline(tiles, self.system.write_behind), res, *traffic, label, detail=spatial)
         if self.system.routed:
             cost.levels = self._level_traffic(tiles)
         return cost

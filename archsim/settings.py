@@ -25,8 +25,8 @@ class Knob:
 
 KNOBS: tuple[Knob, ...] = (
     Knob("ARCHSIM_CACHE_DIR", "cache_dir", "",
-         "root of the mapping cache (default ./.archsim_cache) and of the compiled DRAM core "
-         "(<root>/native; default ~/.cache/archsim/native)"),
+         "root of the mapping cache (<root>/mapper) and of the compiled DRAM core (<root>/native); "
+         "default $XDG_CACHE_HOME/archsim, else ~/.cache/archsim"),
     Knob("ARCHSIM_NATIVE", "native", "1", "use the compiled C DRAM core when it applies (0 = Python only)"),
     Knob("ARCHSIM_SIM", "sim", "all", "RTL simulators to use: verilator | icarus | all | comma list"),
     Knob("ARCHSIM_SIM_BUILD", "sim_build", "", "RTL build root (default sim_build/ at the repository root)"),
@@ -65,3 +65,14 @@ class Settings:
 def settings() -> Settings:
     """The knobs as the environment sets them now."""
     return Settings.from_env()
+
+
+def cache_root() -> Path:
+    """Where archsim keeps what it can recompute: $ARCHSIM_CACHE_DIR, else the user's cache
+    directory ($XDG_CACHE_HOME/archsim, else ~/.cache/archsim), never the working directory."""
+    root = settings().cache_dir
+    if root:
+        return root
+    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "archsim"
+

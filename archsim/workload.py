@@ -39,7 +39,7 @@ def parse_gemm(text: str, index: int = 0, bits: int = 8):
     return gemm_op(m.group("name") or f"gemm{index}_{shape}", M, N, K, bits=bits, batch=B)
 
 
-def _key_values(spec: str | Mapping[str, Any], flag: str, example: str) -> dict[str, Any]:
+def key_values(spec: str | Mapping[str, Any], flag: str, example: str) -> dict[str, Any]:
     """'K=V,K=V' (or a mapping) -> a dict."""
     if not isinstance(spec, str):
         return dict(spec)
@@ -52,46 +52,53 @@ def _key_values(spec: str | Mapping[str, Any], flag: str, example: str) -> dict[
     return items
 
 
+def _int_fields(what: str, name: str, items: dict[str, Any], keys: tuple[str, ...], required: tuple[str, ...]) -> dict:
+    """Check a KEY=VALUE op spec against its keys and required keys; every value an integer."""
+    unknown = set(items) - set(keys)
+    if unknown:
+        raise WorkloadError(f"{what} {name!r}: unknown key(s) {sorted(unknown)}; expected {', '.join(keys)}")
+    missing = [k for k in required if k not in items]
+    if missing:
+        raise WorkloadError(f"{what} {name!r}: missing {', '.join(missing)} (expected {', '.join(keys)})")
+    try:
+        return {k: int(v) for k, v in items.items()}
+    except (TypeError, ValueError) as exc:
+        raise WorkloadError(f"{what} {name!r}: every value must be an integer ({exc})") from None
+
+
 def parse_conv(spec: str | Mapping[str, Any], index: int = 0, bits: int = 8):
     """'H=224,W=224,R=7,S=7,C=3,F=64,stride=2,pad=3[,name=conv1]' (or the same as a mapping) -> a conv op."""
     from dataflows.ir import conv_op
 
-    items = _key_values(spec, "--conv", "H=56,W=56,R=3,S=3,C=64,F=64,stride=1,pad=1")
+    items = key_values(spec, "--conv", "H=56,W=56,R=3,S=3,C=64,F=64,stride=1,pad=1")
     name = str(items.pop("name", f"conv{index}"))
-    unknown = set(items) - set(CONV_KEYS)
-    if unknown:
-        raise WorkloadError(f"conv {name!r}: unknown key(s) {sorted(unknown)}; expected {', '.join(CONV_KEYS)}")
-    missing = [k for k in CONV_KEYS[:6] if k not in items]
-    if missing:
-        raise WorkloadError(f"conv {name!r}: missing {', '.join(missing)} (expected {', '.join(CONV_KEYS)})")
-    try:
-        vals = {k: int(v) for k, v in items.items()}
-    except ValueError as exc:
-        raise WorkloadError(f"conv {name!r}: every value must be an integer ({exc})") from None
-    return conv_op(name, bits=bits, **vals)
+    return conv_op(name, bits=bits, **_int_fields("conv", name, items, CONV_KEYS, CONV_KEYS[:6]))
 
 
 ATTENTION_KEYS = ("B", "H", "P", "M", "E", "F", "kv_heads", "causal", "name")
+
+
+def parse_eltwise(text: str, index: int = 0, bits: int = 16) -> list:
+    """'add:1048576,mul:4096,relu:512' -> element-wise ops (FP16 elements unless --bits says otherwise)."""
+    from dataflows.ir import ELTWISE_KINDS, eltwise_op
+
+    ops = []
+    for k, item in enumerate(x.strip() for x in str(text).split(",") if x.strip()):
+        kind, _, n = item.partition(":")
+        if kind not in ELTWISE_KINDS or not n.strip().isdigit() or int(n) < 1:
+            raise WorkloadError(f"--eltwise {item!r}: expected KIND:N with KIND one of {', '.join(ELTWISE_KINDS)} "
+                                f"and N a positive element count (e.g. add:1048576)")
+        ops.append(eltwise_op(f"{kind}{index}_{k}_{int(n)}", kind, int(n), bits))
+    return ops
 
 
 def parse_attention(spec: str | Mapping[str, Any], index: int = 0, bits: int = 16):
     """'B=64,H=12,P=1024,M=1024,E=64,F=64[,kv_heads=4,causal=1,name=att]' -> a fused attention op."""
     from dataflows.ir import attention_op
 
-    items = _key_values(spec, "--attention", "B=1,H=12,P=1024,M=1024,E=64,F=64")
+    items = key_values(spec, "--attention", "B=1,H=12,P=1024,M=1024,E=64,F=64")
     name = str(items.pop("name", f"attention{index}"))
-    unknown = set(items) - set(ATTENTION_KEYS)
-    if unknown:
-        raise WorkloadError(f"--attention {name!r}: unknown key(s) {sorted(unknown)}; "
-                            f"expected {', '.join(ATTENTION_KEYS)}")
-    missing = [k for k in ("B", "H", "P", "M", "E") if k not in items]
-    if missing:
-        raise WorkloadError(f"--attention {name!r}: missing {', '.join(missing)} "
-                            "(expected B, H, P, M, E[, F, kv_heads, causal])")
-    try:
-        vals = {k: int(v) for k, v in items.items()}
-    except (TypeError, ValueError) as exc:
-        raise WorkloadError(f"--attention {name!r}: every value must be an integer ({exc})") from None
+    vals = _int_fields("--attention", name, items, ATTENTION_KEYS[:-1], ("B", "H", "P", "M", "E"))
     causal = bool(vals.pop("causal", 0))
     return attention_op(name, causal=causal, bits=bits, **vals)
 
@@ -151,6 +158,18 @@ def resolve_workload(workload: Any, design: Any = None) -> Workload:
     return Workload(ops)
 
 
+def onnx_workload(onnx: str, dims: Mapping[str, Any] | None = None, bits: int = 8,
+                  skip_unsupported: bool = False) -> Workload:
+    """The ops of an ONNX model (shapes only; dataflows/lowering/onnx_graph.py)."""
+    from dataflows.lowering.onnx_graph import lower_onnx
+
+    graph = lower_onnx(onnx, dims, bits, skip_unsupported)
+    return Workload(list(graph), {"onnx": str(onnx), "onnx_skipped": graph.meta["onnx_skipped"]})
+
+
+ONNX_KEYS = ("onnx", "dims", "bits", "skip_unsupported")
+
+
 def _from_mapping(spec: Mapping[str, Any]) -> Workload:
     spec = dict(spec)
     values, seed = spec.pop("values", None) or {}, spec.pop("seed", None)
@@ -165,6 +184,12 @@ def _from_mapping(spec: Mapping[str, Any]) -> Workload:
 
 
 def _ops_from_mapping(spec: dict[str, Any]) -> Workload:
+    if spec.get("onnx"):
+        unknown = {k for k, v in spec.items() if v not in (None, [], False)} - set(ONNX_KEYS) - {"phase", "batch"}
+        if unknown:
+            raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)} with onnx; "
+                                f"expected {', '.join(ONNX_KEYS)}")
+        return onnx_workload(**{k: v for k, v in spec.items() if k in ONNX_KEYS and v is not None})
     if spec.get("model") and _is_network(spec["model"]):
         from dataflows.vision import network_params
 
@@ -180,14 +205,16 @@ def _ops_from_mapping(spec: dict[str, Any]) -> Workload:
         if unknown:
             raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; expected {', '.join(keys)}, values, seed")
         return model_workload(**{k: v for k, v in spec.items() if k in keys and v is not None})
-    unknown = set(spec) - {"gemm", "conv", "attention", "file", "bits", "phase", "batch"}
+    unknown = set(spec) - {"gemm", "conv", "attention", "eltwise", "file", "bits", "phase", "batch"}
     if unknown:
-        raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; "
-                            "expected gemm, conv, attention, file or model (and values, seed)")
+        raise WorkloadError(f"workload: unknown key(s) {sorted(unknown)}; expected gemm, conv, attention, eltwise, "
+                            "file or model (and values, seed)")
     bits = int(spec.get("bits", 8))
     ops = [parse_gemm(g, i, bits) for i, g in enumerate(spec.get("gemm") or [])]
     ops += [parse_conv(c, i, bits) for i, c in enumerate(spec.get("conv") or [])]
     ops += [parse_attention(a, i, bits) for i, a in enumerate(spec.get("attention") or [])]
+    ew_bits = int(spec.get("bits", 16))
+    ops += [op for i, e in enumerate(spec.get("eltwise") or []) for op in parse_eltwise(e, i, ew_bits)]
     if spec.get("file"):
         return Workload(ops + resolve_workload(spec["file"]).ops)
     if not ops:

@@ -1,7 +1,8 @@
 """On-disk cache of mapper results, keyed by everything the search result depends on.
 
-One small JSON file per key under `<dir>/mapper/`. The directory is `$ARCHSIM_CACHE_DIR` when
-set, else `.archsim_cache` in the working directory. Writes go to a temporary file first and are
+One small JSON file per key under `<dir>/mapper/`. The directory is the user's archsim cache
+(`$ARCHSIM_CACHE_DIR`, else `$XDG_CACHE_HOME/archsim` or `~/.cache/archsim`), not the working
+directory. Writes go to a temporary file first and are
 renamed into place, so parallel sweep workers never read half a file.
 """
 from __future__ import annotations
@@ -13,11 +14,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from archsim.settings import settings
+from archsim.settings import cache_root
 
 
 def default_cache_dir() -> Path:
-    return settings().cache_dir or Path(".archsim_cache")
+    return cache_root()
 
 
 def cache_key(parts: Any) -> str:

@@ -175,11 +175,28 @@ class CostModel:
             tail[c] = r.tail_cycles
         comp = lut[code]
         load, store = arr["load"].astype(np.float64), arr["store"].astype(np.float64)
+        if self.mem.stream_levels:
+            load, store = self._level_times(arr)
         if self.request_bytes:      # each operand tile moved costs one request's overhead on the link
             load = load + self.request_bytes * sum((arr[f"load_{r}"] > 0) for r in ("ifmap", "filter", "ofmap_in"))
             store = store + self.request_bytes * (store > 0)
         cycles = self._latency(comp, load, store, m.gemm.batch, arr["weight"], arr.get("reps")) + int(tail[code[-1]])
         return self._assemble(m, cycles, arr)
+
+    def _level_times(self, arr: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Loads and stores per step as bytes at the reference rate, when streams cross different
+        off-chip levels: each level's bytes at its own rate, the levels in parallel (the slowest one
+        sets a step's load time); a stream on the unit's own level costs nothing."""
+        per_level: dict[int, np.ndarray] = {}
+        store = np.zeros(len(arr["load"]))
+        for stream, lv, scale in self.mem.stream_levels:
+            if stream == "ofmap":
+                store = arr["store"].astype(np.float64) * scale
+                continue
+            b = arr[f"load_{stream}"].astype(np.float64) * scale
+            per_level[lv] = per_level[lv] + b if lv in per_level else b
+        load = np.max(np.stack(list(per_level.values())), axis=0) if per_level else np.zeros(len(arr["load"]))
+        return load, store
 
     def _latency(self, c: np.ndarray, load: np.ndarray, store: np.ndarray, batch: int,
                  weight: np.ndarray | None = None, counts: tuple[np.ndarray, ...] | None = None) -> int:
@@ -324,7 +341,7 @@ class CostModel:
     def _traffic_and_energy(self, m: Mapping) -> tuple[int, int, dict[str, int], tuple[int, int], dict[str, float]]:
         """Sum the unit's results over the distinct tile shapes; DRAM bytes from the closed form;
         SRAM bytes per buffer from `sram_by_role`."""
-        compute_cycles, macs, unit_e, unit_rd, _ = self._unit_part(m)
+        compute_cycles, macs, unit_e, unit_rd, unit_wr = self._unit_part(m)
         tot, b = m.totals(), m.bits
         dram = {k: tot[k] for k in ("ifmap", "filter", "ofmap_in", "ofmap")}
         moved = sum(dram.values())
@@ -339,6 +356,9 @@ class CostModel:
         unit_psum_reads = nbytes(unit_rd.get("ofmap", 0), b.psum)
         energy["sram.fill_drain"] = (fills + drains) * self.energy.sram_byte_pj
         energy["sram.psum_readback"] = (roles["ofmap"][0] - drains - unit_psum_reads) * self.energy.sram_byte_pj
+        unpriced = unit_wr.get("unpriced_ofmap", 0)      # output writes a unit does not count or price
+        if unpriced:
+            energy["sram.output_write"] = nbytes(unpriced, b.psum) * self.energy.sram_byte_pj
         energy["offchip"] = moved * self.energy.offchip_byte_pj
         return compute_cycles, macs, dram, sram, energy
 
@@ -363,7 +383,13 @@ class CostModel:
             macs += r.macs * count
             for act, pj in r.energy_pj.items():
                 unit_e[act] = unit_e.get(act, 0.0) + pj * count
-            for acc, got in ((rd, r.sram_reads), (wr, r.sram_writes)):
+            # every tile leaves its outputs in the output buffer at least once, whether or not the
+            # unit counts the writes (one that does not is taken to write each output once)
+            writes = r.sram_writes
+            if not writes.get("ofmap"):
+                n_out = shape.M * shape.N * shape.batch
+                writes = {**writes, "ofmap": n_out, "unpriced_ofmap": n_out}
+            for acc, got in ((rd, r.sram_reads), (wr, writes)):
                 for k, v in got.items():
                     acc[k] = acc.get(k, 0) + v * count
         if not unit_e:

@@ -238,8 +238,9 @@ def conv_op(name: str, H: int, W: int, R: int, S: int, C: int, F: int, stride: i
                    Operand("ofmap", "output", ("n", "p", "q", "f"), bits)), count, layer, None, tags)
     dims = {"n": N, "h": H, "w": W, "p": P, "q": Q, "r": R, "s": S, "g": groups, "c": C // groups,
             "f": F // groups}
-    if groups == C == F and "depthwise" not in tags:
-        tags = (*tags, "depthwise")
+    kind = "depthwise" if groups == C == F else "grouped"
+    if kind not in tags:
+        tags = (*tags, kind)
     return Op(name, "conv", "npqgrsc,grscf->npqgf", dims,
               (Operand("ifmap", "activation", ("n", "h", "w", "g", "c"), bits),
                Operand("filter", "weight", ("g", "r", "s", "c", "f"), bits),
@@ -384,6 +385,19 @@ class AttentionOp(Op):
         return AttentionOp(self.name, self.kind, self.einsum, dict(self.dims), self.operands, count, self.layer,
                            self.flops_per_point, self.tags, tuple(p.with_count(count) for p in self.parts),
                            self.causal)
+
+
+ELTWISE_KINDS = {"add": 2, "mul": 2, "relu": 1}
+
+
+def eltwise_op(name: str, kind: str, n: int, bits: int = 16, count: int = 1) -> Op:
+    """c = a + b, a * b or relu(a) over n elements (`--eltwise add:N`): an `elementwise` op tagged with
+    its kind, one FLOP an element."""
+    if kind not in ELTWISE_KINDS:
+        raise WorkloadError(f"element-wise op {name!r}: kind {kind!r} is not one of {', '.join(ELTWISE_KINDS)}")
+    ins = tuple(Operand(x, "activation", ("n",), bits) for x in "ab"[:ELTWISE_KINDS[kind]])
+    return Op(name, "elementwise", ",".join(["n"] * len(ins)) + "->n", {"n": n},
+              ins + (Operand("c", "output", ("n",), bits),), count, tags=(kind,))
 
 
 def attention_op(name: str, B: int, H: int, P: int, M: int, E: int, F: int | None = None,

@@ -24,7 +24,8 @@ from dataflows.cache import MapCache, cache_key
 from dataflows.cost import CostModel, EnergySpec, MappingCost, peak_macs_per_cycle, roofline_cycles
 from dataflows.mapspace import DIMS, MapSpace, Mapping, MemorySpec, OperandBits
 
-CACHE_VERSION = 5                # 5: latency near-ties go to energy; 4: write-behind; 3: energy breaks latency ties in the bound; 2: best-first
+# 5: latency near-ties go to energy; 4: write-behind; 3: energy breaks latency ties in the bound; 2: best-first
+CACHE_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,8 @@ class MapResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {"op": self.op_name, "unit": self.unit, "gemm": str(self.gemm), "objective": self.objective,
-                "latency_tolerance": self.tolerance if self.objective == "latency" else None, "best": self.best.as_dict(), "top": [c.as_dict() for c in self.top],
+                "latency_tolerance": self.tolerance if self.objective == "latency" else None,
+                "best": self.best.as_dict(), "top": [c.as_dict() for c in self.top],
                 "lower_bound": dict(self.lower_bound), "bound_ratio": self.bound_ratio,
                 "method": self.method, "space_size": self.space_size, "evaluated": self.evaluated,
                 "truncated": self.truncated, "wall_s": self.wall_s, "from_cache": self.from_cache}
@@ -281,7 +283,8 @@ class Mapper:
                      "cfg": self.unit.config_key(), "energy": self.unit.energy},
             "memory": [list(self.mem.capacity_bytes), list(self.mem.double_buffered),
                        self.mem.offchip_bytes_per_s, self.mem.offchip_latency_ps, list(self.mem.sram_bytes_per_cycle),
-                       self.mem.write_behind, self.mem.request_overhead_ps],
+                       self.mem.write_behind, self.mem.request_overhead_ps,
+                       [list(x) for x in self.mem.stream_levels]],
             "energy": self.energy.__dict__, "objective": self.cfg.objective,
             "tolerance": self.cfg.latency_tolerance,
             "search": {"constraints": [list(rc.tile), rc.order, rc.dataflow], "dataflows": list(self.variants),
@@ -358,6 +361,19 @@ def design_memory_spec(design: Any) -> MemorySpec:
                            {r: sram[r].double_buffered for r in roles}, {r: sram[r].bytes_per_cycle for r in roles},
                            write_behind=sram["ofmap"].write_behind,
                            request_overhead_ps=request_overhead_ps(level, bytes_per_s))
+
+
+def with_stream_levels(mem: MemorySpec, levels: dict[str, Any], homes: dict[str, int | None]) -> MemorySpec:
+    """`mem` for a design with several back-ends: each tile stream's level (`homes`: stream -> level
+    number in `levels` order, None for a stream that never crosses a port) and its time per byte
+    relative to the spec's reference rate, so the cost model times each level's transfers at its own
+    rate (transfers to different levels overlap)."""
+    import dataclasses
+
+    rates = [stream_bytes_per_s(lv) for lv in levels.values()]
+    ref = mem.offchip_bytes_per_s
+    out = tuple((s, lv, ref / rates[lv]) for s, lv in homes.items() if lv is not None)
+    return dataclasses.replace(mem, stream_levels=out)
 
 
 def stream_bytes_per_s(level: Any) -> float:

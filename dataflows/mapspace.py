@@ -56,6 +56,9 @@ class MemorySpec:
     sram_bytes_per_cycle: tuple[tuple[str, int], ...] = ()  # port bandwidth per role; () = unlimited
     write_behind: bool = False      # outputs drain in the link's idle time (reads first); see cost.py
     request_overhead_ps: int = 0    # link time a request costs beyond bytes / bandwidth (DRAM: a row opened)
+    # Several off-chip back-ends: per tile stream (ifmap, filter, ofmap_in, ofmap), the level it crosses
+    # and its time per byte relative to `offchip_bytes_per_s` (() = every stream on the one level).
+    stream_levels: tuple[tuple[str, int, float], ...] = ()
 
     @classmethod
     def make(cls, capacity_bytes: dict[str, int], offchip_bytes_per_s: float,

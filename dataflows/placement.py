@@ -3,7 +3,8 @@
 Units are told apart by which side of the memory wall they sit on, as each unit class declares
 (`ComputeUnit.side`), never by if-chains over kinds: a PIM, flash or attention unit that arrives
 later declares its side and placement works unchanged.
-With `policy: intensity` an op whose arithmetic intensity (FLOP/byte) is below the threshold goes
+With `policy: pinned` only pins choose; every other op goes to the first capable unit in the
+design's order. With `policy: intensity` an op whose arithmetic intensity (FLOP/byte) is below the threshold goes
 to a memory-side unit when one can run it, as Duplex splits low-intensity attention and MoE
 GEMVs onto Logic-PIM and the rest onto the xPU. Among the remaining candidates, GEMM-like ops go
 to the unit whose `fast` model finishes them first; others go to the first capable unit in the
@@ -52,6 +53,8 @@ def place_op(op: Any, units: Mapping[str, ComputeUnit], cfg: PlacementConfig) ->
         raise ArchsimError(f"no unit of the design can run op {op.name!r} of kind {op.kind!r} "
                            f"(units: {kinds}); add a unit that supports it")
     pool, why = capable, "only capable unit" if len(capable) == 1 else "capable"
+    if cfg.policy == "pinned":
+        return Placed(op.name, pool[0], f"{why}; first in design order (pinned policy)")
     if cfg.policy == "intensity" and len(capable) > 1:
         mem = [n for n in capable if unit_side(units[n]) == MEMORY]
         comp = [n for n in capable if unit_side(units[n]) == COMPUTE]

@@ -31,7 +31,8 @@ def build_offchip_path(memory_cfg, engine: Engine) -> MemoryLevel:
     from memory.chain import Chain
 
     links = [build_link(name, cfg, engine) for name, cfg in memory_cfg.links.items()]
-    return Chain("offchip", engine, links, build_offchip(memory_cfg.offchip, engine, memory_cfg.offchip.kind))
+    return Chain("offchip", engine, links, build_offchip(memory_cfg.offchip, engine, memory_cfg.offchip.kind),
+                 memory_cfg.forward_chunk)
 
 
 def build_level_path(name: str, cfg, engine: Engine) -> MemoryLevel:
@@ -41,7 +42,8 @@ def build_level_path(name: str, cfg, engine: Engine) -> MemoryLevel:
         return device
     from memory.chain import Chain
 
-    return Chain(name, engine, [build_link(f"{name}.{n}", c, engine) for n, c in cfg.links.items()], device)
+    return Chain(name, engine, [build_link(f"{name}.{n}", c, engine) for n, c in cfg.links.items()], device,
+                 cfg.forward_chunk)
 
 
 def build_sram(name: str, cfg: SramConfig, engine: Engine, default_clock_hz: float) -> SramBuffer:

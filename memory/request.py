@@ -83,6 +83,12 @@ class MemoryLevel:
             self.bytes_read += req.nbytes
         self.energy_pj += req.nbytes * self.energy_per_byte_pj
 
+    def account_bulk(self, nbytes: int, is_write: bool, requester: str) -> None:
+        """Count bytes a closed-form model moved through this level without timing them here (a unit that
+        simulates a periodic stream on a prefix and extends it: the bytes still cross the level)."""
+        if nbytes > 0:
+            self._account(Request(0, nbytes, is_write, requester))
+
     def _finish_at(self, req: Request, done_ps: int) -> None:
         """Record completion time and call the requester back at `done_ps`."""
         req.done_ps = done_ps

@@ -58,6 +58,31 @@ def test_conv_topology_and_depthwise_split(tmp_path):
     assert all((layer.gemm.M, layer.gemm.N, layer.gemm.K) == (144, 4, 9) for layer in layers[1:])
 
 
+def test_dw_marker_splits_like_dp(tmp_path):
+    """A trailing `#dw` field (dropped by SCALE-Sim like any last field) marks a depthwise row."""
+    topo = _write(tmp_path, "t.csv", "Layer name,H,W,R,S,C,F,stride,\n"
+                  "conv_dw, 14, 14, 3, 3, 4, 4, 1, #dw\nconv_pw, 12, 12, 1, 1, 4, 8, 1,#DW\n"
+                  "plain, 8, 8, 1, 1, 2, 2, 1,\n")
+    layers = fe.read_topology(topo, "conv")
+    assert [la.name for la in layers] == ([f"conv_dwChannel_{c}" for c in range(4)]
+                                          + [f"conv_pwChannel_{c}" for c in range(4)] + ["plain"])
+    assert (layers[0].gemm.M, layers[0].gemm.N, layers[0].gemm.K) == (144, 4, 9)
+    bad = _write(tmp_path, "b.csv", "h,\nx, 8, 8, 1, 1, 2, 2, 1, dw\n")
+    with pytest.raises(ArchsimError, match="trailing comma .* or a `#dw` marker"):
+        fe.read_topology(bad, "conv")
+
+
+def test_ignored_cfg_keys_are_listed(tmp_path, capsys):
+    text = fe.scalesim_cfg_text(8, 8, "os").replace("UseRamulatorTrace: False", "UseRamulatorTrace: True")
+    cfg = fe.read_config(_write(tmp_path, "a.cfg", text))
+    assert "UseRamulatorTrace=True" in cfg.ignored and "IfmapSramSzkB=1024" in cfg.ignored
+    assert not any(k.split("=")[0] in ("ArrayHeight", "Dataflow", "InterfaceBandwidth") for k in cfg.ignored)
+    topo = _write(tmp_path, "t.csv", "Layer,M,N,K,\ng0,8,8,8,\n")
+    assert main(["scalesim", "-c", str(tmp_path / "a.cfg"), "-t", topo, "-i", "gemm", "-o", str(tmp_path / "o")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "ignored .cfg keys" in out and "UseRamulatorTrace=True" in out
+
+
 def test_missing_key_names_it(tmp_path):
     cfg = _write(tmp_path, "a.cfg", fe.scalesim_cfg_text(8, 8, "os").replace("Bandwidth: 10\n", ""))
     with pytest.raises(ArchsimError, match=r"a\.cfg.*architecture_presets.*'Bandwidth'"):

@@ -8,6 +8,7 @@ from archsim.commands._common import (
     add_config_args,
     add_value_args,
     load_design,
+    positive_int,
     value_args,
     write_json,
 )
@@ -27,9 +28,9 @@ def register(sub) -> argparse.ArgumentParser:
     w.add_argument("--model", help="a model preset (see `archsim model --list`); pick the op with --op")
     p.add_argument("--op", help="with --model: the op name (as `archsim model` prints it)")
     p.add_argument("--phase", choices=("prefill", "decode"), default="prefill")
-    p.add_argument("--seq", type=int, help="with --model prefill: prompt length")
-    p.add_argument("--kv", type=int, help="with --model decode: keys attended")
-    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--seq", type=positive_int, help="with --model prefill: prompt length")
+    p.add_argument("--kv", type=positive_int, help="with --model decode: keys attended")
+    p.add_argument("--batch", type=positive_int, default=1)
     p.add_argument("--unit", help="unit name (default: where placement puts the op)")
     p.add_argument("--objective", choices=("latency", "energy", "edp"),
                    help="default: mapper.objective (latency). latency = the fastest mapping, but mappings within "
@@ -41,8 +42,9 @@ def register(sub) -> argparse.ArgumentParser:
                         "(default: mapper.latency_tolerance)")
     p.add_argument("--budget", help="wall-time cap, e.g. 2s or '500 ms' (default: mapper.budget)")
     p.add_argument("--seed", type=int, help="search seed (default: mapper.seed); also seeds --weights/--acts draws")
-    p.add_argument("--top", type=int, help="mappings to show (default: mapper.top_k)")
-    p.add_argument("--no-cache", action="store_true", help="do not read or write .archsim_cache")
+    p.add_argument("--top", type=positive_int, help="mappings to show (default: mapper.top_k)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="do not read or write the mapping cache (~/.cache/archsim/mapper)")
     p.add_argument("--json", metavar="PATH", help="write the result as JSON to PATH ('-' = stdout)")
     add_value_args(p, seed=False)
     return p
@@ -147,20 +149,28 @@ def _objective(res) -> str:
     return f"latency (near-ties within {100 * res.tolerance:g}% go to least energy, then DRAM bytes)"
 
 
-def _print(design: str, res, run: dict) -> None:
+def render(design: str, res, run: dict, width: int = 80) -> str:
+    from archsim.textfmt import eng, render_table, wrap
+
     lb = res.lower_bound
-    print(f"{design}: op {res.op_name} GEMM {res.gemm} on unit {res.unit}, objective {_objective(res)}")
-    print(f"  search: {res.method}, {res.space_size} mappings, {res.evaluated} scored in {res.wall_s:.2f} s"
-          + (" (stopped by the time budget)" if res.truncated else "") + (" [cache]" if res.from_cache else ""))
-    print(f"  roofline bound: {lb['cycles']:.0f} cycles (compute {lb['compute_cycles']:.0f}, "
-          f"memory {lb['memory_cycles']:.0f}; compulsory {lb['compulsory_bytes']} B)")
-    hdr = f"  {'#':>2} {'mapping':<42} {'est. cycles':>12} {'x bound':>8} {'DRAM bytes':>12} {'energy uJ':>10}"
-    print(hdr)
-    for i, c in enumerate(res.top, 1):
-        print(f"  {i:>2} {c.mapping!s:<42} {c.cycles:>12} {c.cycles / max(lb['cycles'], 1e-9):>8.3f} "
-              f"{c.dram_total_bytes:>12} {c.total_energy_pj / 1e6:>10.3f}")
+    out = [wrap(f"{design}: op {res.op_name} GEMM {res.gemm} on unit {res.unit}, objective {_objective(res)}", width),
+           wrap(f"search: {res.method}, {res.space_size:,} mappings, {res.evaluated:,} scored in {res.wall_s:.2f} s"
+                + (" (stopped by the time budget)" if res.truncated else "") + (" [cache]" if res.from_cache else ""),
+                width, "  "),
+           wrap(f"roofline bound: {lb['cycles']:,.0f} cycles (compute {lb['compute_cycles']:,.0f}, memory "
+                f"{lb['memory_cycles']:,.0f}; compulsory {eng(lb['compulsory_bytes'], 'B')})", width, "  ")]
+    rows = [[str(i), str(c.mapping), f"{c.cycles:,}", f"{c.cycles / max(lb['cycles'], 1e-9):.3f}",
+             eng(c.dram_total_bytes, "B"), eng(c.total_energy_pj * 1e-12, "J")] for i, c in enumerate(res.top, 1)]
+    out.append(render_table(("#", "mapping", "est. cycles", "x bound", "DRAM", "energy"), rows, width,
+                            text_cols=(1,), keep=3))
     est = res.best.cycles
     same = run["mapping"].startswith(str(res.best.mapping))
-    print("  est. cycles: the search's closed form; `archsim run` simulates the tile pipeline:")
-    print(f"  {'#1' if same else run['mapping']} runs {run['cycles']:,} cycles there"
-          + (f" (the estimate is {100 * (est / run['cycles'] - 1):+.2f}%)" if same and run["cycles"] else ""))
+    out.append(wrap("est. cycles: the search's closed form; `archsim run` simulates the tile pipeline: "
+                    f"{'#1' if same else run['mapping']} runs {run['cycles']:,} cycles there"
+                    + (f" (the estimate is {100 * (est / run['cycles'] - 1):+.2f}%)." if same and run["cycles"]
+                       else "."), width))
+    return "\n".join(out)
+
+
+def _print(design: str, res, run: dict) -> None:
+    print(render(design, res, run))

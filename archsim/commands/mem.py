@@ -10,12 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 import yaml
 from pydantic import ValidationError
 
+from archsim.commands._common import nonnegative_int, positive_int
 from archsim.config.memory_schema import DramConfig, FlashConfig
 from archsim.engine import Engine
 from archsim.errors import ConfigError
@@ -42,9 +42,13 @@ def register(sub) -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--trace", help="DRAMSim3 trace: '0xADDR READ|WRITE cycle' per line")
     src.add_argument("--pattern", choices=PATTERN_NAMES, help="synthetic pattern (seq_wr: flash only)")
-    p.add_argument("--n", type=int, default=10_000, help="requests in the pattern (default 10000)")
+    src.add_argument("--commands", metavar="FILE",
+                     help="DRAM command trace: 'COMMAND [bank [row]]' per line (any command the standard "
+                          "declares, PIM ones included), issued in order on channel 0; an illegal order is refused "
+                          "naming the line")
+    p.add_argument("--n", type=positive_int, default=10_000, help="requests in the pattern (default 10000)")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--gap", type=int, default=500, help="idle_rand: cycles between requests")
+    p.add_argument("--gap", type=nonnegative_int, default=500, help="idle_rand: cycles between requests")
     p.add_argument("--fidelity", choices=("cycle", "fast"), help="default: the config's (cycle)")
     p.add_argument("--json", metavar="FILE", help="write the stats as JSON ('-' for stdout)")
     return p
@@ -52,9 +56,9 @@ def register(sub) -> argparse.ArgumentParser:
 
 def _base_offchip(args) -> dict:
     if args.config:
-        path = Path(args.config)
-        if not path.is_file():
-            raise ConfigError(f"design file {args.config!r} not found")
+        from archsim.config.loader import resolve_config
+
+        path = resolve_config(args.config)
         try:
             from archsim.config.loader import (
                 load_config,  # the lead's loader, when present
@@ -102,7 +106,8 @@ def build_config(args) -> DramConfig | FlashConfig:
     try:
         return model.model_validate(off)
     except ValidationError as exc:
-        msgs = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
+        msgs = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+                         for e in exc.errors())
         raise ConfigError(f"memory.offchip: {msgs}") from None
 
 
@@ -114,8 +119,16 @@ def run(cfg, args) -> dict:
     engine = Engine()
     level = build_offchip(cfg, engine)
     if isinstance(cfg, FlashConfig):
+        if getattr(args, "commands", None):
+            raise ConfigError("--commands replays DRAM commands; the level is flash")
         from memory.flash.drive import run_flash
         return run_flash(level, args.pattern, args.trace, args.n, args.seed)
+    if getattr(args, "commands", None):
+        from memory.dram.cmdtrace import replay_file
+
+        out = replay_file(level, args.commands)
+        return {"standard": level.spec.name, "cycles": out["cycles"],
+                "commands": {k: v for k, v in out["commands"].items() if v}}
     addrs, writes, cycles = _requests(args, level)
     return replay(level, addrs, writes, cycles, level.spec.burst_bytes, level.clock)
 
@@ -130,7 +143,15 @@ def _requests(args, level):
 
 
 def _fmt(v) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
+    from archsim.textfmt import plain
+
+    return plain(v)
+
+
+def _line(key: str, value: str) -> str:
+    from archsim.textfmt import wrap
+
+    return wrap(f"{key:28s} {value}", 80, " " * 29)
 
 
 def explain(cfg, args, stats: dict) -> dict:
@@ -151,11 +172,10 @@ def explain(cfg, args, stats: dict) -> dict:
 
 def _explain_lines(e: dict) -> list[str]:
     lifted = ", ".join(f"{k} {100 * v:+.1f}%" for k, v in e["gain_if_lifted"].items())
-    return [f"{'front end':28s} {e['front_end']}",
-            f"{'bandwidth':28s} {e['bandwidth_gbps']:.2f} GB/s of {e['peak_bandwidth_gbps']:.2f} GB/s peak "
-            f"({100 * e['share_of_peak']:.0f}%)",
-            f"{'bound':28s} {e['bound']}",
-            f"{'faster with it lifted':28s} {lifted}"]
+    return [_line("front end", e["front_end"]),
+            _line("bandwidth", f"{e['bandwidth_gbps']:.2f} GB/s of {e['peak_bandwidth_gbps']:.2f} GB/s peak "
+                               f"({100 * e['share_of_peak']:.0f}%)"),
+            _line("bound", e["bound"]), _line("faster with it lifted", lifted)]
 
 
 def main(args) -> int:
@@ -177,5 +197,5 @@ def main(args) -> int:
                 continue
             if isinstance(v, dict):
                 v = ", ".join(f"{a}={_fmt(b)}" for a, b in v.items())
-            print(f"{k:28s} {_fmt(v)}", file=sys.stdout)
+            print(_line(k, _fmt(v)), file=sys.stdout)
     return 0

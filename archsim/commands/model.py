@@ -1,4 +1,5 @@
-"""`archsim model`: lower a transformer and print its operator table and parameter counts."""
+"""`archsim model`: lower a transformer (or build a vision network) and print its operator table and
+parameter counts."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +8,7 @@ import sys
 
 from archsim.errors import WorkloadError
 from archsim.fileio import atomic_write_text
+from archsim.commands._common import positive_int
 
 MIB = 1 << 20
 
@@ -15,16 +17,20 @@ def register(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("model", help="lower a transformer and print its operator table",
                        description="Lower a bundled preset or a Hugging Face config.json to operators and "
                                    "print FLOPs, bytes per operand role and arithmetic intensity per op.")
-    p.add_argument("model", nargs="?", help="preset name (see --list) or path to a config.json")
+    p.add_argument("model", nargs="?", help="preset name (see --list), path to a config.json, or a vision "
+                                            "network (e.g. mobilenet-v1)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="vision network parameter, e.g. --param width=0.5 (repeatable)")
     p.add_argument("--list", action="store_true", help="list the bundled presets and exit")
     p.add_argument("--phase", choices=("prefill", "decode"), default="prefill")
-    p.add_argument("--batch", type=int, default=1, help="sequences in the batch (default 1)")
+    p.add_argument("--batch", type=positive_int, default=1, help="sequences in the batch (default 1)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--seq", type=int, help="prefill: prompt length in tokens (default min(1024, max positions))")
-    g.add_argument("--kv", type=int,
+    g.add_argument("--seq", type=positive_int,
+                   help="prefill: prompt length in tokens (default min(1024, max positions))")
+    g.add_argument("--kv", type=positive_int,
                    help="decode: keys attended incl. the new token (default min(1024, max positions))")
-    p.add_argument("--bits", type=int, default=16, help="weight and activation precision (default 16)")
-    p.add_argument("--kv-bits", type=int, help="KV-cache precision (default --bits)")
+    p.add_argument("--bits", type=positive_int, default=16, help="weight and activation precision (default 16)")
+    p.add_argument("--kv-bits", type=positive_int, help="KV-cache precision (default --bits)")
     p.add_argument("--expand", action="store_true", help="one row per layer instead of one row x count")
     p.add_argument("--moe-imbalance", type=float, default=0.0,
                    help="MoE routing skew: expert i gets a share ~ (i+1)^-x (0 = balanced)")
@@ -69,38 +75,48 @@ def summary(graph) -> dict:
                        "intensity": graph.total_flops / graph.total_bytes}}
 
 
-def _print(s: dict, out) -> None:
+def render(s: dict, width: int = 80) -> str:
+    """The op table and totals, `width` columns wide (bytes and FLOPs in engineering units)."""
+    from archsim.textfmt import eng, join_wrapped, render_table, wrap
+
     m = s["meta"]
     kv = f"attended {m['attended']}" + (f" of context {m['context']}" if m["attended"] != m["context"] else "")
-    print(f"{s['model']} ({m['family']}) {m['phase']}: batch {m['batch']}, new tokens {m['new_tokens']}, {kv}, "
-          f"{m['bits']}-bit weights/activations, {m['kv_bits']}-bit KV", file=out)
-    head = f"{'op':<22}{'kind':<12}{'count':>6}  {'shape':<22}{'GFLOP':>12}{'weight MiB':>12}{'act MiB':>10}" \
-           f"{'KV MiB':>9}{'out MiB':>10}{'FLOP/B':>9}"
-    print(head, file=out)
-    print("-" * len(head), file=out)
-    for r in s["ops"]:
-        print(f"{r['name']:<22}{r['kind']:<12}{r['count']:>6}  {r['shape']:<22}{r['flops'] / 1e9:>12.4f}"
-              f"{r['weight_bytes'] / MIB:>12.2f}{r['activation_bytes'] / MIB:>10.2f}{r['kv_cache_bytes'] / MIB:>9.2f}"
-              f"{r['output_bytes'] / MIB:>10.2f}{r['intensity']:>9.2f}", file=out)
+    out = [wrap(f"{s['model']} ({m['family']}) {m['phase']}: batch {m['batch']}, new tokens {m['new_tokens']}, "
+                f"{kv}, {m['bits']}-bit weights/activations, {m['kv_bits']}-bit KV", width)]
+    heads = ("op", "x", "shape", "FLOP", "weight", "act", "KV", "out", "FLOP/B", "kind")
+    rows = [[r["name"], str(r["count"]), r["shape"], eng(r["flops"]), eng(r["weight_bytes"], "B"),
+             eng(r["activation_bytes"], "B"), eng(r["kv_cache_bytes"], "B"), eng(r["output_bytes"], "B"),
+             f"{r['intensity']:.1f}", r["kind"]] for r in s["ops"]]
+    out.append(render_table(heads, rows, width, text_cols=(0, 2, 9)))
     t = s["totals"]
-    print("-" * len(head), file=out)
-    roles = ", ".join(f"{k} {v / MIB:.1f} MiB" for k, v in t["bytes_by_role"].items())
-    print(f"total (x count): {t['flops'] / 1e9:.3f} GFLOP, {t['bytes'] / MIB:.1f} MiB ({roles}), "
-          f"{t['intensity']:.2f} FLOP/B", file=out)
+    roles = [f"{k} {eng(v, 'B')}" for k, v in t["bytes_by_role"].items()]
+    out.append(join_wrapped([f"total (x count): {eng(t['flops'])}FLOP,", f"{eng(t['bytes'], 'B')} moved",
+                             f"({', '.join(roles)}),", f"{t['intensity']:.1f} FLOP/B"], width, " "))
     p = m["params"]
-    print(f"parameters: {p['total']:,} total, {p['active']:,} active per token "
-          f"({p['per_layer']:,} per layer, {p['embedding']:,} embedding)", file=out)
+    out.append(wrap(f"parameters: {p['total']:,} total, {p['active']:,} active per token "
+                    f"({p['per_layer']:,} per layer, {p['embedding']:,} embedding)", width))
     if "expert_loads" in m:
-        print(f"tokens per expert: {m['expert_loads']}", file=out)
+        out.append(wrap(f"tokens per expert: {m['expert_loads']}", width))
+    return "\n".join(out)
+
+
+def _print(s: dict, out) -> None:
+    print(render(s), file=out)
 
 
 def main(args) -> int:
     from dataflows.lowering import lower
     from dataflows.models import preset_names
 
+    from dataflows.vision import NETWORKS, is_network
+
     if args.list:
         print("\n".join(preset_names()))
+        print("\n".join(f"{n}  ({net.summary}; parameters: {', '.join(f'{k}={v}' for k, v in net.params.items())})"
+                        for n, net in NETWORKS.items()))
         return 0
+    if args.model and is_network(args.model):
+        return _network(args)
     if not args.model:
         raise WorkloadError("archsim model needs a preset name or a config.json path; presets: "
                             + ", ".join(preset_names()))
@@ -117,4 +133,35 @@ def main(args) -> int:
             _print(s, sys.stdout)
     else:
         _print(s, sys.stdout)
+    return 0
+
+
+def _network(args) -> int:
+    """A bundled vision network's layer table: MACs and parameters per layer, totals per convention."""
+    from archsim.workload import key_values
+    from dataflows.vision import build_network
+
+    params = key_values(",".join(args.param), "--param", "width=0.5") if args.param else {}
+    net = build_network(args.model, batch=args.batch, **params)
+    layers = [{"name": la.name, "type": la.type, "macs": la.macs, "weights": la.weights, "biases": la.biases,
+               "bn_channels": la.bn_channels} for la in net.layers]
+    t = {"macs": net.macs, "params": net.params(0), "params_with_bn": net.params(2),
+         "params_with_bn_stats": net.params(4)}
+    s = {"model": net.name, "meta": dict(net.graph.meta), "layers": layers, "totals": t}
+    if args.json:
+        text = json.dumps(s, indent=2)
+        if args.json == "-":
+            sys.stdout.write(text + "\n")
+            return 0
+        atomic_write_text(args.json, text + "\n")
+    print(f"{net.name}: {', '.join(f'{k}={v}' for k, v in net.graph.meta.items() if k != 'network')}, "
+          f"input {net.h}x{net.w}x{net.c}, batch {net.batch}")
+    head = f"{'layer':<18}{'type':<11}{'MACs (per image)':>18}{'weights':>12}{'biases':>9}{'BN ch':>8}"
+    print(head)
+    print("-" * len(head))
+    for r in layers:
+        print(f"{r['name']:<18}{r['type']:<11}{r['macs']:>18,}{r['weights']:>12,}{r['biases']:>9,}{r['bn_channels']:>8,}")
+    print("-" * len(head))
+    print(f"total: {t['macs']:,} MACs per image; parameters {t['params']:,} (weights + biases), "
+          f"{t['params_with_bn']:,} (+ batch-norm scale and shift), {t['params_with_bn_stats']:,} (+ running stats)")
     return 0

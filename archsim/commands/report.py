@@ -16,6 +16,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def main(args: argparse.Namespace) -> int:
     from archsim.sweep.html import build_report
 
-    page = build_report(args.source, args.out)
+    from archsim.commands._common import progress
+
+    with progress(f"drawing the figures and tables of {args.source}"):
+        page = build_report(args.source, args.out)
     print(f"wrote {page}")
     return 0

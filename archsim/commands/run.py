@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from archsim.commands._common import add_config_args, add_value_args, load_design, value_args, write_json
+from archsim.commands._common import add_config_args, add_value_args, load_design, positive_int, value_args, write_json
 from archsim.errors import ArchsimError
 
 
@@ -20,20 +20,35 @@ def register(sub) -> argparse.ArgumentParser:
     w.add_argument("--attention", action="append", default=[], metavar="B=..,H=..,P=..,M=..,E=..,F=..",
                    help="a fused attention op softmax(Q K^T) V (optional kv_heads=.. for GQA, causal=1); units "
                         "that cannot run it whole run its QK^T, softmax and A.V parts")
+    w.add_argument("--eltwise", action="append", default=[], metavar="add:N,mul:N,relu:N",
+                   help="element-wise ops over N FP16 elements (c = a + b, a * b, relu(a))")
     w.add_argument("--workload", metavar="FILE", help="a workload YAML (ops: [{name, gemm: MxNxK}, {conv: {...}}])")
     w.add_argument("--model", help="a transformer preset (e.g. llama2-7b), a config.json path, or a vision "
                                    "network (e.g. mobilenet-v1; its parameters by --set workload.width=0.5)")
+    w.add_argument("--onnx", metavar="FILE", help="an ONNX model (shapes only; needs the onnx extra)")
+    w.add_argument("--onnx-dim", action="append", default=[], metavar="NAME=VALUE",
+                   help="value of a symbolic input dim of the ONNX model (repeatable)")
+    w.add_argument("--skip-unsupported", action="store_true",
+                   help="ONNX: run the nodes that lower and list the others as skipped (default: an error)")
     w.add_argument("--phase", choices=["prefill", "decode"], default="prefill")
-    w.add_argument("--batch", type=int, default=1)
-    w.add_argument("--seq", type=int, help="prompt length (prefill)")
-    w.add_argument("--kv", type=int, help="KV-cache length (decode)")
+    w.add_argument("--batch", type=positive_int, default=1)
+    w.add_argument("--seq", type=positive_int, help="prompt length (prefill)")
+    w.add_argument("--kv", type=positive_int, help="KV-cache length (decode)")
     w.add_argument("--fused-attention", action="store_true",
                    help="lower a model's QK^T, softmax and A.V as one attention op (run whole by units that can)")
     w.add_argument("--allow-long", action="store_true", help="allow a context longer than the model's positions")
-    w.add_argument("--bits", type=int, default=None,
+    w.add_argument("--bits", type=positive_int, default=None,
                    help="operand precision in bits (default: 8 for GEMMs, 16 for models)")
     add_value_args(p)
-    p.add_argument("--fidelity", choices=["fast", "cycle"], default="fast")
+    p.add_argument("--fidelity", choices=["fast", "cycle"], default="fast",
+                   help="fast (default): closed-form compute and memory, well under a second for a "
+                        "transformer block; cycle: the arrays register by register and DRAM command by "
+                        "command on the event engine, seconds to minutes (about 10-100x slower; a progress "
+                        "line shows on a terminal)")
+    p.add_argument("--placement", choices=["auto", "intensity", "pinned"],
+                   help="which unit runs each op: the fastest estimate (auto), memory-side units below the design's "
+                        "intensity threshold (intensity), or the design's pins then its first capable unit (pinned); "
+                        "default: the design's mapper.placement.policy")
     p.add_argument("--no-dedup", action="store_true", help="simulate every repeated layer instead of once")
     p.add_argument("--json", metavar="PATH|-", help="write the report as JSON ('-' for stdout, no table)")
     p.add_argument("--trace", metavar="PATH", help="write a Chrome/Perfetto trace of unit and memory activity")
@@ -41,6 +56,12 @@ def register(sub) -> argparse.ArgumentParser:
 
 
 def workload_from_args(args) -> dict | None:
+    if getattr(args, "onnx", None):
+        from archsim.workload import key_values
+
+        dims = {k: int(v) for k, v in key_values(",".join(args.onnx_dim), "--onnx-dim", "batch=1").items()} \
+            if args.onnx_dim else {}
+        return {"onnx": args.onnx, "dims": dims, "bits": args.bits or 8, "skip_unsupported": args.skip_unsupported}
     if args.model:
         spec = {"model": args.model, "phase": args.phase, "batch": args.batch, "seq": args.seq, "kv": args.kv}
         if args.allow_long:
@@ -50,8 +71,9 @@ def workload_from_args(args) -> dict | None:
         if args.bits:
             spec["bits"] = args.bits
         return spec
-    if args.gemm or args.conv or args.attention or args.workload:
-        spec = {"gemm": args.gemm, "conv": args.conv, "attention": args.attention, "file": args.workload}
+    if args.gemm or args.conv or args.attention or args.workload or args.eltwise:
+        spec = {"gemm": args.gemm, "conv": args.conv, "attention": args.attention, "file": args.workload,
+                "eltwise": args.eltwise}
         if args.bits:
             spec["bits"] = args.bits
         return spec
@@ -82,16 +104,24 @@ def main(args) -> int:
         if spec is None:
             spec = design.workload.model_dump(exclude_none=True)
         spec.update(sets)
+    if args.placement:
+        design.mapper.placement.policy = {"auto": "capability"}.get(args.placement, args.placement)
     trace = None
     if args.trace:
         from archsim.trace import Trace
 
         trace = Trace()
-    report = run(design, spec, fidelity=args.fidelity, dedup=not args.no_dedup, trace=trace, **value_args(args))
+    from archsim.commands._common import progress
+
+    with progress(f"simulating on {design.name} ({args.fidelity})"):
+        report = run(design, spec, fidelity=args.fidelity, dedup=not args.no_dedup, trace=trace, **value_args(args))
     if trace is not None:
         trace.write(args.trace)
     if args.json:
         write_json(report.to_dict(), args.json)
     if args.json != "-":
         print_report(report)
+        skipped = report.meta.get("onnx_skipped")
+        if skipped:
+            print(f"skipped {len(skipped)} ONNX node(s) that do not lower: {', '.join(skipped)}")
     return 0

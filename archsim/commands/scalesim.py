@@ -22,34 +22,35 @@ def register(sub) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
     cfg = fe.read_config(args.config)
     layers = fe.read_topology(args.topology, args.input_type)
     rows = fe.compute_report(cfg, layers)
     dest = fe.write_compute_report(rows, args.outdir)
 
-    console = Console(width=max(Console().width, 120))  # keep the table readable when piped
-    table = Table(title=f"{cfg.run_name}: {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} "
-                        f"(SCALE-Sim v3 timing)")
-    short = {"Total Cycles": "Cycles", "Stall Cycles": "Stalls", "Overall Util %": "Util %",
-             "Mapping Efficiency %": "Map eff %", "Compute Util %": "Cmp util %",
-             fe.PIPELINED_COLUMN: "Pipelined"}
+    from archsim.textfmt import render_table, wrap
+
+    short = {"Total Cycles": "cycles", "Stall Cycles": "stalls", "Overall Util %": "util %",
+             "Mapping Efficiency %": "map eff %", "Compute Util %": "cmp util %",
+             fe.PIPELINED_COLUMN: "pipelined"}
     cols = [c for c in rows[0] if c != "LayerID"]
-    for col in ("ID", "Layer", "M", "N", "K", *(short[c] for c in cols)):
-        table.add_column(col, justify="left" if col == "Layer" else "right", no_wrap=col != "Layer")
+    table = []
     for layer, r in zip(layers, rows):
         g = layer.gemm
         cells = [str(r["LayerID"]), layer.name, str(g.M), str(g.N), str(g.K)]
-        cells += [f"{r[c]:.2f}" if isinstance(r[c], float) else str(r[c]) for c in cols]
-        table.add_row(*cells)
-    console.print(table)
+        cells += [f"{r[c]:.2f}" if isinstance(r[c], float) else f"{r[c]:,}" for c in cols]
+        table.append(cells)
+    print(render_table(("ID", "layer", "M", "N", "K", *(short[c] for c in cols)), table, text_cols=(1,),
+                       title=f"{cfg.run_name}: {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} (SCALE-Sim v3 timing)",
+                       keep=6, more=f"all columns in {dest}"))
     if fe.PIPELINED_COLUMN not in rows[0]:
-        console.print("note: the pipelined-array model (archsim/units/systolic/pipelined.py) is not "
-                      f"available, so the '{fe.PIPELINED_COLUMN}' column is left out.")
+        print(wrap("note: the pipelined-array model (archsim/units/systolic/pipelined.py) is not "
+                   f"available, so the '{fe.PIPELINED_COLUMN}' column is left out."))
+    if cfg.ignored:
+        print(wrap("ignored .cfg keys (SRAM sizes, offsets, request buffers, layouts, sparsity settings and "
+                   "the Ramulator switch shape SCALE-Sim's traces, DRAM model and USER-mode stalls, not this "
+                   "compute report): " + ", ".join(cfg.ignored)))
     if cfg.interface_bandwidth == "USER":
-        console.print("note: InterfaceBandwidth is USER; archsim reports stall-free (CALC) cycles, "
-                      "SCALE-Sim would add its own USER-mode stall cycles.")
-    console.print(f"wrote {dest}")
+        print(wrap("note: InterfaceBandwidth is USER; archsim reports stall-free (CALC) cycles, "
+                   "SCALE-Sim would add its own USER-mode stall cycles."))
+    print(f"wrote {dest}")
     return 0

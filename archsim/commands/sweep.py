@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from archsim.errors import ArchsimError
+from archsim.commands._common import nonnegative_int, positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -13,14 +14,15 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                                    "point to the results database the moment it finishes.")
     p.add_argument("spec", help="sweep spec YAML (see configs/sweeps/)")
     p.add_argument("--db", default="results.sqlite", help="results database (default: results.sqlite)")
-    p.add_argument("--workers", type=int, default=None,
+    p.add_argument("--workers", type=positive_int, default=None,
                    help="local worker processes (default: CPU count; 1 = in-process)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on an existing Dask scheduler")
-    where.add_argument("--dask-local", type=int, metavar="N", help="run on a local Dask cluster of N workers")
+    where.add_argument("--dask-local", type=positive_int, metavar="N", help="run on a local Dask cluster of N workers")
     p.add_argument("--resume", action="store_true", help="continue a sweep already in --db (redoes failed points)")
-    p.add_argument("--retries", type=int, default=1, help="retries for a point whose worker crashed (default 1)")
-    p.add_argument("--limit", type=int, default=None, help="run at most N of the remaining points")
+    p.add_argument("--retries", type=nonnegative_int, default=1,
+                   help="retries for a point whose worker crashed (default 1)")
+    p.add_argument("--limit", type=positive_int, default=None, help="run at most N of the remaining points")
     p.add_argument("--dry-run", action="store_true", help="validate and count the points, run nothing")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p

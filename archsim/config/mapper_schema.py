@@ -56,7 +56,7 @@ class MapConstraint(StrictModel):
 class PlacementConfig(StrictModel):
     """Which unit runs which op: pinned by glob, else by capability, optionally split by intensity."""
 
-    policy: Literal["capability", "intensity"] = "intensity"
+    policy: Literal["capability", "intensity", "pinned"] = "intensity"
     intensity_threshold: float = Field(
         8.0, ge=0, description="FLOP/byte; ops below it go to a memory-side unit when one can run them")
     pin: dict[str, str] = Field(default_factory=dict, description="op-name glob -> unit name")

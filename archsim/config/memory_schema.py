@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from archsim.config.base import StrictModel
 from archsim.config.quantities import Bandwidth, Duration, Energy, Frequency, Size
@@ -63,6 +63,16 @@ class DramConfig(StrictModel):
     kind: Literal["dram"] = "dram"
     standard: str = Field(description="DDR4-3200, DDR5-4800, LPDDR5-6400, HBM2, HBM3, GDDR6")
     channels: int = Field(1, ge=1)
+
+    @field_validator("standard")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        from memory.dram.spec import available_standards
+
+        names = available_standards()
+        if v.lower() not in {n.lower() for n in names}:
+            raise ValueError(f"unknown DRAM standard {v!r}; DRAM standards: {', '.join(names)} (memory/specs)")
+        return v
     ranks: int | None = Field(None, ge=1, description="default: the standard's organisation")
     mapping: str = Field("rochrababgco", description="address fields MSB first (DRAMSim3 syntax)")
     xor_bank_hash: bool = Field(False, description="XOR bank/bank-group bits with low row bits")
@@ -130,6 +140,8 @@ class LevelConfig(StrictModel):
 
     device: OffchipConfig
     links: dict[str, LinkConfig] = Field(default_factory=dict)
+    forward_chunk: Size | None = Field(None, description="links forward requests in chunks of this size as "
+                                       "they arrive (cut-through); none: whole requests (store and forward)")
 
 
 PLACEMENT_ROLES = ("weight", "kv_cache", "activation", "output")
@@ -143,6 +155,8 @@ class MemoryConfig(StrictModel):
     sram: dict[str, SramConfig] = Field(default_factory=dict)
     links: dict[str, LinkConfig] = Field(default_factory=dict)
     offchip: OffchipConfig = Field(default_factory=lambda: SimpleOffchipConfig(bandwidth="25.6 GB/s", latency="100 ns"))
+    forward_chunk: Size | None = Field(None, description="`links` forward requests in chunks of this size as "
+                                       "they arrive (cut-through); none: whole requests (store and forward)")
     levels: dict[str, LevelConfig] = Field(default_factory=dict)
     placement: dict[Literal["weight", "kv_cache", "activation", "output"], str] = Field(
         default_factory=dict, description="operand role -> off-chip level name (default offchip)")

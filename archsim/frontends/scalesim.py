@@ -92,6 +92,7 @@ class ScalesimConfig:
     cols: int
     dataflow: str
     interface_bandwidth: str      # CALC (stall-free) or USER (SCALE-Sim adds its own stalls)
+    ignored: tuple[str, ...] = ()  # "key=value" of every .cfg key that does not shape the compute report
 
 
 @dataclass(frozen=True)
@@ -154,20 +155,32 @@ def read_config(path: str | Path) -> ScalesimConfig:
     if sp.lower() in ("true", "1", "yes"):
         raise ArchsimError(f"{where}: SparsitySupport is on, but archsim's SCALE-Sim mode models dense "
                            "layers only; set it to false")
+    used = {"run_name", "arrayheight", "arraywidth", "dataflow", "interfacebandwidth", "sparsitysupport"}
+    ignored = tuple(f"{key_name(s, k)}={v.strip()}" for s in cp.sections() for k, v in cp.items(s)
+                    if k.lower() not in used)
     return ScalesimConfig(run_name=get("general", "run_name")[0], rows=rows, cols=cols,
-                          dataflow=df.lower(), interface_bandwidth=bw.upper())
+                          dataflow=df.lower(), interface_bandwidth=bw.upper(), ignored=ignored)
+
+
+def key_name(section: str, key: str) -> str:
+    """A .cfg key as SCALE-Sim spells it (configparser lowercases keys)."""
+    return next((k for k in REQUIRED_KEYS.get(section, ()) if k.lower() == key), key)
 
 
 def conv_layers(name: str, H: int, W: int, R: int, S: int, C: int, F: int, stride: int,
-                line: int = 0) -> list[Layer]:
-    """One conv row as SCALE-Sim runs it: a `DP` layer becomes C single-channel layers, F filters each."""
-    chans = [(f"{name}Channel_{c}", 1) for c in range(C)] if "DP" in name else [(name, C)]
+                line: int = 0, depthwise: bool = False) -> list[Layer]:
+    """One conv row as SCALE-Sim runs it: a `DP` layer (or one marked `#dw`) becomes C
+    single-channel layers, F filters each."""
+    chans = [(f"{name}Channel_{c}", 1) for c in range(C)] if "DP" in name or depthwise else [(name, C)]
     return [Layer(lname, line, conv_to_gemm(H, W, R, S, ch, F, stride, convention="scalesim"))
             for lname, ch in chans]
 
 
 def read_topology(path: str | Path, input_type: str = "conv") -> list[Layer]:
-    """Parse a topology CSV the way SCALE-Sim does: skip the header, drop every row's last field."""
+    """Parse a topology CSV the way SCALE-Sim does: skip the header, drop every row's last field.
+
+    A last field of `#dw` (which SCALE-Sim drops like any other) marks a depthwise layer, as a `DP`
+    in its name does."""
     path = Path(path)
     if input_type not in ("conv", "gemm"):
         raise ArchsimError(f"topology input type must be conv or gemm, got {input_type!r}")
@@ -181,9 +194,10 @@ def read_topology(path: str | Path, input_type: str = "conv") -> list[Layer]:
         if not text.strip():
             continue
         where = f"{path}, line {lineno}"
-        if not text.rstrip().endswith(","):
+        marked = text.rstrip().lower().endswith("#dw")
+        if not (text.rstrip().endswith(",") or marked):
             raise ArchsimError(f"{where}: row must end with a trailing comma (SCALE-Sim drops the last "
-                               f"field of every row), got {text.strip()!r}")
+                               f"field of every row) or a `#dw` marker, got {text.strip()!r}")
         elems = next(csv.reader([text.rstrip()]))[:-1]
         need = 1 + len(fields)
         if len(elems) < need:
@@ -200,7 +214,7 @@ def read_topology(path: str | Path, input_type: str = "conv") -> list[Layer]:
             continue
         if v["R"] > v["H"] or v["S"] > v["W"]:
             raise ArchsimError(f"{where}: filter {v['R']}x{v['S']} is larger than input {v['H']}x{v['W']}")
-        layers += conv_layers(name, *v.values(), line=lineno)
+        layers += conv_layers(name, *v.values(), line=lineno, depthwise=marked)
     if not layers:
         raise ArchsimError(f"{path}: no layers after the header line")
     return layers

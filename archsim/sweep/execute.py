@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing
+import os
 import time
 import traceback
 from collections import deque
@@ -38,6 +39,30 @@ def run_task(task: dict[str, Any], evaluator: str = DEFAULT_EVALUATOR) -> dict[s
     except Exception as exc:  # recorded, not raised: the sweep goes on
         return {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(),
                 "retryable": not isinstance(exc, ArchsimError), "runtime_s": time.perf_counter() - t0}
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this worker when the sweep process dies, even by SIGKILL, so no
+    orphan keeps computing. Linux delivers SIGKILL on the parent's death (PR_SET_PDEATHSIG);
+    elsewhere, and for a parent that died before the call, a daemon thread polls the parent id."""
+    import signal
+    import threading
+
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)      # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 class _InlineExecutor(Executor):
@@ -84,7 +109,8 @@ class Backend:
             return self._client.get_executor(pure=False)
         if self.workers <= 1:
             return _InlineExecutor()
-        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=die_with_parent, initargs=(os.getpid(),))
 
     def _connect(self) -> None:
         if self._client is not None:

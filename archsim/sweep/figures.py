@@ -180,11 +180,69 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
     return front
 
 
+METRIC_UNITS = {"time_ns": ("time", 1e-9, "s"), "energy_pj": ("energy", 1e-12, "J"),
+                "dram_read_bytes": ("DRAM reads", 1.0, "B"), "dram_write_bytes": ("DRAM writes", 1.0, "B"),
+                "cycles": ("cycles", 1.0, ""), "macs": ("MACs", 1.0, ""), "stall_cycles": ("stall cycles", 1.0, ""),
+                "utilization": ("PE utilisation", 100.0, "%")}
+
+
+def metric_scale(metric: str, values: Sequence[float]) -> tuple[float, str]:
+    """(factor, axis label with unit) so the largest value reads as 1-999 of an SI prefix:
+    time_ns over 1e6-1e9 ns -> (1e-6, 'time (ms)')."""
+    from archsim.textfmt import PREFIXES
+
+    name, base, unit = METRIC_UNITS.get(metric, (metric, 1.0, ""))
+    if unit == "%":
+        return base, f"{name} (%)"
+    top = max((abs(v) * base for v in values if v), default=1.0)
+    exp = max(-15, min(18, int(math.floor(math.log10(top) / 3) * 3)))
+    label = f"{PREFIXES[exp]}{unit}" if unit else (f"x 1e{exp}" if exp else "")
+    return base / 10 ** exp, f"{name} ({label})" if label else name
+
+
+def _plain_axes(ax: Any) -> None:
+    """Tick labels as plain numbers: no offset (+1.23e7) or scientific notation on linear axes."""
+    from matplotlib.ticker import ScalarFormatter
+
+    for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+        if scale == "linear":
+            fmt = ScalarFormatter(useOffset=False)
+            fmt.set_scientific(False)
+            axis.set_major_formatter(fmt)
+
+
+def separating_axis(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], x: str, y: str) -> str | None:
+    """The swept axis whose values best separate the points in (log x, log y): the largest share of
+    the points' spread that lies between its groups (one-way ANOVA on each coordinate, summed)."""
+    pts = [(r, math.log(float(r[x])), math.log(float(r[y]))) for r in rows
+           if (r.get(x) or 0) > 0 and (r.get(y) or 0) > 0]
+    best, score = None, -1.0
+    for a in axes:
+        groups: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        for r, px, py in pts:
+            groups[str(r.get(a))].append((px, py))
+        if len(groups) < 2:
+            continue
+        share = 0.0
+        for k in (0, 1):
+            allv = [p[k] for g in groups.values() for p in g]
+            mean = sum(allv) / len(allv)
+            total = sum((v - mean) ** 2 for v in allv)
+            between = sum(len(g) * (sum(p[k] for p in g) / len(g) - mean) ** 2 for g in groups.values())
+            share += between / total if total else 0.0
+        if share > score:
+            best, score = a, share
+    return best
+
+
 def pareto(rows: Sequence[Mapping[str, Any]], x: str, y: str, path: Path, color: str | None = None) -> Path:
-    """All ok points over metrics `x` and `y` (both minimised), the Pareto front drawn and labelled."""
+    """All ok points over metrics `x` and `y` (both minimised), the Pareto front drawn and labelled;
+    axes in SI units of the metrics, points coloured by `color` (a swept axis or the workload)."""
     plt = _plt()
     ok = [r for r in rows if r.get(x) is not None and r.get(y) is not None]
-    pts = [(float(r[x]), float(r[y])) for r in ok]
+    fx, xlabel = metric_scale(x, [float(r[x]) for r in ok])
+    fy, ylabel = metric_scale(y, [float(r[y]) for r in ok])
+    pts = [(float(r[x]) * fx, float(r[y]) * fy) for r in ok]
     front = pareto_front(pts)
     fig, ax = plt.subplots(figsize=(7, 4.8))
     groups: dict[str, list[int]] = defaultdict(list)
@@ -195,15 +253,17 @@ def pareto(rows: Sequence[Mapping[str, Any]], x: str, y: str, path: Path, color:
                    label=f"{color}={g}" if color else g)
     ax.plot([pts[i][0] for i in front], [pts[i][1] for i in front], "k-o", ms=5, mfc="none", lw=1.2,
             label=f"Pareto front ({len(front)})")
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     if pts and max(p[0] for p in pts) > 20 * min(p[0] for p in pts) > 0:
         ax.set_xscale("log")
     if pts and max(p[1] for p in pts) > 20 * min(p[1] for p in pts) > 0:
         ax.set_yscale("log")
-    ax.set_title(f"{y} vs {x}: {len(ok)} points", fontsize=10)
+    _plain_axes(ax)
+    ax.set_title(f"{ylabel.split(' (')[0]} vs {xlabel.split(' (')[0]}: {len(ok)} points"
+                 + (f", coloured by {color}" if color else ""), fontsize=10)
     ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, title=color, title_fontsize=7)
     return _save(fig, path)
 
 
@@ -224,17 +284,20 @@ def heatmap(rows: Sequence[Mapping[str, Any]], ax_x: str, ax_y: str, metric: str
     im = ax.imshow(grid, cmap="viridis_r", aspect="auto", origin="lower")
     finite = [v for row in grid for v in row if not math.isnan(v)]
     mid = (min(finite) + max(finite)) / 2 if finite else 0
+    from archsim.textfmt import eng
+
+    name, base, unit = METRIC_UNITS.get(metric, (metric, 1.0, ""))
     for yi, row in enumerate(grid):
         for xi, v in enumerate(row):
             if not math.isnan(v):
-                ax.text(xi, yi, f"{v:.3g}", ha="center", va="center", fontsize=7,
-                        color="white" if v > mid else "black")
+                text = f"{v * base:.1f}%" if unit == "%" else eng(v * base, unit)
+                ax.text(xi, yi, text, ha="center", va="center", fontsize=7, color="white" if v > mid else "black")
     ax.set_xticks(range(len(xs)), [str(v) for v in xs], fontsize=8)
     ax.set_yticks(range(len(ys)), [str(v) for v in ys], fontsize=8)
     ax.set_xlabel(ax_x)
     ax.set_ylabel(ax_y)
-    fig.colorbar(im, ax=ax, label=metric)
-    ax.set_title(f"{metric} (best over other axes)", fontsize=10)
+    fig.colorbar(im, ax=ax, label=f"{name} ({unit})" if unit else name)
+    ax.set_title(f"{name} (best over the other axes)", fontsize=10)
     return _save(fig, path)
 
 

@@ -25,7 +25,13 @@ th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}im
 h2{border-bottom:1px solid #ddd;padding-bottom:.2em}"""
 
 
-def _fmt(v: Any) -> str:
+def _fmt(v: Any, column: str = "") -> str:
+    """A cell for people: metrics in SI units of their quantity (time_ns 1.2e7 -> 12.0 ms)."""
+    from archsim.textfmt import eng
+
+    if column in figures.METRIC_UNITS and isinstance(v, (int, float)) and not isinstance(v, bool):
+        _, base, unit = figures.METRIC_UNITS[column]
+        return f"{v * base:.1f}%" if unit == "%" else eng(v * base, unit)
     if isinstance(v, float):
         return f"{v:.4g}"
     if isinstance(v, int) and not isinstance(v, bool):
@@ -39,7 +45,7 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], limit: int 
     body = []
     for r in rows[:limit]:
         cells = "".join(
-            f"<td class='n'>{_fmt(r.get(c))}</td>"
+            f"<td class='n'>{_fmt(r.get(c), c)}</td>"
             if isinstance(r.get(c), (int, float)) and not isinstance(r.get(c), bool)
             else f"<td>{html.escape(_fmt(r.get(c)))[:300]}</td>" for c in columns)
         body.append(f"<tr>{cells}</tr>")
@@ -103,7 +109,7 @@ def report_sweep(db: Path, out: Path, x: str = "time_ns", y: str = "energy_pj") 
     parts = [f"<p>{len(rows)} points: {counts['ok']} ok, {counts['skipped']} skipped, {counts['failed']} failed</p>"]
     if ok:
         axes = swept_axes(ok, params)
-        color = "workload" if len({r["workload"] for r in ok}) > 1 else (axes[0] if axes else None)
+        color = "workload" if len({r["workload"] for r in ok}) > 1 else figures.separating_axis(ok, axes, x, y)
         parts.append("<h2>Pareto front</h2>" + _img(figures.pareto(ok, x, y, out / "pareto.png", color), out))
         heat = []
         for wl in sorted({r["workload"] for r in ok})[:4]:

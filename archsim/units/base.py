@@ -109,6 +109,10 @@ class OpContext(Protocol):
     def values(self, op: Any, operand: str) -> Any:
         """The operand's values (a numpy array) when the workload gives them, else None."""
 
+    def value_pmf(self, op: Any, operand: str) -> Any:
+        """The probability of each value lo..hi of the operand's signed range (a distribution's pmf,
+        or a file's histogram; nothing is drawn), or None without values: what a `fast` model needs."""
+
 
 class ComputeUnit(abc.ABC):
     """The contract every compute unit answers; the mapper, bounds, cost model, placement and runner
@@ -120,6 +124,8 @@ class ComputeUnit(abc.ABC):
     config_model: ClassVar[type | None] = None
     side: ClassVar[str] = "compute"                 # "compute" | "memory"
     energy_actions: ClassVar[dict[str, str]] = {}   # energy-table key -> what one action is
+    maps_gemms: ClassVar[bool] = True               # False: GEMM-like ops it supports are streamed
+                                                    # (stream_compute), not tiled by the mapper
 
     def __init__(self, name: str, cfg: Any = None, clock_hz: float = 1e9,
                  energy_pj: dict[str, float] | None = None):
@@ -190,6 +196,12 @@ class ComputeUnit(abc.ABC):
         if dataflow == self.dataflow:
             return self
         raise WorkloadError(f"unit {self.name!r} ({self.kind}) cannot run dataflow {dataflow!r}")
+
+    def spatial_use(self, gemm: GemmShape, tags: tuple[str, ...] = ()) -> dict[str, Any] | None:
+        """How the GEMM occupies the unit's PEs: the fraction of PE slots its folds fill (mapping
+        efficiency) and, when PEs sit idle, why (shown in the op's report row); None when the unit
+        has no spatial array to speak of. `tags` are the op's (e.g. "depthwise")."""
+        return None
 
     def issue_cycles_lower_bound(self, tiles: Any, gemm: GemmShape) -> tuple[Any, Any] | None:
         """Per tile (rows of M, N, K extents), lower bounds on issue cycles summed over all steps and on

@@ -19,6 +19,8 @@ class VectorConfig(StrictModel):
     lanes: int = Field(ge=1, description="element operations per cycle")
     bits: int = Field(16, ge=1, le=64)
     pipeline_depth_cycles: int = Field(4, ge=0, description="latency of one vector instruction")
+    depthwise: bool = Field(False, description="also run depthwise convolutions (channels across lanes, "
+                                               "2 element operations per MAC); placement may then choose it")
     clock: Frequency | None = None
 
 
@@ -38,6 +40,7 @@ class VectorUnit(ComputeUnit):
     config_model = VectorConfig
     side = "compute"
     energy_actions = {"vector_op": "one element operation", "mac": "one MAC of a GEMM pinned here"}
+    maps_gemms = False       # a depthwise conv or pinned GEMM streams through its lanes
 
     def __init__(self, name: str, cfg: VectorConfig, clock_hz: float, energy_pj: dict[str, float]):
         super().__init__(name, cfg, clock_hz, energy_pj)
@@ -47,6 +50,8 @@ class VectorUnit(ComputeUnit):
         return self.cfg.lanes
 
     def supports(self, op: Any) -> bool:
+        if self.cfg.depthwise and getattr(op, "kind", None) == "conv" and "depthwise" in getattr(op, "tags", ()):
+            return True
         return getattr(op, "kind", None) in VECTOR_KINDS
 
     def elementwise(self, element_ops: int) -> ComputeResult:
@@ -60,6 +65,9 @@ class VectorUnit(ComputeUnit):
                              detail={"element_ops": element_ops, "lanes": lanes}, occupancy_cycles=beats)
 
     def stream_compute(self, op: Any) -> ComputeResult:
+        if getattr(op, "macs", 0):        # a contraction here: one MAC is two element operations
+            g = op.as_gemm()
+            return self.compute(g)
         return self.elementwise(op.flops)
 
     def compute(self, g: GemmShape, fidelity: str = "fast") -> ComputeResult:

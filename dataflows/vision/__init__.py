@@ -28,7 +28,8 @@ class Network:
 
 _CLS = {"resolution": 224, "classes": 1000}
 NETWORKS: dict[str, Network] = {
-    "mobilenet-v1": Network(mobilenet_v1, {"width": 1.0, **_CLS}, "MobileNetV1 (width multiplier, resolution)"),
+    "mobilenet-v1": Network(mobilenet_v1, {"width": 1.0, "group": 1, **_CLS},
+                            "MobileNetV1 (width multiplier, resolution; group: channels per group of the 3x3 layers)"),
     "mobilenet-v2": Network(mobilenet_v2, {"width": 1.0, **_CLS}, "MobileNetV2"),
     "mobilenet-v3-large": Network(mobilenet_v3_large, {"width": 1.0, **_CLS}, "MobileNetV3-Large"),
     "mobilenet-v3-small": Network(mobilenet_v3_small, {"width": 1.0, **_CLS}, "MobileNetV3-Small"),

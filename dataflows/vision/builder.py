@@ -78,6 +78,8 @@ class Net:
         pad = dilation * (k - 1) // 2 if pad is None else pad
         kind = ("depthwise" if groups == x.c == f and groups > 1 else "grouped" if groups > 1
                 else "pointwise" if k == 1 else "conv")
+        if name == "conv":                      # name plain convs by their kind: conv, pw, dw, gconv
+            name = {"depthwise": "dw", "grouped": "gconv", "pointwise": "pw"}.get(kind, "conv")
         op = conv_op(self._name(name), x.h, x.w, k, k, x.c, f, stride, pad, N=self.batch, bits=self.bits,
                      groups=groups, dilation=dilation, tags=(kind,))
         d = op.dims

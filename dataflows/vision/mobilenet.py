@@ -7,17 +7,26 @@ at least 8, as the TF-slim reference) and input resolution. V2: Sandler et al. 2
 """
 from __future__ import annotations
 
+from archsim.errors import WorkloadError
 from dataflows.vision.builder import Net, make_divisible
 
 V1_BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1), (512, 1), (512, 1),
              (512, 1), (512, 1), (1024, 2), (1024, 1))     # (pointwise output channels, dw stride)
 
 
-def mobilenet_v1(net: Net, width: float = 1.0, classes: int = 1000) -> Net:
+def mobilenet_v1(net: Net, width: float = 1.0, classes: int = 1000, group: int = 1) -> Net:
+    """`group` > 1 turns each 3x3 depthwise layer into a grouped conv of `group` channels per group
+    (the DRACO-style reshaping: more reuse per input, more MACs)."""
     ch = lambda c: max(int(c * width), 8)  # noqa: E731
     net.conv(ch(32), 3, 2)
     for c, s in V1_BLOCKS:
-        net.dw(3, s)
+        if group == 1:
+            net.dw(3, s)
+        elif net.x.c % group:
+            raise WorkloadError(f"{net.name}: group={group} does not divide the {net.x.c} channels of a "
+                                "depthwise layer")
+        else:
+            net.conv(net.x.c, 3, s, groups=net.x.c // group)
         net.conv(ch(c), 1)
     net.global_pool()
     net.fc(classes)

@@ -308,14 +308,27 @@ class Controller:
             next_t, blocked = self._refresh_due(now)
             if next_t < 0:
                 return True, now
-        if st:                                   # a command stream's head goes first when legal
+        # a command stream's head goes first while it holds rows open (those banks are not the
+        # host's); between its rows, queued host requests go first (blocked mode at row granularity)
+        if st and (self.held or not (rq.n or wq.n)):
             e = st.step(self, now, blocked)
             if e < 0:
                 return True, now
             if e < next_t:
                 next_t = e
-            if self.held:                        # rows the stream holds open are not the host's
+            if self.held:
                 blocked = (blocked or set()) | self.held
+        elif st:
+            issued, e = self._try_host(now, blocked, next_t)
+            if issued:
+                return True, e
+            e2 = st.step(self, now, blocked)
+            return (True, now) if e2 < 0 else (False, min(e, e2))
+        return self._try_host(now, blocked, next_t)
+
+    def _try_host(self, now: int, blocked: set | None, next_t: int) -> tuple[bool, int]:
+        """Issue the host queues' next command (FR-FCFS or FCFS) if one is legal at `now`."""
+        wq, rq = self.wq, self.rq
         # 2) pick the queue: drain writes above the high watermark or when no reads wait
         if self.write_mode:
             if not wq.n or (rq.n and wq.n <= self.lo):

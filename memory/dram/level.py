@@ -102,6 +102,10 @@ class DramLevel(MemoryLevel):
                 self.engine.at(self.clock.cycles_to_ps(cycle), self._on_wake, ch, cycle)
         return wake
 
+    def wake_channel(self, ch: int, cycle: int) -> None:
+        """Step channel ch's controller at `cycle` (after giving it a command stream)."""
+        self.ctrls[ch].wake(cycle)                # type: ignore[misc]
+
     def _on_wake(self, ch: int, cycle: int) -> None:
         """Step the controller; while its next wake comes before every other pending event,
         keep stepping here (run-ahead) instead of round-tripping through the event heap."""

@@ -61,7 +61,8 @@ def limits(cfg: Any, timing: dict[str, int], stats: dict, replay: Callable[[Any]
         lifted = replay(cfg.model_copy(update=update))["bandwidth_gbps"]
         gains[name] = lifted / bw - 1 if bw else 0.0
     share = bw / peak if peak else 0.0
-    balance = float(np.mean(channel_bursts) / np.max(channel_bursts)) if len(channel_bursts) and max(channel_bursts) else 1.0
+    balance = (float(np.mean(channel_bursts) / np.max(channel_bursts))
+               if len(channel_bursts) and max(channel_bursts) else 1.0)
     top = max(gains, key=gains.get) if gains else None
     if top is not None and gains[top] >= MATTERS:
         bound = top

@@ -48,8 +48,9 @@ def enabled() -> bool:
 
 
 def cache_dir() -> Path:
-    root = settings().cache_dir
-    return root / "native" if root else Path.home() / ".cache" / "archsim" / "native"
+    from archsim.settings import cache_root
+
+    return cache_root() / "native"
 
 
 def compiler() -> list[str] | None:

@@ -154,7 +154,8 @@ class DramSpec:
 
 
 def available_standards() -> list[str]:
-    return sorted(p.stem for p in SPEC_DIR.glob("*.yaml") if not p.stem.startswith("rules_"))
+    """The DRAM standards in memory/specs (not the timing rule sets or the flash presets)."""
+    return sorted(p.stem for p in SPEC_DIR.glob("*.yaml") if not p.stem.startswith("rules_") and p.stem != "flash")
 
 
 def _pow2(name: str, v: int, what: str) -> None:
@@ -180,7 +181,8 @@ def _declare(decls: dict, fname: str, names: dict) -> list[tuple[str, dict]]:
         props = dict(props or {})
         unknown = set(props) - CMD_KEYS
         if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; expected {', '.join(sorted(CMD_KEYS))}")
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; "
+                              f"expected {', '.join(sorted(CMD_KEYS))}")
         for key, allowed in (("scope", CMD_SCOPES), ("bus", ("row", "column")), ("row", ("open", "close", "none")),
                              ("data", ("read", "write", "none"))):
             if key in props and props[key] not in allowed:

@@ -6,10 +6,10 @@ the spec's rules. The channel's controller takes the stream's head first when it
 still has priority, and host requests fill the cycles between; while a stream command holds a row
 open in a bank, host requests to that bank wait (the "blocked mode" NeuPIMs describes).
 
-A lenient stream (a PIM unit's) repairs what refresh or host requests did to its rows: a column
-command finding its row closed (or another row open) first issues the spec's opener (or closer) of
-its scope, counted in `repairs`. A strict stream (a command trace) refuses such an order instead,
-naming the trace line.
+The stream repairs what refresh or host requests did to its rows: a column command finding its row
+closed (or another row open) first issues the spec's opener (or closer) of its scope, counted in
+`repairs`. A strict stream (a command trace) also checks the order against the rows its own
+commands opened and closed, and refuses one the device could not execute, naming the trace line.
 """
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ class CommandStream:
         self.repairs = 0               # openers/closers issued to restore a row the stream needed
         self._opener = self._pick("open")
         self._closer = self._pick("close")
+        self.logical: dict[int, int] = {}     # strict: bank -> row the stream's own commands left open
 
     def _pick(self, what: str) -> dict[str, int]:
         """Per scope, the declared command that opens (or closes) rows and moves no data."""
@@ -48,15 +49,26 @@ class CommandStream:
         return len(self.q)
 
     def push(self, cmd: str | int, bank: int = 0, row: int = -1, tag: Any = None) -> None:
+        if not isinstance(cmd, int) and cmd not in self.spec.cmd:
+            raise WorkloadError(f"{self.source}: command {cmd!r} is not declared by standard {self.spec.name}")
         c = cmd if isinstance(cmd, int) else self.spec.cmd[cmd]
         self.q.append((c, bank, row, tag))
 
     def _refuse(self, tag: Any, why: str) -> None:
         raise WorkloadError(f"{self.source} line {tag}: {why}")
 
+    def _check_order(self, cm: Any, banks: tuple[int, ...], row: int, tag: Any) -> None:
+        """Strict streams: refuse a command its own earlier commands make illegal."""
+        lg = self.logical
+        if cm.row == "open" and any(lg.get(x, -1) >= 0 for x in banks):
+            x = next(x for x in banks if lg.get(x, -1) >= 0)
+            self._refuse(tag, f"{cm.name} to bank {x}, whose row {lg[x]} is still open (precharge it first)")
+        if cm.needs_open_row and any(lg.get(x, -1) != row for x in banks):
+            x = next(x for x in banks if lg.get(x, -1) != row)
+            have = f"row {lg[x]} open" if lg.get(x, -1) >= 0 else "no open row"
+            self._refuse(tag, f"{cm.name} needs row {row} open in bank {x}, which has {have}")
+
     def _fix(self, kind: dict[str, int], scope: str, tag: Any, why: str) -> int:
-        if self.strict:
-            self._refuse(tag, why)
         if scope not in kind:
             raise WorkloadError(f"{self.source}: {why}, and standard {self.spec.name} declares no command "
                                 f"that does it for a {scope} scope")
@@ -69,6 +81,8 @@ class CommandStream:
         c, b, row, tag = q[0]
         cm = cmds[c]
         banks, _groups, ranks = ctrl.span[c][b]
+        if self.strict:
+            self._check_order(cm, banks, row, tag)
         fix = None
         if cm.row == "open":
             if any(rows[x] >= 0 for x in banks):
@@ -94,6 +108,9 @@ class CommandStream:
             return -1
         q.popleft()
         self.issued.append((now, c, tag))
+        if self.strict and cm.row != "none":
+            for x in banks:
+                self.logical[x] = row if cm.row == "open" else -1
         lat = cm.latency if cm.latency >= 0 else ctrl.rd_lat if cm.data == "read" else \
             ctrl.wr_lat if cm.data == "write" else ctrl.bus.cycles_of[c]
         if now + lat > self.done:

@@ -34,7 +34,7 @@ class ReadCurve:
         elif i == len(pts):
             r = self.sequential
         else:
-            r0, r1 = pts[i - 1][1], pts[i][1]
+            (_, r0), (_, r1) = pts[i - 1], pts[i]
             r = r0 + (r1 - r0) * (x - xs[i - 1]) / (xs[i] - xs[i - 1])
         r *= min(1.0, (threads or self.threads) / self.threads)
         return min(r, self.sequential)

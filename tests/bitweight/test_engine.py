@@ -53,7 +53,8 @@ def test_pragmatic_and_laconic_cycle_equal_brute_force(M, K, sync, seed):
     a, w = rng.integers(-128, 128, (M, K)), rng.integers(-128, 128, (K, 5))
     pc, bt = encoding("popcount", 8).count, encoding("booth", 8).count
     rows, lanes = 4 if sync != 3 else 3, 8
-    s = Schedule("activation", "popcount", True, rows=rows, cols=2, k_lanes=lanes, sync_rows=sync if rows % sync == 0 else 1)
+    s = Schedule("activation", "popcount", True, rows=rows, cols=2, k_lanes=lanes,
+                 sync_rows=sync if rows % sync == 0 else 1)
     want = 0
     for r0 in range(0, M, rows):           # rounds: groups of sync_rows rows step together, meet at the end
         groups = []
@@ -82,6 +83,8 @@ DESIGNS = {
     "ent-weight": Schedule("weight", "ent", True, rows=32, cols=32, k_lanes=4),
     "laconic": Schedule("both", "booth", True, rows=4, cols=16, k_lanes=16, sync_rows=4),
     "csd-lanes": Schedule("activation", "csd", True, rows=4, cols=8, k_lanes=8, lane_k=2, sync_rows=2),
+    "pragmatic-slack": Schedule("activation", "popcount", True, rows=16, cols=16, k_lanes=16, sync_rows=16,
+                                slack=2),
 }
 
 
@@ -100,7 +103,7 @@ def test_fast_within_one_percent_of_cycle_on_large_random_tensors(name, dist, se
     assert f.stall_share == pytest.approx(c.stall_share, abs=0.01)
 
 
-def test_slack_lies_between_independent_and_lockstep_and_fast_bounds_it():
+def test_slack_lies_between_independent_and_lockstep_and_fast_follows_it():
     rng = np.random.default_rng(5)
     a = rng.integers(-128, 128, (256, 512))
     w = np.zeros((512, 16), int)
@@ -112,7 +115,7 @@ def test_slack_lies_between_independent_and_lockstep_and_fast_bounds_it():
         s = Schedule("activation", "popcount", True, sync_rows=16, slack=slack, **kw)
         c = cycle_cost(s, a, w).cycles
         assert free <= c <= prev
-        assert c <= fast_cost(s, 256, 16, 512, 1, histogram(a, 8), None).cycles <= lock * 1.01
+        assert fast_cost(s, 256, 16, 512, 1, histogram(a, 8), None).cycles == pytest.approx(c, rel=0.01)
         prev = c
 
 

@@ -59,7 +59,8 @@ def test_cycle_counts_the_given_array_exactly(tmp_path):
     a = rng.integers(-128, 128, (16, 64))
     np.save(tmp_path / "a.npy", a)
     design = archsim.load_config("configs/bitweight/opt4c_column.yaml")
-    row = archsim.run(design, {"gemm": ["g=16x32x64"]}, fidelity="cycle", values={"activation": str(tmp_path / "a.npy")})
+    row = archsim.run(design, {"gemm": ["g=16x32x64"]}, fidelity="cycle",
+                      values={"activation": str(tmp_path / "a.npy")})
     nz = encoding("ent", 8).nz
     per_row = [sum(max(1, int(nz[r[g:g + 4] + 128, b].sum())) for b in range(4) for g in range(0, 64, 4)) for r in a]
     # 8 columns take 8 rows a round and meet at its end
@@ -112,3 +113,17 @@ def test_cli_run_map_and_bits():
     assert col["encoding"] == "ent" and 2.3 < col["cycles_per_mac"] < 2.5
     bad = _cli("bits", "--values", "normal:20", "--encoding", "csd", "--design", "configs/bitweight/opt4c_column.yaml")
     assert bad.returncode == 2 and "encoding" in bad.stderr
+
+
+def test_without_values_operands_are_uniform_over_the_ops_width_in_both_fidelities():
+    design = archsim.load_config("configs/bitweight/bitfusion.yaml")
+    lac = archsim.load_config("configs/bitweight/laconic.yaml")
+    wl = {"gemm": ["g=64x64x256"], "bits": 4}
+    f = archsim.run(lac, wl, fidelity="fast").ops[0]["detail"]
+    c = archsim.run(lac, wl, fidelity="cycle").ops[0]["detail"]
+    assert f["values"].startswith("uniform") and c["values"].startswith("uniform")
+    assert f["engine_cycles"] == pytest.approx(c["engine_cycles"], rel=0.03)
+    # Bit Fusion at 4x4 fuses 4 MACs a unit-cycle: a quarter of the 8x8 cycles
+    c4 = archsim.run(design, wl).ops[0]["detail"]["engine_cycles"]
+    c8 = archsim.run(design, {"gemm": ["g=64x64x256"], "bits": 8}).ops[0]["detail"]["engine_cycles"]
+    assert c8 == 4 * c4

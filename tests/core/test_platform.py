@@ -52,13 +52,13 @@ def _level_bytes(rep, level: str) -> int:
 def test_llama_decode_weights_on_flash_kv_in_hbm_near_the_bound():
     """Every weight byte crosses PCIe once and the KV cache streams from HBM2: the step takes the sum of
     the two transfer times plus what a serial op schedule cannot hide (each op's first tile, the flash
-    read latency of the norms' small weights, HBM below peak on attention GEMVs): 6.6% today."""
+    read latency of the norms' small weights, HBM below peak on attention GEMVs): 3.5% today."""
     rep = archsim.run(archsim.load_config(FLASH), {"model": "llama2-7b", "phase": "decode", "batch": 8, "kv": 2048})
     ssd, hbm = _level_bytes(rep, "ssd"), _level_bytes(rep, "offchip")
     weights = sum(r["dram_read_bytes"] for r in rep.ops if r["name"] in ("qkv", "o_proj", "gate_up", "down", "lm_head"))
     assert ssd > 12e9 and hbm > 8e9 and ssd + hbm >= weights
     bound_ns = (ssd / PCIE4_X4 + hbm / 256e9) * 1e9
-    assert bound_ns <= rep.totals["time_ns"] <= 1.08 * bound_ns
+    assert bound_ns <= rep.totals["time_ns"] <= 1.05 * bound_ns
 
 
 def test_flash_weights_cycle_agrees_with_fast():
@@ -66,7 +66,7 @@ def test_flash_weights_cycle_agrees_with_fast():
     wl = {"model": "gpt2", "phase": "decode", "batch": 1, "kv": 128}
     fast, cycle = (archsim.run(design, wl, fidelity=f) for f in ("fast", "cycle"))
     assert _level_bytes(cycle, "ssd") == _level_bytes(fast, "ssd") > 0
-    assert abs(cycle.totals["time_ns"] / fast.totals["time_ns"] - 1) < 0.12
+    assert abs(cycle.totals["time_ns"] / fast.totals["time_ns"] - 1) < 0.08
 
 
 def test_weights_on_hbm_too_is_far_faster():
@@ -82,3 +82,22 @@ def test_bad_levels_and_near_are_clear_errors():
     with pytest.raises(ConfigError, match="levels.offchip"):
         archsim.load_config(FLASH, overrides={"memory.levels.offchip": {"device": {"kind": "simple",
                                               "bandwidth": "1 GB/s", "latency": "1 us"}}})
+
+
+def test_trace_shows_overlapping_ops_on_their_units():
+    from archsim.trace import Trace
+
+    tr = Trace()
+    rep = archsim.run(archsim.load_config(TWO), _qkv("256x768x768"), trace=tr)
+    d = tr.to_dict()
+    names = {e["args"]["name"]: (e["pid"], e["tid"]) for e in d["traceEvents"] if e.get("ph") == "M"
+             and e.get("name") == "thread_name"}
+    spans = {e["name"]: (names_of(names, e), e["ts"], e["ts"] + e["dur"]) for e in d["traceEvents"]
+             if e.get("ph") == "X" and e["name"] in ("q", "k", "v")}
+    assert spans["q"][0] == "sa0" and spans["k"][0] == "sa1"
+    assert spans["k"][1] < spans["q"][2]                    # k starts before q ends: they overlap
+    assert rep.totals["unit_busy_ns"]["sa0"] > 0 and rep.totals["unit_busy_ns"]["sa1"] > 0
+
+
+def names_of(names: dict, e: dict) -> str:
+    return next(n for n, pt in names.items() if pt == (e["pid"], e["tid"]))

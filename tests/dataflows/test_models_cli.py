@@ -50,7 +50,7 @@ def test_config_json_path_and_list(capsys, tmp_path):
 
 @pytest.mark.parametrize("argv, msg", [
     (["nope"], "unknown model 'nope'"),
-    (["llama-2-7b", "--batch", "0"], "batch must be a positive integer"),
+    (["llama-2-7b", "--batch", "0"], "--batch: must be a positive integer"),
     (["llama-2-7b", "--phase", "decode", "--kv", "4097"], "--allow-long"),
     (["bert-base", "--phase", "decode"], "encoder-only"),
     (["mixtral-8x7b", "--expert-histogram", "1,x"], "comma-separated integers"),

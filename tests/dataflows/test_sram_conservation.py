@@ -86,3 +86,28 @@ def test_partial_sums_read_back_across_k_tiles_in_both_fidelities():
     assert rows["fast"]["sram_writes"] == rows["cycle"]["sram_writes"]
     r = rows["fast"]
     assert r["sram_reads"] >= r["sram_writes"]   # operands are read more often than they are filled
+
+
+def test_a_unit_that_does_not_count_its_output_writes_still_fills_the_buffer(tmp_path, monkeypatch):
+    """A unit that reports operand reads only (here the bit-serial unit with its output writes dropped):
+    each tile is taken to write its outputs once, priced as `sram.output_write`, and the output buffer
+    still conserves bytes."""
+    import dataclasses
+
+    from archsim.units.bitweight.unit import BitweightUnit
+    from dataflows.ir import gemm_op
+    from dataflows.mapper import mapper_for
+
+    reads_only = BitweightUnit.compute
+    def compute(self, g, fidelity="fast"):
+        return dataclasses.replace(reads_only(self, g, fidelity), sram_writes={})
+
+    monkeypatch.setattr(BitweightUnit, "compute", compute)
+    monkeypatch.setenv("ARCHSIM_CACHE_DIR", str(tmp_path))
+    design = archsim.load_config("configs/bitweight/pragmatic.yaml")
+    op = gemm_op("g", 64, 96, 200)
+    res = mapper_for(design, next(iter(design.units)), None, op).map_gemm(op.as_gemm())
+    for c in res.top:
+        rd, wr = c.sram_role_bytes["ofmap"]
+        assert rd == wr >= 4 * c.mapping.drained_elements()
+        assert "sram.output_write" in c.energy_pj      # priced at the design's sram_byte (0 here)

@@ -43,7 +43,7 @@ def test_grouped_and_depthwise_convs_are_batched_gemms():
     assert (g.batch, g.M, g.N, g.K) == (32, 112 * 112, 1, 9) and "depthwise" in dw.tags
     assert dw.macs == 112 * 112 * 9 * 32 and dw.bytes_by_role["weight"] == 9 * 32
     grp = conv_op("g", 8, 8, 3, 3, 8, 16, groups=4, pad=1)
-    assert (grp.as_gemm().batch, grp.as_gemm().N, grp.as_gemm().K) == (4, 4, 18) and grp.tags == ()
+    assert (grp.as_gemm().batch, grp.as_gemm().N, grp.as_gemm().K) == (4, 4, 18) and grp.tags == ("grouped",)
     dil = conv_op("d", 16, 16, 3, 3, 4, 4, dilation=2, pad=2)
     assert (dil.dims["p"], dil.dims["q"]) == (16, 16)
     with pytest.raises(WorkloadError, match="groups=3 must divide C=8"):
@@ -77,3 +77,14 @@ def test_run_accepts_batched_gemm(capsys):
     assert main(["run", "--gemm", "4x8x16x32", "--json", "-"]) == 0
     rep = json.loads(capsys.readouterr().out)
     assert rep["totals"]["macs"] == 4 * 8 * 16 * 32 and rep["ops"][0]["name"] == "gemm0_4x8x16x32"
+
+
+def test_model_command_prints_a_network(capsys):
+    assert main(["model", "mobilenet-v1", "--param", "width=0.5", "--json", "-"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["totals"]["macs"] == 149_497_088 and s["totals"]["params"] == 1_320_648
+    assert [la["type"] for la in s["layers"][:3]] == ["conv", "depthwise", "pointwise"]
+    assert main(["model", "resnet-50"]) == 0
+    assert "25,557,032 (+ batch-norm scale and shift)" in capsys.readouterr().out
+    assert main(["model", "--list"]) == 0 and "imdn" in capsys.readouterr().out
+    assert main(["model", "imdn", "--param", "scale=5x"]) == 2

@@ -23,8 +23,10 @@ def _stream(spec, n, write=False, size=None):
 @given(st.sampled_from(["tlc_ssd", "cambricon_llm"]), st.booleans(), st.integers(1, 3), st.sampled_from([1, 2, 8]),
        st.sampled_from([1, 2, 4]), st.sampled_from([1, 2, 4]), st.sampled_from(["5 us", "30 us"]),
        st.sampled_from(["0.4 GB/s", "1 GB/s", "3.2 GB/s"]), st.integers(1, 150), st.booleans(),
-       st.booleans(), st.integers(0, 2), st.sampled_from([None, "3 us"]), st.sampled_from(["independent", "same_offset"]))
-def test_fast_equals_cycle_on_page_streams(preset, mp, bufs, ch, dies, planes, tr, bw, n, write, over, retries, ecc, rule):
+       st.booleans(), st.integers(0, 2), st.sampled_from([None, "3 us"]),
+       st.sampled_from(["independent", "same_offset"]))
+def test_fast_equals_cycle_on_page_streams(preset, mp, bufs, ch, dies, planes, tr, bw, n, write, over, retries, ecc,
+                                           rule):
     spec = load_flash_spec(preset, dict(multi_plane=mp, page_buffers=bufs, channels=ch, dies_per_channel=dies,
                                         planes_per_die=planes, t_read=tr, channel_bandwidth=bw,
                                         command_overhead=over, read_retries=retries, t_ecc=ecc,

@@ -74,3 +74,53 @@ def test_sigkill_then_resume_loses_and_duplicates_nothing(write_spec, tmp_path, 
     assert statuses == {"ok"}
     resumed = log.read_text().splitlines()[evaluated_before:]
     assert len(resumed) == 24 - len(before)  # only the points not committed before the kill ran again
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_sigkill_of_the_sweep_alone_leaves_no_workers(write_spec, tmp_path):
+    """Only the sweep process is killed (as a scheduler or the OOM killer would): its pool workers
+    notice and exit instead of computing on as orphans."""
+    if not Path("/proc/self/stat").exists():
+        import pytest
+        pytest.skip("needs /proc to find the workers")
+    spec = write_spec({"workloads": [{"gemm": "64x64x64"}],
+                       "axes": [{"grid": {"units.sa.rows": [8, 16, 24, 32, 40, 48], "units.sa.cols": [8, 16]}}]})
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(HERE)]), "FAKE_EVAL_DELAY": "2"}
+    proc = subprocess.Popen([sys.executable, "-c", DRIVER, str(spec), str(tmp_path / "r.sqlite"), FAKE], env=env,
+                            cwd=tmp_path, start_new_session=True, stderr=subprocess.PIPE)
+    deadline, workers = time.monotonic() + 60, []
+    while time.monotonic() < deadline and proc.poll() is None:
+        workers = [c for c in _children(proc.pid) if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        if len(workers) >= 2:
+            break
+        time.sleep(0.05)
+    assert len(workers) >= 2, f"no pool workers seen: {proc.stderr.read().decode()[-2000:] if proc.poll() else ''}"
+    time.sleep(0.3)                       # let them start a 2-second point
+    os.kill(proc.pid, signal.SIGKILL)     # the sweep process only, not its group
+    proc.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.05)
+    left = [w for w in workers if _alive(w)]
+    for w in left:
+        os.kill(w, signal.SIGKILL)
+    assert not left, f"orphaned workers {left}"

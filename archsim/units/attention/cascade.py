@@ -28,7 +28,7 @@ class Level0:
     cycles: float               # latency
     compute_cycles: float       # the schedule with DRAM free
     dram_cycles: float          # all off-chip bytes at the bandwidth
-    busy: dict[str, int]        # Einsum -> busy cycles on its array
+    busy: dict[str, float]      # Einsum -> busy cycles on its array (whole numbers)
     arrays: dict[str, list[str]]
     traffic: Traffic
     geo: Geometry
@@ -43,7 +43,7 @@ class Level0:
         return self.cycles / self.clock_hz
 
     def array_busy(self, array: str) -> int:
-        return sum(self.busy[n] for n in self.arrays[array])
+        return int(sum(self.busy[n] for n in self.arrays[array]))
 
     @property
     def util_2d(self) -> float:
@@ -64,8 +64,8 @@ class Level0:
             "compute_cycles": self.compute_cycles, "dram_cycles": self.dram_cycles, "P1": self.p1,
             "busy_cycles": dict(self.busy), "schedule": self.schedule,
             "tiles": {"P": g.Pt, "M": g.Mt, "live": g.live_tiles, "masked": g.partial_tiles},
-            "padding": {"P": g.pad_P, "M": g.pad_M,
-                        "wasted_work": g.live_tiles * self.tile_elems / (g.visible) - 1.0}, "traffic": {k: list(v) for k, v in self.traffic.tensors.items()},
+            "padding": {"P": g.pad_P, "M": g.pad_M, "wasted_work": g.live_tiles * self.tile_elems / g.visible - 1.0},
+            "traffic": {k: list(v) for k, v in self.traffic.tensors.items()},
             **{f"traffic_{k}": v for k, v in self.traffic.notes.items()},
         }
 
@@ -115,7 +115,7 @@ def energy(lv: Level0, einsums: tuple[Einsum, ...], shape: AttentionShape, cfg: 
         state = heads * tiles * cfg.cols * (shape.F + 2) * w
         buf_r, buf_w = buf_r + state, buf_w + state
     elif cfg.variant == "flat":
-        kept = (1.0 - float(tr.notes.get("spilled", 0.0))) * heads * lv.geo.visible * w
+        kept = (1.0 - float(tr.notes.get("spilled", 0.0))) * heads * lv.geo.visible * w  # type: ignore[arg-type]
         buf_r, buf_w = buf_r + 4 * kept, buf_w + 3 * kept
     out["buffer_read"] = buf_r * en.buffer_read_byte
     out["buffer_write"] = buf_w * en.buffer_write_byte
@@ -128,7 +128,7 @@ def level0(shape: AttentionShape, cfg: AttentionConfig, bandwidth: float, clock_
         raise ConfigError(f"attention unit: off-chip bandwidth must be positive, got {bandwidth}")
     geo = geometry(shape, cfg)
     einsums = cascade_for(cfg)
-    busy: dict[str, int] = {}
+    busy: dict[str, float] = {}
     elements: dict[str, int] = {}
     arrays: dict[str, list[str]] = {"2d": [], "1d": []}
     for e in einsums:

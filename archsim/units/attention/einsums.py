@@ -27,8 +27,10 @@ class Einsum:
         return 1 if self.pipelined else sum(n for _, n in self.actions)
 
 
-def _e(name: str, array: str, space: str, depth: str | None, pipelined: bool = False, **actions: int) -> Einsum:
-    return Einsum(name, array, space, depth, tuple(sorted(actions.items())), pipelined)
+def _e(name: str, array: str, space: str, depth: str | None, actions: dict[str, int] | None = None,
+       pipelined: bool = False, **more: int) -> Einsum:
+    acts = {**(actions or {}), **more}
+    return Einsum(name, array, space, depth, tuple(sorted(acts.items())), pipelined)
 
 
 def _exp(cfg: AttentionConfig, on_1d: bool) -> dict[str, int]:
@@ -46,11 +48,11 @@ def one_pass(cfg: AttentionConfig, softmax_on_2d: bool) -> tuple[Einsum, ...]:
         _e("QK", "2d", "mp", "E", mac=1),
         _e("MASK", "2d", "mask", None, mask=cfg.mask_ops),
         _e("LM", s_arr, s_space, None, max=1),
-        _e("SLN", s_arr, s_space, None, **_exp(cfg, not softmax_on_2d)),
+        _e("SLN", s_arr, s_space, None, _exp(cfg, not softmax_on_2d)),
         _e("SLD", s_arr, s_space, None, add=1),
         _e("SLNV", "2d", "mp", "F", mac=1),
         _e("RM", "1d", "m1p", None, max=1),
-        _e("PRM", "1d", "m1p", None, **_exp(cfg, True)),
+        _e("PRM", "1d", "m1p", None, _exp(cfg, True)),
         _e("SPD", "1d", "m1p", None, mac=1),
         _e("SPNV", "1d", "m1p", "F", mac=1),
         _e("RD", "1d", "m1p", None, add=1),
@@ -68,7 +70,7 @@ def three_pass(cfg: AttentionConfig) -> tuple[Einsum, ...]:
         _e("QK", "2d", "mp", "E", mac=1),
         _e("MASK", "2d", "mask", None, mask=cfg.mask_ops),
         _e("GM", "1d", "mp", None, max=1),
-        _e("SN", "1d", "mp", None, pipelined=cfg.has_exp_unit, **exp),
+        _e("SN", "1d", "mp", None, exp, pipelined=cfg.has_exp_unit),
         _e("SD", "1d", "mp", None, add=1),
         _e("A", "1d", "mp", None, div=1),
         _e("AV", "2d", "mp", "F", mac=1),

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
-
 def rank_family(rank: str) -> frozenset[str]:
     """A rank and its tile ranks: m -> {m, m1, m0}."""
     return frozenset({rank, rank + "1", rank + "0"})

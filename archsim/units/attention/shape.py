@@ -45,33 +45,8 @@ class AttentionShape:
         return self.H // self.hkv
 
     @classmethod
-    def parse(cls, text: str) -> AttentionShape:
-        """`B=64,H=12,P=1024,M=1024,E=64,F=64[,kv=4][,causal=1]` -> shape (clear error on anything else)."""
-        vals: dict[str, Any] = {}
-        for part in filter(None, (p.strip() for p in text.split(","))):
-            key, sep, val = part.partition("=")
-            key = key.strip()
-            if not sep or key not in RANKS + ("kv", "kv_heads", "causal"):
-                raise WorkloadError(f"--attention: expected KEY=VALUE with KEY in {', '.join(RANKS)}, kv, causal;"
-                                    f" got {part!r}")
-            try:
-                num = int(val)
-            except ValueError:
-                raise WorkloadError(f"--attention: {key} must be an integer, got {val!r}") from None
-            vals["kv_heads" if key.startswith("kv") else key] = bool(num) if key == "causal" else num
-        missing = [k for k in RANKS if k not in vals]
-        if missing:
-            raise WorkloadError(f"--attention: missing {', '.join(missing)} (need B,H,P,M,E,F)")
-        return cls(**vals)
-
-    @classmethod
     def of(cls, op: Any) -> AttentionShape:
-        """The shape of an IR op with `kind == "attention"` (attributes or a `dims` mapping)."""
-        dims = getattr(op, "dims", None) or {}
-
-        def get(k: str, default: Any = None) -> Any:
-            return dims.get(k, getattr(op, k, default)) if isinstance(dims, dict) else getattr(op, k, default)
-
-        kv = get("kv_heads", get("Hkv"))
-        return cls(B=get("B"), H=get("H"), P=get("P"), M=get("M"), E=get("E"), F=get("F"),
-                   kv_heads=kv, causal=bool(get("causal", False)))
+        """The shape of an IR op with `kind == "attention"` (dataflows.ir.AttentionOp.shape)."""
+        s = op.shape
+        return cls(B=s["B"], H=s["H"], P=s["P"], M=s["M"], E=s["E"], F=s["F"], kv_heads=s.get("kv_heads"),
+                   causal=bool(s.get("causal", False)))

@@ -68,7 +68,7 @@ def flat(shape: AttentionShape, cfg: AttentionConfig, geo: Geometry) -> Traffic:
     w, bh, buf, M = cfg.word_bytes, shape.B * shape.H, cfg.buffer, shape.M
     inter = bh * geo.visible * w
     t = Traffic()
-    onchip = cfg.cols * M * w <= 2 * buf
+    onchip = cfg.cols * M * w <= 2 * buf if cfg.flat_intermediates == "auto" else cfg.flat_intermediates == "onchip"
     if onchip:
         if shape.P * M * w <= buf:
             block = shape.P

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -77,7 +78,8 @@ class Schedule:
     def dense_lane(self) -> tuple[int, int]:
         """(operands a lane takes a step, cycles that step costs) where digits are not skipped."""
         if self.serial == "both" or self.serial == "none":
-            work = encoding(self.encoding, self.act_bits).positions * encoding(self.encoding, self.weight_bits).positions
+            work = (encoding(self.encoding, self.act_bits).positions
+                    * encoding(self.encoding, self.weight_bits).positions)
             if self.encoding == "parallel":
                 work = 1
         else:
@@ -267,13 +269,19 @@ def _expected_max_of_sums(mean: float, var: float, m3: float, g: int) -> float:
     exact for g = 1. Groups that meet only at a round's end pay this."""
     if g <= 1 or var <= 0:
         return mean
+    ez, ez2 = _normal_max_moments(g)
+    sd = math.sqrt(var)
+    return mean + sd * (ez + m3 / sd ** 3 / 6 * (ez2 - 1))
+
+
+@lru_cache(maxsize=None)
+def _normal_max_moments(g: int) -> tuple[float, float]:
+    """E[Z] and E[Z^2] of the max of g standard normals (numerical integration)."""
     z = np.linspace(-8, 12, 8001)
     dz = z[1] - z[0]
     phi = np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
-    dens = g * (np.cumsum(phi) * dz) ** (g - 1) * phi        # density of the max of g standard normals
-    ez, ez2 = float(np.sum(z * dens) * dz), float(np.sum(z * z * dens) * dz)
-    sd = math.sqrt(var)
-    return mean + sd * (ez + m3 / sd ** 3 / 6 * (ez2 - 1))
+    dens = g * (np.cumsum(phi) * dz) ** (g - 1) * phi
+    return float(np.sum(z * dens) * dz), float(np.sum(z * z * dens) * dz)
 
 
 def fast_cost(s: Schedule, M: int, N: int, K: int, batch: int, pmf_a: np.ndarray | None,
@@ -290,7 +298,8 @@ def fast_cost(s: Schedule, M: int, N: int, K: int, batch: int, pmf_a: np.ndarray
     rounds = _ceil(R, s.rows)
     L = s.k_lanes * s.lane_k
     tail = K - (T - 1) * L                               # operands in the last chunk
-    chunks = [(T - 1, [s.lane_k] * s.k_lanes), (1, [min(s.lane_k, max(0, tail - i * s.lane_k)) for i in range(s.k_lanes)])]
+    chunks = [(T - 1, [s.lane_k] * s.k_lanes),
+              (1, [min(s.lane_k, max(0, tail - i * s.lane_k)) for i in range(s.k_lanes)])]
     if s.per_digit_pass:
         lane_pmfs = [lambda n, q=float(pmf @ enc.nz[:, b]): _binom(n, q) for b in range(enc.positions)]
         busy_row = K * float(pmf @ enc.count)
@@ -304,8 +313,11 @@ def fast_cost(s: Schedule, M: int, N: int, K: int, batch: int, pmf_a: np.ndarray
         if n_rounds == 0:
             continue
         per_group = [min(s.sync_rows, max(0, engines - g * s.sync_rows)) for g in range(s.rows // s.sync_rows)]
-        mean_g = []
-        for e in per_group:
+        memo: dict[int, tuple[float, float, float]] = {}
+        n_groups = len(per_group)
+
+        def group(e: int, n_groups: int) -> tuple[float, float, float]:
+            """Moments of one sync group's time over a row (e engines with rows), summed over its steps."""
             m = v = t3 = 0.0
             for count, lane_ops in chunks:
                 if count == 0:
@@ -317,35 +329,73 @@ def fast_cost(s: Schedule, M: int, N: int, K: int, batch: int, pmf_a: np.ndarray
                     else:
                         mm, vv, tt = _max_moments(cdfs) if e else (1.0, 0.0, 0.0)
                     m, v, t3 = m + count * mm, v + count * vv, t3 + count * tt
-                if s.per_digit_pass and s.k_lanes == 1 and e == 1 and len(per_group) > 1:
+                if s.per_digit_pass and s.k_lanes == 1 and e == 1 and n_groups > 1:
                     # the passes of one chunk see the same operands: their costs are correlated
                     v += count * (_chunk_pass_var(enc, pmf, lane_ops[0]) - sum(
                         _max_moments([(np.cumsum(lp(lane_ops[0])), 1)])[1] for lp in lane_pmfs))
-            mean_g.append((m, v, t3))
+            return m, v, t3
+
+        if s.slack and not s.per_digit_pass and max(per_group) > 1:
+            total += n_rounds * _slack_round_mc(s, chunks, lane_pmfs[0], per_group)
+            continue
+        for e in per_group:
+            if e not in memo:
+                memo[e] = group(e, n_groups)
+        mean_g = [memo[e] for e in per_group]
         total += n_rounds * _expected_max_of_sums(*max(mean_g), sum(1 for e in per_group if e))
     steps = batch * passes * rounds * T * (enc.positions if s.per_digit_pass else 1)
     return Cost(batch * passes * total, steps, batch * passes * R * busy_row, lanes, bp)
 
 
+MC_ENGINE_STEPS = 200_000   # engine-steps the slack estimate samples (fixed seed: deterministic)
+
+
+def _slack_round_mc(s: Schedule, chunks: list, lane_pmf, per_group: list[int]) -> float:
+    """Expected round time with run-ahead (`slack`), by sampling the engines' step costs from their
+    distribution (max over the engine's lanes of the lane's digits, floor 1) and running the same
+    recurrence as `cycle`. Step costs are i.i.d. given the histogram; the seed is fixed."""
+    T = sum(count for count, _ in chunks)
+    e_max = max(per_group)
+    sims = max(64, MC_ENGINE_STEPS // max(1, len(per_group) * e_max * T))
+    rng = np.random.default_rng(0)
+    costs = np.zeros((sims, len(per_group), e_max, T), np.int64)
+    t0 = 0
+    for count, lane_ops in chunks:
+        if count == 0:
+            continue
+        cdfs = [np.cumsum(lane_pmf(n)) for n in lane_ops]
+        n = max(len(c) for c in cdfs)
+        F = np.ones(n)
+        for c in cdfs:
+            F *= np.concatenate([c, np.ones(n - len(c))])
+        draw = np.searchsorted(F, rng.random((sims, len(per_group), e_max, count)) * F[-1], side="right")
+        costs[..., t0:t0 + count] = np.maximum(np.minimum(draw, n - 1), 1)
+        t0 += count
+    for g, e in enumerate(per_group):
+        costs[:, g, e:, :] = 0                     # engines without a row this round
+    return float(_run_ahead(costs, s.slack).max(axis=1).mean())
+
+
 def _chunk_pass_var(enc: Encoding, pmf: np.ndarray, n: int) -> float:
     """Variance of sum_b max(1, nnz_b) over one lane's n operands, from the joint distribution of
-    their non-zero patterns (the per-digit passes of one chunk are not independent)."""
-    pats: dict[tuple, float] = {}
-    for row, p in zip(map(tuple, enc.nz.tolist()), pmf):
-        if p:
-            pats[row] = pats.get(row, 0.0) + p
-    dist = {(0,) * enc.positions: 1.0}
+    their non-zero counts per bit weight (the per-digit passes of one chunk are not independent)."""
+    npos = enc.positions
+    codes = enc.nz.astype(np.int64) @ (1 << np.arange(npos))          # each value's non-zero pattern
+    pat = np.bincount(codes, weights=pmf, minlength=1 << npos)
+    dist = np.zeros((n + 1,) * npos)
+    dist[(0,) * npos] = 1.0
     for _ in range(n):
-        nxt: dict[tuple, float] = {}
-        for vec, p in dist.items():
-            for pat, q in pats.items():
-                key = tuple(a + b for a, b in zip(vec, pat))
-                nxt[key] = nxt.get(key, 0.0) + p * q
+        nxt = np.zeros_like(dist)
+        for code in np.flatnonzero(pat):
+            bits = [(code >> b) & 1 for b in range(npos)]
+            src = tuple(slice(0, n + 1 - x) for x in bits)
+            dst = tuple(slice(x, n + 1) for x in bits)
+            nxt[dst] += pat[code] * dist[src]
         dist = nxt
-    cost = np.array([sum(max(1, c) for c in vec) for vec in dist])
-    prob = np.array(list(dist.values()))
-    mean = float(prob @ cost)
-    return float(prob @ (cost * cost)) - mean * mean
+    grid = np.meshgrid(*([np.maximum(np.arange(n + 1), 1)] * npos), indexing="ij")
+    cost = sum(grid)
+    mean = float((dist * cost).sum())
+    return float((dist * cost * cost).sum()) - mean * mean
 
 
 def _slack_moments(cdfs: list[tuple[np.ndarray, int]], slack: int, engines: int) -> tuple[float, float]:

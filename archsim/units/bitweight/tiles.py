@@ -3,7 +3,8 @@
 Weights stream once, in blocks of columns that fit the filter buffer (half of it when double
 buffered); the activations are loaded once if they fit the input buffer, else with every block; each
 block's outputs are stored when it finishes. Blocks are a multiple of the array's columns, about
-BLOCKS of them, so the next block's weights load while this one computes. A block's compute time is its share of the op's MACs.
+BLOCKS of them, so the next block's weights load while this one computes. A block's compute time
+is its share of the op's MACs.
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def weight_stationary_tiles(op: Any, g: GemmShape, ctx: Any, compute_ps: int, qu
     tiles, rd, wr, cursor = [], {}, {}, dict.fromkeys(REGIONS, 0)
     total = len(blocks) * g.batch
     for bi in range(g.batch):
-        for i, (n0, nb) in enumerate(blocks):
+        for i, (_, nb) in enumerate(blocks):
             loads = [("weight", g.K * nb * wbytes)]
             if i == 0 or not a_once:
                 loads.append(("activation", a_bytes))

@@ -29,7 +29,8 @@ class PimConfig(NearMemoryConfig):
                                     "8 x 32 B) or the channel's global buffer (AiM 2 KiB)")
     accumulators: int = Field(1, ge=1, description="output rows a unit accumulates at once (HBM-PIM GRF_B: 8)")
     reduction: Literal["adder_tree", "host"] = Field(
-        "adder_tree", description="lane partial sums reduced by an in-bank adder tree, or read out and reduced by the host")
+        "adder_tree",
+        description="lane partial sums reduced by an in-bank adder tree, or read out and reduced by the host")
     acc_bytes: int = Field(2, ge=1, description="bytes of one accumulator value read out")
     register_row: int = Field(-1, description="row whose address maps to the registers (registers: reserved_row); "
                               "-1: the bank's last row")
@@ -39,9 +40,8 @@ class PimConfig(NearMemoryConfig):
         "a mode change whenever it alternates register and bank commands (AiM TMOD), or none")
     eltwise: bool = Field(False, description="units can run element-wise add/mul/relu on bank rows")
     mac_energy: Energy = Field(0.0, description="energy of one lane MAC (DRAM command energy comes from the standard)")
-    internal_bytes_per_cycle: int = Field(
-        0, ge=0, description="pseudo_channel/logic_die units: bytes per DRAM cycle the TSVs deliver to the unit (0: the "
-        "channel's data bus rate)")
+    softmax_elems_per_cycle: int = Field(16, ge=1, description="decode attention's softmax, elements per DRAM cycle "
+                                         "and channel, beside the banks (AttAcc's SFM: 256 in 16 tCK)")
 
     @property
     def element_bytes(self) -> int:

@@ -36,7 +36,7 @@ def fresh_level(spec, channels: int, refresh: str = "all_bank", **kw) -> DramLev
 
 
 def run_stream(level: DramLevel, cmds: list[tuple[str, int, int, str]], channels: list[int] | None = None,
-               total_channels: int | None = None, host: list[Request] = ()) -> StreamRun:
+               total_channels: int | None = None, host: tuple[Request, ...] = ()) -> StreamRun:
     """Push `cmds` to each of `channels` (default all) of `level`, submit `host` requests at once, run
     the engine; report channel 0's phases. `total_channels` scales energy to the whole level."""
     chans = list(range(level.channels)) if channels is None else channels
@@ -48,11 +48,11 @@ def run_stream(level: DramLevel, cmds: list[tuple[str, int, int, str]], channels
         for name, bank, row, phase in cmds:
             st.push(name, bank, row, phase)
         ctrl = level.ctrls[ch]
+        if ctrl.idle:
+            ctrl._catch_up_refresh(start)        # refreshes that fell due while the channel was idle
         ctrl.stream, ctrl.log = st, []
-        if ctrl.idle is False and not (ctrl.rq.n or ctrl.wq.n):
-            ctrl._catch_up_refresh(start)
         streams[ch] = st
-        ctrl.wake(start)
+        level.wake_channel(ch, start)
     for r in host:
         level.submit(r)
     level.engine.run()
@@ -65,10 +65,11 @@ def run_stream(level: DramLevel, cmds: list[tuple[str, int, int, str]], channels
     scale = (total_channels or len(chans)) / len(chans)
     energy = {n: sum(level.ctrls[ch].cmd_counts[i] for ch in chans) * spec.energy_pj[n] * scale
               for i, n in enumerate(names) if spec.energy_pj[n]}
+    phases = _breakdown(st, ctrl, spec, start, done)
     for ch in chans:
-        level.ctrls[ch].stream = None
+        level.ctrls[ch].stream = level.ctrls[ch].log = None
     return StreamRun(cycles=done - start, time_ps=level.clock.cycles_to_ps(done) - level.clock.cycles_to_ps(start),
-                     commands=counts, breakdown=_breakdown(st, ctrl, spec, start, done), repairs=st.repairs,
+                     commands=counts, breakdown=phases, repairs=st.repairs,
                      refreshes=counts["REF"] + counts["REFsb"], channels_simulated=len(chans), energy_pj=energy)
 
 
@@ -90,7 +91,8 @@ def _breakdown(st: CommandStream, ctrl, spec, start: int, done: int) -> dict[str
             j += 1
         busy = min(busy, gap)
         out["refresh"] += busy
-        out["mode" if last == "mode" else tag if tag in out else "row"] += gap - busy   # a mode change's wait is its own
+        # a mode change's wait is its own
+        out["mode" if last == "mode" else tag if tag in out else "row"] += gap - busy
         prev, last = t, tag
     out["readout"] += max(0, done - prev)           # the last command's data
     return out

@@ -126,7 +126,8 @@ class GemvLayout:
                 "input_chunk": self.chunk, "chunks": self.chunks, "rows_per_bank": self.rows_per_bank,
                 "row_bytes": g.cols_per_row * g.col_bytes,
                 "placement": f"output row r -> tile r // {self.rows_per_tile}, channel (r // "
-                             f"{g.units * self.accumulators}) % {g.channels}, unit (r // {self.accumulators}) % {g.units}; "
+                             f"{g.units * self.accumulators}) % {g.channels}, "
+                             f"unit (r // {self.accumulators}) % {g.units}; "
                              f"chunk j -> bank j % {g.banks_per_unit} of the unit"}
 
 

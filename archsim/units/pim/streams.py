@@ -187,3 +187,13 @@ def eltwise_stream(cfg, g: Geometry, spec, op: str, n: int, where: str = "pim") 
     b.reg_write(1, "mode")                                              # AB-PIM -> AB
     b.leave()
     return b.out
+
+
+def mac_rows_stream(rows: int, cols: int) -> list[Cmd]:
+    """Full-row all-bank MACs, row after row (aim_simulator's MAC micro-benchmark): ACT, MACs, PRE."""
+    out: list[Cmd] = []
+    for r in range(rows):
+        out.append(("ACTAB", 0, r, "row"))
+        out.extend(("MACAB", 0, r, "mac") for _ in range(cols))
+        out.append(("PREAB", 0, r, "row"))
+    return out

@@ -14,7 +14,7 @@ from typing import Any
 from archsim.errors import ConfigError, WorkloadError
 from archsim.units.base import ComputeUnit, OpResult, OperandWidths
 from archsim.units.pim.config import PimConfig
-from archsim.units.pim.cycle import fresh_level, run_stream
+from archsim.units.pim.cycle import fresh_level, host_run, run_stream
 from archsim.units.pim.fast import eltwise_fast, gemv_fast
 from archsim.units.pim.layout import geometry, gemv_layout
 from archsim.units.pim.streams import ELTWISE_OPERANDS, eltwise_stream, gemv_stream
@@ -32,7 +32,7 @@ class PimUnit(ComputeUnit):
     kind = "pim"
     config_model = PimConfig
     side = "memory"
-    energy_actions: dict[str, str] = {}     # its lane MAC energy is in its own config (mac_energy)
+    energy_actions = {"pim_mac": "one lane MAC (priced by the unit's own mac_energy)"}
 
     # -- what it runs ----------------------------------------------------------------------------
     def gemvs(self, op: Any) -> list[tuple[int, int, int]] | None:
@@ -52,14 +52,18 @@ class PimUnit(ComputeUnit):
         return None
 
     def eltwise_kind(self, op: Any) -> str | None:
+        """add, mul or relu when `op` is one (tagged so, or one FLOP an element over one or two inputs
+        shaped like the output: a residual add); None for other element-wise ops (RoPE, SiLU, ...)."""
         if getattr(op, "kind", None) != "elementwise" or not self.cfg.eltwise:
             return None
-        tags = set(getattr(op, "tags", ()))
         for k in ELTWISE_OPERANDS:
-            if k in tags:
+            if k in getattr(op, "tags", ()):
                 return k
-        n_in = sum(1 for o in op.operands if o.role != "output")
-        return {1: "relu", 2: "add"}.get(n_in)
+        ins = [o for o in op.operands if o.role != "output"]
+        out = [o for o in op.operands if o.role == "output"]
+        if op.flops_per_point not in (None, 1) or len(out) != 1 or any(o.dims != out[0].dims for o in ins):
+            return None
+        return {1: "relu", 2: "add"}.get(len(ins))
 
     def supports(self, op: Any) -> bool:
         return self.gemvs(op) is not None or self.eltwise_kind(op) is not None
@@ -80,7 +84,10 @@ class PimUnit(ComputeUnit):
         return lvl
 
     def plan(self, spec: Any, channels: int, op: Any) -> list[tuple[str, Any, int]]:
-        """The kernels `op` is on this level: ("gemv", layout, repeats) or ("eltwise", (kind, n), 1)."""
+        """The kernels `op` is on this level: ("gemv", layout, repeats), ("eltwise", (geometry, kind, n), 1)
+        or ("softmax", elements, 1). Independent GEMVs of one shape (heads) run as one GEMV over their
+        stacked rows when every channel's rows of a tile belong to one of them, since each channel
+        loads its own input vector; otherwise one after the other."""
         where = f"units.{self.name} (op {getattr(op, 'name', op)!r})"
         g = geometry(self.cfg, spec, channels)
         ew = self.eltwise_kind(op)
@@ -90,7 +97,13 @@ class PimUnit(ComputeUnit):
         gv = self.gemvs(op)
         if gv is None:
             raise WorkloadError(f"{where}: not a GEMV, decode attention or element-wise op")
-        return [("gemv", gemv_layout(self.cfg, g, m, k, where), r) for m, k, r in gv]
+        out: list[tuple[str, Any, int]] = []
+        for m, k, r in gv:
+            stack = r > 1 and m % (g.units * self.cfg.accumulators) == 0
+            out.append(("gemv", gemv_layout(self.cfg, g, m * r if stack else m, k, where), 1 if stack else r))
+        if getattr(op, "kind", None) == "attention":
+            out.insert(1, ("softmax", gv[0][0] * gv[0][2], 1))
+        return out
 
     def attach_level(self, level: Any) -> None:
         """The System hands over the level named by `near:` (for placement estimates)."""
@@ -100,47 +113,78 @@ class PimUnit(ComputeUnit):
         lvl = self._level(ctx)
         return self.run_on(lvl.spec, lvl.channels, op, ctx.fidelity, lvl.refresh)
 
+    def _kernel(self, what: str, plan: Any, spec: Any, channels: int, fidelity: str, refresh: str,
+                host_readout: bool, sim: int) -> tuple[float, dict, dict, dict]:
+        """(cycles, phases, commands per channel, energy by command) of one kernel."""
+        if what == "softmax":                            # on the buffer die / logic beside the banks
+            c = ceil(plan / channels / self.cfg.softmax_elems_per_cycle)
+            return c, {"softmax": c}, {}, {}
+        if what == "gemv" and plan.g.banks_per_unit == plan.g.banks and self.cfg.unit_scope != "bank":
+            return self._read_fed(plan, spec, channels, fidelity, refresh)
+        cmds = gemv_stream(self.cfg, plan, spec, host_readout) if what == "gemv" else \
+            eltwise_stream(self.cfg, plan[0], spec, plan[1], plan[2], where=f"units.{self.name}")
+        if fidelity == "fast":
+            ph = gemv_fast(self.cfg, plan, spec, refresh, host_readout) if what == "gemv" else \
+                eltwise_fast(self.cfg, plan[0], spec, plan[1], plan[2], refresh)
+            c = ph.pop("total")
+            counts = Counter(n for n, *_ in cmds)
+            if refresh != "none":
+                ref = "REF" if refresh == "all_bank" else "REFsb"
+                counts[ref] += round(c / spec.timing["tREFI" if ref == "REF" else "tREFIsb"])
+            return c, ph, {}, {k: v * spec.energy_pj[k] * channels for k, v in counts.items()}
+        run = run_stream(fresh_level(spec, sim, refresh), cmds, total_channels=channels)
+        return run.cycles, run.breakdown, run.commands, run.energy_pj
+
+    def _read_fed(self, lay: Any, spec: Any, channels: int, fidelity: str, refresh: str):
+        """A unit per pseudo-channel or on the logic die: the weights come up through the channel at its
+        data rate (ordinary reads, in the controller for `cycle`); the lanes work while they stream."""
+        g = lay.g
+        nbytes = ceil(lay.M * lay.K * g.elem_bytes / channels)
+        compute = ceil(lay.M * lay.K / channels / g.lanes)
+        bursts = ceil(nbytes / spec.burst_bytes)
+        if fidelity == "fast":
+            t = spec.timing
+            rd = bursts * t["tBL"] * (1 + (0 if refresh == "none" else t["tRFC"] / t["tREFI"])) + t["tRCD"] + t["CL"]
+        else:
+            sim = max(1, min(channels, spec.shared_by_channels))
+            rd = host_run(fresh_level(spec, sim, refresh, mapping="rorabacobgch" if sim > 1 else "rochrababgco"),
+                          [(nbytes * sim, False)])
+        c = max(rd, compute)
+        counts = {"RD": bursts, "ACT": ceil(bursts / spec.bursts_per_row)}
+        return c, {"read": rd, "mac": max(0, c - rd)}, counts, \
+            {k: v * spec.energy_pj[k] * channels for k, v in counts.items()}
+
     def run_on(self, spec: Any, channels: int, op: Any, fidelity: str, refresh: str = "all_bank",
-               host_readout: bool = True) -> OpResult:
-        """Run `op` on `channels` channels of `spec` at `fidelity` (the standalone entry point)."""
-        tck = spec.tck_ps
-        cycles, phases, commands, energy, details = 0.0, {}, {}, {}, []
-        sim = max(1, min(channels, spec.shared_by_channels))
-        for what, plan, reps in self.plan(spec, channels, op):
-            cmds = gemv_stream(self.cfg, plan, spec, host_readout) if what == "gemv" else \
-                eltwise_stream(self.cfg, *plan[:1], spec, *plan[1:], where=f"units.{self.name}")
-            if fidelity == "fast":
-                ph = gemv_fast(self.cfg, plan, spec, refresh, host_readout) if what == "gemv" else \
-                    eltwise_fast(self.cfg, *plan, spec, refresh)
-                c = ph.pop("total")
-                counts = Counter(n for n, *_ in cmds)
-                if refresh != "none":
-                    counts["REF" if refresh == "all_bank" else "REFsb"] += round(c / spec.timing["tREFI" if refresh == "all_bank" else "tREFIsb"])
-                for k, v in counts.items():
-                    energy[k] = energy.get(k, 0.0) + v * spec.energy_pj[k] * channels * reps
-            else:
-                run = run_stream(fresh_level(spec, sim, refresh), cmds, total_channels=channels)
-                c, ph = run.cycles, run.breakdown
-                for k, v in run.commands.items():
-                    commands[k] = commands.get(k, 0) + v * reps
-                for k, v in run.energy_pj.items():
-                    energy[k] = energy.get(k, 0.0) + v * reps
+               host_readout: bool = True, simulate_channels: int | None = None) -> OpResult:
+        """Run `op` on `channels` channels of `spec` at `fidelity` (the standalone entry point). `cycle`
+        simulates one command-bus group (`simulate_channels` overrides): every channel gets the same
+        stream, so the others are identical (a test holds 2 and 8 equal)."""
+        cycles, details = 0.0, []
+        phases: dict[str, float] = {}
+        commands: dict[str, int] = {}
+        energy: dict[str, float] = {}
+        plans = self.plan(spec, channels, op)
+        sim = simulate_channels or max(1, min(channels, spec.shared_by_channels))
+        for what, plan, reps in plans:
+            c, ph, cmds, en = self._kernel(what, plan, spec, channels, fidelity, refresh, host_readout, sim)
             cycles += c * reps
-            for k, v in ph.items():
-                phases[k] = phases.get(k, 0) + v * reps
-            details.append(plan.report() if what == "gemv" else {"eltwise": plan[1], "elements": plan[2]})
-        macs = op.macs * op.count if getattr(op, "kind", "") != "elementwise" else 0
+            for acc, part in ((phases, ph), (commands, cmds), (energy, en)):
+                for k, v in part.items():
+                    acc[k] = acc.get(k, 0) + v * reps
+            if what != "softmax":
+                details.append(plan.report() if what == "gemv" else {"eltwise": plan[1], "elements": plan[2]})
+        macs = op.macs if getattr(op, "kind", "") != "elementwise" else 0
         energy["pim_mac"] = macs * self.cfg.mac_energy
-        time_ps = round(cycles * tck)
-        in_bytes = sum(ceil(p.K * p.g.elem_bytes) * r for w, p, r in self.plan(spec, channels, op) if w == "gemv")
-        detail = {"host_bus_bytes": {"input_written": in_bytes * channels,
-                                     "commands": "input broadcast and readout are DRAM commands of the kernel"},"fidelity": fidelity, "dram_cycles": round(cycles), "breakdown_cycles": {k: round(v) for k, v in phases.items()},
-                  "layout": details if len(details) > 1 else details[0], "standard": spec.name}
-        if commands:
+        time_ps = round(cycles * spec.tck_ps)
+        in_bytes = sum(p.K * p.g.elem_bytes * r for w, p, r in plans if w == "gemv")
+        detail = {"fidelity": fidelity, "standard": spec.name, "dram_cycles": round(cycles),
+                  "breakdown_cycles": {k: round(v) for k, v in phases.items()},
+                  "layout": details if len(details) > 1 else details[0],
+                  "input_bytes_written": in_bytes * channels}
+        if fidelity == "cycle":
             detail["commands_per_channel"] = commands
             detail["channels_simulated"] = sim
-        return OpResult(time_ps=time_ps, busy_ps=time_ps, macs=op.macs if hasattr(op, "macs") else 0,
-                        traffic={}, energy_pj=energy,   # operands stay in the level: no request crosses its port
+        return OpResult(time_ps=time_ps, busy_ps=time_ps, macs=macs, traffic={}, energy_pj=energy,
                         mapping=f"pim {spec.name} x{channels}", detail=detail)
 
     def estimate_s(self, op: Any) -> float | None:

@@ -1,9 +1,10 @@
 """`SystolicArray`: an R x C array as a ComputeUnit, in SCALE-Sim-compatible or pipelined timing.
 
 `timing: scalesim` reproduces SCALE-Sim v3 (serial folds, fill/drain sized by the array) and its
-SRAM counters (the inflated OS ofmap count only in `detail`; `sram_writes` is physical); `timing: pipelined` asks `pipelined.py` (overlapped folds) and reports physical
-SRAM traffic. Both answer at two fidelities: `fast` (closed form) and `cycle` (operands moved
-through the array register by register; the product is checked against A @ B).
+SRAM counters (the inflated OS ofmap count only in `detail`; `sram_writes` is physical);
+`timing: pipelined` asks `pipelined.py` (overlapped folds) and reports physical SRAM traffic.
+Both answer at two fidelities: `fast` (closed form) and `cycle` (operands moved through the array
+register by register; the product is checked against A @ B).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from archsim.units.systolic.config import SystolicConfig
 from archsim.errors import WorkloadError
 from archsim.units.base import ComputeResult, ComputeUnit, GemmShape, OperandWidths
 from archsim.units.systolic.conv import conv_output_size, im2col
+from archsim.units.systolic.occupancy import spatial_occupancy
 from archsim.units.systolic.scalesim_array import simulate_scalesim, wrap_signed
 from archsim.units.systolic.scalesim_timing import scalesim_cycles
 
@@ -89,6 +91,10 @@ class SystolicArray(ComputeUnit):
 
     def tile_quanta(self) -> tuple[int, ...]:
         return (self.cfg.rows, self.cfg.cols)
+
+    def spatial_use(self, gemm: GemmShape, tags: tuple[str, ...] = ()) -> dict[str, Any]:
+        """PE occupancy of the GEMM's folds on this array and dataflow, and why PEs idle."""
+        return spatial_occupancy(gemm, self.cfg.rows, self.cfg.cols, self.cfg.dataflow, tags)
 
     @property
     def dataflow(self) -> str:

@@ -123,11 +123,10 @@ def test_clear_errors():
         level0(bert(1024), cloud("fusemax", buffer="100 KiB"), BW, CLOCK)
 
 
-def test_parse_attention_flag():
-    s = AttentionShape.parse("B=64,H=12,P=1024,M=1024,E=64,F=64")
-    assert s == bert(1024)
-    assert AttentionShape.parse("B=1,H=8,P=4,M=4,E=2,F=2,kv=2,causal=1").group == 4
-    with pytest.raises(WorkloadError, match="missing F"):
-        AttentionShape.parse("B=1,H=1,P=1,M=1,E=1")
-    with pytest.raises(WorkloadError, match="KEY=VALUE"):
-        AttentionShape.parse("B=1,X=2")
+def test_flat_intermediates_can_be_set_as_flats_search_picks():
+    auto = level0(bert(2**17), cloud("flat"), BW, CLOCK)
+    off = level0(bert(2**17), cloud("flat", flat_intermediates="offchip"), BW, CLOCK)
+    assert auto.traffic.notes["intermediates"] == "on chip" and auto.traffic.notes["spilled"] > 0.5
+    assert off.traffic.notes["intermediates"] == "off chip" and off.traffic.tensors["QK"] == (
+        64 * 12 * 2**34 * 2, 64 * 12 * 2**34 * 2)
+    assert off.time_s != auto.time_s

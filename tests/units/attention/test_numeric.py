@@ -12,8 +12,9 @@ shapes = st.tuples(st.integers(1, 40), st.integers(1, 60), st.integers(1, 24), s
 
 def _inputs(P, M, E, F, seed, scale):
     rng = np.random.default_rng(seed)
-    return (rng.uniform(-scale, scale, (P, E)).astype(np.float32), rng.uniform(-scale, scale, (M, E)).astype(np.float32),
-            rng.uniform(-1, 1, (M, F)).astype(np.float32))
+    q = rng.uniform(-scale, scale, (P, E)).astype(np.float32)
+    k = rng.uniform(-scale, scale, (M, E)).astype(np.float32)
+    return q, k, rng.uniform(-1, 1, (M, F)).astype(np.float32)
 
 
 @settings(max_examples=150, deadline=None)

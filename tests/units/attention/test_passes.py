@@ -1,6 +1,13 @@
 """Pass counts of the paper's cascades (Sec. III-IV) and its toy example."""
-from archsim.units.attention.passes import (CASCADES, ONE_PASS, THREE_PASS, TOY, TOY_REASSOCIATED, CascadeEinsum,
-                                            count_passes)
+from archsim.units.attention.passes import (
+    CASCADES,
+    ONE_PASS,
+    THREE_PASS,
+    TOY,
+    TOY_REASSOCIATED,
+    CascadeEinsum,
+    count_passes,
+)
 
 
 def test_attention_cascades():

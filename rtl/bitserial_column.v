@@ -1,0 +1,192 @@
+// Bit-serial column GEMM core (Stripes MICRO'16 / Bit-Pragmatic MICRO'17 style, our own RTL):
+// C[M,N] = A[M,K] @ B[K,N] with A taken one bit a cycle and B in parallel. A brick is L lanes of
+// consecutive k; every cycle each lane contributes one bit of its activation, shifted, times the
+// C weights B[k][fold + j], and an adder tree per column sums the lanes into the accumulator.
+//   SKIP=0 (Stripes): all DW two's-complement bits, the top one negative: DW cycles a brick.
+//   SKIP=1 (Pragmatic): only the essential bits of |a| (with a's sign), lowest first; the lanes of a
+//          brick step together: max over lanes of popcount(|a|) cycles, floor 1.
+// Port as the systolic cores (docs/rtl.md); each row's C results leave on out_valid/out_data in the
+// cycle of its last step (folds in order, out_last on row M-1); done one cycle later, `cycles` =
+// steps + 1. dbg_acc shows each column's accumulator for the per-cycle comparison.
+module bitserial_column #(
+    parameter integer L    = 4,
+    parameter integer C    = 4,
+    parameter integer SKIP = 1,
+    parameter integer DW   = 8,
+    parameter integer AW   = 32,
+    parameter integer IW   = 16,
+    parameter integer CW   = 32,
+    parameter integer MAXM = 16,
+    parameter integer MAXN = 16,
+    parameter integer MAXK = 16
+) (
+    input  wire            clk,
+    input  wire            rst,
+    input  wire            ld_we,
+    input  wire            ld_sel,
+    input  wire [IW-1:0]   ld_addr,
+    input  wire [DW-1:0]   ld_data,
+    input  wire            start,
+    input  wire [IW-1:0]   dim_m,
+    input  wire [IW-1:0]   dim_n,
+    input  wire [IW-1:0]   dim_k,
+    output reg             busy,
+    output reg             done,
+    output reg  [CW-1:0]   cycles,
+    output reg  [C-1:0]    out_valid,
+    output reg  [C-1:0]    out_last,
+    output reg  [C*AW-1:0] out_data,
+    output wire [C*AW-1:0] dbg_acc
+);
+    localparam [IW-1:0] ONE = 1;
+    localparam [IW-1:0] LW = L[IW-1:0];
+    localparam [IW-1:0] CWD = C[IW-1:0];
+    localparam integer  PB = (DW > 1) ? $clog2(DW) : 1;        // bit-position width
+    localparam [PB-1:0] TOP = DW[PB-1:0] - 1'b1;
+
+    reg [IW-1:0]   m_dim, n_dim, k_dim, fc0, m, k0;
+    reg [L*DW-1:0] served;          // SKIP=1: bits of each lane already issued
+    reg [PB-1:0]   t;               // SKIP=0: the bit position of this cycle
+    reg            run, fin;
+
+    // ---- A lanes: the brick's activations, and each lane's bit this cycle ------------------------
+    wire [L*DW-1:0] a_brick;
+    wire [L-1:0]    a_en;
+    wire [L*IW-1:0] a_row, a_col;
+    wire [L-1:0]    lane_has, lane_more, lane_neg;
+    wire [L*PB-1:0] lane_pos;
+    genvar l, j;
+    generate
+        for (l = 0; l < L; l = l + 1) begin : g_lane
+            wire [IW-1:0] k = k0 + l[IW-1:0];
+            assign a_en[l] = run && (k < k_dim);
+            assign a_row[l*IW +: IW] = m;
+            assign a_col[l*IW +: IW] = k;
+            wire [DW-1:0] a = a_brick[l*DW +: DW];
+            if (SKIP != 0) begin : g_skip
+                wire [DW-1:0] mag = a[DW-1] ? (~a + 1'b1) : a;
+                wire [DW-1:0] rem = mag & ~served[l*DW +: DW];
+                wire [DW-1:0] low = rem & (~rem + 1'b1);            // lowest set bit, one-hot
+                reg  [PB-1:0] pos;
+                integer p;
+                always @(*) begin
+                    pos = {PB{1'b0}};
+                    for (p = 0; p < DW; p = p + 1)
+                        if (low[p]) pos = p[PB-1:0];
+                end
+                assign lane_has[l] = (rem != {DW{1'b0}});
+                assign lane_more[l] = ((rem & ~low) != {DW{1'b0}});
+                assign lane_pos[l*PB +: PB] = pos;
+                assign lane_neg[l] = a[DW-1];
+            end else begin : g_all
+                assign lane_has[l] = a[t];
+                assign lane_more[l] = 1'b0;
+                assign lane_pos[l*PB +: PB] = t;
+                assign lane_neg[l] = (t == TOP);                       // the sign bit weighs -2^(DW-1)
+            end
+        end
+    endgenerate
+    gemm_buf #(.DW(DW), .ROWS(MAXM), .COLS(MAXK), .LANES(L), .IW(IW)) abuf (
+        .clk(clk), .we(ld_we && !ld_sel), .waddr(ld_addr), .wdata(ld_data),
+        .ren(a_en), .rrow(a_row), .rcol(a_col), .rdata(a_brick));
+
+    wire brick_last = (SKIP != 0) ? (lane_more == {L{1'b0}}) : (t == TOP);
+    wire last_brick = (k0 + LW >= k_dim);
+    wire row_end = run && brick_last && last_brick;
+    wire fold_end = row_end && (m + ONE == m_dim);
+    wire op_end = fold_end && (fc0 + CWD >= n_dim);
+
+    // ---- B: L x C weights, and the columns' adder trees -----------------------------------------
+    wire [L*C*DW-1:0] b_all;
+    wire [L*C-1:0]    b_en;
+    wire [L*C*IW-1:0] b_r, b_c;
+    reg  [C*AW-1:0]   acc;
+    generate
+        for (j = 0; j < C; j = j + 1) begin : g_col
+            wire [IW-1:0] n = fc0 + j[IW-1:0];
+            reg  [AW-1:0] tree;
+            integer q;
+            for (l = 0; l < L; l = l + 1) begin : g_port
+                assign b_en[l*C + j] = a_en[l] && (n < n_dim);
+                assign b_r[(l*C + j)*IW +: IW] = k0 + l[IW-1:0];
+                assign b_c[(l*C + j)*IW +: IW] = n;
+            end
+            always @(*) begin
+                tree = {AW{1'b0}};
+                for (q = 0; q < L; q = q + 1) begin
+                    if (lane_has[q])
+                        tree = tree + (lane_neg[q]
+                            ? ~(({{(AW-DW){b_all[(q*C + j)*DW + DW - 1]}}, b_all[(q*C + j)*DW +: DW]})
+                                << lane_pos[q*PB +: PB]) + 1'b1
+                            : ({{(AW-DW){b_all[(q*C + j)*DW + DW - 1]}}, b_all[(q*C + j)*DW +: DW]})
+                                << lane_pos[q*PB +: PB]);
+                end
+            end
+            wire [AW-1:0] next = acc[j*AW +: AW] + tree;
+            assign dbg_acc[j*AW +: AW] = acc[j*AW +: AW];
+            always @(posedge clk) begin
+                if (rst || (start && !busy)) begin
+                    acc[j*AW +: AW] <= {AW{1'b0}};
+                    out_data[j*AW +: AW] <= {AW{1'b0}};
+                end else if (run) begin
+                    acc[j*AW +: AW] <= row_end ? {AW{1'b0}} : next;
+                    if (row_end) out_data[j*AW +: AW] <= next;
+                end
+            end
+        end
+    endgenerate
+    gemm_buf #(.DW(DW), .ROWS(MAXK), .COLS(MAXN), .LANES(L*C), .IW(IW)) bbuf (
+        .clk(clk), .we(ld_we && ld_sel), .waddr(ld_addr), .wdata(ld_data),
+        .ren(b_en), .rrow(b_r), .rcol(b_c), .rdata(b_all));
+
+    // ---- control ---------------------------------------------------------------------------------
+    integer s;
+    always @(posedge clk) begin
+        if (rst) begin
+            busy <= 1'b0; done <= 1'b0; run <= 1'b0; fin <= 1'b0; cycles <= {CW{1'b0}};
+            m_dim <= ONE; n_dim <= ONE; k_dim <= ONE; fc0 <= 0; m <= 0; k0 <= 0;
+            served <= {L*DW{1'b0}}; t <= {PB{1'b0}};
+            out_valid <= {C{1'b0}}; out_last <= {C{1'b0}};
+        end else if (start && !busy) begin
+            busy <= 1'b1; done <= 1'b0; run <= 1'b1; fin <= 1'b0; cycles <= {CW{1'b0}};
+            m_dim <= dim_m; n_dim <= dim_n; k_dim <= dim_k; fc0 <= 0; m <= 0; k0 <= 0;
+            served <= {L*DW{1'b0}}; t <= {PB{1'b0}};
+            out_valid <= {C{1'b0}}; out_last <= {C{1'b0}};
+        end else if (busy) begin
+            cycles <= cycles + 1'b1;
+            out_valid <= {C{row_end}};
+            out_last <= {C{fold_end}};
+            fin <= op_end;
+            if (fin) begin
+                done <= 1'b1;
+                busy <= 1'b0;
+            end
+            if (run) begin
+                if (!brick_last) begin
+                    t <= t + 1'b1;
+                    for (s = 0; s < L; s = s + 1)
+                        served[s*DW +: DW] <= served[s*DW +: DW] | (lane_has[s] ? ({{(DW-1){1'b0}}, 1'b1} << lane_pos[s*PB +: PB]) : {DW{1'b0}});
+                end else begin
+                    t <= {PB{1'b0}};
+                    served <= {L*DW{1'b0}};
+                    if (!last_brick) begin
+                        k0 <= k0 + LW;
+                    end else begin
+                        k0 <= 0;
+                        if (m + ONE < m_dim) begin
+                            m <= m + ONE;
+                        end else begin
+                            m <= 0;
+                            fc0 <= fc0 + CWD;
+                            if (op_end) run <= 1'b0;
+                        end
+                    end
+                end
+            end
+        end else begin
+            done <= 1'b0;
+            out_valid <= {C{1'b0}};
+            out_last <= {C{1'b0}};
+        end
+    end
+endmodule
