@@ -163,3 +163,16 @@ def test_two_drives_halve_the_attention_and_kv_elsewhere_is_an_error():
     assert 0.45 < two["time_ns"] / one["time_ns"] < 0.6
     with pytest.raises(ConfigError, match="placement.kv_cache"):
         _instinfer(DECODE, **{"memory.placement.kv_cache": "offchip"})
+
+
+def test_cli_prints_the_flash_summary():
+    """archsim run's text shows bytes over each channel, channel and die use and energy per token."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "archsim.cli", "run", "configs/flash/cambricon_llm_s.yaml",
+                          "--model", "opt-1.3b", "--phase", "decode", "--batch", "1", "--kv", "128", "--bits", "8"],
+                         capture_output=True, text=True, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("flash:"))
+    assert "over each of 8 channels" in line and "channel use" in line and "die use" in line
+    assert "J/token" in line and "energy/token" in out

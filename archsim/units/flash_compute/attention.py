@@ -123,6 +123,7 @@ def csd_attention(op, spec, cfg, ctx) -> OpResult:
                 p2p_bytes=c.p2p_bytes * n, flops=c.flops * n)
     detail = {"flash_read_bytes": c.flash_read_bytes, "kv_flush_bytes": c.flash_write_bytes,
               "bytes_per_channel": (c.flash_read_bytes + c.flash_write_bytes) // (spec.channels * n),
+              "channels": spec.channels * n,
               "p2p_bytes": c.p2p_bytes, "engine_ps": c.engine_ps, "flash_ps": c.flash_ps,
               "channel_util": round(c.channel_util, 4), "die_util": round(c.die_util, 4)}
     bits = (c.flash_read_bytes + c.flash_write_bytes) * 8
@@ -133,7 +134,7 @@ def csd_attention(op, spec, cfg, ctx) -> OpResult:
               "flash_engine": c.flops * cfg.attention.flop_energy}
     return OpResult(time_ps=c.time_ps, busy_ps=c.time_ps, macs=op.macs,
                     traffic={cfg.near: (c.p2p_bytes, 0)}, energy_pj=energy,
-                    mapping="in-drive attention" + (f", SparF keep {keep:g}" if (keep := cfg.attention.keep) < 1 else ""),
+                    mapping="in-drive attention" + (f", SparF keep {k:g}" if (k := cfg.attention.keep) < 1 else ""),
                     detail=detail)
 
 
@@ -143,7 +144,8 @@ def csd_kv_append(op, spec, cfg, ctx) -> OpResult:
     n = op.write_bytes
     t, buffered = kv_append_ps(spec, cfg.attention, -(-n // cfg.attention.drives))
     per_ch = n // (spec.channels * cfg.attention.drives)
-    detail = {"p2p_bytes": n, "buffered": buffered, "bytes_per_channel": 0 if buffered else per_ch}
+    detail = {"p2p_bytes": n, "buffered": buffered, "bytes_per_channel": 0 if buffered else per_ch,
+              "channels": spec.channels * cfg.attention.drives}
     energy = {} if buffered else {"flash_array": n * 8 * spec.program_energy,
                                   "flash_channel": n * 8 * spec.channel_energy}
     return OpResult(time_ps=t, busy_ps=t, macs=0, traffic={cfg.near: (0, n)}, energy_pj=energy,

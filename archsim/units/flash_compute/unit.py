@@ -46,6 +46,21 @@ def gemv_energy_pj(spec, cfg: FlashComputeConfig, cost: GemvCost, mac_pj: float)
             "mac": w.npu_weights * w.batch * mac_pj}
 
 
+def flash_summary(name: str, rows: list[dict], tokens: int) -> str:
+    """One line of a flash unit's rows: channel bytes (channels stripe evenly), channel and die use."""
+    from archsim.textfmt import eng, pct
+
+    per_ch = sum(r["detail"].get("bytes_per_channel", 0) * r["count"] for r in rows)
+    chans = max((r["detail"].get("channels", 0) for r in rows), default=0)
+    t = sum(r["time_ns"] for r in rows) or 1.0
+    util = {k: sum(r["detail"].get(k, 0.0) * r["time_ns"] for r in rows) / t for k in ("channel_util", "die_util")}
+    energy = sum(r["energy_pj"] for r in rows) * 1e-12
+    parts = [f"{name}: {eng(per_ch, 'B')} over each of {chans} channels", f"channel use {pct(util['channel_util'])}",
+             f"die use {pct(util['die_util'])}", f"{eng(t * 1e-9, 's')} busy"]
+    parts.append(f"{eng(energy / tokens, 'J')}/token" if tokens else f"{eng(energy, 'J')}")
+    return ", ".join(parts)
+
+
 class FlashComputeUnit(ComputeUnit):
     kind = "flash_compute"
     config_model = FlashComputeConfig
@@ -83,11 +98,17 @@ class FlashComputeUnit(ComputeUnit):
         share = round(w.flash_weights / (w.flash_weights + w.npu_weights), 4)
         detail = {"tile": f"{plan.h_req}x{plan.w_req}", "flash_share": share,
                   "requests": w.tiles, "npu_pages": w.npu_pages, "channel_bytes": cost.channel_bytes,
-                  "bytes_per_channel": cost.per_channel_bytes, "channel_util": round(cost.channel_util, 4),
+                  "bytes_per_channel": cost.per_channel_bytes, "channels": spec.channels,
+                  "channel_util": round(cost.channel_util, 4),
                   "die_util": round(cost.die_util, 4)}
         return OpResult(time_ps=cost.time_ps, busy_ps=cost.time_ps, macs=op.macs,
                         traffic={near: (cost.channel_bytes, 0)}, energy_pj=energy,
                         mapping=f"in-flash {plan.h_req}x{plan.w_req}, {share:.0%} in dies", detail=detail)
+
+    @classmethod
+    def summary(cls, name: str, rows: list[dict], tokens: int) -> list[str]:
+        """Bytes over each channel, channel and die use (time-weighted over the unit's ops), J per token."""
+        return [flash_summary(name, rows, tokens)]
 
     def estimate_s(self, op) -> float | None:
         return None

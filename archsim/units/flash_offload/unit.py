@@ -100,6 +100,18 @@ class FlashOffloadUnit(ComputeUnit):
                         mapping="resident in DRAM" if not ffn else
                         f"sparse FFN from flash, {chunk // 1024} KiB chunks", detail=detail)
 
+    @classmethod
+    def summary(cls, name: str, rows: list[dict], tokens: int) -> list[str]:
+        """Bytes read from flash and the I/O's share of the unit's time, per token."""
+        from archsim.textfmt import eng, pct
+
+        flash = sum(r["detail"].get("flash_bytes", 0) * r["count"] for r in rows)
+        io = sum(r["detail"].get("io_ps", 0) * r["count"] for r in rows) / 1e3
+        t = sum(r["time_ns"] for r in rows) or 1.0
+        per = max(tokens, 1)
+        return [f"{name}: {eng(flash / per, 'B')} from flash per token, I/O {eng(io * 1e-9 / per, 's')} per token "
+                f"({pct(io / t)} of its time)"]
+
     def _hold(self, nbytes: int) -> None:
         self.resident += nbytes
         b = self.cfg.dram_budget
