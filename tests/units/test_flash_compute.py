@@ -176,3 +176,15 @@ def test_cli_prints_the_flash_summary():
     line = next(x for x in out.splitlines() if x.startswith("flash:"))
     assert "over each of 8 channels" in line and "channel use" in line and "die use" in line
     assert "J/token" in line and "energy/token" in out
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 8), st.integers(1, 12), st.integers(1, 12), st.integers(1, 5), st.integers(1, 40))
+def test_plane_rtl_reference_is_the_cycle_model_in_whole_cycles(M, N, K, lanes, t_r):
+    """What rtl/flash_plane_gemv.v is held to: gemv_cycle.simulate on one plane equals command, vectors,
+    tR, ceil(MNK/lanes) MAC cycles and 4MN result bytes at one byte a cycle; a sliced read is command,
+    tR and the page."""
+    from archsim.units.flash_compute.plane_rtl import model_cycles, phases
+
+    assert model_cycles(M, N, K, lanes, t_r, 4, "read_compute") == sum(n for _, n in phases(M, N, K, lanes, t_r))
+    assert model_cycles(M, N, K, lanes, t_r, 4, "sliced_read") == 7 + t_r + N * K
