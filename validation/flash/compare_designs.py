@@ -4,8 +4,9 @@ computational SSD (InstInfer) and host flash offload (LLM in a flash), with the 
     python validation/flash/compare_designs.py [--model opt-6.7b] [--kv 1024]
 
 Each design runs its own precision (Cambricon W8A8, the others FP16) through `archsim.run` (fast), at
-batch 1, and the InstInfer designs (offline, batched) also at 16. Flash bytes per token are what crosses the flash channels (Cambricon, InstInfer) or
-is read from the drive (LLM in a flash, the baselines' KV reads).
+batch 1, and the InstInfer designs (offline, batched) also at 16. Flash bytes per token are what
+crosses the flash channels (Cambricon, InstInfer) or is read from the drive (LLM in a flash, the
+baselines' KV reads).
 """
 from __future__ import annotations
 

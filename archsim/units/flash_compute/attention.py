@@ -30,6 +30,7 @@ class CsdAttention:
     p2p_bytes: int              # q in plus the output back
     flops: int
     flash_ps: int               # both phases' flash streams (fills included)
+    senses: int                 # page senses (a dense read senses a page once for its groups)
     engine_ps: int              # GeMV and softmax
     channel_util: float
     die_util: float
@@ -39,18 +40,23 @@ def kv_bytes(b: int, kv_heads: int, m: int, e: int, f: int, elem: float) -> tupl
     return int(b * kv_heads * m * e * elem), int(b * kv_heads * m * f * elem)
 
 
-def _stream(spec, nbytes: float, group: int, prog_pages: float) -> tuple[int, int, float]:
-    """(ps, channel-busy ps, plane-busy share) of reading `nbytes` as groups striped over the channels
-    while `prog_pages` page programs (the DRAM buffer's flush) share the planes and channels."""
+def _stream(spec, nbytes: float, group: int, prog_pages: float,
+            scattered: float = 0.0) -> tuple[int, int, float, int]:
+    """(ps, channel-busy ps, plane-busy share, senses) of reading `nbytes` as groups striped over the channels
+    while `prog_pages` page programs (the DRAM buffer's flush) share the planes and channels. A page holds
+    page/group groups of one channel: a dense read senses each page once for all of them; the
+    `scattered` bytes (groups SparF picks here and there) cost a sense each."""
     groups = math.ceil(nbytes / group)
     per_ch = math.ceil(groups / spec.channels)
+    lone = min(per_ch, math.ceil(scattered / group / spec.channels))
+    senses = lone + math.ceil((per_ch - lone) * group / spec.page_size)
     units = spec.dies_per_channel * (spec.planes_per_die if spec.multi_plane else 1)
     sense = spec.t_read * (1 + spec.read_retries) + spec.t_ecc
     prog = prog_pages / spec.channels
-    array_ps = (per_ch * sense + prog * spec.t_prog) / units
+    array_ps = (senses * sense + prog * spec.t_prog) / units
     chan_ps = (per_ch * group + prog * spec.page_size) * spec.channel_ps_per_byte
     t = max(array_ps, chan_ps) + (sense if groups else 0)
-    return int(t), int(chan_ps), (array_ps / t if t else 0.0)
+    return int(t), int(chan_ps), (array_ps / t if t else 0.0), senses * spec.channels
 
 
 def csd_attention_cost(spec, eng, b: int, h: int, kv_heads: int, m: int, e: int, f: int, elem: float,
@@ -73,8 +79,9 @@ def csd_attention_cost(spec, eng, b: int, h: int, kv_heads: int, m: int, e: int,
     written = b * kv_heads * (e + f) * elem                      # this step's new k and v rows
     prog_pages = written / spec.page_size                        # flushed as whole pages (amortised)
     share_k = k_read / (k_read + v_read)
-    fk, ck, dk = _stream(spec, k_read, eng.group, prog_pages * share_k)
-    fv, cv, dv = _stream(spec, v_read, eng.group, prog_pages * (1 - share_k))
+    sparse = eng.keep < 1
+    fk, ck, dk, sk = _stream(spec, k_read, eng.group, prog_pages * share_k, k_b * eng.page_skip if sparse else 0)
+    fv, cv, dv, sv = _stream(spec, v_read, eng.group, prog_pages * (1 - share_k), v_read if sparse else 0)
     gemv_k = gemv * share_k / eng.flops * 1e12
     gemv_v = gemv * (1 - share_k) / eng.flops * 1e12
     soft_ps = b * h * tokens * SOFTMAX_FLOPS / eng.softmax_flops * 1e12
@@ -83,7 +90,7 @@ def csd_attention_cost(spec, eng, b: int, h: int, kv_heads: int, m: int, e: int,
     t = int(max(fk, gemv_k) + soft_ps + max(fv, gemv_v) + p2p_ps)
     groups = math.ceil(k_read / eng.group) + math.ceil(v_read / eng.group)
     return CsdAttention(t, groups * eng.group, int(written), int(q_out), int(gemv + b * h * tokens * SOFTMAX_FLOPS),
-                        fk + fv, int(gemv_k + gemv_v + soft_ps), min(1.0, (ck + cv) / t),
+                        fk + fv, sk + sv, int(gemv_k + gemv_v + soft_ps), min(1.0, (ck + cv) / t),
                         min(1.0, (dk * fk + dv * fv) / t))
 
 
@@ -120,14 +127,14 @@ def csd_attention(op, spec, cfg, ctx) -> OpResult:
     c = csd_attention_cost(spec, cfg.attention, s["B"], kvh * (s["H"] // s["kv_heads"]), kvh, s["M"], s["E"],
                            s["F"], kv.bits / 8, op.count)
     c = replace(c, flash_read_bytes=c.flash_read_bytes * n, flash_write_bytes=c.flash_write_bytes * n,
-                p2p_bytes=c.p2p_bytes * n, flops=c.flops * n)
+                p2p_bytes=c.p2p_bytes * n, flops=c.flops * n, senses=c.senses * n)
     detail = {"flash_read_bytes": c.flash_read_bytes, "kv_flush_bytes": c.flash_write_bytes,
               "bytes_per_channel": (c.flash_read_bytes + c.flash_write_bytes) // (spec.channels * n),
               "channels": spec.channels * n,
               "p2p_bytes": c.p2p_bytes, "engine_ps": c.engine_ps, "flash_ps": c.flash_ps,
               "channel_util": round(c.channel_util, 4), "die_util": round(c.die_util, 4)}
     bits = (c.flash_read_bytes + c.flash_write_bytes) * 8
-    senses = c.flash_read_bytes // cfg.attention.group          # a group read senses a whole page
+    senses = c.senses
     energy = {"flash_array": senses * spec.page_size * 8 * spec.array_read_energy * (1 + spec.read_retries)
               + c.flash_write_bytes * 8 * spec.program_energy,
               "flash_channel": bits * spec.channel_energy,
