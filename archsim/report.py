@@ -160,11 +160,13 @@ def render_report(report: Report, width: int = 80, title: str | None = None) -> 
         out.append("mappings:")
         pad = min(max(len(n) for n, _ in mapped), 24)
         out += [wrap(f"  {n.ljust(pad)} {m}", width, " " * (pad + 3)) for n, m in mapped]
+    out += unit_summaries(report)
     err = f" +/- {eng(tot['error_ns'] * 1e-9, 's')}" if "error_ns" in tot else ""   # cycle sampling's error bar
     lines = [f"time {eng(tot['time_ns'] * 1e-9, 's')}{err}", f"utilisation {100 * tot['utilization']:.1f}%",
              f"energy {eng(tot['energy_pj'] * 1e-12, 'J')}"]
     if "tokens_per_s" in tot:
-        lines += [f"time/token {eng(tot['time_per_token_ns'] * 1e-9, 's')}", f"tokens/s {eng(tot['tokens_per_s'])}"]
+        lines += [f"time/token {eng(tot['time_per_token_ns'] * 1e-9, 's')}", f"tokens/s {eng(tot['tokens_per_s'])}",
+                  f"energy/token {eng(tot['energy_pj'] * 1e-12 / tot['tokens'], 'J')}"]
     out.append(join_wrapped(lines, width))
     if report.area is not None:
         a = report.area
@@ -172,6 +174,19 @@ def render_report(report: Report, width: int = 80, title: str | None = None) -> 
         missing = f"; not modelled: {', '.join(a['not_modelled'])}" if a["not_modelled"] else ""
         out.append(wrap(f"area {a['total_mm2']:.3g} mm2 at {a['node_nm']} nm ({parts}{missing})", width, "  "))
     return "\n".join(out)
+
+
+def unit_summaries(report: Report) -> list[str]:
+    """What each unit kind says of its own rows (ComputeUnit.summary), in the design's unit order."""
+    from archsim.units.registry import unit_classes
+
+    out: list[str] = []
+    for name, ucfg in (report.config.get("units") or {}).items():
+        rows = [op for op in report.ops if op["unit"] == name]
+        cls = unit_classes().get(ucfg.get("kind")) if isinstance(ucfg, dict) else None
+        if rows and cls is not None:
+            out += cls.summary(name, rows, report.tokens)
+    return out
 
 
 def print_report(report: Report, console=None, title: str | None = None, width: int = 80) -> None:

@@ -114,8 +114,8 @@ def _concurrent(wl: Any, ops: Sequence[Any], system: System) -> bool:
 def _placed_unit(system: System, op: Any) -> ComputeUnit | None:
     from dataflows.placement import place_op
 
-    if op.kind in DATA_MOVEMENT_KINDS:
-        return None
+    if op.kind in DATA_MOVEMENT_KINDS:   # the DMA moves it, unless a unit runs it whole (a drive's KV append)
+        return next((u for u in system.units.values() if u.owns(op)), None)
     return system.units[place_op(op, system.units, system.design.mapper.placement).unit]
 
 

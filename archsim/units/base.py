@@ -162,6 +162,12 @@ class ComputeUnit(abc.ABC):
         raise WorkloadError(f"unit {self.name!r} ({self.kind}) supports op {getattr(op, 'name', op)!r} of kind "
                             f"{getattr(op, 'kind', '?')!r} but states no cost for it (stream_compute or run_op)")
 
+    @classmethod
+    def summary(cls, name: str, rows: list[dict[str, Any]], tokens: int) -> list[str]:
+        """Lines `archsim run` prints for unit `name` from its report rows (e.g. a flash unit's channel
+        bytes and utilisation); none by default."""
+        return []
+
     def estimate_s(self, op: Any) -> float | None:
         """Seconds the unit needs for `op` alone at `fast` fidelity (placement), or None if unknown."""
         as_gemm = getattr(op, "as_gemm", None)
