@@ -183,7 +183,7 @@ def unit_summaries(report: Report) -> list[str]:
     out: list[str] = []
     for name, ucfg in (report.config.get("units") or {}).items():
         rows = [op for op in report.ops if op["unit"] == name]
-        cls = unit_classes().get(ucfg.get("kind")) if isinstance(ucfg, dict) else None
+        cls = unit_classes().get(str(ucfg.get("kind"))) if isinstance(ucfg, dict) else None
         if rows and cls is not None:
             out += cls.summary(name, rows, report.tokens)
     return out

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from archsim.commands._common import add_config_args, add_value_args, load_design, positive_int, value_args, write_json
 from archsim.errors import ArchsimError
@@ -97,7 +98,7 @@ class _OpProgress:
                            TextColumn("op {task.fields[done]}/{task.fields[n]} {task.fields[op]}"),
                            TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
                            console=Console(stderr=True), transient=True)
-        self._task = None
+        self._task: Any = None    # rich's TaskID once started
 
     @staticmethod
     def _weight(op) -> int:
