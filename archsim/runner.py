@@ -86,9 +86,11 @@ def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool
     if fidelity == "cycle":
         _check_conservation(system.offchip, rows, runner.skipped_bytes)
     peak = sum(u.peak_macs_per_cycle * u.clock_hz for u in system.units.values()) / 1e9
+    from archsim.area import design_area
+
     return Report(config=design.model_dump(mode="json"), ops=rows, peak_macs_per_ns=peak,
                   peak_offchip_bytes_per_ns=system.offchip_peak_bytes_per_s / 1e9, meta=wl.meta, tokens=wl.tokens,
-                  makespan_ns=None if makespan is None else makespan / 1000.0)
+                  makespan_ns=None if makespan is None else makespan / 1000.0, area=design_area(design).as_dict())
 
 
 def _concurrent(wl: Any, ops: Sequence[Any], system: System) -> bool:
@@ -112,8 +114,8 @@ def _concurrent(wl: Any, ops: Sequence[Any], system: System) -> bool:
 def _placed_unit(system: System, op: Any) -> ComputeUnit | None:
     from dataflows.placement import place_op
 
-    if op.kind in DATA_MOVEMENT_KINDS:
-        return None
+    if op.kind in DATA_MOVEMENT_KINDS:   # the DMA moves it, unless a unit runs it whole (a drive's KV append)
+        return next((u for u in system.units.values() if u.owns(op)), None)
     return system.units[place_op(op, system.units, system.design.mapper.placement).unit]
 
 
@@ -386,7 +388,7 @@ class _Runner:
     def _compute(self, unit: ComputeUnit, shape: GemmShape, readback: bool = False) -> ComputeResult:
         """The unit's result for one tile, held to the SRAM ports (the mapper's cost model does the
         same); `readback`: the tile continues its outputs' K loop and reads the partial sums back."""
-        from dataflows.cost import sram_limited
+        from dataflows.cost import at_widths, sram_limited
 
         cost = self._cost
         key = (unit.name, unit.dataflow, cost.bits, shape)
@@ -394,8 +396,9 @@ class _Runner:
         if raw is None:
             from archsim.sampling import extrapolated_compute
 
-            raw = extrapolated_compute(unit, shape) if self.sampling else None
-            raw = self._compute_cache[key] = raw or unit.compute(shape, self.fidelity)
+            widening = unit.widening(cost.bits.ifmap, cost.bits.filter)
+            raw = extrapolated_compute(unit, shape) if self.sampling and widening.passes == 1 else None
+            raw = self._compute_cache[key] = raw or at_widths(unit, shape, widening, self.fidelity)
         return sram_limited(raw, cost.bits, cost.mem, shape.M * shape.N * shape.batch if readback else 0)
 
     def _port_flag(self, name: str, default: bool) -> bool:
