@@ -39,6 +39,9 @@ class Report:
             t["unit_busy_ns"] = busy
         t["utilization"] = (t["macs"] / (t["time_ns"] * self.peak_macs_per_ns)
                             if t["time_ns"] and self.peak_macs_per_ns else 0.0)
+        sampled = [op["sampling"] for op in self.ops if "sampling" in op]
+        if sampled:   # cycle fidelity extrapolated repeated tiles (archsim.sampling): the summed error bar
+            t["error_ns"] = sum(s["error_ns"] for s in sampled)
         t["peak_macs_per_ns"] = self.peak_macs_per_ns
         t["peak_offchip_bytes_per_ns"] = self.peak_offchip_bytes_per_ns
         if self.area is not None:
@@ -157,7 +160,8 @@ def render_report(report: Report, width: int = 80, title: str | None = None) -> 
         out.append("mappings:")
         pad = min(max(len(n) for n, _ in mapped), 24)
         out += [wrap(f"  {n.ljust(pad)} {m}", width, " " * (pad + 3)) for n, m in mapped]
-    lines = [f"time {eng(tot['time_ns'] * 1e-9, 's')}", f"utilisation {100 * tot['utilization']:.1f}%",
+    err = f" +/- {eng(tot['error_ns'] * 1e-9, 's')}" if "error_ns" in tot else ""   # cycle sampling's error bar
+    lines = [f"time {eng(tot['time_ns'] * 1e-9, 's')}{err}", f"utilisation {100 * tot['utilization']:.1f}%",
              f"energy {eng(tot['energy_pj'] * 1e-12, 'J')}"]
     if "tokens_per_s" in tot:
         lines += [f"time/token {eng(tot['time_per_token_ns'] * 1e-9, 's')}", f"tokens/s {eng(tot['tokens_per_s'])}"]

@@ -52,23 +52,27 @@ def key_values(spec: str | Mapping[str, Any], flag: str, example: str) -> dict[s
     return items
 
 
+def _int_fields(what: str, name: str, items: dict[str, Any], keys: tuple[str, ...], required: tuple[str, ...]) -> dict:
+    """Check a KEY=VALUE op spec against its keys and required keys; every value an integer."""
+    unknown = set(items) - set(keys)
+    if unknown:
+        raise WorkloadError(f"{what} {name!r}: unknown key(s) {sorted(unknown)}; expected {', '.join(keys)}")
+    missing = [k for k in required if k not in items]
+    if missing:
+        raise WorkloadError(f"{what} {name!r}: missing {', '.join(missing)} (expected {', '.join(keys)})")
+    try:
+        return {k: int(v) for k, v in items.items()}
+    except (TypeError, ValueError) as exc:
+        raise WorkloadError(f"{what} {name!r}: every value must be an integer ({exc})") from None
+
+
 def parse_conv(spec: str | Mapping[str, Any], index: int = 0, bits: int = 8):
     """'H=224,W=224,R=7,S=7,C=3,F=64,stride=2,pad=3[,name=conv1]' (or the same as a mapping) -> a conv op."""
     from dataflows.ir import conv_op
 
     items = key_values(spec, "--conv", "H=56,W=56,R=3,S=3,C=64,F=64,stride=1,pad=1")
     name = str(items.pop("name", f"conv{index}"))
-    unknown = set(items) - set(CONV_KEYS)
-    if unknown:
-        raise WorkloadError(f"conv {name!r}: unknown key(s) {sorted(unknown)}; expected {', '.join(CONV_KEYS)}")
-    missing = [k for k in CONV_KEYS[:6] if k not in items]
-    if missing:
-        raise WorkloadError(f"conv {name!r}: missing {', '.join(missing)} (expected {', '.join(CONV_KEYS)})")
-    try:
-        vals = {k: int(v) for k, v in items.items()}
-    except ValueError as exc:
-        raise WorkloadError(f"conv {name!r}: every value must be an integer ({exc})") from None
-    return conv_op(name, bits=bits, **vals)
+    return conv_op(name, bits=bits, **_int_fields("conv", name, items, CONV_KEYS, CONV_KEYS[:6]))
 
 
 ATTENTION_KEYS = ("B", "H", "P", "M", "E", "F", "kv_heads", "causal", "name")
@@ -94,18 +98,7 @@ def parse_attention(spec: str | Mapping[str, Any], index: int = 0, bits: int = 1
 
     items = key_values(spec, "--attention", "B=1,H=12,P=1024,M=1024,E=64,F=64")
     name = str(items.pop("name", f"attention{index}"))
-    unknown = set(items) - set(ATTENTION_KEYS)
-    if unknown:
-        raise WorkloadError(f"--attention {name!r}: unknown key(s) {sorted(unknown)}; "
-                            f"expected {', '.join(ATTENTION_KEYS)}")
-    missing = [k for k in ("B", "H", "P", "M", "E") if k not in items]
-    if missing:
-        raise WorkloadError(f"--attention {name!r}: missing {', '.join(missing)} "
-                            "(expected B, H, P, M, E[, F, kv_heads, causal])")
-    try:
-        vals = {k: int(v) for k, v in items.items()}
-    except (TypeError, ValueError) as exc:
-        raise WorkloadError(f"--attention {name!r}: every value must be an integer ({exc})") from None
+    vals = _int_fields("--attention", name, items, ATTENTION_KEYS[:-1], ("B", "H", "P", "M", "E"))
     causal = bool(vals.pop("causal", 0))
     return attention_op(name, causal=causal, bits=bits, **vals)
 

@@ -52,10 +52,10 @@ def main() -> int:
         s = schedule_of(cfg)
         w = w4 if s.weight_bits == 4 else w8
         a = a8
-        t_cycle = best_of(lambda: cycle_cost(s, a, w), 2)
+        t_cycle = best_of(lambda s=s, a=a, w=w: cycle_cost(s, a, w), 2)
         c = cycle_cost(s, a, w)
         ha, hw = histogram(a, s.act_bits), histogram(w, s.weight_bits)   # once per operand, shared with cycle
-        t_fast = best_of(lambda: fast_cost(s, M, N, K, 1, ha, hw), 5)
+        t_fast = best_of(lambda s=s, ha=ha, hw=hw: fast_cost(s, M, N, K, 1, ha, hw), 5)
         f = fast_cost(s, M, N, K, 1, ha, hw)
         ok &= t_cycle < target and t_fast < 0.010
         print(f"{name:<14} {t_cycle:>8.3f} {target:>7.1f} {t_cycle / base:>8.2f} {t_fast * 1e3:>8.2f} {10:>7} "

@@ -27,6 +27,7 @@ import numpy as np
 from archsim.errors import WorkloadError
 
 VALUE_ROLES = ("weight", "activation", "kv_cache")
+DRAW_CHUNK = 1 << 22        # values drawn per numpy call
 _NUM = r"([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
 DIST_HELP = "normal:STD, uniform, laplace:B, sparse:P,<dist> or an .npy/.npz file"
 
@@ -70,15 +71,21 @@ class Distribution:
         return p
 
     def draw(self, shape: tuple[int, ...], bits: int, rng: np.random.Generator) -> np.ndarray:
+        """Rounded, clipped draws as int32, generated in chunks so a large weight never needs a
+        float64 copy of itself."""
         lo, hi = signed_range(bits)
-        if self.name == "uniform":
-            out = rng.integers(lo, hi + 1, size=shape, dtype=np.int64)
-        else:
-            x = rng.normal(0.0, self.scale, shape) if self.name == "normal" else rng.laplace(0.0, self.scale, shape)
-            out = np.clip(np.rint(x), lo, hi).astype(np.int64)
-        if self.zero_p:
-            out[rng.random(shape) < self.zero_p] = 0
-        return out
+        out = np.empty(math.prod(shape), np.int32)
+        for i in range(0, out.size, DRAW_CHUNK):
+            n = min(DRAW_CHUNK, out.size - i)
+            if self.name == "uniform":
+                part = rng.integers(lo, hi + 1, size=n)
+            else:
+                x = rng.normal(0.0, self.scale, n) if self.name == "normal" else rng.laplace(0.0, self.scale, n)
+                part = np.clip(np.rint(x), lo, hi)
+            if self.zero_p:
+                part[rng.random(n) < self.zero_p] = 0
+            out[i:i + n] = part
+        return out.reshape(shape)
 
 
 def _cdf(name: str, scale: float, x: np.ndarray) -> np.ndarray:
@@ -181,7 +188,8 @@ def _seed(seed: int, *names: str) -> np.random.Generator:
 
 
 def check_values(a: np.ndarray, op: Any, operand: Any, origin: str) -> np.ndarray:
-    """The operand's values as int64 in its stored shape; errors name the op, operand and what is wrong."""
+    """The operand's values as int32 (half the memory of int64) in its stored shape; errors name the
+    op, operand and what is wrong."""
     shape = tuple(op.dims[d] for d in operand.dims)
     where = f"values {origin} for op {op.name!r} operand {operand.name!r}"
     if a.shape != shape:
@@ -195,7 +203,7 @@ def check_values(a: np.ndarray, op: Any, operand: Any, origin: str) -> np.ndarra
     if a.size and (a.min() < lo or a.max() > hi):
         raise WorkloadError(f"{where}: values span [{a.min()}, {a.max()}], outside the operand's "
                             f"{operand.bits}-bit signed range [{lo}, {hi}]")
-    return a.astype(np.int64).reshape(shape)
+    return a.astype(np.int32).reshape(shape)
 
 
 @dataclass
@@ -228,19 +236,41 @@ class OperandValues:
     def for_op(self, op: Any, operand: str) -> np.ndarray | None:
         return values_for(op, operand, self.sources, self.seed)
 
+    def pmf_for(self, op: Any, operand: str) -> np.ndarray | None:
+        return pmf_for(op, operand, self.sources, self.seed)
+
 
 def values_for(op: Any, operand: str, sources: Mapping[str, Source], seed: int = 0) -> np.ndarray | None:
-    """The values of `op`'s operand `operand` (int64, the stored shape), or None when no source covers
+    """The values of `op`'s operand `operand` (int32, the stored shape), or None when no source covers
     its role. A distribution is drawn at the operand's bits; an array is checked against shape and bits."""
+    o = op.operand(operand)
+    src = sources.get(o.role) or (sources.get("activation") if o.role == "kv_cache" else None)
+    if src is None:
+        return None
+    if o.bits > 32:
+        raise WorkloadError(f"values for op {op.name!r} operand {o.name!r}: {o.bits}-bit operands are wider "
+                            "than values support (32 bits)")
+    src = parse_source(src)
+    if isinstance(src, Distribution):
+        shape = tuple(op.dims[d] for d in o.dims)
+        return src.draw(shape, o.bits, _seed(seed, op.name, o.name))
+    return check_values(np.asarray(src.lookup(op, o)), op, o, src.origin)
+
+
+def pmf_for(op: Any, operand: str, sources: Mapping[str, Source], seed: int = 0) -> np.ndarray | None:
+    """The probability of each value lo..hi of the operand's `bits`-bit range, without drawing: a
+    distribution's pmf (clipped as drawn), or the histogram of a file's (checked) values."""
     o = op.operand(operand)
     src = sources.get(o.role) or (sources.get("activation") if o.role == "kv_cache" else None)
     if src is None:
         return None
     src = parse_source(src)
     if isinstance(src, Distribution):
-        shape = tuple(op.dims[d] for d in o.dims)
-        return src.draw(shape, o.bits, _seed(seed, op.name, o.name))
-    return check_values(np.asarray(src.lookup(op, o)), op, o, src.origin)
+        return src.pmf(o.bits)
+    a = values_for(op, operand, sources, seed)
+    lo, _ = signed_range(o.bits)
+    h = np.bincount((a.ravel() - lo), minlength=1 << o.bits).astype(np.float64)
+    return h / max(h.sum(), 1.0)
 
 
 def bind_values(unit: Any, op: Any, sources: Mapping[str, Any], seed: int = 0) -> Any:

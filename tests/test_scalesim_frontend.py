@@ -72,6 +72,17 @@ def test_dw_marker_splits_like_dp(tmp_path):
         fe.read_topology(bad, "conv")
 
 
+def test_ignored_cfg_keys_are_listed(tmp_path, capsys):
+    text = fe.scalesim_cfg_text(8, 8, "os").replace("UseRamulatorTrace: False", "UseRamulatorTrace: True")
+    cfg = fe.read_config(_write(tmp_path, "a.cfg", text))
+    assert "UseRamulatorTrace=True" in cfg.ignored and "IfmapSramSzkB=1024" in cfg.ignored
+    assert not any(k.split("=")[0] in ("ArrayHeight", "Dataflow", "InterfaceBandwidth") for k in cfg.ignored)
+    topo = _write(tmp_path, "t.csv", "Layer,M,N,K,\ng0,8,8,8,\n")
+    assert main(["scalesim", "-c", str(tmp_path / "a.cfg"), "-t", topo, "-i", "gemm", "-o", str(tmp_path / "o")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "ignored .cfg keys" in out and "UseRamulatorTrace=True" in out
+
+
 def test_missing_key_names_it(tmp_path):
     cfg = _write(tmp_path, "a.cfg", fe.scalesim_cfg_text(8, 8, "os").replace("Bandwidth: 10\n", ""))
     with pytest.raises(ArchsimError, match=r"a\.cfg.*architecture_presets.*'Bandwidth'"):

@@ -43,7 +43,8 @@ def register(sub) -> argparse.ArgumentParser:
     p.add_argument("--budget", help="wall-time cap, e.g. 2s or '500 ms' (default: mapper.budget)")
     p.add_argument("--seed", type=int, help="search seed (default: mapper.seed); also seeds --weights/--acts draws")
     p.add_argument("--top", type=positive_int, help="mappings to show (default: mapper.top_k)")
-    p.add_argument("--no-cache", action="store_true", help="do not read or write the mapping cache (~/.cache/archsim/mapper)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="do not read or write the mapping cache (~/.cache/archsim/mapper)")
     p.add_argument("--json", metavar="PATH", help="write the result as JSON to PATH ('-' = stdout)")
     add_value_args(p, seed=False)
     return p

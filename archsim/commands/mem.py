@@ -42,6 +42,10 @@ def register(sub) -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--trace", help="DRAMSim3 trace: '0xADDR READ|WRITE cycle' per line")
     src.add_argument("--pattern", choices=PATTERN_NAMES, help="synthetic pattern (seq_wr: flash only)")
+    src.add_argument("--commands", metavar="FILE",
+                     help="DRAM command trace: 'COMMAND [bank [row]]' per line (any command the standard "
+                          "declares, PIM ones included), issued in order on channel 0; an illegal order is refused "
+                          "naming the line")
     p.add_argument("--n", type=positive_int, default=10_000, help="requests in the pattern (default 10000)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--gap", type=nonnegative_int, default=500, help="idle_rand: cycles between requests")
@@ -115,8 +119,16 @@ def run(cfg, args) -> dict:
     engine = Engine()
     level = build_offchip(cfg, engine)
     if isinstance(cfg, FlashConfig):
+        if getattr(args, "commands", None):
+            raise ConfigError("--commands replays DRAM commands; the level is flash")
         from memory.flash.drive import run_flash
         return run_flash(level, args.pattern, args.trace, args.n, args.seed)
+    if getattr(args, "commands", None):
+        from memory.dram.cmdtrace import replay_file
+
+        out = replay_file(level, args.commands)
+        return {"standard": level.spec.name, "cycles": out["cycles"],
+                "commands": {k: v for k, v in out["commands"].items() if v}}
     addrs, writes, cycles = _requests(args, level)
     return replay(level, addrs, writes, cycles, level.spec.burst_bytes, level.clock)
 

@@ -25,7 +25,8 @@ def register(sub) -> argparse.ArgumentParser:
     p.add_argument("--phase", choices=("prefill", "decode"), default="prefill")
     p.add_argument("--batch", type=positive_int, default=1, help="sequences in the batch (default 1)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--seq", type=positive_int, help="prefill: prompt length in tokens (default min(1024, max positions))")
+    g.add_argument("--seq", type=positive_int,
+                   help="prefill: prompt length in tokens (default min(1024, max positions))")
     g.add_argument("--kv", type=positive_int,
                    help="decode: keys attended incl. the new token (default min(1024, max positions))")
     p.add_argument("--bits", type=positive_int, default=16, help="weight and activation precision (default 16)")

@@ -105,7 +105,8 @@ def main(args: argparse.Namespace) -> int:
     metrics = tuple(args.columns.split(",")) if args.columns else DEFAULT_METRICS
     bad = [m for m in metrics if m not in (*METRICS, "dram_bytes")]
     if bad:
-        raise ArchsimError(f"--columns: unknown metric {', '.join(bad)}; metrics: {', '.join((*METRICS, 'dram_bytes'))}")
+        raise ArchsimError(f"--columns: unknown metric {', '.join(bad)}; "
+                           f"metrics: {', '.join((*METRICS, 'dram_bytes'))}")
     counts: dict[str, int] = {}
     for r in data:
         counts[r["status"]] = counts.get(r["status"], 0) + 1

@@ -45,6 +45,10 @@ def main(args: argparse.Namespace) -> int:
     if fe.PIPELINED_COLUMN not in rows[0]:
         print(wrap("note: the pipelined-array model (archsim/units/systolic/pipelined.py) is not "
                    f"available, so the '{fe.PIPELINED_COLUMN}' column is left out."))
+    if cfg.ignored:
+        print(wrap("ignored .cfg keys (SRAM sizes, offsets, request buffers, layouts, sparsity settings and "
+                   "the Ramulator switch shape SCALE-Sim's traces, DRAM model and USER-mode stalls, not this "
+                   "compute report): " + ", ".join(cfg.ignored)))
     if cfg.interface_bandwidth == "USER":
         print(wrap("note: InterfaceBandwidth is USER; archsim reports stall-free (CALC) cycles, "
                    "SCALE-Sim would add its own USER-mode stall cycles."))

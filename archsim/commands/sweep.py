@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on an existing Dask scheduler")
     where.add_argument("--dask-local", type=positive_int, metavar="N", help="run on a local Dask cluster of N workers")
     p.add_argument("--resume", action="store_true", help="continue a sweep already in --db (redoes failed points)")
-    p.add_argument("--retries", type=nonnegative_int, default=1, help="retries for a point whose worker crashed (default 1)")
+    p.add_argument("--retries", type=nonnegative_int, default=1,
+                   help="retries for a point whose worker crashed (default 1)")
     p.add_argument("--limit", type=positive_int, default=None, help="run at most N of the remaining points")
     p.add_argument("--dry-run", action="store_true", help="validate and count the points, run nothing")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -92,6 +92,7 @@ class ScalesimConfig:
     cols: int
     dataflow: str
     interface_bandwidth: str      # CALC (stall-free) or USER (SCALE-Sim adds its own stalls)
+    ignored: tuple[str, ...] = ()  # "key=value" of every .cfg key that does not shape the compute report
 
 
 @dataclass(frozen=True)
@@ -154,8 +155,16 @@ def read_config(path: str | Path) -> ScalesimConfig:
     if sp.lower() in ("true", "1", "yes"):
         raise ArchsimError(f"{where}: SparsitySupport is on, but archsim's SCALE-Sim mode models dense "
                            "layers only; set it to false")
+    used = {"run_name", "arrayheight", "arraywidth", "dataflow", "interfacebandwidth", "sparsitysupport"}
+    ignored = tuple(f"{key_name(s, k)}={v.strip()}" for s in cp.sections() for k, v in cp.items(s)
+                    if k.lower() not in used)
     return ScalesimConfig(run_name=get("general", "run_name")[0], rows=rows, cols=cols,
-                          dataflow=df.lower(), interface_bandwidth=bw.upper())
+                          dataflow=df.lower(), interface_bandwidth=bw.upper(), ignored=ignored)
+
+
+def key_name(section: str, key: str) -> str:
+    """A .cfg key as SCALE-Sim spells it (configparser lowercases keys)."""
+    return next((k for k in REQUIRED_KEYS.get(section, ()) if k.lower() == key), key)
 
 
 def conv_layers(name: str, H: int, W: int, R: int, S: int, C: int, F: int, stride: int,

@@ -94,7 +94,8 @@ def run_cosim(core: str, sim: str, R: int, C: int, cases: list[Gemm], trace: boo
     tdir = bdir / "run"
     tdir.mkdir(parents=True, exist_ok=True)
     out_json = tdir / "cosim.json"
-    cfg = {"core": core, "R": R, "C": C, "trace": trace, "size": size, "cases": [asdict(g) for g in cases]}
+    cfg = {"core": core, "R": R, "C": C, "trace": trace, "size": size, "cases": [asdict(g) for g in cases],
+           "options": dict(spec.options)}
     build_args = ["-CFLAGS", settings().vl_opt] if sim == "verilator" else []
     runner = get_runner(sim)
     runner.build(sources=srcs, hdl_toplevel=top, parameters=params, build_dir=bdir,

@@ -14,8 +14,8 @@ core; its report contract is written down in docs/rtl.md ("Adding a core").
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
-from typing import Callable, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Protocol
 
 from archsim.errors import ArchsimError
 from archsim.plugins import import_submodules
@@ -60,6 +60,7 @@ class RtlCore:
     fault: FaultInjection | None = None        # None: no fault injection for this core
     test_arrays: tuple[tuple[int, int], ...] = ((2, 3), (4, 4), (3, 5))   # cosim tests; first traced
     lint_arrays: tuple[tuple[int, int], ...] = ((1, 1), (2, 3), (4, 4))
+    options: Mapping[str, Any] = field(default_factory=dict)   # JSON values handed to the bench (cfg)
 
 
 class RtlCoreError(ArchsimError):

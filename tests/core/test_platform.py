@@ -82,3 +82,22 @@ def test_bad_levels_and_near_are_clear_errors():
     with pytest.raises(ConfigError, match="levels.offchip"):
         archsim.load_config(FLASH, overrides={"memory.levels.offchip": {"device": {"kind": "simple",
                                               "bandwidth": "1 GB/s", "latency": "1 us"}}})
+
+
+def test_trace_shows_overlapping_ops_on_their_units():
+    from archsim.trace import Trace
+
+    tr = Trace()
+    rep = archsim.run(archsim.load_config(TWO), _qkv("256x768x768"), trace=tr)
+    d = tr.to_dict()
+    names = {e["args"]["name"]: (e["pid"], e["tid"]) for e in d["traceEvents"] if e.get("ph") == "M"
+             and e.get("name") == "thread_name"}
+    spans = {e["name"]: (names_of(names, e), e["ts"], e["ts"] + e["dur"]) for e in d["traceEvents"]
+             if e.get("ph") == "X" and e["name"] in ("q", "k", "v")}
+    assert spans["q"][0] == "sa0" and spans["k"][0] == "sa1"
+    assert spans["k"][1] < spans["q"][2]                    # k starts before q ends: they overlap
+    assert rep.totals["unit_busy_ns"]["sa0"] > 0 and rep.totals["unit_busy_ns"]["sa1"] > 0
+
+
+def names_of(names: dict, e: dict) -> str:
+    return next(n for n, pt in names.items() if pt == (e["pid"], e["tid"]))

@@ -118,3 +118,27 @@ def test_auto_pad_same_and_asymmetric_pads():
     asym = helper.make_node("Conv", ["x", "w"], ["y"], name="asym", pads=[0, 0, 1, 1], strides=[2, 2])
     op = lower_onnx(_model([asym], [("w", [8, 3, 3, 3])], inp=("x", [1, 3, 224, 224]))).ops[0]
     assert (op.dims["p"], op.dims["q"]) == (112, 112)
+
+
+def test_mobilenet_v1_in_onnx_has_the_bundled_networks_macs():
+    """MobileNetV1 written as an ONNX graph (NCHW, explicit pads) lowers to the MACs of the bundled
+    builder (NHWC, 'same' padding) and of the paper (568.7 M)."""
+    from dataflows.vision.mobilenet import V1_BLOCKS
+
+    nodes, inits, c, x = [], [], 32, "x"
+    nodes.append(helper.make_node("Conv", [x, "w0"], ["t0"], name="c0", strides=[2, 2], pads=[1, 1, 1, 1]))
+    inits.append(("w0", [32, 3, 3, 3]))
+    x = "t0"
+    for i, (f, s) in enumerate(V1_BLOCKS, 1):
+        nodes.append(helper.make_node("Conv", [x, f"dw{i}"], [f"d{i}"], name=f"dw{i}", group=c,
+                                      strides=[s, s], pads=[1, 1, 1, 1]))
+        nodes.append(helper.make_node("Conv", [f"d{i}", f"pw{i}"], [f"p{i}"], name=f"pw{i}"))
+        inits += [(f"dw{i}", [c, 1, 3, 3]), (f"pw{i}", [f, c, 1, 1])]
+        c, x = f, f"p{i}"
+    nodes += [helper.make_node("GlobalAveragePool", [x], ["g"], name="gap"),
+              helper.make_node("Flatten", ["g"], ["fl"], name="flat"),
+              helper.make_node("Gemm", ["fl", "wf"], ["y"], name="fc", transB=1)]
+    inits.append(("wf", [1000, 1024]))
+    g = lower_onnx(_model(nodes, inits, inp=("x", [1, 3, 224, 224])))
+    assert sum(op.macs for op in g) == build_network("mobilenet-v1").macs == 568_740_352
+    assert sum("depthwise" in op.tags for op in g) == 13

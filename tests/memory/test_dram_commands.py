@@ -157,3 +157,21 @@ def test_stream_needs_declared_opener_for_its_scope():
         st.push("MACAB", 0, 1)
     with pytest.raises(ArchsimError):
         replay_commands(level("HBM2"), "RD 0 1\n")
+
+
+def test_archsim_mem_replays_a_command_trace_and_names_the_bad_line(tmp_path, capsys):
+    from archsim.cli import main
+
+    good = tmp_path / "k.cmd"
+    good.write_text("# one all-bank row of MACs, then a host read\nACTAB 0 5\nMACAB 0 5\nMACAB 0 5\nPREAB 0 5\n"
+                    "ACT 3 7\nRD 3 7\n")
+    assert main(["mem", "--standard", "HBM2-PIM", "--commands", str(good), "--json", "-"]) == 0
+    t = load_spec("HBM2-PIM").timing
+    out = yaml.safe_load(capsys.readouterr().out)
+    pre = max(t["tRAS"], t["tRCDMAC"] + t["tCCDAB"] + t["tRTP"])
+    assert out["cycles"] == pre + t["tRP"] + t["tRCD"] + t["CL"] + t["tBL"]
+    assert out["commands"] == {"ACT": 1, "RD": 1, "ACTAB": 1, "PREAB": 1, "MACAB": 2}
+    bad = tmp_path / "bad.cmd"
+    bad.write_text("ACTAB 0 5\nMACAB 0 6\n")
+    assert main(["mem", "--standard", "HBM2-PIM", "--commands", str(bad)]) != 0
+    assert "bad.cmd line 2: MACAB needs row 6 open" in capsys.readouterr().err

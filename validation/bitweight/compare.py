@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -86,8 +87,10 @@ def table() -> list[tuple[str, str, float, float, float]]:
                 out.append((stat, case, mean_nonzero(stat.split("_")[0], case), float(r["reference"]), tol))
             elif stat == "opt3_cycles_per_mac":
                 out.append((stat, case, opt3_cycles_per_mac(case), float(r["reference"]), tol))
-            elif stat == "pragmatic_emax16_popcount":
-                out.append((stat, case, emax_group("popcount", case), float(r["reference"]), tol))
+            elif "_emax" in stat:      # <design or encoding>_emax<G>[_<encoding>]: E[max over G lanes]
+                m = re.fullmatch(r"(\w+?)_emax(\d+)(?:_(\w+))?", stat)
+                enc = m.group(3) or {"pragmatic": "popcount", "laconic": "booth"}.get(m.group(1), m.group(1))
+                out.append((stat, case, emax_group(enc, case, int(m.group(2))), float(r["reference"]), tol))
             elif stat == "stripes_speedup_vs_dadn16":
                 out += [(stat, c, o, ref, 1e-9) for c, o, ref in stripes_speedups()]
             elif stat == "bitfusion_macs_per_cycle":

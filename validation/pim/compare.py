@@ -77,8 +77,8 @@ def main() -> int:
             print(f"{row['design']:10} {row['kernel']:8} {row['config']:7} {size:>13} {refresh:7} {want:10.0f} "
                   f"{cyc:8.0f} {r:6.3f} {f}  {verdict}")
     cfg, spec, ch = design("hbm_pim")
-    p, n = ours({"design": "hbm_pim", "kernel": "gemv", "config": "pim", "M_or_N": "4096", "K": "4096"}, "all_bank")[0], \
-        no_pim_cycles(spec, ch, gemv(4096, 4096))
+    p = ours({"design": "hbm_pim", "kernel": "gemv", "config": "pim", "M_or_N": "4096", "K": "4096"}, "all_bank")[0]
+    n = no_pim_cycles(spec, ch, gemv(4096, 4096))
     print(f"\nHBM-PIM GEMV 4096x4096 speed-up over the same memory without PIM: {n / p:.2f}x (reference 2.74x)")
     for name in ("hbm_pim", "aim_gddr6"):
         cfg, spec, ch = design(name)
@@ -86,14 +86,35 @@ def main() -> int:
         print(f"{name} GEMV 4096x4096 where the time goes (cycles of one channel): {r.detail['breakdown_cycles']}")
         print(f"   layout: {r.detail['layout']}")
     attacc()
+    bad += duplex_tsv()
     return 1 if bad else 0
+
+
+def duplex_tsv() -> int:
+    """Duplex's logic-die unit fed through its wider TSVs: the bytes per DRAM cycle a channel delivers to it
+    (cycle: reads through the controller, refresh on) over the same channel fed at its own data rate."""
+    lines = [ln for ln in (HERE / "design_figures.csv").read_text().splitlines() if not ln.startswith("#")]
+    row = next(r for r in csv.DictReader(lines) if r["design"] == "duplex")
+    cfg, spec, ch = design("duplex")
+    op = gemv(4096, 4096)
+    wide = run_kernel(cfg, spec, ch, op, "cycle").detail["dram_cycles"]
+    narrow = run_kernel(cfg.model_copy(update={"tsv_width": 1}), spec, ch, op, "cycle").detail["dram_cycles"]
+    per_ch = 4096 * 4096 * cfg.element_bytes / ch
+    ratio, want, tol = narrow / wide, float(row["reference"]), float(row["tolerance"])
+    ok = abs(ratio / want - 1) <= tol
+    print(f"\nDuplex logic-die feed, GEMV 4096x4096 on {ch} x {spec.name} (cycle, refresh on): "
+          f"{per_ch / wide:.1f} B/cycle per pseudo-channel through tsv_width {cfg.tsv_width} vs "
+          f"{per_ch / narrow:.1f} at the data rate (peak {spec.burst_bytes / spec.tBL:.0f}): {ratio:.2f}x, reference "
+          f"{want:g}x ({row['source']}), ratio {ratio / want:.3f} {'ok' if ok else 'MISS'} (+-{tol:.0%})")
+    return 0 if ok else 1
 
 
 def attacc() -> None:
     """AttAcc's decode attention (GPT-3 175B: 96 heads of 128, L = 2048, FP16, one token) on its three
     variants; the measured figures are checked later, so ours are printed with the breakdown."""
     op = attention_op("gpt3_attention", B=1, H=96, P=1, M=2048, E=128, kv_cached=True)
-    print("\nAttAcc attention, GPT-3 175B layer (96 heads x 128, L = 2048, 1 token), ours only (reference checked later):")
+    print("\nAttAcc attention, GPT-3 175B layer (96 heads x 128, L = 2048, 1 token), ours only "
+          "(reference checked later):")
     for name in ("attacc_bank", "attacc_bank_capped", "attacc_bankgroup", "attacc_buffer"):
         path = CONFIGS / f"{name}.yaml"
         if not path.is_file():

@@ -37,18 +37,18 @@ for _df in ("os", "ws"):
     register_core(RtlCore(
         name=_df, family="systolic", top=f"systolic_{_df}", bench=__name__, params=_params,
         sources=("gemm_ctrl.v", "delay_line.v", "gemm_buf.v", f"pe_{_df}.v", f"systolic_{_df}.v"),
-        model="pipelined model",
+        model="pipelined model", options={"dataflow": _df},
         fault=FaultInjection(what="row 1's input skew one register too long", min_rows=2,
                              first_mismatch=_skew_fault_mismatch(_df))))
 
 
-def assemble(core: str, emitted: list[list[int]], M: int, N: int, R: int, C: int) -> np.ndarray:
+def assemble(dataflow: str, emitted: list[list[int]], M: int, N: int, R: int, C: int) -> np.ndarray:
     """Rebuild C[M,N] from each column's output stream (order documented in docs/rtl.md)."""
     out = np.zeros((M, N), dtype=np.int64)
     col_folds = -(-N // C)
     for j, vals in enumerate(emitted):
         for k, v in enumerate(vals):
-            if core == "os":   # R results per fold, bottom row first
+            if dataflow == "os":   # R results per fold, bottom row first
                 fr, fc = divmod(k // R, col_folds)
                 m, n = fr * R + R - 1 - k % R, fc * C + j
                 if m < M and n < N:
@@ -61,13 +61,13 @@ def assemble(core: str, emitted: list[list[int]], M: int, N: int, R: int, C: int
     return wrap(out, AW)
 
 
-async def run_case(dut, core: str, R: int, C: int, case: dict, trace: bool, size: int) -> dict:
+async def run_case(dut, dataflow: str, R: int, C: int, case: dict, trace: bool, size: int) -> dict:
     M, N, K, seed = case["M"], case["N"], case["K"], case["seed"]
     rng = np.random.default_rng(seed)
     A = rng.integers(-128, 128, (M, K))
     B = rng.integers(-128, 128, (K, N))
-    model = simulate(A, B, R, C, core, acc_bits=AW, record=trace)
-    timing = pipelined_cycles(M, N, K, R, C, core)
+    model = simulate(A, B, R, C, dataflow, acc_bits=AW, record=trace)
+    timing = pipelined_cycles(M, N, K, R, C, dataflow)
     fault = settings().bench_fault
     if trace and fault.startswith("acc:"):   # self-test of the checker: corrupt one model register
         fs, fi, fj = (int(x) for x in fault.split(":")[1:])
@@ -105,7 +105,7 @@ async def run_case(dut, core: str, R: int, C: int, case: dict, trace: bool, size
         s += 1
     cycles_rtl = int(dut.cycles.value)
     await FallingEdge(dut.clk)
-    out = assemble(core, emitted, M, N, R, C)
+    out = assemble(dataflow, emitted, M, N, R, C)
     res = {"M": M, "N": N, "K": K, "seed": seed, "rtl_cycles": cycles_rtl, "rtl_done_state": s,
            "model_cycles": model.total_cycles, "closed_form_cycles": timing.total_cycles,
            "rtl_fold_ends": ends, "model_fold_ends": list(model.fold_end_cycles),
@@ -133,5 +133,6 @@ async def gemm_cosim(dut):
     await reset(dut)
     results = []
     for case in cfg["cases"]:
-        results.append(await run_case(dut, cfg["core"], cfg["R"], cfg["C"], case, cfg["trace"], cfg["size"]))
+        results.append(await run_case(dut, cfg["options"]["dataflow"], cfg["R"], cfg["C"], case, cfg["trace"],
+                                      cfg["size"]))
     report(cfg, results)

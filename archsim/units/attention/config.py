@@ -48,8 +48,6 @@ class AttentionConfig(StrictModel):
     exp_unit_1d: bool | None = Field(None, description="dedicated exp unit on the 1D array (FLAT hardware); "
                                      "default: off for fusemax/architecture, on for cascade/flat/unfused")
     mask_ops: int = Field(1, ge=0, description="causal: 2D ops per element of a partly masked tile")
-    regfile_2d: int = Field(16, ge=1, description="entries per 2D PE (reported, energy)")
-    regfile_1d: int = Field(32, ge=1, description="entries per 1D PE (reported, energy)")
     padding: Literal["pad", "refuse"] = Field("pad", description="P or M not a multiple of the tile: pad "
                                               "(cost shown in detail) or refuse")
     flat_row_block: int = Field(1024, ge=1, description="FLAT: query rows per block when QK/A go off chip")
@@ -57,6 +55,10 @@ class AttentionConfig(StrictModel):
         "auto", description="FLAT: where QK and A live, as FLAT's own search picks per model and length; auto: "
         "on chip while a P0-query row block of QK is at most twice the buffer")
     kv_prefetch_tiles: int = Field(1, ge=0, description="cycle model: K/V tiles loaded ahead of use")
+    buffer_bytes_per_cycle: int = Field(16384, ge=1, description="cycle model: global buffer port bytes a "
+                                        "cycle (FuseMax: 32 banks of 4096-bit rows)")
+    link_words_per_cycle: int | None = Field(None, ge=1, description="cycle model: 2D-to-1D link words a "
+                                             "cycle (default: one a column)")
     offchip_bandwidth: Bandwidth | None = Field(None, description="default: the design's off-chip level")
     energy: AttentionEnergy = Field(default_factory=AttentionEnergy)
     clock: Frequency | None = None

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from archsim.engine import ClockDomain, Engine
-from archsim.units.attention.cascade import Level0
+from archsim.units.attention.cascade import Level0, level0
 from archsim.units.attention.config import AttentionConfig
 from archsim.units.attention.shape import AttentionShape
 from archsim.units.attention.tiling import cdiv
@@ -86,11 +86,18 @@ class Work:
 
     @classmethod
     def of(cls, shape: AttentionShape, cfg: AttentionConfig) -> Work:
+        """Each task lasts its ops, or longer when its operands cannot cross the global buffer's port (QK
+        reads a K and a Q tile, SLNV a V tile, SPNV and RD/RNV the running state of a query tile) or its
+        results the 2D-to-1D link (SLNV's F words a column) in that time."""
         beats = cdiv(cfg.cols, cfg.width_1d)
         exp2d = cfg.exp_macs + cfg.exp_adds
         exp1d = 2 if cfg.has_exp_unit else exp2d
-        return cls(A=shape.E + 1, mask=cfg.mask_ops, R=beats, B2=exp2d + 1, B1=(exp1d + 1) * beats, C2=shape.F,
-                   C1=shape.F * beats, D=(1 + shape.F) * beats, AV=shape.F * beats, drain=cfg.rows)
+        E, F, M0, P0, w = shape.E, shape.F, cfg.rows, cfg.cols, cfg.word_bytes
+        port, link = cfg.buffer_bytes_per_cycle, cfg.link_words_per_cycle or P0
+        return cls(A=max(E + 1, cdiv((M0 + P0) * E * w, port)), mask=cfg.mask_ops, R=beats, B2=exp2d + 1,
+                   B1=(exp1d + 1) * beats, C2=max(F, cdiv(M0 * F * w, port), cdiv(P0 * F, link)),
+                   C1=max(F * beats, cdiv(P0 * F * w, port)), D=max((1 + F) * beats, cdiv(2 * P0 * (F + 1) * w, port)),
+                   AV=F * beats, drain=M0)
 
 
 def lags(w: Work, p1: int, interleave: bool) -> tuple[int, int]:
@@ -135,10 +142,11 @@ def _tiles(s: Stream):
             kv += 1
 
 
-def simulate(s: Stream, shape: AttentionShape, cfg: AttentionConfig, engine: Engine, level: MemoryLevel,
-             clock_hz: float, interleave: bool) -> tuple[int, int, int, int, int]:
+def simulate(s: Stream, shape: AttentionShape, cfg: AttentionConfig, engine: Engine, level: MemoryLevel | None,
+             clock_hz: float, interleave: bool, record: list | None = None) -> tuple[int, int, int, int, int]:
     """(end cycle, 2D busy, 1D busy, stall cycles, tiles) of the stream, started at `engine.now`, with its
-    operands through `level` (driven by `engine`)."""
+    operands through `level` (driven by `engine`), or resident on chip from cycle 0 (`level` None).
+    `record` gets (start, end, epoch, slot) of every slot that does work (the RTL bench compares it)."""
     clk = ClockDomain("attention", clock_hz)
     base = engine.now
     w = Work.of(shape, cfg)
@@ -156,6 +164,11 @@ def simulate(s: Stream, shape: AttentionShape, cfg: AttentionConfig, engine: Eng
     last_write = [0]
 
     def request(at_cycle: int, region: int, nbytes: int, write: bool, done: Callable[[int], None] | None) -> None:
+        if level is None:                        # operands already on chip
+            if done is not None:
+                done(0)
+            return
+
         def submit() -> None:
             cb = None if done is None else (lambda r: done(clk.ps_to_cycles(r.done_ps - base)))
             level.submit(Request(region * REGION + addr[region], nbytes, write, "attention", cb))
@@ -215,6 +228,8 @@ def simulate(s: Stream, shape: AttentionShape, cfg: AttentionConfig, engine: Eng
         stall += ready - now
         now = ready + max(w2, w1)
         busy2, busy1 = busy2 + w2, busy1 + w1
+        if record is not None and max(w2, w1):
+            record.append((ready, now, k, 1))
         if a < n:
             ends["A"][a] = now
             t = tiles[a]
@@ -236,18 +251,24 @@ def simulate(s: Stream, shape: AttentionShape, cfg: AttentionConfig, engine: Eng
         stall += ready - now
         now = ready + w.R
         busy1 += w.R
+        if record is not None:
+            record.append((ready, now, k, 2))
         ends["R"][r] = now
         # slot 3: B2 | B1 (SPD needs the row's previous RD)
         ready = max(now, ends["D"][p] if p >= 0 else 0)
         stall += ready - now
         now = ready + max(w.B2, w.B1)
         busy2, busy1 = busy2 + w.B2, busy1 + w.B1
+        if record is not None:
+            record.append((ready, now, k, 3))
         ends["B2"][r] = ends["B1"][r] = now
         # slot 4: C2 | C1 (SPNV needs the row's previous RNV); without interleaving RNV follows here
         ready = max(now, ends["D"][p] if p >= 0 else 0, wait(ready_of["V"], kv_of[r]))
         stall += ready - now
         c1 = w.C1 if interleave else max(w.C1, w.drain) + w.D - w.R
         now = ready + max(w.C2, c1)
+        if record is not None:
+            record.append((ready, now, k, 4))
         busy2, busy1 = busy2 + w.C2, busy1 + (w.C1 if interleave else w.C1 + w.D - w.R)
         ends["C2"][r] = ends["C1"][r] = now
         if tiles[r][7]:                                 # the step's V is dead
@@ -358,3 +379,12 @@ def port_for(system: Any | None, bandwidth: float, latency_ps: int = 0) -> Calla
 
     return lambda eng: Pipe("offchip", eng, bandwidth, latency_ps)
 
+
+def resident(shape: AttentionShape, cfg: AttentionConfig, interleave: bool) -> tuple[int, list]:
+    """Cycles and slot record of the whole op with Q, K, V already on chip (what an RTL core loaded by
+    its host runs): the epoch schedule alone."""
+    lv = level0(shape, cfg, 1e12, 1e9)
+    rec: list = []
+    end = simulate(_stream(shape, cfg, lv, shape.B * shape.hkv), shape, cfg, Engine(), None, 1e9, interleave,
+                   rec)[0]
+    return end, rec

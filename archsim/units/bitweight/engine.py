@@ -12,7 +12,8 @@ by digit (b temporal), the other P in parallel. A design fixes how the loops unr
   outermost, the OPT3 law: sum over b of max(1, nnz of the group at b)).
 - A step costs the max over its synchronisation group (the engine's k lanes and `sync_rows`
   engines), floor 1. Groups of one round meet at the round's end (the round costs the slowest
-  group). `slack` lets an engine run that many steps ahead of its group (bounded run-ahead).
+  group). `slack` lets an engine run that many steps ahead of its group (bounded run-ahead);
+  `window` limits how far a brick's lanes may drift apart within a step (shifter.py).
 - `serial="both"` (Laconic): each lane takes one (a, w) pair a step, t(a)*t(w) term pairs; the group
   is k lanes x `cols` x `sync_rows`. `serial="none"`: bit-parallel, or Bit Fusion's `bricks` 2-bit
   products at once (a lane fuses bricks // work MACs a step).
@@ -30,6 +31,7 @@ import numpy as np
 
 from archsim.errors import ConfigError
 from archsim.units.bitweight.encodings import Encoding, encoding
+from archsim.units.bitweight.shifter import brick_cdf, brick_cycles
 
 SERIAL = ("activation", "weight", "both", "none")
 CHUNK_ELEMS = 1 << 24      # Laconic's (rows x k x column-groups) products reduced per numpy call
@@ -52,6 +54,7 @@ class Schedule:
     bricks: int = 1
     act_bits: int = 8
     weight_bits: int = 8
+    window: int = 0        # limited shifter: digit positions a lane may lead its brick by (0: unlimited)
 
     def __post_init__(self) -> None:
         if self.serial not in SERIAL:
@@ -62,6 +65,10 @@ class Schedule:
         if self.serial == "both" and (self.lane_k != 1 or self.slack or self.per_digit_pass):
             raise ConfigError("serial: both (Laconic) takes one operand pair per lane a step: lane_k 1, "
                               "no slack, no per_digit_pass")
+        if self.window and (self.serial not in ("activation", "weight") or self.lane_k != 1 or self.slack
+                            or self.per_digit_pass or not self.skip_zeros):
+            raise ConfigError("a limited shifter (window) is for one serial operand skipping zero digits, "
+                              "one operand per lane (lane_k 1), without slack or per_digit_pass")
         if self.bricks > 1 and self.skip_zeros:
             raise ConfigError("bricks > 1 (spatial 2-bit products, Bit Fusion) is for dense designs: "
                               "set skip_zeros: false")
@@ -183,7 +190,10 @@ def _single_cycle(s: Schedule, S: np.ndarray, P: int) -> Cost:
     else:
         lane = enc.count[idx].reshape(len(idx), T, s.k_lanes, s.lane_k).sum(-1)
     busy = float(lane.sum())
-    engine = np.maximum(lane.max(-1), 1)                          # [R', steps]
+    if s.window:   # the lanes of a brick may not drift apart (shifter.py)
+        engine = brick_cycles(enc, idx.reshape(len(idx), T, s.k_lanes), s.window)
+    else:
+        engine = np.maximum(lane.max(-1), 1)                      # [R', steps]
     steps = engine.shape[1]
     groups = engine.reshape(rounds, s.rows // s.sync_rows, s.sync_rows, steps)
     if s.slack:
@@ -314,33 +324,67 @@ def fast_cost(s: Schedule, M: int, N: int, K: int, batch: int, pmf_a: np.ndarray
             continue
         per_group = [min(s.sync_rows, max(0, engines - g * s.sync_rows)) for g in range(s.rows // s.sync_rows)]
         memo: dict[int, tuple[float, float, float]] = {}
+        n_groups = len(per_group)
 
-        def group(e: int) -> tuple[float, float, float]:
+        def group(e: int, n_groups: int) -> tuple[float, float, float]:
             """Moments of one sync group's time over a row (e engines with rows), summed over its steps."""
             m = v = t3 = 0.0
             for count, lane_ops in chunks:
                 if count == 0:
                     continue
                 for lp in lane_pmfs:
-                    cdfs = [(np.cumsum(lp(n)), max(e, 1)) for n in lane_ops]
+                    cdfs = ([(brick_cdf(enc, pmf, lane_ops, s.window), max(e, 1))] if s.window else
+                            [(np.cumsum(lp(n)), max(e, 1)) for n in lane_ops])
                     if s.slack and e > 1:
                         mm, vv, tt = _slack_moments(cdfs, s.slack, e)
                     else:
                         mm, vv, tt = _max_moments(cdfs) if e else (1.0, 0.0, 0.0)
                     m, v, t3 = m + count * mm, v + count * vv, t3 + count * tt
-                if s.per_digit_pass and s.k_lanes == 1 and e == 1 and len(per_group) > 1:
+                if s.per_digit_pass and s.k_lanes == 1 and e == 1 and n_groups > 1:
                     # the passes of one chunk see the same operands: their costs are correlated
                     v += count * (_chunk_pass_var(enc, pmf, lane_ops[0]) - sum(
                         _max_moments([(np.cumsum(lp(lane_ops[0])), 1)])[1] for lp in lane_pmfs))
             return m, v, t3
 
+        if s.slack and not s.per_digit_pass and max(per_group) > 1:
+            total += n_rounds * _slack_round_mc(s, chunks, lane_pmfs[0], per_group)
+            continue
         for e in per_group:
             if e not in memo:
-                memo[e] = group(e)
+                memo[e] = group(e, n_groups)
         mean_g = [memo[e] for e in per_group]
         total += n_rounds * _expected_max_of_sums(*max(mean_g), sum(1 for e in per_group if e))
     steps = batch * passes * rounds * T * (enc.positions if s.per_digit_pass else 1)
     return Cost(batch * passes * total, steps, batch * passes * R * busy_row, lanes, bp)
+
+
+MC_ENGINE_STEPS = 200_000   # engine-steps the slack estimate samples (fixed seed: deterministic)
+
+
+def _slack_round_mc(s: Schedule, chunks: list, lane_pmf, per_group: list[int]) -> float:
+    """Expected round time with run-ahead (`slack`), by sampling the engines' step costs from their
+    distribution (max over the engine's lanes of the lane's digits, floor 1) and running the same
+    recurrence as `cycle`. Step costs are i.i.d. given the histogram; the seed is fixed."""
+    T = sum(count for count, _ in chunks)
+    e_max = max(per_group)
+    sims = max(64, MC_ENGINE_STEPS // max(1, len(per_group) * e_max * T))
+    rng = np.random.default_rng(0)
+    costs = np.zeros((sims, len(per_group), e_max, T), np.int64)
+    t0 = 0
+    for count, lane_ops in chunks:
+        if count == 0:
+            continue
+        cdfs = [np.cumsum(lane_pmf(n)) for n in lane_ops]
+        n = max(len(c) for c in cdfs)
+        F = np.ones(n)
+        for c in cdfs:
+            F *= np.concatenate([c, np.ones(n - len(c))])
+        draw = np.searchsorted(F, rng.random((sims, len(per_group), e_max, count)) * F[-1], side="right")
+        costs[..., t0:t0 + count] = np.maximum(np.minimum(draw, n - 1), 1)
+        t0 += count
+    for g, e in enumerate(per_group):
+        costs[:, g, e:, :] = 0                     # engines without a row this round
+    return float(_run_ahead(costs, s.slack).max(axis=1).mean())
 
 
 def _chunk_pass_var(enc: Encoding, pmf: np.ndarray, n: int) -> float:

@@ -40,7 +40,7 @@ ADDR_SPAN = 1 << 34          # each operand role streams through its own region 
 def schedule_of(cfg: BitweightConfig, act_bits: int | None = None, weight_bits: int | None = None) -> Schedule:
     return Schedule(cfg.serial, canonical(cfg.encoding), cfg.skip_zeros, cfg.rows, cfg.cols, cfg.k_lanes,
                     cfg.lane_k, cfg.per_digit_pass, cfg.sync_rows, cfg.slack, cfg.bricks,
-                    act_bits or cfg.act_bits, weight_bits or cfg.weight_bits)
+                    act_bits or cfg.act_bits, weight_bits or cfg.weight_bits, cfg.shift_window)
 
 
 def gemm_view(op: Any, arr: np.ndarray, side: int) -> np.ndarray:
@@ -52,9 +52,8 @@ def gemm_view(op: Any, arr: np.ndarray, side: int) -> np.ndarray:
     free = [d for d in (ta, tb)[side] if d in tc and d not in (tb, ta)[side]]
     order = batch + (free + k if side == 0 else k + free)
     term = (ta, tb)[side]
-    size = lambda ds: math.prod(op.dims[d] for d in ds)
     parts = (batch, free, k) if side == 0 else (batch, k, free)
-    return arr.transpose([term.index(d) for d in order]).reshape(*(size(p) for p in parts))
+    return arr.transpose([term.index(d) for d in order]).reshape(*(math.prod(op.dims[d] for d in p) for p in parts))
 
 
 class BitweightUnit(ComputeUnit):
@@ -77,7 +76,8 @@ class BitweightUnit(ComputeUnit):
         digit statistics from these values' histograms; cache keys include them."""
         u = copy.copy(self)
         s = self.schedule
-        u.profile = (None if a is None else histogram(a, s.act_bits), None if w is None else histogram(w, s.weight_bits))
+        u.profile = (None if a is None else histogram(a, s.act_bits),
+                     None if w is None else histogram(w, s.weight_bits))
         return u
 
     def config_key(self) -> Any:
@@ -96,12 +96,20 @@ class BitweightUnit(ComputeUnit):
 
     @property
     def peak_macs_per_cycle(self) -> int:
-        s = self.schedule
-        per, c = s.dense_lane()
-        lanes = s.rows * s.cols * s.k_lanes
-        if s.skip_zeros:   # every digit zero: a step still costs 1 (per bit-weight pass with per_digit_pass)
-            return lanes * s.lane_k // (s.table().positions if s.per_digit_pass else 1)
-        return lanes * per // c
+        """MACs per cycle at best: every digit zero (a step still costs 1, per pass with per-digit
+        passes), at the narrowest precisions the PE runs (Bit Fusion fuses most MACs at 2 x 2 bits)."""
+        cfg = self.cfg
+        best = 0
+        for ab in cfg.act_precisions or [cfg.act_bits]:
+            for wb in cfg.weight_precisions or [cfg.weight_bits]:
+                s = schedule_of(cfg, ab, wb)
+                lanes = s.rows * s.cols * s.k_lanes
+                if s.skip_zeros:
+                    best = max(best, lanes * s.lane_k // (s.table().positions if s.per_digit_pass else 1))
+                else:
+                    per, c = s.dense_lane()
+                    best = max(best, lanes * per // c)
+        return best
 
     def operand_widths(self) -> OperandWidths:
         return OperandWidths(self.cfg.act_bits, self.cfg.weight_bits, 32)
@@ -122,8 +130,9 @@ class BitweightUnit(ComputeUnit):
         wt = self.cfg.serial == "weight"
         passes = -(-(g.M if wt else g.N) // self.cfg.cols)
         a_reads, w_reads = g.batch * g.M * g.K, g.batch * g.K * g.N
-        return ComputeResult(cycles=self._cycles(c), macs=g.macs, folds=c.steps, utilization=0.0,
-                             sram_reads={"ifmap": a_reads * (1 if wt else passes), "filter": w_reads * (passes if wt else 1)},
+        return ComputeResult(cycles=self._cycles(c, g), macs=g.macs, folds=c.steps, utilization=0.0,
+                             sram_reads={"ifmap": a_reads * (1 if wt else passes),
+                                         "filter": w_reads * (passes if wt else 1)},
                              sram_writes={"ofmap": g.batch * g.M * g.N},
                              energy_pj=self._energy(c, g.macs), detail=self._detail(c, "fast"))
 
@@ -132,20 +141,32 @@ class BitweightUnit(ComputeUnit):
 
     # -- the model -----------------------------------------------------------------------------
     def cost(self, g: GemmShape, a: np.ndarray | None, w: np.ndarray | None, fidelity: str,
-             schedule: Schedule | None = None) -> Cost:
+             schedule: Schedule | None = None, bits: tuple[int, int] | None = None) -> Cost:
         """Engine cost of the GEMM: exact from a [batch, M, K] and w [batch, K, N] (cycle), or expected
-        from their histograms (fast); a missing operand is uniform over its range."""
+        from their histograms (fast); a missing operand is uniform over its `bits` (default: the
+        schedule's widths)."""
         s = schedule or self.schedule
+        ab, wb = bits or (s.act_bits, s.weight_bits)
         if fidelity == "cycle":
-            a = a if a is not None else _uniform((g.batch, g.M, g.K), s.act_bits, "A")
-            w = w if w is not None else _uniform((g.batch, g.K, g.N), s.weight_bits, "B")
+            a = a if a is not None else _uniform((g.batch, g.M, g.K), ab, "A")
+            w = w if w is not None else _uniform((g.batch, g.K, g.N), wb, "B")
             return cycle_cost(s, a, w)
-        pa = histogram(a, s.act_bits) if a is not None else _flat(s.act_bits)
-        pw = histogram(w, s.weight_bits) if w is not None else _flat(s.weight_bits)
+        pa = histogram(a, s.act_bits) if a is not None else _widen(_flat(ab), ab, s.act_bits)
+        pw = histogram(w, s.weight_bits) if w is not None else _widen(_flat(wb), wb, s.weight_bits)
         return fast_cost(s, g.M, g.N, g.K, g.batch, pa, pw)
 
-    def _cycles(self, c: Cost) -> int:
-        return int(math.ceil(c.cycles - 1e-9)) + self.cfg.latency_cycles + RESOLVE[self.cfg.resolve][1]
+    def _cycles(self, c: Cost, g: GemmShape) -> int:
+        """Engine cycles, plus loading each stationary weight block, pipeline fill/drain and the CPA."""
+        return (int(math.ceil(c.cycles - 1e-9)) + self.weight_load_cycles(g) + self.cfg.latency_cycles
+                + RESOLVE[self.cfg.resolve][1])
+
+    def weight_load_cycles(self, g: GemmShape) -> int:
+        """Cycles spent loading stationary weights (`weight_load_cycles` per block of k_lanes x cols
+        weights, not overlapped with compute), for designs whose weights are not the serial operand."""
+        cfg = self.cfg
+        if not cfg.weight_load_cycles or cfg.serial == "weight":
+            return 0
+        return g.batch * -(-g.K // cfg.k_lanes) * -(-g.N // cfg.cols) * cfg.weight_load_cycles
 
     def _energy(self, c: Cost, macs: int) -> dict[str, float]:
         e = self.cfg.energy
@@ -180,15 +201,26 @@ class BitweightUnit(ComputeUnit):
         g = op.as_gemm()
         s = self._schedule_for(op)
         a_op, b_op = op.operands[0], op.operands[1]
-        a, w = ctx.values(op, a_op.name), ctx.values(op, b_op.name)
-        if a is not None or w is not None:
-            a, w = self._views(op, a, w, s)
-        c = self.cost(g, a, w, ctx.fidelity, s)
-        cycles = self._cycles(c)
+        pmf = getattr(ctx, "value_pmf", None)
+        if ctx.fidelity == "fast" and callable(pmf):   # histograms suffice: nothing is drawn
+            pa, pw = pmf(op, a_op.name), pmf(op, b_op.name)
+            given = pa is not None or pw is not None
+            pa = pa if pa is not None else _flat(a_op.bits)     # no values: uniform over the op's width
+            pw = pw if pw is not None else _flat(b_op.bits)
+            c = fast_cost(s, g.M, g.N, g.K, g.batch, _widen(pa, a_op.bits, s.act_bits),
+                          _widen(pw, b_op.bits, s.weight_bits))
+        else:
+            a, w = ctx.values(op, a_op.name), ctx.values(op, b_op.name)
+            given = a is not None or w is not None
+            if given:
+                a, w = self._views(op, a, w, s)
+            c = self.cost(g, a, w, ctx.fidelity, s, (a_op.bits, b_op.bits))
+        cycles = self._cycles(c, g)
         tiles, traffic, sram = self._tiles(op, g, ctx, ctx.clock_ps(cycles))
         pipe = ctx.pipeline(tiles)
         detail = self._detail(c, ctx.fidelity)
-        detail["values"] = "given" if a is not None or w is not None else "uniform (no values given)"
+        detail["weight_load_cycles"] = self.weight_load_cycles(g)
+        detail["values"] = "given" if given else "uniform (no values given)"
         return OpResult(pipe.total_ps, pipe.compute_ps, op.macs, traffic, sram[0], sram[1],
                         self._energy(c, op.macs), f"{self.cfg.organisation} {self.cfg.serial}-serial "
                         f"{self.schedule.encoding} ({len(tiles)} blocks)", detail)
@@ -216,6 +248,16 @@ class BitweightUnit(ComputeUnit):
         from archsim.units.bitweight.tiles import weight_stationary_tiles
 
         return weight_stationary_tiles(op, g, ctx, compute_ps, self.cfg.cols)
+
+
+def _widen(p: np.ndarray, bits: int, to: int) -> np.ndarray:
+    """A pmf over `bits`-bit values as one over the unit's wider `to`-bit range (zeros outside)."""
+    if bits == to:
+        return p
+    out = np.zeros(1 << to)
+    off = (1 << (to - 1)) - (1 << (bits - 1))
+    out[off:off + len(p)] = p
+    return out
 
 
 def _flat(bits: int) -> np.ndarray:

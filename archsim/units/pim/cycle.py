@@ -36,7 +36,7 @@ def fresh_level(spec, channels: int, refresh: str = "all_bank", **kw) -> DramLev
 
 
 def run_stream(level: DramLevel, cmds: list[tuple[str, int, int, str]], channels: list[int] | None = None,
-               total_channels: int | None = None, host: list[Request] = ()) -> StreamRun:
+               total_channels: int | None = None, host: tuple[Request, ...] = ()) -> StreamRun:
     """Push `cmds` to each of `channels` (default all) of `level`, submit `host` requests at once, run
     the engine; report channel 0's phases. `total_channels` scales energy to the whole level."""
     chans = list(range(level.channels)) if channels is None else channels
@@ -48,11 +48,11 @@ def run_stream(level: DramLevel, cmds: list[tuple[str, int, int, str]], channels
         for name, bank, row, phase in cmds:
             st.push(name, bank, row, phase)
         ctrl = level.ctrls[ch]
+        if ctrl.idle:
+            ctrl._catch_up_refresh(start)        # refreshes that fell due while the channel was idle
         ctrl.stream, ctrl.log = st, []
-        if ctrl.idle is False and not (ctrl.rq.n or ctrl.wq.n):
-            ctrl._catch_up_refresh(start)
         streams[ch] = st
-        ctrl.wake(start)
+        level.wake_channel(ch, start)
     for r in host:
         level.submit(r)
     level.engine.run()
@@ -65,10 +65,11 @@ def run_stream(level: DramLevel, cmds: list[tuple[str, int, int, str]], channels
     scale = (total_channels or len(chans)) / len(chans)
     energy = {n: sum(level.ctrls[ch].cmd_counts[i] for ch in chans) * spec.energy_pj[n] * scale
               for i, n in enumerate(names) if spec.energy_pj[n]}
+    phases = _breakdown(st, ctrl, spec, start, done)
     for ch in chans:
-        level.ctrls[ch].stream = None
+        level.ctrls[ch].stream = level.ctrls[ch].log = None
     return StreamRun(cycles=done - start, time_ps=level.clock.cycles_to_ps(done) - level.clock.cycles_to_ps(start),
-                     commands=counts, breakdown=_breakdown(st, ctrl, spec, start, done), repairs=st.repairs,
+                     commands=counts, breakdown=phases, repairs=st.repairs,
                      refreshes=counts["REF"] + counts["REFsb"], channels_simulated=len(chans), energy_pj=energy)
 
 
@@ -95,6 +96,48 @@ def _breakdown(st: CommandStream, ctrl, spec, start: int, done: int) -> dict[str
         prev, last = t, tag
     out["readout"] += max(0, done - prev)           # the last command's data
     return out
+
+
+def start_streams(level: DramLevel, cmds: list[tuple[str, int, int, str]], on_done) -> None:
+    """Push `cmds` to every channel of a level that may be serving other requests on its engine, now;
+    on_done(StreamRun of channel 0, done cycle) once every channel's stream has issued its last
+    command (its data included). Host requests keep arriving meanwhile and share the banks."""
+    spec = level.spec
+    start = level.clock.ps_to_cycles(level.engine.now)
+    left, done_at, streams = [level.channels], [start], []
+    for ch in range(level.channels):
+        st = CommandStream(spec, source=f"PIM stream on channel {ch}")
+        for name, bank, row, phase in cmds:
+            st.push(name, bank, row, phase)
+        streams.append(st)
+
+    def finished(done: int) -> None:
+        left[0] -= 1
+        done_at[0] = max(done_at[0], done)
+        if left[0]:
+            return
+        c0, st0 = level.ctrls[0], streams[0]
+        phases = _breakdown(st0, c0, spec, start, done_at[0])
+        c0.log = None
+        counts: dict[str, int] = {}
+        for _t, c, _tag in st0.issued:
+            counts[spec.command_names[c]] = counts.get(spec.command_names[c], 0) + 1
+        energy = {n: k * spec.energy_pj[n] * level.channels for n, k in counts.items() if spec.energy_pj[n]}
+        time_ps = level.clock.cycles_to_ps(done_at[0]) - level.clock.cycles_to_ps(start)
+        run = StreamRun(cycles=done_at[0] - start, time_ps=time_ps,
+                        commands=counts, breakdown=phases, repairs=st0.repairs, channels_simulated=level.channels,
+                        energy_pj=energy)
+        level.engine.at(level.clock.cycles_to_ps(done_at[0]), on_done, run)
+
+    for ch, st in enumerate(streams):
+        ctrl = level.ctrls[ch]
+        if ctrl.idle:
+            ctrl._catch_up_refresh(start)
+        st.on_empty = finished
+        ctrl.stream = st
+        if ch == 0:
+            ctrl.log = []
+        level.wake_channel(ch, start)
 
 
 def host_run(level: DramLevel, phases: list[tuple[int, bool]], chunk: int = 1 << 16) -> int:

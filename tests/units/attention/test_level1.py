@@ -72,3 +72,13 @@ def test_level1_never_below_level0(B, H, P, M, E, F, n, causal, buf):
     cfg = AttentionConfig(rows=n, cols=n, width_1d=n, buffer=buf)
     lv, l1 = both(shape, cfg)
     assert l1.cycles >= lv.cycles
+
+
+def test_narrow_buffer_port_or_link_stretch_the_tasks():
+    shape = AttentionShape(B=4, H=12, P=4096, M=4096, E=64, F=64)
+    lv, base = both(shape, AttentionConfig())
+    assert base.cycles / lv.cycles - 1 < 2e-3            # FuseMax's 32 x 512 B port and per-column links keep up
+    _, port = both(shape, AttentionConfig(buffer_bytes_per_cycle=512))
+    _, link = both(shape, AttentionConfig(link_words_per_cycle=64))
+    assert port.cycles > 1.4 * base.cycles                # (256 + 256) x 64 x 2 B a QK tile over 512 B a cycle
+    assert link.cycles > base.cycles                      # SLNV: 256 x 64 words over 64 a cycle
