@@ -96,9 +96,17 @@ def run_concurrent(runner, ops: list) -> tuple[list[dict], int]:
         makespan = fluid_schedule(jobs, stream_bytes_per_s(system.offchip))
     else:
         runner._defer = []
-        costs = [runner._simulate(op, u) for op, u in placed]
+        costs, deferred_of = [], {}
+        for i, (op, u) in enumerate(placed):
+            if u is not None and u.owns(op):        # started on the engine by the unit itself (start_op)
+                costs.append(None)
+                continue
+            n = len(runner._defer)
+            costs.append(runner._simulate(op, u))
+            if len(runner._defer) > n:
+                deferred_of[i] = n
         deferred, runner._defer = runner._defer, None
-        jobs = _run_on_engine(system, placed, costs, deferred, TilePipeline)
+        jobs = _run_on_engine(runner, placed, costs, deferred, deferred_of, TilePipeline)
         makespan = max(j.end_ps for j in jobs)
     rows = []
     for (op, unit), cost, job in zip(placed, costs, jobs):
@@ -114,9 +122,11 @@ def run_concurrent(runner, ops: list) -> tuple[list[dict], int]:
     return rows, makespan
 
 
-def _run_on_engine(system, placed, costs, deferred, pipeline_cls) -> list[Job]:
+def _run_on_engine(runner, placed, costs, deferred, deferred_of, pipeline_cls) -> list[Job]:
     """Start each unit's ops one after another on the shared engine; ops on different units overlap
-    and contend in the memory model."""
+    and contend in the memory model. A whole op is started by its unit (`start_op(op, ctx, done)`,
+    e.g. PIM command streams on the same DRAM controllers), which calls done(OpResult) at its end."""
+    system = runner.system
     engine = system.engine
     t0 = engine.now
     jobs = [Job(u.name if u else "dma", 0, 0) for _op, u in placed]
@@ -128,8 +138,19 @@ def _run_on_engine(system, placed, costs, deferred, pipeline_cls) -> list[Job]:
         if not queues.get(unit):
             return
         i = queues[unit].pop(0)
-        tiles, wb, slots, rec = deferred[i]
         jobs[i].start_ps = engine.now - t0
+        op, u = placed[i]
+        if costs[i] is None:
+            ctx = runner.context(u)
+
+            def finished(r, i=i, unit=unit, op=op, u=u, ctx=ctx) -> None:
+                costs[i] = runner.owned_cost(op, u, r, ctx)
+                jobs[i].end_ps = engine.now - t0
+                start(unit)
+
+            u.start_op(op, ctx, finished)
+            return
+        tiles, wb, slots, rec = deferred[deferred_of[i]]
 
         def done(res, i=i, unit=unit) -> None:
             costs[i].pipe = res

@@ -67,6 +67,8 @@ def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool
                                                         wl.seed if seed is None else seed)
         runner.values = runner.operand_values.for_op
     ops = unfuse_unsupported(wl.ops, system.units)
+    for u in system.units.values():
+        u.check_workload(ops, system)
     ops = ops if dedup else [o.with_count(1) for o in ops for _ in range(o.count)]
     makespan = None
     if _concurrent(wl, ops, system):
@@ -84,14 +86,17 @@ def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool
     if fidelity == "cycle":
         _check_conservation(system.offchip, rows, runner.skipped_bytes)
     peak = sum(u.peak_macs_per_cycle * u.clock_hz for u in system.units.values()) / 1e9
+    from archsim.area import design_area
+
     return Report(config=design.model_dump(mode="json"), ops=rows, peak_macs_per_ns=peak,
                   peak_offchip_bytes_per_ns=system.offchip_peak_bytes_per_s / 1e9, meta=wl.meta, tokens=wl.tokens,
-                  makespan_ns=None if makespan is None else makespan / 1000.0)
+                  makespan_ns=None if makespan is None else makespan / 1000.0, area=design_area(design).as_dict())
 
 
 def _concurrent(wl: Any, ops: Sequence[Any], system: System) -> bool:
     """Independent ops (a standalone list) on a design with several units overlap (archsim.concurrency);
-    ops a unit runs whole and repeated ops keep the serial schedule."""
+    repeated ops, and ops a unit runs whole unless it can start them on the shared engine
+    (`start_op`, as the PIM unit does), keep the serial schedule."""
     if not getattr(wl, "independent", False) or len(ops) < 2 or len(system.units) < 2:
         return False
     if any(op.count != 1 for op in ops):
@@ -99,7 +104,8 @@ def _concurrent(wl: Any, ops: Sequence[Any], system: System) -> bool:
     from archsim.concurrency import twins
 
     placed = [_placed_unit(system, op) for op in ops]
-    if any(u is not None and u.owns(op) for op, u in zip(ops, placed)):
+    # a whole op overlaps others only when its unit can start it on the shared engine (`start_op`)
+    if any(u is not None and u.owns(op) and not hasattr(u, "start_op") for op, u in zip(ops, placed)):
         return False
     used = {u.name for u in placed if u is not None}
     return len(used) > 1 or any(len(twins(system.units, u)) > 1 for u in placed if u is not None)
@@ -108,8 +114,8 @@ def _concurrent(wl: Any, ops: Sequence[Any], system: System) -> bool:
 def _placed_unit(system: System, op: Any) -> ComputeUnit | None:
     from dataflows.placement import place_op
 
-    if op.kind in DATA_MOVEMENT_KINDS:
-        return None
+    if op.kind in DATA_MOVEMENT_KINDS:   # the DMA moves it, unless a unit runs it whole (a drive's KV append)
+        return next((u for u in system.units.values() if u.owns(op)), None)
     return system.units[place_op(op, system.units, system.design.mapper.placement).unit]
 
 
@@ -227,7 +233,10 @@ class _Runner:
     def _owned(self, op, unit: ComputeUnit) -> _OpCost:
         """A unit that runs the op whole (PIM command streams, in-flash GEMV, a fused attention cascade)."""
         ctx = _OpContext(self, unit)
-        r = unit.run_op(op, ctx)
+        return self.owned_cost(op, unit, unit.run_op(op, ctx), ctx)
+
+    def owned_cost(self, op, unit: ComputeUnit, r: Any, ctx: Any) -> _OpCost:
+        """The cost row of a whole op from the unit's OpResult `r`."""
         if r.time_ps < 0 or not 0 <= r.busy_ps <= max(r.time_ps, 0):
             raise ArchsimError(f"unit {unit.name!r} ({unit.kind}) reported time {r.time_ps} ps and busy "
                                f"{r.busy_ps} ps for op {op.name!r}; busy must lie within the op's time")
@@ -242,6 +251,9 @@ class _Runner:
         cost.detail = dict(r.detail)
         cost.bypass = not getattr(ctx, "used_port", False)   # e.g. in-flash GEMV: timed beside the level
         return cost
+
+    def context(self, unit: ComputeUnit) -> _OpContext:
+        return _OpContext(self, unit)
 
     def _mapper(self, unit: ComputeUnit, bits: Any, homes: tuple | None = None):
         """One Mapper per (unit, operand widths, where each tile stream lives when the design has several
@@ -376,7 +388,7 @@ class _Runner:
     def _compute(self, unit: ComputeUnit, shape: GemmShape, readback: bool = False) -> ComputeResult:
         """The unit's result for one tile, held to the SRAM ports (the mapper's cost model does the
         same); `readback`: the tile continues its outputs' K loop and reads the partial sums back."""
-        from dataflows.cost import sram_limited
+        from dataflows.cost import at_widths, sram_limited
 
         cost = self._cost
         key = (unit.name, unit.dataflow, cost.bits, shape)
@@ -384,8 +396,9 @@ class _Runner:
         if raw is None:
             from archsim.sampling import extrapolated_compute
 
-            raw = extrapolated_compute(unit, shape) if self.sampling else None
-            raw = self._compute_cache[key] = raw or unit.compute(shape, self.fidelity)
+            widening = unit.widening(cost.bits.ifmap, cost.bits.filter)
+            raw = extrapolated_compute(unit, shape) if self.sampling and widening.passes == 1 else None
+            raw = self._compute_cache[key] = raw or at_widths(unit, shape, widening, self.fidelity)
         return sram_limited(raw, cost.bits, cost.mem, shape.M * shape.N * shape.batch if readback else 0)
 
     def _port_flag(self, name: str, default: bool) -> bool:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from archsim.commands._common import add_config_args, add_value_args, load_design, positive_int, value_args, write_json
 from archsim.errors import ArchsimError
@@ -38,7 +39,9 @@ def register(sub) -> argparse.ArgumentParser:
                    help="lower a model's QK^T, softmax and A.V as one attention op (run whole by units that can)")
     w.add_argument("--allow-long", action="store_true", help="allow a context longer than the model's positions")
     w.add_argument("--bits", type=positive_int, default=None,
-                   help="operand precision in bits (default: 8 for GEMMs, 16 for models)")
+                   help="operand precision in bits (default: 8 for GEMMs, 16 for models); operands wider than "
+                        "the array takes run as sliced passes (units.*.wide_operands), products wider "
+                        "than acc_bits are refused")
     add_value_args(p)
     p.add_argument("--fidelity", choices=["fast", "cycle"], default="fast",
                    help="fast (default): closed-form compute and memory, well under a second for a "
@@ -95,7 +98,7 @@ class _OpProgress:
                            TextColumn("op {task.fields[done]}/{task.fields[n]} {task.fields[op]}"),
                            TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
                            console=Console(stderr=True), transient=True)
-        self._task = None
+        self._task: Any = None    # rich's TaskID once started
 
     @staticmethod
     def _weight(op) -> int:
@@ -127,6 +130,8 @@ def main(args) -> int:
 
     spec, sets = _workload_sets(args)
     design = load_design(args)
+    if spec and spec.get("model") and "attention" not in spec and design.workload and design.workload.attention:
+        spec["attention"] = design.workload.attention   # the design says how its models lower attention
     if sets:
         if spec is None and design.workload is None:
             raise ArchsimError(f"--set {next(iter(sets))}: no workload to set it on (give --model, --gemm, ...)")

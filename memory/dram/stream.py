@@ -33,6 +33,7 @@ class CommandStream:
         self._opener = self._pick("open")
         self._closer = self._pick("close")
         self.logical: dict[int, int] = {}     # strict: bank -> row the stream's own commands left open
+        self.on_empty: Any = None             # called with `done` when the last command has issued
 
     def _pick(self, what: str) -> dict[str, int]:
         """Per scope, the declared command that opens (or closes) rows and moves no data."""
@@ -115,4 +116,6 @@ class CommandStream:
             ctrl.wr_lat if cm.data == "write" else ctrl.bus.cycles_of[c]
         if now + lat > self.done:
             self.done = now + lat
+        if not q and self.on_empty is not None:
+            self.on_empty(self.done)
         return -1

@@ -248,7 +248,8 @@ def test_failing_compiler_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("ARCHSIM_NATIVE", "1")
     monkeypatch.setenv("ARCHSIM_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("CC", str(fake))
-    with pytest.raises(ArchsimError, match=r"(?s)compiling controller.c, level.c .* failed \(exit 3\).*pretend failure"):
+    failed = r"(?s)compiling controller.c, level.c .* failed \(exit 3\).*pretend failure"
+    with pytest.raises(ArchsimError, match=failed):
         native.library()
     assert not list((tmp_path / "cache" / "native").glob("*"))     # no half-written object left behind
 
