@@ -19,11 +19,13 @@ sys.path.insert(0, str(ROOT))
 import archsim  # noqa: E402
 import archsim.runner as runner  # noqa: E402
 
-CASES = [  # (label, config, workload, smaller model for --exact, target s for cycle)
+CASES = [  # (label, config, workload, the smaller workload for --exact, target s for cycle)
     ("llama2-7b decode b8 kv2048", "tpu_like_hbm2.yaml",
-     {"model": "llama2-7b", "phase": "decode", "batch": 8, "kv": 2048}, "gpt2", 30.0),
+     {"model": "llama2-7b", "phase": "decode", "batch": 8, "kv": 2048},
+     ("gpt2 decode b8 kv1024", {"model": "gpt2", "phase": "decode", "batch": 8, "kv": 1024}), 30.0),
     ("llama2-7b prefill 512", "edge_ddr4.yaml",
-     {"model": "llama2-7b", "phase": "prefill", "batch": 1, "seq": 512}, "gpt2", 60.0),
+     {"model": "llama2-7b", "phase": "prefill", "batch": 1, "seq": 512},
+     ("gpt2 prefill 512", {"model": "gpt2", "phase": "prefill", "batch": 1, "seq": 512}), 60.0),
 ]
 
 
@@ -55,8 +57,7 @@ def main() -> None:
         design = archsim.load_config(ROOT / "configs" / cfg)
         rows = [(label, wl, "fast"), (label, wl, "cycle")]
         if not args.skip_exact:
-            swl = dict(wl, model=small)
-            name = label.replace("llama2-7b", small)
+            name, swl = small
             rows += [(name, swl, "cycle"), (name, swl, "cycle --exact")]
         base = {}
         for name, w, fid in rows:
