@@ -1,0 +1,510 @@
+"""SCALE-Sim v3's double-buffered memory in USER mode: its stalls and its prefetch-inclusive total.
+
+SCALE-Sim's USER mode (`InterfaceBandwidth: USER`) puts a double-buffered SRAM in front of each
+operand. What it documents and does, modelled here in our own terms:
+
+* Read side (ifmap, filter). The operand is fetched from DRAM in a fixed *prefetch order*: the
+  per-fold operand blocks stacked fold after fold and rolled out along anti-diagonals. That stream
+  is cut into *sets* of ceil(SRAM words / 100) valid words. Half the SRAM is the active window
+  (a run of sets), the rest the prefetch half. The active half is filled before cycle 0 (not a
+  stall: DRAM start = -lines). A demand for a word in no active set slides the window forward by
+  a prefetch half, wrapping round the stream, until the word is in; each slide is a DRAM burst of
+  ceil(prefetch words / bw) lines starting one cycle after the previous burst, answered a cycle
+  later. A row's stall is the burst end minus its cycle, added twice when positive and once
+  (negative) otherwise: SCALE-Sim's own arithmetic (reference Q6), kept so the counts match.
+* Write side (ofmap). Outputs fill lines of `Bandwidth` words. Once less than the active half is
+  free, everything written so far (the open line closed early) drains at a line per cycle; a write
+  that finds no space while a drain runs waits for it. After the last cycle the rest drains.
+* A row's stall is the largest of the three; later rows move by the running stall total.
+* "Total Cycles (incl. prefetch)" is the last ofmap DRAM write minus the first DRAM read.
+
+When an operand's whole prefetch stream fits in its active half there are no slides, so most
+layers cost nothing beyond closed forms; only layers whose operands overflow are walked, and then
+window slides (not cycles) are the sequential steps.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from archsim.units.systolic.folds import cdiv
+
+ACTIVE_FRACTION = 0.5        # SCALE-Sim's fixed split of every SRAM into active and prefetch halves
+SETS_PER_SRAM = 100          # a prefetch set is 1% of the SRAM's words
+READ_LATENCY = 1             # DRAM read port latency, cycles (write port: 0)
+CALC_READ_BW = 10            # CALC mode's nominal ifmap/filter fetch rate, words per cycle
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """A layer as SCALE-Sim addresses it: H x W x C input, R x S filters, F of them, one stride.
+    A GEMM M x N x K is the conv H=M, W=K, R=1, S=K, C=1, F=N, stride 1."""
+
+    H: int
+    W: int
+    R: int
+    S: int
+    C: int
+    F: int
+    stride: int
+
+    @property
+    def e_h(self) -> int:
+        return cdiv(self.H - self.R + self.stride, self.stride)
+
+    @property
+    def e_w(self) -> int:
+        return cdiv(self.W - self.S + self.stride, self.stride)
+
+    @property
+    def M(self) -> int:
+        return self.e_h * self.e_w
+
+    @property
+    def K(self) -> int:
+        return self.R * self.S * self.C
+
+    def ifmap_addresses(self) -> np.ndarray:
+        """M x K input-pixel ids; -1 where SCALE-Sim's extra edge output reads past the input (Q4)."""
+        m = np.arange(self.M)[:, None]
+        k = np.arange(self.K)[None, :]
+        orow, ocol = np.divmod(m, self.e_w)
+        frow, rest = np.divmod(k, self.S * self.C)
+        fcol, ch = np.divmod(rest, self.C)
+        row, col = orow * self.stride + frow, ocol * self.stride + fcol
+        ok = (row < self.H) & (col < self.W)
+        return np.where(ok, (row * self.W + col) * self.C + ch, -1).astype(np.int64)
+
+    def filter_addresses(self) -> np.ndarray:
+        return np.arange(self.K * self.F, dtype=np.int64).reshape(self.K, self.F)
+
+
+@dataclass(frozen=True)
+class UserMemory:
+    """The .cfg numbers that shape USER-mode memory: SRAM sizes in kB of 1-byte words, and the
+    DRAM bandwidths in words per cycle (ifmap/filter from [layout], ofmap from `Bandwidth`)."""
+
+    ifmap_kb: int
+    filter_kb: int
+    ofmap_kb: int
+    ifmap_bw: int
+    filter_bw: int
+    ofmap_bw: int
+
+
+@dataclass
+class MemoryRun:
+    """SCALE-Sim's per-layer memory report: cycles, stalls and per-operand SRAM/DRAM windows."""
+
+    total_cycles: int
+    stall_cycles: int
+    total_with_prefetch: int
+    sram: dict[str, tuple[int, int]] = field(default_factory=dict)        # (start, stop)
+    dram: dict[str, tuple[int, int, int]] = field(default_factory=dict)   # (start, stop, words)
+
+
+def rollout(block: np.ndarray) -> np.ndarray:
+    """A matrix read along anti-diagonals, bottom row first within each: SCALE-Sim's prefetch order."""
+    rows, cols = block.shape
+    i, j = np.indices((rows, cols))
+    order = np.lexsort((-i.ravel(), (i + j).ravel()))
+    return block.ravel()[order]
+
+
+class ReadBuffer:
+    """One operand's active window over its prefetch stream (see module docstring)."""
+
+    def __init__(self, size: int, valid: int, sram_words: int, bw: int):
+        """size: words in the prefetch stream (padding included); valid: real words in it."""
+        self.bw = bw
+        self.lines = cdiv(size, bw)                        # DRAM lines in the whole stream
+        active = math.ceil(sram_words * ACTIVE_FRACTION)
+        prefetch = sram_words - active
+        self.per_set = math.ceil(sram_words / SETS_PER_SRAM)
+        self.n_sets = valid // self.per_set + 1            # a trailing (possibly empty) set
+        self.n_active = min(math.ceil(active / self.per_set), self.n_sets)
+        self.n_slide = min(math.ceil(prefetch / self.per_set), self.n_sets - self.n_active)
+        self.first_lines = min(math.ceil(active / bw), self.lines)
+        self.slide_lines = math.ceil(prefetch / bw)
+
+    @property
+    def fits(self) -> bool:
+        return self.n_slide == 0
+
+    def slides(self, stream: np.ndarray, demand: np.ndarray, chunk: int = 1 << 15) -> np.ndarray:
+        """Index into `demand` (valid ids, in demand order) of every window slide, one entry per
+        slide, for the prefetch `stream`."""
+        if self.fits:
+            return np.zeros(0, np.int64)
+        valid = stream[stream >= 0]
+        sets = np.arange(valid.size) // self.per_set
+        keys = np.unique(valid)
+        order = np.lexsort((sets, valid))
+        occ_ids, occ_sets = valid[order], sets[order]
+        ptr = np.searchsorted(occ_ids, keys)
+        ptr = np.append(ptr, occ_ids.size)
+        dense = np.searchsorted(keys, demand)
+        start, pos, out = 0, 0, []
+        while pos < demand.size:
+            idx = dense[pos:pos + chunk]
+            lo, hi = ptr[idx], ptr[idx + 1]
+            counts = hi - lo
+            offs = np.cumsum(counts) - counts
+            flat = np.repeat(lo - offs, counts) + np.arange(counts.sum())
+            inside = ((occ_sets[flat] - start) % self.n_sets) < self.n_active
+            hit = np.maximum.reduceat(inside, offs)
+            miss = np.flatnonzero(~hit)
+            if miss.size == 0:
+                pos += idx.size
+                continue
+            j = pos + int(miss[0])
+            mine = occ_sets[ptr[dense[j]]:ptr[dense[j] + 1]]
+            while not np.any(((mine - start) % self.n_sets) < self.n_active):
+                start = (start + self.n_slide) % self.n_sets
+                out.append(j)
+            pos = j + 1
+        return np.asarray(out, np.int64)
+
+
+class WriteBuffer:
+    """The ofmap SRAM and its drain to DRAM (see module docstring)."""
+
+    def __init__(self, sram_words: int, bw: int):
+        self.total = sram_words
+        self.active = math.ceil(sram_words * ACTIVE_FRACTION)
+        self.drain_lines = math.ceil((sram_words - self.active) / bw)
+        self.bw = bw
+        self.free = sram_words
+        self.lines = 0               # closed lines
+        self.open = 0                # words in the open line
+        self.partial: dict[int, int] = {}    # line -> valid words, for lines closed early
+        self.drained = 0             # lines sent to DRAM
+        self.drain_end = 0
+        self.first_drain: int | None = None
+        self.words = 0               # DRAM words written
+
+    def _store(self, n: int) -> None:
+        self.free -= n
+        total = self.open + n
+        self.lines += total // self.bw
+        self.open = total % self.bw
+
+    def _drain(self, cycle: int) -> int:
+        if self.open:
+            self.partial[self.lines] = self.open
+            self.lines += 1
+            self.open = 0
+        n = min(self.drain_lines, self.lines - self.drained)
+        last = self.drained + n - 1
+        words = n * self.bw - (self.bw - self.partial.get(last, self.bw))
+        self.words += words
+        self.free += words
+        self.drained += n
+        if self.first_drain is None:
+            self.first_drain = cycle
+        return cycle + n - 1
+
+    def write(self, cycle: int, n: int) -> int:
+        """n words arriving at `cycle`; returns the cycle the row is done (later if it waited)."""
+        cur = cycle
+        while n > 0:
+            if cur < self.drain_end:
+                if n < self.free:
+                    self._store(n)
+                    return cur
+                k = max(self.free, 1)
+                self._store(k)
+                n -= k
+                cur = self.drain_end
+            else:
+                k = max(self.free - self.active + 1, 1)
+                if n < k:
+                    self._store(n)
+                    return cur
+                self._store(k)
+                n -= k
+                self.drain_end = self._drain(cur)
+        return cur
+
+    def finish(self, cycle: int) -> int | None:
+        """Drain what is left after the last cycle; the last DRAM write cycle (None: nothing written)."""
+        end = self.drain_end if self.first_drain is not None else None
+        while self.open or self.lines > self.drained:     # a drain still running may end later
+            last = self._drain(cycle)
+            end = last if end is None else max(end, last)
+            cycle = last + 1
+        return end
+
+
+def _fold_demand(op: np.ndarray, used: int, K: int) -> tuple[np.ndarray, np.ndarray]:
+    """Skewed demand of one fold: lane l asks for op[l, t - l] at fold cycle t. (t, id) in order."""
+    t = np.arange(K)[None, :] + np.arange(used)[:, None]
+    lane = np.broadcast_to(np.arange(used)[:, None], t.shape)
+    order = np.lexsort((lane.ravel(), t.ravel()))
+    return t.ravel()[order], op[:used, :K].ravel()[order]
+
+
+class Schedule:
+    """SCALE-Sim's cycle-by-cycle demand of one layer on one dataflow. Folds run column-fold outer,
+    row-fold inner, each `fold_len` cycles; subclasses say what each fold asks for and writes."""
+
+    fold_len: int
+    rf: int
+    cf: int
+
+    def __init__(self, geo: ConvGeometry, R: int, C: int):
+        self.A, self.B = geo.ifmap_addresses(), geo.filter_addresses()
+        self.M, self.N, self.K, self.R, self.C = geo.M, geo.F, geo.K, R, C
+
+    @property
+    def rows(self) -> int:
+        return self.rf * self.cf * self.fold_len
+
+    @staticmethod
+    def _used(i: int, n: int, size: int) -> int:
+        return min(size, n - i * size)
+
+    def _folds(self):
+        for fc in range(self.cf):
+            for fr in range(self.rf):
+                yield (fc * self.rf + fr) * self.fold_len, fr, fc
+
+    def fold_demand(self, kind: str, fr: int, fc: int) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def fold_writes(self, fr: int, fc: int) -> np.ndarray:
+        """Words written at each cycle of a fold."""
+        raise NotImplementedError
+
+    def demand(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        """(row, id) of every valid demand of an operand, in the order the array asks."""
+        rows, ids = [], []
+        for base, fr, fc in self._folds():
+            t, a = self.fold_demand(kind, fr, fc)
+            keep = a >= 0
+            rows.append(t[keep] + base)
+            ids.append(a[keep])
+        return np.concatenate(rows), np.concatenate(ids)
+
+    def demand_span(self, kind: str) -> tuple[int, int]:
+        """First and last rows an operand is asked for (from the first and last folds)."""
+        folds = list(self._folds())
+        span = []
+        for base, fr, fc in (folds[0], folds[-1]):
+            t, a = self.fold_demand(kind, fr, fc)
+            t = t[a >= 0]
+            span.append(base + int(t[0] if not span else t[-1]))
+        return span[0], span[1]
+
+    def writes(self) -> dict[int, int]:
+        """row -> ofmap words written."""
+        out: dict[int, int] = {}
+        for base, fr, fc in self._folds():
+            count = self.fold_writes(fr, fc)
+            for t in np.flatnonzero(count):
+                out[base + int(t)] = int(count[t])
+        return out
+
+
+class OutputStationary(Schedule):
+    """os: ifmap rows (M) on array rows, filters (N) on columns, K streamed, K + R + C - 2 a fold;
+    outputs leave skewed after the K - 1 stream cycles."""
+
+    def __init__(self, geo: ConvGeometry, R: int, C: int):
+        super().__init__(geo, R, C)
+        self.rf, self.cf = cdiv(self.M, R), cdiv(self.N, C)
+        self.fold_len = self.K + R + C - 2
+
+    def fold_demand(self, kind: str, fr: int, fc: int) -> tuple[np.ndarray, np.ndarray]:
+        if kind == "ifmap":
+            return _fold_demand(self.A[fr * self.R:(fr + 1) * self.R], self._used(fr, self.M, self.R), self.K)
+        return _fold_demand(self.B[:, fc * self.C:(fc + 1) * self.C].T, self._used(fc, self.N, self.C), self.K)
+
+    def fold_writes(self, fr: int, fc: int) -> np.ndarray:
+        ru, cu = self._used(fr, self.M, self.R), self._used(fc, self.N, self.C)
+        u = np.arange(self.R + self.C - 1)[:, None] - np.arange(cu)[None, :]     # flipped row index
+        count = np.zeros(self.fold_len, np.int64)
+        count[self.K - 1:] = ((u >= self.R - ru) & (u <= self.R - 1)).sum(axis=1)
+        return count
+
+    def prefetch_size(self, kind: str) -> tuple[int, int]:
+        """(words in the padded prefetch stream, valid words in it)."""
+        if kind == "ifmap":
+            return self.rf * self.R * self.K, int((self.A >= 0).sum())
+        return self.cf * self.C * self.K, self.K * self.N
+
+    def prefetch(self, kind: str) -> np.ndarray:
+        """Per-fold blocks (K x lanes, padded with -1) stacked and rolled out along anti-diagonals."""
+        if kind == "ifmap":
+            pad = np.full((self.rf * self.R, self.K), -1, np.int64)
+            pad[:self.M] = self.A
+            blocks = [pad[f * self.R:(f + 1) * self.R].T for f in range(self.rf)]
+        else:
+            pad = np.full((self.K, self.cf * self.C), -1, np.int64)
+            pad[:, :self.N] = self.B
+            blocks = [pad[:, f * self.C:(f + 1) * self.C] for f in range(self.cf)]
+        return rollout(np.concatenate(blocks))
+
+
+class WeightStationary(Schedule):
+    """ws: filter taps (K) on rows, filters (N) on columns, the M ifmap rows streamed. A fold loads
+    its R x C tile (cycles 0..R-1), streams ifmap skewed from cycle R, and writes outputs skewed
+    from cycle 2R - 1; 2R + C + M - 2 a fold."""
+
+    def __init__(self, geo: ConvGeometry, R: int, C: int):
+        super().__init__(geo, R, C)
+        self.rf, self.cf = cdiv(self.K, R), cdiv(self.N, C)
+        self.fold_len = 2 * R + C + self.M - 2
+
+    def fold_demand(self, kind: str, fr: int, fc: int) -> tuple[np.ndarray, np.ndarray]:
+        ru = self._used(fr, self.K, self.R)
+        if kind == "ifmap":
+            t, a = _fold_demand(self.A[:, fr * self.R:fr * self.R + ru].T, ru, self.M)
+            return t + self.R, a
+        cu = self._used(fc, self.N, self.C)
+        tile = self.B[fr * self.R:fr * self.R + ru, fc * self.C:fc * self.C + cu][::-1]
+        t = np.repeat(np.arange(ru) + self.R - ru, cu)
+        return t, tile.ravel()
+
+    def fold_writes(self, fr: int, fc: int) -> np.ndarray:
+        cu = self._used(fc, self.N, self.C)
+        t = np.arange(self.fold_len)[:, None] - (2 * self.R - 1) - np.arange(cu)[None, :]
+        return ((t >= 0) & (t < self.M)).sum(axis=1)
+
+
+SCHEDULES = {"os": OutputStationary, "ws": WeightStationary}
+
+
+def _schedule(geo: ConvGeometry, R: int, C: int, dataflow: str) -> Schedule:
+    if dataflow not in SCHEDULES:
+        raise NotImplementedError(f"SCALE-Sim's memory is modelled for {', '.join(SCHEDULES)}, "
+                                  f"not {dataflow}")
+    return SCHEDULES[dataflow](geo, R, C)
+
+
+def estimate_reads(rows: np.ndarray, ids: np.ndarray, sram_words: int, bw: int) -> tuple[int, int, int]:
+    """CALC mode's read side: (DRAM start, stop, words) of one operand.
+
+    CALC mode has no bandwidth limit; it fetches what the array asks for, in sets of
+    floor(SRAM words / 100) distinct words. Once 50 sets (the active half) have been fetched, the
+    next epoch starts empty, so a word comes from DRAM once per epoch that asks for it. The first
+    fetch ends just before the first demand at `bw` words a cycle (all of it before cycle 0 when
+    the operand never fills an epoch); the last ends a cycle after the last epoch boundary."""
+    per_set = sram_words // SETS_PER_SRAM
+    epoch = round(ACTIVE_FRACTION * SETS_PER_SRAM) * per_set
+    pos, words, boundaries = 0, 0, []
+    while pos < ids.size:
+        span = 2 * epoch
+        while True:
+            chunk = ids[pos:pos + span]
+            _, first = np.unique(chunk, return_index=True)
+            if first.size >= epoch or pos + span >= ids.size:
+                break
+            span *= 2
+        if first.size < epoch:
+            words += first.size
+            break
+        q = pos + int(np.partition(first, epoch - 1)[epoch - 1])
+        words += epoch
+        boundaries.append(int(rows[q]))
+        pos = q + 1
+    if not boundaries:
+        lead = math.ceil(cdiv(words, per_set) * per_set / bw)
+        return -lead, -1, words
+    return int(rows[0]) - math.ceil(epoch / bw), boundaries[-1] + 1, words
+
+
+def _timeline(sched: Schedule, wb: WriteBuffer, events: dict[str, dict[int, int]],
+              slide_lines: dict[str, int]) -> tuple[int, int, int | None, dict[str, int], list]:
+    """Walk the rows where something happens: read-window slides and ofmap writes.
+
+    Returns the last row's finish cycle (SCALE-Sim's Total Cycles), the stall total, the last
+    ofmap DRAM cycle, the last burst per operand, and (row, stall before, stall after) marks."""
+    writes = sched.writes()
+    last_burst = {name: -1 for name in events}
+    stall, out = 0, 0
+    marks: list[tuple[int, int, int]] = []
+    for i in sorted(set(writes).union(*events.values(), {sched.rows - 1})):
+        cycle = i + stall
+        worst = 0
+        for name, per_row in events.items():
+            offset = READ_LATENCY
+            for _ in range(per_row.get(i, 0)):
+                last_burst[name] += slide_lines[name] + READ_LATENCY
+                p = last_burst[name] - (cycle + offset)
+                offset += 2 * p if p > 0 else p
+            worst = max(worst, offset - READ_LATENCY)
+        n = writes.get(i, 0)
+        out = wb.write(cycle, n) if n else cycle
+        before = stall
+        stall += max(worst, out - cycle)
+        marks.append((i, before, stall))
+    return out, stall, wb.finish(out), last_burst, marks
+
+
+def _sram_windows(sched: Schedule, marks: list) -> dict[str, tuple[int, int]]:
+    """First and last SRAM access cycle per operand, shifted by the stalls before them."""
+    keys = [m[0] for m in marks]
+
+    def at(row: int) -> int:
+        j = int(np.searchsorted(keys, row, side="right")) - 1
+        if j < 0:
+            return row
+        return row + (marks[j][1] if keys[j] == row else marks[j][2])
+
+    out = {}
+    for name in ("ifmap", "filter"):
+        lo, hi = sched.demand_span(name)
+        out[name] = (at(lo) + READ_LATENCY, at(hi) + READ_LATENCY)
+    writes = sched.writes()
+    out["ofmap"] = (at(min(writes)), at(max(writes)))
+    return out
+
+
+def memory_run(geo: ConvGeometry, R: int, C: int, dataflow: str, mem: UserMemory,
+               mode: str) -> MemoryRun:
+    """SCALE-Sim's memory timing of one layer in CALC or USER mode (see the module docstring)."""
+    if mode == "USER":
+        return user_memory_run(geo, R, C, dataflow, mem)
+    sched = _schedule(geo, R, C, dataflow)
+    dram = {}
+    for name, kb in (("ifmap", mem.ifmap_kb), ("filter", mem.filter_kb)):
+        rows, ids = sched.demand(name)
+        dram[name] = estimate_reads(rows, ids, kb * 1024, CALC_READ_BW)
+    wb = WriteBuffer(mem.ofmap_kb * 1024, C)              # CALC drains a full array row a cycle
+    out, stall, end, _, marks = _timeline(sched, wb, {}, {})
+    dram["ofmap"] = (wb.first_drain or 0, end or 0, wb.words)
+    first = min(dram["ifmap"][0], dram["filter"][0])
+    return MemoryRun(total_cycles=out, stall_cycles=stall, total_with_prefetch=(end or 0) - first,
+                     sram=_sram_windows(sched, marks), dram=dram)
+
+
+def user_memory_run(geo: ConvGeometry, R: int, C: int, dataflow: str, mem: UserMemory) -> MemoryRun:
+    """SCALE-Sim's USER-mode timing of one layer: stalls, total, and the prefetch-inclusive total."""
+    if dataflow != "os":
+        raise NotImplementedError("USER-mode memory is modelled for the os dataflow only")
+    sched = OutputStationary(geo, R, C)
+    spec = {"ifmap": (mem.ifmap_kb, mem.ifmap_bw), "filter": (mem.filter_kb, mem.filter_bw)}
+    bufs = {k: ReadBuffer(*sched.prefetch_size(k), kb * 1024, bw) for k, (kb, bw) in spec.items()}
+    events: dict[str, dict[int, int]] = {}
+    for name, buf in bufs.items():
+        per_row: dict[int, int] = {}
+        if not buf.fits:
+            rows, ids = sched.demand(name)
+            for j in buf.slides(sched.prefetch(name), ids):
+                per_row[int(rows[j])] = per_row.get(int(rows[j]), 0) + 1
+        events[name] = per_row
+    wb = WriteBuffer(mem.ofmap_kb * 1024, mem.ofmap_bw)
+    out, stall, end, last_burst, marks = _timeline(
+        sched, wb, events, {k: b.slide_lines for k, b in bufs.items()})
+    dram = {}
+    for name, buf in bufs.items():
+        slides = sum(events[name].values())
+        dram[name] = (-buf.first_lines, last_burst[name],
+                      (buf.first_lines + slides * buf.slide_lines) * buf.bw)
+    first = min(d[0] for d in dram.values())
+    dram["ofmap"] = (wb.first_drain if wb.first_drain is not None else 0, end or 0, wb.words)
+    return MemoryRun(total_cycles=out, stall_cycles=stall, total_with_prefetch=(end or 0) - first,
+                     sram=_sram_windows(sched, marks), dram=dram)
