@@ -9,7 +9,10 @@ the one free first.
 port, so it asks for B/T bytes per second. While several ops run and their requests add up to
 more than the port's streaming rate, every running op slows by the same factor (processor sharing
 of the port); an op never runs faster than alone. So the makespan is never below the busiest unit's
-work nor below all bytes over the port's rate. `cycle` runs the ops' tile pipelines on one event
+work nor below all bytes over the port's rate. A unit computing inside the memory (PIM) moves few bytes
+over the port but holds its banks and buses for `detail["memory_busy_ps"]`: it asks for the port's rate
+during that time (the bytes the port could have streamed meanwhile), so beside NPU ops that need the
+port it takes its bank time from them. `cycle` runs the ops' tile pipelines on one event
 engine against the one memory model, so contention is the memory model's own.
 """
 from __future__ import annotations
@@ -69,6 +72,12 @@ def fluid_schedule(jobs: list[Job], port_bytes_per_s: float) -> int:
     return max(j.end_ps for j in jobs)
 
 
+def _bank_bytes(cost, port_bytes_per_s: float) -> int:
+    """The bytes the port could stream while a memory-side op holds the banks (0 for other ops)."""
+    busy = (cost.detail or {}).get("memory_busy_ps", 0)
+    return round(busy * port_bytes_per_s / 1e12)
+
+
 def twins(units: dict, unit) -> list:
     """Units identical to `unit` (kind, config, clock): an op placed on one may run on any."""
     return [u for u in units.values() if type(u) is type(unit) and u.cfg == unit.cfg and u.clock_hz == unit.clock_hz]
@@ -91,14 +100,24 @@ def run_concurrent(runner, ops: list) -> tuple[list[dict], int]:
         placed.append((op, unit))
     if runner.fidelity == "fast":
         costs = [runner._simulate(op, u) for op, u in placed]
-        jobs = [Job(u.name if u else "dma", c.pipe.total_ps * op.count, (c.dram_read + c.dram_write) * op.count)
+        port = stream_bytes_per_s(system.offchip)
+        jobs = [Job(u.name if u else "dma", c.pipe.total_ps * op.count,
+                    (c.dram_read + c.dram_write + _bank_bytes(c, port)) * op.count)
                 for (op, u), c in zip(placed, costs)]
-        makespan = fluid_schedule(jobs, stream_bytes_per_s(system.offchip))
+        makespan = fluid_schedule(jobs, port)
     else:
         runner._defer = []
-        costs = [runner._simulate(op, u) for op, u in placed]
+        costs, deferred_of = [], {}
+        for i, (op, u) in enumerate(placed):
+            if u is not None and u.owns(op):        # started on the engine by the unit itself (start_op)
+                costs.append(None)
+                continue
+            n = len(runner._defer)
+            costs.append(runner._simulate(op, u))
+            if len(runner._defer) > n:
+                deferred_of[i] = n
         deferred, runner._defer = runner._defer, None
-        jobs = _run_on_engine(system, placed, costs, deferred, TilePipeline)
+        jobs = _run_on_engine(runner, placed, costs, deferred, deferred_of, TilePipeline)
         makespan = max(j.end_ps for j in jobs)
     rows = []
     for (op, unit), cost, job in zip(placed, costs, jobs):
@@ -114,9 +133,11 @@ def run_concurrent(runner, ops: list) -> tuple[list[dict], int]:
     return rows, makespan
 
 
-def _run_on_engine(system, placed, costs, deferred, pipeline_cls) -> list[Job]:
+def _run_on_engine(runner, placed, costs, deferred, deferred_of, pipeline_cls) -> list[Job]:
     """Start each unit's ops one after another on the shared engine; ops on different units overlap
-    and contend in the memory model."""
+    and contend in the memory model. A whole op is started by its unit (`start_op(op, ctx, done)`,
+    e.g. PIM command streams on the same DRAM controllers), which calls done(OpResult) at its end."""
+    system = runner.system
     engine = system.engine
     t0 = engine.now
     jobs = [Job(u.name if u else "dma", 0, 0) for _op, u in placed]
@@ -128,8 +149,19 @@ def _run_on_engine(system, placed, costs, deferred, pipeline_cls) -> list[Job]:
         if not queues.get(unit):
             return
         i = queues[unit].pop(0)
-        tiles, wb, slots, rec = deferred[i]
         jobs[i].start_ps = engine.now - t0
+        op, u = placed[i]
+        if costs[i] is None:
+            ctx = runner.context(u)
+
+            def finished(r, i=i, unit=unit, op=op, u=u, ctx=ctx) -> None:
+                costs[i] = runner.owned_cost(op, u, r, ctx)
+                jobs[i].end_ps = engine.now - t0
+                start(unit)
+
+            u.start_op(op, ctx, finished)
+            return
+        tiles, wb, slots, rec = deferred[deferred_of[i]]
 
         def done(res, i=i, unit=unit) -> None:
             costs[i].pipe = res

@@ -24,6 +24,7 @@ class Report:
     meta: dict[str, Any] = field(default_factory=dict)  # model, phase, batch, ... for model workloads
     tokens: int = 0  # tokens produced by the run (decode: batch; prefill: batch*seq), for tokens/s
     makespan_ns: float | None = None  # ops overlapped (archsim.concurrency): first start to last end
+    area: dict[str, Any] | None = None  # archsim.area: per unit and SRAM buffer, total, node, sources
 
     @property
     def totals(self) -> dict[str, Any]:
@@ -38,8 +39,15 @@ class Report:
             t["unit_busy_ns"] = busy
         t["utilization"] = (t["macs"] / (t["time_ns"] * self.peak_macs_per_ns)
                             if t["time_ns"] and self.peak_macs_per_ns else 0.0)
+        sampled = [op["sampling"] for op in self.ops if "sampling" in op]
+        if sampled:   # cycle fidelity extrapolated repeated tiles (archsim.sampling): the summed error bar
+            t["error_ns"] = sum(s["error_ns"] for s in sampled)
         t["peak_macs_per_ns"] = self.peak_macs_per_ns
         t["peak_offchip_bytes_per_ns"] = self.peak_offchip_bytes_per_ns
+        if self.area is not None:
+            t["area_mm2"] = self.area["total_mm2"]
+            if t["time_ns"] and self.area["total_mm2"]:     # performance per area: MAC/s per mm^2
+                t["macs_per_s_per_mm2"] = t["macs"] / (t["time_ns"] * 1e-9) / self.area["total_mm2"]
         if self.tokens and t["time_ns"]:
             t["tokens"] = self.tokens
             t["tokens_per_s"] = self.tokens / (t["time_ns"] * 1e-9)
@@ -82,6 +90,8 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"config": self.config, "ops": self.ops, "totals": self.totals}
+        if self.area is not None:
+            out["area"] = self.area
         if self.meta:
             out.update(self.meta)
             out["layers"] = self.layers
@@ -150,12 +160,33 @@ def render_report(report: Report, width: int = 80, title: str | None = None) -> 
         out.append("mappings:")
         pad = min(max(len(n) for n, _ in mapped), 24)
         out += [wrap(f"  {n.ljust(pad)} {m}", width, " " * (pad + 3)) for n, m in mapped]
-    lines = [f"time {eng(tot['time_ns'] * 1e-9, 's')}", f"utilisation {100 * tot['utilization']:.1f}%",
+    out += unit_summaries(report)
+    err = f" +/- {eng(tot['error_ns'] * 1e-9, 's')}" if "error_ns" in tot else ""   # cycle sampling's error bar
+    lines = [f"time {eng(tot['time_ns'] * 1e-9, 's')}{err}", f"utilisation {100 * tot['utilization']:.1f}%",
              f"energy {eng(tot['energy_pj'] * 1e-12, 'J')}"]
     if "tokens_per_s" in tot:
-        lines += [f"time/token {eng(tot['time_per_token_ns'] * 1e-9, 's')}", f"tokens/s {eng(tot['tokens_per_s'])}"]
+        lines += [f"time/token {eng(tot['time_per_token_ns'] * 1e-9, 's')}", f"tokens/s {eng(tot['tokens_per_s'])}",
+                  f"energy/token {eng(tot['energy_pj'] * 1e-12 / tot['tokens'], 'J')}"]
     out.append(join_wrapped(lines, width))
+    if report.area is not None:
+        a = report.area
+        parts = ", ".join(f"{k} {v:.3g}" for k, v in {**a["units_mm2"], **a["sram_mm2"]}.items() if v is not None)
+        missing = f"; not modelled: {', '.join(a['not_modelled'])}" if a["not_modelled"] else ""
+        out.append(wrap(f"area {a['total_mm2']:.3g} mm2 at {a['node_nm']} nm ({parts}{missing})", width, "  "))
     return "\n".join(out)
+
+
+def unit_summaries(report: Report) -> list[str]:
+    """What each unit kind says of its own rows (ComputeUnit.summary), in the design's unit order."""
+    from archsim.units.registry import unit_classes
+
+    out: list[str] = []
+    for name, ucfg in (report.config.get("units") or {}).items():
+        rows = [op for op in report.ops if op["unit"] == name]
+        cls = unit_classes().get(str(ucfg.get("kind"))) if isinstance(ucfg, dict) else None
+        if rows and cls is not None:
+            out += cls.summary(name, rows, report.tokens)
+    return out
 
 
 def print_report(report: Report, console=None, title: str | None = None, width: int = 80) -> None:

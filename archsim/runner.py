@@ -43,19 +43,23 @@ class _OpCost:
     record: list = field(default_factory=list)  # tile activity for the trace
     levels: dict = field(default_factory=dict)  # level -> (read B, written B), when a unit reports them
     detail: dict | None = None                  # a unit-owned op's own detail (shown in its report row)
+    sample: Any = None                          # archsim.sampling.Sample when tiles were extrapolated
     requests: int = 0                           # off-chip transfers (the DRAM energy estimate opens a row each)
     offchip_pj: dict | None = None              # DRAM commands the op issued, measured (cycle)
 
 
 def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool = True,
-        trace: Any = None, values: dict | None = None, seed: int | None = None) -> Report:
+        trace: Any = None, values: dict | None = None, seed: int | None = None, exact: bool = False,
+        progress: Any = None) -> Report:
     """Simulate `workload` (see archsim.workload) on `design`; returns a Report. `values` maps operand
-    roles to value sources (dataflows.values), over the workload's own; `seed` seeds their draws."""
+    roles to value sources (dataflows.values), over the workload's own; `seed` seeds their draws.
+    `cycle` samples repeated tiles and folds (archsim.sampling) unless `exact`; `progress(i, ops)` is
+    called before op i runs and once more with i == len(ops) at the end."""
     if fidelity not in FIDELITIES:
         raise ArchsimError(f"fidelity must be one of {FIDELITIES}, got {fidelity!r}")
     wl = resolve_workload(workload, design)
     system = System(design)
-    runner = _Runner(system, fidelity, trace)
+    runner = _Runner(system, fidelity, trace, exact)
     if wl.values or values:
         from dataflows.values import OperandValues
 
@@ -63,6 +67,8 @@ def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool
                                                         wl.seed if seed is None else seed)
         runner.values = runner.operand_values.for_op
     ops = unfuse_unsupported(wl.ops, system.units)
+    for u in system.units.values():
+        u.check_workload(ops, system)
     ops = ops if dedup else [o.with_count(1) for o in ops for _ in range(o.count)]
     makespan = None
     if _concurrent(wl, ops, system):
@@ -70,18 +76,27 @@ def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool
 
         rows, makespan = run_concurrent(runner, ops)
     else:
-        rows = [runner.op_row(op) for op in ops]
+        rows = []
+        for i, op in enumerate(ops):
+            if progress is not None:
+                progress(i, ops)
+            rows.extend(runner.op_rows(op))
+        if progress is not None:
+            progress(len(ops), ops)
     if fidelity == "cycle":
-        _check_conservation(system.offchip, rows)
+        _check_conservation(system.offchip, rows, runner.skipped_bytes)
     peak = sum(u.peak_macs_per_cycle * u.clock_hz for u in system.units.values()) / 1e9
+    from archsim.area import design_area
+
     return Report(config=design.model_dump(mode="json"), ops=rows, peak_macs_per_ns=peak,
                   peak_offchip_bytes_per_ns=system.offchip_peak_bytes_per_s / 1e9, meta=wl.meta, tokens=wl.tokens,
-                  makespan_ns=None if makespan is None else makespan / 1000.0)
+                  makespan_ns=None if makespan is None else makespan / 1000.0, area=design_area(design).as_dict())
 
 
 def _concurrent(wl: Any, ops: Sequence[Any], system: System) -> bool:
     """Independent ops (a standalone list) on a design with several units overlap (archsim.concurrency);
-    ops a unit runs whole and repeated ops keep the serial schedule."""
+    repeated ops, and ops a unit runs whole unless it can start them on the shared engine
+    (`start_op`, as the PIM unit does), keep the serial schedule."""
     if not getattr(wl, "independent", False) or len(ops) < 2 or len(system.units) < 2:
         return False
     if any(op.count != 1 for op in ops):
@@ -89,7 +104,8 @@ def _concurrent(wl: Any, ops: Sequence[Any], system: System) -> bool:
     from archsim.concurrency import twins
 
     placed = [_placed_unit(system, op) for op in ops]
-    if any(u is not None and u.owns(op) for op, u in zip(ops, placed)):
+    # a whole op overlaps others only when its unit can start it on the shared engine (`start_op`)
+    if any(u is not None and u.owns(op) and not hasattr(u, "start_op") for op, u in zip(ops, placed)):
         return False
     used = {u.name for u in placed if u is not None}
     return len(used) > 1 or any(len(twins(system.units, u)) > 1 for u in placed if u is not None)
@@ -98,8 +114,8 @@ def _concurrent(wl: Any, ops: Sequence[Any], system: System) -> bool:
 def _placed_unit(system: System, op: Any) -> ComputeUnit | None:
     from dataflows.placement import place_op
 
-    if op.kind in DATA_MOVEMENT_KINDS:
-        return None
+    if op.kind in DATA_MOVEMENT_KINDS:   # the DMA moves it, unless a unit runs it whole (a drive's KV append)
+        return next((u for u in system.units.values() if u.owns(op)), None)
     return system.units[place_op(op, system.units, system.design.mapper.placement).unit]
 
 
@@ -146,10 +162,14 @@ class _OpContext:
 
 
 class _Runner:
-    def __init__(self, system: System, fidelity: str, trace: Any):
+    def __init__(self, system: System, fidelity: str, trace: Any, exact: bool = False):
         self.system = system
         self.fidelity = fidelity
         self.trace = trace
+        self.sampling = fidelity == "cycle" and not exact
+        self.skipped_bytes = [0, 0]   # read, written: tiles sampling left out (archsim.sampling)
+        self._sample: Any = None      # the current op's archsim.sampling.Sample (or its state error)
+        self._cut = False             # some op's tiles were cut: later ops meet another memory state
         self.energy_spec = design_energy_spec(system.design)
         self._compute_cache: dict[tuple, ComputeResult] = {}
         self._op_cache: dict[tuple, _OpCost] = {}
@@ -171,6 +191,13 @@ class _Runner:
         return _placed_unit(self.system, op)
 
     # -- one op --------------------------------------------------------------------------------
+    def op_rows(self, op) -> list[dict[str, Any]]:
+        """Rows of a (possibly repeated) op: one, simulated once, when the memory system is idle at its
+        start (every instance then starts from that state); else each instance in turn."""
+        if op.count > 1 and self.fidelity == "cycle" and self.system.engine.pending:
+            return [self.op_row(op.with_count(1)) for _ in range(op.count)]
+        return [self.op_row(op)]
+
     def op_row(self, op) -> dict[str, Any]:
         unit = self.place(op)
         key = (_signature(op), unit.name if unit else None)
@@ -181,10 +208,11 @@ class _Runner:
         cost = self._op_cache.get(key) if reuse else None
         if cost is None:
             self._last_record = []    # an op that skips the pipeline (closed-form estimate) has no tile activity
+            self._sample = None
             self._last_requests = 0
             before = self._dram_commands()
             cost = self._simulate(op, unit)
-            cost.record = self._last_record
+            cost.record, cost.sample = self._last_record, self._sample
             cost.requests = cost.requests or self._last_requests
             if before is not None:
                 after = self._dram_commands()
@@ -205,7 +233,10 @@ class _Runner:
     def _owned(self, op, unit: ComputeUnit) -> _OpCost:
         """A unit that runs the op whole (PIM command streams, in-flash GEMV, a fused attention cascade)."""
         ctx = _OpContext(self, unit)
-        r = unit.run_op(op, ctx)
+        return self.owned_cost(op, unit, unit.run_op(op, ctx), ctx)
+
+    def owned_cost(self, op, unit: ComputeUnit, r: Any, ctx: Any) -> _OpCost:
+        """The cost row of a whole op from the unit's OpResult `r`."""
         if r.time_ps < 0 or not 0 <= r.busy_ps <= max(r.time_ps, 0):
             raise ArchsimError(f"unit {unit.name!r} ({unit.kind}) reported time {r.time_ps} ps and busy "
                                f"{r.busy_ps} ps for op {op.name!r}; busy must lie within the op's time")
@@ -220,6 +251,9 @@ class _Runner:
         cost.detail = dict(r.detail)
         cost.bypass = not getattr(ctx, "used_port", False)   # e.g. in-flash GEMV: timed beside the level
         return cost
+
+    def context(self, unit: ComputeUnit) -> _OpContext:
+        return _OpContext(self, unit)
 
     def _mapper(self, unit: ComputeUnit, bits: Any, homes: tuple | None = None):
         """One Mapper per (unit, operand widths, where each tile stream lives when the design has several
@@ -354,13 +388,17 @@ class _Runner:
     def _compute(self, unit: ComputeUnit, shape: GemmShape, readback: bool = False) -> ComputeResult:
         """The unit's result for one tile, held to the SRAM ports (the mapper's cost model does the
         same); `readback`: the tile continues its outputs' K loop and reads the partial sums back."""
-        from dataflows.cost import sram_limited
+        from dataflows.cost import at_widths, sram_limited
 
         cost = self._cost
         key = (unit.name, unit.dataflow, cost.bits, shape)
         raw = self._compute_cache.get(key)
         if raw is None:
-            raw = self._compute_cache[key] = unit.compute(shape, self.fidelity)
+            from archsim.sampling import extrapolated_compute
+
+            widening = unit.widening(cost.bits.ifmap, cost.bits.filter)
+            raw = extrapolated_compute(unit, shape) if self.sampling and widening.passes == 1 else None
+            raw = self._compute_cache[key] = raw or at_widths(unit, shape, widening, self.fidelity)
         return sram_limited(raw, cost.bits, cost.mem, shape.M * shape.N * shape.batch if readback else 0)
 
     def _port_flag(self, name: str, default: bool) -> bool:
@@ -392,10 +430,21 @@ class _Runner:
             level = FastPortLevel(eng, fast_port(self.system.offchip), self.system.offchip.peak_bytes_per_s)
             res = TilePipeline(eng, level, tiles, slots, record=rec, write_behind=wb).run()
         else:
+            from archsim.sampling import SampledPipeline
             from archsim.tile_events import TilePipeline
 
-            res = TilePipeline(self.system.engine, self.system.offchip, tiles, slots, record=rec,
-                               write_behind=wb).run()
+            pipe = (SampledPipeline if self.sampling else TilePipeline)(
+                self.system.engine, self.system.offchip, tiles, slots, record=rec, write_behind=wb)
+            res = pipe.run()
+            self._sample = getattr(pipe, "sample", None)
+            if self._sample is None and self._cut:
+                from archsim.sampling import state_error_ps
+
+                self._sample = {"error_ns": state_error_ps(self.system.offchip) / 1000.0, "after_cut": True}
+            elif self._sample is not None:
+                self._cut = True
+                self.skipped_bytes[0] += self._sample.skipped_read_bytes
+                self.skipped_bytes[1] += self._sample.skipped_write_bytes
         self._last_record = rec or []
         return res
 
@@ -467,6 +516,7 @@ class _Runner:
             "energy_breakdown_pj": {k: v * n for k, v in energy.items()},
             **({"detail": c.detail} if c.detail is not None else {}),
             **({"port_bypass": True} if getattr(c, "bypass", False) else {}),
+            **({"sampling": _sampling_row(c.sample, n)} if c.sample else {}),
             **({"levels": {k: {"read_bytes": r * n, "write_bytes": w * n} for k, (r, w) in c.levels.items()}}
                if c.levels else {}),
         }
@@ -502,11 +552,19 @@ class _Runner:
         return {f"offchip.{k}": v for k, v in parts.items()}
 
 
-def _check_conservation(level, rows: list[dict]) -> None:
-    """Bytes the ops asked the off-chip level to move == bytes the level moved (each op ran once)."""
+def _sampling_row(sample: Any, n: int) -> dict[str, Any]:
+    """The op row's `sampling` entry: what was cut and the error bar over all n instances."""
+    if isinstance(sample, dict):
+        return {**sample, "error_ns": sample["error_ns"] * n}
+    return {**sample.as_dict(), "error_ns": sample.error_ps * n / 1000.0}
+
+
+def _check_conservation(level, rows: list[dict], skipped: Sequence[int] = (0, 0)) -> None:
+    """Bytes the ops asked the off-chip level to move == bytes the level moved (each op ran once),
+    plus the bytes of tiles sampling left out."""
     rows = [r for r in rows if not r.get("port_bypass")]   # whole ops timed beside the level, not through its port
-    want_r = sum(r["dram_read_bytes"] // r["count"] for r in rows)
-    want_w = sum(r["dram_write_bytes"] // r["count"] for r in rows)
+    want_r = sum(r["dram_read_bytes"] // r["count"] for r in rows) - skipped[0]
+    want_w = sum(r["dram_write_bytes"] // r["count"] for r in rows) - skipped[1]
     if (level.bytes_read, level.bytes_written) != (want_r, want_w):
         raise RuntimeError(f"byte conservation broken at {level.name!r}: ops moved {want_r} B read / {want_w} B "
                            f"written, the level saw {level.bytes_read} / {level.bytes_written}")

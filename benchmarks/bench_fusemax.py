@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from archsim.units.attention import AttentionConfig, AttentionShape, level0
 from archsim.units.attention.epochs import level1, port_for
+from archsim.units.attention.stages import level1_stages
 
 BW, CLOCK = 400 * 2**30, 940e6
 MODELS = {"BERT": (12, 64), "TrXL-wt103": (16, 64), "T5-small": (8, 64), "XLM": (16, 128)}   # heads, E = F
@@ -54,6 +55,13 @@ def main() -> None:
         rows.append((f"  Level 1 / Level 0 wall time, BERT-{seq // 1024}K", t1 / t0, None))
         if not l1.extrapolated:
             rows.append(("  Level 1 tiles per second (whole stream)", l1.simulated_tiles / t1, None))
+    for variant in ("cascade", "flat", "unfused"):      # array-stage Level 1, BERT-16K
+        vcfg = AttentionConfig(variant=variant, buffer="16 MiB" if variant == "cascade" else "32 MiB")
+        shape = AttentionShape(B=64, H=12, P=16384, M=16384, E=64, F=64)
+        lv = level0(shape, vcfg, BW, CLOCK)
+        t1, l1 = timed(lambda vcfg=vcfg, shape=shape, lv=lv: level1_stages(shape, vcfg, lv, port_for(None, BW, 100_000),
+                                                                          BW))
+        rows.append((f"Level 1, BERT-16K {variant} ({l1.simulated_tiles} steps)", t1, 10.0))
     print(f"{'case':58s} {'value':>10s} {'target':>8s}")
     for name, val, target in rows:
         verdict = "" if target is None else ("ok" if val <= target else "MISSED")

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_memory.py [--n 20000]
 
 1. cycle-mode DDR4-3200 random reads: requests simulated per second of wall time (target >= 100k/s),
-   Python controller and compiled core (memory/dram/replay.c) on the same trace, side by side
+   Python controller and compiled core (memory/dram/csrc/) on the same trace, side by side
 2. fast-mode DDR4-3200 sequential streaming of 1 GiB, cold (profile included) and warm (target < 1 s)
 3. flash page operations per second (cycle) on the Cambricon-LLM preset
 """
@@ -40,7 +40,7 @@ def _replay_random(n: int, native: bool) -> tuple[float, dict]:
 
 
 def bench_cycle_random(n: int) -> None:
-    """The same trace through the Python controller and the compiled core (memory/dram/replay.c)."""
+    """The same trace through the Python controller and the compiled core (memory/dram/csrc/)."""
     saved = os.environ.get("ARCHSIM_NATIVE")
     have_native = library() is not None               # compiles on first use, outside the timing
     if not have_native:

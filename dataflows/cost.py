@@ -106,6 +106,27 @@ def roofline_cycles(gemm: GemmShape, peak_macs: int, mem: MemorySpec, bits: Oper
             "compulsory_bytes": compulsory}
 
 
+def at_widths(unit: ComputeUnit, shape: GemmShape, widening: Any, fidelity: str = "fast") -> ComputeResult:
+    """The unit's result for one tile at operand widths it may not take natively.
+
+    Operands sliced to the native widths (archsim/units/widths.py) stack into one native GEMM:
+    A's a slices are a x M rows against the same weights, B's b slices b x N columns, so the
+    unit runs (a M) x (b N) x K and its own model prices the reuse (a weight-stationary array loads
+    each weight slice once for all of A's slices). MACs and their energy are a x b per op MAC;
+    operand reads are the stacked ones (a slice per read of the word it lives in); the op's MACs
+    are what is reported."""
+    a, b = widening
+    if a * b == 1:
+        return unit.compute(shape, fidelity)
+    res = unit.compute(GemmShape(a * shape.M, b * shape.N, shape.K, shape.batch), fidelity)
+    reads = dict(res.sram_reads)
+    for role, k in (("ifmap", a), ("filter", b)):       # a slice per read of its full-width word
+        if role in reads:
+            reads[role] = -(-reads[role] // k)
+    return dataclasses.replace(res, macs=shape.macs, utilization=res.utilization / (a * b), sram_reads=reads,
+                               detail={**res.detail, "slices": [a, b]})
+
+
 def sram_limited(res: ComputeResult, bits: OperandBits, mem: MemorySpec, psum_reads: int = 0) -> ComputeResult:
     """A unit goes no faster than its SRAM ports feed it: per buffer, the bytes it reads and writes
     over the tile take at least bytes / bytes_per_cycle cycles, which stretches the issue interval.
@@ -139,6 +160,9 @@ class CostModel:
         # a request's overhead as the bytes the link could have moved meanwhile (timing only)
         self.request_bytes = mem.request_overhead_ps * mem.offchip_bytes_per_s / 1e12
         self._compute: dict[tuple[str, GemmShape], ComputeResult] = {}
+        # operands wider than the PEs run as stacked slices (or the unit refuses them here)
+        self.widening = {df: u.widening(self.bits.ifmap, self.bits.filter) for df, u in units.items()}
+        self.passes = {df: w.passes for df, w in self.widening.items()}
         self._units_sum: dict[tuple, tuple[int, int, dict[str, float], int]] = {}
         self.evaluations = 0
 
@@ -150,13 +174,13 @@ class CostModel:
         res = self._compute.get(key)
         if res is None:
             unit = self._compute.get((dataflow, shape, False)) if readback else None
+            raw = at_widths(self.units[dataflow], shape, self.widening[dataflow])
             if unit is None:
-                unit = sram_limited(self.units[dataflow].compute(shape, "fast"), self.bits, self.mem)
+                unit = sram_limited(raw, self.bits, self.mem)
                 self._compute[(dataflow, shape, False)] = unit
             res = unit
             if readback:     # the first pass adds to the earlier partial sums: one read per output
-                res = sram_limited(self.units[dataflow].compute(shape, "fast"), self.bits, self.mem,
-                                   shape.M * shape.N * shape.batch)
+                res = sram_limited(raw, self.bits, self.mem, shape.M * shape.N * shape.batch)
             self._compute[key] = res
         return res
 

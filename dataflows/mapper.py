@@ -119,6 +119,11 @@ class Mapper:
         self.cost = CostModel(self.variants, mem, energy, unit.clock_hz, self.bits)
         self.quanta = unit.tile_quanta()
 
+    @property
+    def _passes(self) -> int:
+        """Native passes per MAC at these operand widths (the roofline's compute roof divides by it)."""
+        return max(self.cost.passes.values(), default=1)
+
     # -- the space for one op -----------------------------------------------------------------
     def space(self, gemm: GemmShape, rc: Resolved) -> MapSpace:
         dfs = tuple(self.variants)
@@ -207,7 +212,7 @@ class Mapper:
             truncated = truncated or stop == "budget"
             method = "best-first" if stop == "cap" else method
         peak = peak_macs_per_cycle(self.unit)
-        bound = roofline_cycles(gemm, peak, self.mem, self.bits, self.unit.clock_hz)
+        bound = roofline_cycles(gemm, peak / self._passes, self.mem, self.bits, self.unit.clock_hz)
         return MapResult(op_name, self.unit.name, gemm, obj, ranked, bound, method, size, evaluated, truncated,
                          time.perf_counter() - t0, detail={"compute_shapes": len(self.cost._compute),
                                                            "bound_rows": len(visit)},
@@ -303,7 +308,8 @@ class Mapper:
         top = [self.cost.evaluate(Mapping(gemm, tuple(e["tile"]), e["order"], e["dataflow"], self.bits))
                for e in hit["top"]]
         top = rank(top, self.cfg.objective, self.cfg.latency_tolerance)
-        bound = roofline_cycles(gemm, peak_macs_per_cycle(self.unit), self.mem, self.bits, self.unit.clock_hz)
+        bound = roofline_cycles(gemm, peak_macs_per_cycle(self.unit) / self._passes, self.mem, self.bits,
+                                self.unit.clock_hz)
         return MapResult(op_name, self.unit.name, gemm, self.cfg.objective, top, bound, hit["method"],
                          hit["space_size"], hit["evaluated"], False, time.perf_counter() - t0, from_cache=True,
                          tolerance=self.cfg.latency_tolerance)

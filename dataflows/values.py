@@ -188,8 +188,8 @@ def _seed(seed: int, *names: str) -> np.random.Generator:
 
 
 def check_values(a: np.ndarray, op: Any, operand: Any, origin: str) -> np.ndarray:
-    """The operand's values as int32 (operands are at most 16-bit; half the memory of int64) in its
-    stored shape; errors name the op, operand and what is wrong."""
+    """The operand's values as int32 (half the memory of int64) in its stored shape; errors name the
+    op, operand and what is wrong."""
     shape = tuple(op.dims[d] for d in operand.dims)
     where = f"values {origin} for op {op.name!r} operand {operand.name!r}"
     if a.shape != shape:

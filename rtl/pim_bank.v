@@ -18,8 +18,14 @@ module pim_bank #(
     parameter integer CLW = 3,          // column address bits
     parameter integer TW = 24,          // cycle counter bits
     parameter [NCMD*NCMD*8-1:0] DELAY = 0,
-    parameter integer C_ACT = 0, C_PRE = 1, C_RD = 2, C_WR = 3,
-    parameter integer C_MAC = 8, C_WRGB = 9, C_RDACC = 10, C_CLRACC = 11
+    parameter integer C_ACT = 0,
+    parameter integer C_PRE = 1,
+    parameter integer C_RD = 2,
+    parameter integer C_WR = 3,
+    parameter integer C_MAC = 8,
+    parameter integer C_WRGB = 9,
+    parameter integer C_RDACC = 10,
+    parameter integer C_CLRACC = 11
 ) (
     input  wire                    clk,
     input  wire                    rst,

@@ -9,7 +9,8 @@ from archsim.commands._common import positive_int
 DEFAULT_METRICS = ("time_ns", "energy_pj", "dram_bytes", "utilization")
 UNITS = {"time_ns": ("time", 1e-9, "s"), "energy_pj": ("energy", 1e-12, "J"), "dram_bytes": ("DRAM", 1, "B"),
          "dram_read_bytes": ("DRAM rd", 1, "B"), "dram_write_bytes": ("DRAM wr", 1, "B"),
-         "cycles": ("cycles", 1, ""), "macs": ("MACs", 1, ""), "stall_cycles": ("stalls", 1, "")}
+         "cycles": ("cycles", 1, ""), "macs": ("MACs", 1, ""), "stall_cycles": ("stalls", 1, ""),
+         "area_mm2": ("area mm2", None, ""), "macs_per_s_per_mm2": ("MAC/s/mm2", 1, "")}
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -52,7 +53,7 @@ def _cell(metric: str, v) -> str:
         return pct(v)
     if metric in UNITS:
         _, scale, unit = UNITS[metric]
-        return eng(v * scale, unit)
+        return f"{v:.3g}" if scale is None else eng(v * scale, unit)
     return plain(v)
 
 

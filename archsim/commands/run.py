@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from archsim.commands._common import add_config_args, add_value_args, load_design, positive_int, value_args, write_json
 from archsim.errors import ArchsimError
@@ -38,7 +39,9 @@ def register(sub) -> argparse.ArgumentParser:
                    help="lower a model's QK^T, softmax and A.V as one attention op (run whole by units that can)")
     w.add_argument("--allow-long", action="store_true", help="allow a context longer than the model's positions")
     w.add_argument("--bits", type=positive_int, default=None,
-                   help="operand precision in bits (default: 8 for GEMMs, 16 for models)")
+                   help="operand precision in bits (default: 8 for GEMMs, 16 for models); operands wider than "
+                        "the array takes run as sliced passes (units.*.wide_operands), products wider "
+                        "than acc_bits are refused")
     add_value_args(p)
     p.add_argument("--fidelity", choices=["fast", "cycle"], default="fast",
                    help="fast (default): closed-form compute and memory, well under a second for a "
@@ -50,6 +53,8 @@ def register(sub) -> argparse.ArgumentParser:
                         "intensity threshold (intensity), or the design's pins then its first capable unit (pinned); "
                         "default: the design's mapper.placement.policy")
     p.add_argument("--no-dedup", action="store_true", help="simulate every repeated layer instead of once")
+    p.add_argument("--exact", action="store_true",
+                   help="cycle: simulate every tile and fold (no steady-state sampling, no error bar)")
     p.add_argument("--json", metavar="PATH|-", help="write the report as JSON ('-' for stdout, no table)")
     p.add_argument("--trace", metavar="PATH", help="write a Chrome/Perfetto trace of unit and memory activity")
     return p
@@ -80,6 +85,35 @@ def workload_from_args(args) -> dict | None:
     return None
 
 
+class _OpProgress:
+    """Per-op progress on a terminal's stderr: the op running, ops done, elapsed and remaining time
+    (remaining: elapsed scaled by the bytes the ops left to run move, against those done). Silent
+    when stderr is not a terminal."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+
+        self._p = Progress(TextColumn("[bold]{task.description}[/]"), BarColumn(),
+                           TextColumn("op {task.fields[done]}/{task.fields[n]} {task.fields[op]}"),
+                           TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+                           console=Console(stderr=True), transient=True)
+        self._task: Any = None    # rich's TaskID once started
+
+    @staticmethod
+    def _weight(op) -> int:
+        return 1 + int(getattr(op, "read_bytes", 0) or 0) + int(getattr(op, "write_bytes", 0) or 0)
+
+    def __call__(self, i: int, ops) -> None:
+        if self._task is None:
+            self._p.start()
+            self._task = self._p.add_task("simulating", total=sum(map(self._weight, ops)), done=0, n=len(ops), op="")
+        done = sum(map(self._weight, ops[:i]))
+        self._p.update(self._task, completed=done, done=i, op=ops[i].name if i < len(ops) else "")
+        if i == len(ops):
+            self._p.stop()
+
+
 def _workload_sets(args) -> tuple[dict | None, dict]:
     """The workload the flags name, and the `--set workload.KEY=VALUE` overrides meant for it
     (removed from args.overrides, so the design never sees them)."""
@@ -96,6 +130,8 @@ def main(args) -> int:
 
     spec, sets = _workload_sets(args)
     design = load_design(args)
+    if spec and spec.get("model") and "attention" not in spec and design.workload and design.workload.attention:
+        spec["attention"] = design.workload.attention   # the design says how its models lower attention
     if sets:
         if spec is None and design.workload is None:
             raise ArchsimError(f"--set {next(iter(sets))}: no workload to set it on (give --model, --gemm, ...)")
@@ -109,10 +145,15 @@ def main(args) -> int:
         from archsim.trace import Trace
 
         trace = Trace()
+    import contextlib
+    import sys
+
     from archsim.commands._common import progress
 
-    with progress(f"simulating on {design.name} ({args.fidelity})"):
-        report = run(design, spec, fidelity=args.fidelity, dedup=not args.no_dedup, trace=trace, **value_args(args))
+    per_op = _OpProgress() if args.fidelity == "cycle" and sys.stderr.isatty() else None
+    with progress(f"simulating on {design.name} ({args.fidelity})") if per_op is None else contextlib.nullcontext():
+        report = run(design, spec, fidelity=args.fidelity, dedup=not args.no_dedup, trace=trace, exact=args.exact,
+                     progress=per_op, **value_args(args))
     if trace is not None:
         trace.write(args.trace)
     if args.json:

@@ -121,7 +121,7 @@ def _print_table(reports: list[dict], g) -> None:
                      f"{c['rtl_cycles']:,}" if "rtl_cycles" in c else "-",
                      f"{c['model_cycles']:,}" if "model_cycles" in c else "-", yes(c.get("match")),
                      yes(c.get("outputs_equal")),
-                     yes(c.get("rtl_fold_ends") == c.get("model_fold_ends") and "rtl_fold_ends" in c),
+                     yes(c.get("rtl_fold_ends") == c.get("model_fold_ends")) if "rtl_fold_ends" in c else "-",
                      str(len(c.get("model_fold_ends", []))), "each cycle" if c.get("trace_checked") else "off"])
         if c.get("error"):
             notes.append(wrap(f"{r['core']}/{r['sim']}: {c['error']}", 80))

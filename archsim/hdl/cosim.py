@@ -82,7 +82,7 @@ def run_cosim(core: str, sim: str, R: int, C: int, cases: list[Gemm], trace: boo
     spec = get_core(core)
     top, srcs = spec.top, [RTL_DIR / f for f in spec.sources]
     size = buffer_size(cases)
-    params = spec.params(R, C, size)
+    params = dict(spec.params(R, C, size))
     fault = fault_level(fault, spec)
     if fault and spec.fault and R < spec.fault.min_rows:
         raise CosimError(f"fault={fault} ({spec.fault.what}) needs R >= {spec.fault.min_rows}, got R={R}")

@@ -55,7 +55,7 @@ class RtlCore:
     top: str                                   # top-level module
     sources: tuple[str, ...]                   # files under rtl/, in compile order
     bench: str                                 # dotted cocotb test module (the registering module)
-    params: Callable[[int, int, int], dict[str, int]]   # (R, C, buffer side) -> Verilog parameters
+    params: Callable[[int, int, int], Mapping[str, int | str]]   # (R, C, buffer side) -> Verilog parameters
     model: str = ""                            # what the bench compares against, for tables
     fault: FaultInjection | None = None        # None: no fault injection for this core
     test_arrays: tuple[tuple[int, int], ...] = ((2, 3), (4, 4), (3, 5))   # cosim tests; first traced

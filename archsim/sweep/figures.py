@@ -183,7 +183,8 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
 METRIC_UNITS = {"time_ns": ("time", 1e-9, "s"), "energy_pj": ("energy", 1e-12, "J"),
                 "dram_read_bytes": ("DRAM reads", 1.0, "B"), "dram_write_bytes": ("DRAM writes", 1.0, "B"),
                 "cycles": ("cycles", 1.0, ""), "macs": ("MACs", 1.0, ""), "stall_cycles": ("stall cycles", 1.0, ""),
-                "utilization": ("PE utilisation", 100.0, "%")}
+                "utilization": ("PE utilisation", 100.0, "%"), "area_mm2": ("area", 1.0, "mm2"),
+                "macs_per_s_per_mm2": ("MAC/s per mm2", 1.0, "")}
 
 
 def metric_scale(metric: str, values: Sequence[float]) -> tuple[float, str]:
@@ -192,23 +193,37 @@ def metric_scale(metric: str, values: Sequence[float]) -> tuple[float, str]:
     from archsim.textfmt import PREFIXES
 
     name, base, unit = METRIC_UNITS.get(metric, (metric, 1.0, ""))
-    if unit == "%":
-        return base, f"{name} (%)"
+    if unit in ("%", "mm2"):                # no SI prefix on a percentage or a squared unit
+        return base, f"{name} ({unit})"
     top = max((abs(v) * base for v in values if v), default=1.0)
     exp = max(-15, min(18, int(math.floor(math.log10(top) / 3) * 3)))
     label = f"{PREFIXES[exp]}{unit}" if unit else (f"x 1e{exp}" if exp else "")
     return base / 10 ** exp, f"{name} ({label})" if label else name
 
 
+def fmt_metric(metric: str, v: float) -> str:
+    """A metric value for people: SI units of its quantity (time_ns 1.2e7 -> 12.0 ms)."""
+    from archsim.textfmt import eng
+
+    _, base, unit = METRIC_UNITS.get(metric, (metric, 1.0, ""))
+    if unit in ("%", "mm2"):
+        return f"{v * base:.3g}{'' if unit == '%' else ' '}{unit}"
+    return eng(v * base, unit)
+
+
 def _plain_axes(ax: Any) -> None:
-    """Tick labels as plain numbers: no offset (+1.23e7) or scientific notation on linear axes."""
-    from matplotlib.ticker import ScalarFormatter
+    """Tick labels as plain numbers: no offset (+1.23e7) or scientific notation (3x10^0), linear or log."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, ScalarFormatter
 
     for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
         if scale == "linear":
             fmt = ScalarFormatter(useOffset=False)
             fmt.set_scientific(False)
             axis.set_major_formatter(fmt)
+        else:
+            axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            axis.set_minor_formatter(NullFormatter())
 
 
 def separating_axis(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], x: str, y: str) -> str | None:
@@ -284,14 +299,12 @@ def heatmap(rows: Sequence[Mapping[str, Any]], ax_x: str, ax_y: str, metric: str
     im = ax.imshow(grid, cmap="viridis_r", aspect="auto", origin="lower")
     finite = [v for row in grid for v in row if not math.isnan(v)]
     mid = (min(finite) + max(finite)) / 2 if finite else 0
-    from archsim.textfmt import eng
-
-    name, base, unit = METRIC_UNITS.get(metric, (metric, 1.0, ""))
+    name, _, unit = METRIC_UNITS.get(metric, (metric, 1.0, ""))
     for yi, row in enumerate(grid):
         for xi, v in enumerate(row):
             if not math.isnan(v):
-                text = f"{v * base:.1f}%" if unit == "%" else eng(v * base, unit)
-                ax.text(xi, yi, text, ha="center", va="center", fontsize=7, color="white" if v > mid else "black")
+                ax.text(xi, yi, fmt_metric(metric, v), ha="center", va="center", fontsize=7,
+                        color="white" if v > mid else "black")
     ax.set_xticks(range(len(xs)), [str(v) for v in xs], fontsize=8)
     ax.set_yticks(range(len(ys)), [str(v) for v in ys], fontsize=8)
     ax.set_xlabel(ax_x)

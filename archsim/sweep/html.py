@@ -27,11 +27,8 @@ h2{border-bottom:1px solid #ddd;padding-bottom:.2em}"""
 
 def _fmt(v: Any, column: str = "") -> str:
     """A cell for people: metrics in SI units of their quantity (time_ns 1.2e7 -> 12.0 ms)."""
-    from archsim.textfmt import eng
-
     if column in figures.METRIC_UNITS and isinstance(v, (int, float)) and not isinstance(v, bool):
-        _, base, unit = figures.METRIC_UNITS[column]
-        return f"{v * base:.1f}%" if unit == "%" else eng(v * base, unit)
+        return figures.fmt_metric(column, v)
     if isinstance(v, float):
         return f"{v:.4g}"
     if isinstance(v, int) and not isinstance(v, bool):
@@ -143,7 +140,7 @@ def _page(out: Path, title: str, body: str) -> Path:
                              "</body></html>")
 
 
-def build_report(source: str | Path, out: str | Path) -> Path:
+def build_report(source: str | Path, out: str | Path, x: str = "time_ns", y: str = "energy_pj") -> Path:
     """Report on a sweep database (.sqlite/.db) or a run's JSON; returns the HTML page's path."""
     src, out = Path(source), Path(out)
     if not src.is_file():
@@ -154,4 +151,4 @@ def build_report(source: str | Path, out: str | Path) -> Path:
     with src.open("rb") as f:
         if f.read(16) != b"SQLite format 3\x00":
             raise ArchsimError(f"{src}: neither a run report (.json) nor a sweep database (SQLite)")
-    return report_sweep(src, out)
+    return report_sweep(src, out, x, y)

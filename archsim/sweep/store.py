@@ -17,7 +17,7 @@ from archsim.errors import ArchsimError
 
 # headline metrics, each a REAL column, taken from the report's totals
 METRICS = ("time_ns", "cycles", "energy_pj", "macs", "utilization", "stall_cycles",
-           "dram_read_bytes", "dram_write_bytes")
+           "dram_read_bytes", "dram_write_bytes", "area_mm2", "macs_per_s_per_mm2")
 DONE = ("ok", "skipped")
 
 _SCHEMA = """
@@ -65,6 +65,10 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
             self.db.executescript(_SCHEMA)
+            have = {r[1] for r in self.db.execute("PRAGMA table_info(points)")}
+            for m in METRICS:                  # a store written before a metric existed gains its column
+                if m not in have:
+                    self.db.execute(f"ALTER TABLE points ADD COLUMN {_q(m)} REAL")
         except sqlite3.DatabaseError as exc:
             raise ArchsimError(f"{self.path}: not a usable results database: {exc}") from None
 

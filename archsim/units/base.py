@@ -143,6 +143,11 @@ class ComputeUnit(abc.ABC):
         """True when the unit runs `op` whole through `run_op` rather than as mapped GEMM tiles."""
         return False
 
+    def check_workload(self, ops: Sequence[Any], system: Any) -> None:
+        """Refuse a whole workload before anything runs (a clear error naming the key), e.g. a model whose
+        weights cannot sit where a memory-side unit computes on them; most units accept any."""
+        return None
+
     def run_op(self, op: Any, ctx: OpContext) -> OpResult:
         """Run a whole op at `ctx.fidelity`; units whose `owns` is ever True implement this."""
         raise WorkloadError(f"unit {self.name!r} ({self.kind}) does not run whole ops")
@@ -156,6 +161,12 @@ class ComputeUnit(abc.ABC):
         shared tile pipeline; units that support such ops without owning them implement this."""
         raise WorkloadError(f"unit {self.name!r} ({self.kind}) supports op {getattr(op, 'name', op)!r} of kind "
                             f"{getattr(op, 'kind', '?')!r} but states no cost for it (stream_compute or run_op)")
+
+    @classmethod
+    def summary(cls, name: str, rows: list[dict[str, Any]], tokens: int) -> list[str]:
+        """Lines `archsim run` prints for unit `name` from its report rows (e.g. a flash unit's channel
+        bytes and utilisation); none by default."""
+        return []
 
     def estimate_s(self, op: Any) -> float | None:
         """Seconds the unit needs for `op` alone at `fast` fidelity (placement), or None if unknown."""
@@ -181,6 +192,14 @@ class ComputeUnit(abc.ABC):
     def operand_widths(self) -> OperandWidths:
         """Native operand widths in bits."""
         return OperandWidths(8, 8, 32)
+
+    def widening(self, a_bits: int, b_bits: int) -> Any:
+        """How GEMM operands of a_bits x b_bits run (archsim/units/widths.py `Widening`): the number
+        of native passes, or a WorkloadError for widths the unit cannot run. Default: any width
+        natively (units whose own model prices widths, e.g. bit-serial ones)."""
+        from archsim.units.widths import Widening
+
+        return Widening(1, 1)
 
     def tile_quanta(self) -> tuple[int, ...]:
         """Tile extents the mapper prefers multiples of (an array's rows and columns)."""

@@ -49,6 +49,7 @@ class Controller:
         self.e_lb = [[0] * ncmd for _ in range(nbanks)]     # lower bounds on earliest(), per bank
         self.stream: CommandStream | None = None   # an in-order command stream (a PIM unit's), see stream.py
         self.held: set[int] = set()               # banks whose open row a stream command opened
+        self.pim_rows = self.open_row             # the stream's row buffers: the host's, unless separate_pim_rows
         self._seq = 0
         self.hi, self.lo = max(1, int(high_wm * write_queue)), int(low_wm * write_queue)
         self.write_mode = False
@@ -182,9 +183,16 @@ class Controller:
                     e = h[0] + span
         return e
 
-    def issue(self, c: int, rank: int, gi: int, b: int, now: int, row: int = -1) -> None:
+    def separate_pim_rows(self) -> None:
+        """Give every bank a second row buffer for the command stream (NeuPIMs' dual row buffers): the
+        stream's commands open and close rows there, so host requests neither wait for its rows nor close
+        them. Bank timing rules and the command bus stay shared."""
+        if self.pim_rows is self.open_row:
+            self.pim_rows = [-1] * len(self.open_row)
+
+    def issue(self, c: int, rank: int, gi: int, b: int, now: int, row: int = -1, pim: bool = False) -> None:
         """Issue command `c` at cycle `now`: apply every rule it triggers, take the command bus;
-        ACT opens `row`."""
+        ACT opens `row` (in the stream's own row buffers when `pim` and they are separate)."""
         for a, n, d in self.upd[b][c]:
             d += now
             if a[n] < d:
@@ -194,6 +202,11 @@ class Controller:
         self.cmd_counts[c] += 1
         if self.log is not None:
             self.log.append((now, c, rank, gi, b))
+        if pim and self.pim_rows is not self.open_row:
+            if self.commands[c].row != "none":
+                for x in self.span[c][b][0]:
+                    self.pim_rows[x] = row if self.commands[c].row == "open" else -1
+            return
         if c == ACT or c == PRE or c == RDA or c == WRA:
             self.open_row[b] = row if c == ACT else -1
             for q in self.rq, self.wq:           # the bank's candidates must be recomputed
@@ -220,15 +233,18 @@ class Controller:
 
     # -- refresh -------------------------------------------------------------------------------
     def _refresh_target(self, r: int) -> tuple[int, int]:
-        """(command, bank) the refresh of rank r needs next: PRE an open bank, or REF/REFsb."""
+        """(command, bank) the refresh of rank r needs next: PRE an open bank (either row buffer), or
+        REF/REFsb."""
         base = r * self.banks_per_rank
+        rows, pim = self.open_row, self.pim_rows
         if self.refresh == "per_bank":
             b = base + self.ref_bank[r]
-            return (PRE if self.open_row[b] >= 0 else REFSB), b
-        if self.pre_all is not None and sum(x >= 0 for x in self.open_row[base:base + self.banks_per_rank]) > 1:
+            return (PRE if rows[b] >= 0 or pim[b] >= 0 else REFSB), b
+        span = range(base, base + self.banks_per_rank)
+        if self.pre_all is not None and sum(rows[b] >= 0 or pim[b] >= 0 for b in span) > 1:
             return self.pre_all, base          # close every bank at once (a PIM standard declares PREA)
-        for b in range(base, base + self.banks_per_rank):
-            if self.open_row[b] >= 0:
+        for b in span:
+            if rows[b] >= 0 or pim[b] >= 0:
                 return PRE, b
         return REF, base
 
@@ -239,6 +255,9 @@ class Controller:
 
     def _do_refresh_cmd(self, c: int, r: int, b: int, now: int) -> None:
         self.issue(c, r, r * self.nbg + (b % self.banks_per_rank) // self.spec.banks_per_group, b, now)
+        if self.pim_rows is not self.open_row and self.commands[c].row == "close":
+            for x in self.span[c][b][0]:       # refresh closes the stream's row buffer too
+                self.pim_rows[x] = -1
         if c == REF or c == REFSB:
             self.ref_due[r] += self.t_refi
             self.ref_next = min(self.ref_due)

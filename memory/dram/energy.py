@@ -19,6 +19,7 @@ GROUPS = {"ACT": "act_pre", "PRE": "act_pre", "RD": "rd_wr", "WR": "rd_wr", "RDA
 def command_energy_pj(level) -> dict[str, float]:
     """Energy of the row and column commands the controllers have issued so far (cycle fidelity)."""
     e = level.spec.energy_pj
+    level.sync_commands()
     out = {"act_pre": 0.0, "rd_wr": 0.0}
     for i, c in enumerate(COMMANDS):
         if GROUPS[c] in out:

@@ -12,6 +12,7 @@ queue to data return, as both count it.
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 import numpy as np
 
@@ -79,6 +80,7 @@ class DramLevel(MemoryLevel):
         if fidelity == "fast":
             from memory.dram.fast import FastDram
             self.fast = FastDram(self)
+        self._native: Any = False    # the compiled core driving this level (memory/dram/native.py), once decided
 
     @classmethod
     def from_config(cls, cfg, engine: Engine, name: str = "offchip") -> "DramLevel":
@@ -176,10 +178,16 @@ class DramLevel(MemoryLevel):
     # -- MemoryLevel ---------------------------------------------------------------------------
     def submit(self, req: Request) -> None:
         self._check(req)
+        if self._native is False and self.fidelity == "cycle":   # decided at the first request: C or Python
+            from memory.dram.native import attach
+            self._native = attach(self)
         req.issue_ps = self.engine.now
         self._account(req)
         if self.fidelity == "fast":
             self.fast.submit(req)
+            return
+        if self._native is not None:
+            self._native.submit(req)
             return
         bb = self._burst_bytes
         first, last = req.addr // bb, (req.addr + req.nbytes - 1) // bb
@@ -217,6 +225,20 @@ class DramLevel(MemoryLevel):
             self._finish_at(p.req, max(self.engine.now, self.clock.cycles_to_ps(p.done_cycle)))
 
     @property
+    def refresh_interval_ps(self) -> int:
+        """Time between refreshes of one rank (0 without refresh): the slowest regular disturbance of
+        a stream, which steady-state sampling averages over (archsim.sampling)."""
+        return 0 if self.refresh == "none" else self.clock.cycles_to_ps(self.ctrls[0].t_refi)
+
+    @property
+    def refresh_time_ps(self) -> int:
+        """One refresh's time (tRFC, or tRFCsb per bank; 0 without refresh): how far a different
+        refresh phase can move an op's time (archsim.sampling)."""
+        t = self.spec.timing
+        cyc = 0 if self.refresh == "none" else t["tRFCsb"] if self.refresh == "per_bank" else t["tRFC"]
+        return self.clock.cycles_to_ps(cyc)
+
+    @property
     def peak_bytes_per_s(self) -> float:
         """Data-bus peak over all channels (the roofline's slanted roof)."""
         return self.spec.peak_bytes_per_s * self.channels
@@ -226,9 +248,17 @@ class DramLevel(MemoryLevel):
         return self.clock.cycles_to_ps(stream_cycles(self, addr, nbytes, is_write))
 
     # -- statistics ----------------------------------------------------------------------------
+    def sync_commands(self) -> None:
+        """Bring the controllers' command and row-hit counters up to date (the compiled core keeps
+        its own while it drives the level)."""
+        if self._native:
+            self._native.sync(latencies=False)
+
     def level_stats(self) -> dict:
         if self.fidelity == "fast":
             return self.fast.stats()
+        if self._native:
+            self._native.sync()
         spec = self.spec
         spec_names = spec.command_names
         cc = [0] * len(spec_names)

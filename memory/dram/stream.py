@@ -4,7 +4,8 @@ A PIM kernel is a fixed sequence of DRAM commands (all-bank ACT, MAC column comm
 writes, PRE, ...) that the controller must issue in order, each at its earliest legal cycle under
 the spec's rules. The channel's controller takes the stream's head first when it is legal, refresh
 still has priority, and host requests fill the cycles between; while a stream command holds a row
-open in a bank, host requests to that bank wait (the "blocked mode" NeuPIMs describes).
+open in a bank, host requests to that bank wait (the "blocked mode" NeuPIMs describes), unless the
+controller gives the stream its own row buffers (`separate_pim_rows`: NeuPIMs' dual row buffers).
 
 The stream repairs what refresh or host requests did to its rows: a column command finding its row
 closed (or another row open) first issues the spec's opener (or closer) of its scope, counted in
@@ -33,6 +34,7 @@ class CommandStream:
         self._opener = self._pick("open")
         self._closer = self._pick("close")
         self.logical: dict[int, int] = {}     # strict: bank -> row the stream's own commands left open
+        self.on_empty: Any = None             # called with `done` when the last command has issued
 
     def _pick(self, what: str) -> dict[str, int]:
         """Per scope, the declared command that opens (or closes) rows and moves no data."""
@@ -77,7 +79,7 @@ class CommandStream:
     def step(self, ctrl: Any, now: int, blocked: set | None) -> int:
         """Issue the head (or the command restoring its row) if legal at `now`: -1; else the earliest
         cycle it may issue (INF while a refresh blocks it)."""
-        q, cmds, rows = self.q, ctrl.commands, ctrl.open_row
+        q, cmds, rows = self.q, ctrl.commands, ctrl.pim_rows
         c, b, row, tag = q[0]
         cm = cmds[c]
         banks, _groups, ranks = ctrl.span[c][b]
@@ -99,8 +101,8 @@ class CommandStream:
         e = ctrl.earliest(cc, ctrl.rank_of[b], ctrl.gi_of[b], b)
         if e > now:
             return e
-        ctrl.issue(cc, ctrl.rank_of[b], ctrl.gi_of[b], b, now, row)
-        if cmds[cc].row == "open":
+        ctrl.issue(cc, ctrl.rank_of[b], ctrl.gi_of[b], b, now, row, pim=True)
+        if cmds[cc].row == "open" and rows is ctrl.open_row:     # one row buffer: the host must wait
             ctrl.held.update(ctrl.span[cc][b][0])
         if fix is not None:
             self.repairs += 1
@@ -115,4 +117,6 @@ class CommandStream:
             ctrl.wr_lat if cm.data == "write" else ctrl.bus.cycles_of[c]
         if now + lat > self.done:
             self.done = now + lat
+        if not q and self.on_empty is not None:
+            self.on_empty(self.done)
         return -1

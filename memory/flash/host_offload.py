@@ -75,3 +75,19 @@ def offload_io(total_params: int, ffn_params: int, d_model: int, bytes_per_param
     if dram_budget is not None and dram > dram_budget:
         raise ConfigError(f"dram_budget: the resident part needs {dram} B, more than the budget {dram_budget} B")
     return OffloadStep(dram, flash, chunk, flash / curve.rate(chunk, threads))
+
+
+def page_cache_rate(spec, readahead: int = 128 << 10, streams: int = 2, software_ps: int = 10_000_000,
+                    link: float = 16e9 * 4 * 128 / 130 / 8, h2d: float = 16e9 * 16 * 128 / 130 / 8) -> float:
+    """Bytes/s of a file read through the page cache into pinned memory, then copied to the GPU (FlexGen's
+    disk path: np.memmap page faults, kernel readahead, one copy thread per tensor).
+
+    Little's law per stream: one readahead window in flight; its latency is a sense, one page over a
+    channel (the window's pages stripe over the channels), its last page over the drive's link, and the
+    kernel's fault/block/NVMe path (`software_ps`). The copy to the GPU follows each item, not overlapped."""
+    pages = -(-readahead // spec.page_size)
+    per_ch = -(-pages // spec.channels)
+    lat_ps = spec.t_read + per_ch * spec.page_size * spec.channel_ps_per_byte + spec.page_size / link * 1e12 \
+        + software_ps
+    read = readahead / (lat_ps / 1e12)
+    return streams / (1 / read + 1 / h2d)

@@ -9,6 +9,7 @@ holds the unit for tPROG. That rule lives engine-free in `memory.flash.timing`, 
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,7 +74,9 @@ class FlashSpec:
         return self.dies_per_channel * (self.planes_per_die if self.multi_plane else 1)
 
 
+@functools.lru_cache(maxsize=1)
 def flash_presets() -> dict:
+    """The preset file, parsed once (callers copy an entry before changing it)."""
     return yaml.safe_load(PRESETS_FILE.read_text())
 
 

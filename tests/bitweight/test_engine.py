@@ -83,6 +83,8 @@ DESIGNS = {
     "ent-weight": Schedule("weight", "ent", True, rows=32, cols=32, k_lanes=4),
     "laconic": Schedule("both", "booth", True, rows=4, cols=16, k_lanes=16, sync_rows=4),
     "csd-lanes": Schedule("activation", "csd", True, rows=4, cols=8, k_lanes=8, lane_k=2, sync_rows=2),
+    "pragmatic-window": Schedule("activation", "popcount", True, rows=8, cols=16, k_lanes=16, sync_rows=2,
+                                 window=2),
     "pragmatic-slack": Schedule("activation", "popcount", True, rows=16, cols=16, k_lanes=16, sync_rows=16,
                                 slack=2),
 }
@@ -135,3 +137,22 @@ def test_bad_schedules_are_config_errors():
         Schedule("both", "booth", lane_k=2)
     with pytest.raises(ConfigError, match="unknown"):
         encoding("ent2", 8)
+
+
+def test_limited_shifter_follows_the_rule_and_a_wide_window_is_the_plain_law():
+    from archsim.units.bitweight.encodings import encoding
+    from archsim.units.bitweight.shifter import brick_cycles
+
+    enc = encoding("popcount", 8)
+    # lanes |a| = 0b100_0001 and 0b000_0010 with a window of 1: cycle 1 issues bit 0 (only lane 0 at
+    # the base); cycle 2 bit 1 (lane 1); cycle 3 bit 6 (lane 0): 3 cycles, where unlimited takes 2
+    idx = np.array([[0b1000001 + 128, 0b10 + 128]])
+    assert brick_cycles(enc, idx, 1).tolist() == [3]
+    assert brick_cycles(enc, idx, 8).tolist() == [2]
+    rng = np.random.default_rng(3)
+    a = rng.integers(-128, 128, (64, 256))
+    w = np.zeros((256, 4), int)
+    wide = Schedule("activation", "popcount", True, rows=4, cols=4, k_lanes=16, sync_rows=4, window=8)
+    free = Schedule("activation", "popcount", True, rows=4, cols=4, k_lanes=16, sync_rows=4)
+    narrow = Schedule("activation", "popcount", True, rows=4, cols=4, k_lanes=16, sync_rows=4, window=1)
+    assert cycle_cost(wide, a, w).cycles == cycle_cost(free, a, w).cycles < cycle_cost(narrow, a, w).cycles

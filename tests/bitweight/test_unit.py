@@ -127,3 +127,34 @@ def test_without_values_operands_are_uniform_over_the_ops_width_in_both_fideliti
     c4 = archsim.run(design, wl).ops[0]["detail"]["engine_cycles"]
     c8 = archsim.run(design, {"gemm": ["g=64x64x256"], "bits": 8}).ops[0]["detail"]["engine_cycles"]
     assert c8 == 4 * c4
+
+
+def test_ops_of_one_shape_with_different_values_are_not_reused(tmp_path):
+    rng = np.random.default_rng(4)
+    dense = rng.integers(-128, 128, (64, 128))
+    sparse = np.where(rng.random((64, 128)) < 0.9, 0, dense)
+    np.savez(tmp_path / "acts.npz", **{"a.A": dense, "b.A": sparse})
+    design = archsim.load_config("configs/bitweight/opt4c_column.yaml")
+    rep = archsim.run(design, {"gemm": ["a=64x32x128", "b=64x32x128"]}, fidelity="fast",
+                      values={"activation": str(tmp_path / "acts.npz")})
+    a, b = (r["detail"]["engine_cycles"] for r in rep.ops)
+    assert b < 0.7 * a
+
+
+def test_block_width_follows_the_values():
+    design = archsim.load_config("configs/bitweight/pragmatic.yaml")
+    wl = {"gemm": ["g=64x4096x1024"]}
+    dense = archsim.run(design, wl, values={"activation": "uniform"}).ops[0]
+    sparse = archsim.run(design, wl, values={"activation": "sparse:0.95,normal:3"}).ops[0]
+    blocks = [int(r["mapping"].split("(")[1].split()[0]) for r in (dense, sparse)]
+    assert blocks[1] > blocks[0]          # less compute to hide the weights' loads behind: narrower blocks
+    assert sparse["cycles"] < dense["cycles"]
+
+
+def test_stationary_weight_blocks_pay_their_load_cycles():
+    design = archsim.load_config("configs/bitweight/opt2_tree.yaml")
+    row = archsim.run(design, {"gemm": ["g=1x256x64"]}).ops[0]
+    blocks = (64 // 16) * (256 // 32)           # k_lanes x cols weight blocks
+    assert row["detail"]["weight_load_cycles"] == 16 * blocks
+    assert row["detail"]["engine_cycles"] == blocks   # one row: one cycle per block
+    assert row["compute_cycles"] >= 17 * blocks + 39

@@ -1,4 +1,4 @@
-"""The compiled replay core (memory/dram/replay.c) against the Python controller: the stats dicts and
+"""The compiled DRAM core (memory/dram/csrc/) against the Python controller: the stats dicts and
 the engine's final time must be bit-identical on every standard, pattern, policy and queue shape."""
 import contextlib
 import json
@@ -248,7 +248,8 @@ def test_failing_compiler_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("ARCHSIM_NATIVE", "1")
     monkeypatch.setenv("ARCHSIM_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("CC", str(fake))
-    with pytest.raises(ArchsimError, match=r"(?s)compiling replay.c .* failed \(exit 3\).*pretend failure"):
+    failed = r"(?s)compiling controller.c, level.c .* failed \(exit 3\).*pretend failure"
+    with pytest.raises(ArchsimError, match=failed):
         native.library()
     assert not list((tmp_path / "cache" / "native").glob("*"))     # no half-written object left behind
 
@@ -276,9 +277,121 @@ def test_compiled_object_is_cached_by_source_and_flags(monkeypatch, tmp_path):
     monkeypatch.setenv("ARCHSIM_NATIVE", "1")
     monkeypatch.setenv("ARCHSIM_CACHE_DIR", str(tmp_path))
     assert native.library() is not None
-    built = list((tmp_path / "native").glob("replay-*.so"))
+    built = list((tmp_path / "native").glob("dram-core-*.so"))
     assert len(built) == 1
     mtime = built[0].stat().st_mtime_ns
     native._loaded.clear()
     assert native.library() is not None                             # loaded, not rebuilt
     assert built[0].stat().st_mtime_ns == mtime
+
+
+# -- incremental driving: the core inside the event-driven engine (memory/dram/native.py NativeDram) --
+
+def _closed_loop(std, env, seed, agents=3, n=60, tx=None, **kw):
+    """Agents issue requests at arbitrary picosecond times (on and between DRAM clock edges, several
+    at once); each completion may issue the next request at once or after a delay, and other timers
+    run meanwhile. Returns (every callback as (time, agent, request, done_ps), stats, end time, engine
+    sequence, whether the core drove the level)."""
+    from archsim.engine import Engine
+    from memory.dram.level import DramLevel
+    from memory.dram.spec import load_spec
+    from memory.request import Request
+
+    eng = Engine()
+    lvl = DramLevel("dram", eng, load_spec(std), **kw)
+    rng = np.random.default_rng(seed)
+    tck = lvl.clock.cycles_to_ps(1)
+    tx = tx or lvl.spec.burst_bytes
+    cap = lvl.mapping.capacity_bytes - 4 * tx
+    hot = rng.integers(0, cap, 3)
+    log, left = [], [n] * agents
+
+    def issue(a):
+        if not left[a]:
+            return
+        left[a] -= 1
+        addr = int(hot[rng.integers(0, 3)] + rng.integers(0, 4096)) if rng.random() < 0.5 else int(rng.integers(0, cap))
+        nbytes = int(rng.choice([tx, 2 * tx, 3 * tx + 5, 40 * tx]))
+        req = Request(min(addr, cap), nbytes, bool(rng.random() < 0.3), f"a{a}", None)
+        req.on_done = lambda r, a=a, k=n - left[a]: done(r, a, k)
+        if rng.random() < 0.1:
+            req.on_done = None                     # fire and forget: no completion event
+            log.append((eng.now, a, "nocb"))
+            eng.after(int(rng.integers(0, 50 * tck)), issue, a)
+        lvl.submit(req)
+
+    def done(r, a, k):
+        log.append((eng.now, a, k, r.done_ps))
+        if rng.random() < 0.3:
+            eng.after(int(rng.choice([0, 1, tck, tck + 1, 7 * tck // 3])), issue, a)   # on and off clock edges
+        else:
+            issue(a)
+        if rng.random() < 0.2:
+            eng.after(int(rng.integers(0, 30 * tck)), lambda: log.append((eng.now, "tick")))
+
+    for a in range(agents):
+        eng.at(int(rng.choice([0, 0, tck * int(rng.integers(0, 40)), int(rng.integers(0, 100 * tck))])), issue, a)
+    with native_env(env):
+        eng.run()
+    return log, lvl.stats(), eng.now, eng._seq, bool(lvl._native)
+
+
+def _incremental_pair(std, seed, **kw):
+    a = _closed_loop(std, "0", seed, **kw)
+    b = _closed_loop(std, "1", seed, **kw)
+    assert not a[4] and b[4]                      # Python, then the compiled core
+    assert b[:4] == a[:4]
+    return a
+
+
+@needs_cc
+@pytest.mark.parametrize("std", STANDARDS)
+@pytest.mark.parametrize("kw", [{}, {"channels": 4, "read_queue": 4, "write_queue": 4, "xor_bank_hash": True},
+                                {"page_policy": "closed", "scheduler": "fcfs", "ranks": 2},
+                                {"channels": 2, "mapping": "rorababgcoch", "read_queue": 2, "write_queue": 3,
+                                 "high_wm": 0.5, "low_wm": 0.0, "frontend_latency_cycles": 3}],
+                         ids=["default", "4ch-small-queues", "closed-fcfs-2rank", "2ch-tiny"])
+def test_incremental_driving_is_bit_identical(std, kw):
+    log, stats, *_ = _incremental_pair(std, 3, **kw)
+    assert stats["reads"] + stats["writes"] > 100 and len(log) > 100
+
+
+@needs_cc
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(STANDARDS), st.data())
+def test_incremental_random_configs(std, data):
+    """Random configurations (per-channel front end, as the runner's DMA) under closed-loop agents."""
+    kw, _spec = _config(std, data)
+    kw["trace_frontend"] = "per_channel"
+    _incremental_pair(std, data.draw(st.integers(0, 2**32 - 1)), agents=data.draw(st.integers(1, 4)),
+                      n=data.draw(st.integers(1, 30)), **kw)
+
+
+@needs_cc
+def test_runner_cycle_report_is_identical_with_and_without_the_core():
+    """`archsim run --fidelity cycle` on an HBM2 design: the same report, and the core really ran."""
+    import archsim
+    from archsim.runner import run
+    design = archsim.load_config("configs/tpu_like_hbm2.yaml")
+    wl = {"gemm": ["16x2048x1024", "200x300x500"], "conv": []}
+    with native_env("0"):
+        py = run(design, wl, fidelity="cycle").to_dict()
+    with native_env("1"):
+        nat = run(design, wl, fidelity="cycle").to_dict()
+    assert nat == py
+
+
+@needs_cc
+def test_attach_refuses_what_the_core_does_not_model(monkeypatch):
+    from memory.dram import native as nat
+    lvl = make("DDR4-3200")
+    lvl.ctrls[0].log = []
+    assert nat.attach(lvl) is None                  # a command log is a Python-only feature
+    lvl = make("DDR4-3200", trace_frontend="in_order")
+    lvl.start_trace_frontend()
+    assert nat.attach(lvl) is None                  # the in-order trace front end: whole-trace replay only
+    monkeypatch.setattr(nat, "command_set_mismatch", lambda spec: "a PIM command")
+    assert nat.attach(make("DDR4-3200")) is None    # a command set the core does not know
+    monkeypatch.undo()
+    with native_env("1"):
+        assert nat.attach(make("DDR4-3200")) is not None

@@ -53,3 +53,17 @@ def test_delay_matrix_is_the_controllers_rules():
     assert d[c["ACT"]][c["MAC"]] == t["tRCD"] and d[c["MAC"]][c["MAC"]] == t["tCCD_L"]
     assert d[c["PRE"]][c["ACT"]] == t["tRP"] and d[c["ACT"]][c["ACT"]] == t["tRC"]
     assert d[c["WRGB"]][c["MAC"]] == t["CWL"] + t["tBL"]
+
+
+def test_pim_bank_is_a_registered_core():
+    """`validate rtl --core pim_bank` and tests/rtl's registry tests run it: a case is one command stream."""
+    from archsim.hdl.benches.pim import case_stream
+    from archsim.hdl.registry import get_core
+
+    core = get_core("pim_bank")
+    assert core.family == "pim" and core.top == "pim_bank" and core.fault is None
+    s, (reads, sums) = case_stream(2, 3, 4, 7)
+    assert len(s["cmds"]) == 4 * (2 + 3 + 4) + 1 and s["times"] == sorted(s["times"])
+    with pytest.raises(WorkloadError, match=f"line {len(s['cmds'])}:"):
+        schedule(SPEC, s["cmds"] + [s["illegal"]])          # the appended command is illegal
+    assert sums                                                # the stream ends with RDACC

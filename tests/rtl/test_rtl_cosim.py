@@ -4,6 +4,7 @@ Simulator choice: $ARCHSIM_SIM = verilator | icarus | all (default: every instal
 Builds are shared per (core, R, C, simulator) under sim_build/; each test batches several GEMMs
 into one simulation so the suite stays a few builds long. Parametrised by tests/rtl/conftest.py.
 """
+import re
 import shutil
 import subprocess
 
@@ -49,7 +50,7 @@ def test_registered_cores_are_complete(core):
     text = "".join((RTL_DIR / f).read_text() for f in core.sources)
     assert f"module {core.top}" in text
     for name in [*core.params(2, 3, 16), *([core.fault.param] if core.fault else [])]:
-        assert f"parameter {name}" in text or f"parameter integer {name}" in text, name
+        assert re.search(rf"parameter(\s+integer|\s*\[[^\]]*\])?\s+{name}\b", text), name
 
 
 def test_registry_errors_name_the_core():

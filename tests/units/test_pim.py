@@ -188,3 +188,19 @@ def test_every_channel_gets_the_same_stream_so_one_bus_group_stands_for_all():
     assert a.detail["channels_simulated"] == 2 and b.detail["channels_simulated"] == 8
     assert (a.time_ps, a.detail["commands_per_channel"]) == (b.time_ps, b.detail["commands_per_channel"])
     assert a.energy_pj == pytest.approx(b.energy_pj)
+
+
+def test_npu_and_pim_ops_overlap_and_contend_on_the_banks_in_cycle():
+    d = archsim.load_config(str(CONFIGS / "hbm_pim.yaml"))
+    both = archsim.run(d, {"gemm": ["1x2048x2048", "32x1024x1024"], "bits": 16}, fidelity="cycle")
+    pim, npu = both.ops
+    assert (pim["unit"], npu["unit"]) == ("pim", "npu")
+    assert pim["start_ns"] == npu["start_ns"] == 0                     # they overlap
+    alone_pim = archsim.run(d, {"gemm": ["1x2048x2048"], "bits": 16}, fidelity="cycle").ops[0]
+    alone_npu = archsim.run(d, {"gemm": ["32x1024x1024"], "bits": 16}, fidelity="cycle").ops[0]
+    assert pim["time_ns"] > alone_pim["time_ns"]                      # the NPU's reads take bank time
+    assert npu["time_ns"] >= alone_npu["time_ns"]
+    assert max(pim["end_ns"], npu["end_ns"]) < alone_pim["time_ns"] + alone_npu["time_ns"]
+    assert pim["detail"]["shared_with_host"] and pim["detail"]["commands_per_channel"]["MACAB"] > 0
+    fast = archsim.run(d, {"gemm": ["1x2048x2048", "32x1024x1024"], "bits": 16}, fidelity="fast")
+    assert [r["unit"] for r in fast.ops] == ["pim", "npu"] and fast.ops[1]["start_ns"] == 0

@@ -86,7 +86,27 @@ def main() -> int:
         print(f"{name} GEMV 4096x4096 where the time goes (cycles of one channel): {r.detail['breakdown_cycles']}")
         print(f"   layout: {r.detail['layout']}")
     attacc()
+    bad += duplex_tsv()
     return 1 if bad else 0
+
+
+def duplex_tsv() -> int:
+    """Duplex's logic-die unit fed through its wider TSVs: the bytes per DRAM cycle a channel delivers to it
+    (cycle: reads through the controller, refresh on) over the same channel fed at its own data rate."""
+    lines = [ln for ln in (HERE / "design_figures.csv").read_text().splitlines() if not ln.startswith("#")]
+    row = next(r for r in csv.DictReader(lines) if r["design"] == "duplex")
+    cfg, spec, ch = design("duplex")
+    op = gemv(4096, 4096)
+    wide = run_kernel(cfg, spec, ch, op, "cycle").detail["dram_cycles"]
+    narrow = run_kernel(cfg.model_copy(update={"tsv_width": 1}), spec, ch, op, "cycle").detail["dram_cycles"]
+    per_ch = 4096 * 4096 * cfg.element_bytes / ch
+    ratio, want, tol = narrow / wide, float(row["reference"]), float(row["tolerance"])
+    ok = abs(ratio / want - 1) <= tol
+    print(f"\nDuplex logic-die feed, GEMV 4096x4096 on {ch} x {spec.name} (cycle, refresh on): "
+          f"{per_ch / wide:.1f} B/cycle per pseudo-channel through tsv_width {cfg.tsv_width} vs "
+          f"{per_ch / narrow:.1f} at the data rate (peak {spec.burst_bytes / spec.tBL:.0f}): {ratio:.2f}x, reference "
+          f"{want:g}x ({row['source']}), ratio {ratio / want:.3f} {'ok' if ok else 'MISS'} (+-{tol:.0%})")
+    return 0 if ok else 1
 
 
 def attacc() -> None:

@@ -82,22 +82,25 @@ class AttentionUnit(ComputeUnit):
         traffic = self._levels(op, ctx, lv)
         detail = lv.detail()
         time_s, busy_s = lv.time_s, lv.compute_cycles / self.clock_hz
-        if ctx.fidelity == "cycle" and self.cfg.variant in ("fusemax", "architecture") and len(traffic) == 1:
+        if ctx.fidelity == "cycle" and len(traffic) == 1:
             from archsim.units.attention.epochs import TooLong, level1, port_for
+            from archsim.units.attention.stages import level1_stages
 
             ctx.used_port = True            # the op's bytes cross the run's own level (conservation is checked)
+            bw = self.bandwidth(ctx.system)
+            live = (ctx.system.engine, ctx.level(next(iter(traffic))))
             try:
-                l1 = level1(AttentionShape.of(op), self.cfg, lv, port_for(ctx.system, self.bandwidth(ctx.system)),
-                            live=(ctx.system.engine, ctx.level(next(iter(traffic)))))
+                if self.cfg.variant in ("fusemax", "architecture"):
+                    l1 = level1(AttentionShape.of(op), self.cfg, lv, port_for(ctx.system, bw), live=live)
+                else:
+                    l1 = level1_stages(AttentionShape.of(op), self.cfg, lv, port_for(ctx.system, bw), bw, live=live)
                 time_s, busy_s = l1.time_s, l1.busy_s
                 detail.update(l1.detail())
             except TooLong as exc:
                 detail["level1"] = f"not run ({exc}): the Level 0 closed form is used"
                 self._count_bytes(ctx, traffic)
         elif ctx.fidelity == "cycle":
-            why = (f"no event model for variant {self.cfg.variant!r}" if self.cfg.variant not in
-                   ("fusemax", "architecture") else "operands on several off-chip levels")
-            detail["level1"] = f"{why}: the Level 0 closed form is used"
+            detail["level1"] = "operands on several off-chip levels: the Level 0 closed form is used"
             self._count_bytes(ctx, traffic)
         time_ps = math.ceil(time_s * PS_PER_S)
         # the runner prices off-chip bytes with the design's `offchip_byte`; the unit prices what is on chip

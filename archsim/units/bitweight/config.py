@@ -44,12 +44,16 @@ class BitweightConfig(StrictModel):
     sync_rows: int = Field(1, ge=1, description="engines that step together (max over them, floor 1)")
     slack: int = Field(0, ge=0, description="steps an engine may run ahead of its sync group")
     bricks: int = Field(1, ge=1, description="2-bit products a lane forms at once (Bit Fusion: 16)")
+    shift_window: int = Field(0, ge=0, description="limited shifter: digit positions a lane may lead its "
+                                                 "brick's lowest pending one by (0: unlimited; Pragmatic)")
     act_bits: int = Field(8, ge=2, le=16)
     weight_bits: int = Field(8, ge=2, le=16)
     act_precisions: list[int] | None = Field(None, description="activation widths the PE runs (default act_bits)")
     weight_precisions: list[int] | None = Field(None, description="weight widths the PE runs (default weight_bits)")
     resolve: Literal["per_mac", "per_k", "edge"] = "per_k"
     latency_cycles: int = Field(0, ge=0, description="pipeline fill and drain per op")
+    weight_load_cycles: int = Field(0, ge=0, description="cycles to load one stationary block of k_lanes x cols "
+                                                       "weights, not overlapped with compute (0: streamed)")
     energy: BitweightEnergy = Field(default_factory=BitweightEnergy)
     clock: Frequency | None = None
 
@@ -70,6 +74,10 @@ class BitweightConfig(StrictModel):
                              "per_digit_pass false")
         if self.bricks > 1 and self.skip_zeros:
             raise ValueError("bricks > 1 (spatial 2-bit products) needs skip_zeros: false")
+        if self.shift_window and (self.serial not in ("activation", "weight") or self.lane_k != 1 or self.slack
+                                  or self.per_digit_pass or not self.skip_zeros):
+            raise ValueError("shift_window is for one serial operand skipping zero digits, lane_k 1, "
+                             "no slack, no per_digit_pass")
         if (enc == "parallel") != (self.serial == "none" and self.bricks == 1):
             raise ValueError("encoding 'parallel' is the bit-parallel PE: use it with serial: none and bricks 1 "
                              "(and serial: none with bricks 1 only with it)")

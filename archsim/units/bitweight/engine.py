@@ -12,7 +12,8 @@ by digit (b temporal), the other P in parallel. A design fixes how the loops unr
   outermost, the OPT3 law: sum over b of max(1, nnz of the group at b)).
 - A step costs the max over its synchronisation group (the engine's k lanes and `sync_rows`
   engines), floor 1. Groups of one round meet at the round's end (the round costs the slowest
-  group). `slack` lets an engine run that many steps ahead of its group (bounded run-ahead).
+  group). `slack` lets an engine run that many steps ahead of its group (bounded run-ahead);
+  `window` limits how far a brick's lanes may drift apart within a step (shifter.py).
 - `serial="both"` (Laconic): each lane takes one (a, w) pair a step, t(a)*t(w) term pairs; the group
   is k lanes x `cols` x `sync_rows`. `serial="none"`: bit-parallel, or Bit Fusion's `bricks` 2-bit
   products at once (a lane fuses bricks // work MACs a step).
@@ -30,6 +31,7 @@ import numpy as np
 
 from archsim.errors import ConfigError
 from archsim.units.bitweight.encodings import Encoding, encoding
+from archsim.units.bitweight.shifter import brick_cdf, brick_cycles
 
 SERIAL = ("activation", "weight", "both", "none")
 CHUNK_ELEMS = 1 << 24      # Laconic's (rows x k x column-groups) products reduced per numpy call
@@ -52,6 +54,7 @@ class Schedule:
     bricks: int = 1
     act_bits: int = 8
     weight_bits: int = 8
+    window: int = 0        # limited shifter: digit positions a lane may lead its brick by (0: unlimited)
 
     def __post_init__(self) -> None:
         if self.serial not in SERIAL:
@@ -62,6 +65,10 @@ class Schedule:
         if self.serial == "both" and (self.lane_k != 1 or self.slack or self.per_digit_pass):
             raise ConfigError("serial: both (Laconic) takes one operand pair per lane a step: lane_k 1, "
                               "no slack, no per_digit_pass")
+        if self.window and (self.serial not in ("activation", "weight") or self.lane_k != 1 or self.slack
+                            or self.per_digit_pass or not self.skip_zeros):
+            raise ConfigError("a limited shifter (window) is for one serial operand skipping zero digits, "
+                              "one operand per lane (lane_k 1), without slack or per_digit_pass")
         if self.bricks > 1 and self.skip_zeros:
             raise ConfigError("bricks > 1 (spatial 2-bit products, Bit Fusion) is for dense designs: "
                               "set skip_zeros: false")
@@ -183,7 +190,10 @@ def _single_cycle(s: Schedule, S: np.ndarray, P: int) -> Cost:
     else:
         lane = enc.count[idx].reshape(len(idx), T, s.k_lanes, s.lane_k).sum(-1)
     busy = float(lane.sum())
-    engine = np.maximum(lane.max(-1), 1)                          # [R', steps]
+    if s.window:   # the lanes of a brick may not drift apart (shifter.py)
+        engine = brick_cycles(enc, idx.reshape(len(idx), T, s.k_lanes), s.window)
+    else:
+        engine = np.maximum(lane.max(-1), 1)                      # [R', steps]
     steps = engine.shape[1]
     groups = engine.reshape(rounds, s.rows // s.sync_rows, s.sync_rows, steps)
     if s.slack:
@@ -323,7 +333,8 @@ def fast_cost(s: Schedule, M: int, N: int, K: int, batch: int, pmf_a: np.ndarray
                 if count == 0:
                     continue
                 for lp in lane_pmfs:
-                    cdfs = [(np.cumsum(lp(n)), max(e, 1)) for n in lane_ops]
+                    cdfs = ([(brick_cdf(enc, pmf, lane_ops, s.window), max(e, 1))] if s.window else
+                            [(np.cumsum(lp(n)), max(e, 1)) for n in lane_ops])
                     if s.slack and e > 1:
                         mm, vv, tt = _slack_moments(cdfs, s.slack, e)
                     else:

@@ -40,7 +40,7 @@ ADDR_SPAN = 1 << 34          # each operand role streams through its own region 
 def schedule_of(cfg: BitweightConfig, act_bits: int | None = None, weight_bits: int | None = None) -> Schedule:
     return Schedule(cfg.serial, canonical(cfg.encoding), cfg.skip_zeros, cfg.rows, cfg.cols, cfg.k_lanes,
                     cfg.lane_k, cfg.per_digit_pass, cfg.sync_rows, cfg.slack, cfg.bricks,
-                    act_bits or cfg.act_bits, weight_bits or cfg.weight_bits)
+                    act_bits or cfg.act_bits, weight_bits or cfg.weight_bits, cfg.shift_window)
 
 
 def gemm_view(op: Any, arr: np.ndarray, side: int) -> np.ndarray:
@@ -96,12 +96,20 @@ class BitweightUnit(ComputeUnit):
 
     @property
     def peak_macs_per_cycle(self) -> int:
-        s = self.schedule
-        per, c = s.dense_lane()
-        lanes = s.rows * s.cols * s.k_lanes
-        if s.skip_zeros:   # every digit zero: a step still costs 1 (per bit-weight pass with per_digit_pass)
-            return lanes * s.lane_k // (s.table().positions if s.per_digit_pass else 1)
-        return lanes * per // c
+        """MACs per cycle at best: every digit zero (a step still costs 1, per pass with per-digit
+        passes), at the narrowest precisions the PE runs (Bit Fusion fuses most MACs at 2 x 2 bits)."""
+        cfg = self.cfg
+        best = 0
+        for ab in cfg.act_precisions or [cfg.act_bits]:
+            for wb in cfg.weight_precisions or [cfg.weight_bits]:
+                s = schedule_of(cfg, ab, wb)
+                lanes = s.rows * s.cols * s.k_lanes
+                if s.skip_zeros:
+                    best = max(best, lanes * s.lane_k // (s.table().positions if s.per_digit_pass else 1))
+                else:
+                    per, c = s.dense_lane()
+                    best = max(best, lanes * per // c)
+        return best
 
     def operand_widths(self) -> OperandWidths:
         return OperandWidths(self.cfg.act_bits, self.cfg.weight_bits, 32)
@@ -122,7 +130,7 @@ class BitweightUnit(ComputeUnit):
         wt = self.cfg.serial == "weight"
         passes = -(-(g.M if wt else g.N) // self.cfg.cols)
         a_reads, w_reads = g.batch * g.M * g.K, g.batch * g.K * g.N
-        return ComputeResult(cycles=self._cycles(c), macs=g.macs, folds=c.steps, utilization=0.0,
+        return ComputeResult(cycles=self._cycles(c, g), macs=g.macs, folds=c.steps, utilization=0.0,
                              sram_reads={"ifmap": a_reads * (1 if wt else passes),
                                          "filter": w_reads * (passes if wt else 1)},
                              sram_writes={"ofmap": g.batch * g.M * g.N},
@@ -147,8 +155,18 @@ class BitweightUnit(ComputeUnit):
         pw = histogram(w, s.weight_bits) if w is not None else _widen(_flat(wb), wb, s.weight_bits)
         return fast_cost(s, g.M, g.N, g.K, g.batch, pa, pw)
 
-    def _cycles(self, c: Cost) -> int:
-        return int(math.ceil(c.cycles - 1e-9)) + self.cfg.latency_cycles + RESOLVE[self.cfg.resolve][1]
+    def _cycles(self, c: Cost, g: GemmShape) -> int:
+        """Engine cycles, plus loading each stationary weight block, pipeline fill/drain and the CPA."""
+        return (int(math.ceil(c.cycles - 1e-9)) + self.weight_load_cycles(g) + self.cfg.latency_cycles
+                + RESOLVE[self.cfg.resolve][1])
+
+    def weight_load_cycles(self, g: GemmShape) -> int:
+        """Cycles spent loading stationary weights (`weight_load_cycles` per block of k_lanes x cols
+        weights, not overlapped with compute), for designs whose weights are not the serial operand."""
+        cfg = self.cfg
+        if not cfg.weight_load_cycles or cfg.serial == "weight":
+            return 0
+        return g.batch * -(-g.K // cfg.k_lanes) * -(-g.N // cfg.cols) * cfg.weight_load_cycles
 
     def _energy(self, c: Cost, macs: int) -> dict[str, float]:
         e = self.cfg.energy
@@ -197,10 +215,11 @@ class BitweightUnit(ComputeUnit):
             if given:
                 a, w = self._views(op, a, w, s)
             c = self.cost(g, a, w, ctx.fidelity, s, (a_op.bits, b_op.bits))
-        cycles = self._cycles(c)
+        cycles = self._cycles(c, g)
         tiles, traffic, sram = self._tiles(op, g, ctx, ctx.clock_ps(cycles))
         pipe = ctx.pipeline(tiles)
         detail = self._detail(c, ctx.fidelity)
+        detail["weight_load_cycles"] = self.weight_load_cycles(g)
         detail["values"] = "given" if given else "uniform (no values given)"
         return OpResult(pipe.total_ps, pipe.compute_ps, op.macs, traffic, sram[0], sram[1],
                         self._energy(c, op.macs), f"{self.cfg.organisation} {self.cfg.serial}-serial "

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from archsim.config.base import StrictModel
-from archsim.config.quantities import Bandwidth, Energy, Frequency, Size
+from archsim.config.quantities import Bandwidth, Duration, Energy, Frequency, Size
 from archsim.config.schema import NearMemoryConfig
 
 
@@ -21,11 +21,15 @@ class ArbitrationConfig(StrictModel):
 class AttentionEngineConfig(StrictModel):
     """InstInfer's in-drive attention: engine rate, SparF filter, KV layout and the P2P link."""
 
-    flops: float = Field(gt=0, description="attention engine FLOP/s (GeMV + softmax units together)")
+    flops: float = Field(gt=0, description="attention engine GeMV FLOP/s (both kernels together)")
+    softmax_flops: float = Field(gt=0, description="softmax units' FLOP/s (5 FLOPs a score)")
     group: Size = Field(4096, description="KV group: consecutive tokens of one head in one flash read")
     keep: float = Field(1.0, gt=0, le=1, description="SparF keep ratio of KV bytes (1 = dense)")
     page_skip: float = Field(0.5, gt=0, le=1, description="share of groups the page-level filter still reads")
-    p2p: Bandwidth = Field(7e9, description="PCIe peer-to-peer to the GPU/NPU (q in, attention out)")
+    p2p: Bandwidth = Field(7e9, description="PCIe peer-to-peer to the GPU/NPU (q in, attention out, k/v rows in)")
+    p2p_latency: Duration = Field(500_000, description="one P2P transfer's latency (doorbell, DMA, completion)")
+    flop_energy: Energy = Field(0.0, description="energy of one engine FLOP")
+    drives: int = Field(1, ge=1, description="identical drives the KV heads are partitioned over (multi-CSD)")
     dram_buffer: Size = Field(2 << 30, description="drive DRAM: decode k/v group buffers before block flushes")
 
 
@@ -34,6 +38,7 @@ class FlashComputeConfig(NearMemoryConfig):
 
     kind: Literal["flash_compute"] = "flash_compute"
     clock: Frequency | None = None
+    gemv_cores: bool = Field(True, description="in-die GEMV cores beside the page buffers (false: attention only)")
     core_per: Literal["die", "plane", "chip"] = "die"
     core_macs_per_cycle: int = Field(2, ge=1, description="INT8 MACs per cycle of one core (at the unit's clock)")
     core_buffer: Size = Field(2048, description="input + output buffer of one core")

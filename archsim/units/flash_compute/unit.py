@@ -12,7 +12,7 @@ from typing import Any
 
 from archsim.errors import ConfigError
 from archsim.units.base import ComputeUnit, OpResult
-from archsim.units.flash_compute.attention import csd_attention
+from archsim.units.flash_compute.attention import csd_attention, csd_kv_append
 from archsim.units.flash_compute.config import FlashComputeConfig
 from archsim.units.flash_compute.gemv import GemvCost, gemv_fast
 from archsim.units.flash_compute.gemv_cycle import gemv_cycle
@@ -46,6 +46,21 @@ def gemv_energy_pj(spec, cfg: FlashComputeConfig, cost: GemvCost, mac_pj: float)
             "mac": w.npu_weights * w.batch * mac_pj}
 
 
+def flash_summary(name: str, rows: list[dict], tokens: int) -> str:
+    """One line of a flash unit's rows: channel bytes (channels stripe evenly), channel and die use."""
+    from archsim.textfmt import eng, pct
+
+    per_ch = sum(r["detail"].get("bytes_per_channel", 0) * r["count"] for r in rows)
+    chans = max((r["detail"].get("channels", 0) for r in rows), default=0)
+    t = sum(r["time_ns"] for r in rows) or 1.0
+    util = {k: sum(r["detail"].get(k, 0.0) * r["time_ns"] for r in rows) / t for k in ("channel_util", "die_util")}
+    energy = sum(r["energy_pj"] for r in rows) * 1e-12
+    parts = [f"{name}: {eng(per_ch, 'B')} over each of {chans} channels", f"channel use {pct(util['channel_util'])}",
+             f"die use {pct(util['die_util'])}", f"{eng(t * 1e-9, 's')} busy"]
+    parts.append(f"{eng(energy / tokens, 'J')}/token" if tokens else f"{eng(energy, 'J')}")
+    return ", ".join(parts)
+
+
 class FlashComputeUnit(ComputeUnit):
     kind = "flash_compute"
     config_model = FlashComputeConfig
@@ -57,10 +72,13 @@ class FlashComputeUnit(ComputeUnit):
         check_policy(cfg.arbitration.policy, f"units.{name}.arbitration.policy")
 
     def _gemv(self, op) -> bool:
-        return op.kind == "gemm" and any(o.role == "weight" for o in op.operands)
+        return self.cfg.gemv_cores and op.kind == "gemm" and any(o.role == "weight" for o in op.operands)
 
     def supports(self, op) -> bool:
-        return self._gemv(op) or (op.kind == "attention" and self.cfg.attention is not None)
+        """Weight GEMVs; with an attention engine, decode attention (P = 1) and the KV appends."""
+        if self.cfg.attention is not None and op.kind in ("attention", "kv_write"):
+            return op.kind == "kv_write" or op.shape["P"] == 1
+        return self._gemv(op)
 
     def owns(self, op) -> bool:
         return self.supports(op)
@@ -70,20 +88,27 @@ class FlashComputeUnit(ComputeUnit):
         spec = flash_spec_of(ctx.level(near), near)
         if op.kind == "attention":
             return csd_attention(op, spec, self.cfg, ctx)
+        if op.kind == "kv_write":
+            return csd_kv_append(op, spec, self.cfg, ctx)
         d = op.dims
         batch = d.get("b", 1) * d.get("s", 1)
         plan, cost = gemv_cost(spec, self.cfg, self.clock_hz, d["n"], d["k"], batch, ctx.fidelity)
         energy = gemv_energy_pj(spec, self.cfg, cost, self.action_energy_pj("mac"))
         w = cost.work
-        detail = {"tile": f"{plan.h_req}x{plan.w_req}",
-                  "flash_share": round(w.flash_weights / (w.flash_weights + w.npu_weights), 4),
+        share = round(w.flash_weights / (w.flash_weights + w.npu_weights), 4)
+        detail = {"tile": f"{plan.h_req}x{plan.w_req}", "flash_share": share,
                   "requests": w.tiles, "npu_pages": w.npu_pages, "channel_bytes": cost.channel_bytes,
-                  "bytes_per_channel": cost.per_channel_bytes, "channel_util": round(cost.channel_util, 4),
+                  "bytes_per_channel": cost.per_channel_bytes, "channels": spec.channels,
+                  "channel_util": round(cost.channel_util, 4),
                   "die_util": round(cost.die_util, 4)}
         return OpResult(time_ps=cost.time_ps, busy_ps=cost.time_ps, macs=op.macs,
                         traffic={near: (cost.channel_bytes, 0)}, energy_pj=energy,
-                        mapping=f"in-flash {plan.h_req}x{plan.w_req}, {detail['flash_share']:.0%} in dies",
-                        detail=detail)
+                        mapping=f"in-flash {plan.h_req}x{plan.w_req}, {share:.0%} in dies", detail=detail)
+
+    @classmethod
+    def summary(cls, name: str, rows: list[dict], tokens: int) -> list[str]:
+        """Bytes over each channel, channel and die use (time-weighted over the unit's ops), J per token."""
+        return [flash_summary(name, rows, tokens)]
 
     def estimate_s(self, op) -> float | None:
         return None

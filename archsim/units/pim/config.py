@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from archsim.config.quantities import Energy, Frequency
 from archsim.config.schema import NearMemoryConfig
@@ -42,6 +42,21 @@ class PimConfig(NearMemoryConfig):
     mac_energy: Energy = Field(0.0, description="energy of one lane MAC (DRAM command energy comes from the standard)")
     softmax_elems_per_cycle: int = Field(16, ge=1, description="decode attention's softmax, elements per DRAM cycle "
                                          "and channel, beside the banks (AttAcc's SFM: 256 in 16 tCK)")
+
+    row_buffers: Literal[1, 2] = Field(
+        1, description="row buffers per bank: 1 = the PIM unit and the host share it and take turns at row "
+        "granularity (blocked mode); 2 = the unit has its own (NeuPIMs' dual row buffers), so host requests "
+        "neither wait for nor close its rows; bank timing and the command bus stay shared")
+    tsv_width: int = Field(1, ge=1, description="unit_scope logic_die only: the TSV data path from the DRAM dies "
+                           "to the unit, in multiples of the pseudo-channel's data bus (Duplex's Logic-PIM: 4); "
+                           "1 = fed at the pseudo-channel's data rate")
+
+    @model_validator(mode="after")
+    def _tsv_on_the_logic_die(self) -> "PimConfig":
+        if self.tsv_width > 1 and self.unit_scope != "logic_die":
+            raise ValueError(f"tsv_width: {self.tsv_width} widens the TSVs to a logic-die unit; unit_scope is "
+                             f"{self.unit_scope!r} (set unit_scope: logic_die or tsv_width: 1)")
+        return self
 
     @property
     def element_bytes(self) -> int:

@@ -98,6 +98,48 @@ def _breakdown(st: CommandStream, ctrl, spec, start: int, done: int) -> dict[str
     return out
 
 
+def start_streams(level: DramLevel, cmds: list[tuple[str, int, int, str]], on_done) -> None:
+    """Push `cmds` to every channel of a level that may be serving other requests on its engine, now;
+    on_done(StreamRun of channel 0, done cycle) once every channel's stream has issued its last
+    command (its data included). Host requests keep arriving meanwhile and share the banks."""
+    spec = level.spec
+    start = level.clock.ps_to_cycles(level.engine.now)
+    left, done_at, streams = [level.channels], [start], []
+    for ch in range(level.channels):
+        st = CommandStream(spec, source=f"PIM stream on channel {ch}")
+        for name, bank, row, phase in cmds:
+            st.push(name, bank, row, phase)
+        streams.append(st)
+
+    def finished(done: int) -> None:
+        left[0] -= 1
+        done_at[0] = max(done_at[0], done)
+        if left[0]:
+            return
+        c0, st0 = level.ctrls[0], streams[0]
+        phases = _breakdown(st0, c0, spec, start, done_at[0])
+        c0.log = None
+        counts: dict[str, int] = {}
+        for _t, c, _tag in st0.issued:
+            counts[spec.command_names[c]] = counts.get(spec.command_names[c], 0) + 1
+        energy = {n: k * spec.energy_pj[n] * level.channels for n, k in counts.items() if spec.energy_pj[n]}
+        time_ps = level.clock.cycles_to_ps(done_at[0]) - level.clock.cycles_to_ps(start)
+        run = StreamRun(cycles=done_at[0] - start, time_ps=time_ps,
+                        commands=counts, breakdown=phases, repairs=st0.repairs, channels_simulated=level.channels,
+                        energy_pj=energy)
+        level.engine.at(level.clock.cycles_to_ps(done_at[0]), on_done, run)
+
+    for ch, st in enumerate(streams):
+        ctrl = level.ctrls[ch]
+        if ctrl.idle:
+            ctrl._catch_up_refresh(start)
+        st.on_empty = finished
+        ctrl.stream = st
+        if ch == 0:
+            ctrl.log = []
+        level.wake_channel(ch, start)
+
+
 def host_run(level: DramLevel, phases: list[tuple[int, bool]], chunk: int = 1 << 16) -> int:
     """The same memory without PIM: the host streams `phases` of (bytes, is_write) in order through
     the controllers (reads of every operand, then the result written back), each phase starting when
@@ -110,4 +152,5 @@ def host_run(level: DramLevel, phases: list[tuple[int, bool]], chunk: int = 1 <<
             level.submit(Request(addr, n, is_write, "host"))
             addr += n
         level.engine.run()
+    level.sync_commands()             # the compiled core, when it drives the level, keeps last_cycle itself
     return level.last_cycle

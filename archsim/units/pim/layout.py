@@ -9,7 +9,7 @@ locality) and a row switch costs one all-bank ACT/PRE.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from math import ceil
 
 from archsim.errors import WorkloadError
@@ -58,6 +58,20 @@ def geometry(cfg, spec: DramSpec, channels: int) -> Geometry:
     return Geometry(channels=channels, banks=banks, units=banks // per, banks_per_unit=per, lanes=cfg.lanes,
                     elem_bytes=cfg.element_bytes, col_bytes=spec.burst_bytes, cols_per_row=spec.bursts_per_row,
                     rows=spec.rows)
+
+
+def tsv_spec(spec: DramSpec, width: int, where: str = "pim") -> DramSpec:
+    """`spec` as a logic-die unit sees it through TSVs `width` times the pseudo-channel's data bus: each
+    column access moves `width` bursts' bytes in the same bus time (a wider internal prefetch), so a row
+    holds the same bytes in `width` times fewer columns and RD energy per byte stays the standard's."""
+    if width == 1:
+        return spec
+    if spec.columns % (width * spec.burst_length):
+        raise WorkloadError(f"{where}.tsv_width: {width} does not divide {spec.name}'s "
+                            f"{spec.bursts_per_row} bursts per row")
+    energy = {**spec.energy_pj, "RD": spec.energy_pj.get("RD", 0.0) * width}
+    return replace(spec, channel_width_bits=spec.channel_width_bits * width, columns=spec.columns // width,
+                   energy_pj=energy)
 
 
 @dataclass(frozen=True)

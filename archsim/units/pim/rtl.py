@@ -3,8 +3,9 @@ values to numpy, on random legal command streams and on illegal ones (refused by
 
 The core's timing parameters are the compiled rules of memory/specs/PIM-BANK.yaml (`delay_matrix`);
 the cycle each command may issue comes from the controller replaying the stream strictly
-(`schedule`); the bench (archsim/units/pim/rtl_bench.py) presents each command one cycle before
-that (it must be refused) and at it (it must be accepted), and reads back RD data and RDACC sums.
+(`schedule`); the bench (archsim/hdl/benches/pim.py, which registers the core `pim_bank`) presents
+each command one cycle before that (it must be refused) and at it (it must be accepted), and reads
+back RD data and RDACC sums.
 """
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ from memory.dram.stream import CommandStream
 REPO = Path(__file__).resolve().parents[3]
 STANDARD = "PIM-BANK"
 LANES, DW = 16, 16
-CFG_ENV, OUT_ENV = "ARCHSIM_PIMBANK_CFG", "ARCHSIM_PIMBANK_OUT"
 Cmd = tuple[str, int, int, list[int] | None]        # (command, row, column, lane values for WR/WRGB)
 
 
@@ -128,9 +128,10 @@ def random_stream(spec: DramSpec, rng: np.random.Generator, n: int = 60) -> list
     return out + [("RDACC", -1, 0, None)]
 
 
-def illegal_stream(spec: DramSpec, rng: np.random.Generator) -> list[Cmd]:
-    """A legal prefix and one command the bank cannot take in that state (the last)."""
-    prefix = random_stream(spec, rng, int(rng.integers(3, 20)))
+def illegal_stream(spec: DramSpec, rng: np.random.Generator, n: int | None = None) -> list[Cmd]:
+    """A legal prefix (`n` commands, default 3-19 drawn) and one command the bank cannot take in that
+    state (the last)."""
+    prefix = random_stream(spec, rng, n or int(rng.integers(3, 20)))
     open_row = -1
     for name, row, _c, _d in prefix:
         open_row = row if name == "ACT" else -1 if name == "PRE" else open_row
@@ -153,11 +154,13 @@ def run_rtl(sim: str, streams: list[dict], build_dir: Path | None = None,
     from cocotb_tools.runner import get_runner
 
     from archsim.hdl import setup_tool_path
+    from archsim.hdl.cosim import build_root
+    from archsim.hdl.gemm_port import CFG_ENV, OUT_ENV
 
     setup_tool_path()
     spec = load_spec(STANDARD, timing)
     tag = "".join(f"_{k}{v}" for k, v in sorted((timing or {}).items()))
-    bdir = build_dir or (REPO / "sim_build" / f"pim_bank_{sim}{tag}")
+    bdir = build_dir or build_root() / f"pim_bank_{sim}{tag}"
     tdir = bdir / "run"
     tdir.mkdir(parents=True, exist_ok=True)
     out = tdir / "pim_bank.json"
@@ -170,7 +173,7 @@ def run_rtl(sim: str, streams: list[dict], build_dir: Path | None = None,
     env = {CFG_ENV: json.dumps({"streams": streams, "spec": spec.cmd}), OUT_ENV: str(out)}
     os.environ.update(env)
     try:
-        runner.test(hdl_toplevel="pim_bank", test_module="archsim.units.pim.rtl_bench", build_dir=bdir,
+        runner.test(hdl_toplevel="pim_bank", test_module="archsim.hdl.benches.pim", build_dir=bdir,
                     test_dir=tdir, extra_env=env, results_xml=str(tdir / "results.xml"), log_file=tdir / "sim.log")
     except SystemExit:
         pass

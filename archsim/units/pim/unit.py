@@ -14,9 +14,9 @@ from typing import Any
 from archsim.errors import ConfigError, WorkloadError
 from archsim.units.base import ComputeUnit, OpResult, OperandWidths
 from archsim.units.pim.config import PimConfig
-from archsim.units.pim.cycle import fresh_level, host_run, run_stream
+from archsim.units.pim.cycle import fresh_level, host_run, run_stream, start_streams
 from archsim.units.pim.fast import eltwise_fast, gemv_fast
-from archsim.units.pim.layout import geometry, gemv_layout
+from archsim.units.pim.layout import RESERVED_ROWS, geometry, gemv_layout, tsv_spec
 from archsim.units.pim.streams import ELTWISE_OPERANDS, eltwise_stream, gemv_stream
 
 
@@ -26,6 +26,30 @@ def dram_of(level: Any) -> Any:
     while seen is not None and not hasattr(seen, "ctrls"):
         seen = getattr(seen, "level", None) or getattr(seen, "inner", None) or getattr(seen, "last", None)
     return seen
+
+
+# phases in which the unit leaves the banks and buses to others: softmax runs beside the banks, and a
+# refresh stalls every requester alike (another op's time alone already holds its own refreshes)
+BANK_FREE_PHASES = ("softmax", "refresh")
+RESIDENT_ROLES = ("weight", "kv_cache")     # what stays in the memory a PIM unit computes in
+
+
+def resident_bytes(ops: Any) -> dict[str, int]:
+    """Bytes of weights and KV cache a workload keeps in memory: each op's operands of those roles times
+    its count (a decode step's repeated layers each own theirs). A KV write is the new token's slice of a
+    cache the attention ops already count."""
+    out = dict.fromkeys(RESIDENT_ROLES, 0)
+    for op in ops:
+        if getattr(op, "kind", None) == "kv_write":
+            continue
+        for o in op.operands:
+            if o.role in out:
+                out[o.role] += o.nbytes(op.dims) * op.count
+    return out
+
+
+def _gib(b: float) -> str:
+    return f"{b / 2**30:.2f} GiB"
 
 
 class PimUnit(ComputeUnit):
@@ -105,6 +129,25 @@ class PimUnit(ComputeUnit):
             out.insert(1, ("softmax", gv[0][0] * gv[0][2], 1))
         return out
 
+    def check_workload(self, ops: Any, system: Any) -> None:
+        """The weights and KV cache homed on this unit's level must fit in it together: the unit computes
+        where they lie (no GEMV reads them from elsewhere), in the rows left after the reserved ones."""
+        lvl = dram_of(system.level(self.cfg.near))
+        if lvl is None or not hasattr(lvl, "spec"):
+            return                                   # run_op names the misconfiguration
+        need = {r: b for r, b in resident_bytes(ops).items() if system.design.memory.home(r) == self.cfg.near}
+        spec = lvl.spec
+        cap = lvl.capacity_bytes * (spec.rows - RESERVED_ROWS) // spec.rows
+        if sum(need.values()) <= cap:
+            return
+        key = "memory.offchip" if self.cfg.near == "offchip" else f"memory.levels.{self.cfg.near}"
+        parts = " + ".join(f"{_gib(b)} of {r.replace('_', ' ')}" for r, b in need.items() if b)
+        raise WorkloadError(f"design {system.design.name!r}: the workload keeps {parts} in {key}, but its "
+                            f"{lvl.channels} channels of {spec.name} hold {_gib(cap)} outside the {RESERVED_ROWS} "
+                            f"rows per bank reserved for PIM registers and modes; units.{self.name} computes where "
+                            f"the weights lie, so they must fit: raise {key}.channels, place kv_cache on another "
+                            "level (memory.placement) or run a smaller model")
+
     def attach_level(self, level: Any) -> None:
         """The System hands over the level named by `near:` (for placement estimates)."""
         self._near = dram_of(level)
@@ -137,8 +180,10 @@ class PimUnit(ComputeUnit):
 
     def _read_fed(self, lay: Any, spec: Any, channels: int, fidelity: str, refresh: str):
         """A unit per pseudo-channel or on the logic die: the weights come up through the channel at its
-        data rate (ordinary reads, in the controller for `cycle`); the lanes work while they stream."""
+        data rate (ordinary reads, in the controller for `cycle`), or through TSVs `tsv_width` times wider
+        (logic die); the lanes work while they stream."""
         g = lay.g
+        spec = tsv_spec(spec, self.cfg.tsv_width, f"units.{self.name}")
         nbytes = ceil(lay.M * lay.K * g.elem_bytes / channels)
         compute = ceil(lay.M * lay.K / channels / g.lanes)
         bursts = ceil(nbytes / spec.burst_bytes)
@@ -177,7 +222,9 @@ class PimUnit(ComputeUnit):
         energy["pim_mac"] = macs * self.cfg.mac_energy
         time_ps = round(cycles * spec.tck_ps)
         in_bytes = sum(p.K * p.g.elem_bytes * r for w, p, r in plans if w == "gemv")
+        free = sum(phases.get(k, 0) for k in BANK_FREE_PHASES)
         detail = {"fidelity": fidelity, "standard": spec.name, "dram_cycles": round(cycles),
+                  "memory_busy_ps": round(time_ps * (1 - free / cycles)) if cycles else 0,
                   "breakdown_cycles": {k: round(v) for k, v in phases.items()},
                   "layout": details if len(details) > 1 else details[0],
                   "input_bytes_written": in_bytes * channels}
@@ -186,6 +233,54 @@ class PimUnit(ComputeUnit):
             detail["channels_simulated"] = sim
         return OpResult(time_ps=time_ps, busy_ps=time_ps, macs=macs, traffic={}, energy_pj=energy,
                         mapping=f"pim {spec.name} x{channels}", detail=detail)
+
+    def start_op(self, op: Any, ctx: Any, done: Any) -> None:
+        """`cycle` beside other units' ops (archsim.concurrency): the kernels' command streams go to every
+        channel of the design's own DRAM level on its engine, one kernel after another, so the NPU's
+        requests and these commands share the banks and buses; done(OpResult) after the last kernel.
+        Kernels that are not command streams (softmax, read-fed units) take their standalone time."""
+        lvl = self._level(ctx)
+        spec, engine = lvl.spec, lvl.engine
+        if self.cfg.row_buffers == 2:
+            for ctrl in lvl.ctrls:
+                ctrl.separate_pim_rows()
+        t0 = engine.now
+        plans = self.plan(spec, lvl.channels, op)
+        queue = [(w, p) for w, p, r in plans for _ in range(r)]
+        phases: dict[str, float] = {}
+        commands: dict[str, int] = {}
+        energy: dict[str, float] = {}
+
+        def add(ph: dict, cmds: dict, en: dict) -> None:
+            for acc, part in ((phases, ph), (commands, cmds), (energy, en)):
+                for k, v in part.items():
+                    acc[k] = acc.get(k, 0) + v
+
+        def step(run: Any = None) -> None:
+            if run is not None:
+                add(run.breakdown, run.commands, run.energy_pj)
+            if not queue:
+                energy["pim_mac"] = op.macs * self.cfg.mac_energy if getattr(op, "kind", "") != "elementwise" else 0.0
+                t = engine.now - t0
+                done(OpResult(time_ps=t, busy_ps=t, macs=op.macs if energy["pim_mac"] else 0, traffic={},
+                              energy_pj=energy, mapping=f"pim {spec.name} x{lvl.channels} (shared)",
+                              detail={"fidelity": "cycle", "standard": spec.name, "shared_with_host": True,
+                                      "breakdown_cycles": {k: round(v) for k, v in phases.items()},
+                                      "commands_per_channel": commands}))
+                return
+            what, plan = queue.pop(0)
+            streamed = what == "eltwise" or (what == "gemv" and (plan.g.banks_per_unit < plan.g.banks
+                                                                  or self.cfg.unit_scope == "bank"))
+            if not streamed:
+                c, ph, _counts, en = self._kernel(what, plan, spec, lvl.channels, "cycle", lvl.refresh, True, 1)
+                add(ph, {}, en)
+                engine.at(engine.now + round(c * spec.tck_ps), step)
+                return
+            stream = gemv_stream(self.cfg, plan, spec) if what == "gemv" else \
+                eltwise_stream(self.cfg, plan[0], spec, plan[1], plan[2], where=f"units.{self.name}")
+            start_streams(lvl, stream, step)
+
+        step()
 
     def estimate_s(self, op: Any) -> float | None:
         lvl = getattr(self, "_near", None)

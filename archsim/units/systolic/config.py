@@ -20,4 +20,7 @@ class SystolicConfig(StrictModel):
     input_bits: int = Field(8, ge=1, le=64)
     weight_bits: int = Field(8, ge=1, le=64)
     acc_bits: int = Field(32, ge=1, le=128)
+    wide_operands: Literal["multipass", "refuse"] = Field(
+        "multipass", description="operands wider than input_bits/weight_bits: run as ceil(w/n) x ceil(w/n) "
+                                 "native passes (cycles and MAC energy x passes), or refuse them")
     clock: Frequency | None = None

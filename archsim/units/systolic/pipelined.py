@@ -39,7 +39,14 @@ class PipelinedTiming:
     row_folds: int
     col_folds: int
     streamed: int                          # T
-    fold_end_cycles: tuple[int, ...] = ()  # filled only when folds <= FOLD_TUPLE_MAX
+
+    @property
+    def fold_end_cycles(self) -> tuple[int, ...]:
+        """Every fold's end state when folds <= FOLD_TUPLE_MAX, else () (built on demand: the
+        mapper asks for the timing of tens of thousands of shapes and never reads it)."""
+        if self.folds > FOLD_TUPLE_MAX:
+            return ()
+        return tuple(range(self.fold_latency, self.fold_latency + self.folds * self.fold_period, self.fold_period))
 
     def fold_end(self, f: int) -> int:
         """State index in which fold f's last result leaves the last column."""
@@ -57,8 +64,7 @@ def pipelined_cycles(M: int, N: int, K: int, R: int, C: int, dataflow: str) -> P
     period = max(t, R)  # os: R-cycle column drain; ws/is: one stationary row loaded per cycle
     latency = t + 2 * R + C - 2 if dataflow == "os" else t + R + C - 1
     total = (folds - 1) * period + latency + 1
-    ends = tuple(f * period + latency for f in range(folds)) if folds <= FOLD_TUPLE_MAX else ()
-    return PipelinedTiming(total, folds, period, latency, row_folds, col_folds, t, ends)
+    return PipelinedTiming(total, folds, period, latency, row_folds, col_folds, t)
 
 
 def wrap(x: np.ndarray, bits: int) -> np.ndarray:

@@ -89,6 +89,13 @@ class SystolicArray(ComputeUnit):
         c = self.cfg
         return OperandWidths(c.input_bits, c.weight_bits, c.acc_bits)
 
+    def widening(self, a_bits: int, b_bits: int):
+        """Multi-pass decomposition over the native widths (archsim/units/widths.py), or a refusal."""
+        from archsim.units.widths import decompose
+
+        c = self.cfg
+        return decompose(self.name, (c.input_bits, c.weight_bits, c.acc_bits), a_bits, b_bits, c.wide_operands)
+
     def tile_quanta(self) -> tuple[int, ...]:
         return (self.cfg.rows, self.cfg.cols)
 
