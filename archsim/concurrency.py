@@ -31,14 +31,6 @@ class Job:
     end_ps: int = 0
 
 
-def list_order_starts(jobs: list[Job], free: dict[str, int]) -> None:
-    """Earliest start of each job in list order on its unit, ignoring memory sharing (a first guess)."""
-    for j in jobs:
-        j.start_ps = free.get(j.unit, 0)
-        j.end_ps = j.start_ps + j.alone_ps
-        free[j.unit] = j.end_ps
-
-
 def fluid_schedule(jobs: list[Job], port_bytes_per_s: float) -> int:
     """Start and end times of `jobs` (list order per unit) with the port shared as the module says;
     returns the makespan in ps."""
@@ -124,8 +116,16 @@ def run_concurrent(runner, ops: list) -> tuple[list[dict], int]:
         row = runner._row(op, unit, cost)
         row.update(start_ns=job.start_ps / 1000.0, end_ns=job.end_ps / 1000.0)
         if runner.fidelity == "fast":       # cycle rows already hold the time the op took among the others
+            span = job.end_ps - job.start_ps
             row["alone_ns"] = job.alone_ps / 1000.0
-            row["time_ns"] = (job.end_ps - job.start_ps) / 1000.0
+            row["time_ns"] = span / 1000.0
+            if unit is not None and span > job.alone_ps:      # the wait for the shared port is a stall
+                clk = system.clock_of(unit)
+                extra = clk.ps_to_cycles(span) - clk.ps_to_cycles(job.alone_ps)
+                row["cycles"] += extra
+                row["stall_cycles"] += extra
+                peak = unit.peak_macs_per_cycle
+                row["utilization"] = row["macs"] / (row["cycles"] * peak) if row["cycles"] and peak else 0.0
         rows.append(row)
         if runner.trace is not None:
             runner._clock_ps = job.start_ps
