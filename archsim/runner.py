@@ -316,7 +316,7 @@ class _Runner:
             tiles = one * mapping.gemm.batch
         else:
             roles = [(r, arr["load_" + r].tolist()) for r in ("ifmap", "filter", "ofmap_in")]
-            home = self._homes(op, unit) if self.system.routed or unit.side == "memory" else dict.fromkeys(REGION, 0)
+            home = dict(homes) if homes is not None else dict.fromkeys(REGION, 0)
             roles = [(r, v) for r, v in roles if home[r] is not None]
             out_lv = home["ofmap"]
             tiles = []
