@@ -1,4 +1,5 @@
-"""ResNet-18's convs against ZigZag's recorded DRAM bytes on tpu_like (validation/zigzag/zigzag_tpu_like_resnet18.csv)."""
+"""ResNet-18's convs against ZigZag's recorded DRAM bytes on tpu_like
+(validation/zigzag/zigzag_tpu_like_resnet18.csv; the session's empty mapping cache, tests/conftest.py)."""
 from __future__ import annotations
 
 import importlib.util
@@ -10,17 +11,11 @@ COMPARE = Path(__file__).resolve().parents[2] / "validation" / "zigzag" / "compa
 
 
 @pytest.fixture(scope="module")
-def rows(tmp_path_factory):
-    import os
-
-    os.environ["ARCHSIM_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+def rows():
     spec = importlib.util.spec_from_file_location("zigzag_compare_conv", COMPARE)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    try:
-        return {r["name"]: r for r in mod.compare(at_zigzag_latency=False)}
-    finally:
-        del os.environ["ARCHSIM_CACHE_DIR"]
+    return {r["name"]: r for r in mod.compare(at_zigzag_latency=False)}
 
 
 def test_every_layer_moves_at_least_zigzags_compulsory_bytes_and_less_than_im2col(rows):

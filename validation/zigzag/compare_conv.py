@@ -104,8 +104,9 @@ def main() -> int:
         z = r["zigzag_bytes"]
         at = f"{r['at_zz_bytes']:>11} {r['at_zz_bytes'] / z:>5.3f} {r['at_zz_cycles']:>8}" if r["at_zz_bytes"] \
             else f"{'none':>11} {'':>5} {'':>8}"
-        print(f"{r['name']:<14} {r['kernel']:>1} {z:>9} {r['zigzag_cycles']:>8.0f} {r['zigzag_bytes_per_cycle']:>5.2f} | "
-              f"{r['run_bytes']:>9} {r['run_bytes'] / z:>5.3f} {r['run_cycles']:>8} | {at} | {r['im2col_bytes']:>9}")
+        zz = f"{z:>9} {r['zigzag_cycles']:>8.0f} {r['zigzag_bytes_per_cycle']:>5.2f}"
+        ours = f"{r['run_bytes']:>9} {r['run_bytes'] / z:>5.3f} {r['run_cycles']:>8}"
+        print(f"{r['name']:<14} {r['kernel']:>1} {zz} | {ours} | {at} | {r['im2col_bytes']:>9}")
     print("ZigZag B: its DRAM bytes (I + W + O, memory_word_access at DRAM x 8); B/cyc: those over its latency "
           f"(above {PORT_BYTES_PER_CYCLE:.0f}, the 64 bit port, is faster than the port can carry).\n"
           "run: `archsim run` (latency objective); at ZZ lat: the fewest-byte mapping no slower than ZigZag; "
