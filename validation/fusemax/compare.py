@@ -176,7 +176,7 @@ def flat_as_booked(art: dict) -> None:
     buf_r = heads * (n + n + n + n + 3 * P * mt)       # QK by M and SN, A by AV, SN by A; M, SD read per tile
     buf_w = heads * (n + n + n + 2 * P * mt)           # QK, SN, A; M and SD updated per tile
     macs = heads * n * (E + F)
-    rf2d = (3 * macs - heads * n * 2, 3 * macs) # Q, K, psum read a MAC (first psum read elided); Q, K fill, psum update
+    rf2d = (3 * macs - heads * (n + P * F), 3 * macs)   # Q, K, psum read a MAC (not an output's first); fills, update
     rf1d = (heads * n * 7, heads * n * 6)       # M: QK, M; SN: QK, M, SN; SD: SN, SD; A: SN, SD, A (reads, writes)
     rows = [
         ["global buffer", f"{buf_r / n / heads:.2f} / {buf_w / n / heads:.2f}",
