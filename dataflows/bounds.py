@@ -12,12 +12,13 @@ bound below the true cost.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from archsim.units.base import ComputeUnit, GemmShape
 from dataflows.mapspace import DIMS, OperandBits, grid_bytes, nbytes
+from dataflows.residency import inside, operand_traffic, output_revisits
 
 if TYPE_CHECKING:
     from dataflows.cost import CostModel
@@ -29,6 +30,7 @@ class BoundRows:
 
     tile: np.ndarray          # (R,) index into the space's tile array
     inner: np.ndarray         # (R,) 0, 1, 2 = m, n, k innermost (2 when no loop iterates)
+    hold: np.ndarray          # (R,) index into the space's holds (residency.py)
     dataflow: np.ndarray      # (R,) index into the space's dataflows
     cycles_lb: np.ndarray     # (R,) float, never above the true cycles
     energy_lb: np.ndarray     # (R,) float pJ, never above the true energy
@@ -68,6 +70,37 @@ def dram_bytes(tiles: np.ndarray, gemm: GemmShape, bits: OperandBits,
     return np.stack(loads, axis=1) * g.batch + stores, stores, visits
 
 
+def held_dram_bytes(tiles: np.ndarray, gemm: GemmShape, bits: OperandBits, conv: Any, orders: tuple[str, ...],
+                    hold: tuple[str, str]) -> np.ndarray:
+    """(T, 3) total DRAM bytes with buffers that hold `hold`, for m, n or k innermost: the least over
+    the `orders` with that innermost loop where the hold takes effect (`Mapping.totals()` of each,
+    every tile at once); inf where there is none."""
+    g = gemm
+    tm, tn, tk = tiles.T
+    counts = {"m": -(-g.M // tm), "n": -(-g.N // tn), "k": -(-g.K // tk)}
+    if conv is not None:
+        full, slid = (conv.per_tile(f, tm, tk, bits.ifmap) for f in ("grid_bytes", "slide_grid_bytes"))
+    else:
+        full, slid = grid_bytes(g.M, tm, g.K, tk, bits.ifmap), None
+    filt = grid_bytes(g.K, tk, g.N, tn, bits.filter)
+    psum = grid_bytes(g.M, tm, g.N, tn, bits.psum)
+    out = grid_bytes(g.M, tm, g.N, tn, bits.ofmap)
+    best = np.full((len(tiles), 3), np.inf)
+    rows = np.arange(len(tiles))
+    for o in orders:
+        ok = np.ones(len(tiles), bool)
+        for role, held in zip(("ifmap", "filter"), hold):
+            ins, _ = inside(o, held, role, counts)
+            for d in held:
+                ok &= ins[d]
+        total = (operand_traffic(o, hold[0], "ifmap", counts, full, slid)
+                 + operand_traffic(o, hold[1], "filter", counts, filt)
+                 + 2 * psum * output_revisits(o, counts) + out) * g.batch
+        inner = innermost_index(tiles, g, o)
+        best[rows, inner] = np.where(ok, np.minimum(best[rows, inner], total), best[rows, inner])
+    return best
+
+
 def exposed_bytes(tiles: np.ndarray, gemm: GemmShape, bits: OperandBits,
                   conv: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """(first load, last store) bytes per tile: the first step's operand tiles (full size) and the
@@ -96,22 +129,34 @@ def mac_energy_pj(unit: ComputeUnit, gemm: GemmShape) -> float:
 
 
 def bound_rows(units: dict[str, ComputeUnit], tiles: np.ndarray, gemm: GemmShape, bits: OperandBits,
-               orders: tuple[str, ...], cost: CostModel, conv: Any = None) -> BoundRows:
-    """Bounds of every (tile, innermost, dataflow) reachable with `orders`, priced by `cost`."""
+               orders: tuple[str, ...], cost: CostModel, conv: Any = None,
+               holds: Sequence[tuple[str, str]] = (("", ""),), fits: Any = None) -> BoundRows:
+    """Bounds of every (tile, innermost, hold, dataflow) reachable with `orders`, priced by `cost`;
+    `fits(tiles, hold)` says which tiles can hold what (MapSpace.hold_fit)."""
     reachable = np.zeros((len(tiles), 3), bool)
     for o in orders:
         reachable[np.arange(len(tiles)), innermost_index(tiles, gemm, o)] = True
-    ti, inner = np.nonzero(reachable)
-    dram, stores, visits = (a[ti, inner].astype(np.float64) for a in dram_bytes(tiles, gemm, bits, conv))
-    first, last = (a[ti].astype(np.float64) for a in exposed_bytes(tiles, gemm, bits, conv))
+    plain, stores_all, visits_all = dram_bytes(tiles, gemm, bits, conv)
+    first_all, last_all = exposed_bytes(tiles, gemm, bits, conv)
+    cols: list[list[np.ndarray]] = [[], [], [], [], [], []]
     e = cost.energy
-    dram_pj = dram * (e.sram_byte_pj + e.offchip_byte_pj)
-    cols: list[list[np.ndarray]] = [[], [], [], [], []]
-    for j, unit in enumerate(units.values()):
-        issue, longest = (a[ti] for a in issue_cycles_lb(unit, tiles, gemm))
-        cycles = cost.cycles_lower_bound(issue, dram, first, last, gemm.batch, stores, visits, longest)
-        for col, v in zip(cols, (ti, inner, np.full(len(ti), j), cycles, dram_pj + mac_energy_pj(unit, gemm))):
-            col.append(v)
+    for h, hold in enumerate(holds):
+        if hold == ("", ""):
+            ti, inner = np.nonzero(reachable)
+            dram = plain[ti, inner].astype(np.float64)
+        else:
+            held = np.where(fits(tiles, hold)[:, None], held_dram_bytes(tiles, gemm, bits, conv, orders, hold), np.inf)
+            ti, inner = np.nonzero(np.isfinite(held))
+            dram = held[ti, inner]
+        stores, visits = (a[ti, inner].astype(np.float64) for a in (stores_all, visits_all))
+        first, last = (a[ti].astype(np.float64) for a in (first_all, last_all))
+        dram_pj = dram * (e.sram_byte_pj + e.offchip_byte_pj)
+        for j, unit in enumerate(units.values()):
+            issue, longest = (a[ti] for a in issue_cycles_lb(unit, tiles, gemm))
+            cycles = cost.cycles_lower_bound(issue, dram, first, last, gemm.batch, stores, visits, longest)
+            for col, v in zip(cols, (ti, inner, np.full(len(ti), h), np.full(len(ti), j), cycles,
+                                     dram_pj + mac_energy_pj(unit, gemm))):
+                col.append(v)
     slack = 1 - 1e-9                                     # float sums in another order must not prune a tie
-    t, i, d, c, en = (np.concatenate(col) for col in cols)
-    return BoundRows(t, i, d, c * slack, en * slack)
+    t, i, hh, d, c, en = (np.concatenate(col) for col in cols)
+    return BoundRows(t, i, hh, d, c * slack, en * slack)

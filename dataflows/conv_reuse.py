@@ -85,20 +85,22 @@ class ConvGeometry:
     def slide_grid_bytes(self, tm: int, tk: int, bits: int) -> int:
         return self.grid_bytes(tm, tk, bits, True)
 
-    def per_tile(self, fn: str, tm: np.ndarray, tk: np.ndarray, bits: int) -> np.ndarray:
-        """`fn` ("grid_bytes", "slide_grid_bytes", "max_tile_bytes", "first_tile_bytes") for arrays of tiles, once per
+    def per_tile(self, fn: str, tm: np.ndarray, tk: np.ndarray, bits: int, *args: Any) -> np.ndarray:
+        """`fn` ("grid_bytes", "slide_grid_bytes", "held_bytes", "first_tile_bytes") for arrays of tiles, once per
         distinct (Tm, Tk) (the bounds price every tile of a space at once)."""
         pairs, inv = np.unique(np.stack([np.asarray(tm), np.asarray(tk)], axis=1), axis=0, return_inverse=True)
         f = getattr(self, fn)
-        vals = np.array([f(int(m), int(k), bits) for m, k in pairs], np.int64)
+        vals = np.array([f(int(m), int(k), bits, *args) for m, k in pairs], np.int64)
         return vals[np.asarray(inv).reshape(-1)]
 
     def first_tile_bytes(self, tm: int, tk: int, bits: int) -> int:
         return int(self.tile_bytes(tm, tk, bits, 0))
 
-    def max_tile_bytes(self, tm: int, tk: int, bits: int) -> int:
-        """The largest input tile (what the buffer must hold)."""
-        return int(nbytes(int(self.rows_per_tile(tm).max()) * self.cols * (tk // self.taps), bits))
+    def held_bytes(self, tm: int, tk: int, bits: int, held: str = "") -> int:
+        """What the input buffer must hold: the largest input tile, or with `held` (residency.py)
+        the rows of every band ("m") and/or every channel ("k")."""
+        rows = int(self.band_rows(self.P).sum()) if "m" in held else int(self.rows_per_tile(tm).max())
+        return int(nbytes(rows * self.cols * (self.C if "k" in held else tk // self.taps), bits))
 
     def compulsory_bytes(self, bits: int) -> int:
         """The input the conv touches, once."""
