@@ -2,9 +2,11 @@
 
 A tile's DRAM traffic depends only on which loop is innermost among those that iterate (the reuse
 rule in mapspace.py), so the mapspace collapses to rows (tile, innermost loop, dataflow): at most
-3 per tile and dataflow. Per row, latency is bounded below by the busier of the link and the unit
-plus what can never overlap (the first load, the last store, the off-chip latency), and energy by
-the exact DRAM-side energy plus the unit's MAC energy. The mapper scores rows in bound order and
+3 per tile and dataflow. Where a conv's buffers may hold whole dims (residency.py), each hold adds
+rows whose traffic is the least over the loop orders with that innermost loop. Per row, latency
+is bounded below by the busier of the link and the unit plus what can never overlap (the first
+load, the last store, the off-chip latency), and energy by the exact DRAM-side energy plus the
+unit's MAC energy. The mapper scores rows in bound order and
 stops when the next bound cannot enter the top-K, so it returns the optimum of the whole space
 while fully evaluating only a few hundred mappings. `tests/dataflows/test_bounds.py` holds every
 bound below the true cost.
@@ -70,18 +72,24 @@ def dram_bytes(tiles: np.ndarray, gemm: GemmShape, bits: OperandBits,
     return np.stack(loads, axis=1) * g.batch + stores, stores, visits
 
 
+def input_grids(tiles: np.ndarray, gemm: GemmShape, bits: OperandBits, conv: Any) -> tuple[Any, Any]:
+    """Per tile, the input's bytes over one pass of the tile grid: whole tiles, and sliding bands
+    (None for a GEMM, whose tiles share nothing)."""
+    tm, _, tk = tiles.T
+    if conv is None:
+        return grid_bytes(gemm.M, tm, gemm.K, tk, bits.ifmap), None
+    return conv.per_tile("grid_bytes", tm, tk, bits.ifmap), conv.per_tile("slide_grid_bytes", tm, tk, bits.ifmap)
+
+
 def held_dram_bytes(tiles: np.ndarray, gemm: GemmShape, bits: OperandBits, conv: Any, orders: tuple[str, ...],
-                    hold: tuple[str, str]) -> np.ndarray:
+                    hold: tuple[str, str], grids: tuple[Any, Any] | None = None) -> np.ndarray:
     """(T, 3) total DRAM bytes with buffers that hold `hold`, for m, n or k innermost: the least over
     the `orders` with that innermost loop where the hold takes effect (`Mapping.totals()` of each,
-    every tile at once); inf where there is none."""
+    every tile at once); inf where there is none. `grids`: `input_grids` of the tiles, if known."""
     g = gemm
     tm, tn, tk = tiles.T
     counts = {"m": -(-g.M // tm), "n": -(-g.N // tn), "k": -(-g.K // tk)}
-    if conv is not None:
-        full, slid = (conv.per_tile(f, tm, tk, bits.ifmap) for f in ("grid_bytes", "slide_grid_bytes"))
-    else:
-        full, slid = grid_bytes(g.M, tm, g.K, tk, bits.ifmap), None
+    full, slid = grids if grids is not None else input_grids(tiles, g, bits, conv)
     filt = grid_bytes(g.K, tk, g.N, tn, bits.filter)
     psum = grid_bytes(g.M, tm, g.N, tn, bits.psum)
     out = grid_bytes(g.M, tm, g.N, tn, bits.ofmap)
@@ -140,12 +148,14 @@ def bound_rows(units: dict[str, ComputeUnit], tiles: np.ndarray, gemm: GemmShape
     first_all, last_all = exposed_bytes(tiles, gemm, bits, conv)
     cols: list[list[np.ndarray]] = [[], [], [], [], [], []]
     e = cost.energy
+    grids = input_grids(tiles, gemm, bits, conv) if len(holds) > 1 else None
     for h, hold in enumerate(holds):
         if hold == ("", ""):
             ti, inner = np.nonzero(reachable)
             dram = plain[ti, inner].astype(np.float64)
         else:
-            held = np.where(fits(tiles, hold)[:, None], held_dram_bytes(tiles, gemm, bits, conv, orders, hold), np.inf)
+            held = np.where(fits(tiles, hold)[:, None], held_dram_bytes(tiles, gemm, bits, conv, orders, hold, grids),
+                            np.inf)
             ti, inner = np.nonzero(np.isfinite(held))
             dram = held[ti, inner]
         stores, visits = (a[ti, inner].astype(np.float64) for a in (stores_all, visits_all))

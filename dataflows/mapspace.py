@@ -3,8 +3,10 @@
 A `Mapping` fixes the SRAM tile (Tm, Tn, Tk), the order of the DRAM-level tile loops (outer to
 inner, a permutation of "mnk") and the array's dataflow. Each buffer holds one tile of its operand
 (half its capacity when double-buffered, the other half receiving the next tile); a tile already
-resident is not fetched again. When K is split and k is not the innermost loop, an output tile is
-revisited: its partial sums (acc_bits wide) go out to DRAM and come back (`ofmap_in`).
+resident is not fetched again. A conv's buffers may also hold whole dims of their operand (`hold`,
+residency.py: the input across the K loop while weights stream). When K is split and k is not
+the innermost loop, an output tile is revisited: its partial sums (acc_bits wide) go out to DRAM
+and come back (`ofmap_in`).
 
 `Mapping.tiles()` walks the schedule step by step (what the event-driven runner consumes);
 `Mapping.totals()` is the same traffic in closed form; `Mapping.step_arrays()` is the schedule as

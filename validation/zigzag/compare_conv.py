@@ -36,24 +36,30 @@ def _design():
 
 
 def least_dram_within(mapper, op, conv, cycles_cap: float):
-    """The fewest-DRAM-bytes mapping no slower than `cycles_cap`: (tile, innermost) rows in order of
-    their traffic (exact for m or k innermost, a lower bound for n), each row's orders scored."""
-    from dataflows.bounds import dram_bytes
+    """The fewest-DRAM-bytes mapping no slower than `cycles_cap`: (hold, tile, innermost) rows in
+    order of their traffic (exact for m or k innermost, a lower bound for n), each row's orders scored."""
+    from dataflows.bounds import dram_bytes, held_dram_bytes
     from dataflows.mapper import Resolved, _orders_with_innermost
+    from dataflows.mapspace import ORDERS
 
     g = op.as_gemm()
     space = mapper.space(g, Resolved(), conv)
     tiles = space.tile_array()
-    traffic = dram_bytes(tiles, g, mapper.bits, conv)[0]
+    traffic = np.stack([dram_bytes(tiles, g, mapper.bits, conv)[0] if h == ("", "") else
+                        np.where(space.hold_fit(tiles, h)[:, None],
+                                 held_dram_bytes(tiles, g, mapper.bits, conv, ORDERS, h), np.inf)
+                        for h in space.holds])
     best = None
     for flat in np.argsort(traffic, axis=None, kind="stable").tolist():
-        ti, inner = divmod(flat, 3)
-        if best is not None and traffic[ti, inner] >= best.dram_total_bytes:
+        h, rest = divmod(flat, traffic.shape[1] * 3)
+        ti, inner = divmod(rest, 3)
+        bound = traffic[h, ti, inner]
+        if not np.isfinite(bound) or (best is not None and bound >= best.dram_total_bytes):
             break
-        tile = tuple(tiles[ti].tolist())
-        for o in _orders_with_innermost(space.orders, tile, (g.M, g.N, g.K), inner):
+        tile, hold = tuple(tiles[ti].tolist()), space.holds[h]
+        for o in _orders_with_innermost(space.orders, tile, (g.M, g.N, g.K), inner, hold):
             for df in space.dataflows:
-                c = mapper.cost.evaluate(space.mapping(*tile, o, df))
+                c = mapper.cost.evaluate(space.mapping(*tile, o, df, hold))
                 if c.cycles <= cycles_cap and (best is None or c.dram_total_bytes < best.dram_total_bytes):
                     best = c
     return best
