@@ -89,3 +89,13 @@ def test_instinfer_ratios(inst_rows):
     assert 1.5 < r["c_sparf_over_dense_bs256"] <= 2.08
     assert r["d_kv_share_flexgen_bs64"] > r["d_kv_share_insta_bs64"] > r["d_kv_share_insta2_bs64"]
     assert r["sanity_dense_tok_s_bound_bs64"] == pytest.approx(8.9, rel=0.12)
+
+
+def test_instinfer_implied_host_side(inst_rows):
+    """The paper's ratios imply a FlexGen KV rate below ours and PCIe x4, non-KV seconds per step far above
+    our GPU time, and a DeepSpeed KV rate below PCIe x16: printed, not fitted (README)."""
+    imp = inst.implied(inst_rows, inst.reference())
+    assert imp["flexgen_kv_gbps_table3"] < imp["flexgen_kv_gbps_ours"] < inst_rows["_flexgen_kv_gbps"] < 7
+    assert imp["insta_non_kv_s_ours"] > imp["flexgen_non_kv_s_ours"] > 5 * inst_rows["_insta64_step_s"] * (
+        1 - inst_rows["d_kv_share_insta_bs64"])
+    assert 0 < imp["host_kv_gbps"] < 31.5
