@@ -142,8 +142,8 @@ def phase_cycle(spec, group: int, w: PhaseWork, steady_state: bool = True, windo
     """(ps, bus-busy ps) of a phase. A fractional flush is an expectation: the phase with the whole programs,
     plus the fraction of what one more program costs. With `steady_state`, a window of `window` senses per
     array unit (with at least 16 of each kind of operation, so the mix keeps its proportions) is simulated
-    twice (W and W/2) and the rest extrapolated at the measured period; a window as large as the phase runs
-    it whole."""
+    twice (W and W/2) and the rest extrapolated at the measured period; a phase shorter than four windows runs
+    whole."""
     whole = int(w.programs)
     t, b = _phase(spec, group, w, whole, steady_state, window)
     if w.programs > whole:
@@ -168,7 +168,9 @@ def _phase(spec, group: int, w: PhaseWork, programs: int, steady_state: bool, wi
     kinds = (-(-w.dense_groups // per_page), w.lone_groups, programs)
     # each kind present keeps >= 8 in the half window, so rounding does not bend the mix
     f1 = max([window * spec.units_per_channel / max(1, kinds[0] + kinds[1])] + [16 / n for n in kinds if n])
-    if steady_state and f1 < 1:
+    # extrapolate only where the phase is several windows long: from a window that is a large share of
+    # a short phase the start-up does not scale out, and the whole phase is cheap to simulate anyway
+    if steady_state and f1 <= 0.25:
         w1, w2 = w.scaled(f1, programs, per_page), w.scaled(f1 / 2, programs, per_page)
         (t1, b1), (t2, b2) = simulate_phase(spec, group, w1), simulate_phase(spec, group, w2)
         full = w.scaled(1.0, programs, per_page)
