@@ -66,7 +66,28 @@ def test_flash_weights_cycle_agrees_with_fast():
     wl = {"model": "gpt2", "phase": "decode", "batch": 1, "kv": 128}
     fast, cycle = (archsim.run(design, wl, fidelity=f) for f in ("fast", "cycle"))
     assert _level_bytes(cycle, "ssd") == _level_bytes(fast, "ssd") > 0
-    assert abs(cycle.totals["time_ns"] / fast.totals["time_ns"] - 1) < 0.08
+    assert abs(cycle.totals["time_ns"] / fast.totals["time_ns"] - 1) < 0.01     # +0.02% (was 5.3%: idle refresh debt)
+
+
+def test_flash_weights_cycle_hbm_ops_owe_no_refreshes(tmp_path):
+    """While a weight op streams from the drive, HBM idles for tens of refresh intervals. The HBM ops
+    after it (KV append, attention GEMVs, activation, residuals) must not pay those refreshes back to
+    back when their work arrives: a device refreshes its idle pseudo-channels on time, whatever its
+    sibling on the shared command bus does. Before that was so, they took 3.4x their `fast` time
+    and the step 13% more; a one-layer GPT-2-shaped model shows it in seconds."""
+    import json
+
+    cfg = {"model_type": "gpt2", "n_layer": 1, "n_embd": 256, "n_head": 4, "n_positions": 1024,
+           "vocab_size": 256}
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    design = archsim.load_config(FLASH)
+    wl = {"model": str(tmp_path / "config.json"), "phase": "decode", "batch": 8, "kv": 128}
+    fast, cycle = (archsim.run(design, wl, fidelity=f) for f in ("fast", "cycle"))
+    hbm_only = [i for i, r in enumerate(fast.ops) if set(r.get("levels", {})) == {"offchip"}]
+    assert {fast.ops[i]["name"] for i in hbm_only} >= {"kv_write", "qk", "av", "act", "ffn_residual"}
+    f_hbm, c_hbm = (sum(rep.ops[i]["time_ns"] for i in hbm_only) for rep in (fast, cycle))
+    assert c_hbm < 1.1 * f_hbm, (c_hbm, f_hbm)
+    assert abs(cycle.totals["time_ns"] / fast.totals["time_ns"] - 1) < 0.01
 
 
 def test_weights_on_hbm_too_is_far_faster():
