@@ -47,8 +47,8 @@ def test_cycle_follows_fast(over, b, h, m, e, keep, flops):
 def test_steady_state_extrapolation(over, dense, lone, flush, engine_us):
     """A window simulated twice and extrapolated lands within 5% of the whole phase (phases of four windows
     and more; shorter ones run whole). Search finds mixes of dense and scattered reads 3.4% off: the
-    windows keep the kinds' proportions but not where the scattered senses fall among the pages. The flush programs one page per 64 read as at most (a step appends
-    one token to contexts of 64 and more)."""
+    windows keep the kinds' proportions but not where the scattered senses fall among the pages. The flush
+    programs one page per 64 read as at most (a step appends one token to contexts of 64 and more)."""
     spec = load_flash_spec("instinfer_csd", over)
     w = PhaseWork(dense, lone, flush * (dense / 4 + lone) / 64, engine_us * 1e6)
     whole, _ = phase_cycle(spec, 4096, w, steady_state=False)
