@@ -154,10 +154,13 @@ def bound_rows(units: dict[str, ComputeUnit], tiles: np.ndarray, gemm: GemmShape
             ti, inner = np.nonzero(reachable)
             dram = plain[ti, inner].astype(np.float64)
         else:
-            held = np.where(fits(tiles, hold)[:, None], held_dram_bytes(tiles, gemm, bits, conv, orders, hold, grids),
-                            np.inf)
-            ti, inner = np.nonzero(np.isfinite(held))
-            dram = held[ti, inner]
+            can = np.flatnonzero(fits(tiles, hold))
+            if not len(can):
+                continue
+            held = held_dram_bytes(tiles[can], gemm, bits, conv, orders, hold,
+                                   None if grids is None else tuple(None if x is None else x[can] for x in grids))
+            sub, inner = np.nonzero(np.isfinite(held))
+            ti, dram = can[sub], held[sub, inner]
         stores, visits = (a[ti, inner].astype(np.float64) for a in (stores_all, visits_all))
         first, last = (a[ti].astype(np.float64) for a in (first_all, last_all))
         dram_pj = dram * (e.sram_byte_pj + e.offchip_byte_pj)

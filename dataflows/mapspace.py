@@ -434,11 +434,12 @@ class MapSpace:
         g, b, mem = self.gemm, self.bits, self.mem
         tm, tn, tk = tiles.T
         hi, hf = hold
-        fb = nbytes(np.where("k" in hf, g.K, tk) * np.where("n" in hf, g.N, tn), b.filter)
-        ok = (self._ifmap_bytes(tm, tk, hi) <= mem.usable_bytes("ifmap")) & (fb <= mem.usable_bytes("filter"))
+        ok = nbytes(np.where("k" in hf, g.K, tk) * np.where("n" in hf, g.N, tn), b.filter) <= mem.usable_bytes("filter")
         dims = np.array([g.M, g.N, g.K], np.int64)
         for d in set(hi + hf):
             ok &= tiles[:, DIMS.index(d)] < dims[DIMS.index(d)]
+        if ok.any():               # the input's footprint (a conv's is priced per distinct tile) where still open
+            ok[ok] = self._ifmap_bytes(tm[ok], tk[ok], hi) <= mem.usable_bytes("ifmap")
         return ok
 
     def tile_array(self) -> np.ndarray:

@@ -28,18 +28,18 @@ HOLDABLE = {"ifmap": ("", "k", "m", "mk"), "filter": ("", "k", "n", "kn")}
 def inside(order: str, held: str, role: str, counts: dict[str, Any]) -> tuple[dict[str, Any], Any]:
     """Per dim, whether its loop iterates inside the role's innermost iterating key loop (in the
     residency segment); and whether that key loop is m (the input's bands then follow each other
-    from segment to segment). `counts` are ints or arrays (one per tile)."""
+    from segment to segment). `counts` are ints (plain bools out: the cost model's hot path) or
+    arrays (one per tile)."""
     keys = [d for d in ROLE_DIMS[role] if d not in held]
-    found = np.zeros(np.shape(counts["m"]), bool)
-    at_m = np.zeros_like(found)
+    free: Any = True                  # no key loop that iterates met yet, walking outwards
+    at_m: Any = False
     out = {}
     for d in reversed(order):
-        it = np.asarray(counts[d]) > 1
-        out[d] = ~found & it
+        out[d] = free & (counts[d] > 1)
         if d in keys:
             if d == "m":
                 at_m = at_m | out[d]
-            found = found | it
+            free = free & (counts[d] <= 1)
     return out, at_m
 
 
@@ -61,6 +61,9 @@ def operand_traffic(order: str, held: str, role: str, counts: dict[str, Any], gr
     m loop is the innermost key loop, or m is held and iterates in the segment."""
     ins, at_m = inside(order, held, role, counts)
     other = OTHER[role]
+    if isinstance(ins[other], (bool, np.bool_)):       # one mapping
+        return (slide_grid if slide_grid is not None and (at_m or ins["m"]) else grid) * \
+            (1 if ins[other] else counts[other])
     factor = np.where(ins[other], 1, counts[other])
     if slide_grid is not None:
         grid = np.where(at_m | ins["m"], slide_grid, grid)
