@@ -11,7 +11,8 @@ Reuse kept and lost: the input buffer is a ring of rows, so when the next input 
 just below the resident one in the same channels, the halo rows they share stay and only the new
 rows cross the port (a slide); any other change of input tile (another channel slice, a restart
 at the top for the next filter tile) fetches the whole tile again, halo included. The mapper's
-loop order decides which happens how often (mapspace.py; `Mapping.tiles()` is the reference).
+loop order and what the buffer holds (residency.py) decide which happens how often (mapspace.py;
+`Mapping.tiles()` is the reference).
 
 Kernels of 1x1 keep the plain GEMM view: without a halo the im2col rows are exactly the input
 pixels the conv touches. With N > 1 images, bands never straddle images: Tp divides P, or a tile is
