@@ -1,7 +1,8 @@
 """archsim beside ZigZag on ResNet-18's conv layers on ZigZag's `tpu_like`: DRAM bytes and latency.
 
-ZigZag's figures come from zigzag_tpu_like_resnet18.csv (run_zigzag_conv.py, zigzag-dse 3.9.1; see
-its `source` column), so this runs without ZigZag. The archsim design is compare.py's DESIGN, the
+ZigZag's figures come from zigzag_tpu_like_resnet18.csv, or with `--net others`
+zigzag_tpu_like_others.csv (AlexNet's and MobileNetV2's ungrouped convs); run_zigzag_conv.py wrote
+both (zigzag-dse 3.9.1; see their `source` column), so this runs without ZigZag. The archsim design is compare.py's DESIGN, the
 equivalent of tpu_like (its docstring derives every figure). Per layer:
   * run: `archsim run` on the conv (the mapper's latency objective, fast fidelity);
   * at ZigZag's latency: the mapping with the fewest DRAM bytes among those no slower than ZigZag's
@@ -23,8 +24,8 @@ sys.path.insert(0, str(HERE.parents[1]))
 PORT_BYTES_PER_CYCLE = 8.0          # tpu_like: one 64 bit read/write DRAM port at 1 GHz
 
 
-def zigzag_rows() -> list[dict]:
-    with open(HERE / "zigzag_tpu_like_resnet18.csv") as f:
+def zigzag_rows(net: str = "resnet18") -> list[dict]:
+    with open(HERE / f"zigzag_tpu_like_{net}.csv") as f:
         return list(csv.DictReader(f))
 
 
@@ -65,7 +66,7 @@ def least_dram_within(mapper, op, conv, cycles_cap: float):
     return best
 
 
-def compare(at_zigzag_latency: bool = True) -> list[dict]:
+def compare(at_zigzag_latency: bool = True, net: str = "resnet18") -> list[dict]:
     """Per layer: ZigZag's figures, `archsim run`'s, and (with `at_zigzag_latency`, slow) the
     fewest-byte mapping no slower than ZigZag, and the check of the mapper's objective: its pick's
     bytes beside the fewest of any mapping within its latency window (2% of the fastest)."""
@@ -77,7 +78,7 @@ def compare(at_zigzag_latency: bool = True) -> list[dict]:
 
     design = load_config(_design())
     out = []
-    for r in zigzag_rows():
+    for r in zigzag_rows(net):
         spec = (f"H={r['H']},W={r['W']},R={r['R']},S={r['S']},C={r['C']},F={r['F']},stride={r['stride']},"
                 f"pad={r['pad']},name={r['name']}")
         op = parse_conv(spec)
@@ -108,8 +109,8 @@ def compare(at_zigzag_latency: bool = True) -> list[dict]:
     return out
 
 
-def main() -> int:
-    rows = compare()
+def main(argv: list[str]) -> int:
+    rows = compare(net=argv[1] if argv[:1] == ["--net"] else "resnet18")
     print(f"{'layer':<14} {'k':>1} {'ZigZag B':>9} {'cycles':>8} {'B/cyc':>5} | {'run B':>9} {'ratio':>5} "
           f"{'cycles':>8} | {'at ZZ lat B':>11} {'ratio':>5} {'cycles':>8} | {'pick B':>9} {'2% min B':>9} "
           f"| {'im2col B':>9}")
@@ -132,4 +133,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
