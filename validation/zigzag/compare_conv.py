@@ -2,8 +2,9 @@
 
 ZigZag's figures come from zigzag_tpu_like_resnet18.csv, or with `--net others`
 zigzag_tpu_like_others.csv (AlexNet's and MobileNetV2's ungrouped convs); run_zigzag_conv.py wrote
-both (zigzag-dse 3.9.1; see their `source` column), so this runs without ZigZag. The archsim design is compare.py's DESIGN, the
-equivalent of tpu_like (its docstring derives every figure). Per layer:
+both (zigzag-dse 3.9.1; see their `source` column), so this runs without ZigZag. The archsim
+design is compare.py's DESIGN, the equivalent of tpu_like (its docstring derives every figure).
+Per layer:
   * run: `archsim run` on the conv (the mapper's latency objective, fast fidelity);
   * at ZigZag's latency: the mapping with the fewest DRAM bytes among those no slower than ZigZag's
     reported latency (the same search space, scored by the same cost model): ZigZag's optimiser
