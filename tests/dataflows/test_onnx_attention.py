@@ -1,0 +1,268 @@
+"""ONNX attention, built in code as exporters write it: subgraphs (HF BERT, GPT-2, torch SDPA with GQA,
+nn.MultiheadAttention's bmm) and attention nodes (ONNX Attention, com.microsoft Attention,
+MultiHeadAttention, GroupQueryAttention) lower to one AttentionOp when fused, to the same parts when not."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx", reason="ONNX import is the optional onnx extra")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from archsim.cli import main  # noqa: E402
+from archsim.errors import WorkloadError  # noqa: E402
+from dataflows.ir import AttentionOp  # noqa: E402
+from dataflows.lowering.onnx_graph import lower_onnx  # noqa: E402
+
+F32 = TensorProto.FLOAT
+
+
+def _vi(name, shape, dtype=F32):
+    return helper.make_tensor_value_info(name, dtype, shape)
+
+
+def _const(name, value):
+    return numpy_helper.from_array(np.asarray(value), name)
+
+
+def _model(nodes, inputs, inits=(), opset=17, ms=False, out="y"):
+    g = helper.make_graph(nodes, "attn", [_vi(n, s) for n, s in inputs], [_vi(out, None)], list(inits))
+    ops = [helper.make_opsetid("", opset)] + ([helper.make_opsetid("com.microsoft", 1)] if ms else [])
+    return helper.make_model(g, opset_imports=ops)
+
+
+def _n(op, ins, outs, name, **kw):
+    return helper.make_node(op, ins, outs, name=name, **kw)
+
+
+def _heads(x, B, S, H, E, prefix, perm=(0, 2, 1, 3)):
+    """x (B, S, H*E) -> Reshape (B, S, H, E) -> Transpose: HF's transpose_for_scores."""
+    return ([_n("Reshape", [x, f"{prefix}_shape"], [f"{prefix}_r"], f"{prefix}/Reshape"),
+             _n("Transpose", [f"{prefix}_r"], [f"{prefix}_t"], f"{prefix}/Transpose", perm=list(perm))],
+            [_const(f"{prefix}_shape", np.array([B, S, H, E], np.int64))])
+
+
+def bert(B=2, S=16, H=4, E=16):
+    """HF BERT self-attention: projections, transpose_for_scores, /sqrt(E), + extended mask, softmax,
+    dropout, context, merge heads, output projection."""
+    D = H * E
+    nodes, inits = [], [_const(f"w{c}", np.zeros((D, D), np.float32)) for c in "qkvo"]
+    for c in "qkv":
+        nodes.append(_n("MatMul", ["x", f"w{c}"], [c], f"/self/{c}/MatMul"))
+        more, consts = _heads(c, B, S, H, E, f"/self/{c}", (0, 2, 3, 1) if c == "k" else (0, 2, 1, 3))
+        nodes += more
+        inits += consts
+    nodes += [_n("MatMul", ["/self/q_t", "/self/k_t"], ["s"], "/self/MatMul"),
+              _n("Div", ["s", "sqrt_e"], ["sd"], "/self/Div"),
+              _n("Add", ["sd", "mask"], ["sm"], "/self/Add"),
+              _n("Softmax", ["sm"], ["p"], "/self/Softmax", axis=-1),
+              _n("Dropout", ["p"], ["pd"], "/self/dropout/Dropout"),
+              _n("MatMul", ["pd", "/self/v_t"], ["c"], "/self/MatMul_1"),
+              _n("Transpose", ["c"], ["ct"], "/self/Transpose_3", perm=[0, 2, 1, 3]),
+              _n("Reshape", ["ct", "merge"], ["cm"], "/self/Reshape_3"),
+              _n("MatMul", ["cm", "wo"], ["y"], "/output/MatMul")]
+    inits += [_const("sqrt_e", np.float32(math.sqrt(E))), _const("merge", np.array([B, S, D], np.int64))]
+    return _model(nodes, [("x", [B, S, D]), ("mask", [B, 1, 1, S])], inits)
+
+
+def gpt2(B=1, S=32, H=2, E=8, n_pos=32):
+    """HF GPT-2 eager attention on Q, K, V given in heads: Div, Where(causal bias, scores, min), softmax, A.V."""
+    bias = np.tril(np.ones((n_pos, n_pos), bool)).reshape(1, 1, n_pos, n_pos)
+    nodes = [_n("Transpose", ["k"], ["kt"], "h.0/attn/Transpose", perm=[0, 1, 3, 2]),
+             _n("MatMul", ["q", "kt"], ["s"], "h.0/attn/MatMul"),
+             _n("Div", ["s", "scale"], ["sd"], "h.0/attn/Div"),
+             _n("Where", ["bias", "sd", "minval"], ["sw"], "h.0/attn/Where"),
+             _n("Softmax", ["sw"], ["p"], "h.0/attn/Softmax", axis=3),
+             _n("MatMul", ["p", "v"], ["y"], "h.0/attn/MatMul_1")]
+    inits = [_const("bias", bias), _const("scale", np.float32(math.sqrt(E))), _const("minval", np.float32(-3e38))]
+    return _model(nodes, [(t, [B, H, S, E]) for t in "qkv"], inits)
+
+
+def sdpa_gqa(B=1, H=8, kvh=2, S=16, E=32):
+    """torch scaled_dot_product_attention(is_causal=True) exported at opset 14+, after Llama's repeat_kv:
+    K, V (B, kv, S, E) -> Unsqueeze -> Expand (B, kv, H/kv, S, E) -> Reshape (B, H, S, E)."""
+    rep = H // kvh
+    nodes, inits = [], [_const("rep_shape", np.array([B, kvh, rep, S, E], np.int64)),
+                        _const("heads_shape", np.array([B, H, S, E], np.int64)),
+                        _const("ax2", np.array([2], np.int64)), _const("sq", np.float32(E ** -0.25)),
+                        _const("zero", np.float32(0)), _const("ninf", np.float32(-np.inf)),
+                        _const("ls", np.array([S, S], np.int64))]
+    for c in "kv":
+        nodes += [_n("Unsqueeze", [c, "ax2"], [f"{c}u"], f"/attn/{c}/Unsqueeze"),
+                  _n("Expand", [f"{c}u", "rep_shape"], [f"{c}e"], f"/attn/{c}/Expand"),
+                  _n("Reshape", [f"{c}e", "heads_shape"], [f"{c}h"], f"/attn/{c}/Reshape")]
+    nodes += [_n("Mul", ["q", "sq"], ["qs"], "/attn/Mul"),
+              _n("Transpose", ["kh"], ["kt"], "/attn/Transpose", perm=[0, 1, 3, 2]),
+              _n("Mul", ["kt", "sq"], ["kts"], "/attn/Mul_1"),
+              _n("MatMul", ["qs", "kts"], ["s"], "/attn/MatMul"),
+              _n("ConstantOfShape", ["ls"], ["ones"], "/attn/ConstantOfShape",
+                 value=helper.make_tensor("one", F32, [1], [1.0])),
+              _n("Trilu", ["ones"], ["tri"], "/attn/Trilu", upper=0),
+              _n("Cast", ["tri"], ["trib"], "/attn/Cast", to=TensorProto.BOOL),
+              _n("Where", ["trib", "zero", "ninf"], ["bias"], "/attn/Where"),
+              _n("Add", ["s", "bias"], ["sb"], "/attn/Add"),
+              _n("Softmax", ["sb"], ["p"], "/attn/Softmax", axis=-1),
+              _n("MatMul", ["p", "vh"], ["y"], "/attn/MatMul_1")]
+    return _model(nodes, [("q", [B, H, S, E]), ("k", [B, kvh, S, E]), ("v", [B, kvh, S, E])], inits)
+
+
+def mha_bmm(L=10, N=3, H=4, E=8, S=12):
+    """nn.MultiheadAttention's bmm path: (L, N, H*E) -> view (L, N*H, E) -> transpose; (N*H, L, S) scores."""
+    nodes, inits = [], [_const("scale", np.float32(E ** -0.5))]
+    for c, n in (("q", L), ("k", S), ("v", S)):
+        inits.append(_const(f"{c}_shape", np.array([n, N * H, E], np.int64)))
+        nodes += [_n("Reshape", [c, f"{c}_shape"], [f"{c}r"], f"{c}_view"),
+                  _n("Transpose", [f"{c}r"], [f"{c}t"], f"{c}_tr", perm=[1, 0, 2])]
+    nodes += [_n("Mul", ["qt", "scale"], ["qs"], "q_scaled"),
+              _n("Transpose", ["kt"], ["ktt"], "k_T", perm=[0, 2, 1]),
+              _n("MatMul", ["qs", "ktt"], ["s"], "bmm"),
+              _n("Softmax", ["s"], ["p"], "softmax", axis=-1),
+              _n("MatMul", ["p", "vt"], ["y"], "bmm_1")]
+    return _model(nodes, [("q", [L, N, H * E]), ("k", [S, N, H * E]), ("v", [S, N, H * E])], inits)
+
+
+def the_attention(graph):
+    ops = [op for op in graph if isinstance(op, AttentionOp)]
+    assert len(ops) == 1
+    return ops[0]
+
+
+@pytest.mark.parametrize("build, shape, name", [
+    (bert, dict(B=2, H=4, kv_heads=4, P=16, M=16, E=16, F=16, causal=False), "/self/attention"),
+    (gpt2, dict(B=1, H=2, kv_heads=2, P=32, M=32, E=8, F=8, causal=True), "h.0/attn/attention"),
+    (sdpa_gqa, dict(B=1, H=8, kv_heads=2, P=16, M=16, E=32, F=32, causal=True), "/attn/attention"),
+    (mha_bmm, dict(B=3, H=4, kv_heads=4, P=10, M=12, E=8, F=8, causal=False), "attention_1"),
+])
+def test_exported_subgraphs_fuse_with_their_shape(build, shape, name):
+    g = lower_onnx(build(), fused=True)
+    op = the_attention(g)
+    assert op.shape == shape and op.name == name and g.meta["onnx_unfused"] == []
+    assert not any(o.kind == "softmax" for o in g)          # the softmax, scale and mask went into the op
+
+
+@pytest.mark.parametrize("build", [bert, gpt2, mha_bmm])
+def test_unfused_lowering_is_the_fused_ops_parts(build):
+    """Not fused, the graph keeps its MatMuls and Softmax, and they are the fused op's parts in MACs and bytes."""
+    fused = the_attention(lower_onnx(build(), fused=True))
+    ops = list(lower_onnx(build()))
+    assert not any(isinstance(o, AttentionOp) for o in ops)
+    sm = next(i for i, o in enumerate(ops) if o.kind == "softmax")
+    qk = max(i for i, o in enumerate(ops[:sm]) if o.kind == "gemm")
+    av = sm + next(i for i, o in enumerate(ops[sm:]) if o.kind == "gemm")
+    for part, mine in zip(fused.parts, (ops[qk], ops[sm], ops[av])):
+        assert (part.macs, part.flops, part.bytes) == (mine.macs, mine.flops, mine.bytes), part.name
+
+
+def test_gqa_fused_reads_k_and_v_once_per_kv_head():
+    """GQA: the same MACs as the broadcast MatMuls; K and V are read at kv_heads, not at H."""
+    fused = the_attention(lower_onnx(sdpa_gqa(), fused=True))
+    ops = [o for o in lower_onnx(sdpa_gqa()) if o.kind == "gemm"]
+    assert fused.macs == sum(o.macs for o in ops) == 2 * 8 * 16 * 16 * 32
+    kv_at_h, kv_at_kvh = 8 * 16 * 32, 2 * 16 * 32
+    assert ops[0].bytes - fused.parts[0].bytes == kv_at_h - kv_at_kvh
+
+
+def test_a_softmax_read_elsewhere_stays_unfused_and_is_listed():
+    m = bert()
+    m.graph.output.append(_vi("p", None))                # the probabilities are a model output
+    g = lower_onnx(m, fused=True)
+    assert not any(isinstance(o, AttentionOp) for o in g)
+    assert g.meta["onnx_unfused"] == ["/self/Softmax (its output is not read by one MatMul(., V) alone)"]
+    assert [o.name for o in g] == [o.name for o in lower_onnx(bert())]
+
+
+# ---- attention nodes -----------------------------------------------------------------------------
+def onnx_attention_3d():
+    node = _n("Attention", ["q", "k", "v"], ["y"], "attn0", q_num_heads=8, kv_num_heads=2, is_causal=1)
+    return _model([node], [("q", [2, 16, 8 * 32]), ("k", [2, 16, 2 * 32]), ("v", [2, 16, 2 * 24])], opset=23)
+
+
+def onnx_attention_4d_past():
+    node = _n("Attention", ["q", "k", "v", "", "pk", "pv"], ["y", "present_k", "present_v"], "attn0")
+    ins = [("q", [1, 4, 1, 16]), ("k", [1, 4, 1, 16]), ("v", [1, 4, 1, 16]), ("pk", [1, 4, 63, 16]),
+           ("pv", [1, 4, 63, 16])]
+    return _model([node], ins, opset=23)
+
+
+def ms_attention(**attrs):
+    """com.microsoft Attention (packed QKV projection inside), then a MatMul that needs its output shape."""
+    attrs = {"num_heads": 4, "unidirectional": 1, **attrs}
+    nodes = [_n("Attention", ["x", "wqkv", "b"], ["a"], "ms_attn", domain="com.microsoft", **attrs),
+             _n("MatMul", ["a", "wo"], ["y"], "o_proj")]
+    inits = [_const("wqkv", np.zeros((64, 192), np.float32)), _const("b", np.zeros(192, np.float32)),
+             _const("wo", np.zeros((64, 64), np.float32))]
+    return _model(nodes, [("x", [2, 16, 64])], inits, ms=True)
+
+
+def ms_mha():
+    node = _n("MultiHeadAttention", ["q", "k", "v"], ["y"], "mha", domain="com.microsoft", num_heads=4)
+    return _model([node], [("q", [2, 10, 64]), ("k", [2, 20, 64]), ("v", [2, 20, 32])], ms=True)
+
+
+def ms_gqa(**attrs):
+    attrs = {"num_heads": 8, "kv_num_heads": 2, **attrs}
+    node = _n("GroupQueryAttention", ["q", "k", "v", "pk", "pv"], ["y", "present_k", "present_v"], "gqa",
+              domain="com.microsoft", **attrs)
+    ins = [("q", [1, 8, 256]), ("k", [1, 8, 64]), ("v", [1, 8, 64]), ("pk", [1, 2, 24, 32]), ("pv", [1, 2, 24, 32])]
+    return _model([node], ins, ms=True)
+
+
+@pytest.mark.parametrize("build, shape", [
+    (onnx_attention_3d, dict(B=2, H=8, kv_heads=2, P=16, M=16, E=32, F=24, causal=True)),
+    (onnx_attention_4d_past, dict(B=1, H=4, kv_heads=4, P=1, M=64, E=16, F=16, causal=False)),
+    (ms_attention, dict(B=2, H=4, kv_heads=4, P=16, M=16, E=16, F=16, causal=True)),
+    (ms_mha, dict(B=2, H=4, kv_heads=4, P=10, M=20, E=16, F=8, causal=False)),
+    (ms_gqa, dict(B=1, H=8, kv_heads=2, P=8, M=32, E=32, F=32, causal=True)),
+])
+def test_attention_nodes_lower_to_the_fused_op_or_its_parts(build, shape):
+    fused = lower_onnx(build(), fused=True)
+    op = the_attention(fused)
+    assert op.shape == shape
+    parts = [o for o in lower_onnx(build()) if o.name.startswith(op.name + "/") and o.name != op.name + "/qkv"]
+    assert [p.name for p in parts] == [f"{op.name}/{p.name}" for p in op.parts]
+    assert [(p.macs, p.flops, p.bytes) for p in parts] == [(p.macs, p.flops, p.bytes) for p in op.parts]
+
+
+def test_contrib_attention_projects_qkv_first_and_shapes_flow_on():
+    ops = {o.name: o for o in lower_onnx(ms_attention(), fused=True)}
+    assert list(ops) == ["ms_attn/qkv", "ms_attn", "o_proj"]
+    assert ops["ms_attn/qkv"].macs == 2 * 16 * 64 * 192 and ops["o_proj"].macs == 2 * 16 * 64 * 64
+
+
+@pytest.mark.parametrize("model, match", [
+    (lambda: ms_gqa(local_window_size=4), r"node 'gqa' \(com.microsoft.GroupQueryAttention\): local_window_size 4"),
+    (lambda: ms_attention(num_heads=0), r"node 'ms_attn' \(com.microsoft.Attention\): needs a positive num_heads"),
+    (lambda: ms_attention(qkv_hidden_sizes=[64, 32, 96]), r"node 'ms_attn'.*Q and K hidden sizes differ"),
+    (lambda: ms_gqa(num_heads=6, kv_num_heads=4), r"node 'gqa'.*query heads 6 are not a multiple of kv_num_heads 4"),
+])
+def test_bad_attention_nodes_are_errors_naming_the_node(model, match):
+    with pytest.raises(WorkloadError, match=match):
+        lower_onnx(model(), fused=True)
+
+
+def test_onnx_attention_errors_name_the_node():
+    """ONNX's own checks (3-D inputs without head counts) and ours (the scores asked for as an output)."""
+    node = _n("Attention", ["q", "k", "v"], ["y"], "attn3")
+    m = _model([node], [("q", [2, 16, 64]), ("k", [2, 16, 64]), ("v", [2, 16, 64])], opset=23)
+    with pytest.raises(WorkloadError, match=r"node name: attn3\).*q_num_heads"):
+        lower_onnx(m)
+    node = _n("Attention", ["q", "k", "v"], ["y", "", "", "qk"], "attn4", qk_matmul_output_mode=0)
+    m = _model([node], [(t, [1, 2, 8, 16]) for t in "qkv"], opset=23)
+    with pytest.raises(WorkloadError, match=r"node 'attn4' \(Attention\): its Q K\^T output"):
+        lower_onnx(m, fused=True)
+
+
+def test_fused_onnx_attention_runs_on_fusemax_end_to_end(tmp_path, capsys):
+    path = tmp_path / "gpt2.onnx"
+    onnx.save(gpt2(B=1, S=64, H=2, E=64, n_pos=64), str(path))
+    assert main(["run", "configs/fusemax/fusemax.yaml", "--onnx", str(path), "--fused-attention",
+                 "--json", "-"]) == 0
+    fused = json.loads(capsys.readouterr().out)
+    assert [(o["name"], o["unit"]) for o in fused["ops"]] == [("h.0/attn/attention", "attn")]
+    assert main(["run", "configs/fusemax/fusemax.yaml", "--onnx", str(path), "--json", "-"]) == 0
+    unfused = json.loads(capsys.readouterr().out)
+    assert "attn" not in {o["unit"] for o in unfused["ops"]}
+    dense = sum(o["macs"] * o["count"] for o in unfused["ops"] if o["kind"] == "gemm")
+    assert dense == 2 * 2 * 64 * 64 * 64
+    assert fused["totals"]["macs"] == 2 * 2 * (64 * 65 // 2) * 64    # causal: the unit skips the masked half
