@@ -309,8 +309,8 @@ def _ms_attention(node: Any, shape: Shape) -> AttentionSpec | None:
     _need(node, f"qkv_hidden_sizes {sizes} do not add up to the weight's {w[-1]} columns",
           len(sizes) == 3 and sum(sizes) == w[-1] and len(x) == 3)
     _need(node, f"Q and K hidden sizes differ ({sizes[0]} and {sizes[1]})", sizes[0] == sizes[1])
-    _need(node, "past_present_share_buffer / do_rotary are not lowered",
-          not int(node_attr(node, "past_present_share_buffer", 0)) and not int(node_attr(node, "do_rotary", 0)))
+    _need(node, "past_present_share_buffer: the past's length is not the keys attended",
+          not int(node_attr(node, "past_present_share_buffer", 0)))
     B, S = x[0], x[1]
     E, F = _div(node, sizes[0], H, "Q hidden size"), _div(node, sizes[2], H, "V hidden size")
     past = shape(_inp(node, 4)) if _inp(node, 4) else None

@@ -235,6 +235,7 @@ def test_contrib_attention_projects_qkv_first_and_shapes_flow_on():
     (lambda: ms_attention(num_heads=0), r"node 'ms_attn' \(com.microsoft.Attention\): needs a positive num_heads"),
     (lambda: ms_attention(qkv_hidden_sizes=[64, 32, 96]), r"node 'ms_attn'.*Q and K hidden sizes differ"),
     (lambda: ms_gqa(num_heads=6, kv_num_heads=4), r"node 'gqa'.*query heads 6 are not a multiple of kv_num_heads 4"),
+    (lambda: ms_attention(past_present_share_buffer=1), r"node 'ms_attn'.*past_present_share_buffer"),
 ])
 def test_bad_attention_nodes_are_errors_naming_the_node(model, match):
     with pytest.raises(WorkloadError, match=match):
@@ -260,9 +261,24 @@ def test_fused_onnx_attention_runs_on_fusemax_end_to_end(tmp_path, capsys):
                  "--json", "-"]) == 0
     fused = json.loads(capsys.readouterr().out)
     assert [(o["name"], o["unit"]) for o in fused["ops"]] == [("h.0/attn/attention", "attn")]
+    assert main(["run", "configs/fusemax/fusemax.yaml", "--attention", "B=1,H=2,P=64,M=64,E=64,causal=1",
+                 "--json", "-"]) == 0
+    by_hand = json.loads(capsys.readouterr().out)           # the same op written on the command line
+    assert fused["totals"] == by_hand["totals"]
     assert main(["run", "configs/fusemax/fusemax.yaml", "--onnx", str(path), "--json", "-"]) == 0
     unfused = json.loads(capsys.readouterr().out)
     assert "attn" not in {o["unit"] for o in unfused["ops"]}
     dense = sum(o["macs"] * o["count"] for o in unfused["ops"] if o["kind"] == "gemm")
     assert dense == 2 * 2 * 64 * 64 * 64
     assert fused["totals"]["macs"] == 2 * 2 * (64 * 65 // 2) * 64    # causal: the unit skips the masked half
+
+
+def test_workload_spec_takes_attention_fused_beside_onnx(tmp_path):
+    from archsim.workload import resolve_workload
+
+    path = tmp_path / "bert.onnx"
+    onnx.save(bert(), str(path))
+    wl = resolve_workload({"onnx": str(path), "attention": "fused"})
+    assert sum(isinstance(op, AttentionOp) for op in wl.ops) == 1
+    with pytest.raises(WorkloadError, match="attention must be 'unfused' or 'fused', got 'flash'"):
+        resolve_workload({"onnx": str(path), "attention": "flash"})
