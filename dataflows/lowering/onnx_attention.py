@@ -78,6 +78,7 @@ class GraphIndex:
                 self.consumers[t].append(node)
         self.inits = {i.name: i for i in model.graph.initializer}
         self.outputs = {o.name for o in model.graph.output}
+        self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
 
     def value(self, t: str) -> np.ndarray | None:
         """The value of an initializer or a Constant node's output (None for anything computed)."""
@@ -149,13 +150,13 @@ def _context(ix: GraphIndex, t: str) -> tuple[Any, list[Any]] | None:
     return None
 
 
-def _chain_shapes(ix: GraphIndex, t: str) -> list[tuple[int, ...]]:
-    """Shapes of `t` and of the tensors it is a relayout (or broadcast) of, nearest first."""
-    out = []
+def _chain(ix: GraphIndex, t: str) -> list[tuple[str, Any]]:
+    """`t` and the tensors it is a relayout, broadcast or scaling of, nearest first, each with the
+    node that made it (None where the chain stops)."""
+    out: list[tuple[str, Any]] = []
     for _ in range(16):
-        if t in ix.shapes:
-            out.append(ix.shapes[t])
         node = ix.producer.get(t)
+        out.append((t, node))
         if node is None:
             break
         if node.op_type in HEAD_LAYOUT or (node.op_type in ("Mul", "Div") and ix.scalar_const(node.input[1])):
@@ -173,17 +174,27 @@ def _split_heads(ix: GraphIndex, q: str, lead: tuple[int, ...], E: int) -> tuple
     if len(lead) >= 2:
         return math.prod(lead[:-1]), lead[-1]
     bh = math.prod(lead)
-    for shp in _chain_shapes(ix, q):
+    for t, _ in _chain(ix, q):
+        shp = ix.shapes.get(t, ())
         h = shp[-1] // E if shp and shp[-1] % E == 0 else 0
         if h > 1 and bh % h == 0:
             return bh // h, h
     return bh, 1
 
 
-def _kv_heads(ix: GraphIndex, t: str, per_head: int, H: int) -> int:
-    """K/V heads: the fewest a relayout chain of K (or V) holds before it is broadcast to H (GQA)."""
-    heads = min(math.prod(s) for s in _chain_shapes(ix, t)) // per_head if per_head else H
-    return heads if 0 < heads <= H and H % heads == 0 else H
+def _kv_heads(ix: GraphIndex, t: str, H: int) -> int:
+    """K/V heads: H over the factor Expand or Tile nodes on K's (or V's) relayout chain repeat it by
+    along axes past the batch (GQA's repeat_kv); a broadcast over the batch alone shares K/V, not heads."""
+    rep = 1
+    for _, node in _chain(ix, t):
+        if node is None or node.op_type not in ("Expand", "Tile"):
+            continue
+        a, b = ix.shapes.get(node.input[0]), ix.shapes.get(node.output[0])
+        if a is None or b is None or len(a) > len(b):
+            continue
+        a = (1,) * (len(b) - len(a)) + a
+        rep *= math.prod(y // x for x, y in zip(a[1:], b[1:]) if x and y % x == 0)
+    return H // rep if H % rep == 0 else H
 
 
 def _triangular(a: np.ndarray) -> bool:
@@ -220,16 +231,22 @@ def _causal(ix: GraphIndex, masks: list[str]) -> bool:
     return False
 
 
-def match_subgraph(ix: GraphIndex, softmax: Any) -> AttentionSpec | str:
-    """The attention a Softmax node is the middle of, or why it is not one (a reason)."""
-    s = ix.shapes.get(softmax.input[0])
-    if s is None or len(s) < 2 or node_attr(softmax, "axis", -1) not in (-1, len(s) - 1):
-        return "softmax not over the last axis of a known shape"
+def match_subgraph(ix: GraphIndex, softmax: Any) -> AttentionSpec | str | None:
+    """The attention a Softmax node is the middle of, why it cannot be fused (a reason), or None
+    when nothing around it is attention (no MatMul of two activations on either side)."""
     back = _scores(ix, softmax.input[0])
-    if back is None:
-        return "no MatMul(Q, K^T) before it through scale, mask and layout nodes used only there"
     fwd = _context(ix, softmax.output[0])
-    if fwd is None:
+    qk_ok = back is not None and not any(ix.is_const(t) for t in back[0].input)
+    av_ok = fwd is not None and not ix.is_const(fwd[0].input[1])
+    if not (qk_ok or av_ok):
+        return None
+    s = ix.shapes.get(softmax.input[0])
+    axis = node_attr(softmax, "axis", -1 if ix.opset >= 13 else 1)
+    if s is None or len(s) < 2 or axis not in (-1, len(s) - 1):
+        return "softmax not over the last axis of a known shape"
+    if back is None or not qk_ok:
+        return "no MatMul(Q, K^T) of two activations before it through scale, mask and layout nodes used only there"
+    if fwd is None or not av_ok:
         return "its output is not read by one MatMul(., V) alone"
     qk, before, masks = back
     av, after = fwd
@@ -242,8 +259,8 @@ def match_subgraph(ix: GraphIndex, softmax: Any) -> AttentionSpec | str:
     if v[-2] != M or math.prod(v[:-2]) != math.prod(lead) or math.prod(q[:-2]) != math.prod(lead):
         return f"Q {q}, K^T {kt} and V {v} do not make one attention"
     B, H = _split_heads(ix, qk.input[0], lead, E)
-    kvh = _kv_heads(ix, qk.input[1], B * M * E, H)
-    if _kv_heads(ix, av.input[1], B * M * F, H) != kvh:
+    kvh = _kv_heads(ix, qk.input[1], H)
+    if _kv_heads(ix, av.input[1], H) != kvh:
         return "K and V are broadcast to the query heads differently"
     return AttentionSpec(B, H, kvh, P, M, E, F, _causal(ix, masks), [*before, softmax, *after])
 

@@ -142,14 +142,12 @@ class _Lowering:
         self.n_attention = 0
         if fused:
             ix = GraphIndex(model, shapes)
-            for node in model.graph.node:
-                if node.op_type != "Softmax":
-                    continue
+            for node in (n for n in model.graph.node if n.op_type == "Softmax"):
                 found = match_subgraph(ix, node)
-                if isinstance(found, str):
+                if isinstance(found, AttentionSpec):
+                    self.subgraphs.update({n.output[0]: found for n in found.nodes})
+                elif found is not None:
                     self.unfused.append(f"{node.name or '?'} ({found})")
-                    continue
-                self.subgraphs.update({n.output[0]: found for n in found.nodes})
 
     def shape(self, node: Any, tensor: str) -> tuple[int, ...]:
         try:
@@ -318,7 +316,8 @@ def lower_onnx(source: str | Path | Any, dims: Mapping[str, int] | None = None, 
                skip_unsupported: bool = False, fused: bool = False) -> Graph:
     """The IR graph of an ONNX model; unsupported nodes fail (naming them) unless `skip_unsupported`,
     which lists them in `graph.meta["onnx_skipped"]`. `fused`: attention subgraphs and nodes become one
-    attention op each; Softmax nodes that are not part of one are listed in `meta["onnx_unfused"]`."""
+    attention op each; Softmax nodes between attention's MatMuls that cannot be fused are listed, with
+    the reason, in `meta["onnx_unfused"]`."""
     where = str(source) if isinstance(source, (str, Path)) else "<onnx model>"
     model = load_model(source)
     _fix_inputs(model, dict(dims or {}), where)

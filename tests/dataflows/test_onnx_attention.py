@@ -282,3 +282,27 @@ def test_workload_spec_takes_attention_fused_beside_onnx(tmp_path):
     assert sum(isinstance(op, AttentionOp) for op in wl.ops) == 1
     with pytest.raises(WorkloadError, match="attention must be 'unfused' or 'fused', got 'flash'"):
         resolve_workload({"onnx": str(path), "attention": "flash"})
+
+
+def test_a_classifier_softmax_is_no_attention():
+    """Softmax(MatMul(x, W)) as a model output: not attention, so neither fused nor listed; a Softmax at
+    opset 11 takes axis 1 by default, so between attention's MatMuls it is not over the keys."""
+    nodes = [_n("MatMul", ["x", "w"], ["z"], "fc"), _n("Softmax", ["z"], ["y"], "probs", axis=-1)]
+    g = lower_onnx(_model(nodes, [("x", [4, 32])], [_const("w", np.zeros((32, 10), np.float32))]), fused=True)
+    assert [o.kind for o in g] == ["gemm", "softmax"] and g.meta["onnx_unfused"] == []
+    m = gpt2()
+    m.opset_import[0].version = 11
+    del m.graph.node[4].attribute[:]
+    assert lower_onnx(m, fused=True).meta["onnx_unfused"] == [
+        "h.0/attn/Softmax (softmax not over the last axis of a known shape)"]
+
+
+def test_k_and_v_broadcast_over_the_batch_are_not_gqa():
+    """Cross-attention to one memory shared by the batch: K, V (1, H, M, E) expanded to (B, H, M, E)."""
+    nodes = [_n("Expand", [c, "bshape"], [f"{c}b"], f"expand_{c}") for c in "kv"]
+    nodes += [_n("Transpose", ["kb"], ["kt"], "kt", perm=[0, 1, 3, 2]), _n("MatMul", ["q", "kt"], ["s"], "qk"),
+              _n("Softmax", ["s"], ["p"], "sm", axis=-1), _n("MatMul", ["p", "vb"], ["y"], "av")]
+    m = _model(nodes, [("q", [3, 4, 5, 8]), ("k", [1, 4, 7, 8]), ("v", [1, 4, 7, 8])],
+               [_const("bshape", np.array([3, 4, 7, 8], np.int64))])
+    assert the_attention(lower_onnx(m, fused=True)).shape == dict(B=3, H=4, kv_heads=4, P=5, M=7, E=8, F=8,
+                                                                  causal=False)
