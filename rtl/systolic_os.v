@@ -5,33 +5,12 @@
 module systolic_os #(
     parameter integer R    = 4,
     parameter integer C    = 4,
-    parameter integer DW   = 8,
-    parameter integer AW   = 32,
-    parameter integer IW   = 16,
-    parameter integer CW   = 32,
-    parameter integer MAXM = 16,
-    parameter integer MAXN = 16,
-    parameter integer MAXK = 16,
     // Fault injection, for proving the co-simulation catches a broken core: FAULT=1 gives row 1's
     // input skew one register too many. 0 (the default) elaborates to the exact same netlist.
-    parameter integer FAULT = 0
+    parameter integer FAULT = 0,
+`include "gemm_params.vh"
 ) (
-    input  wire              clk,
-    input  wire              rst,
-    input  wire              ld_we,
-    input  wire              ld_sel,
-    input  wire [IW-1:0]     ld_addr,
-    input  wire [DW-1:0]     ld_data,
-    input  wire              start,
-    input  wire [IW-1:0]     dim_m,
-    input  wire [IW-1:0]     dim_n,
-    input  wire [IW-1:0]     dim_k,
-    output wire              busy,
-    output wire              done,
-    output wire [CW-1:0]     cycles,
-    output wire [C-1:0]      out_valid,
-    output wire [C-1:0]      out_last,
-    output wire [C*AW-1:0]   out_data,
+`include "gemm_port.vh"
     output wire [R*C*AW-1:0] dbg_acc,
     output wire [R*C-1:0]    dbg_valid
 );
@@ -39,19 +18,12 @@ module systolic_os #(
     localparam [IW-1:0] CWD = C[IW-1:0];
     localparam [IW-1:0] ONE = 1;
 
-    reg  [IW-1:0] m_q, n_q, k_q;
-    always @(posedge clk) begin
-        if (rst) begin
-            m_q <= ONE; n_q <= ONE; k_q <= ONE;
-        end else if (start && !busy) begin
-            m_q <= dim_m; n_q <= dim_n; k_q <= dim_k;
-        end
-    end
-
     wire          issuing;
+    wire [IW-1:0] m_q, n_q, k_q;    // the latched dimensions
     wire [IW-1:0] t, fr, fc;
-    gemm_ctrl #(.R(R), .C(C), .IW(IW), .CW(CW)) u_ctrl (
-        .clk(clk), .rst(rst), .start(start), .s_r(m_q), .s_c(n_q), .t_len(k_q),
+    gemm_ctrl #(.R(R), .C(C), .IW(IW), .CW(CW), .WS(0)) u_ctrl (
+        .clk(clk), .rst(rst), .start(start), .dim_m(dim_m), .dim_n(dim_n), .dim_k(dim_k),
+        .m_q(m_q), .n_q(n_q), .k_q(k_q),
         .fold_out(out_valid[C-1] & out_last[C-1]), .busy(busy), .done(done), .cycles(cycles),
         .issuing(issuing), .t(t), .fr(fr), .fc(fc));
 
@@ -81,12 +53,10 @@ module systolic_os #(
         end
     endgenerate
 
-    gemm_buf #(.DW(DW), .ROWS(MAXM), .COLS(MAXK), .LANES(R), .IW(IW)) u_abuf (
-        .clk(clk), .we(ld_we && !ld_sel), .waddr(ld_addr), .wdata(ld_data),
-        .ren(a_en), .rrow(a_row), .rcol(a_col), .rdata(a_edge));
-    gemm_buf #(.DW(DW), .ROWS(MAXK), .COLS(MAXN), .LANES(C), .IW(IW)) u_bbuf (
-        .clk(clk), .we(ld_we && ld_sel), .waddr(ld_addr), .wdata(ld_data),
-        .ren(b_en), .rrow(b_row), .rcol(b_col), .rdata(b_edge));
+    gemm_operands #(.DW(DW), .IW(IW), .MAXM(MAXM), .MAXN(MAXN), .MAXK(MAXK), .LA(R), .LB(C)) u_ops (
+        .clk(clk), .ld_we(ld_we), .ld_sel(ld_sel), .ld_addr(ld_addr), .ld_data(ld_data),
+        .a_en(a_en), .a_row(a_row), .a_col(a_col), .a_data(a_edge),
+        .b_en(b_en), .b_row(b_row), .b_col(b_col), .b_data(b_edge));
 
     // PE grid, flat index i*C+j
     wire signed [DW-1:0] a_q [0:R*C-1];

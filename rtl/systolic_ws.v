@@ -6,33 +6,12 @@
 module systolic_ws #(
     parameter integer R    = 4,
     parameter integer C    = 4,
-    parameter integer DW   = 8,
-    parameter integer AW   = 32,
-    parameter integer IW   = 16,
-    parameter integer CW   = 32,
-    parameter integer MAXM = 16,
-    parameter integer MAXN = 16,
-    parameter integer MAXK = 16,
     // Fault injection, for proving the co-simulation catches a broken core: FAULT=1 gives row 1's
     // input skew one register too many. 0 (the default) elaborates to the exact same netlist.
-    parameter integer FAULT = 0
+    parameter integer FAULT = 0,
+`include "gemm_params.vh"
 ) (
-    input  wire              clk,
-    input  wire              rst,
-    input  wire              ld_we,
-    input  wire              ld_sel,
-    input  wire [IW-1:0]     ld_addr,
-    input  wire [DW-1:0]     ld_data,
-    input  wire              start,
-    input  wire [IW-1:0]     dim_m,
-    input  wire [IW-1:0]     dim_n,
-    input  wire [IW-1:0]     dim_k,
-    output wire              busy,
-    output wire              done,
-    output wire [CW-1:0]     cycles,
-    output wire [C-1:0]      out_valid,
-    output wire [C-1:0]      out_last,
-    output wire [C*AW-1:0]   out_data,
+`include "gemm_port.vh"
     output wire [R*C*AW-1:0] dbg_acc,
     output wire [R*C-1:0]    dbg_valid
 );
@@ -41,19 +20,12 @@ module systolic_ws #(
     localparam [IW-1:0] ONE = 1;
     localparam integer LW = 1 + IW + DW;   // weight lane: {valid, row, data}
 
-    reg  [IW-1:0] m_q, n_q, k_q;
-    always @(posedge clk) begin
-        if (rst) begin
-            m_q <= ONE; n_q <= ONE; k_q <= ONE;
-        end else if (start && !busy) begin
-            m_q <= dim_m; n_q <= dim_n; k_q <= dim_k;
-        end
-    end
-
     wire          issuing;
+    wire [IW-1:0] m_q, n_q, k_q;    // the latched dimensions
     wire [IW-1:0] t, fr, fc;
-    gemm_ctrl #(.R(R), .C(C), .IW(IW), .CW(CW)) u_ctrl (
-        .clk(clk), .rst(rst), .start(start), .s_r(k_q), .s_c(n_q), .t_len(m_q),
+    gemm_ctrl #(.R(R), .C(C), .IW(IW), .CW(CW), .WS(1)) u_ctrl (
+        .clk(clk), .rst(rst), .start(start), .dim_m(dim_m), .dim_n(dim_n), .dim_k(dim_k),
+        .m_q(m_q), .n_q(n_q), .k_q(k_q),
         .fold_out(out_valid[C-1] & out_last[C-1]), .busy(busy), .done(done), .cycles(cycles),
         .issuing(issuing), .t(t), .fr(fr), .fc(fc));
 
@@ -85,12 +57,10 @@ module systolic_ws #(
         end
     endgenerate
 
-    gemm_buf #(.DW(DW), .ROWS(MAXM), .COLS(MAXK), .LANES(R), .IW(IW)) u_abuf (
-        .clk(clk), .we(ld_we && !ld_sel), .waddr(ld_addr), .wdata(ld_data),
-        .ren(a_en), .rrow(a_row), .rcol(a_col), .rdata(a_edge));
-    gemm_buf #(.DW(DW), .ROWS(MAXK), .COLS(MAXN), .LANES(C), .IW(IW)) u_bbuf (
-        .clk(clk), .we(ld_we && ld_sel), .waddr(ld_addr), .wdata(ld_data),
-        .ren(w_en), .rrow(w_row), .rcol(w_col), .rdata(w_edge));
+    gemm_operands #(.DW(DW), .IW(IW), .MAXM(MAXM), .MAXN(MAXN), .MAXK(MAXK), .LA(R), .LB(C)) u_ops (
+        .clk(clk), .ld_we(ld_we), .ld_sel(ld_sel), .ld_addr(ld_addr), .ld_data(ld_data),
+        .a_en(a_en), .a_row(a_row), .a_col(a_col), .a_data(a_edge),
+        .b_en(w_en), .b_row(w_row), .b_col(w_col), .b_data(w_edge));
 
     wire signed [DW-1:0] a_q [0:R*C-1];
     wire                 v_q [0:R*C-1];

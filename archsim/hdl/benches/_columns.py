@@ -11,6 +11,7 @@ from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 from archsim.hdl.gemm_port import load, unpack
 
 AW, DW = 32, 8
+SHARED_RTL = ("gemm_buf.v", "gemm_operands.v", "gemm_rows.v")   # operand buffers and row sequencer (rtl/)
 
 
 def operands(M: int, N: int, K: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -22,6 +23,15 @@ def operands(M: int, N: int, K: int, seed: int) -> tuple[np.ndarray, np.ndarray]
     else:
         A = rng.integers(-128, 128, (M, K))
     return A, rng.integers(-128, 128, (K, N))
+
+
+def fold_columns(B: np.ndarray, C: int) -> list[np.ndarray]:
+    """B in folds of C columns, [K, C] each, the last zero-padded: what the C PEs see fold by fold."""
+    K, N = B.shape
+    folds = -(-N // C)
+    Bp = np.zeros((K, folds * C), np.int64)
+    Bp[:, :N] = B
+    return [Bp[:, f * C:(f + 1) * C] for f in range(folds)]
 
 
 def wrap(x: np.ndarray, bits: int = AW) -> np.ndarray:

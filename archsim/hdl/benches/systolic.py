@@ -36,7 +36,8 @@ def _skew_fault_mismatch(dataflow: str):
 for _df in ("os", "ws"):
     register_core(RtlCore(
         name=_df, family="systolic", top=f"systolic_{_df}", bench=__name__, params=_params,
-        sources=("gemm_ctrl.v", "delay_line.v", "gemm_buf.v", f"pe_{_df}.v", f"systolic_{_df}.v"),
+        sources=("gemm_ctrl.v", "delay_line.v", "gemm_buf.v", "gemm_operands.v", f"pe_{_df}.v",
+                 f"systolic_{_df}.v"),
         model="pipelined model", options={"dataflow": _df},
         fault=FaultInjection(what="row 1's input skew one register too long", min_rows=2,
                              first_mismatch=_skew_fault_mismatch(_df))))
