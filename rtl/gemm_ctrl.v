@@ -13,12 +13,12 @@ module gemm_ctrl #(
     input  wire          clk,
     input  wire          rst,
     input  wire          start,
-    input  wire [IW-1:0] dim_m,    // the GEMM port's dimensions, latched at start
+    input  wire [IW-1:0] dim_m,    // the GEMM port's dimensions, latched at start as:
     input  wire [IW-1:0] dim_n,
     input  wire [IW-1:0] dim_k,
-    output reg  [IW-1:0] m_q,
-    output reg  [IW-1:0] n_q,
-    output reg  [IW-1:0] k_q,
+    output reg  [IW-1:0] s_r,      // spatial extent on rows (M, or K in WS)
+    output reg  [IW-1:0] s_c,      // spatial extent on columns (N)
+    output reg  [IW-1:0] t_len,    // streamed steps per fold (K, or M in WS)
     input  wire          fold_out, // last result of a fold is on the last column's port
     output reg           busy,
     output reg           done,
@@ -33,10 +33,6 @@ module gemm_ctrl #(
     localparam [IW-1:0] ONE = 1;
     localparam [CW-1:0] CYC_ONE = 1;
 
-    wire [IW-1:0] s_r   = (WS != 0) ? k_q : m_q;   // spatial extent on rows
-    wire [IW-1:0] s_c   = n_q;              // spatial extent on columns
-    wire [IW-1:0] t_len = (WS != 0) ? m_q : k_q;   // streamed steps per fold
-
     wire [IW-1:0] fr_n    = (s_r + RW - ONE) / RW;
     wire [IW-1:0] fc_n    = (s_c + CWD - ONE) / CWD;
     wire [IW-1:0] period  = (t_len > RW) ? t_len : RW;
@@ -45,11 +41,11 @@ module gemm_ctrl #(
 
     always @(posedge clk) begin
         if (rst) begin
-            m_q <= ONE; n_q <= ONE; k_q <= ONE;
+            s_r <= ONE; s_c <= ONE; t_len <= ONE;
             busy <= 1'b0; done <= 1'b0; cycles <= {CW{1'b0}}; issuing <= 1'b0;
             t <= {IW{1'b0}}; fr <= {IW{1'b0}}; fc <= {IW{1'b0}}; folds_out <= {IW{1'b0}};
         end else if (start && !busy) begin
-            m_q <= dim_m; n_q <= dim_n; k_q <= dim_k;
+            s_r <= (WS != 0) ? dim_k : dim_m; s_c <= dim_n; t_len <= (WS != 0) ? dim_m : dim_k;
             busy <= 1'b1; done <= 1'b0; cycles <= {CW{1'b0}}; issuing <= 1'b1;
             t <= {IW{1'b0}}; fr <= {IW{1'b0}}; fc <= {IW{1'b0}}; folds_out <= {IW{1'b0}};
         end else if (busy) begin
