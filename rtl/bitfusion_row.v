@@ -33,31 +33,15 @@ module bitfusion_row #(
         else if (run) k0 <= last_step ? {IW{1'b0}} : k0 + FW;
     end
 
-    wire [F*DW-1:0] a_vals;
-    wire [F-1:0]    a_en;
-    wire [F*IW-1:0] a_r, a_c;
-    genvar f, j;
-    generate
-        for (f = 0; f < F; f = f + 1) begin : g_a
-            assign a_en[f] = run && (k0 + f[IW-1:0] < k_dim);
-            assign a_r[f*IW +: IW] = m;
-            assign a_c[f*IW +: IW] = k0 + f[IW-1:0];
-        end
-    endgenerate
-
+    // a brick: F consecutive k of row m, and their weights for each unit's column
+    wire [F*DW-1:0]   a_vals;
     wire [F*C*DW-1:0] w_vals;
-    wire [F*C-1:0]    w_en;
-    wire [F*C*IW-1:0] w_r, w_c;
-    reg  [C*AW-1:0]   acc, res;
-    assign out_data = res;
+    gemm_brick #(.DW(DW), .IW(IW), .MAXM(MAXM), .MAXN(MAXN), .MAXK(MAXK), .L(F), .C(C)) u_brick (
+        .clk(clk), .ld_we(ld_we), .ld_sel(ld_sel), .ld_addr(ld_addr), .ld_data(ld_data), .run(run), .m(m),
+        .k0(k0), .fc0(fc0), .k_dim(k_dim), .n_dim(n_dim), .a_data(a_vals), .b_data(w_vals));
+    genvar j;
     generate
         for (j = 0; j < C; j = j + 1) begin : g_unit
-            wire [IW-1:0] n = fc0 + j[IW-1:0];
-            for (f = 0; f < F; f = f + 1) begin : g_w
-                assign w_en[f*C + j] = a_en[f] && (n < n_dim);
-                assign w_r[(f*C + j)*IW +: IW] = k0 + f[IW-1:0];
-                assign w_c[(f*C + j)*IW +: IW] = n;
-            end
             // the 16 bricks and the shift-add tree
             reg [AW-1:0] tree;
             reg signed [2:0] sa, sw;
@@ -77,21 +61,8 @@ module bitfusion_row #(
                             tree = tree + ({{(AW-6){pr[5]}}, pr} << (2 * (bi + bj)));
                         end
             end
-            wire [AW-1:0] next = acc[j*AW +: AW] + tree;
-            assign dbg_acc[j*AW +: AW] = acc[j*AW +: AW];
-            always @(posedge clk) begin
-                if (rst || (start && !busy)) begin
-                    acc[j*AW +: AW] <= {AW{1'b0}};
-                    res[j*AW +: AW] <= {AW{1'b0}};
-                end else if (run) begin
-                    acc[j*AW +: AW] <= row_end ? {AW{1'b0}} : next;
-                    if (capture) res[j*AW +: AW] <= next;
-                end
-            end
+            row_acc #(.AW(AW)) u_acc (.clk(clk), .rst(rst), .init(start && !busy), .en(run), .last(capture),
+                .add(tree), .sum(dbg_acc[j*AW +: AW]), .result(out_data[j*AW +: AW]));
         end
     endgenerate
-    gemm_operands #(.DW(DW), .IW(IW), .MAXM(MAXM), .MAXN(MAXN), .MAXK(MAXK), .LA(F), .LB(F*C)) u_ops (
-        .clk(clk), .ld_we(ld_we), .ld_sel(ld_sel), .ld_addr(ld_addr), .ld_data(ld_data),
-        .a_en(a_en), .a_row(a_r), .a_col(a_c), .a_data(a_vals),
-        .b_en(w_en), .b_row(w_r), .b_col(w_c), .b_data(w_vals));
 endmodule

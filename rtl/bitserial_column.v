@@ -21,7 +21,7 @@ module bitserial_column #(
     localparam integer  PB = (DW > 1) ? $clog2(DW) : 1;        // bit-position width
     localparam [PB-1:0] TOP = DW[PB-1:0] - 1'b1;
 
-    wire           run, capture, row_end;
+    wire           run, capture, row_end;   // capture = row_end (LAT 1)
     wire [IW-1:0]  n_dim, k_dim, fc0, m;
     reg  [IW-1:0]  k0;
     reg  [L*DW-1:0] served;          // SKIP=1: bits of each lane already issued
@@ -32,18 +32,16 @@ module bitserial_column #(
         .out_last(out_last), .capture(capture), .run(run), .m(m), .fc0(fc0), .n_dim(n_dim), .k_dim(k_dim));
 
     // ---- A lanes: the brick's activations, and each lane's bit this cycle ------------------------
-    wire [L*DW-1:0] a_brick;
-    wire [L-1:0]    a_en;
-    wire [L*IW-1:0] a_row, a_col;
+    wire [L*DW-1:0]   a_brick;
+    wire [L*C*DW-1:0] b_all;
+    gemm_brick #(.DW(DW), .IW(IW), .MAXM(MAXM), .MAXN(MAXN), .MAXK(MAXK), .L(L), .C(C)) u_brick (
+        .clk(clk), .ld_we(ld_we), .ld_sel(ld_sel), .ld_addr(ld_addr), .ld_data(ld_data), .run(run), .m(m),
+        .k0(k0), .fc0(fc0), .k_dim(k_dim), .n_dim(n_dim), .a_data(a_brick), .b_data(b_all));
     wire [L-1:0]    lane_has, lane_more, lane_neg;
     wire [L*PB-1:0] lane_pos;
     genvar l, j;
     generate
         for (l = 0; l < L; l = l + 1) begin : g_lane
-            wire [IW-1:0] k = k0 + l[IW-1:0];
-            assign a_en[l] = run && (k < k_dim);
-            assign a_row[l*IW +: IW] = m;
-            assign a_col[l*IW +: IW] = k;
             wire [DW-1:0] a = a_brick[l*DW +: DW];
             if (SKIP != 0) begin : g_skip
                 wire [DW-1:0] mag = a[DW-1] ? (~a + 1'b1) : a;
@@ -74,20 +72,10 @@ module bitserial_column #(
     assign row_end = run && brick_last && last_brick;
 
     // ---- B: L x C weights, and the columns' adder trees -----------------------------------------
-    wire [L*C*DW-1:0] b_all;
-    wire [L*C-1:0]    b_en;
-    wire [L*C*IW-1:0] b_r, b_c;
-    reg  [C*AW-1:0]   acc, res;
     generate
         for (j = 0; j < C; j = j + 1) begin : g_col
-            wire [IW-1:0] n = fc0 + j[IW-1:0];
             reg  [AW-1:0] tree;
             integer q;
-            for (l = 0; l < L; l = l + 1) begin : g_port
-                assign b_en[l*C + j] = a_en[l] && (n < n_dim);
-                assign b_r[(l*C + j)*IW +: IW] = k0 + l[IW-1:0];
-                assign b_c[(l*C + j)*IW +: IW] = n;
-            end
             always @(*) begin
                 tree = {AW{1'b0}};
                 for (q = 0; q < L; q = q + 1) begin
@@ -99,24 +87,10 @@ module bitserial_column #(
                                 << lane_pos[q*PB +: PB]);
                 end
             end
-            wire [AW-1:0] next = acc[j*AW +: AW] + tree;
-            assign dbg_acc[j*AW +: AW] = acc[j*AW +: AW];
-            always @(posedge clk) begin
-                if (rst || (start && !busy)) begin
-                    acc[j*AW +: AW] <= {AW{1'b0}};
-                    res[j*AW +: AW] <= {AW{1'b0}};
-                end else if (run) begin
-                    acc[j*AW +: AW] <= row_end ? {AW{1'b0}} : next;
-                    if (capture) res[j*AW +: AW] <= next;
-                end
-            end
+            row_acc #(.AW(AW)) u_acc (.clk(clk), .rst(rst), .init(start && !busy), .en(run), .last(capture),
+                .add(tree), .sum(dbg_acc[j*AW +: AW]), .result(out_data[j*AW +: AW]));
         end
     endgenerate
-    assign out_data = res;
-    gemm_operands #(.DW(DW), .IW(IW), .MAXM(MAXM), .MAXN(MAXN), .MAXK(MAXK), .LA(L), .LB(L*C)) u_ops (
-        .clk(clk), .ld_we(ld_we), .ld_sel(ld_sel), .ld_addr(ld_addr), .ld_data(ld_data),
-        .a_en(a_en), .a_row(a_row), .a_col(a_col), .a_data(a_brick),
-        .b_en(b_en), .b_row(b_r), .b_col(b_c), .b_data(b_all));
 
     // ---- the brick walk (rows and folds: gemm_rows) -----------------------------------------------
     integer s;

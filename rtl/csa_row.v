@@ -30,23 +30,17 @@ module csa_row #(
         else if (run) k <= row_end ? {IW{1'b0}} : k + ONE;
     end
 
+    // a brick of one k: A[m][k] and B[k][fc0 + j] for the C PEs
     wire [DW-1:0]   a_val;
     wire [C*DW-1:0] b_row;
-    wire [C-1:0]    b_en;
-    wire [C*IW-1:0] b_r, b_c;
+    gemm_brick #(.DW(DW), .IW(IW), .MAXM(MAXM), .MAXN(MAXN), .MAXK(MAXK), .L(1), .C(C)) u_brick (
+        .clk(clk), .ld_we(ld_we), .ld_sel(ld_sel), .ld_addr(ld_addr), .ld_data(ld_data), .run(issue), .m(m),
+        .k0(k), .fc0(fc0), .k_dim(k_dim), .n_dim(n_dim), .a_data(a_val), .b_data(b_row));
     reg  [C*AW-1:0] res;
     assign out_data = res;
-    gemm_operands #(.DW(DW), .IW(IW), .MAXM(MAXM), .MAXN(MAXN), .MAXK(MAXK), .LA(1), .LB(C)) u_ops (
-        .clk(clk), .ld_we(ld_we), .ld_sel(ld_sel), .ld_addr(ld_addr), .ld_data(ld_data),
-        .a_en(issue), .a_row(m), .a_col(k), .a_data(a_val),
-        .b_en(b_en), .b_row(b_r), .b_col(b_c), .b_data(b_row));
     genvar j;
     generate
         for (j = 0; j < C; j = j + 1) begin : g_pe
-            wire [IW-1:0] n = fc0 + j[IW-1:0];
-            assign b_en[j] = issue && (n < n_dim);
-            assign b_r[j*IW +: IW] = k;
-            assign b_c[j*IW +: IW] = n;
             wire [AW-1:0] s, c;
             csa_pe #(.DW(DW), .AW(AW)) pe (
                 .clk(clk), .rst(rst), .in_valid(issue), .in_clear(issue && k == 0),

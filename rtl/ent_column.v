@@ -77,7 +77,6 @@ module ent_column #(
     wire [C-1:0]    b_en;
     wire [C*IW-1:0] b_r, b_c;
     wire [AW-1:0]   shift = {{(AW-3){1'b0}}, pend_b, 1'b0};   // 2 * b of the pass being resolved
-    reg  [C*AW-1:0] total, out_q;
     generate
         for (j = 0; j < C; j = j + 1) begin : g_pe
             wire [IW-1:0] n = fc0 + j[IW-1:0];
@@ -88,20 +87,14 @@ module ent_column #(
             ent_pe #(.DW(DW), .PW(AW)) pe (
                 .clk(clk), .rst(rst), .en(run), .clear(pass_start), .digit(digit),
                 .b(b_row[j*DW +: DW]), .sum(s), .carry(c));
-            wire [AW-1:0] resolved = total[j*AW +: AW] + ((s + c) << shift);   // the one CPA of a pass
             assign dbg_acc[j*AW +: AW] = s + c;
-            always @(posedge clk) begin
-                if (rst || (start && !busy)) begin
-                    total[j*AW +: AW] <= {AW{1'b0}};
-                    out_q[j*AW +: AW] <= {AW{1'b0}};
-                end else if (pend) begin
-                    total[j*AW +: AW] <= capture ? {AW{1'b0}} : resolved;
-                    if (capture) out_q[j*AW +: AW] <= resolved;
-                end
-            end
+            // the one CPA of a pass: the row total plus the pass value weighted by its digit position
+            /* verilator lint_off PINCONNECTEMPTY */
+            row_acc #(.AW(AW)) u_total (.clk(clk), .rst(rst), .init(start && !busy), .en(pend), .last(capture),
+                .add((s + c) << shift), .sum(), .result(out_data[j*AW +: AW]));
+            /* verilator lint_on PINCONNECTEMPTY */
         end
     endgenerate
-    assign out_data = out_q;
     gemm_operands #(.DW(DW), .IW(IW), .MAXM(MAXM), .MAXN(MAXN), .MAXK(MAXK), .LA(4), .LB(C)) u_ops (
         .clk(clk), .ld_we(ld_we), .ld_sel(ld_sel), .ld_addr(ld_addr), .ld_data(ld_data),
         .a_en(a_en), .a_row(a_row), .a_col(a_col), .a_data(a_grp),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import cocotb
 import numpy as np
 
-from archsim.hdl.benches._columns import SHARED_RTL, check, fold_columns, run_gemm, wrap
+from archsim.hdl.benches._columns import SHARED_RTL, bricks, check, run_gemm, wrap
 from archsim.hdl.gemm_port import bench_config, report, reset
 from archsim.hdl.registry import RtlCore, register_core
 from archsim.units.bitweight.engine import Schedule, cycle_cost
@@ -34,14 +34,10 @@ for _name, (_pa, _pw) in MODES.items():
 
 def acc_trace(A: np.ndarray, B: np.ndarray, C: int, F: int) -> np.ndarray:
     """Each unit's accumulator after every step: F MACs of one row a step, cleared after the row."""
-    M, K = A.shape
-    out = []
-    for cols in fold_columns(B, C):
-        for m in range(M):
-            acc = np.zeros(C, np.int64)
-            for k0 in range(0, K, F):
-                acc = acc + A[m, k0:k0 + F] @ cols[k0:k0 + F]
-                out.append(np.zeros(C, np.int64) if k0 + F >= K else acc.copy())
+    out, acc = [], np.zeros(C, np.int64)
+    for m, cols, ks, row_end in bricks(A, B, C, F):
+        acc = np.zeros(C, np.int64) if row_end else acc + A[m, ks.start:ks.stop] @ cols[ks.start:ks.stop]
+        out.append(acc.copy())
     return wrap(np.array(out).reshape(-1, C))
 
 

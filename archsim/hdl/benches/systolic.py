@@ -75,7 +75,7 @@ async def run_case(dut, dataflow: str, R: int, C: int, case: dict, trace: bool, 
     if trace and fault.startswith("acc:"):   # self-test of the checker: corrupt one model register
         fs, fi, fj = (int(x) for x in fault.split(":")[1:])
         model.trace["acc"][fs, fi, fj] += 1
-    await load(dut, A, B, size, DW)
+    await load(dut, (A, B), size, DW)
     dut.dim_m.value, dut.dim_n.value, dut.dim_k.value = M, N, K
     dut.start.value = 1
     emitted: list[list[int]] = [[] for _ in range(C)]
