@@ -6,11 +6,18 @@ import pytest
 from archsim.errors import WorkloadError
 from archsim.units.pim.rtl import (STANDARD, delay_matrix, expected, illegal_command, illegal_stream, open_row,
                                    random_stream, replay, rule_bound, run_rtl, schedule)
+from archsim.hdl.benches.pim import REFRESH_EVERY
 from memory.dram.spec import load_spec
 
 SPEC = load_spec(STANDARD)
 REFRESH = {"all_bank": ("tREFI", "REF", "tRFC"), "per_bank": ("tREFIsb", "REFsb", "tRFCsb")}
-EVERY = 400             # the controller's refresh interval in these tests (the spec's 3900 would need long streams)
+
+
+def _refresh_spec(mode: str):
+    """PIM-BANK with the controller refreshing every REFRESH_EVERY refresh times (as the bench does; the
+    spec's 3900 cycles would need long streams)."""
+    interval, _ref, rfc = REFRESH[mode]
+    return load_spec(STANDARD, {interval: REFRESH_EVERY * SPEC.timing[rfc]})
 
 
 def _streams(seed: int, n_legal: int = 3, n_illegal: int = 2):
@@ -63,9 +70,9 @@ def test_delay_matrix_is_the_controllers_rules():
 
 
 def _refreshed(mode: str, seed: int, n: int = 150) -> tuple[dict, tuple]:
-    """A random stream as the controller issues it with `mode` refresh every EVERY cycles, and an illegal
+    """A random stream as the controller issues it with `mode` refresh (as the bench), and an illegal
     command after it."""
-    spec = load_spec(STANDARD, {REFRESH[mode][0]: EVERY})
+    spec = _refresh_spec(mode)
     rng = np.random.default_rng(seed)
     legal = random_stream(spec, rng, n)
     issued = replay(spec, legal, mode)
@@ -79,16 +86,16 @@ def _refreshed(mode: str, seed: int, n: int = 150) -> tuple[dict, tuple]:
 
 @pytest.mark.parametrize("mode", sorted(REFRESH))
 def test_controller_refresh_keeps_values_and_its_rules(mode):
-    """The controller's refresh (PRE, then REF or REFsb every EVERY cycles, then the stream's row reopened)
-    changes no value, and spaces each refresh from the precharge before it and the ACT after it."""
+    """The controller's refresh (PRE, then REF or REFsb every tREFI or tREFIsb, then the stream's row
+    reopened) changes no value, and spaces each refresh from the precharge before it and the ACT after it."""
     interval, ref, rfc = REFRESH[mode]
-    spec = load_spec(STANDARD, {interval: EVERY})
-    legal = random_stream(spec, np.random.default_rng(5), 150)
+    spec = _refresh_spec(mode)
+    legal = random_stream(spec, np.random.default_rng(5), 300)
     issued = replay(spec, legal, mode)
     cmds = [c for _t, c, _by in issued]
     assert expected(spec, cmds) == expected(spec, legal)
     at = [i for i, c in enumerate(cmds) if c[0] == ref]
-    assert len(at) >= issued[-1][0] // EVERY - 1 >= 3
+    assert len(at) >= issued[-1][0] // spec.timing[interval] - 1 >= 3
     for i in at:
         pre = max(j for j in range(i) if cmds[j][0] in ("PRE", "PREAB"))
         assert open_row(cmds[:i]) == -1 and issued[i][0] - issued[pre][0] >= spec.timing["tRP"]
@@ -105,6 +112,7 @@ def test_pim_bank_refresh_and_all_bank_commands_equal_the_controller(sim, mode):
     """REF/REFsb and the all-bank commands accepted at the controller's cycle and refused one cycle before;
     values bit-exact; the illegal command refused."""
     s, (reads, sums) = _refreshed(mode, 11)
+    assert sum(c[0] == REFRESH[mode][1] for c in s["cmds"]) >= 2
     r = run_rtl(sim, [s])["streams"][0]
     assert not r["errors"], r["errors"][:3]
     assert r["accepted"] == s["times"] and not r["accepted_early"]
@@ -141,7 +149,9 @@ def test_pim_bank_is_a_registered_core():
     core = get_core("pim_bank")
     assert core.family == "pim" and core.top == "pim_bank" and core.fault is None
     s, (reads, sums) = case_stream(2, 3, 4, 7)
-    assert len(s["cmds"]) == 4 * (2 + 3 + 4) + 1 and s["times"] == sorted(s["times"])
+    refreshes = [c[0] for c in s["cmds"] if c[0] in ("REF", "REFsb")]
+    assert refreshes and set(refreshes) == {"REFsb"}          # an odd seed: the controller refreshes per bank
+    assert s["times"] == sorted(s["times"]) and len(s["cmds"]) >= 4 * (2 + 3 + 4) + 1 + len(refreshes)
     with pytest.raises(WorkloadError, match=f"line {len(s['cmds'])}:"):
         schedule(SPEC, s["cmds"] + [s["illegal"]])          # the appended command is illegal
     assert sums                                                # the stream ends with RDACC

@@ -7,8 +7,9 @@ command after it. The models are the DRAM controller replaying the stream strict
 memory/specs/PIM-BANK.yaml with its refresh on (every command it issues and its cycle: the stream's, and
 the PRE, REF or REFsb and re-opening ACT of each refresh) and numpy (RD data, RDACC sums);
 archsim/units/pim/rtl.py holds both. Even seeds refresh all-bank (REF), odd seeds per bank (REFsb), every
-REFRESH_EVERY cycles: the spec's 3900 would leave most streams without a refresh, and the interval is the
-controller's schedule, not a rule of the device, so the core is the same build.
+REFRESH_EVERY refresh times (tREFI = 2 tRFC, tREFIsb = 2 tRFCsb: refresh takes half the time): the spec's
+3900 would leave most streams without a refresh, and the interval is the controller's schedule, not a
+rule of the device, so the core is the same build.
 
 Per stream: reset; each command is presented one cycle before the controller's issue cycle when that
 cycle is free and a rule forbids it there (with the trace on: it must be refused; a refresh the controller
@@ -33,7 +34,7 @@ from archsim.units.pim.rtl import (DW, LANES, STANDARD, expected, illegal_comman
 from memory.dram.spec import load_spec
 
 ILLEGAL_PROBES = 16
-REFRESH_EVERY = 400     # cycles between the bench controller's refreshes (tREFI or tREFIsb), > tRFC
+REFRESH_EVERY = 2       # the bench controller's refresh interval, in refresh times (tRFC or tRFCsb)
 
 
 def _params(R: int, C: int, size: int) -> dict[str, int | str]:
@@ -133,8 +134,9 @@ async def _run_stream(dut, code: dict[str, int], s: dict, probe: bool = True) ->
 def case_stream(M: int, N: int, K: int, seed: int) -> tuple[dict, tuple[list, list]]:
     """The commands a GEMM-shaped case stands for (with the controller's refreshes), their issue cycles,
     the illegal command after them, and the values they must produce."""
-    mode, interval = ("all_bank", "tREFI") if seed % 2 == 0 else ("per_bank", "tREFIsb")
-    spec = load_spec(STANDARD, {interval: REFRESH_EVERY})
+    mode, interval, rfc = ("all_bank", "tREFI", "tRFC") if seed % 2 == 0 else ("per_bank", "tREFIsb", "tRFCsb")
+    spec = load_spec(STANDARD)
+    spec = load_spec(STANDARD, {interval: REFRESH_EVERY * spec.timing[rfc]})
     rng = np.random.default_rng(seed)
     legal = random_stream(spec, rng, 4 * (M + N + K))
     issued = replay(spec, legal, mode)
