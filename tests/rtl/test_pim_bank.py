@@ -155,3 +155,14 @@ def test_pim_bank_is_a_registered_core():
     with pytest.raises(WorkloadError, match=f"line {len(s['cmds'])}:"):
         schedule(SPEC, s["cmds"] + [s["illegal"]])          # the appended command is illegal
     assert sums                                                # the stream ends with RDACC
+
+
+@pytest.mark.parametrize("rule,at", [("tRCDMAC", 1), ("tCCDAB", 2)])
+def test_a_core_with_short_all_bank_timing_is_caught(sim, rule, at):
+    """ACTAB then two MACABs at the controller's cycles (tRCDMAC, then tCCDAB apart): a core built with
+    one of them a cycle short takes that MACAB one cycle early."""
+    cmds = [("ACTAB", 5, 0, None), ("MACAB", 5, 0, None), ("MACAB", 5, 1, None), ("RDACC", -1, 0, None)]
+    times = schedule(SPEC, cmds)
+    assert times[1] - times[0] == SPEC.timing["tRCDMAC"] and times[2] - times[1] == SPEC.timing["tCCDAB"]
+    r = run_rtl(sim, [{"cmds": cmds, "times": times}], timing={rule: SPEC.timing[rule] - 1})["streams"][0]
+    assert r["accepted_early"] == [at]
