@@ -17,6 +17,7 @@ from archsim.report import Report
 from archsim.system import System
 from archsim.units.base import ComputeResult, ComputeUnit, GemmShape
 from archsim.workload import resolve_workload
+from dataflows.conv_reuse import conv_geometry
 from dataflows.mapper import design_energy_spec, op_bits
 from dataflows.schedule import PipelineResult, Tile, fast_port, pipeline_time
 
@@ -281,7 +282,7 @@ class _Runner:
         homes = tuple(self._homes(op, unit).items()) if self.system.routed or unit.side == "memory" else None
         mapper = self._mapper(unit, op_bits(op, unit), homes)
         self._cost = mapper.cost
-        result = mapper.map_gemm(op.as_gemm(), op.name, op.kind)
+        result = mapper.map_gemm(op.as_gemm(), op.name, op.kind, conv_geometry(op))
         best = result.best
         mapping = best.mapping
         label = str(mapping) + (" (stopped by the time budget)" if result.truncated else "")

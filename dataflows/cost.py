@@ -96,10 +96,11 @@ def peak_macs_per_cycle(unit: ComputeUnit) -> int:
 
 
 def roofline_cycles(gemm: GemmShape, peak_macs: int, mem: MemorySpec, bits: OperandBits,
-                    clock_hz: float) -> dict[str, float]:
-    """Lower bound on any mapping: all PEs busy, or every operand moved over the link exactly once."""
-    compulsory = gemm.batch * (nbytes(gemm.M * gemm.K, bits.ifmap) + nbytes(gemm.K * gemm.N, bits.filter)
-                               + nbytes(gemm.M * gemm.N, bits.ofmap))
+                    clock_hz: float, conv: Any = None) -> dict[str, float]:
+    """Lower bound on any mapping: all PEs busy, or every operand moved over the link exactly once
+    (a conv's input tensor, not its im2col matrix, when `conv` gives its geometry)."""
+    ifmap = conv.compulsory_bytes(bits.ifmap) if conv is not None else nbytes(gemm.M * gemm.K, bits.ifmap)
+    compulsory = gemm.batch * (ifmap + nbytes(gemm.K * gemm.N, bits.filter) + nbytes(gemm.M * gemm.N, bits.ofmap))
     compute = gemm.macs / peak_macs
     memory = compulsory / (mem.offchip_bytes_per_s / clock_hz)
     return {"cycles": max(compute, memory), "compute_cycles": compute, "memory_cycles": memory,
@@ -329,7 +330,7 @@ class CostModel:
         """(cycles no larger than the true latency, exact energy) without building the schedule:
         the unit's real issue cycles per tile shape (memoised), the traffic in closed form."""
         compute_cycles, _, dram, _, energy = self._traffic_and_energy(m)
-        first, last = exposed_bytes(np.array([m.tile]), m.gemm, m.bits)
+        first, last = exposed_bytes(np.array([m.tile]), m.gemm, m.bits, m.conv)
         longest = max(self.compute(m.dataflow, shape, cont > 0).issue_cycles
                       for shape, _, cont in m.tile_shapes(split_k=True))
         c = m.counts
