@@ -1,6 +1,7 @@
 """ONNX import (the optional `onnx` extra): a model's graph, shapes only, lowered into IR ops.
 
-Shapes come from ONNX shape inference after the symbolic input dims are given values (`dims`).
+Shapes come from ONNX shape inference after the symbolic input dims are given values (`dims`),
+with data propagation (exporters compute Reshape and Expand shapes with Shape, Gather, Concat).
 Lowered: Conv (groups, dilations, strides, pads; depthwise when groups = C = F), Gemm and MatMul
 (batched when both sides carry the batch; attention's QK^T and A.V are such MatMuls), pooling
 (Max, Average, global, ReduceMean over H and W), element-wise ops and activations, Softmax,
@@ -89,7 +90,7 @@ def _infer(model: Any, where: str) -> tuple[dict[str, tuple[int, ...]], dict[str
     """Static shapes and element types of the model's tensors after ONNX shape inference."""
     onnx = _onnx()
     try:
-        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True)
+        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
     except Exception as exc:
         raise WorkloadError(f"{where}: ONNX shape inference failed: {exc}") from None
     g = inferred.graph

@@ -107,6 +107,44 @@ def sdpa_gqa(B=1, H=8, kvh=2, S=16, E=32):
     return _model(nodes, [("q", [B, H, S, E]), ("k", [B, kvh, S, E]), ("v", [B, kvh, S, E])], inits)
 
 
+def llama_eager(B=2, S=12, H=8, kvh=2, E=16):
+    """HF Llama eager attention as torch.onnx writes it: shapes computed at run time (Shape, Gather,
+    Concat: ONNX data propagation resolves them), repeat_kv as Unsqueeze -> Expand -> Reshape, the
+    causal mask from Trilu(upper) of a full matrix of the dtype's minimum, scores upcast around Softmax."""
+    rep = H // kvh
+    inits = [_const(f"w{c}", np.zeros((H * E, n * E), np.float32)) for c, n in (("q", H), ("k", kvh), ("v", kvh))]
+    inits += [_const("i0", np.array([0], np.int64)), _const("ax2", np.array([2], np.int64)),
+              _const("scale", np.float32(E ** -0.5)), _const("ss", np.array([S, S], np.int64)),
+              _const("one", np.array([1], np.int64))]
+    nodes = [_n("Shape", ["x"], ["xs"], "/Shape"), _n("Gather", ["xs", "i0"], ["b"], "/Gather", axis=0)]
+
+    def dyn(name, rest):
+        inits.append(_const(f"{name}_rest", np.array(rest, np.int64)))
+        nodes.append(_n("Concat", ["b", f"{name}_rest"], [name], f"/{name}/Concat", axis=0))
+        return name
+
+    for c, n in (("q", H), ("k", kvh), ("v", kvh)):
+        nodes += [_n("MatMul", ["x", f"w{c}"], [c], f"/attn/{c}_proj/MatMul"),
+                  _n("Reshape", [c, dyn(f"{c}_shape", [S, n, E])], [f"{c}r"], f"/attn/{c}/Reshape"),
+                  _n("Transpose", [f"{c}r"], [f"{c}t"], f"/attn/{c}/Transpose", perm=[0, 2, 1, 3])]
+    for c in "kv":
+        nodes += [_n("Unsqueeze", [f"{c}t", "ax2"], [f"{c}u"], f"/attn/{c}/Unsqueeze"),
+                  _n("Expand", [f"{c}u", dyn(f"{c}_rep", [kvh, rep, S, E])], [f"{c}e"], f"/attn/{c}/Expand"),
+                  _n("Reshape", [f"{c}e", dyn(f"{c}_heads", [H, S, E])], [f"{c}h"], f"/attn/{c}/Reshape_1")]
+    nodes += [_n("Transpose", ["kh"], ["kT"], "/attn/Transpose", perm=[0, 1, 3, 2]),
+              _n("MatMul", ["qt", "kT"], ["s"], "/attn/MatMul"),
+              _n("Mul", ["s", "scale"], ["s2"], "/attn/Mul"),
+              _n("ConstantOfShape", ["ss"], ["full"], "/mask/ConstantOfShape",
+                 value=helper.make_tensor("min", F32, [1], [-3.4e38])),
+              _n("Trilu", ["full", "one"], ["tri"], "/mask/Trilu", upper=1),
+              _n("Add", ["s2", "tri"], ["s3"], "/attn/Add"),
+              _n("Cast", ["s3"], ["s4"], "/attn/Cast", to=F32),
+              _n("Softmax", ["s4"], ["p"], "/attn/Softmax", axis=-1),
+              _n("Cast", ["p"], ["p2"], "/attn/Cast_1", to=F32),
+              _n("MatMul", ["p2", "vh"], ["y"], "/attn/MatMul_1")]
+    return _model(nodes, [("x", [B, S, H * E])], inits)
+
+
 def mha_bmm(L=10, N=3, H=4, E=8, S=12):
     """nn.MultiheadAttention's bmm path: (L, N, H*E) -> view (L, N*H, E) -> transpose; (N*H, L, S) scores."""
     nodes, inits = [], [_const("scale", np.float32(E ** -0.5))]
@@ -133,6 +171,7 @@ def the_attention(graph):
     (gpt2, dict(B=1, H=2, kv_heads=2, P=32, M=32, E=8, F=8, causal=True), "h.0/attn/attention"),
     (sdpa_gqa, dict(B=1, H=8, kv_heads=2, P=16, M=16, E=32, F=32, causal=True), "/attn/attention"),
     (mha_bmm, dict(B=3, H=4, kv_heads=4, P=10, M=12, E=8, F=8, causal=False), "attention_1"),
+    (llama_eager, dict(B=2, H=8, kv_heads=2, P=12, M=12, E=16, F=16, causal=True), "/attn/attention"),
 ])
 def test_exported_subgraphs_fuse_with_their_shape(build, shape, name):
     g = lower_onnx(build(), fused=True)
