@@ -4,7 +4,8 @@ Two forms carry it. Exporters write a subgraph, MatMul(Q, K^T) -> optional scale
 constant) -> optional mask (Add, Where) -> Softmax over the last axis -> MatMul(., V), with layout
 nodes between (torch.onnx's nn.MultiheadAttention and scaled_dot_product_attention, HF BERT and
 GPT-2); `match_subgraph` finds it from the Softmax, taking kv_heads from the broadcast (Expand,
-Tile) on the K path and causal from a triangular constant or a Trilu in the mask's ancestry. Or a
+Tile) on the K path and causal from a triangular constant, a Trilu or a comparison of index
+Ranges in the mask's ancestry. Or a
 node says it: ONNX `Attention` (opset 23) and the com.microsoft contrib `Attention`,
 `MultiHeadAttention` and `GroupQueryAttention`; `node_spec` reads their shapes and attributes,
 and `contrib_output_shapes` gives ONNX shape inference (which does not know the contrib domain)
@@ -16,7 +17,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -212,22 +213,34 @@ def _triangular(a: np.ndarray) -> bool:
     return False
 
 
-def _causal(ix: GraphIndex, masks: list[str]) -> bool:
-    """A Trilu or a triangular constant among the masks' ancestors (through 12 nodes)."""
-    todo, seen = list(masks), set[str]()
-    while todo and len(seen) < 64:
+def _ancestors(ix: GraphIndex, tensors: list[str], limit: int = 64) -> Iterator[tuple[str, Any]]:
+    """The tensors `tensors` are computed from (themselves first), each with its producer (or None),
+    up to `limit` tensors and never through a MatMul or Softmax (the scores' own path)."""
+    todo, seen = list(tensors), set[str]()
+    while todo and len(seen) < limit:
         t = todo.pop()
         if t in seen or not t:
             continue
         seen.add(t)
-        val = ix.value(t)
-        if val is not None and _triangular(val):
-            return True
         node = ix.producer.get(t)
-        if node is not None and node.op_type == "Trilu":
-            return True
+        yield t, node
         if node is not None and node.op_type not in ("MatMul", "Softmax"):
             todo.extend(node.input)
+
+
+COMPARE = frozenset({"Less", "LessOrEqual", "Greater", "GreaterOrEqual"})
+
+
+def _causal(ix: GraphIndex, masks: list[str]) -> bool:
+    """Among the masks' ancestors: a Trilu, a triangular constant, or a comparison of two index
+    ranges (key index <= query index, as recent exporters build the mask from Range nodes)."""
+    for t, node in _ancestors(ix, masks):
+        val = ix.value(t)
+        if (val is not None and _triangular(val)) or (node is not None and node.op_type == "Trilu"):
+            return True
+        if node is not None and node.op_type in COMPARE and all(
+                any(n is not None and n.op_type == "Range" for _, n in _ancestors(ix, [i], 16)) for i in node.input):
+            return True
     return False
 
 

@@ -33,7 +33,8 @@ ACTIVATIONS = {"Relu": 1, "LeakyRelu": 2, "PRelu": 2, "Clip": 2, "Sigmoid": 4, "
                "Reciprocal": 1, "Neg": 1, "Abs": 1, "Elu": 4, "Selu": 4, "Softplus": 5, "Mish": 8,
                "Swish": 5}
 ELEMENTWISE = {"Add": 1, "Sub": 1, "Mul": 1, "Div": 1, "Pow": 4, "Max": 1, "Min": 1, "Where": 1,
-               "Equal": 1, "Greater": 1, "Less": 1, "Sum": 1, "Trilu": 1, "Not": 1, "And": 1, "Or": 1}
+               "Equal": 1, "Greater": 1, "Less": 1, "Sum": 1, "Trilu": 1, "Not": 1, "And": 1, "Or": 1,
+               "LessOrEqual": 1, "GreaterOrEqual": 1}
 NORMS = {"BatchNormalization": 2, "LayerNormalization": 7, "InstanceNormalization": 7,
          "GroupNormalization": 7, "LpNormalization": 3, "SimplifiedLayerNormalization": 4}
 LAYOUT = frozenset({"Reshape", "Transpose", "Concat", "Flatten", "Squeeze", "Unsqueeze", "Identity",

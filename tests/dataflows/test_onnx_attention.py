@@ -345,3 +345,21 @@ def test_k_and_v_broadcast_over_the_batch_are_not_gqa():
                [_const("bshape", np.array([3, 4, 7, 8], np.int64))])
     assert the_attention(lower_onnx(m, fused=True)).shape == dict(B=3, H=4, kv_heads=4, P=5, M=7, E=8, F=8,
                                                                   causal=False)
+
+
+def test_a_mask_from_comparing_index_ranges_is_causal():
+    """Recent exporters build the causal mask as key index <= query index over two Range nodes."""
+    m = bert(B=1, S=8)
+    m.graph.input.pop()                                   # the padding mask input goes; a causal one comes
+    nodes = [_n("Range", ["z", "n", "st"], ["idx"], "/mask/Range"),
+             _n("Unsqueeze", ["idx", "ax1"], ["qi"], "/mask/Unsqueeze"),
+             _n("LessOrEqual", ["idx", "qi"], ["keep"], "/mask/LessOrEqual"),
+             _n("Where", ["keep", "zero", "neg"], ["mask"], "/mask/Where")]
+    for i, n in enumerate(nodes):
+        m.graph.node.insert(i, n)
+    m.graph.initializer.extend([_const("z", np.array(0, np.int64)), _const("n", np.array(8, np.int64)),
+                                _const("st", np.array(1, np.int64)), _const("ax1", np.array([1], np.int64)),
+                                _const("zero", np.float32(0)), _const("neg", np.float32(-1e9))])
+    assert the_attention(lower_onnx(m, fused=True)).causal
+    m.graph.node[2].input[1] = "n"                         # key index against a length: padding, not causal
+    assert not the_attention(lower_onnx(m, fused=True)).causal
