@@ -53,10 +53,13 @@ def _onnx() -> Any:
 
 
 def load_model(source: str | Path | Any) -> Any:
-    """An onnx.ModelProto from a path (or one given), or an error naming the file."""
+    """An onnx.ModelProto from a path (or a copy of one given: the import fills in its shapes), or an
+    error naming the file."""
     onnx = _onnx()
     if not isinstance(source, (str, Path)):
-        return source
+        model = onnx.ModelProto()
+        model.CopyFrom(source)
+        return model
     try:
         return onnx.load(str(source), load_external_data=False)
     except FileNotFoundError:
@@ -100,7 +103,7 @@ def _infer(model: Any, where: str) -> tuple[dict[str, tuple[int, ...]], dict[str
     for vi in (*g.input, *g.value_info, *g.output):
         shp = vi.type.tensor_type.shape
         types[vi.name] = vi.type.tensor_type.elem_type
-        if vi.type.HasField("tensor_type") and all(d.HasField("dim_value") for d in shp.dim):
+        if vi.type.tensor_type.HasField("shape") and all(d.HasField("dim_value") for d in shp.dim):
             out[vi.name] = tuple(d.dim_value for d in shp.dim)
     return out, types
 
