@@ -363,3 +363,23 @@ def test_a_mask_from_comparing_index_ranges_is_causal():
     assert the_attention(lower_onnx(m, fused=True)).causal
     m.graph.node[2].input[1] = "n"                         # key index against a length: padding, not causal
     assert not the_attention(lower_onnx(m, fused=True)).causal
+
+
+def test_contrib_nodes_in_a_chain_get_shapes_layer_after_layer():
+    """Shape inference stops at each com.microsoft node; the importer fills in its outputs and infers on."""
+    nodes, x = [], "x"
+    for i in range(3):
+        nodes += [_n("MultiHeadAttention", [x, x, x], [f"a{i}"], f"mha{i}", domain="com.microsoft", num_heads=4),
+                  _n("Relu", [f"a{i}"], [f"r{i}"], f"relu{i}")]
+        x = f"r{i}"
+    nodes[-1].output[0] = "y"
+    g = lower_onnx(_model(nodes, [("x", [1, 6, 32])], ms=True), fused=True)
+    assert [o.name for o in g] == ["mha0", "relu0", "mha1", "relu1", "mha2", "relu2"]
+    assert g["relu2"].flops == 6 * 32 and g.deps("mha2") == ["relu1"]
+
+
+def test_a_tensor_of_unknown_rank_has_no_shape():
+    """After a node shape inference does not know (skipped), its consumers fail naming the tensor."""
+    nodes = [_n("FastGelu", ["x"], ["g"], "fg", domain="com.microsoft"), _n("Relu", ["g"], ["y"], "relu")]
+    with pytest.raises(WorkloadError, match=r"node 'relu' \(Relu\): no static shape for tensor 'g'"):
+        lower_onnx(_model(nodes, [("x", [2, 8])], ms=True), skip_unsupported=True)
