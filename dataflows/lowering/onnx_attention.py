@@ -2,15 +2,15 @@
 
 Two forms carry it. Exporters write a subgraph, MatMul(Q, K^T) -> optional scale (Mul/Div by a
 constant) -> optional mask (Add, Where) -> Softmax over the last axis -> MatMul(., V), with layout
-nodes between (torch.onnx's nn.MultiheadAttention and scaled_dot_product_attention, HF BERT and
-GPT-2); `match_subgraph` finds it from the Softmax, taking kv_heads from the broadcast (Expand,
-Tile) on the K path and causal from a triangular constant, a Trilu or a comparison of index
-Ranges in the mask's ancestry. Or a
-node says it: ONNX `Attention` (opset 23) and the com.microsoft contrib `Attention`,
-`MultiHeadAttention` and `GroupQueryAttention`; `node_spec` reads their shapes and attributes,
-and `contrib_output_shapes` gives ONNX shape inference (which does not know the contrib domain)
-their output shapes. Masks and scales fold into the fused op: an attention unit applies them as
-it goes, and bias or rotary embedding on Q/K (contrib nodes) is not costed.
+nodes between (torch.onnx's nn.MultiheadAttention and scaled_dot_product_attention, HF BERT,
+GPT-2 and Llama); `match_subgraph` finds it from the Softmax, taking kv_heads from the repeat
+(Expand, Tile) on the K path and causal from a triangular constant, a Trilu or a comparison of
+index Ranges in the mask's ancestry. Or a node says it: ONNX `Attention` (opset 23) and the
+com.microsoft contrib `Attention`, `MultiHeadAttention` and `GroupQueryAttention`; `node_spec`
+reads their shapes and attributes, and `contrib_output_shapes` gives ONNX shape inference (which
+does not know the contrib domain) their output shapes. Masks and scales fold into the fused op:
+an attention unit applies them as it goes; bias or rotary embedding on Q/K (contrib nodes) is
+not costed.
 """
 from __future__ import annotations
 
@@ -26,8 +26,6 @@ from archsim.errors import WorkloadError
 SCORE_CHAIN = frozenset({"Cast", "Identity", "Reshape", "Squeeze", "Unsqueeze", "Dropout"})
 HEAD_LAYOUT = frozenset({"Transpose", "Reshape", "Squeeze", "Unsqueeze", "Expand", "Tile", "Cast", "Identity"})
 CONST_OPS = frozenset({"Constant", "ConstantOfShape", "Shape", "Size"})
-NODE_OPS = {("", "Attention"), ("com.microsoft", "Attention"), ("com.microsoft", "MultiHeadAttention"),
-            ("com.microsoft", "GroupQueryAttention")}
 
 
 @dataclass
@@ -51,8 +49,13 @@ class AttentionSpec:
                     causal=self.causal)
 
 
+def _kind(node: Any) -> str:
+    """`Attention` (the ONNX domain) or `com.microsoft.Attention` etc."""
+    return node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
+
+
 def is_attention_node(node: Any) -> bool:
-    return (node.domain or "", node.op_type) in NODE_OPS or (node.domain == "ai.onnx" and node.op_type == "Attention")
+    return _kind(node) in SPECS
 
 
 def node_attr(node: Any, name: str, default: Any) -> Any:
@@ -284,7 +287,7 @@ Shape = Callable[[str], "tuple[int, ...] | None"]
 
 def _need(node: Any, what: str, ok: bool) -> None:
     if not ok:
-        raise WorkloadError(f"node {node.name!r} ({node.domain + '.' if node.domain else ''}{node.op_type}): {what}")
+        raise WorkloadError(f"node {node.name!r} ({_kind(node)}): {what}")
 
 
 def _heads(node: Any, name: str) -> int:
@@ -411,8 +414,7 @@ SPECS: dict[str, Callable[[Any, Shape], AttentionSpec | None]] = {
 
 def node_spec(node: Any, shape: Shape) -> AttentionSpec | None:
     """The attention an attention node computes (None while its input shapes are unknown)."""
-    domain = "" if node.domain in ("", "ai.onnx") else node.domain + "."
-    return SPECS[domain + node.op_type](node, shape)
+    return SPECS[_kind(node)](node, shape)
 
 
 def contrib_output_shapes(model: Any, shapes: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
