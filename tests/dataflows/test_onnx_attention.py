@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 onnx = pytest.importorskip("onnx", reason="ONNX import is the optional onnx extra")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
@@ -79,32 +81,33 @@ def gpt2(B=1, S=32, H=2, E=8, n_pos=32):
     return _model(nodes, [(t, [B, H, S, E]) for t in "qkv"], inits)
 
 
-def sdpa_gqa(B=1, H=8, kvh=2, S=16, E=32):
-    """torch scaled_dot_product_attention(is_causal=True) exported at opset 14+, after Llama's repeat_kv:
-    K, V (B, kv, S, E) -> Unsqueeze -> Expand (B, kv, H/kv, S, E) -> Reshape (B, H, S, E)."""
+def sdpa(B=1, H=8, kvh=2, P=16, M=16, E=32, F=32, causal=True):
+    """torch scaled_dot_product_attention exported at opset 14+ (is_causal: a Trilu mask), after Llama's
+    repeat_kv: K, V (B, kv, M, .) -> Unsqueeze -> Expand (B, kv, H/kv, M, .) -> Reshape (B, H, M, .)."""
     rep = H // kvh
-    nodes, inits = [], [_const("rep_shape", np.array([B, kvh, rep, S, E], np.int64)),
-                        _const("heads_shape", np.array([B, H, S, E], np.int64)),
-                        _const("ax2", np.array([2], np.int64)), _const("sq", np.float32(E ** -0.25)),
+    nodes, inits = [], [_const("ax2", np.array([2], np.int64)), _const("sq", np.float32(E ** -0.25)),
                         _const("zero", np.float32(0)), _const("ninf", np.float32(-np.inf)),
-                        _const("ls", np.array([S, S], np.int64))]
-    for c in "kv":
+                        _const("ls", np.array([P, M], np.int64))]
+    for c, d in (("k", E), ("v", F)):
+        inits += [_const(f"{c}_rep", np.array([B, kvh, rep, M, d], np.int64)),
+                  _const(f"{c}_heads", np.array([B, H, M, d], np.int64))]
         nodes += [_n("Unsqueeze", [c, "ax2"], [f"{c}u"], f"/attn/{c}/Unsqueeze"),
-                  _n("Expand", [f"{c}u", "rep_shape"], [f"{c}e"], f"/attn/{c}/Expand"),
-                  _n("Reshape", [f"{c}e", "heads_shape"], [f"{c}h"], f"/attn/{c}/Reshape")]
+                  _n("Expand", [f"{c}u", f"{c}_rep"], [f"{c}e"], f"/attn/{c}/Expand"),
+                  _n("Reshape", [f"{c}e", f"{c}_heads"], [f"{c}h"], f"/attn/{c}/Reshape")]
     nodes += [_n("Mul", ["q", "sq"], ["qs"], "/attn/Mul"),
               _n("Transpose", ["kh"], ["kt"], "/attn/Transpose", perm=[0, 1, 3, 2]),
               _n("Mul", ["kt", "sq"], ["kts"], "/attn/Mul_1"),
-              _n("MatMul", ["qs", "kts"], ["s"], "/attn/MatMul"),
-              _n("ConstantOfShape", ["ls"], ["ones"], "/attn/ConstantOfShape",
-                 value=helper.make_tensor("one", F32, [1], [1.0])),
-              _n("Trilu", ["ones"], ["tri"], "/attn/Trilu", upper=0),
-              _n("Cast", ["tri"], ["trib"], "/attn/Cast", to=TensorProto.BOOL),
-              _n("Where", ["trib", "zero", "ninf"], ["bias"], "/attn/Where"),
-              _n("Add", ["s", "bias"], ["sb"], "/attn/Add"),
-              _n("Softmax", ["sb"], ["p"], "/attn/Softmax", axis=-1),
+              _n("MatMul", ["qs", "kts"], ["s"], "/attn/MatMul")]
+    if causal:
+        nodes += [_n("ConstantOfShape", ["ls"], ["ones"], "/attn/ConstantOfShape",
+                     value=helper.make_tensor("one", F32, [1], [1.0])),
+                  _n("Trilu", ["ones"], ["tri"], "/attn/Trilu", upper=0),
+                  _n("Cast", ["tri"], ["trib"], "/attn/Cast", to=TensorProto.BOOL),
+                  _n("Where", ["trib", "zero", "ninf"], ["bias"], "/attn/Where"),
+                  _n("Add", ["s", "bias"], ["sb"], "/attn/Add")]
+    nodes += [_n("Softmax", ["sb" if causal else "s"], ["p"], "/attn/Softmax", axis=-1),
               _n("MatMul", ["p", "vh"], ["y"], "/attn/MatMul_1")]
-    return _model(nodes, [("q", [B, H, S, E]), ("k", [B, kvh, S, E]), ("v", [B, kvh, S, E])], inits)
+    return _model(nodes, [("q", [B, H, P, E]), ("k", [B, kvh, M, E]), ("v", [B, kvh, M, F])], inits)
 
 
 def llama_eager(B=2, S=12, H=8, kvh=2, E=16):
@@ -169,7 +172,7 @@ def the_attention(graph):
 @pytest.mark.parametrize("build, shape, name", [
     (bert, dict(B=2, H=4, kv_heads=4, P=16, M=16, E=16, F=16, causal=False), "/self/attention"),
     (gpt2, dict(B=1, H=2, kv_heads=2, P=32, M=32, E=8, F=8, causal=True), "h.0/attn/attention"),
-    (sdpa_gqa, dict(B=1, H=8, kv_heads=2, P=16, M=16, E=32, F=32, causal=True), "/attn/attention"),
+    (sdpa, dict(B=1, H=8, kv_heads=2, P=16, M=16, E=32, F=32, causal=True), "/attn/attention"),
     (mha_bmm, dict(B=3, H=4, kv_heads=4, P=10, M=12, E=8, F=8, causal=False), "attention_1"),
     (llama_eager, dict(B=2, H=8, kv_heads=2, P=12, M=12, E=16, F=16, causal=True), "/attn/attention"),
 ])
@@ -195,8 +198,8 @@ def test_unfused_lowering_is_the_fused_ops_parts(build):
 
 def test_gqa_fused_reads_k_and_v_once_per_kv_head():
     """GQA: the same MACs as the broadcast MatMuls; K and V are read at kv_heads, not at H."""
-    fused = the_attention(lower_onnx(sdpa_gqa(), fused=True))
-    ops = [o for o in lower_onnx(sdpa_gqa()) if o.kind == "gemm"]
+    fused = the_attention(lower_onnx(sdpa(), fused=True))
+    ops = [o for o in lower_onnx(sdpa()) if o.kind == "gemm"]
     assert fused.macs == sum(o.macs for o in ops) == 2 * 8 * 16 * 16 * 32
     kv_at_h, kv_at_kvh = 8 * 16 * 32, 2 * 16 * 32
     assert ops[0].bytes - fused.parts[0].bytes == kv_at_h - kv_at_kvh
@@ -383,3 +386,18 @@ def test_a_tensor_of_unknown_rank_has_no_shape():
     nodes = [_n("FastGelu", ["x"], ["g"], "fg", domain="com.microsoft"), _n("Relu", ["g"], ["y"], "relu")]
     with pytest.raises(WorkloadError, match=r"node 'relu' \(Relu\): no static shape for tensor 'g'"):
         lower_onnx(_model(nodes, [("x", [2, 8])], ms=True), skip_unsupported=True)
+
+
+@settings(max_examples=20, deadline=None)
+@given(B=st.integers(1, 3), kvh=st.integers(1, 3), rep=st.integers(1, 3), P=st.integers(1, 9),
+       M=st.integers(2, 9), E=st.integers(1, 9), F=st.integers(1, 9), causal=st.booleans())
+def test_any_sdpa_shape_fuses_to_itself_and_its_parts_are_the_unfused_ops(B, kvh, rep, P, M, E, F, causal):
+    """Whatever the shape, the subgraph and the ONNX Attention node give the op drawn, and the unfused
+    MatMuls carry its MACs."""
+    shape = dict(B=B, H=kvh * rep, kv_heads=kvh, P=P, M=M, E=E, F=F, causal=causal)
+    op = the_attention(lower_onnx(sdpa(B, kvh * rep, kvh, P, M, E, F, causal), fused=True))
+    assert op.shape == shape
+    assert op.macs == sum(o.macs for o in lower_onnx(sdpa(B, kvh * rep, kvh, P, M, E, F, causal)) if o.kind == "gemm")
+    node = _n("Attention", ["q", "k", "v"], ["y"], "a", is_causal=int(causal))
+    m = _model([node], [("q", [B, kvh * rep, P, E]), ("k", [B, kvh, M, E]), ("v", [B, kvh, M, F])], opset=23)
+    assert the_attention(lower_onnx(m, fused=True)).shape == shape
