@@ -41,6 +41,7 @@ class AttentionSpec:
     F: int
     causal: bool = False
     nodes: list[Any] = field(default_factory=list)     # the subgraph's nodes, Q K^T first, A.V last
+    masks: list[str] = field(default_factory=list)     # the subgraph's mask tensors
     proj: tuple[int, int, int] | None = None           # rows, inputs, outputs of a fused QKV projection
     outputs: dict[str, tuple[int, ...]] = field(default_factory=dict)   # contrib nodes: output shapes
 
@@ -107,8 +108,13 @@ class GraphIndex:
     def scalar_const(self, t: str) -> bool:
         return self.is_const(t) and math.prod(self.shapes.get(t, (2,))) == 1
 
+    def readers(self, t: str) -> list[Any]:
+        """The nodes that read `t`'s values (not Shape, Size or CastLike's type input, which read its metadata)."""
+        return [c for c in self.consumers[t]
+                if c.op_type not in ("Shape", "Size") and not (c.op_type == "CastLike" and c.input[0] != t)]
+
     def single_use(self, t: str) -> bool:
-        return len(self.consumers[t]) == 1 and t not in self.outputs
+        return len(self.readers(t)) == 1 and t not in self.outputs
 
 
 # ---- the exported subgraph ------------------------------------------------------------------------
@@ -121,7 +127,7 @@ def _scores(ix: GraphIndex, t: str, depth: int = 0) -> tuple[Any, list[Any], lis
     if op == "MatMul":
         return node, [node], []
     tries: list[tuple[str, list[str]]] = []
-    if op in SCORE_CHAIN:
+    if op in SCORE_CHAIN or op == "Tanh":        # Tanh: softcap, c * tanh(scores / c)
         tries = [(node.input[0], [])]
     elif op in ("Mul", "Div") and ix.scalar_const(node.input[1]):
         tries = [(node.input[0], [])]
@@ -138,17 +144,21 @@ def _scores(ix: GraphIndex, t: str, depth: int = 0) -> tuple[Any, list[Any], lis
     return None
 
 
-def _context(ix: GraphIndex, t: str) -> tuple[Any, list[Any]] | None:
-    """From the probabilities forward to the A.V MatMul: (that MatMul, the nodes passed)."""
+def _context(ix: GraphIndex, t: str) -> tuple[Any, list[Any], list[str]] | None:
+    """From the probabilities forward to the A.V MatMul: (that MatMul, the nodes passed, mask tensors
+    of a Where on the way, e.g. zeroing fully masked rows)."""
     passed: list[Any] = []
+    masks: list[str] = []
     for _ in range(8):
         if not ix.single_use(t):
             return None
-        node = ix.consumers[t][0]
+        node = ix.readers(t)[0]
         passed.append(node)
         if node.op_type == "MatMul" and node.input[0] == t:
-            return node, passed
-        if node.op_type not in SCORE_CHAIN or node.input[0] != t:
+            return node, passed, masks
+        if node.op_type == "Where" and t in node.input[1:]:
+            masks += [i for i in node.input if i != t]
+        elif node.op_type not in SCORE_CHAIN or node.input[0] != t:
             return None
         t = node.output[0]
     return None
@@ -188,16 +198,23 @@ def _split_heads(ix: GraphIndex, q: str, lead: tuple[int, ...], E: int) -> tuple
 
 def _kv_heads(ix: GraphIndex, t: str, H: int) -> int:
     """K/V heads: H over the factor Expand or Tile nodes on K's (or V's) relayout chain repeat it by
-    along axes past the batch (GQA's repeat_kv); a broadcast over the batch alone shares K/V, not heads."""
-    rep = 1
-    for _, node in _chain(ix, t):
+    along axes past the batch (GQA's repeat_kv); a broadcast over the batch alone shares K/V, not heads.
+    An Expand whose output shape inference left open repeats by the element ratio to the nearest
+    known tensor after it."""
+    rep, after = 1, 0
+    for out, node in _chain(ix, t):
+        b = ix.shapes.get(out)
+        after = math.prod(b) if b is not None else after
         if node is None or node.op_type not in ("Expand", "Tile"):
             continue
-        a, b = ix.shapes.get(node.input[0]), ix.shapes.get(node.output[0])
-        if a is None or b is None or len(a) > len(b):
+        a = ix.shapes.get(node.input[0])
+        if a is None:
             continue
-        a = (1,) * (len(b) - len(a)) + a
-        rep *= math.prod(y // x for x, y in zip(a[1:], b[1:]) if x and y % x == 0)
+        if b is not None and len(a) <= len(b):
+            a = (1,) * (len(b) - len(a)) + a
+            rep *= math.prod(y // x for x, y in zip(a[1:], b[1:]) if x and y % x == 0)
+        elif b is None and after and after % max(1, math.prod(a)) == 0:
+            rep *= after // max(1, math.prod(a))
     return H // rep if H % rep == 0 else H
 
 
@@ -256,7 +273,7 @@ def match_subgraph(ix: GraphIndex, softmax: Any) -> AttentionSpec | str | None:
     av_ok = fwd is not None and not ix.is_const(fwd[0].input[1])
     if not (qk_ok or av_ok):
         return None
-    s = ix.shapes.get(softmax.input[0])
+    s = ix.shapes.get(softmax.input[0]) or (ix.shapes.get(back[0].output[0]) if back else None)  # masks broadcast
     axis = node_attr(softmax, "axis", -1 if ix.opset >= 13 else 1)
     if s is None or len(s) < 2 or axis not in (-1, len(s) - 1):
         return "softmax not over the last axis of a known shape"
@@ -265,7 +282,8 @@ def match_subgraph(ix: GraphIndex, softmax: Any) -> AttentionSpec | str | None:
     if fwd is None or not av_ok:
         return "its output is not read by one MatMul(., V) alone"
     qk, before, masks = back
-    av, after = fwd
+    av, after, more = fwd
+    masks = [*masks, *more]
     q, kt, v = (ix.shapes.get(x) for x in (qk.input[0], qk.input[1], av.input[1]))
     scores = ix.shapes.get(qk.output[0])
     if q is None or kt is None or v is None or scores is None or min(len(q), len(kt), len(v)) < 2:
@@ -278,7 +296,20 @@ def match_subgraph(ix: GraphIndex, softmax: Any) -> AttentionSpec | str | None:
     kvh = _kv_heads(ix, qk.input[1], H)
     if _kv_heads(ix, av.input[1], H) != kvh:
         return "K and V are broadcast to the query heads differently"
-    return AttentionSpec(B, H, kvh, P, M, E, F, _causal(ix, masks), [*before, softmax, *after])
+    return AttentionSpec(B, H, kvh, P, M, E, F, _causal(ix, masks), [*before, softmax, *after], masks)
+
+
+def mask_nodes(ix: GraphIndex, nodes: list[Any], specs: list[AttentionSpec]) -> set[str]:
+    """Nodes (by first output) that only build fused subgraphs' masks: an attention unit makes its
+    masks itself, so they fold into the op with the mask Add or Where they feed."""
+    folded = {n.output[0] for spec in specs for n in spec.nodes}
+    cands = {n.output[0] for spec in specs for _, n in _ancestors(ix, spec.masks, 512) if n is not None}
+    for node in reversed(nodes):                     # consumers before producers
+        outs = [o for o in node.output if o]
+        if outs and outs[0] in cands and not any(o in ix.outputs for o in outs) and \
+                all(c.output[0] in folded for o in outs for c in ix.consumers[o]):
+            folded.add(outs[0])
+    return folded - {n.output[0] for spec in specs for n in spec.nodes}
 
 
 # ---- attention nodes ------------------------------------------------------------------------------
@@ -323,6 +354,8 @@ def _onnx_attention(node: Any, shape: Shape) -> AttentionSpec | None:
     _need(node, f"query heads {H} are not a multiple of kv heads {kvh}", kvh > 0 and H % kvh == 0)
     _need(node, "its Q K^T output (qk_matmul_output) is the score matrix a fused op never writes",
           not _inp_out(node, 3))
+    windows = [int(node_attr(node, w, -1)) for w in ("left_window_size", "right_window_size")]
+    _need(node, f"left/right_window_size {windows}: sliding-window attention is not lowered", windows == [-1, -1])
     Y = (B, H, P, F) if len(q) == 4 else (B, P, H * F)
     return AttentionSpec(B, H, kvh, P, M, E, F, bool(node_attr(node, "is_causal", 0)), outputs={node.output[0]: Y})
 

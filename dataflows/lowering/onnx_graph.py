@@ -26,7 +26,7 @@ from typing import Any, Mapping
 from archsim.errors import WorkloadError
 from dataflows.ir import Graph, Op, Operand, attention_op, conv_op, gemm_op
 from dataflows.lowering.onnx_attention import (AttentionSpec, GraphIndex, contrib_output_shapes, is_attention_node,
-                                               match_subgraph, node_attr, node_spec)
+                                               mask_nodes, match_subgraph, node_attr, node_spec)
 
 ACTIVATIONS = {"Relu": 1, "LeakyRelu": 2, "PRelu": 2, "Clip": 2, "Sigmoid": 4, "HardSigmoid": 3,
                "HardSwish": 4, "Tanh": 5, "Gelu": 8, "Erf": 5, "Exp": 4, "Log": 4, "Sqrt": 4,
@@ -34,12 +34,12 @@ ACTIVATIONS = {"Relu": 1, "LeakyRelu": 2, "PRelu": 2, "Clip": 2, "Sigmoid": 4, "
                "Swish": 5}
 ELEMENTWISE = {"Add": 1, "Sub": 1, "Mul": 1, "Div": 1, "Pow": 4, "Max": 1, "Min": 1, "Where": 1,
                "Equal": 1, "Greater": 1, "Less": 1, "Sum": 1, "Trilu": 1, "Not": 1, "And": 1, "Or": 1,
-               "LessOrEqual": 1, "GreaterOrEqual": 1}
+               "LessOrEqual": 1, "GreaterOrEqual": 1, "Mod": 1}
 NORMS = {"BatchNormalization": 2, "LayerNormalization": 7, "InstanceNormalization": 7,
          "GroupNormalization": 7, "LpNormalization": 3, "SimplifiedLayerNormalization": 4}
 LAYOUT = frozenset({"Reshape", "Transpose", "Concat", "Flatten", "Squeeze", "Unsqueeze", "Identity",
                     "Shape", "Gather", "Constant", "ConstantOfShape", "Dropout", "Slice", "Split",
-                    "Cast", "Expand", "Pad", "DepthToSpace", "SpaceToDepth", "Range", "Tile"})
+                    "Cast", "CastLike", "Expand", "Pad", "DepthToSpace", "SpaceToDepth", "Range", "Tile"})
 POOLS = frozenset({"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean",
                    "ReduceMax", "ReduceSum", "LpPool"})
 
@@ -145,6 +145,7 @@ class _Lowering:
         self.subgraphs: dict[str, AttentionSpec] = {}  # first output of a node in an attention subgraph -> it
         self.unfused: list[str] = []                   # fused: Softmax nodes left unfused, with the reason
         self.n_attention = 0
+        self.folded: set[str] = set()                 # fused: nodes that only build attention masks
         if fused:
             ix = GraphIndex(model, shapes)
             for node in (n for n in model.graph.node if n.op_type == "Softmax"):
@@ -153,6 +154,8 @@ class _Lowering:
                     self.subgraphs.update({n.output[0]: found for n in found.nodes})
                 elif found is not None:
                     self.unfused.append(f"{node.name or '?'} ({found})")
+            specs = list({id(s): s for s in self.subgraphs.values()}.values())
+            self.folded = mask_nodes(ix, list(model.graph.node), specs)
 
     def shape(self, node: Any, tensor: str) -> tuple[int, ...]:
         try:
@@ -285,6 +288,9 @@ class _Lowering:
                 self.attention(node, spec, self.subgraph_name(spec))
             else:
                 self.passthrough(node)
+            return
+        if node.output and node.output[0] in self.folded:
+            self.passthrough(node)
             return
         if is_attention_node(node):
             try:
