@@ -45,10 +45,6 @@ class AttentionSpec:
     proj: tuple[int, int, int] | None = None           # rows, inputs, outputs of a fused QKV projection
     outputs: dict[str, tuple[int, ...]] = field(default_factory=dict)   # contrib nodes: output shapes
 
-    def dims(self) -> dict[str, int | bool]:
-        return dict(B=self.B, H=self.H, kv_heads=self.kv_heads, P=self.P, M=self.M, E=self.E, F=self.F,
-                    causal=self.causal)
-
 
 def _kind(node: Any) -> str:
     """`Attention` (the ONNX domain) or `com.microsoft.Attention` etc."""

@@ -265,12 +265,23 @@ class _Lowering:
         if spec.proj is not None:
             rows, k, n = spec.proj
             deps = [self.graph.add(gemm_op(f"{name}/qkv", rows, n, k, bits=self.bits), deps).name]
-        op = attention_op(name, bits=self.bits, **spec.dims())   # type: ignore[arg-type]
+        op = attention_op(name, spec.B, spec.H, spec.P, spec.M, spec.E, spec.F, spec.kv_heads, spec.causal, self.bits)
         for part in [op] if self.fused else op.parts:
             part = part if self.fused else replace(part, name=f"{name}/{part.name}")
             deps = [self.graph.add(part, deps).name]
         for t in node.output:
             self.src[t] = (deps[0],)
+
+    def node_spec(self, node: Any) -> AttentionSpec:
+        """An attention node's shape; errors name the file and the node."""
+        try:
+            found = node_spec(node, self.shapes.get)
+        except WorkloadError as exc:
+            raise WorkloadError(f"{self.where}: {exc}") from None
+        if found is None:       # an input without a static shape: the usual error naming it
+            self.shape(node, next(i for i in node.input if i and i not in self.shapes))
+        assert found is not None
+        return found
 
     def subgraph_name(self, spec: AttentionSpec) -> str:
         """The nodes' common name prefix (an exporter's module path) + 'attention'."""
@@ -293,14 +304,7 @@ class _Lowering:
             self.passthrough(node)
             return
         if is_attention_node(node):
-            try:
-                found = node_spec(node, self.shapes.get)
-            except WorkloadError as exc:
-                raise WorkloadError(f"{self.where}: {exc}") from None
-            if found is None:
-                self.shape(node, next(i for i in node.input if i and i not in self.shapes))
-            assert found is not None
-            self.attention(node, found, self.name(node))
+            self.attention(node, self.node_spec(node), self.name(node))
             return
         if t in LAYOUT:
             self.passthrough(node)
