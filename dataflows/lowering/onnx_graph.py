@@ -53,7 +53,7 @@ def _onnx() -> Any:
 
 
 def load_model(source: str | Path | Any) -> Any:
-    """An onnx.ModelProto from a path (or a copy of one given: the import fills in its shapes), or an
+    """An onnx.ModelProto from a path (or a copy of one given: the import sets its symbolic dims), or an
     error naming the file."""
     onnx = _onnx()
     if not isinstance(source, (str, Path)):
@@ -108,23 +108,41 @@ def _infer(model: Any, where: str) -> tuple[dict[str, tuple[int, ...]], dict[str
     return out, types
 
 
+def _shapes_only(model: Any) -> Any:
+    """A copy of the model whose weights are inputs of their shape: shape inference serialises the
+    model, weights and all, and needs only the small constants (shapes, axes) as values."""
+    from onnx import helper
+
+    probe = type(model)()
+    probe.CopyFrom(model)
+    inputs = {i.name for i in probe.graph.input}
+    keep = [i for i in probe.graph.initializer if math.prod(i.dims) <= 64]
+    for init in probe.graph.initializer:
+        if math.prod(init.dims) > 64 and init.name not in inputs:
+            probe.graph.input.append(helper.make_tensor_value_info(init.name, init.data_type, list(init.dims)))
+    del probe.graph.initializer[:]
+    probe.graph.initializer.extend(keep)
+    return probe
+
+
 def _shapes(model: Any, where: str) -> dict[str, tuple[int, ...]]:
     """Shapes from ONNX shape inference; it does not know com.microsoft attention nodes, so their
     outputs get shapes here and inference runs again (once per node that was in the way)."""
     from onnx import helper
 
+    probe = _shapes_only(model)
     for _ in range(len(model.graph.node) + 1):
-        out, types = _infer(model, where)
+        out, types = _infer(probe, where)
         try:
-            more = contrib_output_shapes(model, out)
+            more = contrib_output_shapes(probe, out)
         except WorkloadError as exc:
             raise WorkloadError(f"{where}: {exc}") from None
         if not more:
             break
-        for node in model.graph.node:
+        for node in probe.graph.node:
             for t in node.output:
                 if t in more:
-                    model.graph.value_info.append(helper.make_tensor_value_info(t, types.get(node.input[0], 1),
+                    probe.graph.value_info.append(helper.make_tensor_value_info(t, types.get(node.input[0], 1),
                                                                                 more[t]))
     return out
 

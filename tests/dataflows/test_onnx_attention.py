@@ -401,3 +401,12 @@ def test_any_sdpa_shape_fuses_to_itself_and_its_parts_are_the_unfused_ops(B, kvh
     node = _n("Attention", ["q", "k", "v"], ["y"], "a", is_causal=int(causal))
     m = _model([node], [("q", [B, kvh * rep, P, E]), ("k", [B, kvh, M, E]), ("v", [B, kvh, M, F])], opset=23)
     assert the_attention(lower_onnx(m, fused=True)).shape == shape
+
+
+def test_weights_listed_as_inputs_too_lower_alike():
+    """Older exports list every initializer among the graph inputs as well; inference takes weights
+    by shape only either way."""
+    m = ms_attention()
+    m.graph.input.extend([_vi(i.name, list(i.dims)) for i in m.graph.initializer])
+    assert [(o.name, o.macs) for o in lower_onnx(m, fused=True)] == \
+        [(o.name, o.macs) for o in lower_onnx(ms_attention(), fused=True)]
