@@ -7,8 +7,8 @@ GPT-2 and Llama); `match_subgraph` finds it from the Softmax, taking kv_heads fr
 (Expand, Tile) on the K path and causal from a triangular constant, a Trilu or a comparison of
 index Ranges in the mask's ancestry. Or a node says it: ONNX `Attention` (opset 23) and the
 com.microsoft contrib `Attention`, `MultiHeadAttention` and `GroupQueryAttention`; `node_spec`
-reads their shapes and attributes, and `contrib_output_shapes` gives ONNX shape inference (which
-does not know the contrib domain) their output shapes. Masks and scales fold into the fused op:
+reads their shapes and attributes (and the contrib nodes' output shapes, which ONNX shape
+inference does not know; onnx_contrib.py). Masks and scales fold into the fused op:
 an attention unit applies them as it goes; bias or rotary embedding on Q/K (contrib nodes) is
 not costed.
 """
@@ -444,14 +444,3 @@ SPECS: dict[str, Callable[[Any, Shape], AttentionSpec | None]] = {
 def node_spec(node: Any, shape: Shape) -> AttentionSpec | None:
     """The attention an attention node computes (None while its input shapes are unknown)."""
     return SPECS[_kind(node)](node, shape)
-
-
-def contrib_output_shapes(model: Any, shapes: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
-    """Output shapes of com.microsoft attention nodes whose inputs have shapes and outputs not yet."""
-    out: dict[str, tuple[int, ...]] = {}
-    for node in model.graph.node:
-        if node.domain == "com.microsoft" and is_attention_node(node) and node.output[0] not in shapes:
-            spec = node_spec(node, shapes.get)
-            if spec is not None:
-                out.update(spec.outputs)
-    return out

@@ -1,7 +1,9 @@
 """ONNX import (the optional `onnx` extra): a model's graph, shapes only, lowered into IR ops.
 
 Shapes come from ONNX shape inference after the symbolic input dims are given values (`dims`),
-with data propagation (exporters compute Reshape and Expand shapes with Shape, Gather, Concat).
+with data propagation (exporters compute Reshape and Expand shapes with Shape, Gather, Concat);
+com.microsoft nodes get theirs from onnx_contrib.py (ONNX Runtime's fused activations and
+normalisations lower like the standard ones).
 Lowered: Conv (groups, dilations, strides, pads; depthwise when groups = C = F), Gemm and MatMul
 (batched when both sides carry the batch; attention's QK^T and A.V are such MatMuls), pooling
 (Max, Average, global, ReduceMean over H and W), element-wise ops and activations, Softmax,
@@ -25,18 +27,20 @@ from typing import Any, Mapping
 
 from archsim.errors import WorkloadError
 from dataflows.ir import Graph, Op, Operand, attention_op, conv_op, gemm_op
-from dataflows.lowering.onnx_attention import (AttentionSpec, GraphIndex, contrib_output_shapes, is_attention_node,
-                                               mask_nodes, match_subgraph, node_attr, node_spec)
+from dataflows.lowering.onnx_attention import (AttentionSpec, GraphIndex, is_attention_node, mask_nodes,
+                                               match_subgraph, node_attr, node_spec)
+from dataflows.lowering.onnx_contrib import contrib_output_shapes
 
 ACTIVATIONS = {"Relu": 1, "LeakyRelu": 2, "PRelu": 2, "Clip": 2, "Sigmoid": 4, "HardSigmoid": 3,
                "HardSwish": 4, "Tanh": 5, "Gelu": 8, "Erf": 5, "Exp": 4, "Log": 4, "Sqrt": 4,
                "Reciprocal": 1, "Neg": 1, "Abs": 1, "Elu": 4, "Selu": 4, "Softplus": 5, "Mish": 8,
-               "Swish": 5}
+               "Swish": 5, "FastGelu": 8, "BiasGelu": 9, "QuickGelu": 5}
 ELEMENTWISE = {"Add": 1, "Sub": 1, "Mul": 1, "Div": 1, "Pow": 4, "Max": 1, "Min": 1, "Where": 1,
                "Equal": 1, "Greater": 1, "Less": 1, "Sum": 1, "Trilu": 1, "Not": 1, "And": 1, "Or": 1,
-               "LessOrEqual": 1, "GreaterOrEqual": 1, "Mod": 1}
+               "LessOrEqual": 1, "GreaterOrEqual": 1, "Mod": 1, "BiasAdd": 2, "RotaryEmbedding": 3}
 NORMS = {"BatchNormalization": 2, "LayerNormalization": 7, "InstanceNormalization": 7,
-         "GroupNormalization": 7, "LpNormalization": 3, "SimplifiedLayerNormalization": 4}
+         "GroupNormalization": 7, "LpNormalization": 3, "SimplifiedLayerNormalization": 4,
+         "SkipLayerNormalization": 8, "SkipSimplifiedLayerNormalization": 5}
 LAYOUT = frozenset({"Reshape", "Transpose", "Concat", "Flatten", "Squeeze", "Unsqueeze", "Identity",
                     "Shape", "Gather", "Constant", "ConstantOfShape", "Dropout", "Slice", "Split",
                     "Cast", "CastLike", "Expand", "Pad", "DepthToSpace", "SpaceToDepth", "Range", "Tile"})
