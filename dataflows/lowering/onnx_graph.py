@@ -317,7 +317,7 @@ class _Lowering:
         t = node.op_type
         spec = self.subgraphs.get(node.output[0]) if node.output else None
         if spec is not None:
-            if node is spec.nodes[-1] or node.output[0] == spec.nodes[-1].output[0]:
+            if node.output[0] == spec.nodes[-1].output[0]:      # the A.V MatMul: all inputs are ready
                 self.attention(node, spec, self.subgraph_name(spec))
             else:
                 self.passthrough(node)
