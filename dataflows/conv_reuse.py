@@ -71,17 +71,9 @@ class ConvGeometry:
 
     def grid_bytes(self, tm: int, tk: int, bits: int, slide: bool = False) -> int:
         """Input bytes of every (M tile, K tile) once: one pass over the tile grid. With `slide`, each
-        channel slice's bands follow one another down the image (first whole, then the new rows)."""
-        K = self.taps * self.C
-        rows = self.rows_per_tile(tm, slide)
-        if slide:
-            rows = rows.copy()
-            rows[0] = self.rows_per_tile(tm)[0]
-        full, rest = divmod(K, tk)
-        out = full * int(np.sum(nbytes(rows * self.cols * (tk // self.taps), bits)))
-        if rest:
-            out += int(np.sum(nbytes(rows * self.cols * (rest // self.taps), bits)))
-        return out
+        channel slice's bands follow one another down the image (first whole, then the new rows).
+        Memoised: the cost model asks for it on every mapping it scores."""
+        return _grid_bytes(self, int(tm), int(tk), int(bits), bool(slide))
 
     def slide_grid_bytes(self, tm: int, tk: int, bits: int) -> int:
         return self.grid_bytes(tm, tk, bits, True)
@@ -163,6 +155,20 @@ def touched(start: Any, n: Any, step: int, extent: int, size: int) -> Any:
         return full * extent + part
 
     return below(size) - below(0)
+
+
+@functools.lru_cache(maxsize=65536)
+def _grid_bytes(geo: ConvGeometry, tm: int, tk: int, bits: int, slide: bool) -> int:
+    K = geo.taps * geo.C
+    rows = geo.rows_per_tile(tm, slide)
+    if slide:
+        rows = rows.copy()
+        rows[0] = geo.rows_per_tile(tm)[0]
+    full, rest = divmod(K, tk)
+    out = full * int(np.sum(nbytes(rows * geo.cols * (tk // geo.taps), bits)))
+    if rest:
+        out += int(np.sum(nbytes(rows * geo.cols * (rest // geo.taps), bits)))
+    return out
 
 
 @functools.lru_cache(maxsize=4096)
