@@ -38,6 +38,34 @@ class EnergySpec:
     offchip_byte_pj: float = 0.0
 
 
+SHARED_CONTEXTS = 16          # cost contexts kept per process (least recently created dropped)
+SHARED_ENTRIES = 200_000      # entries per shared table before it is emptied
+_shared: dict[tuple, dict[str, dict]] = {}
+
+
+def _shared_tables(context: tuple | None) -> dict[str, dict]:
+    """The memo tables of one cost context: what a mapping costs apart from the off-chip link (the
+    unit's results per tile shape, and per mapping its traffic, energy and the link-free parts of its
+    bound). A sweep's points that differ only in the link share them; None: tables of its own."""
+    names = ("compute", "units", "traffic", "bound", "roles")
+    if context is None:
+        return {n: {} for n in names}
+    tables = _shared.get(context)
+    if tables is None:
+        while len(_shared) >= SHARED_CONTEXTS:
+            del _shared[next(iter(_shared))]
+        tables = _shared[context] = {n: {} for n in names}
+    for t in tables.values():
+        if len(t) >= SHARED_ENTRIES:
+            t.clear()
+    return tables
+
+
+def clear_shared() -> None:
+    """Forget every shared cost table (tests compare a point costed alone with one costed after others)."""
+    _shared.clear()
+
+
 @dataclass
 class MappingCost:
     """What one mapping costs. Cycles are in the unit's clock."""
@@ -159,11 +187,19 @@ class CostModel:
         self.latency_cycles = mem.offchip_latency_ps * self.clock_hz / 1e12
         # a request's overhead as the bytes the link could have moved meanwhile (timing only)
         self.request_bytes = mem.request_overhead_ps * mem.offchip_bytes_per_s / 1e12
-        self._compute: dict[tuple[str, GemmShape], ComputeResult] = {}
         # operands wider than the PEs run as stacked slices (or the unit refuses them here)
         self.widening = {df: u.widening(self.bits.ifmap, self.bits.filter) for df, u in units.items()}
         self.passes = {df: w.passes for df, w in self.widening.items()}
-        self._units_sum: dict[tuple, tuple[int, int, dict[str, float], int]] = {}
+        keys = tuple((df, u.shape_cost_key()) for df, u in units.items())
+        context = None if any(k is None for _, k in keys) else \
+            (keys, self.bits, mem.sram_bytes_per_cycle, dataclasses.astuple(energy))
+        tables = _shared_tables(context)
+        self._compute: dict[tuple[str, GemmShape, bool], ComputeResult] = tables["compute"]
+        self._units_sum: dict[tuple, tuple[int, int, dict[str, float], dict[str, int], dict[str, int]]] = \
+            tables["units"]
+        self._traffic: dict[Mapping, tuple] = tables["traffic"]
+        self._bound_parts: dict[Mapping, tuple] = tables["bound"]
+        self._roles: dict[Mapping, dict[str, tuple[int, int]]] = tables["roles"]
         self.evaluations = 0
 
     def compute(self, dataflow: str, shape: GemmShape, readback: bool = False) -> ComputeResult:
@@ -328,15 +364,18 @@ class CostModel:
     def bound(self, m: Mapping) -> tuple[float, float]:
         """(cycles no larger than the true latency, exact energy) without building the schedule:
         the unit's real issue cycles per tile shape (memoised), the traffic in closed form."""
-        compute_cycles, _, dram, _, energy = self._traffic_and_energy(m)
-        first, last = exposed_bytes(np.array([m.tile]), m.gemm, m.bits)
-        longest = max(self.compute(m.dataflow, shape, cont > 0).issue_cycles
-                      for shape, _, cont in m.tile_shapes(split_k=True))
-        c = m.counts
-        visits = c["m"] * c["n"] * (1 if m.innermost() in ("k", None) else c["k"]) * m.gemm.batch
-        cycles_lb = self.cycles_lower_bound(compute_cycles, sum(dram.values()), int(first[0]), int(last[0]),
-                                            m.gemm.batch, dram["ofmap"], visits, longest)
-        return float(cycles_lb) * (1 - 1e-9), float(sum(energy.values()))
+        parts = self._bound_parts.get(m)
+        if parts is None:
+            compute_cycles, _, dram, _, energy = self._traffic_and_energy(m)
+            first, last = exposed_bytes(np.array([m.tile]), m.gemm, m.bits)
+            longest = max(self.compute(m.dataflow, shape, cont > 0).issue_cycles
+                          for shape, _, cont in m.tile_shapes(split_k=True))
+            c = m.counts
+            visits = c["m"] * c["n"] * (1 if m.innermost() in ("k", None) else c["k"]) * m.gemm.batch
+            parts = self._bound_parts[m] = (compute_cycles, sum(dram.values()), int(first[0]), int(last[0]),
+                                            m.gemm.batch, dram["ofmap"], visits, longest, float(sum(energy.values())))
+        cycles_lb = self.cycles_lower_bound(*parts[:-1])
+        return float(cycles_lb) * (1 - 1e-9), parts[-1]
 
     def _assemble(self, m: Mapping, cycles: int, arr: dict[str, np.ndarray]) -> MappingCost:
         compute_cycles, macs, dram, (rd, wr), energy = self._traffic_and_energy(m)
@@ -351,6 +390,12 @@ class CostModel:
         that come back from DRAM (`ofmap_in`); every value written is read exactly once, either
         back into the next pass or out to DRAM (a drain reads the accumulator word, whatever width
         DRAM stores). So reads = writes - drained + drained: nothing overwritten unread."""
+        hit = self._roles.get(m)
+        if hit is None:
+            hit = self._roles[m] = self._sram_by_role(m)
+        return dict(hit)
+
+    def _sram_by_role(self, m: Mapping) -> dict[str, tuple[int, int]]:
         _, _, _, unit_rd, unit_wr = self._unit_part(m)
         tot, b = m.totals(), m.bits
         psum_bytes = b.psum / 8
@@ -364,7 +409,14 @@ class CostModel:
 
     def _traffic_and_energy(self, m: Mapping) -> tuple[int, int, dict[str, int], tuple[int, int], dict[str, float]]:
         """Sum the unit's results over the distinct tile shapes; DRAM bytes from the closed form;
-        SRAM bytes per buffer from `sram_by_role`."""
+        SRAM bytes per buffer from `sram_by_role`. Independent of the off-chip link: memoised."""
+        hit = self._traffic.get(m)
+        if hit is None:
+            hit = self._traffic[m] = self._traffic_and_energy_of(m)
+        compute_cycles, macs, dram, sram, energy = hit
+        return compute_cycles, macs, dict(dram), sram, dict(energy)
+
+    def _traffic_and_energy_of(self, m: Mapping) -> tuple[int, int, dict[str, int], tuple[int, int], dict[str, float]]:
         compute_cycles, macs, unit_e, unit_rd, unit_wr = self._unit_part(m)
         tot, b = m.totals(), m.bits
         dram = {k: tot[k] for k in ("ifmap", "filter", "ofmap_in", "ofmap")}
