@@ -40,6 +40,7 @@ class EnergySpec:
 
 SHARED_CONTEXTS = 16          # cost contexts kept per process (least recently created dropped)
 SHARED_ENTRIES = 200_000      # entries per shared table before it is emptied
+SHARED_STEP_ENTRIES = 20_000  # mappings whose step arrays are kept (arrays: larger entries)
 _shared: dict[tuple, dict[str, dict]] = {}
 
 
@@ -47,7 +48,7 @@ def _shared_tables(context: tuple | None) -> dict[str, dict]:
     """The memo tables of one cost context: what a mapping costs apart from the off-chip link (the
     unit's results per tile shape, and per mapping its traffic, energy and the link-free parts of its
     bound). A sweep's points that differ only in the link share them; None: tables of its own."""
-    names = ("compute", "units", "traffic", "bound", "roles")
+    names = ("compute", "units", "traffic", "bound", "roles", "steps", "tile")
     if context is None:
         return {n: {} for n in names}
     tables = _shared.get(context)
@@ -55,8 +56,8 @@ def _shared_tables(context: tuple | None) -> dict[str, dict]:
         while len(_shared) >= SHARED_CONTEXTS:
             del _shared[next(iter(_shared))]
         tables = _shared[context] = {n: {} for n in names}
-    for t in tables.values():
-        if len(t) >= SHARED_ENTRIES:
+    for name, t in tables.items():
+        if len(t) >= (SHARED_STEP_ENTRIES if name == "steps" else SHARED_ENTRIES):
             t.clear()
     return tables
 
@@ -200,6 +201,8 @@ class CostModel:
         self._traffic: dict[Mapping, tuple] = tables["traffic"]
         self._bound_parts: dict[Mapping, tuple] = tables["bound"]
         self._roles: dict[Mapping, dict[str, tuple[int, int]]] = tables["roles"]
+        self._steps: dict[Mapping, tuple[dict[str, np.ndarray], np.ndarray, int]] = tables["steps"]
+        self._tile_parts: dict[tuple, tuple[int, int, int]] = tables["tile"]
         self.evaluations = 0
 
     def compute(self, dataflow: str, shape: GemmShape, readback: bool = False) -> ComputeResult:
@@ -222,6 +225,22 @@ class CostModel:
 
     def evaluate(self, m: Mapping) -> MappingCost:
         self.evaluations += 1
+        steps = self._steps.get(m)
+        if steps is None:
+            steps = self._steps[m] = self._step_compute(m)
+        arr, comp, last_tail = steps
+        load, store = arr["load"].astype(np.float64), arr["store"].astype(np.float64)
+        if self.mem.stream_levels:
+            load, store = self._level_times(arr)
+        if self.request_bytes:      # each operand tile moved costs one request's overhead on the link
+            load = load + self.request_bytes * sum((arr[f"load_{r}"] > 0) for r in ("ifmap", "filter", "ofmap_in"))
+            store = store + self.request_bytes * (store > 0)
+        cycles = self._latency(comp, load, store, m.gemm.batch, arr["weight"], arr.get("reps")) + last_tail
+        return self._assemble(m, cycles, arr)
+
+    def _step_compute(self, m: Mapping) -> tuple[dict[str, np.ndarray], np.ndarray, int]:
+        """The mapping's compressed steps, each step's issue cycles and the last step's drain tail:
+        independent of the off-chip link, so memoised (read-only arrays)."""
         arr = m.step_arrays(compressed=True)
         # each extent is the full tile or the one edge remainder: index the <= 8 shapes by edge bits
         code = (8 * arr["cont"] + 4 * (arr["m"] != m.tile[0]) + 2 * (arr["n"] != m.tile[1])
@@ -234,14 +253,10 @@ class CostModel:
             lut[c] = r.issue_cycles          # a pipelined unit takes the next tile after its issue interval
             tail[c] = r.tail_cycles
         comp = lut[code]
-        load, store = arr["load"].astype(np.float64), arr["store"].astype(np.float64)
-        if self.mem.stream_levels:
-            load, store = self._level_times(arr)
-        if self.request_bytes:      # each operand tile moved costs one request's overhead on the link
-            load = load + self.request_bytes * sum((arr[f"load_{r}"] > 0) for r in ("ifmap", "filter", "ofmap_in"))
-            store = store + self.request_bytes * (store > 0)
-        cycles = self._latency(comp, load, store, m.gemm.batch, arr["weight"], arr.get("reps")) + int(tail[code[-1]])
-        return self._assemble(m, cycles, arr)
+        for a in (comp, *arr.values()):
+            if isinstance(a, np.ndarray):
+                a.setflags(write=False)
+        return arr, comp, int(tail[code[-1]])
 
     def _level_times(self, arr: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Loads and stores per step as bytes at the reference rate, when streams cross different
@@ -367,12 +382,17 @@ class CostModel:
         parts = self._bound_parts.get(m)
         if parts is None:
             compute_cycles, _, dram, _, energy = self._traffic_and_energy(m)
-            first, last = exposed_bytes(np.array([m.tile]), m.gemm, m.bits)
-            longest = max(self.compute(m.dataflow, shape, cont > 0).issue_cycles
-                          for shape, _, cont in m.tile_shapes(split_k=True))
+            tkey = (m.gemm, m.tile, m.dataflow, m.bits)      # what does not depend on the loop order
+            per_tile = self._tile_parts.get(tkey)
+            if per_tile is None:
+                first, last = exposed_bytes(np.array([m.tile]), m.gemm, m.bits)
+                longest = max(self.compute(m.dataflow, shape, cont > 0).issue_cycles
+                              for shape, _, cont in m.tile_shapes(split_k=True))
+                per_tile = self._tile_parts[tkey] = (int(first[0]), int(last[0]), longest)
+            first_b, last_b, longest = per_tile
             c = m.counts
             visits = c["m"] * c["n"] * (1 if m.innermost() in ("k", None) else c["k"]) * m.gemm.batch
-            parts = self._bound_parts[m] = (compute_cycles, sum(dram.values()), int(first[0]), int(last[0]),
+            parts = self._bound_parts[m] = (compute_cycles, sum(dram.values()), first_b, last_b,
                                             m.gemm.batch, dram["ofmap"], visits, longest, float(sum(energy.values())))
         cycles_lb = self.cycles_lower_bound(*parts[:-1])
         return float(cycles_lb) * (1 - 1e-9), parts[-1]
