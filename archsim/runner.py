@@ -7,16 +7,19 @@ the compute model of each distinct tile shape at cycle level.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from archsim.config.schema import DesignConfig
+from archsim.engine import ClockDomain
 from archsim.errors import ArchsimError, WorkloadError
 from archsim.report import Report
 from archsim.system import System
 from archsim.units.base import ComputeResult, ComputeUnit, GemmShape
 from archsim.workload import resolve_workload
+from dataflows.conv_reuse import conv_geometry
 from dataflows.mapper import design_energy_spec, op_bits
 from dataflows.schedule import PipelineResult, Tile, fast_port, pipeline_time
 
@@ -90,7 +93,10 @@ def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool
 
     return Report(config=design.model_dump(mode="json"), ops=rows, peak_macs_per_ns=peak,
                   peak_offchip_bytes_per_ns=system.offchip_peak_bytes_per_s / 1e9, meta=wl.meta, tokens=wl.tokens,
-                  makespan_ns=None if makespan is None else makespan / 1000.0, area=design_area(design).as_dict())
+                  makespan_ns=None if makespan is None else makespan / 1000.0,
+                  makespan_cycles=None if makespan is None else
+                  ClockDomain("design", float(design.clock)).ps_to_cycles(math.ceil(makespan)),
+                  area=design_area(design).as_dict())
 
 
 def _concurrent(wl: Any, ops: Sequence[Any], system: System) -> bool:
@@ -281,7 +287,7 @@ class _Runner:
         homes = tuple(self._homes(op, unit).items()) if self.system.routed or unit.side == "memory" else None
         mapper = self._mapper(unit, op_bits(op, unit), homes)
         self._cost = mapper.cost
-        result = mapper.map_gemm(op.as_gemm(), op.name, op.kind)
+        result = mapper.map_gemm(op.as_gemm(), op.name, op.kind, conv_geometry(op))
         best = result.best
         mapping = best.mapping
         label = str(mapping) + (" (stopped by the time budget)" if result.truncated else "")

@@ -12,7 +12,7 @@ bound below the true cost.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -44,30 +44,38 @@ def innermost_index(tiles: np.ndarray, gemm: GemmShape, order: str) -> np.ndarra
     return inner
 
 
-def dram_bytes(tiles: np.ndarray, gemm: GemmShape, bits: OperandBits) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def dram_bytes(tiles: np.ndarray, gemm: GemmShape, bits: OperandBits,
+               conv: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(T, 3) arrays for m, n or k innermost: total DRAM bytes (`Mapping.totals()` for every tile at
-    once), the stored part of them, and how many output-tile visits (each ends in one store)."""
+    once), the stored part of them, and how many output-tile visits (each ends in one store).
+    `conv`: a conv's geometry (dataflows/conv_reuse.py), whose input tiles are its real input rows."""
     g = gemm
     tm, tn, tk = tiles.T
     cm, cn, ck = -(-g.M // tm), -(-g.N // tn), -(-g.K // tk)
-    ifmap = grid_bytes(g.M, tm, g.K, tk, bits.ifmap)
+    ifmap = slid = grid_bytes(g.M, tm, g.K, tk, bits.ifmap)
+    if conv is not None:       # bands sliding down the image with m innermost, and at best with n innermost
+        ifmap = conv.per_tile("grid_bytes", tm, tk, bits.ifmap)
+        slid = conv.per_tile("slide_grid_bytes", tm, tk, bits.ifmap)
     filt = grid_bytes(g.K, tk, g.N, tn, bits.filter)
     psum = grid_bytes(g.M, tm, g.N, tn, bits.psum)
     out = grid_bytes(g.M, tm, g.N, tn, bits.ofmap)
     revisit = out + psum * (ck - 1)                                  # k not innermost: partial sums out
-    loads = [ifmap * cn + filt + psum * (ck - 1),                    # m innermost: filter resident
-             ifmap + filt * cm + psum * (ck - 1),                    # n innermost: ifmap resident
+    loads = [slid * cn + filt + psum * (ck - 1),                     # m innermost: filter resident
+             slid + filt * cm + psum * (ck - 1),                     # n innermost: ifmap resident
              ifmap * cn + filt * cm]                                 # k innermost: outputs resident
     stores = np.stack([revisit, revisit, out], axis=1) * g.batch
     visits = np.stack([cm * cn * ck, cm * cn * ck, cm * cn], axis=1) * g.batch
     return np.stack(loads, axis=1) * g.batch + stores, stores, visits
 
 
-def exposed_bytes(tiles: np.ndarray, gemm: GemmShape, bits: OperandBits) -> tuple[np.ndarray, np.ndarray]:
+def exposed_bytes(tiles: np.ndarray, gemm: GemmShape, bits: OperandBits,
+                  conv: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """(first load, last store) bytes per tile: the first step's operand tiles (full size) and the
     last step's final output tile (the edge tile), which no compute can hide."""
     tm, tn, tk = tiles.T
-    first = nbytes(tm * tk, bits.ifmap) + nbytes(tk * tn, bits.filter)
+    first_in = (conv.per_tile("first_tile_bytes", tm, tk, bits.ifmap) if conv is not None
+                else nbytes(tm * tk, bits.ifmap))
+    first = first_in + nbytes(tk * tn, bits.filter)
     em, en = gemm.M - (-(-gemm.M // tm) - 1) * tm, gemm.N - (-(-gemm.N // tn) - 1) * tn
     return first, nbytes(em * en, bits.ofmap)
 
@@ -88,14 +96,14 @@ def mac_energy_pj(unit: ComputeUnit, gemm: GemmShape) -> float:
 
 
 def bound_rows(units: dict[str, ComputeUnit], tiles: np.ndarray, gemm: GemmShape, bits: OperandBits,
-               orders: tuple[str, ...], cost: CostModel) -> BoundRows:
+               orders: tuple[str, ...], cost: CostModel, conv: Any = None) -> BoundRows:
     """Bounds of every (tile, innermost, dataflow) reachable with `orders`, priced by `cost`."""
     reachable = np.zeros((len(tiles), 3), bool)
     for o in orders:
         reachable[np.arange(len(tiles)), innermost_index(tiles, gemm, o)] = True
     ti, inner = np.nonzero(reachable)
-    dram, stores, visits = (a[ti, inner].astype(np.float64) for a in dram_bytes(tiles, gemm, bits))
-    first, last = (a[ti].astype(np.float64) for a in exposed_bytes(tiles, gemm, bits))
+    dram, stores, visits = (a[ti, inner].astype(np.float64) for a in dram_bytes(tiles, gemm, bits, conv))
+    first, last = (a[ti].astype(np.float64) for a in exposed_bytes(tiles, gemm, bits, conv))
     e = cost.energy
     dram_pj = dram * (e.sram_byte_pj + e.offchip_byte_pj)
     cols: list[list[np.ndarray]] = [[], [], [], [], []]

@@ -125,10 +125,11 @@ def peak_macs_per_cycle(unit: ComputeUnit) -> int:
 
 
 def roofline_cycles(gemm: GemmShape, peak_macs: int, mem: MemorySpec, bits: OperandBits,
-                    clock_hz: float) -> dict[str, float]:
-    """Lower bound on any mapping: all PEs busy, or every operand moved over the link exactly once."""
-    compulsory = gemm.batch * (nbytes(gemm.M * gemm.K, bits.ifmap) + nbytes(gemm.K * gemm.N, bits.filter)
-                               + nbytes(gemm.M * gemm.N, bits.ofmap))
+                    clock_hz: float, conv: Any = None) -> dict[str, float]:
+    """Lower bound on any mapping: all PEs busy, or every operand moved over the link exactly once
+    (a conv's input tensor, not its im2col matrix, when `conv` gives its geometry)."""
+    ifmap = conv.compulsory_bytes(bits.ifmap) if conv is not None else nbytes(gemm.M * gemm.K, bits.ifmap)
+    compulsory = gemm.batch * (ifmap + nbytes(gemm.K * gemm.N, bits.filter) + nbytes(gemm.M * gemm.N, bits.ofmap))
     compute = gemm.macs / peak_macs
     memory = compulsory / (mem.offchip_bytes_per_s / clock_hz)
     return {"cycles": max(compute, memory), "compute_cycles": compute, "memory_cycles": memory,
@@ -382,10 +383,10 @@ class CostModel:
         parts = self._bound_parts.get(m)
         if parts is None:
             compute_cycles, _, dram, _, energy = self._traffic_and_energy(m)
-            tkey = (m.gemm, m.tile, m.dataflow, m.bits)      # what does not depend on the loop order
+            tkey = (m.gemm, m.tile, m.dataflow, m.bits, m.conv)   # what does not depend on the loop order
             per_tile = self._tile_parts.get(tkey)
             if per_tile is None:
-                first, last = exposed_bytes(np.array([m.tile]), m.gemm, m.bits)
+                first, last = exposed_bytes(np.array([m.tile]), m.gemm, m.bits, m.conv)
                 longest = max(self.compute(m.dataflow, shape, cont > 0).issue_cycles
                               for shape, _, cont in m.tile_shapes(split_k=True))
                 per_tile = self._tile_parts[tkey] = (int(first[0]), int(last[0]), longest)

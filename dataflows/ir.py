@@ -230,14 +230,16 @@ def conv_op(name: str, H: int, W: int, R: int, S: int, C: int, F: int, stride: i
     if P < 1 or Q < 1:
         raise WorkloadError(f"conv {name!r}: filter {R}x{S} (dilation {dilation}) does not fit input "
                             f"{H}x{W} with pad {pad}")
+    # stride, pad and dilation are not loop dims: recorded for the input-window law (dataflows/conv_reuse.py)
+    geometry = {"stride": stride, "pad": pad, "dilation": dilation}
     if groups == 1:
-        dims = {"n": N, "h": H, "w": W, "p": P, "q": Q, "r": R, "s": S, "c": C, "f": F}
+        dims = {"n": N, "h": H, "w": W, "p": P, "q": Q, "r": R, "s": S, "c": C, "f": F, **geometry}
         return Op(name, "conv", "npqrsc,rscf->npqf", dims,
                   (Operand("ifmap", "activation", ("n", "h", "w", "c"), bits),
                    Operand("filter", "weight", ("r", "s", "c", "f"), bits),
                    Operand("ofmap", "output", ("n", "p", "q", "f"), bits)), count, layer, None, tags)
     dims = {"n": N, "h": H, "w": W, "p": P, "q": Q, "r": R, "s": S, "g": groups, "c": C // groups,
-            "f": F // groups}
+            "f": F // groups, **geometry}
     kind = "depthwise" if groups == C == F else "grouped"
     if kind not in tags:
         tags = (*tags, kind)

@@ -9,6 +9,7 @@ depends only on the inputs; the wall-time budget is a safety cap (the result say
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import fnmatch
 import time
 from dataclasses import dataclass, field
@@ -21,11 +22,13 @@ from archsim.errors import ArchsimError
 from archsim.units.base import ComputeUnit, GemmShape
 from dataflows.bounds import bound_rows
 from dataflows.cache import MapCache, cache_key
+from dataflows.conv_reuse import ConvGeometry
 from dataflows.cost import CostModel, EnergySpec, MappingCost, peak_macs_per_cycle, roofline_cycles
 from dataflows.mapspace import DIMS, MapSpace, Mapping, MemorySpec, OperandBits
 
-# 5: latency near-ties go to energy; 4: write-behind; 3: energy breaks latency ties in the bound; 2: best-first
-CACHE_VERSION = 5
+# 6: convs move their input tiles, not im2col; 5: latency near-ties go to energy; 4: write-behind;
+# 3: energy breaks latency ties in the bound; 2: best-first
+CACHE_VERSION = 6
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,7 @@ class Mapper:
         return max(self.cost.passes.values(), default=1)
 
     # -- the space for one op -----------------------------------------------------------------
-    def space(self, gemm: GemmShape, rc: Resolved) -> MapSpace:
+    def space(self, gemm: GemmShape, rc: Resolved, conv: ConvGeometry | None = None) -> MapSpace:
         dfs = tuple(self.variants)
         if rc.dataflow is not None:
             if rc.dataflow not in self.variants:
@@ -139,7 +142,8 @@ class Mapper:
             if t > dims[d]:
                 raise ArchsimError(f"mapper.constraints: tile {d}={t} is larger than the op's {d}={dims[d]} "
                                    f"(GEMM {gemm}); use a tile no larger than the dimension")
-        space = MapSpace(gemm, self.mem, self.bits, dfs, self.quanta, fixed, rc.order, self.cfg.tile_candidates)
+        space = MapSpace(gemm, self.mem, self.bits, dfs, self.quanta, fixed, rc.order, self.cfg.tile_candidates,
+                         conv)
         if next(space.tiles(), None) is None:
             fp = {r: self.mem.usable_bytes(r) for r in ("ifmap", "filter", "ofmap")}
             raise ArchsimError(f"mapper: no tile of GEMM {gemm} with constraints {fixed or 'none'} fits the "
@@ -148,15 +152,18 @@ class Mapper:
         return space
 
     # -- search ------------------------------------------------------------------------------
-    def map_gemm(self, gemm: GemmShape, op_name: str = "gemm", op_kind: str = "gemm") -> MapResult:
+    def map_gemm(self, gemm: GemmShape, op_name: str = "gemm", op_kind: str = "gemm",
+                 conv: ConvGeometry | None = None) -> MapResult:
+        """The best mappings of `gemm`; `conv` (dataflows/conv_reuse.py) when it is a conv's im2col
+        view, so its input moves as input tiles with halos (im2col on chip)."""
         rc = resolve_constraints(self.cfg, op_name, op_kind)
-        key = self._key(gemm, rc)
+        key = self._key(gemm, rc, conv)
         if self.cache is not None and self.cfg.cache:
             hit = self.cache.get(key)
             if hit is not None:
-                return self._from_cache(hit, gemm, op_name)
+                return self._from_cache(hit, gemm, op_name, conv)
         t0 = time.perf_counter()
-        space = self.space(gemm, rc)
+        space = self.space(gemm, rc, conv)
         result = self._search(space, gemm, op_name, t0)
         if self.cache is not None and self.cfg.cache and not result.truncated:
             self.cache.put(key, self._to_cache(result))
@@ -174,7 +181,7 @@ class Mapper:
         tiles = space.tile_array()
         size = space.size(tiles)
         rows = bound_rows({df: self.variants[df] for df in space.dataflows}, tiles, gemm, self.bits,
-                          space.orders, self.cost)
+                          space.orders, self.cost, space.conv)
         primary, secondary = self._bound_keys(rows.cycles_lb, rows.energy_lb)
         visit = np.lexsort((secondary, primary)).tolist()
         cap = cfg.max_evaluations if size > cfg.exhaustive_limit else None
@@ -212,7 +219,7 @@ class Mapper:
             truncated = truncated or stop == "budget"
             method = "best-first" if stop == "cap" else method
         peak = peak_macs_per_cycle(self.unit)
-        bound = roofline_cycles(gemm, peak / self._passes, self.mem, self.bits, self.unit.clock_hz)
+        bound = roofline_cycles(gemm, peak / self._passes, self.mem, self.bits, self.unit.clock_hz, space.conv)
         return MapResult(op_name, self.unit.name, gemm, obj, ranked, bound, method, size, evaluated, truncated,
                          time.perf_counter() - t0, detail={"compute_shapes": len(self.cost._compute),
                                                            "bound_rows": len(visit)},
@@ -281,9 +288,10 @@ class Mapper:
         return energy_lb * cycles_lb, cycles_lb
 
     # -- cache ---------------------------------------------------------------------------------
-    def _key(self, gemm: GemmShape, rc: Resolved) -> str:
+    def _key(self, gemm: GemmShape, rc: Resolved, conv: ConvGeometry | None = None) -> str:
         return cache_key({
             "v": CACHE_VERSION, "gemm": [gemm.M, gemm.N, gemm.K, gemm.batch], "bits": self.bits.__dict__,
+            "conv": None if conv is None else dataclasses.astuple(conv),
             "unit": {"kind": self.unit.kind, "clock_hz": self.unit.clock_hz,
                      "cfg": self.unit.config_key(), "energy": self.unit.energy},
             "memory": [list(self.mem.capacity_bytes), list(self.mem.double_buffered),
@@ -302,14 +310,14 @@ class Mapper:
                         for c in r.top],
                 "method": r.method, "space_size": r.space_size, "evaluated": r.evaluated, "wall_s": r.wall_s}
 
-    def _from_cache(self, hit: dict, gemm: GemmShape, op_name: str) -> MapResult:
+    def _from_cache(self, hit: dict, gemm: GemmShape, op_name: str, conv: ConvGeometry | None = None) -> MapResult:
         """Re-score the cached top-K (a few evaluations) rather than trusting stored numbers."""
         t0 = time.perf_counter()
-        top = [self.cost.evaluate(Mapping(gemm, tuple(e["tile"]), e["order"], e["dataflow"], self.bits))
+        top = [self.cost.evaluate(Mapping(gemm, tuple(e["tile"]), e["order"], e["dataflow"], self.bits, conv))
                for e in hit["top"]]
         top = rank(top, self.cfg.objective, self.cfg.latency_tolerance)
         bound = roofline_cycles(gemm, peak_macs_per_cycle(self.unit) / self._passes, self.mem, self.bits,
-                                self.unit.clock_hz)
+                                self.unit.clock_hz, conv)
         return MapResult(op_name, self.unit.name, gemm, self.cfg.objective, top, bound, hit["method"],
                          hit["space_size"], hit["evaluated"], False, time.perf_counter() - t0, from_cache=True,
                          tolerance=self.cfg.latency_tolerance)

@@ -8,17 +8,22 @@ revisited: its partial sums (acc_bits wide) go out to DRAM and come back (`ofmap
 
 `Mapping.tiles()` walks the schedule step by step (what the event-driven runner consumes);
 `Mapping.totals()` is the same traffic in closed form; `Mapping.step_arrays()` is the schedule as
-numpy arrays for the cost model. Tests hold the three together.
+numpy arrays for the cost model. Tests hold the three together. A convolution's mapping carries its
+geometry (`conv`, dataflows/conv_reuse.py): its input tiles are the real input rows with their halos,
+not the im2col matrix, and its tiles are bands of whole output rows by all taps of a channel slice.
 """
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
 from archsim.units.base import GemmShape
+
+if TYPE_CHECKING:
+    from dataflows.conv_reuse import ConvGeometry
 
 DIMS = ("m", "n", "k")
 ORDERS = tuple("".join(p) for p in itertools.permutations(DIMS))
@@ -110,6 +115,7 @@ class Mapping:
     order: str                           # DRAM-level loop order, outer to inner, e.g. "nmk"
     dataflow: str                        # os | ws | is: how the array unrolls the tile
     bits: OperandBits = field(default_factory=OperandBits)
+    conv: "ConvGeometry | None" = None   # a conv's input-window law; None: the plain GEMM view
 
     def __post_init__(self) -> None:
         if self.order not in ORDERS:
@@ -145,7 +151,9 @@ class Mapping:
     def footprint_bytes(self) -> dict[str, int]:
         """Bytes one resident tile of each role occupies (outputs held as partial sums)."""
         tm, tn, tk = self.tile
-        return {"ifmap": nbytes(tm * tk, self.bits.ifmap), "filter": nbytes(tk * tn, self.bits.filter),
+        ifmap = (self.conv.max_tile_bytes(tm, tk, self.bits.ifmap) if self.conv is not None
+                 else nbytes(tm * tk, self.bits.ifmap))
+        return {"ifmap": ifmap, "filter": nbytes(tk * tn, self.bits.filter),
                 "ofmap": nbytes(tm * tn, self.bits.psum)}
 
     def fits(self, mem: MemorySpec) -> bool:
@@ -203,6 +211,9 @@ class Mapping:
                     key = tuple(ix[d] for d in ROLE_DIMS[role])
                     if resident[role] != key:
                         load[role] = nbytes(ext[ROLE_DIMS[role][0]] * ext[ROLE_DIMS[role][1]], bits_)
+                        if role == "ifmap" and self.conv is not None:   # a slide keeps the shared halo rows
+                            slide = resident[role] == (ix["m"] - 1, ix["k"])
+                            load[role] = int(self.conv.tile_bytes(Tm, ext["k"], bits_, ix["m"], slide))
                         resident[role] = key
                 okey = (ix["m"], ix["n"])
                 out_elems = ext["m"] * ext["n"]
@@ -228,7 +239,11 @@ class Mapping:
         """
         g, (Tm, Tn, Tk), b = self.gemm, self.tile, self.bits
         c, inner = self.counts, self.innermost()
-        ifmap = grid_bytes(g.M, Tm, g.K, Tk, b.ifmap) * (1 if inner == "n" or inner is None else c["n"])
+        grid = grid_bytes(g.M, Tm, g.K, Tk, b.ifmap)
+        if self.conv is not None:   # bands that follow each other down the image slide (conv_reuse.py)
+            slides = inner == "m" or (inner == "n" and self._bands_slide())
+            grid = self.conv.grid_bytes(Tm, Tk, b.ifmap, slides)
+        ifmap = grid * (1 if inner == "n" or inner is None else c["n"])
         filt = grid_bytes(g.K, Tk, g.N, Tn, b.filter) * (1 if inner == "m" or inner is None else c["m"])
         revisits = c["k"] - 1 if (c["k"] > 1 and inner != "k") else 0
         psum = grid_bytes(g.M, Tm, g.N, Tn, b.psum)
@@ -255,9 +270,14 @@ class Mapping:
         c = self.counts
         reps, wts = [], []
         for d in self.order:
-            keep = compressed and c[d] > 4
-            reps.append(np.array([0, 1, c[d] - 2, c[d] - 1]) if keep else np.arange(c[d]))
-            wts.append(np.array([1, c[d] - 3, 1, 1]) if keep else np.ones(c[d], np.int64))
+            ends = self._kept_ends(d) if compressed else None
+            if ends is None:
+                reps.append(np.arange(c[d]))
+                wts.append(np.ones(c[d], np.int64))
+                continue
+            head, tail = ends
+            reps.append(np.r_[0:head + 1, c[d] - tail:c[d]])
+            wts.append(np.r_[np.ones(head, np.int64), c[d] - head - tail, np.ones(tail, np.int64)])
         sel = np.indices(tuple(len(r) for r in reps)).reshape(3, -1)
         grids = np.stack([r[i] for r, i in zip(reps, sel)])
         weight = wts[0][sel[0]] * wts[1][sel[1]] * wts[2][sel[2]]
@@ -281,7 +301,13 @@ class Mapping:
         inner = self.innermost()
         revisit = c["k"] > 1 and inner != "k"
         out_elems = ext["m"] * ext["n"]
-        load_i = np.where(changed(("m", "k")), packed(ext["m"] * ext["k"], b.ifmap), 0)
+        if self.conv is not None:   # a band right below the resident one, same channels: only its new rows
+            inner_loops = self.order[self.order.index("m") + 1:]
+            slide = (ix["m"] > 0) & self._bands_slide() & np.all([ix[d] == 0 for d in inner_loops], axis=0)
+            i_bytes = self.conv.tile_bytes(Tm, ext["k"], b.ifmap, ix["m"], slide)
+        else:
+            i_bytes = packed(ext["m"] * ext["k"], b.ifmap)
+        load_i = np.where(changed(("m", "k")), i_bytes, 0)
         load_f = np.where(changed(("k", "n")), packed(ext["k"] * ext["n"], b.filter), 0)
         load_o = np.where(out_new & (ix["k"] > 0), packed(out_elems, b.psum), 0) if revisit else np.zeros(n, np.int64)
         final = (ix["k"] == c["k"] - 1) if revisit else np.ones(n, bool)
@@ -290,6 +316,19 @@ class Mapping:
                 "weight": weight, "load": load_i + load_f + load_o,
                 "load_ifmap": load_i, "load_filter": load_f, "load_ofmap_in": load_o, "store": store,
                 "reps": tuple(wts)}
+
+    def _bands_slide(self) -> bool:
+        """Whether moving to the next M tile keeps the channel slice (k outside m, or one slice)."""
+        return self.order.index("k") < self.order.index("m") or self.counts["k"] == 1
+
+    def _kept_ends(self, d: str) -> tuple[int, int] | None:
+        """(head, tail): the loop's indices 0..head-1 and its last `tail` are kept apart, index head
+        stands for the ones between (None: keep every index). A GEMM's interior tiles are all alike
+        (1, 2); a conv's bands at the image's edges differ by the rows padding clips (conv_reuse.py)."""
+        count = self.counts[d]
+        if d == "m" and self.conv is not None:
+            return self.conv.compress(self.tile[0], count)
+        return (1, 2) if count > 4 else None
 
 
 def tile_candidates(dim: int, quanta: tuple[int, ...] = (), limit: int = 24) -> list[int]:
@@ -332,20 +371,32 @@ class MapSpace:
 
     def __init__(self, gemm: GemmShape, mem: MemorySpec, bits: OperandBits, dataflows: tuple[str, ...],
                  quanta: tuple[int, ...] = (), fixed: dict[str, int] | None = None, order: str | None = None,
-                 limit: int = 24):
+                 limit: int = 24, conv: "ConvGeometry | None" = None):
         self.gemm, self.mem, self.bits, self.dataflows = gemm, mem, bits, tuple(dataflows)
+        self.conv = conv
         fixed = fixed or {}
         self.candidates = {}
         for d, full in (("M", gemm.M), ("N", gemm.N), ("K", gemm.K)):
             self.candidates[d] = [min(fixed[d], full)] if d in fixed else tile_candidates(full, quanta, limit)
+        if conv is not None:       # bands of whole output rows by every tap of a channel slice
+            self.candidates["M"] = conv.m_candidates(quanta, limit, fixed.get("M"))
+            self.candidates["K"] = conv.k_candidates(quanta, limit, fixed.get("K"))
         self.orders = (order,) if order else ORDERS
 
     def mapping(self, tm: int, tn: int, tk: int, order: str, df: str) -> Mapping:
-        return Mapping(self.gemm, (tm, tn, tk), order, df, self.bits)
+        return Mapping(self.gemm, (tm, tn, tk), order, df, self.bits, self.conv)
+
+    def _ifmap_bytes(self, tm, tk):
+        """The largest input tile of (Tm, Tk) (numpy arrays or ints)."""
+        if self.conv is None:
+            return nbytes(tm * tk, self.bits.ifmap)
+        if np.ndim(tm) == 0:
+            return self.conv.max_tile_bytes(int(tm), int(tk), self.bits.ifmap)
+        return self.conv.per_tile("max_tile_bytes", tm, tk, self.bits.ifmap)
 
     def fits(self, tm: int, tn: int, tk: int) -> bool:
         b, mem = self.bits, self.mem
-        return (nbytes(tm * tk, b.ifmap) <= mem.usable_bytes("ifmap")
+        return (self._ifmap_bytes(tm, tk) <= mem.usable_bytes("ifmap")
                 and nbytes(tk * tn, b.filter) <= mem.usable_bytes("filter")
                 and nbytes(tm * tn, b.psum) <= mem.usable_bytes("ofmap"))
 
@@ -356,7 +407,7 @@ class MapSpace:
         b, mem = self.bits, self.mem
         tm, tk, tn = (a.ravel() for a in np.meshgrid(*(np.asarray(self.candidates[d], np.int64) for d in "MKN"),
                                                       indexing="ij"))
-        ok = ((nbytes(tm * tk, b.ifmap) <= mem.usable_bytes("ifmap"))
+        ok = ((self._ifmap_bytes(tm, tk) <= mem.usable_bytes("ifmap"))
               & (nbytes(tk * tn, b.filter) <= mem.usable_bytes("filter"))
               & (nbytes(tm * tn, b.psum) <= mem.usable_bytes("ofmap")))
         return np.stack([tm[ok], tn[ok], tk[ok]], axis=1)

@@ -86,6 +86,7 @@ def main(args) -> int:
     from archsim.config.quantities import parse_duration_ps
     from archsim.units.base import GemmShape
     from dataflows.cache import MapCache
+    from dataflows.conv_reuse import conv_geometry
     from dataflows.mapper import design_unit, mapper_for
     from dataflows.placement import place_op
 
@@ -122,7 +123,7 @@ def main(args) -> int:
 
         mapper = Mapper(bind_values(mapper.unit, op, vals["values"], vals["seed"] or 0), mapper.mem, mapper.energy,
                         mapper.cfg, mapper.cache, mapper.bits)
-    res = mapper.map_gemm(GemmShape(M, N, K, B), op.name, op.kind)
+    res = mapper.map_gemm(GemmShape(M, N, K, B), op.name, op.kind, conv_geometry(op))
     run = pipeline_row(design, op, unit_name)
     if args.json:
         write_json({"design": design.name, **res.as_dict(),

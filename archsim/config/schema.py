@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, PrivateAttr, model_validator
 
 from archsim.config.base import StrictModel
+from archsim.config.mapper_schema import MapperConfig
+from archsim.config.memory_schema import MemoryConfig
 from archsim.config.quantities import Energy, Frequency
 
 
@@ -68,26 +70,6 @@ class WorkloadSpec(StrictModel):
     seed: int | None = Field(None, ge=0, description="seed of the value distributions")
 
 
-def _memory_schema() -> Any:
-    try:
-        from archsim.config.memory_schema import MemoryConfig
-    except ImportError:  # memory layer not yet present
-        return dict[str, Any]
-    return MemoryConfig
-
-
-def _mapper_schema() -> Any:
-    try:
-        from archsim.config.mapper_schema import MapperConfig
-    except ImportError:
-        return dict[str, Any]
-    return MapperConfig
-
-
-MemoryConfig = _memory_schema()
-MapperConfig = _mapper_schema()
-
-
 class DesignConfig(StrictModel):
     """A whole accelerator design: compute units, memory hierarchy, energy table, mapper settings."""
 
@@ -95,9 +77,9 @@ class DesignConfig(StrictModel):
     description: str | None = None
     clock: Frequency = Field("1 GHz", validate_default=True)
     units: dict[str, Any]      # a tagged union over the registered unit kinds (archsim/config/units.py)
-    memory: MemoryConfig = Field(default_factory=MemoryConfig)  # type: ignore[valid-type]
+    memory: MemoryConfig = Field(default_factory=MemoryConfig)
     energy: EnergyConfig = Field(default_factory=EnergyConfig)
-    mapper: MapperConfig = Field(default_factory=MapperConfig)  # type: ignore[valid-type]
+    mapper: MapperConfig = Field(default_factory=MapperConfig)
     workload: WorkloadSpec | None = None
     _source: str = PrivateAttr(default="<dict>")
 

@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NamedTuple, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol, Sequence
 
 from archsim.errors import ArchsimError, WorkloadError
+
+if TYPE_CHECKING:
+    from archsim.config.schema import DesignConfig
+    from archsim.engine import Engine
 
 
 @dataclass(frozen=True)
@@ -88,11 +92,36 @@ class OpResult:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+class SystemView(Protocol):
+    """What units read of the run's archsim.system.System (in `run_op` and `check_workload`)."""
+
+    @property
+    def design(self) -> DesignConfig:
+        """The validated design: memory homes and levels, its name."""
+
+    @property
+    def engine(self) -> Engine:
+        """The run's event engine, for units that start work on it (cycle)."""
+
+    def level(self, name: str) -> Any:
+        """The off-chip level called `name` (`offchip` or one of `memory.levels`), links included."""
+
+    def sram(self, role: str) -> Any | None:
+        """The SRAM config of an operand role (`ifmap`, `filter`, `ofmap`), or None if not declared."""
+
+    @property
+    def offchip_peak_bytes_per_s(self) -> float:
+        """The off-chip port's peak bandwidth (all levels behind it)."""
+
+
 class OpContext(Protocol):
     """What the runner hands a unit that runs an op whole (archsim.runner builds it)."""
 
     fidelity: str
-    system: Any            # archsim.system.System: named memory levels, engine, clocks, SRAM config
+
+    @property
+    def system(self) -> SystemView:
+        """The run's archsim.system.System, as units may read it."""
 
     def level(self, name: str) -> Any:
         """The off-chip memory level called `name` (a memory.request.MemoryLevel)."""
@@ -143,7 +172,7 @@ class ComputeUnit(abc.ABC):
         """True when the unit runs `op` whole through `run_op` rather than as mapped GEMM tiles."""
         return False
 
-    def check_workload(self, ops: Sequence[Any], system: Any) -> None:
+    def check_workload(self, ops: Sequence[Any], system: SystemView) -> None:
         """Refuse a whole workload before anything runs (a clear error naming the key), e.g. a model whose
         weights cannot sit where a memory-side unit computes on them; most units accept any."""
         return None

@@ -11,7 +11,8 @@ still has queued hits, nor one whose opener's column command has not issued: tha
 either read/write mode) or strict FCFS; open or closed page (auto-precharge unless another queued
 request hits the row); read/write queues with write-drain watermarks; all-bank refresh staggered
 over ranks (as DRAMSim3) or per-bank refresh round-robin. Refreshes that fall due while the
-controller is idle are replayed at their due times when work arrives, so idle time costs nothing.
+controller is idle are replayed at their due times when work arrives, so idle time costs nothing
+(against this channel's own command-bus slots: see `_catch_up_refresh`).
 """
 from __future__ import annotations
 
@@ -43,6 +44,9 @@ class Controller:
         self.na_rank = [[0] * ncmd for _ in range(ranks)]
         self.na_ch = [0] * ncmd
         self.refresh = refresh
+        # the bus slots this channel took itself; where pseudo-channels share a command bus, `bus.free`
+        # also holds the sibling's, which say nothing about this channel's idle past (_catch_up_refresh)
+        self.own_bus = [0, 0] if spec.shared_by_channels > 1 else bus.free
         self._compile(spec)
         self.rq, self.wq = BankQueue(nbanks, read_queue), BankQueue(nbanks, write_queue)
         self.rq.other, self.wq.other = self.wq, self.rq
@@ -109,8 +113,9 @@ class Controller:
                 targets = (("bank", [self.na_bank[x] for x in banks]), ("bankgroup", [self.na_bg[g] for g in groups]),
                            ("rank", [self.na_rank[r] for r in ranks]), ("channel", [self.na_ch]),
                            ("other_rank", [self.na_rank[o] for o in range(self.ranks) if o not in ranks]))
+                buses = (bus.free,) if self.own_bus is bus.free else (bus.free, self.own_bus)
                 row.append(tuple((a, n, d) for s, arrays in targets for a in arrays for n, d in upd[s][p])
-                           + ((bus.free, bus.bus_of[p], bus.cycles_of[p]),))
+                           + tuple((f, bus.bus_of[p], bus.cycles_of[p]) for f in buses))
             self.upd.append(row)
         self.commands = spec.commands
         # a declared command closing every bank of a rank (a PIM standard's PREA): refresh uses it
@@ -265,18 +270,25 @@ class Controller:
                 self.ref_bank[r] = (self.ref_bank[r] + 1) % self.banks_per_rank
 
     def _catch_up_refresh(self, now: int) -> None:
-        """Replay refreshes that fell due while idle, each at its earliest legal time."""
-        while True:
-            r = min(range(self.ranks), key=lambda k: self.ref_due[k])
-            due = self.ref_due[r]
-            if due >= now:
-                return
-            c, b = self._refresh_target(r)
-            gi = r * self.nbg + (b % self.banks_per_rank) // self.spec.banks_per_group
-            t = max(due, self.earliest(c, r, gi, b))
-            if t >= now:
-                return                  # not finished before `now`: the live scheduler takes over
-            self._do_refresh_cmd(c, r, b, t)
+        """Replay refreshes that fell due while idle, each at its earliest legal time. The command bus
+        counts with this channel's own slots only: a pseudo-channel sharing it may already have taken
+        slots at or after `now`, and its earlier slots are not kept; a device refreshes its idle
+        channel on time whatever the sibling does (the slot it might have taken is a cycle or two)."""
+        shared, self.bus_free = self.bus_free, self.own_bus
+        try:
+            while True:
+                r = min(range(self.ranks), key=lambda k: self.ref_due[k])
+                due = self.ref_due[r]
+                if due >= now:
+                    return
+                c, b = self._refresh_target(r)
+                gi = r * self.nbg + (b % self.banks_per_rank) // self.spec.banks_per_group
+                t = max(due, self.earliest(c, r, gi, b))
+                if t >= now:
+                    return              # not finished before `now`: the live scheduler takes over
+                self._do_refresh_cmd(c, r, b, t)
+        finally:
+            self.bus_free = shared
 
     # -- scheduling ----------------------------------------------------------------------------
     def step(self, now: int) -> int | None:

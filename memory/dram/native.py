@@ -119,7 +119,7 @@ def _tables(level: DramLevel) -> dict[str, np.ndarray]:
     nbanks, ncmd = len(c0.open_row), c0.ncmd
     lists, off, size = [], {}, 0
     for c in ctrls:
-        for a in (*c.na_bank, *c.na_bg, *c.na_rank, c.na_ch, c.bus.free):
+        for a in (*c.na_bank, *c.na_bg, *c.na_rank, c.na_ch, c.bus.free, c.own_bus):
             if id(a) not in off:
                 off[id(a)] = size
                 lists.append(a)
@@ -140,7 +140,7 @@ def _tables(level: DramLevel) -> dict[str, np.ndarray]:
     return {
         "par": arr([par[k] for k in PARAMS]), "state": state, "upd_ptr": arr(ptr), "upd": arr(upd),
         "na_off": arr([off[id(a)] for c in ctrls for trio in c.na_of for a in trio]),
-        "ch_bus_off": arr([x for c in ctrls for x in (off[id(c.na_ch)], off[id(c.bus.free)])]),
+        "ch_bus_off": arr([off[id(a)] for c in ctrls for a in (c.na_ch, c.bus.free, c.own_bus)]),
         "bus_of": arr(c0.bus.bus_of),
         "win": arr([x for cmd, count, span, _h in c0.windows for x in (cmd, count, span)] or [0]),
         "ref_due": arr([d for c in ctrls for d in c.ref_due]),

@@ -1,6 +1,8 @@
 """Several off-chip back-ends with operand placement, memory-side units, and independent ops overlapping."""
 from __future__ import annotations
 
+import math
+
 import pytest
 
 import archsim
@@ -39,6 +41,19 @@ def test_fast_within_5pct_of_cycle_when_overlapped():
         assert abs(f / c - 1) < 0.05, (g, f, c)
 
 
+@pytest.mark.parametrize("fidelity", ["fast", "cycle"])
+def test_overlapped_totals_count_the_makespan(fidelity):
+    """Wall-time totals of overlapped ops are the makespan, in ns and in cycles of the design clock; the
+    per-op sums are kept beside them."""
+    design = archsim.load_config(TWO)
+    rep = archsim.run(design, _qkv("64x768x768"), fidelity=fidelity)
+    t = rep.totals
+    assert t["time_ns"] == max(r["end_ns"] for r in rep.ops) - min(r["start_ns"] for r in rep.ops)
+    assert t["cycles"] == math.ceil(t["time_ns"] * float(design.clock) / 1e9 - 1e-6)
+    assert t["op_cycles_sum"] == sum(r["cycles"] for r in rep.ops) > t["cycles"]
+    assert t["op_time_sum_ns"] == pytest.approx(sum(r["time_ns"] for r in rep.ops))
+
+
 def test_one_unit_designs_keep_the_serial_schedule():
     rep = archsim.run(archsim.load_config("configs/default.yaml"), _qkv("64x256x256"))
     assert rep.totals["time_ns"] == pytest.approx(sum(r["time_ns"] for r in rep.ops))
@@ -66,7 +81,28 @@ def test_flash_weights_cycle_agrees_with_fast():
     wl = {"model": "gpt2", "phase": "decode", "batch": 1, "kv": 128}
     fast, cycle = (archsim.run(design, wl, fidelity=f) for f in ("fast", "cycle"))
     assert _level_bytes(cycle, "ssd") == _level_bytes(fast, "ssd") > 0
-    assert abs(cycle.totals["time_ns"] / fast.totals["time_ns"] - 1) < 0.08
+    assert abs(cycle.totals["time_ns"] / fast.totals["time_ns"] - 1) < 0.01     # +0.02% (was 5.3%: idle refresh debt)
+
+
+def test_flash_weights_cycle_hbm_ops_owe_no_refreshes(tmp_path):
+    """While a weight op streams from the drive, HBM idles for tens of refresh intervals. The HBM ops
+    after it (KV append, attention GEMVs, activation, residuals) must not pay those refreshes back to
+    back when their work arrives: a device refreshes its idle pseudo-channels on time, whatever its
+    sibling on the shared command bus does. Before that was so, they took 3.4x their `fast` time
+    and the step 13% more; a one-layer GPT-2-shaped model shows it in seconds."""
+    import json
+
+    cfg = {"model_type": "gpt2", "n_layer": 1, "n_embd": 256, "n_head": 4, "n_positions": 1024,
+           "vocab_size": 256}
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    design = archsim.load_config(FLASH)
+    wl = {"model": str(tmp_path / "config.json"), "phase": "decode", "batch": 8, "kv": 128}
+    fast, cycle = (archsim.run(design, wl, fidelity=f) for f in ("fast", "cycle"))
+    hbm_only = [i for i, r in enumerate(fast.ops) if set(r.get("levels", {})) == {"offchip"}]
+    assert {fast.ops[i]["name"] for i in hbm_only} >= {"kv_write", "qk", "av", "act", "ffn_residual"}
+    f_hbm, c_hbm = (sum(rep.ops[i]["time_ns"] for i in hbm_only) for rep in (fast, cycle))
+    assert c_hbm < 1.1 * f_hbm, (c_hbm, f_hbm)
+    assert abs(cycle.totals["time_ns"] / fast.totals["time_ns"] - 1) < 0.01
 
 
 def test_weights_on_hbm_too_is_far_faster():

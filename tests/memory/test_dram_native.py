@@ -323,8 +323,11 @@ def _closed_loop(std, env, seed, agents=3, n=60, tx=None, **kw):
 
     def done(r, a, k):
         log.append((eng.now, a, k, r.done_ps))
-        if rng.random() < 0.3:
+        u = rng.random()
+        if u < 0.3:
             eng.after(int(rng.choice([0, 1, tck, tck + 1, 7 * tck // 3])), issue, a)   # on and off clock edges
+        elif u < 0.36:    # idle for refresh intervals while other agents (a pseudo-channel's sibling) go on
+            eng.after(int(rng.integers(1, 4)) * lvl.spec.timing["tREFI"] * tck + int(rng.integers(0, tck)), issue, a)
         else:
             issue(a)
         if rng.random() < 0.2:

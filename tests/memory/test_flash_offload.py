@@ -28,6 +28,9 @@ def test_table2_io_latencies():
     assert sum(abs(x - 1) <= 0.05 for x in ratios.values()) >= 3
     assert all(abs(x - 1) <= 0.08 for x in ratios.values())
     assert ratios["naive"] / ratios["bundling"] > 0.9        # the 25x naive-to-bundled I/O gain emerges
+    implied = {r["step"]: r["implied_ffn_share"] for r in rows}
+    assert implied["windowing"] == pytest.approx(0.024, rel=0.01)   # the paper's own share at its rate
+    assert implied["bundling"] < implied["windowing"] < implied["predictor"]   # the rows disagree (README)
 
 
 def test_dram_budget_is_checked():

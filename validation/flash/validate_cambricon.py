@@ -1,5 +1,6 @@
 """Cambricon-LLM config S beside the paper: Fig. 9 tokens/s, Fig. 16 bytes over the channel and J per
-token, the tiling ablation (Fig. 14) and the read-slicing ablation (Fig. 12).
+token, the tiling ablation (Fig. 14) and the read-slicing ablation (Fig. 12); config L beside the
+abstract's headlines, with where its token time goes.
 
     python validation/flash/validate_cambricon.py [--fidelity fast|cycle]
 
@@ -15,20 +16,23 @@ from pathlib import Path
 import archsim
 
 HERE = Path(__file__).resolve().parent
-DESIGN = HERE.parent.parent / "configs" / "flash" / "cambricon_llm_s.yaml"
+CONFIGS = HERE.parent.parent / "configs" / "flash"
+DESIGN = CONFIGS / "cambricon_llm_s.yaml"
 CONTEXT = 1000          # the paper's "sequence length of 1000"
 TOL = {"tok_s": 0.10, "tok_s_llama-2-70b": 0.25, "channel_gb": 0.10}
 
 
-def reference() -> list[dict]:
-    with open(HERE / "cambricon_llm.csv") as fh:
+def reference(name: str = "cambricon_llm.csv") -> list[dict]:
+    with open(HERE / name) as fh:
         return list(csv.DictReader(line for line in fh if not line.startswith("#")))
 
 
-def token(model: str, fidelity: str = "fast", **unit) -> dict:
-    """tokens/s, GB over the flash channels, J, and the flash ops' channel utilisation for one token."""
+def token(model: str, fidelity: str = "fast", design_path: Path = DESIGN, **unit) -> dict:
+    """tokens/s, GB over the flash channels, J, the flash ops' channel utilisation, and where the token's
+    time goes (ms): the flash GEMVs, the NPU's attention over the DRAM KV cache beside the time the KV
+    stream alone needs at the DRAM's bandwidth, and the other ops' reads of small weights from flash."""
     over = {f"units.flash.{k}": v for k, v in unit.items()}
-    design = archsim.load_config(DESIGN, overrides=over)
+    design = archsim.load_config(design_path, overrides=over)
     rep = archsim.run(design, {"model": model, "phase": "decode", "batch": 1, "kv": CONTEXT, "bits": 8},
                       fidelity=fidelity).to_dict()
     ops = rep["ops"]
@@ -37,8 +41,23 @@ def token(model: str, fidelity: str = "fast", **unit) -> dict:
     chan = sum(o["levels"]["flash"]["read_bytes"] for o in flash)
     busy = sum(o["detail"]["channel_util"] * o["time_ns"] for o in flash)
     energy = sum(o["energy_pj"] for o in ops)
+    att = [o for o in ops if o["name"] in ("qk", "av")]
+    kv_bytes = sum(o["levels"]["offchip"]["read_bytes"] for o in att)
+    small = [o for o in ops if o["unit"] != "flash" and o.get("levels", {}).get("flash", {}).get("read_bytes")]
+    ms = {"gemv": sum(o["time_ns"] for o in flash) / 1e6, "attention": sum(o["time_ns"] for o in att) / 1e6,
+          "kv_stream": kv_bytes / design.memory.offchip.bandwidth * 1e3,
+          "small_flash_reads": sum(o["time_ns"] for o in small) / 1e6, "small_reads": sum(o["count"] for o in small)}
     return {"tok_s": 1e9 / t_ns, "channel_gb": chan / 1e9, "energy_j": energy / 1e12,
-            "channel_util": busy / sum(o["time_ns"] for o in flash)}
+            "channel_util": busy / sum(o["time_ns"] for o in flash), "ms": ms, "total_ms": t_ns / 1e6}
+
+
+def headline_rows(fidelity: str = "fast") -> list[dict]:
+    """Configs M/L beside the abstract's tokens/s (cambricon_llm_headline.csv)."""
+    out = []
+    for ref in reference("cambricon_llm_headline.csv"):
+        o = token(ref["model"], fidelity, CONFIGS / f"cambricon_llm_{ref['config']}.yaml")
+        out.append({"ref": ref, "ours": o, "ratio": o["tok_s"] / float(ref["tok_s"])})
+    return out
 
 
 def rows(fidelity: str = "fast", models: list[str] | None = None) -> list[dict]:
@@ -77,6 +96,20 @@ def main() -> None:
               f"{o['channel_gb'] / float(ref['channel_gb']):6.3f} | "
               f"{o['energy_j']:6.2f} {float(ref['energy_j']):5.0f} | {r['tiling_gain']:8.2f} {paper_tile:>9} | "
               f"{o['channel_util']:8.1%} {r['no_tiling']['channel_util']:8.1%}")
+    print("Fig. 16 share of the weights over the channel (paper: channel GB / parameter GB; ours the same) and "
+          "FlexGen-SSD's bytes over ours (text: 9.7-11.6x):")
+    for r in rows(args.fidelity):
+        ref, o = r["ref"], r["ours"]
+        paper_gb, params, flex = float(ref["channel_gb"]), float(ref["param_gb"]), float(ref["flexgen_gb"])
+        print(f"  {r['model']:12} paper {paper_gb / params:.3f}  ours {o['channel_gb'] / params:.3f} | "
+              f"FlexGen/ours {flex / o['channel_gb']:5.2f}x  (paper's bars {flex / paper_gb:5.2f}x)")
+    for h in headline_rows(args.fidelity):
+        ref, o, ms = h["ref"], h["ours"], h["ours"]["ms"]
+        print(f"config {ref['config'].upper()} {ref['model']:12} {o['tok_s']:6.2f} tok/s, "
+              f"paper {float(ref['tok_s']):6.2f}, "
+              f"ratio {h['ratio']:.3f} (tolerance {float(ref['tol']):.0%}); {o['total_ms']:.1f} ms/token: flash GEMVs "
+              f"{ms['gemv']:.1f}, NPU attention {ms['attention']:.1f} (KV stream alone {ms['kv_stream']:.1f}), "
+              f"{ms['small_reads']} small weight reads from flash {ms['small_flash_reads']:.1f}")
     for m in ("opt-6.7b", "llama-2-70b"):
         g, on, off = slicing_gain(m)
         print(f"read slicing ({m}, cycle): {on['tok_s']:.2f} vs {off['tok_s']:.2f} tok/s = {g:.2f}x "

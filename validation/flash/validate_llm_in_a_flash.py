@@ -12,7 +12,7 @@ import csv
 from pathlib import Path
 
 from dataflows.models import get_model, param_counts
-from memory.flash.host_offload import offload_io
+from memory.flash.host_offload import M1_MAX, offload_io
 
 HERE = Path(__file__).resolve().parent
 STEPS = {"naive": {}, "hybrid": {"resident": 0.5}, "predictor": {"predictor": 0.10},
@@ -29,16 +29,20 @@ def rows() -> list[dict]:
     for r in ref:
         kw = STEPS[r["step"]]
         s = offload_io(total, ffn, m.hidden, 2, chunk_bytes=16 << 10 if "predictor" in kw else None, **kw)
+        implied = float(r["io_ms"]) / 1e3 * M1_MAX.rate(s.chunk)     # the bytes the paper's latency implies
         out.append({"step": r["step"], "gb": s.flash_bytes / 1e9, "ms": s.io_s * 1e3, "ref_gb": float(r["flash_gb"]),
-                    "ref_ms": float(r["io_ms"]), "chunk": s.chunk})
+                    "ref_ms": float(r["io_ms"]), "chunk": s.chunk, "implied_gb": implied / 1e9,
+                    "implied_ffn_share": implied / (ffn * 2) if "predictor" in kw else None})
     return out
 
 
 def main() -> None:
-    print(f"{'step':10} {'GB':>6} {'paper':>6} | {'chunk':>8} | {'I/O ms':>7} {'paper':>6} {'ratio':>6}")
+    print(f"{'step':10} {'GB':>6} {'paper':>6} | {'chunk':>10} | {'I/O ms':>7} {'paper':>6} {'ratio':>6} | "
+          f"{'paper ms x rate':>15} {'share of FFN':>12}")
     for r in rows():
-        print(f"{r['step']:10} {r['gb']:6.2f} {r['ref_gb']:6.1f} | {r['chunk']:8} | {r['ms']:7.0f} {r['ref_ms']:6.0f} "
-              f"{r['ms'] / r['ref_ms']:6.3f}")
+        share = f"{r['implied_ffn_share']:12.2%}" if r["implied_ffn_share"] is not None else f"{'':12}"
+        print(f"{r['step']:10} {r['gb']:6.2f} {r['ref_gb']:6.1f} | {r['chunk']:10} | {r['ms']:7.0f} {r['ref_ms']:6.0f} "
+              f"{r['ms'] / r['ref_ms']:6.3f} | {r['implied_gb']:12.3f} GB {share}")
 
 
 if __name__ == "__main__":

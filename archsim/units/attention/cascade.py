@@ -123,9 +123,19 @@ def energy(lv: Level0, einsums: tuple[Einsum, ...], shape: AttentionShape, cfg: 
 
 
 def level0(shape: AttentionShape, cfg: AttentionConfig, bandwidth: float, clock_hz: float) -> Level0:
-    """The closed form: latency, utilisation, busy time per Einsum, DRAM traffic and energy of one op."""
+    """The closed form: latency, utilisation, busy time per Einsum, DRAM traffic and energy of one op.
+    FLAT with `flat_intermediates: auto` searches as FLAT does: QK/A on chip (spilling what the buffer
+    cannot hold) or off chip, whichever finishes first (a tie keeps them on chip)."""
     if bandwidth <= 0:
         raise ConfigError(f"attention unit: off-chip bandwidth must be positive, got {bandwidth}")
+    if cfg.variant == "flat" and cfg.flat_intermediates == "auto":
+        on, off = (_level0(shape, cfg.model_copy(update={"flat_intermediates": where}), bandwidth, clock_hz)
+                   for where in ("onchip", "offchip"))
+        return off if off.cycles < on.cycles else on
+    return _level0(shape, cfg, bandwidth, clock_hz)
+
+
+def _level0(shape: AttentionShape, cfg: AttentionConfig, bandwidth: float, clock_hz: float) -> Level0:
     geo = geometry(shape, cfg)
     einsums = cascade_for(cfg)
     busy: dict[str, float] = {}

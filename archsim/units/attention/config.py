@@ -52,8 +52,8 @@ class AttentionConfig(StrictModel):
                                               "(cost shown in detail) or refuse")
     flat_row_block: int = Field(1024, ge=1, description="FLAT: query rows per block when QK/A go off chip")
     flat_intermediates: Literal["auto", "onchip", "offchip"] = Field(
-        "auto", description="FLAT: where QK and A live, as FLAT's own search picks per model and length; auto: "
-        "on chip while a P0-query row block of QK is at most twice the buffer")
+        "auto", description="FLAT: where QK and A live; auto: as FLAT's search does, whichever of the two "
+        "finishes first (on chip spilling what the buffer cannot hold, or off chip)")
     kv_prefetch_tiles: int = Field(1, ge=0, description="cycle model: K/V tiles loaded ahead of use")
     buffer_bytes_per_cycle: int = Field(16384, ge=1, description="cycle model: global buffer port bytes a "
                                         "cycle (FuseMax: 32 banks of 4096-bit rows)")

@@ -32,6 +32,7 @@ from archsim.units.attention.cascade import Level0, level0
 from archsim.units.attention.config import AttentionConfig
 from archsim.units.attention.shape import AttentionShape
 from archsim.units.attention.tiling import cdiv
+from archsim.units.base import SystemView
 from memory.request import MemoryLevel, Request
 
 REGION = 1 << 36          # address regions of Q, K, V and O on the off-chip level
@@ -364,7 +365,7 @@ def _busy(lv: Level0, array: str) -> int:
     return int(sum(lv.busy[n] for n in lv.arrays[array]))
 
 
-def port_for(system: Any | None, bandwidth: float, latency_ps: int = 0) -> Callable[[Engine], MemoryLevel]:
+def port_for(system: SystemView | None, bandwidth: float, latency_ps: int = 0) -> Callable[[Engine], MemoryLevel]:
     """A builder of the off-chip level the unit's operands live on: the design's own level model (DRAM,
     links, ...) when a system is given, else a bandwidth + latency pipe."""
     if system is not None:

@@ -62,14 +62,14 @@ def _tile_rows(shape: AttentionShape, cfg: AttentionConfig, geo: Geometry) -> np
 
 
 def flat(shape: AttentionShape, cfg: AttentionConfig, geo: Geometry) -> Traffic:
-    """FLAT's dataflow as its own search picks it (reconstructed from the artifact's flat_validation.csv):
-    a whole head's QK when it fits the buffer, else row blocks of at most `flat_row_block` queries that fit;
-    QK/A off chip once a minimal (P0-query) row block exceeds twice the buffer."""
+    """FLAT's two dataflows (reconstructed from the artifact's flat_validation.csv): QK/A on chip, a whole
+    head's QK when it fits the buffer, else row blocks of at most `flat_row_block` queries that fit, the
+    share that does not fit spilled; or QK/A off chip in row blocks of `flat_row_block` queries (level0
+    resolves `auto` by running both)."""
     w, bh, buf, M = cfg.word_bytes, shape.B * shape.H, cfg.buffer, shape.M
     inter = bh * geo.visible * w
     t = Traffic()
-    onchip = cfg.cols * M * w <= 2 * buf if cfg.flat_intermediates == "auto" else cfg.flat_intermediates == "onchip"
-    if onchip:
+    if cfg.flat_intermediates != "offchip":
         if shape.P * M * w <= buf:
             block = shape.P
         else:

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from archsim.units.attention.cascade import Level0, level0
 from archsim.units.attention.config import AttentionConfig
 from archsim.units.attention.shape import AttentionShape
-from archsim.units.base import ComputeUnit, OpResult
+from archsim.units.base import ComputeUnit, OpResult, SystemView
 
 PS_PER_S = 10**12
 
@@ -41,7 +41,7 @@ class AttentionUnit(ComputeUnit):
     def owns(self, op: Any) -> bool:
         return self.supports(op)
 
-    def bandwidth(self, system: Any | None) -> float:
+    def bandwidth(self, system: SystemView | None) -> float:
         """Off-chip bytes/s: the config's override, else the peak of the level activations live on."""
         if self.cfg.offchip_bandwidth is not None:
             return float(self.cfg.offchip_bandwidth)
@@ -49,7 +49,7 @@ class AttentionUnit(ComputeUnit):
             raise ValueError("attention unit: no off-chip bandwidth (set `offchip_bandwidth`)")
         return float(system.level(system.design.memory.home("activation")).peak_bytes_per_s)
 
-    def fast(self, op: Any, system: Any | None = None) -> Level0:
+    def fast(self, op: Any, system: SystemView | None = None) -> Level0:
         return level0(AttentionShape.of(op), self.cfg, self.bandwidth(system), self.clock_hz)
 
     def estimate_s(self, op: Any) -> float | None:

@@ -44,7 +44,7 @@ def weight_stationary_tiles(op: Any, g: GemmShape, ctx: Any, compute_ps: int, qu
     fit = g.N if fcap is None else max(1, fcap // max(1, g.K * wbytes))
     widest = min(g.N, fit - fit % q if fit >= q else fit)
     widths = sorted({min(widest, q << i) for i in range(MAX_CANDIDATES)} | {widest})
-    bw = getattr(ctx.system, "offchip_peak_bytes_per_s", 0) or 0
+    bw = ctx.system.offchip_peak_bytes_per_s
 
     def estimate(w: int) -> float:
         """Double-buffered pipeline time of blocks `w` wide (loads and stores at the peak rate)."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from archsim.errors import ConfigError, WorkloadError
 from archsim.units.base import OpResult
+from archsim.units.flash_compute.attention_cycle import PhaseWork, phase_cycle
 
 SOFTMAX_FLOPS = 5      # per score: max, subtract, exp, sum, divide (as the unfused softmax counts)
 
@@ -41,10 +42,10 @@ def kv_bytes(b: int, kv_heads: int, m: int, e: int, f: int, elem: float) -> tupl
 
 
 def _stream(spec, nbytes: float, group: int, prog_pages: float,
-            scattered: float = 0.0) -> tuple[int, int, float, int]:
-    """(ps, channel-busy ps, plane-busy share, senses) of reading `nbytes` as groups striped over the channels
-    while `prog_pages` page programs (the DRAM buffer's flush) share the planes and channels. A page holds
-    page/group groups of one channel: a dense read senses each page once for all of them; the
+            scattered: float = 0.0) -> tuple[int, int, float, int, PhaseWork]:
+    """(ps, channel-busy ps, plane-busy share, senses, one channel's work) of reading `nbytes` as groups striped
+    over the channels while `prog_pages` page programs (the DRAM buffer's flush) share the planes and channels.
+    A page holds page/group groups of one channel: a dense read senses each page once for all of them; the
     `scattered` bytes (groups SparF picks here and there) cost a sense each."""
     groups = math.ceil(nbytes / group)
     per_ch = math.ceil(groups / spec.channels)
@@ -53,16 +54,34 @@ def _stream(spec, nbytes: float, group: int, prog_pages: float,
     units = spec.dies_per_channel * (spec.planes_per_die if spec.multi_plane else 1)
     sense = spec.t_read * (1 + spec.read_retries) + spec.t_ecc
     prog = prog_pages / spec.channels
-    array_ps = (senses * sense + prog * spec.t_prog) / units
     chan_ps = (per_ch * group + prog * spec.page_size) * spec.channel_ps_per_byte
-    t = max(array_ps, chan_ps) + (sense if groups else 0)
-    return int(t), int(chan_ps), (array_ps / t if t else 0.0), senses * spec.channels
+    last = group * per_ch / max(senses, 1) * spec.channel_ps_per_byte    # one sense's groups out, on average
+    wave = senses - (math.ceil(senses / units) - 1) * units       # units whose last sense ends together
+    # The last group arrives after the channel's bytes behind one sense, or after the busiest units' senses and
+    # their last pages out over the one bus. A program holds one unit for tPROG and the reads queued there wait
+    # (with fewer senses than units only senses/units of them have one): q programs on the busiest unit, a
+    # fraction being the chance that a flush falls in this step, so the time is an expectation over it.
+    array_ps = math.ceil(senses / units) * sense + wave * last
+    q = max(min(prog, 1.0) * min(1.0, senses / units), prog / units)
+    k, p = int(q), q - int(q)
+    t = ((1 - p) * max(array_ps + k * spec.t_prog, chan_ps + sense)
+         + p * max(array_ps + (k + 1) * spec.t_prog, chan_ps + sense)) if groups else 0
+    array_ps += q * spec.t_prog
+    work = PhaseWork(per_ch - lone, lone, prog, 0.0)
+    return int(t), int(chan_ps), (array_ps / t if t else 0.0), senses * spec.channels, work
+
+
+def _first(spec, group: int) -> float:
+    """When the first group of a phase reaches the engine: one sense, then the group over the channel."""
+    return spec.t_read * (1 + spec.read_retries) + spec.t_ecc + group * spec.channel_ps_per_byte
 
 
 def csd_attention_cost(spec, eng, b: int, h: int, kv_heads: int, m: int, e: int, f: int, elem: float,
-                       layers: int = 1) -> CsdAttention:
+                       layers: int = 1, fidelity: str = "fast", steady_state: bool = True,
+                       window: int = 24) -> CsdAttention:
     """One decode step's attention for one layer (P = 1) on the drive; `eng` an AttentionEngineConfig.
-    `layers`: how many layers' KV the drive holds (the capacity check)."""
+    `layers`: how many layers' KV the drive holds (the capacity check). `fast` times each phase as
+    max(flash stream, engine) + one sense; `cycle` per command on one channel (attention_cycle.py)."""
     k_b, v_b = kv_bytes(b, kv_heads, m, e, f, elem)
     stored = (k_b * (2 if eng.keep < 1 else 1) + v_b) * layers      # SparF keeps K twice (two layouts)
     if stored > spec.capacity_bytes:
@@ -80,14 +99,20 @@ def csd_attention_cost(spec, eng, b: int, h: int, kv_heads: int, m: int, e: int,
     prog_pages = written / spec.page_size                        # flushed as whole pages (amortised)
     share_k = k_read / (k_read + v_read)
     sparse = eng.keep < 1
-    fk, ck, dk, sk = _stream(spec, k_read, eng.group, prog_pages * share_k, k_b * eng.page_skip if sparse else 0)
-    fv, cv, dv, sv = _stream(spec, v_read, eng.group, prog_pages * (1 - share_k), v_read if sparse else 0)
+    fk, ck, dk, sk, wk = _stream(spec, k_read, eng.group, prog_pages * share_k, k_b * eng.page_skip if sparse else 0)
+    fv, cv, dv, sv, wv = _stream(spec, v_read, eng.group, prog_pages * (1 - share_k), v_read if sparse else 0)
     gemv_k = gemv * share_k / eng.flops * 1e12
     gemv_v = gemv * (1 - share_k) / eng.flops * 1e12
+    if fidelity == "cycle":
+        pk, ck = phase_cycle(spec, eng.group, replace(wk, engine_ps=gemv_k), steady_state, window)
+        pv, cv = phase_cycle(spec, eng.group, replace(wv, engine_ps=gemv_v), steady_state, window)
+    else:   # the engine scores a group once it arrives: it starts after the first and ends after the last
+        pk, pv = (max(fl + gm / max(1, w.groups), _first(spec, eng.group) + gm) if w.groups else 0
+                  for fl, gm, w in ((fk, gemv_k, wk), (fv, gemv_v, wv)))
     soft_ps = b * h * tokens * SOFTMAX_FLOPS / eng.softmax_flops * 1e12
     q_out = b * h * (e + f) * elem
     p2p_ps = q_out / eng.p2p * 1e12 + 2 * eng.p2p_latency
-    t = int(max(fk, gemv_k) + soft_ps + max(fv, gemv_v) + p2p_ps)
+    t = int(pk + soft_ps + pv + p2p_ps)
     groups = math.ceil(k_read / eng.group) + math.ceil(v_read / eng.group)
     return CsdAttention(t, groups * eng.group, int(written), int(q_out), int(gemv + b * h * tokens * SOFTMAX_FLOPS),
                         fk + fv, sk + sv, int(gemv_k + gemv_v + soft_ps), min(1.0, (ck + cv) / t),
@@ -125,7 +150,7 @@ def csd_attention(op, spec, cfg, ctx) -> OpResult:
     n = cfg.attention.drives                   # heads partitioned over the drives, which run in parallel
     kvh = -(-s["kv_heads"] // n)
     c = csd_attention_cost(spec, cfg.attention, s["B"], kvh * (s["H"] // s["kv_heads"]), kvh, s["M"], s["E"],
-                           s["F"], kv.bits / 8, op.count)
+                           s["F"], kv.bits / 8, op.count, ctx.fidelity, cfg.steady_state, cfg.window_tiles)
     c = replace(c, flash_read_bytes=c.flash_read_bytes * n, flash_write_bytes=c.flash_write_bytes * n,
                 p2p_bytes=c.p2p_bytes * n, flops=c.flops * n, senses=c.senses * n)
     detail = {"flash_read_bytes": c.flash_read_bytes, "kv_flush_bytes": c.flash_write_bytes,

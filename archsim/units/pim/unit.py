@@ -12,7 +12,7 @@ from math import ceil
 from typing import Any
 
 from archsim.errors import ConfigError, WorkloadError
-from archsim.units.base import ComputeUnit, OpResult, OperandWidths
+from archsim.units.base import ComputeUnit, OpResult, OperandWidths, SystemView
 from archsim.units.pim.config import PimConfig
 from archsim.units.pim.cycle import fresh_level, host_run, run_stream, start_streams
 from archsim.units.pim.fast import eltwise_fast, gemv_fast
@@ -129,7 +129,7 @@ class PimUnit(ComputeUnit):
             out.insert(1, ("softmax", gv[0][0] * gv[0][2], 1))
         return out
 
-    def check_workload(self, ops: Any, system: Any) -> None:
+    def check_workload(self, ops: Any, system: SystemView) -> None:
         """The weights and KV cache homed on this unit's level must fit in it together: the unit computes
         where they lie (no GEMV reads them from elsewhere), in the rows left after the reserved ones."""
         lvl = dram_of(system.level(self.cfg.near))

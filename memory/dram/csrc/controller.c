@@ -5,10 +5,11 @@ static i64 max64(i64 a, i64 b) { return a > b ? a : b; }
 
 /* ---- controller: timing -------------------------------------------------------------------- */
 
-static i64 earliest(Sim *s, Chan *c, i64 cmd, i64 b) {
+/* earliest legal cycle of cmd at bank b, against the command-bus slots at state offset bus_off */
+static i64 earliest_on(Sim *s, Chan *c, i64 cmd, i64 b, i64 bus_off) {
     const i64 *o = c->na_off + 3 * b, *st = s->st;
     i64 e = max64(max64(st[o[0] + cmd], st[o[1] + cmd]), max64(st[o[2] + cmd], st[c->ch_off + cmd]));
-    e = max64(e, st[c->bus_off + s->bus_of[cmd]]);
+    e = max64(e, st[bus_off + s->bus_of[cmd]]);
     i64 rank = b / s->bpr, base = 0;
     for (i64 w = 0; w < s->par[P_WINDOWS]; w++) {
         i64 count = s->win[3 * w + 1], k = w * s->ranks + rank;
@@ -20,6 +21,8 @@ static i64 earliest(Sim *s, Chan *c, i64 cmd, i64 b) {
     }
     return e;
 }
+
+static i64 earliest(Sim *s, Chan *c, i64 cmd, i64 b) { return earliest_on(s, c, cmd, b, c->bus_off); }
 
 static void touch(Queue *q, i64 b) {
     q->cand_c[b] = -1;
@@ -187,7 +190,7 @@ void dram_catch_up_refresh(Sim *s, i64 chi, i64 now) {
         i64 due = c->ref_due[r];
         if (due >= now) return;
         refresh_target(s, c, r, &cmd, &b);
-        i64 t = max64(due, earliest(s, c, cmd, b));
+        i64 t = max64(due, earliest_on(s, c, cmd, b, c->own_bus_off));   /* own bus slots only */
         if (t >= now) return;
         do_refresh(s, chi, cmd, r, b, t);
     }

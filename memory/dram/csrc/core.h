@@ -37,6 +37,7 @@ typedef struct {
     i64 *win_buf, *win_head, *win_len;   /* per (window, rank): ring of the last `count` issue cycles */
     const i64 *na_off;      /* per bank: state offsets of its bank, bank-group and rank tables */
     i64 ch_off, bus_off, ref_next, seq, write_mode, any_blk;
+    i64 own_bus_off;        /* the bus slots this channel took itself (== bus_off unless the bus is shared) */
     i64 wake_at, running, pend_head, pend_tail;
     i64 *counts;            /* NCMD command counts, then hits, misses, conflicts */
 } Chan;

@@ -255,7 +255,7 @@ static Sim *sim_new(const i64 *par, i64 *st, const i64 *upd_ptr, const i64 *upd,
         c->win_head = take(&pool, nw * ranks); c->win_len = take(&pool, nw * ranks);
         c->win_buf = take(&pool, wslots); c->counts = take(&pool, NCMD + 3);
         c->na_off = na_off + k * 3 * nb;
-        c->ch_off = ch_bus_off[2 * k]; c->bus_off = ch_bus_off[2 * k + 1];
+        c->ch_off = ch_bus_off[3 * k]; c->bus_off = ch_bus_off[3 * k + 1]; c->own_bus_off = ch_bus_off[3 * k + 2];
         c->ref_next = INF;
         for (i64 b = 0; b < nb; b++) c->open_row[b] = c->opener[b] = -1;
         for (i64 r = 0; r < ranks; r++) {

@@ -3,6 +3,8 @@ import csv
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from archsim.errors import ConfigError, WorkloadError
@@ -123,10 +125,23 @@ def test_clear_errors():
         level0(bert(1024), cloud("fusemax", buffer="100 KiB"), BW, CLOCK)
 
 
-def test_flat_intermediates_can_be_set_as_flats_search_picks():
-    auto = level0(bert(2**17), cloud("flat"), BW, CLOCK)
-    off = level0(bert(2**17), cloud("flat", flat_intermediates="offchip"), BW, CLOCK)
-    assert auto.traffic.notes["intermediates"] == "on chip" and auto.traffic.notes["spilled"] > 0.5
-    assert off.traffic.notes["intermediates"] == "off chip" and off.traffic.tensors["QK"] == (
-        64 * 12 * 2**34 * 2, 64 * 12 * 2**34 * 2)
-    assert off.time_s != auto.time_s
+@pytest.mark.parametrize("seq, where", [(2**16, "on chip"), (2**17, "off chip"), (2**18, "off chip")])
+def test_flat_auto_keeps_the_faster_of_its_two_dataflows(seq, where):
+    """FLAT's search: QK/A on chip (spilling the share the buffer cannot hold) or off chip, whichever is
+    faster; at 128K a P0-query row block of QK is twice the 32 MiB buffer and half of it would spill."""
+    auto = level0(bert(seq), cloud("flat"), BW, CLOCK)
+    on = level0(bert(seq), cloud("flat", flat_intermediates="onchip"), BW, CLOCK)
+    off = level0(bert(seq), cloud("flat", flat_intermediates="offchip"), BW, CLOCK)
+    assert auto.cycles == min(on.cycles, off.cycles) and auto.traffic.notes["intermediates"] == where
+    assert on.traffic.notes["intermediates"] == "on chip" and off.traffic.notes["intermediates"] == "off chip"
+    assert off.traffic.tensors["QK"] == (64 * 12 * seq * seq * 2,) * 2
+
+
+@given(st.sampled_from([2**k for k in range(8, 20)]), st.sampled_from(["512 KiB", "4 MiB", "32 MiB"]),
+       st.sampled_from([1, 2, 4]))
+@settings(max_examples=25, deadline=None)
+def test_flat_auto_is_never_slower_than_a_fixed_choice(seq, buffer, e_mult):
+    shape = AttentionShape(B=2, H=2, P=seq, M=seq, E=32 * e_mult, F=32 * e_mult)
+    auto = level0(shape, cloud("flat", buffer=buffer), BW, CLOCK)
+    for where in ("onchip", "offchip"):
+        assert auto.cycles <= level0(shape, cloud("flat", buffer=buffer, flat_intermediates=where), BW, CLOCK).cycles
