@@ -317,8 +317,10 @@ class _Runner:
             # a single FIFO port sees only bytes: one merged load per step is exact, and the batch
             # copies share one list of tiles
             loads = arr["load"].tolist()
-            one = [Tile(step_ps[s][0], ((0, loads[i]),) if loads[i] else (), ((0, stores[i]),) if stores[i] else (),
-                        step_ps[s][1]) for i, s in enumerate(shapes)]
+            made: dict[tuple, Tile] = {}      # steps repeat a handful of (shape, load, store): one Tile each
+            one = [made[k] if k in made else made.setdefault(k, Tile(
+                       step_ps[k[0]][0], ((0, k[1]),) if k[1] else (), ((0, k[2]),) if k[2] else (), step_ps[k[0]][1]))
+                   for k in zip(shapes, loads, stores)]
             tiles = one * mapping.gemm.batch
         else:
             roles = [(r, arr["load_" + r].tolist()) for r in ("ifmap", "filter", "ofmap_in")]

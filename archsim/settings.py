@@ -25,9 +25,10 @@ class Knob:
 
 KNOBS: tuple[Knob, ...] = (
     Knob("ARCHSIM_CACHE_DIR", "cache_dir", "",
-         "root of the mapping cache (<root>/mapper) and of the compiled DRAM core (<root>/native); "
+         "root of the mapping cache (<root>/mapper) and of the compiled C twins (<root>/native); "
          "default $XDG_CACHE_HOME/archsim, else ~/.cache/archsim"),
-    Knob("ARCHSIM_NATIVE", "native", "1", "use the compiled C DRAM core when it applies (0 = Python only)"),
+    Knob("ARCHSIM_NATIVE", "native", "1",
+         "use the compiled C twins (DRAM core, systolic register model) when they apply (0 = Python only)"),
     Knob("ARCHSIM_SIM", "sim", "all", "RTL simulators to use: verilator | icarus | all | comma list"),
     Knob("ARCHSIM_SIM_BUILD", "sim_build", "", "RTL build root (default sim_build/ at the repository root)"),
     Knob("ARCHSIM_VL_OPT", "vl_opt", "-O0", "C++ optimisation flags of Verilator builds"),

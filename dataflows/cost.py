@@ -38,6 +38,35 @@ class EnergySpec:
     offchip_byte_pj: float = 0.0
 
 
+SHARED_CONTEXTS = 16          # cost contexts kept per process (least recently created dropped)
+SHARED_ENTRIES = 200_000      # entries per shared table before it is emptied
+SHARED_STEP_ENTRIES = 20_000  # mappings whose step arrays are kept (arrays: larger entries)
+_shared: dict[tuple, dict[str, dict]] = {}
+
+
+def _shared_tables(context: tuple | None) -> dict[str, dict]:
+    """The memo tables of one cost context: what a mapping costs apart from the off-chip link (the
+    unit's results per tile shape, and per mapping its traffic, energy and the link-free parts of its
+    bound). A sweep's points that differ only in the link share them; None: tables of its own."""
+    names = ("compute", "units", "traffic", "bound", "roles", "steps", "tile")
+    if context is None:
+        return {n: {} for n in names}
+    tables = _shared.get(context)
+    if tables is None:
+        while len(_shared) >= SHARED_CONTEXTS:
+            del _shared[next(iter(_shared))]
+        tables = _shared[context] = {n: {} for n in names}
+    for name, t in tables.items():
+        if len(t) >= (SHARED_STEP_ENTRIES if name == "steps" else SHARED_ENTRIES):
+            t.clear()
+    return tables
+
+
+def clear_shared() -> None:
+    """Forget every shared cost table (tests compare a point costed alone with one costed after others)."""
+    _shared.clear()
+
+
 @dataclass
 class MappingCost:
     """What one mapping costs. Cycles are in the unit's clock."""
@@ -160,11 +189,21 @@ class CostModel:
         self.latency_cycles = mem.offchip_latency_ps * self.clock_hz / 1e12
         # a request's overhead as the bytes the link could have moved meanwhile (timing only)
         self.request_bytes = mem.request_overhead_ps * mem.offchip_bytes_per_s / 1e12
-        self._compute: dict[tuple[str, GemmShape], ComputeResult] = {}
         # operands wider than the PEs run as stacked slices (or the unit refuses them here)
         self.widening = {df: u.widening(self.bits.ifmap, self.bits.filter) for df, u in units.items()}
         self.passes = {df: w.passes for df, w in self.widening.items()}
-        self._units_sum: dict[tuple, tuple[int, int, dict[str, float], int]] = {}
+        keys = tuple((df, u.shape_cost_key()) for df, u in units.items())
+        context = None if any(k is None for _, k in keys) else \
+            (keys, self.bits, mem.sram_bytes_per_cycle, dataclasses.astuple(energy))
+        tables = _shared_tables(context)
+        self._compute: dict[tuple[str, GemmShape, bool], ComputeResult] = tables["compute"]
+        self._units_sum: dict[tuple, tuple[int, int, dict[str, float], dict[str, int], dict[str, int]]] = \
+            tables["units"]
+        self._traffic: dict[Mapping, tuple] = tables["traffic"]
+        self._bound_parts: dict[Mapping, tuple] = tables["bound"]
+        self._roles: dict[Mapping, dict[str, tuple[int, int]]] = tables["roles"]
+        self._steps: dict[Mapping, tuple[dict[str, np.ndarray], np.ndarray, int]] = tables["steps"]
+        self._tile_parts: dict[tuple, tuple[int, int, int]] = tables["tile"]
         self.evaluations = 0
 
     def compute(self, dataflow: str, shape: GemmShape, readback: bool = False) -> ComputeResult:
@@ -187,6 +226,22 @@ class CostModel:
 
     def evaluate(self, m: Mapping) -> MappingCost:
         self.evaluations += 1
+        steps = self._steps.get(m)
+        if steps is None:
+            steps = self._steps[m] = self._step_compute(m)
+        arr, comp, last_tail = steps
+        load, store = arr["load"].astype(np.float64), arr["store"].astype(np.float64)
+        if self.mem.stream_levels:
+            load, store = self._level_times(arr)
+        if self.request_bytes:      # each operand tile moved costs one request's overhead on the link
+            load = load + self.request_bytes * sum((arr[f"load_{r}"] > 0) for r in ("ifmap", "filter", "ofmap_in"))
+            store = store + self.request_bytes * (store > 0)
+        cycles = self._latency(comp, load, store, m.gemm.batch, arr["weight"], arr.get("reps")) + last_tail
+        return self._assemble(m, cycles, arr)
+
+    def _step_compute(self, m: Mapping) -> tuple[dict[str, np.ndarray], np.ndarray, int]:
+        """The mapping's compressed steps, each step's issue cycles and the last step's drain tail:
+        independent of the off-chip link, so memoised (read-only arrays)."""
         arr = m.step_arrays(compressed=True)
         # each extent is the full tile or the one edge remainder: index the <= 8 shapes by edge bits
         code = (8 * arr["cont"] + 4 * (arr["m"] != m.tile[0]) + 2 * (arr["n"] != m.tile[1])
@@ -199,14 +254,10 @@ class CostModel:
             lut[c] = r.issue_cycles          # a pipelined unit takes the next tile after its issue interval
             tail[c] = r.tail_cycles
         comp = lut[code]
-        load, store = arr["load"].astype(np.float64), arr["store"].astype(np.float64)
-        if self.mem.stream_levels:
-            load, store = self._level_times(arr)
-        if self.request_bytes:      # each operand tile moved costs one request's overhead on the link
-            load = load + self.request_bytes * sum((arr[f"load_{r}"] > 0) for r in ("ifmap", "filter", "ofmap_in"))
-            store = store + self.request_bytes * (store > 0)
-        cycles = self._latency(comp, load, store, m.gemm.batch, arr["weight"], arr.get("reps")) + int(tail[code[-1]])
-        return self._assemble(m, cycles, arr)
+        for a in (comp, *arr.values()):
+            if isinstance(a, np.ndarray):
+                a.setflags(write=False)
+        return arr, comp, int(tail[code[-1]])
 
     def _level_times(self, arr: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Loads and stores per step as bytes at the reference rate, when streams cross different
@@ -329,15 +380,23 @@ class CostModel:
     def bound(self, m: Mapping) -> tuple[float, float]:
         """(cycles no larger than the true latency, exact energy) without building the schedule:
         the unit's real issue cycles per tile shape (memoised), the traffic in closed form."""
-        compute_cycles, _, dram, _, energy = self._traffic_and_energy(m)
-        first, last = exposed_bytes(np.array([m.tile]), m.gemm, m.bits, m.conv)
-        longest = max(self.compute(m.dataflow, shape, cont > 0).issue_cycles
-                      for shape, _, cont in m.tile_shapes(split_k=True))
-        c = m.counts
-        visits = c["m"] * c["n"] * (1 if m.innermost() in ("k", None) else c["k"]) * m.gemm.batch
-        cycles_lb = self.cycles_lower_bound(compute_cycles, sum(dram.values()), int(first[0]), int(last[0]),
-                                            m.gemm.batch, dram["ofmap"], visits, longest)
-        return float(cycles_lb) * (1 - 1e-9), float(sum(energy.values()))
+        parts = self._bound_parts.get(m)
+        if parts is None:
+            compute_cycles, _, dram, _, energy = self._traffic_and_energy(m)
+            tkey = (m.gemm, m.tile, m.dataflow, m.bits, m.conv)   # what does not depend on the loop order
+            per_tile = self._tile_parts.get(tkey)
+            if per_tile is None:
+                first, last = exposed_bytes(np.array([m.tile]), m.gemm, m.bits, m.conv)
+                longest = max(self.compute(m.dataflow, shape, cont > 0).issue_cycles
+                              for shape, _, cont in m.tile_shapes(split_k=True))
+                per_tile = self._tile_parts[tkey] = (int(first[0]), int(last[0]), longest)
+            first_b, last_b, longest = per_tile
+            c = m.counts
+            visits = c["m"] * c["n"] * (1 if m.innermost() in ("k", None) else c["k"]) * m.gemm.batch
+            parts = self._bound_parts[m] = (compute_cycles, sum(dram.values()), first_b, last_b,
+                                            m.gemm.batch, dram["ofmap"], visits, longest, float(sum(energy.values())))
+        cycles_lb = self.cycles_lower_bound(*parts[:-1])
+        return float(cycles_lb) * (1 - 1e-9), parts[-1]
 
     def _assemble(self, m: Mapping, cycles: int, arr: dict[str, np.ndarray]) -> MappingCost:
         compute_cycles, macs, dram, (rd, wr), energy = self._traffic_and_energy(m)
@@ -352,6 +411,12 @@ class CostModel:
         that come back from DRAM (`ofmap_in`); every value written is read exactly once, either
         back into the next pass or out to DRAM (a drain reads the accumulator word, whatever width
         DRAM stores). So reads = writes - drained + drained: nothing overwritten unread."""
+        hit = self._roles.get(m)
+        if hit is None:
+            hit = self._roles[m] = self._sram_by_role(m)
+        return dict(hit)
+
+    def _sram_by_role(self, m: Mapping) -> dict[str, tuple[int, int]]:
         _, _, _, unit_rd, unit_wr = self._unit_part(m)
         tot, b = m.totals(), m.bits
         psum_bytes = b.psum / 8
@@ -365,7 +430,14 @@ class CostModel:
 
     def _traffic_and_energy(self, m: Mapping) -> tuple[int, int, dict[str, int], tuple[int, int], dict[str, float]]:
         """Sum the unit's results over the distinct tile shapes; DRAM bytes from the closed form;
-        SRAM bytes per buffer from `sram_by_role`."""
+        SRAM bytes per buffer from `sram_by_role`. Independent of the off-chip link: memoised."""
+        hit = self._traffic.get(m)
+        if hit is None:
+            hit = self._traffic[m] = self._traffic_and_energy_of(m)
+        compute_cycles, macs, dram, sram, energy = hit
+        return compute_cycles, macs, dict(dram), sram, dict(energy)
+
+    def _traffic_and_energy_of(self, m: Mapping) -> tuple[int, int, dict[str, int], tuple[int, int], dict[str, float]]:
         compute_cycles, macs, unit_e, unit_rd, unit_wr = self._unit_part(m)
         tot, b = m.totals(), m.bits
         dram = {k: tot[k] for k in ("ifmap", "filter", "ofmap_in", "ofmap")}

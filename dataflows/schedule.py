@@ -75,7 +75,10 @@ class FifoPort:
         if at_ps >= self._busy_until:
             self._period_start, self._period_bytes = at_ps, 0
         self._period_bytes += nbytes
-        xfer = self._xfer_ps(self._period_bytes, is_write)
+        if self._den:               # _xfer_ps inlined: this runs once per transfer of every `fast` op
+            xfer = -((-self._period_bytes * self._num) // self._den)
+        else:
+            xfer = self._xfer_ps(self._period_bytes, is_write)
         self._busy_until = self._period_start + xfer
         return self._busy_until + self.latency_ps
 
@@ -99,25 +102,30 @@ def pipeline_time(tiles: Sequence[Tile], port: Port, slots: int = 2,
     if n == 0:
         return PipelineResult(0, 0, 0, 0)
     slots = max(1, slots)
+    issue, push, pop = port.issue, heapq.heappush, heapq.heappop
     load_ready = [0] * n          # time all of tile i's loads have arrived
     pending: list[tuple[int, int, int, int, int]] = []   # stores: (arrival, seq, tile, addr, bytes)
-    state = {"last_store": 0, "seq": 0}
+    last_store = seq = 0
 
     def flush_stores(until: int) -> None:
         """Serve every store that arrives at or before `until` (stores first at equal times)."""
+        nonlocal last_store
         while pending and pending[0][0] <= until:
-            at, _seq, i, addr, nbytes = heapq.heappop(pending)
-            done = port.issue(at, nbytes, True, addr)
-            state["last_store"] = max(state["last_store"], done)
+            at, _seq, i, addr, nbytes = pop(pending)
+            done = issue(at, nbytes, True, addr)
+            if done > last_store:
+                last_store = done
             if record is not None:
                 record.append(("store", i, at, done))
 
     def issue_loads(i: int, at: int) -> None:
-        flush_stores(at)
+        if pending and pending[0][0] <= at:
+            flush_stores(at)
         ready = at
         for addr, nbytes in tiles[i].loads:
-            done = port.issue(at, nbytes, False, addr)
-            ready = max(ready, done)
+            done = issue(at, nbytes, False, addr)
+            if done > ready:
+                ready = done
             if record is not None:
                 record.append(("load", i, at, done))
         load_ready[i] = ready
@@ -128,23 +136,26 @@ def pipeline_time(tiles: Sequence[Tile], port: Port, slots: int = 2,
         issued += 1
     prev_end = total_compute = first_start = last_result = 0
     for i, t in enumerate(tiles):
-        start = max(load_ready[i], prev_end)
+        start = load_ready[i]
+        if prev_end > start:
+            start = prev_end
         if i == 0:
             first_start = start
         end = start + t.compute_ps
         total_compute += t.compute_ps
         prev_end = end
         results = end + t.tail_ps
-        last_result = max(last_result, results)
+        if results > last_result:
+            last_result = results
         if record is not None:
             record.append(("compute", i, start, results))
         for addr, nbytes in t.stores:
-            state["seq"] += 1
-            heapq.heappush(pending, (results, state["seq"], i, addr, nbytes))
+            seq += 1
+            push(pending, (results, seq, i, addr, nbytes))
         if issued < n:            # tile i's buffer is free: tile i+slots may load
             issue_loads(issued, end)
             issued += 1
     flush_stores(1 << 62)
-    total = max(last_result, state["last_store"])
+    total = max(last_result, last_store)
     busy = total_compute + tiles[-1].tail_ps  # the unit's own time: issue intervals plus the final drain
     return PipelineResult(total, busy, total - busy, first_start)

@@ -268,3 +268,10 @@ class ComputeUnit(abc.ABC):
         """A JSON-able description of the unit for cache keys."""
         cfg = self.cfg
         return cfg.model_dump(mode="json") if hasattr(cfg, "model_dump") else repr(cfg)
+
+    def shape_cost_key(self) -> Any:
+        """A hashable key on which `compute(shape, "fast")` depends entirely, so that equal keys give
+        equal results in any instance (the mapper then shares them across the design points of a
+        sweep), or None (the default): results depend on state beyond the key (e.g. bound operand
+        values), and nothing is shared."""
+        return None

@@ -16,18 +16,13 @@ than the one the core knows (`C_COMMANDS`) runs on the Python controller.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import heapq
 import logging
-import os
-import shlex
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from archsim import native_build
 from archsim.errors import ArchsimError
 from archsim.settings import settings
 from memory.dram.commands import INF
@@ -37,7 +32,6 @@ from memory.request import Request
 
 SOURCE_DIR = Path(__file__).with_name("csrc")
 SOURCES = ("controller.c", "level.c")          # plus core.h, which both include
-FLAGS = ("-O2", "-shared", "-fPIC", "-std=c99")
 # slots of the parameter array, in core.h's P_* order
 PARAMS = ("channels", "ranks", "banks", "read_queue", "write_queue", "hi", "lo", "closed_page", "fcfs",
           "per_bank_refresh", "t_refi", "rd_lat", "wr_lat", "split_bus", "windows", "in_order", "per_cycle")
@@ -47,52 +41,26 @@ C_COMMANDS = (("ACT", "bank", "open", "none"), ("PRE", "bank", "close", "none"),
               ("REF", "rank", "none", "none"), ("REFsb", "bank", "none", "none"))
 log = logging.getLogger(__name__)
 _I64P = ctypes.POINTER(ctypes.c_int64)
-_loaded: dict[str, ctypes.CDLL] = {}
 
 
 def enabled() -> bool:
     return settings().native
 
 
-def cache_dir() -> Path:
-    from archsim.settings import cache_root
-
-    return cache_root() / "native"
+LABEL, FALLBACK = "native DRAM core", "the Python controller"
 
 
 def compiler() -> list[str] | None:
-    """argv of the C compiler: `$CC` (must exist), else `cc` or `gcc` on PATH, else None."""
-    cc = os.environ.get("CC", "").strip()
-    if cc:
-        argv = shlex.split(cc)
-        if shutil.which(argv[0]) is None:
-            raise ArchsimError(f"native DRAM core: the C compiler $CC={cc!r} was not found; fix or unset "
-                               "CC, or set ARCHSIM_NATIVE=0 to use the Python controller")
-        return argv
-    for name in ("cc", "gcc"):
-        path = shutil.which(name)
-        if path:
-            return [path]
-    return None
+    """argv of the C compiler (archsim/native_build.py), or None."""
+    return native_build.compiler(LABEL, FALLBACK)
 
 
 def library() -> ctypes.CDLL | None:
-    """The compiled core (compiling it into the cache on first use), or None when disabled or no
-    compiler exists. The shared object is named by a hash of source, compiler and flags and is
-    renamed into place, so parallel processes never load a half-written file."""
-    if not enabled():
+    """The compiled core (compiled into the cache on first use by archsim/native_build.py), or None
+    when disabled or no compiler exists."""
+    lib = native_build.load(LABEL, SOURCE_DIR, SOURCES, "dram-core", FALLBACK)
+    if lib is None:
         return None
-    argv = compiler()
-    if argv is None:
-        return None
-    src = b"".join(p.read_bytes() for p in sorted(SOURCE_DIR.iterdir()) if p.suffix in (".c", ".h"))
-    key = hashlib.sha256(src + "\0".join(argv + list(FLAGS)).encode()).hexdigest()[:20]
-    out = cache_dir() / f"dram-core-{key}.so"
-    if str(out) in _loaded:
-        return _loaded[str(out)]
-    if not out.is_file():
-        _compile(argv, out)
-    lib = ctypes.CDLL(str(out))
     lib.archsim_replay.restype = ctypes.c_int
     lib.archsim_replay.argtypes = [_I64P] * 9 + [ctypes.c_int64] + [_I64P] * 9
     lib.archsim_dram_new.restype = ctypes.c_void_p
@@ -103,29 +71,7 @@ def library() -> ctypes.CDLL | None:
     for f in (lib.archsim_dram_completions, lib.archsim_dram_latencies):
         f.restype, f.argtypes = _I64P, [ctypes.c_void_p]
     lib.archsim_dram_stats.argtypes = [ctypes.c_void_p, _I64P, _I64P, _I64P]
-    _loaded[str(out)] = lib
     return lib
-
-
-def _compile(argv: list[str], out: Path) -> None:
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=out.stem + ".", suffix=".tmp.so", dir=out.parent)
-        os.close(fd)
-    except OSError as exc:
-        raise ArchsimError(f"native DRAM core: cannot write to {out.parent} ({exc}); set "
-                           "ARCHSIM_CACHE_DIR to a writable directory or ARCHSIM_NATIVE=0") from None
-    try:
-        res = subprocess.run([*argv, *FLAGS, "-o", tmp, *(str(SOURCE_DIR / n) for n in SOURCES)],
-                             capture_output=True, text=True)
-        if res.returncode != 0:
-            raise ArchsimError(f"native DRAM core: compiling {', '.join(SOURCES)} with {' '.join(argv)} failed "
-                               f"(exit {res.returncode}):\n{res.stderr.strip()[:2000]}\nSet "
-                               "ARCHSIM_NATIVE=0 to use the Python controller.")
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def command_set_mismatch(spec) -> str | None:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from archsim import native_build
 from archsim.errors import ArchsimError
 from dram_helpers import make
 from memory.dram import native
@@ -280,7 +281,7 @@ def test_compiled_object_is_cached_by_source_and_flags(monkeypatch, tmp_path):
     built = list((tmp_path / "native").glob("dram-core-*.so"))
     assert len(built) == 1
     mtime = built[0].stat().st_mtime_ns
-    native._loaded.clear()
+    native_build._loaded.clear()
     assert native.library() is not None                             # loaded, not rebuilt
     assert built[0].stat().st_mtime_ns == mtime
 

@@ -13,6 +13,7 @@ state fold_end(F-1) + 1, and that state index is `total_cycles` (the RTL `cycles
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from archsim.units.systolic import native
 from archsim.units.systolic.folds import cdiv as _cdiv, spatial_map
 
 import numpy as np
@@ -207,16 +208,34 @@ def simulate(A: np.ndarray, B: np.ndarray, R: int, C: int, dataflow: str, acc_bi
     With record=True, `trace` holds per state s = 0..total_cycles: `acc` and `valid` (R x C, the
     accumulator / psum register and the input valid register of every PE), `out_valid`,
     `out_data` (the output port) and `done`, named as the RTL's dbg_acc/dbg_valid/out_* ports.
+    The registers are stepped by the compiled twin (native.py) when it is available, else by
+    `simulate_python`, the reference; the two are bit-identical.
     """
+    return _simulate(A, B, R, C, dataflow, acc_bits, record, compiled=True)
+
+
+def simulate_python(A: np.ndarray, B: np.ndarray, R: int, C: int, dataflow: str, acc_bits: int = 32,
+                    record: bool = False) -> PipelinedRun:
+    """`simulate` on the Python register model only (the reference of the compiled twin)."""
+    return _simulate(A, B, R, C, dataflow, acc_bits, record, compiled=False)
+
+
+def _simulate(A, B, R: int, C: int, dataflow: str, acc_bits: int, record: bool, compiled: bool) -> PipelinedRun:
     A = np.asarray(A, dtype=np.int64)
     B = np.asarray(B, dtype=np.int64)
     if A.ndim != 2 or B.ndim != 2 or A.shape[1] != B.shape[0]:
         raise ValueError(f"need A (M x K) and B (K x N), got {A.shape} and {B.shape}")
     if dataflow == "is":  # input-stationary = weight-stationary on the transposed problem
-        run = simulate(B.T, A.T, R, C, "ws", acc_bits, record)
+        run = _simulate(B.T, A.T, R, C, "ws", acc_bits, record, compiled)
         return PipelinedRun(run.out.T.copy(), run.total_cycles, run.fold_end_cycles, run.trace)
     timing = pipelined_cycles(A.shape[0], B.shape[1], A.shape[1], R, C, dataflow)
     core = (_OS if dataflow == "os" else _WS)(A, B, R, C, timing, _Controller(timing))
+    lib = native.library() if compiled else None
+    if lib is not None:
+        ops = (core.Ap, core.Bp) if isinstance(core, _OS) else (core.Xp, core.Wp)
+        out, total, ends, tr = native.run(lib, dataflow, *ops, A.shape[0], B.shape[1], R, C, timing,
+                                          acc_bits, record)
+        return PipelinedRun(wrap(out, acc_bits), total, ends, tr)
     st = _state(R, C, core.names)
     out = np.zeros((A.shape[0], B.shape[1]), dtype=np.int64)
     emitted = np.zeros(C, dtype=np.int64)

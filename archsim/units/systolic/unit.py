@@ -99,6 +99,10 @@ class SystolicArray(ComputeUnit):
     def tile_quanta(self) -> tuple[int, ...]:
         return (self.cfg.rows, self.cfg.cols)
 
+    def shape_cost_key(self) -> Any:
+        """`compute` is a function of the config and the energy table alone."""
+        return (self.kind, self.clock_hz, repr(self.cfg), tuple(sorted(self.energy.items())))
+
     def spatial_use(self, gemm: GemmShape, tags: tuple[str, ...] = ()) -> dict[str, Any]:
         """PE occupancy of the GEMM's folds on this array and dataflow, and why PEs idle."""
         return spatial_occupancy(gemm, self.cfg.rows, self.cfg.cols, self.cfg.dataflow, tags)
