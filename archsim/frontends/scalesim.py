@@ -108,7 +108,7 @@ class ScalesimConfig:
     @property
     def memory_modelled(self) -> bool:
         """Whether archsim models SCALE-Sim's memory for this dataflow and mode."""
-        ok = ("os",) if self.interface_bandwidth == "USER" else tuple(SCHEDULES)
+        ok = tuple(SCHEDULES)
         return self.memory is not None and self.dataflow in ok
 
 
