@@ -107,9 +107,9 @@ class ScalesimConfig:
 
     @property
     def memory_modelled(self) -> bool:
-        """Whether archsim models SCALE-Sim's memory for this dataflow and mode."""
-        ok = tuple(SCHEDULES)
-        return self.memory is not None and self.dataflow in ok
+        """Whether archsim models SCALE-Sim's memory here (every dataflow, CALC and USER mode,
+        once the SRAM sizes and bandwidths are known)."""
+        return self.memory is not None and self.dataflow in SCHEDULES
 
 
 @dataclass(frozen=True)

@@ -127,14 +127,18 @@ class Schedule:
         return np.concatenate(rows), np.concatenate(ids)
 
     def demand_span(self, kind: str) -> tuple[int, int]:
-        """First and last rows an operand is asked for (from the first and last folds)."""
+        """First and last rows an operand is asked for (from the first and last folds that ask:
+        on is a whole edge fold of the held ifmap can be SCALE-Sim's past-the-input -1s)."""
         folds = list(self._folds())
-        span: list[int] = []
-        for base, fr, fc in (folds[0], folds[-1]):
+
+        def valid_rows(fold: tuple[int, int, int]) -> np.ndarray:
+            base, fr, fc = fold
             t, a = self.fold_demand(kind, fr, fc)
-            t = t[a >= 0]
-            span.append(base + int(t[0] if not span else t[-1]))
-        return span[0], span[1]
+            return t[a >= 0] + base
+
+        first = next(t[0] for t in map(valid_rows, folds) if t.size)
+        last = next(t[-1] for t in map(valid_rows, reversed(folds)) if t.size)
+        return int(first), int(last)
 
     def writes(self) -> dict[int, int]:
         """row -> ofmap words written."""
