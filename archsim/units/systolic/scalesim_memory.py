@@ -222,15 +222,18 @@ def estimate_reads(rows: np.ndarray, ids: np.ndarray, sram_words: int, bw: int) 
 
 
 def _timeline(sched: Schedule, wb: WriteBuffer, events: dict[str, dict[int, int]],
-              slide_lines: dict[str, int]) -> tuple[int, int, int | None, dict[str, int], list]:
+              slide_lines: dict[str, int]) -> tuple[int, int, int | None, dict[str, int], list, dict]:
     """Walk the rows where something happens: read-window slides and ofmap writes.
 
     Returns the last row's finish cycle (SCALE-Sim's Total Cycles), the stall total, the last
-    ofmap DRAM cycle, the last burst per operand, and (row, stall before, stall after) marks."""
+    ofmap DRAM cycle, the last burst per operand, (row, stall before, stall after) marks, and per
+    operand the cycle each such row was served (a read after its slides, which SCALE-Sim's
+    arithmetic can put before the row's own cycle; a write once it found space)."""
     writes = sched.writes()
     last_burst = {name: -1 for name in events}
     stall, out = 0, 0
     marks: list[tuple[int, int, int]] = []
+    served: dict[str, dict[int, int]] = {name: {} for name in ("ifmap", "filter", "ofmap")}
     for i in sorted(set(writes).union(*events.values(), {sched.rows - 1})):
         cycle = i + stall
         worst = 0
@@ -240,17 +243,23 @@ def _timeline(sched: Schedule, wb: WriteBuffer, events: dict[str, dict[int, int]
                 last_burst[name] += slide_lines[name] + READ_LATENCY
                 p = last_burst[name] - (cycle + offset)
                 offset += 2 * p if p > 0 else p
+            if i in per_row:
+                served[name][i] = cycle + offset
             worst = max(worst, offset - READ_LATENCY)
         n = writes.get(i, 0)
         out = wb.write(cycle, n) if n else cycle
+        if n:
+            served["ofmap"][i] = out
         before = stall
         stall += max(worst, out - cycle)
         marks.append((i, before, stall))
-    return out, stall, wb.finish(out), last_burst, marks
+    return out, stall, wb.finish(out), last_burst, marks, served
 
 
-def _sram_windows(sched: Schedule, marks: list) -> dict[str, tuple[int, int]]:
-    """First and last SRAM access cycle per operand, shifted by the stalls before them."""
+def _sram_windows(sched: Schedule, marks: list,
+                  served: dict[str, dict[int, int]]) -> dict[str, tuple[int, int]]:
+    """First and last SRAM access cycle per operand: when that row was served, or its cycle
+    shifted by the stalls before it (plus the read latency) where nothing happened."""
     keys = [m[0] for m in marks]
 
     def at(row: int) -> int:
@@ -262,9 +271,10 @@ def _sram_windows(sched: Schedule, marks: list) -> dict[str, tuple[int, int]]:
     out = {}
     for name in ("ifmap", "filter"):
         lo, hi = sched.demand_span(name)
-        out[name] = (at(lo) + READ_LATENCY, at(hi) + READ_LATENCY)
-    writes = sched.writes()
-    out["ofmap"] = (at(min(writes)), at(max(writes)))
+        first, last = (served[name].get(r, at(r) + READ_LATENCY) for r in (lo, hi))
+        out[name] = (first, last)
+    writes = served["ofmap"]
+    out["ofmap"] = (writes[min(writes)], writes[max(writes)])
     return out
 
 
@@ -279,11 +289,11 @@ def memory_run(geo: ConvGeometry, R: int, C: int, dataflow: str, mem: UserMemory
         rows, ids = sched.demand(name)
         dram[name] = estimate_reads(rows, ids, kb * 1024, CALC_READ_BW)
     wb = WriteBuffer(mem.ofmap_kb * 1024, C)              # CALC drains a full array row a cycle
-    out, stall, end, _, marks = _timeline(sched, wb, {}, {})
+    out, stall, end, _, marks, served = _timeline(sched, wb, {}, {})
     dram["ofmap"] = (wb.first_drain or 0, end or 0, wb.words)
     first = min(dram["ifmap"][0], dram["filter"][0])
     return MemoryRun(total_cycles=out, stall_cycles=stall, total_with_prefetch=(end or 0) - first,
-                     sram=_sram_windows(sched, marks), dram=dram)
+                     sram=_sram_windows(sched, marks, served), dram=dram)
 
 
 def user_memory_run(geo: ConvGeometry, R: int, C: int, dataflow: str, mem: UserMemory) -> MemoryRun:
@@ -300,7 +310,7 @@ def user_memory_run(geo: ConvGeometry, R: int, C: int, dataflow: str, mem: UserM
                 per_row[int(rows[j])] = per_row.get(int(rows[j]), 0) + 1
         events[name] = per_row
     wb = WriteBuffer(mem.ofmap_kb * 1024, mem.ofmap_bw)
-    out, stall, end, last_burst, marks = _timeline(
+    out, stall, end, last_burst, marks, served = _timeline(
         sched, wb, events, {k: b.slide_lines for k, b in bufs.items()})
     dram = {}
     for name, buf in bufs.items():
@@ -310,4 +320,4 @@ def user_memory_run(geo: ConvGeometry, R: int, C: int, dataflow: str, mem: UserM
     first = min(d[0] for d in dram.values())
     dram["ofmap"] = (wb.first_drain if wb.first_drain is not None else 0, end or 0, wb.words)
     return MemoryRun(total_cycles=out, stall_cycles=stall, total_with_prefetch=(end or 0) - first,
-                     sram=_sram_windows(sched, marks), dram=dram)
+                     sram=_sram_windows(sched, marks, served), dram=dram)
