@@ -1,10 +1,11 @@
-"""SCALE-Sim v3's double-buffered memory in USER mode: its stalls and its prefetch-inclusive total.
+"""SCALE-Sim v3's double-buffered memory (USER and CALC mode): stalls and the prefetch-inclusive total.
 
 SCALE-Sim's USER mode (`InterfaceBandwidth: USER`) puts a double-buffered SRAM in front of each
 operand. What it documents and does, modelled here in our own terms:
 
 * Read side (ifmap, filter). The operand is fetched from DRAM in a fixed *prefetch order*: the
-  per-fold operand blocks stacked fold after fold and rolled out along anti-diagonals. That stream
+  per-fold operand blocks stacked fold after fold, rolled out along anti-diagonals for a streamed
+  operand and in row order for the tile ws / is hold in the array (scalesim_schedule.py). That stream
   is cut into *sets* of ceil(SRAM words / 100) valid words. Half the SRAM is the active window
   (a run of sets), the rest the prefetch half. The active half is filled before cycle 0 (not a
   stall: DRAM start = -lines). A demand for a word in no active set slides the window forward by
