@@ -92,10 +92,10 @@ class ReadBuffer:
             return np.zeros(0, np.int64)
         valid = stream[stream >= 0]
         sets = np.arange(valid.size) // self.per_set
-        keys = np.unique(valid)
         order = np.lexsort((sets, valid))
         occ_ids, occ_sets = valid[order], sets[order]
-        ptr = np.searchsorted(occ_ids, keys)
+        ptr = np.flatnonzero(np.diff(occ_ids, prepend=-1))   # each id's first occurrence (np.unique's
+        keys = occ_ids[ptr]                                  # hash path is slow on big streams)
         ptr = np.append(ptr, occ_ids.size)
         dense = np.searchsorted(keys, demand)
         start, pos, out = 0, 0, []
