@@ -144,3 +144,18 @@ def test_validation_script_runs_and_reports_every_case_exact():
     assert "cases exact on every compared field" in p.stdout
     exact, total = p.stdout.split(" cases exact")[0].rsplit("\n", 1)[-1].split("/")
     assert exact == total and int(total) >= n
+
+
+def test_cli_user_mode_is_writes_scalesims_stalls_and_dram_counts(tmp_path):
+    """An is layer in USER mode through the CLI: the three reports, with SCALE-Sim 3.0.0's stall
+    cycles and DRAM counts (validation/cnn/scalesim_ws_is.csv, case c, l2)."""
+    mem = fe.UserMemory(4, 2, 1, 7, 4, 3)
+    cfg = _write(tmp_path, "c.cfg", fe.scalesim_cfg_text(8, 16, "is", mode="USER", memory=mem))
+    topo = _write(tmp_path, "t.csv", "Layer,H,W,R,S,C,F,stride,\nl2,17,23,3,2,5,19,2,\n")
+    assert main(["scalesim", "-c", cfg, "-t", topo, "-p", str(tmp_path / "o")]) == 0
+    (row,) = _report(tmp_path / "o")
+    assert (int(row[fe.PREFETCH_COLUMN]), int(row["Total Cycles"]), int(row["Stall Cycles"])) == (2649, 2146, 971)
+    (detail,) = _report(tmp_path / "o", "DETAILED_ACCESS_REPORT.csv")
+    dram = [int(float(detail[f"DRAM {n}"])) for n in ("IFMAP Reads", "Filter Reads", "OFMAP Writes")]
+    assert dram == [4102, 608, 7296]
+    assert len(_report(tmp_path / "o", "BANDWIDTH_REPORT.csv")) == 1

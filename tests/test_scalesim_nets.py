@@ -1,5 +1,6 @@
-"""archsim's model of SCALE-Sim's memory equals SCALE-Sim v3 on its own nets and configs, and on
-USER-mode layers that stall (figures recorded in validation/cnn/; SCALE-Sim itself not needed)."""
+"""archsim's model of SCALE-Sim's memory equals SCALE-Sim v3 on its own nets and configs, on
+USER-mode layers that stall, and on ws and is layers in both modes
+(figures recorded in validation/cnn/; SCALE-Sim itself not needed)."""
 from __future__ import annotations
 
 import importlib.util
@@ -20,7 +21,12 @@ def test_shipped_nets_equal_scalesim(row):
     assert ours == {f: int(row[f]) for f in nets.FIELDS}
 
 
-@pytest.mark.parametrize("row", nets.rows("scalesim_user_stalls.csv"), ids=lambda r: f"{r['case']}-{r['layer']}")
-def test_user_mode_stalls_equal_scalesim(row):
+SMALL = nets.rows("scalesim_user_stalls.csv") + nets.rows("scalesim_ws_is.csv")
+
+
+@pytest.mark.parametrize("row", SMALL, ids=lambda r: "-".join((r["case"], r.get("dataflow", "os"),
+                                                               r.get("mode", "USER"), r["layer"])))
+def test_small_layers_equal_scalesim(row):
+    """USER-mode os layers that stall, and ws / is layers in USER and CALC mode."""
     ours = nets.ours_stall_case(row)
     assert ours == {f: int(row[f]) for f in nets.FIELDS}

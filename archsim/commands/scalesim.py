@@ -59,8 +59,8 @@ def main(args: argparse.Namespace) -> int:
         print(wrap("note: --no-memory: compute timing only; Stall Cycles are 0 and no bandwidth or access "
                    "reports are written."))
     elif not cfg.memory_modelled:
-        print(wrap(f"note: SCALE-Sim's memory is modelled for os in USER mode and for "
-                   f"{', '.join(fe.SCHEDULES)} in CALC mode, not {cfg.dataflow} in {cfg.interface_bandwidth}; "
+        print(wrap(f"note: SCALE-Sim's memory is modelled for {', '.join(fe.SCHEDULES)} in CALC and USER mode "
+                   f"with known SRAM sizes, not {cfg.dataflow} in {cfg.interface_bandwidth} here; "
                    "these are stall-free compute cycles and only COMPUTE_REPORT.csv is written."))
     print(f"wrote {dest}/")
     return 0

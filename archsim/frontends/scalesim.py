@@ -38,25 +38,25 @@ run_name = {run_name}
 [architecture_presets]
 ArrayHeight: {rows}
 ArrayWidth: {cols}
-IfmapSramSzkB: {sram_kb}
-FilterSramSzkB: {sram_kb}
-OfmapSramSzkB: {sram_kb}
+IfmapSramSzkB: {ifmap_kb}
+FilterSramSzkB: {filter_kb}
+OfmapSramSzkB: {ofmap_kb}
 IfmapOffset: 0
 FilterOffset: 10000000
 OfmapOffset: 20000000
-Bandwidth: 10
+Bandwidth: {ofmap_bw}
 Dataflow: {dataflow}
 ReadRequestBuffer: 32
 WriteRequestBuffer: 32
 
 [layout]
 IfmapCustomLayout: False
-IfmapSRAMBankBandwidth: 10
-IfmapSRAMBankNum: 10
+IfmapSRAMBankBandwidth: {ifmap_bw}
+IfmapSRAMBankNum: {banks}
 IfmapSRAMBankPort: 2
 FilterCustomLayout: False
-FilterSRAMBankBandwidth: 10
-FilterSRAMBankNum: 10
+FilterSRAMBankBandwidth: {filter_bw}
+FilterSRAMBankNum: {banks}
 FilterSRAMBankPort: 2
 
 [sparsity]
@@ -67,16 +67,19 @@ BlockSize: 8
 RandomNumberGeneratorSeed: 40
 
 [run_presets]
-InterfaceBandwidth: CALC
+InterfaceBandwidth: {mode}
 UseRamulatorTrace: False
 """
 
 
 def scalesim_cfg_text(rows: object, cols: object, dataflow: object, sram_kb: int = 1024,
-                      run_name: str = "archsim") -> str:
-    """A complete SCALE-Sim v3 .cfg (CALC mode, every required key) for an R x C array, so the two
-    simulators can be run on the same design."""
-    return _CFG_TEMPLATE.format(rows=rows, cols=cols, dataflow=dataflow, sram_kb=sram_kb, run_name=run_name)
+                      run_name: str = "archsim", mode: str = "CALC", memory: UserMemory | None = None) -> str:
+    """A complete SCALE-Sim v3 .cfg (every required key) for an R x C array, so the two simulators
+    can be run on the same design: `sram_kb` per SRAM at 10 words/cycle in 10 banks, or `memory`'s
+    sizes and bandwidths in one bank each (SCALE-Sim wants the bandwidth to split evenly)."""
+    mem = memory or UserMemory(sram_kb, sram_kb, sram_kb, 10, 10, 10)
+    return _CFG_TEMPLATE.format(rows=rows, cols=cols, dataflow=dataflow, run_name=run_name, mode=mode,
+                                banks=1 if memory else 10, **vars(mem))
 
 
 PREFETCH_COLUMN = "Total Cycles (incl. prefetch)"
@@ -107,9 +110,9 @@ class ScalesimConfig:
 
     @property
     def memory_modelled(self) -> bool:
-        """Whether archsim models SCALE-Sim's memory for this dataflow and mode."""
-        ok = ("os",) if self.interface_bandwidth == "USER" else tuple(SCHEDULES)
-        return self.memory is not None and self.dataflow in ok
+        """Whether archsim models SCALE-Sim's memory here (every dataflow, CALC and USER mode,
+        once the SRAM sizes and bandwidths are known)."""
+        return self.memory is not None and self.dataflow in SCHEDULES
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
     python validation/cnn/scalesim_nets.py
 
 Reference: `scalesim_reference.csv` (SCALE-Sim's shipped nets under its shipped `scale.cfg` and
-`google.cfg`) and `scalesim_user_stalls.csv` (small USER-mode layers that stall); sources in
-README.md. Prints every layer: prefetch-inclusive total, total and stall cycles and DRAM words,
+`google.cfg`), `scalesim_user_stalls.csv` (small USER-mode os layers that stall) and
+`scalesim_ws_is.csv` (ws and is layers in USER and CALC mode); sources in README.md.
+Prints every layer: prefetch-inclusive total, total and stall cycles and DRAM words,
 ours / SCALE-Sim.
 """
 from __future__ import annotations
@@ -44,11 +45,11 @@ def ours_net(row: dict[str, str]) -> dict[str, int]:
 
 
 def ours_stall_case(row: dict[str, str]) -> dict[str, int]:
-    """A small USER-mode os layer with its own SRAM sizes and bandwidths."""
+    """A layer with its own array, SRAM sizes and bandwidths; os in USER mode unless the row says."""
     mem = UserMemory(*(int(row[k]) for k in ("ifmap_kb", "filter_kb", "ofmap_kb", "ifmap_bw", "filter_bw",
                                               "ofmap_bw")))
     run = memory_run(ConvGeometry(*(int(row[k]) for k in CONV)), int(row["rows"]), int(row["cols"]),
-                     "os", mem, "USER")
+                     row.get("dataflow", "os"), mem, row.get("mode", "USER"))
     return {"total_incl_prefetch": run.total_with_prefetch, "total_cycles": run.total_cycles,
             "stall_cycles": run.stall_cycles, "dram_ifmap_reads": run.dram["ifmap"][2],
             "dram_filter_reads": run.dram["filter"][2], "dram_ofmap_writes": run.dram["ofmap"][2]}
@@ -60,7 +61,9 @@ def main() -> int:
     bad = 0
     for title, name, fn, key in (
             ("SCALE-Sim's nets and configs", "scalesim_reference.csv", ours_net, ("config", "network", "layer")),
-            ("USER-mode layers that stall", "scalesim_user_stalls.csv", ours_stall_case, ("case", "layer"))):
+            ("USER-mode os layers that stall", "scalesim_user_stalls.csv", ours_stall_case, ("case", "layer")),
+            ("ws and is, USER and CALC", "scalesim_ws_is.csv", ours_stall_case,
+             ("case", "dataflow", "mode", "layer"))):
         table = []
         for row in rows(name):
             ours = fn(row)

@@ -1,10 +1,11 @@
-"""SCALE-Sim v3's double-buffered memory in USER mode: its stalls and its prefetch-inclusive total.
+"""SCALE-Sim v3's double-buffered memory (USER and CALC mode): stalls and the prefetch-inclusive total.
 
 SCALE-Sim's USER mode (`InterfaceBandwidth: USER`) puts a double-buffered SRAM in front of each
 operand. What it documents and does, modelled here in our own terms:
 
 * Read side (ifmap, filter). The operand is fetched from DRAM in a fixed *prefetch order*: the
-  per-fold operand blocks stacked fold after fold and rolled out along anti-diagonals. That stream
+  per-fold operand blocks stacked fold after fold, rolled out along anti-diagonals for a streamed
+  operand and in row order for the tile ws / is hold in the array (scalesim_schedule.py). That stream
   is cut into *sets* of ceil(SRAM words / 100) valid words. Half the SRAM is the active window
   (a run of sets), the rest the prefetch half. The active half is filled before cycle 0 (not a
   stall: DRAM start = -lines). A demand for a word in no active set slides the window forward by
@@ -30,56 +31,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from archsim.units.systolic.folds import cdiv
+from archsim.units.systolic.scalesim_schedule import SCHEDULES, ConvGeometry, Schedule, schedule
+
+__all__ = ["SCHEDULES", "ConvGeometry", "MemoryRun", "UserMemory", "memory_run"]
 
 ACTIVE_FRACTION = 0.5        # SCALE-Sim's fixed split of every SRAM into active and prefetch halves
 SETS_PER_SRAM = 100          # a prefetch set is 1% of the SRAM's words
 READ_LATENCY = 1             # DRAM read port latency, cycles (write port: 0)
 CALC_READ_BW = 10            # CALC mode's nominal ifmap/filter fetch rate, words per cycle
-
-
-@dataclass(frozen=True)
-class ConvGeometry:
-    """A layer as SCALE-Sim addresses it: H x W x C input, R x S filters, F of them, one stride.
-    A GEMM M x N x K is the conv H=M, W=K, R=1, S=K, C=1, F=N, stride 1."""
-
-    H: int
-    W: int
-    R: int
-    S: int
-    C: int
-    F: int
-    stride: int
-
-    @property
-    def e_h(self) -> int:
-        return cdiv(self.H - self.R + self.stride, self.stride)
-
-    @property
-    def e_w(self) -> int:
-        return cdiv(self.W - self.S + self.stride, self.stride)
-
-    @property
-    def M(self) -> int:
-        return self.e_h * self.e_w
-
-    @property
-    def K(self) -> int:
-        return self.R * self.S * self.C
-
-    def ifmap_addresses(self) -> np.ndarray:
-        """M x K input-pixel ids; -1 where SCALE-Sim's extra edge output reads past the input (Q4)."""
-        orow, ocol = np.divmod(np.arange(self.M), self.e_w)
-        frow, rest = np.divmod(np.arange(self.K), self.S * self.C)
-        fcol, ch = np.divmod(rest, self.C)
-        row_ok = np.less.outer(orow * self.stride, self.H - frow)
-        col_ok = np.less.outer(ocol * self.stride, self.W - fcol)
-        base = (orow * self.stride * self.W + ocol * self.stride) * self.C
-        addr = np.add.outer(base.astype(np.int64), (frow * self.W + fcol) * self.C + ch)
-        addr[~(row_ok & col_ok)] = -1
-        return addr
-
-    def filter_addresses(self) -> np.ndarray:
-        return np.arange(self.K * self.F, dtype=np.int64).reshape(self.K, self.F)
 
 
 @dataclass(frozen=True)
@@ -104,14 +63,6 @@ class MemoryRun:
     total_with_prefetch: int
     sram: dict[str, tuple[int, int]] = field(default_factory=dict)        # (start, stop)
     dram: dict[str, tuple[int, int, int]] = field(default_factory=dict)   # (start, stop, words)
-
-
-def rollout(block: np.ndarray) -> np.ndarray:
-    """A matrix read along anti-diagonals, bottom row first within each: SCALE-Sim's prefetch order."""
-    rows, cols = block.shape
-    i, j = np.indices((rows, cols))
-    order = np.lexsort((-i.ravel(), (i + j).ravel()))
-    return block.ravel()[order]
 
 
 class ReadBuffer:
@@ -141,10 +92,10 @@ class ReadBuffer:
             return np.zeros(0, np.int64)
         valid = stream[stream >= 0]
         sets = np.arange(valid.size) // self.per_set
-        keys = np.unique(valid)
         order = np.lexsort((sets, valid))
         occ_ids, occ_sets = valid[order], sets[order]
-        ptr = np.searchsorted(occ_ids, keys)
+        ptr = np.flatnonzero(np.diff(occ_ids, prepend=-1))   # each id's first occurrence (np.unique's
+        keys = occ_ids[ptr]                                  # hash path is slow on big streams)
         ptr = np.append(ptr, occ_ids.size)
         dense = np.searchsorted(keys, demand)
         start, pos, out = 0, 0, []
@@ -239,152 +190,6 @@ class WriteBuffer:
         return end
 
 
-def _fold_demand(op: np.ndarray, used: int, K: int) -> tuple[np.ndarray, np.ndarray]:
-    """Skewed demand of one fold: lane l asks for op[l, t - l] at fold cycle t. (t, id) in order."""
-    t = np.arange(K)[None, :] + np.arange(used)[:, None]
-    lane = np.broadcast_to(np.arange(used)[:, None], t.shape)
-    order = np.lexsort((lane.ravel(), t.ravel()))
-    return t.ravel()[order], op[:used, :K].ravel()[order]
-
-
-class Schedule:
-    """SCALE-Sim's cycle-by-cycle demand of one layer on one dataflow. Folds run column-fold outer,
-    row-fold inner, each `fold_len` cycles; subclasses say what each fold asks for and writes."""
-
-    fold_len: int
-    rf: int
-    cf: int
-
-    def __init__(self, geo: ConvGeometry, R: int, C: int):
-        self.A, self.B = geo.ifmap_addresses(), geo.filter_addresses()
-        self.M, self.N, self.K, self.R, self.C = geo.M, geo.F, geo.K, R, C
-
-    @property
-    def rows(self) -> int:
-        return self.rf * self.cf * self.fold_len
-
-    @staticmethod
-    def _used(i: int, n: int, size: int) -> int:
-        return min(size, n - i * size)
-
-    def _folds(self):
-        for fc in range(self.cf):
-            for fr in range(self.rf):
-                yield (fc * self.rf + fr) * self.fold_len, fr, fc
-
-    def fold_demand(self, kind: str, fr: int, fc: int) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
-
-    def fold_writes(self, fr: int, fc: int) -> np.ndarray:
-        """Words written at each cycle of a fold."""
-        raise NotImplementedError
-
-    def demand(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
-        """(row, id) of every valid demand of an operand, in the order the array asks."""
-        rows, ids = [], []
-        for base, fr, fc in self._folds():
-            t, a = self.fold_demand(kind, fr, fc)
-            keep = a >= 0
-            rows.append(t[keep] + base)
-            ids.append(a[keep])
-        return np.concatenate(rows), np.concatenate(ids)
-
-    def demand_span(self, kind: str) -> tuple[int, int]:
-        """First and last rows an operand is asked for (from the first and last folds)."""
-        folds = list(self._folds())
-        span: list[int] = []
-        for base, fr, fc in (folds[0], folds[-1]):
-            t, a = self.fold_demand(kind, fr, fc)
-            t = t[a >= 0]
-            span.append(base + int(t[0] if not span else t[-1]))
-        return span[0], span[1]
-
-    def writes(self) -> dict[int, int]:
-        """row -> ofmap words written."""
-        out: dict[int, int] = {}
-        for base, fr, fc in self._folds():
-            count = self.fold_writes(fr, fc)
-            for t in np.flatnonzero(count):
-                out[base + int(t)] = int(count[t])
-        return out
-
-
-class OutputStationary(Schedule):
-    """os: ifmap rows (M) on array rows, filters (N) on columns, K streamed, K + R + C - 2 a fold;
-    outputs leave skewed after the K - 1 stream cycles."""
-
-    def __init__(self, geo: ConvGeometry, R: int, C: int):
-        super().__init__(geo, R, C)
-        self.rf, self.cf = cdiv(self.M, R), cdiv(self.N, C)
-        self.fold_len = self.K + R + C - 2
-
-    def fold_demand(self, kind: str, fr: int, fc: int) -> tuple[np.ndarray, np.ndarray]:
-        if kind == "ifmap":
-            return _fold_demand(self.A[fr * self.R:(fr + 1) * self.R], self._used(fr, self.M, self.R), self.K)
-        return _fold_demand(self.B[:, fc * self.C:(fc + 1) * self.C].T, self._used(fc, self.N, self.C), self.K)
-
-    def fold_writes(self, fr: int, fc: int) -> np.ndarray:
-        ru, cu = self._used(fr, self.M, self.R), self._used(fc, self.N, self.C)
-        u = np.arange(self.R + self.C - 1)[:, None] - np.arange(cu)[None, :]     # flipped row index
-        count = np.zeros(self.fold_len, np.int64)
-        count[self.K - 1:] = ((u >= self.R - ru) & (u <= self.R - 1)).sum(axis=1)
-        return count
-
-    def prefetch_size(self, kind: str) -> tuple[int, int]:
-        """(words in the padded prefetch stream, valid words in it)."""
-        if kind == "ifmap":
-            return self.rf * self.R * self.K, int((self.A >= 0).sum())
-        return self.cf * self.C * self.K, self.K * self.N
-
-    def prefetch(self, kind: str) -> np.ndarray:
-        """Per-fold blocks (K x lanes, padded with -1) stacked and rolled out along anti-diagonals."""
-        if kind == "ifmap":
-            pad = np.full((self.rf * self.R, self.K), -1, np.int64)
-            pad[:self.M] = self.A
-            blocks = [pad[f * self.R:(f + 1) * self.R].T for f in range(self.rf)]
-        else:
-            pad = np.full((self.K, self.cf * self.C), -1, np.int64)
-            pad[:, :self.N] = self.B
-            blocks = [pad[:, f * self.C:(f + 1) * self.C] for f in range(self.cf)]
-        return rollout(np.concatenate(blocks))
-
-
-class WeightStationary(Schedule):
-    """ws: filter taps (K) on rows, filters (N) on columns, the M ifmap rows streamed. A fold loads
-    its R x C tile (cycles 0..R-1), streams ifmap skewed from cycle R, and writes outputs skewed
-    from cycle 2R - 1; 2R + C + M - 2 a fold."""
-
-    def __init__(self, geo: ConvGeometry, R: int, C: int):
-        super().__init__(geo, R, C)
-        self.rf, self.cf = cdiv(self.K, R), cdiv(self.N, C)
-        self.fold_len = 2 * R + C + self.M - 2
-
-    def fold_demand(self, kind: str, fr: int, fc: int) -> tuple[np.ndarray, np.ndarray]:
-        ru = self._used(fr, self.K, self.R)
-        if kind == "ifmap":
-            t, a = _fold_demand(self.A[:, fr * self.R:fr * self.R + ru].T, ru, self.M)
-            return t + self.R, a
-        cu = self._used(fc, self.N, self.C)
-        tile = self.B[fr * self.R:fr * self.R + ru, fc * self.C:fc * self.C + cu][::-1]
-        t = np.repeat(np.arange(ru) + self.R - ru, cu)
-        return t, tile.ravel()
-
-    def fold_writes(self, fr: int, fc: int) -> np.ndarray:
-        cu = self._used(fc, self.N, self.C)
-        t = np.arange(self.fold_len)[:, None] - (2 * self.R - 1) - np.arange(cu)[None, :]
-        return ((t >= 0) & (t < self.M)).sum(axis=1)
-
-
-SCHEDULES = {"os": OutputStationary, "ws": WeightStationary}
-
-
-def _schedule(geo: ConvGeometry, R: int, C: int, dataflow: str) -> Schedule:
-    if dataflow not in SCHEDULES:
-        raise NotImplementedError(f"SCALE-Sim's memory is modelled for {', '.join(SCHEDULES)}, "
-                                  f"not {dataflow}")
-    return SCHEDULES[dataflow](geo, R, C)
-
-
 def estimate_reads(rows: np.ndarray, ids: np.ndarray, sram_words: int, bw: int) -> tuple[int, int, int]:
     """CALC mode's read side: (DRAM start, stop, words) of one operand.
 
@@ -418,15 +223,18 @@ def estimate_reads(rows: np.ndarray, ids: np.ndarray, sram_words: int, bw: int) 
 
 
 def _timeline(sched: Schedule, wb: WriteBuffer, events: dict[str, dict[int, int]],
-              slide_lines: dict[str, int]) -> tuple[int, int, int | None, dict[str, int], list]:
+              slide_lines: dict[str, int]) -> tuple[int, int, int | None, dict[str, int], list, dict]:
     """Walk the rows where something happens: read-window slides and ofmap writes.
 
     Returns the last row's finish cycle (SCALE-Sim's Total Cycles), the stall total, the last
-    ofmap DRAM cycle, the last burst per operand, and (row, stall before, stall after) marks."""
+    ofmap DRAM cycle, the last burst per operand, (row, stall before, stall after) marks, and per
+    operand the cycle each such row was served (a read after its slides, which SCALE-Sim's
+    arithmetic can put before the row's own cycle; a write once it found space)."""
     writes = sched.writes()
     last_burst = {name: -1 for name in events}
     stall, out = 0, 0
     marks: list[tuple[int, int, int]] = []
+    served: dict[str, dict[int, int]] = {name: {} for name in ("ifmap", "filter", "ofmap")}
     for i in sorted(set(writes).union(*events.values(), {sched.rows - 1})):
         cycle = i + stall
         worst = 0
@@ -436,17 +244,23 @@ def _timeline(sched: Schedule, wb: WriteBuffer, events: dict[str, dict[int, int]
                 last_burst[name] += slide_lines[name] + READ_LATENCY
                 p = last_burst[name] - (cycle + offset)
                 offset += 2 * p if p > 0 else p
+            if i in per_row:
+                served[name][i] = cycle + offset
             worst = max(worst, offset - READ_LATENCY)
         n = writes.get(i, 0)
         out = wb.write(cycle, n) if n else cycle
+        if n:
+            served["ofmap"][i] = out
         before = stall
         stall += max(worst, out - cycle)
         marks.append((i, before, stall))
-    return out, stall, wb.finish(out), last_burst, marks
+    return out, stall, wb.finish(out), last_burst, marks, served
 
 
-def _sram_windows(sched: Schedule, marks: list) -> dict[str, tuple[int, int]]:
-    """First and last SRAM access cycle per operand, shifted by the stalls before them."""
+def _sram_windows(sched: Schedule, marks: list,
+                  served: dict[str, dict[int, int]]) -> dict[str, tuple[int, int]]:
+    """First and last SRAM access cycle per operand: when that row was served, or its cycle
+    shifted by the stalls before it (plus the read latency) where nothing happened."""
     keys = [m[0] for m in marks]
 
     def at(row: int) -> int:
@@ -458,9 +272,10 @@ def _sram_windows(sched: Schedule, marks: list) -> dict[str, tuple[int, int]]:
     out = {}
     for name in ("ifmap", "filter"):
         lo, hi = sched.demand_span(name)
-        out[name] = (at(lo) + READ_LATENCY, at(hi) + READ_LATENCY)
-    writes = sched.writes()
-    out["ofmap"] = (at(min(writes)), at(max(writes)))
+        first, last = (served[name].get(r, at(r) + READ_LATENCY) for r in (lo, hi))
+        out[name] = (first, last)
+    writes = served["ofmap"]
+    out["ofmap"] = (writes[min(writes)], writes[max(writes)])
     return out
 
 
@@ -469,24 +284,22 @@ def memory_run(geo: ConvGeometry, R: int, C: int, dataflow: str, mem: UserMemory
     """SCALE-Sim's memory timing of one layer in CALC or USER mode (see the module docstring)."""
     if mode == "USER":
         return user_memory_run(geo, R, C, dataflow, mem)
-    sched = _schedule(geo, R, C, dataflow)
+    sched = schedule(geo, R, C, dataflow)
     dram = {}
     for name, kb in (("ifmap", mem.ifmap_kb), ("filter", mem.filter_kb)):
         rows, ids = sched.demand(name)
         dram[name] = estimate_reads(rows, ids, kb * 1024, CALC_READ_BW)
     wb = WriteBuffer(mem.ofmap_kb * 1024, C)              # CALC drains a full array row a cycle
-    out, stall, end, _, marks = _timeline(sched, wb, {}, {})
+    out, stall, end, _, marks, served = _timeline(sched, wb, {}, {})
     dram["ofmap"] = (wb.first_drain or 0, end or 0, wb.words)
     first = min(dram["ifmap"][0], dram["filter"][0])
     return MemoryRun(total_cycles=out, stall_cycles=stall, total_with_prefetch=(end or 0) - first,
-                     sram=_sram_windows(sched, marks), dram=dram)
+                     sram=_sram_windows(sched, marks, served), dram=dram)
 
 
 def user_memory_run(geo: ConvGeometry, R: int, C: int, dataflow: str, mem: UserMemory) -> MemoryRun:
     """SCALE-Sim's USER-mode timing of one layer: stalls, total, and the prefetch-inclusive total."""
-    if dataflow != "os":
-        raise NotImplementedError("USER-mode memory is modelled for the os dataflow only")
-    sched = OutputStationary(geo, R, C)
+    sched = schedule(geo, R, C, dataflow)
     spec = {"ifmap": (mem.ifmap_kb, mem.ifmap_bw), "filter": (mem.filter_kb, mem.filter_bw)}
     bufs = {k: ReadBuffer(*sched.prefetch_size(k), kb * 1024, bw) for k, (kb, bw) in spec.items()}
     events: dict[str, dict[int, int]] = {}
@@ -498,7 +311,7 @@ def user_memory_run(geo: ConvGeometry, R: int, C: int, dataflow: str, mem: UserM
                 per_row[int(rows[j])] = per_row.get(int(rows[j]), 0) + 1
         events[name] = per_row
     wb = WriteBuffer(mem.ofmap_kb * 1024, mem.ofmap_bw)
-    out, stall, end, last_burst, marks = _timeline(
+    out, stall, end, last_burst, marks, served = _timeline(
         sched, wb, events, {k: b.slide_lines for k, b in bufs.items()})
     dram = {}
     for name, buf in bufs.items():
@@ -508,4 +321,4 @@ def user_memory_run(geo: ConvGeometry, R: int, C: int, dataflow: str, mem: UserM
     first = min(d[0] for d in dram.values())
     dram["ofmap"] = (wb.first_drain if wb.first_drain is not None else 0, end or 0, wb.words)
     return MemoryRun(total_cycles=out, stall_cycles=stall, total_with_prefetch=(end or 0) - first,
-                     sram=_sram_windows(sched, marks), dram=dram)
+                     sram=_sram_windows(sched, marks, served), dram=dram)
