@@ -1,0 +1,180 @@
+"""Cross-op weight prefetch (`memory.prefetch`): the DMA engine fetches the next ops' weights while
+the current op runs.
+
+Ops run one after another and each op's first tile loads its weights when the op starts, so on a
+slow level (a flash page sense is ~30 us) every op pays the level's latency once. Weights do not
+depend on activations, so a DMA engine can fetch them early. `WeightPrefetch` takes op j's weight
+bytes on their home level (at most `budget / depth` of them) out of op j's tiles and issues them
+at the start of op j-depth; the tiles that carried them may not start before they land
+(`Tile.ready_ps`). The bytes stay charged to op j (its row; the level sees them once), so byte
+conservation holds; op j's row says in `prefetch` how many bytes came early and the wait left.
+
+- `cycle`: the requests go to the event-driven level when op j-depth starts and contend there with
+  the running ops' traffic; op j waits for them from the end of op j-1.
+- `fast`: the level's closed-form port serves the prefetch as on an idle port, but only after every
+  byte the window's ops (j-depth .. j-1) move on that level (a background DMA that never slows the
+  running op, the conservative view): op j waits max(0, fetch + window bytes / level bandwidth -
+  window time). On a level the window's ops do not use, the two agree to the picosecond.
+
+Limits: the window is the op list's order, so the first op of a repeated block (dedup) takes the ops
+before the block as its window, not the block's last ops (which precede it from the second instance
+on); unit-owned ops (in-flash GEMV, PIM) schedule their own reads and are neither prefetched nor
+changed; standalone op lists that run concurrently are not prefetched.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from archsim.errors import ConfigError
+from dataflows.schedule import Tile, fast_port
+from memory.request import Request
+
+
+class WeightPrefetch:
+    """The prefetch plan of one serial run and its state; the runner calls `begin`, `strip`, `end`."""
+
+    def __init__(self, runner: Any, ops: Sequence[Any]) -> None:
+        self.runner, self.ops = runner, list(ops)
+        system = runner.system
+        cfg = system.design.memory.prefetch
+        budget = cfg.budget
+        if budget is None:
+            wbuf = system.design.memory.sram.get("filter")
+            if wbuf is None:
+                raise ConfigError("memory.prefetch.budget: the design has no `filter` buffer to take half "
+                                  "of; give the budget in bytes")
+            budget = wbuf.capacity // 2
+        self.depth, self.budget = cfg.depth, int(budget)
+        self.names = list(system.levels)
+        self.plan = [self._weights(op) for op in self.ops]   # op index -> {level index: bytes}
+        self.hist: list[tuple[int, dict[int, int]]] = []     # fast: per op, its time and bytes per level
+        self.done: dict[int, int] = {}                       # cycle: op index -> when its prefetch landed
+        self._issued = -1                                    # cycle: last window start issued
+        self._prev_end = 0                                   # cycle: engine time the previous op ended
+        self._start = 0
+        self.index = -1
+        self.left: dict[int, int] = {}                       # the current op's bytes still to strip
+        self.ready_ps = 0
+        self.early = 0
+        self.applied: int | None = None                      # bytes strip took out of the op's tiles
+
+    # -- plan ------------------------------------------------------------------------------------
+    def _weights(self, op: Any) -> dict[int, int]:
+        """Op's weight bytes per off-chip level, capped at its share of the budget; {} for ops the
+        runner does not stream or map itself."""
+        from archsim.runner import DATA_MOVEMENT_KINDS
+
+        r = self.runner
+        if op.kind in DATA_MOVEMENT_KINDS:
+            return {}
+        unit = r.place(op)
+        if unit is None or unit.owns(op):
+            return {}
+        near = getattr(unit.cfg, "near", None) if unit.side == "memory" else None
+        home = r.system.design.memory.home("weight")
+        if home == near:
+            return {}
+        outs = set(op.outputs)
+        b = sum(o.nbytes(op.dims) for o in op.operands if o.role == "weight" and o not in outs)
+        b = min(b, self.budget // self.depth)
+        lv = r.system.level_index("weight") if r.system.routed else 0
+        return {lv: b} if b else {}
+
+    def _requests(self, j: int) -> list[tuple[int, int]]:
+        """Fresh (address, bytes) of op j's prefetch, one request per level, in the weight stream."""
+        return [(self.runner._addr("filter", b, lv), b) for lv, b in sorted(self.plan[j].items())]
+
+    # -- per op ----------------------------------------------------------------------------------
+    def begin(self, i: int) -> tuple:
+        """Op i starts: issue the prefetch of op i+depth (cycle) and work out when op i's own prefetched
+        weights are on chip. Returns what the op's cost depends on (for the runner's cost cache)."""
+        r = self.runner
+        first = i != self.index
+        self.index, self.left, self.ready_ps, self.early, self.applied = i, {}, 0, 0, None
+        if r.fidelity == "cycle":
+            eng = r.system.engine
+            self._start = eng.now
+            if first:
+                for j in range(max(self._issued + 1, i + 1), min(i + self.depth, len(self.ops) - 1) + 1):
+                    self._issue(j)
+                    self._issued = j
+            if first and i in self.done:
+                self.ready_ps = max(0, self.done.pop(i) - self._prev_end)
+                self.left = dict(self.plan[i])
+        elif first and self.plan[i] and i > 0:
+            self.ready_ps = self._fast_wait(i)
+            self.left = dict(self.plan[i])
+        self.early = sum(self.left.values())
+        return (self.early, self.ready_ps)
+
+    def _issue(self, j: int) -> None:
+        """Send op j's prefetch to the event-driven level now, after the running op's first loads (an
+        event of this picosecond: the op's pipeline issues them as it starts); note when it lands."""
+        eng = self.runner.system.engine
+        level = self.runner.system.offchip
+        for addr, b in self._requests(j) if self.plan[j] else ():
+            self.done.setdefault(j, eng.now)
+
+            def landed(req: Request, j: int = j) -> None:
+                self.done[j] = max(self.done[j], req.done_ps)
+
+            eng.at(eng.now, level.submit, Request(addr, b, False, "prefetch", landed))
+
+    def _fast_wait(self, j: int) -> int:
+        """`fast`: how long op j's first tiles wait for their prefetched weights after op j-1 ends."""
+        w = max(0, j - self.depth)
+        window = self.hist[w:j]
+        head = sum(t for t, _ in window)
+        port = fast_port(self.runner.system.offchip)
+        wait = 0
+        for addr, b in self._requests(j):
+            lv = addr >> 48 if self.runner.system.routed else 0
+            level = self.runner.system.levels[self.names[lv]]
+            busy = sum(by.get(lv, 0) for _, by in window) * 1e12 / level.peak_bytes_per_s
+            wait = max(wait, port.issue(0, b, False, addr) + round(busy) - head)
+        return max(0, wait)
+
+    def strip(self, tiles: Sequence[Tile]) -> list[Tile]:
+        """Take the current op's prefetched bytes out of its first tiles' loads on their level; those
+        tiles wait for the prefetch (`ready_ps`)."""
+        if not self.left:
+            return list(tiles)
+        want = sum(self.left.values())
+        routed = self.runner.system.routed
+        out = []
+        for t in tiles:
+            loads, took = [], False
+            for addr, n in t.loads:
+                lv = addr >> 48 if routed else 0
+                take = min(n, self.left.get(lv, 0))
+                if take:
+                    self.left[lv] -= take
+                    took = True
+                if n > take:
+                    loads.append((addr + take, n - take))
+            out.append(Tile(t.compute_ps, tuple(loads), t.stores, t.tail_ps, max(t.ready_ps, self.ready_ps))
+                       if took else t)
+        self.applied = want - sum(self.left.values())
+        self.left = {}
+        return out
+
+    def end(self, cost: Any) -> dict[str, Any] | None:
+        """Op done: remember its time and bytes per level (the next windows); returns the row's entry."""
+        r = self.runner
+        if r.fidelity == "cycle":
+            self._prev_end = self._start + cost.pipe.total_ps
+        else:
+            if cost.levels:
+                by = {self.names.index(k): rd + wr for k, (rd, wr) in cost.levels.items()}
+            else:
+                by = {0: cost.dram_read + cost.dram_write}
+            if self.index == len(self.hist):
+                self.hist.append((cost.pipe.total_ps, by))
+        if self.applied:        # a freshly simulated op (a cached cost keeps its entry)
+            cost.prefetched = {"weight_bytes": self.applied, "wait_ns": self.ready_ps / 1000.0, "depth": self.depth}
+        return getattr(cost, "prefetched", None)
+
+
+def prefetcher(runner: Any, ops: Sequence[Any]) -> WeightPrefetch | None:
+    """The run's WeightPrefetch when the design turns it on (serial runs only), else None."""
+    return WeightPrefetch(runner, ops) if runner.system.design.memory.prefetch.weights else None
