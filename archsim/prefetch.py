@@ -23,11 +23,13 @@ changed; standalone op lists that run concurrently are not prefetched.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from archsim.errors import ConfigError
 from dataflows.schedule import Tile, fast_port
 from memory.request import Request
+
+TOKEN_DIMS = frozenset({"b", "s"})    # dataflows.lowering: batch and sequence (token) dims
 
 
 class WeightPrefetch:
@@ -38,30 +40,50 @@ class WeightPrefetch:
         system = runner.system
         cfg = system.design.memory.prefetch
         budget = cfg.budget
-        if budget is None:
+        if budget is None and cfg.weights:
             wbuf = system.design.memory.sram.get("filter")
             if wbuf is None:
                 raise ConfigError("memory.prefetch.budget: the design has no `filter` buffer to take half "
                                   "of; give the budget in bytes")
             budget = wbuf.capacity // 2
-        self.depth, self.budget = cfg.depth, int(budget)
+        self.depth, self.budget = cfg.depth, int(budget) if cfg.weights else 0
         self.names = list(system.levels)
-        self.plan = [self._weights(op) for op in self.ops]   # op index -> {level index: bytes}
+        weights = [self._weights(op) for op in self.ops]     # op index -> {level index: bytes}
+        keep = cfg.resident_weight_bytes
+        self.resident = [w if w and sum(w.values()) <= keep and _step_invariant(op) else {}
+                         for w, op in zip(weights, self.ops)]
+        self._check_capacity(system.design.memory, cfg)
+        self.plan = [{lv: min(b, self.budget // self.depth) for lv, b in w.items()} if cfg.weights and not k else {}
+                     for w, k in zip(weights, self.resident)]
         self.hist: list[tuple[int, dict[int, int]]] = []     # fast: per op, its time and bytes per level
         self.done: dict[int, int] = {}                       # cycle: op index -> when its prefetch landed
         self._issued = -1                                    # cycle: last window start issued
-        self._prev_end = 0                                   # cycle: engine time the previous op ended
         self._start = 0
+        self._out: dict[int, int] = {}                       # cycle: op index -> prefetch requests in flight
+        self._waiting: dict[int, list] = {}                  # cycle: op index -> tiles waiting at the gate
+        self._port: Any = None                               # fast: the closed-form port the prefetches use
         self.index = -1
         self.left: dict[int, int] = {}                       # the current op's bytes still to strip
         self.ready_ps = 0
         self.early = 0
         self.applied: int | None = None                      # bytes strip took out of the op's tiles
+        self.kept = 0                                        # the current op's resident weight bytes
+
+    def _check_capacity(self, mem: Any, cfg: Any) -> None:
+        """Resident weights (every instance of every op) must fit the weight buffer beside the budget."""
+        need = sum(sum(k.values()) * op.count for k, op in zip(self.resident, self.ops))
+        if not need:
+            return
+        wbuf = mem.sram.get("filter")
+        room = (wbuf.capacity if wbuf is not None else 0) - self.budget
+        if need > room:
+            raise ConfigError(f"memory.prefetch.resident_weight_bytes: the weights kept on chip need {need} B, but "
+                              f"the `filter` buffer has {room} B beside the prefetch budget ({self.budget} B); "
+                              f"lower resident_weight_bytes or the budget, or enlarge memory.sram.filter")
 
     # -- plan ------------------------------------------------------------------------------------
     def _weights(self, op: Any) -> dict[int, int]:
-        """Op's weight bytes per off-chip level, capped at its share of the budget; {} for ops the
-        runner does not stream or map itself."""
+        """Op's weight bytes per off-chip level; {} for ops the runner does not stream or map itself."""
         from archsim.runner import DATA_MOVEMENT_KINDS
 
         r = self.runner
@@ -76,7 +98,6 @@ class WeightPrefetch:
             return {}
         outs = set(op.outputs)
         b = sum(o.nbytes(op.dims) for o in op.operands if o.role == "weight" and o not in outs)
-        b = min(b, self.budget // self.depth)
         lv = r.system.level_index("weight") if r.system.routed else 0
         return {lv: b} if b else {}
 
@@ -91,6 +112,10 @@ class WeightPrefetch:
         r = self.runner
         first = i != self.index
         self.index, self.left, self.ready_ps, self.early, self.applied = i, {}, 0, 0, None
+        self.kept = sum(self.resident[i].values())
+        if self.kept:                   # on chip since the first step: nothing to fetch, nothing to wait for
+            self.left = dict(self.resident[i])
+            return (self.kept,)
         if r.fidelity == "cycle":
             eng = r.system.engine
             self._start = eng.now
@@ -99,8 +124,8 @@ class WeightPrefetch:
                     self._issue(j)
                     self._issued = j
             if first and i in self.done:
-                self.ready_ps = max(0, self.done.pop(i) - self._prev_end)
                 self.left = dict(self.plan[i])
+                self.ready_ps = 1 if self._out.get(i) else 0   # in flight: its tiles wait at the gate
         elif first and self.plan[i] and i > 0:
             self.ready_ps = self._fast_wait(i)
             self.left = dict(self.plan[i])
@@ -114,24 +139,39 @@ class WeightPrefetch:
         level = self.runner.system.offchip
         for addr, b in self._requests(j) if self.plan[j] else ():
             self.done.setdefault(j, eng.now)
+            self._out[j] = self._out.get(j, 0) + 1
 
             def landed(req: Request, j: int = j) -> None:
                 self.done[j] = max(self.done[j], req.done_ps)
+                self._out[j] -= 1
+                if not self._out[j]:
+                    for release in self._waiting.pop(j, ()):
+                        release()
 
             eng.at(eng.now, level.submit, Request(addr, b, False, "prefetch", landed))
 
+    def gate(self, release: Callable[[], None]) -> None:
+        """`cycle`: call `release` once the running op's prefetched weights have landed."""
+        if self._out.get(self.index):
+            self._waiting.setdefault(self.index, []).append(release)
+        else:
+            release()
+
     def _fast_wait(self, j: int) -> int:
-        """`fast`: how long op j's first tiles wait for their prefetched weights after op j-1 ends."""
+        """`fast`: how long op j's first tiles wait for their prefetched weights after op j-1 ends. The
+        prefetches go through one closed-form port over the run, issued when their window starts, and
+        then wait for the bytes the window's ops move on that level themselves."""
         w = max(0, j - self.depth)
-        window = self.hist[w:j]
-        head = sum(t for t, _ in window)
-        port = fast_port(self.runner.system.offchip)
+        issue = sum(t for t, _ in self.hist[:w])
+        start = issue + sum(t for t, _ in self.hist[w:j])
+        if self._port is None:
+            self._port = fast_port(self.runner.system.offchip)
         wait = 0
         for addr, b in self._requests(j):
             lv = addr >> 48 if self.runner.system.routed else 0
             level = self.runner.system.levels[self.names[lv]]
-            busy = sum(by.get(lv, 0) for _, by in window) * 1e12 / level.peak_bytes_per_s
-            wait = max(wait, port.issue(0, b, False, addr) + round(busy) - head)
+            busy = sum(by.get(lv, 0) for _, by in self.hist[w:j]) * 1e12 / level.peak_bytes_per_s
+            wait = max(wait, self._port.issue(issue, b, False, addr) + round(busy) - start)
         return max(0, wait)
 
     def strip(self, tiles: Sequence[Tile]) -> list[Tile]:
@@ -159,22 +199,41 @@ class WeightPrefetch:
         return out
 
     def end(self, cost: Any) -> dict[str, Any] | None:
-        """Op done: remember its time and bytes per level (the next windows); returns the row's entry."""
-        r = self.runner
-        if r.fidelity == "cycle":
-            self._prev_end = self._start + cost.pipe.total_ps
-        else:
+        """Op done: remember its time and the bytes it moved on each level itself (the next windows);
+        returns the row's `prefetch` entry."""
+        if self.applied and self.kept:      # a freshly simulated op: the level never sees those bytes
+            cost.dram_read -= self.kept
+            for lv, b in self.resident[self.index].items():
+                name = self.names[lv]
+                if name in cost.levels:
+                    rd, wr = cost.levels.pop(name)
+                    if rd - b or wr:
+                        cost.levels[name] = (rd - b, wr)
+            cost.prefetched = {"resident_weight_bytes": self.kept}
+        elif self.applied:      # a freshly simulated op (a cached cost keeps its entry)
+            if self.runner.fidelity == "cycle":   # the wait it had for its weights, from its start
+                self.ready_ps = max(0, self.done.pop(self.index) - self._start)
+            cost.prefetched = {"weight_bytes": self.applied, "wait_ns": self.ready_ps / 1000.0, "depth": self.depth}
+        early = getattr(cost, "prefetched", None)
+        if self.runner.fidelity == "fast" and self.index == len(self.hist):
             if cost.levels:
                 by = {self.names.index(k): rd + wr for k, (rd, wr) in cost.levels.items()}
             else:
                 by = {0: cost.dram_read + cost.dram_write}
-            if self.index == len(self.hist):
-                self.hist.append((cost.pipe.total_ps, by))
-        if self.applied:        # a freshly simulated op (a cached cost keeps its entry)
-            cost.prefetched = {"weight_bytes": self.applied, "wait_ns": self.ready_ps / 1000.0, "depth": self.depth}
-        return getattr(cost, "prefetched", None)
+            ahead = early["weight_bytes"] if early and "weight_bytes" in early else 0
+            for lv in self.plan[self.index] if ahead else ():   # fetched ahead: moved during earlier ops
+                by[lv] -= ahead
+            self.hist.append((cost.pipe.total_ps, by))
+        return early
+
+def _step_invariant(op: Any) -> bool:
+    """Weights that are the same every decode step: not gathered rows (embeddings, position tables,
+    whose weight carries the lowering's batch/sequence dims)."""
+    return op.kind != "embedding" and not any(set(o.dims) & TOKEN_DIMS for o in op.operands if o.role == "weight")
 
 
 def prefetcher(runner: Any, ops: Sequence[Any]) -> WeightPrefetch | None:
-    """The run's WeightPrefetch when the design turns it on (serial runs only), else None."""
-    return WeightPrefetch(runner, ops) if runner.system.design.memory.prefetch.weights else None
+    """The run's WeightPrefetch when the design turns prefetch or resident weights on (serial runs
+    only), else None."""
+    cfg = runner.system.design.memory.prefetch
+    return WeightPrefetch(runner, ops) if cfg.weights or cfg.resident_weight_bytes else None

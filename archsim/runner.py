@@ -205,7 +205,7 @@ class _Runner:
     def op_rows(self, op) -> list[dict[str, Any]]:
         """Rows of a (possibly repeated) op: one, simulated once, when the memory system is idle at its
         start (every instance then starts from that state); else each instance in turn."""
-        if op.count > 1 and self.fidelity == "cycle" and self.system.engine.pending:
+        if op.count > 1 and self.fidelity == "cycle" and self.system.engine.pending and self.prefetch is None:
             return [self.op_row(op.with_count(1)) for _ in range(op.count)]
         return [self.op_row(op)]
 
@@ -234,8 +234,9 @@ class _Runner:
         if self.trace is not None:
             self._trace_op(op, unit, cost)
         self._clock_ps += cost.pipe.total_ps * op.count
+        early = self.prefetch.end(cost) if self.prefetch is not None else None
         row = self._row(op, unit, cost)
-        if self.prefetch is not None and (early := self.prefetch.end(cost)):
+        if early:
             row["prefetch"] = early
         return row
 
@@ -453,7 +454,9 @@ class _Runner:
 
             pipe = (SampledPipeline if self.sampling else TilePipeline)(
                 self.system.engine, self.system.offchip, tiles, slots, record=rec, write_behind=wb)
-            res = pipe.run()
+            if self.prefetch is not None:   # the first tiles wait for the weights still in flight
+                pipe.gate = self.prefetch.gate
+            res = pipe.run(until_done=self.prefetch is not None)
             self._sample = getattr(pipe, "sample", None)
             if self._sample is None and self._cut:
                 from archsim.sampling import state_error_ps

@@ -89,13 +89,23 @@ class TilePipeline:
         self._results_left = n                        # tiles whose results are not yet complete
         self._stores_out = 0                          # store requests in flight
         self._on_finish: Callable[[PipelineResult], None] | None = None
+        # tiles with `ready_ps` wait for that time, or, with a gate, until gate(release) calls release()
+        # (weights fetched ahead of the op that are still in flight when it starts: archsim.prefetch)
+        self.gate: Callable[[Callable[[], None]], None] | None = None
 
-    def run(self) -> PipelineResult:
-        """Run alone: start, then run the engine until nothing is left."""
+    def run(self, until_done: bool = False) -> PipelineResult:
+        """Run alone: start, then run the engine until nothing is left, or (`until_done`) only until this
+        pipeline's last store completes, leaving others' later events (requests in flight) pending."""
         if self.n == 0:
             return PipelineResult(0, 0, 0, 0)
-        self.start()
-        self.engine.run()
+        if not until_done:
+            self.start()
+            self.engine.run()
+            return self.result()
+        done: list[PipelineResult] = []
+        self.start(done.append)
+        while not done and self.engine.pending:
+            self.engine.run(self.engine.peek_time())
         return self.result()
 
     def start(self, on_finish: Callable[[PipelineResult], None] | None = None) -> None:
@@ -106,7 +116,9 @@ class TilePipeline:
             self._maybe_finish()
             return
         for i, t in enumerate(self.tiles):   # data fetched ahead of the op (archsim.prefetch) lands then
-            if t.ready_ps > 0:
+            if t.ready_ps > 0 and self.gate is not None:
+                self.gate(lambda i=i: self._arrived(i))
+            elif t.ready_ps > 0:
                 self.engine.after(t.ready_ps, self._arrived, i)
         while self._issued < min(self.slots, self.n):
             self._issue_loads(self._issued)

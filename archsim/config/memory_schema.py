@@ -151,11 +151,13 @@ class PrefetchConfig(StrictModel):
     """The DMA engine fetches the weights of the next `depth` ops while the current op runs (weights do
     not depend on activations), into `budget` bytes of the weight buffer (default: half the `filter`
     buffer, the half a double-buffered op is not using), shared by those ops. Off by default
-    (archsim.prefetch)."""
+    (archsim.prefetch). `resident_weight_bytes` works with or without `weights`."""
 
     weights: bool = False
     depth: int = Field(1, ge=1, description="ops ahead whose weights are fetched while the current op runs")
     budget: Size | None = Field(None, description="bytes of on-chip weight buffer for prefetched weights")
+    resident_weight_bytes: Size = Field(0, description="ops whose weights are at most this size (norm gains, "
+                                        "biases) keep them in the weight buffer across steps: loaded once")
 
 
 class MemoryConfig(StrictModel):
