@@ -29,6 +29,7 @@ from archsim.errors import ConfigError
 from dataflows.schedule import Tile, fast_port
 from memory.request import Request
 
+ALIGN = 64 * 1024                     # prefetch requests start on this boundary (a few flash pages)
 TOKEN_DIMS = frozenset({"b", "s"})    # dataflows.lowering: batch and sequence (token) dims
 
 
@@ -61,6 +62,7 @@ class WeightPrefetch:
         self._start = 0
         self._out: dict[int, int] = {}                       # cycle: op index -> prefetch requests in flight
         self._waiting: dict[int, list] = {}                  # cycle: op index -> tiles waiting at the gate
+        self._cursor: dict[int, int] = {}                    # level index -> next prefetch offset
         self._port: Any = None                               # fast: the closed-form port the prefetches use
         self.index = -1
         self.left: dict[int, int] = {}                       # the current op's bytes still to strip
@@ -102,8 +104,22 @@ class WeightPrefetch:
         return {lv: b} if b else {}
 
     def _requests(self, j: int) -> list[tuple[int, int]]:
-        """Fresh (address, bytes) of op j's prefetch, one request per level, in the weight stream."""
-        return [(self.runner._addr("filter", b, lv), b) for lv, b in sorted(self.plan[j].items())]
+        """(address, bytes) of op j's prefetch, one request per level: in the upper half of the weight
+        stream's quarter, aligned to ALIGN, so the ops' own streams keep their addresses (and a
+        paged level its page alignment) whether or not the prefetch is on."""
+        from archsim.runner import REGION
+        from memory.route import routed_addr
+
+        system, out = self.runner.system, []
+        for lv, b in sorted(self.plan[j].items()):
+            level = system.levels[self.names[lv]]
+            half = (getattr(level, "capacity_bytes", None) or (1 << 36)) // 8
+            off = self._cursor.get(lv, 0)
+            off = 0 if off + b > half else off
+            self._cursor[lv] = -(-(off + b) // ALIGN) * ALIGN
+            addr = REGION["filter"] * 2 * half + half + off
+            out.append((routed_addr(lv, addr) if system.routed else addr, b))
+        return out
 
     # -- per op ----------------------------------------------------------------------------------
     def begin(self, i: int) -> tuple:
