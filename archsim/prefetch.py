@@ -1,25 +1,31 @@
-"""Cross-op weight prefetch (`memory.prefetch`): the DMA engine fetches the next ops' weights while
-the current op runs.
+"""Cross-op weight prefetch and resident small weights (`memory.prefetch`).
 
 Ops run one after another and each op's first tile loads its weights when the op starts, so on a
 slow level (a flash page sense is ~30 us) every op pays the level's latency once. Weights do not
 depend on activations, so a DMA engine can fetch them early. `WeightPrefetch` takes op j's weight
 bytes on their home level (at most `budget / depth` of them) out of op j's tiles and issues them
-at the start of op j-depth; the tiles that carried them may not start before they land
+when op j-depth starts; the tiles that carried them start only once they have landed
 (`Tile.ready_ps`). The bytes stay charged to op j (its row; the level sees them once), so byte
 conservation holds; op j's row says in `prefetch` how many bytes came early and the wait left.
 
-- `cycle`: the requests go to the event-driven level when op j-depth starts and contend there with
-  the running ops' traffic; op j waits for them from the end of op j-1.
-- `fast`: the level's closed-form port serves the prefetch as on an idle port, but only after every
-  byte the window's ops (j-depth .. j-1) move on that level (a background DMA that never slows the
-  running op, the conservative view): op j waits max(0, fetch + window bytes / level bandwidth -
-  window time). On a level the window's ops do not use, the two agree to the picosecond.
+- `cycle`: the requests go to the event-driven level when op j-depth starts (after that op's own
+  first loads) and contend there with the running ops' traffic; op j's first tiles wait at a gate
+  until they land. Pipelines then stop at their own end, leaving requests in flight pending.
+- `fast`: one closed-form port over the run serves the prefetches, issued when their window starts,
+  and each then waits for the bytes the window's ops move on that level themselves (a background
+  DMA that never slows the running op, the conservative view): op j waits max(0, landed + window
+  bytes / level bandwidth - op j's start). On a level the window's ops do not use, the two agree to
+  the picosecond (tests/core/test_prefetch.py).
 
-Limits: the window is the op list's order, so the first op of a repeated block (dedup) takes the ops
-before the block as its window, not the block's last ops (which precede it from the second instance
-on); unit-owned ops (in-flash GEMV, PIM) schedule their own reads and are neither prefetched nor
-changed; standalone op lists that run concurrently are not prefetched.
+`resident_weight_bytes`: ops whose weights are at most that size (norm gains, biases; not gathered
+embedding or position rows) keep them on chip across decode steps: their tiles never load them, the
+level never sees them, and the report counts them as resident; they must fit the weight buffer.
+
+Limits: a repeated layer's ops (dedup) prefetch only within the layer, so its first ops get no head
+start (conservative: from the second layer on, the previous layer's last ops would give one);
+unit-owned ops (in-flash GEMV, PIM) schedule their own reads and are not prefetched; standalone op
+lists that run concurrently are not prefetched; `fast` times the level as bytes over its peak (a
+flash die busy with other reads can hold a prefetch longer in `cycle`).
 """
 from __future__ import annotations
 
@@ -54,8 +60,10 @@ class WeightPrefetch:
         self.resident = [w if w and sum(w.values()) <= keep and _step_invariant(op) else {}
                          for w, op in zip(weights, self.ops)]
         self._check_capacity(system.design.memory, cfg)
-        self.plan = [{lv: min(b, self.budget // self.depth) for lv, b in w.items()} if cfg.weights and not k else {}
-                     for w, k in zip(weights, self.resident)]
+        self.window = _windows(self.ops, self.depth)         # op index -> op whose start issues its prefetch
+        self.plan = [{lv: min(b, self.budget // self.depth) for lv, b in w.items()}
+                     if cfg.weights and not k and self.window[j] < j else {}
+                     for j, (w, k) in enumerate(zip(weights, self.resident))]
         self.hist: list[tuple[int, dict[int, int]]] = []     # fast: per op, its time and bytes per level
         self.done: dict[int, int] = {}                       # cycle: op index -> when its prefetch landed
         self._issued = -1                                    # cycle: last window start issued
@@ -136,13 +144,14 @@ class WeightPrefetch:
             eng = r.system.engine
             self._start = eng.now
             if first:
-                for j in range(max(self._issued + 1, i + 1), min(i + self.depth, len(self.ops) - 1) + 1):
-                    self._issue(j)
-                    self._issued = j
+                while self._issued + 1 < len(self.ops) and self.window[self._issued + 1] <= i:
+                    self._issued += 1
+                    if self._issued > i:
+                        self._issue(self._issued)
             if first and i in self.done:
                 self.left = dict(self.plan[i])
                 self.ready_ps = 1 if self._out.get(i) else 0   # in flight: its tiles wait at the gate
-        elif first and self.plan[i] and i > 0:
+        elif first and self.plan[i]:
             self.ready_ps = self._fast_wait(i)
             self.left = dict(self.plan[i])
         self.early = sum(self.left.values())
@@ -177,7 +186,7 @@ class WeightPrefetch:
         """`fast`: how long op j's first tiles wait for their prefetched weights after op j-1 ends. The
         prefetches go through one closed-form port over the run, issued when their window starts, and
         then wait for the bytes the window's ops move on that level themselves."""
-        w = max(0, j - self.depth)
+        w = self.window[j]
         issue = sum(t for t, _ in self.hist[:w])
         start = issue + sum(t for t, _ in self.hist[w:j])
         if self._port is None:
@@ -241,6 +250,19 @@ class WeightPrefetch:
                 by[lv] -= ahead
             self.hist.append((cost.pipe.total_ps, by))
         return early
+
+def _windows(ops: Sequence[Any], depth: int) -> list[int]:
+    """Where each op's prefetch is issued: `depth` ops before it, but not before the start of the
+    repeated block (consecutive ops of one count > 1, a model's layers) it belongs to. The ops before
+    a layer are not the ops that precede it from the second layer on, and those (the previous layer's
+    last ops) run later in the list: such a prefetch starts with the layer (conservative)."""
+    out, start = [], 0
+    for j, op in enumerate(ops):
+        if j == 0 or op.count == 1 or op.count != ops[j - 1].count:
+            start = j
+        out.append(max(j - depth, start if op.count > 1 else 0, 0))
+    return out
+
 
 def _step_invariant(op: Any) -> bool:
     """Weights that are the same every decode step: not gathered rows (embeddings, position tables,

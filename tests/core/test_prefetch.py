@@ -152,3 +152,14 @@ def test_resident_weights_must_fit_the_weight_buffer():
     with pytest.raises(ConfigError, match="resident_weight_bytes.*40960 B.*32768 B"):   # 64 KiB - 32 KiB budget
         archsim.run(_with(_design(1000, True), resident_weight_bytes="1 KiB"), ops)
     archsim.run(_with(_design(1000, False), resident_weight_bytes="1 KiB"), ops)   # no budget taken: fits
+
+
+def test_windows_stay_inside_a_repeated_layer():
+    """Ops of a repeated block (a model's layers, deduplicated) prefetch only from the block's start: the
+    ops before it are not what precedes it from the second instance on."""
+    from archsim.prefetch import _windows
+
+    a, b = _ops(a_elems=64, a_flops=1, x_elems=1024, g_elems=1024)
+    ops = [a, b, b.with_count(3), a.with_count(3), b.with_count(3), b]
+    assert _windows(ops, 2) == [0, 0, 2, 2, 2, 3]
+    assert _windows(ops, 1) == [0, 0, 2, 2, 3, 4]
