@@ -4,18 +4,17 @@ Ops run one after another and each op's first tile loads its weights when the op
 slow level (a flash page sense is ~30 us) every op pays the level's latency once. Weights do not
 depend on activations, so a DMA engine can fetch them early. `WeightPrefetch` takes op j's weight
 bytes on their home level (at most `budget / depth` of them) out of op j's tiles and issues them
-when op j-depth starts; the tiles that carried them start only once they have landed
-(`Tile.ready_ps`). The bytes stay charged to op j (its row; the level sees them once), so byte
-conservation holds; op j's row says in `prefetch` how many bytes came early and the wait left.
+when op j-depth starts; op j starts once they have landed (the wait, if any, is a stall of op j).
+The bytes stay charged to op j (its row; the level sees them once), so byte conservation holds;
+op j's row says in `prefetch` how many bytes came early and how long it still waited.
 
 - `cycle`: the requests go to the event-driven level when op j-depth starts (after that op's own
-  first loads) and contend there with the running ops' traffic; op j's first tiles wait at a gate
-  until they land. Pipelines then stop at their own end, leaving requests in flight pending.
-- `fast`: one closed-form port over the run serves the prefetches, issued when their window starts,
-  and each then waits for the bytes the window's ops move on that level themselves (a background
-  DMA that never slows the running op, the conservative view): op j waits max(0, landed + window
-  bytes / level bandwidth - op j's start). On a level the window's ops do not use, the two agree to
-  the picosecond (tests/core/test_prefetch.py).
+  first loads) and contend there with the running ops' traffic; pipelines stop at their own end,
+  leaving the requests in flight, and op j steps the engine until its own have landed.
+- `fast`: one closed-form port over the run serves the prefetches, each issued once the window's
+  ops have moved their own bytes on that level (timed on an idle port from the window's start): a
+  background DMA that yields to the running ops, the conservative view. On a level the window's ops
+  do not use, the two agree to the picosecond (tests/core/test_prefetch.py).
 
 `resident_weight_bytes`: ops whose weights are at most that size (norm gains, biases; not gathered
 embedding or position rows) keep them on chip across decode steps: their tiles never load them, the
@@ -24,16 +23,18 @@ level never sees them, and the report counts them as resident; they must fit the
 Limits: a repeated layer's ops (dedup) prefetch only within the layer, so its first ops get no head
 start (conservative: from the second layer on, the previous layer's last ops would give one);
 unit-owned ops (in-flash GEMV, PIM) schedule their own reads and are not prefetched; standalone op
-lists that run concurrently are not prefetched; `fast` times the level as bytes over its peak (a
-flash die busy with other reads can hold a prefetch longer in `cycle`).
+lists that run concurrently are not prefetched; a prefetch still in flight when its op starts holds
+the whole op, though the op's loads from other levels could start meanwhile (conservative); `fast`
+times the window ops' own traffic as one transfer from the window's start (in `cycle` it interleaves).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from archsim.errors import ConfigError
-from dataflows.schedule import Tile, fast_port
+from dataflows.schedule import PipelineResult, Tile, fast_port
 from memory.request import Request
+from memory.route import LEVEL_SHIFT
 
 ALIGN = 64 * 1024                     # prefetch requests start on this boundary (a few flash pages)
 TOKEN_DIMS = frozenset({"b", "s"})    # dataflows.lowering: batch and sequence (token) dims
@@ -65,17 +66,16 @@ class WeightPrefetch:
                      if cfg.weights and not k and self.window[j] < j else {}
                      for j, (w, k) in enumerate(zip(weights, self.resident))]
         self.hist: list[tuple[int, dict[int, int]]] = []     # fast: per op, its time and bytes per level
-        self.done: dict[int, int] = {}                       # cycle: op index -> when its prefetch landed
         self._issued = -1                                    # cycle: last window start issued
         self._start = 0
         self._out: dict[int, int] = {}                       # cycle: op index -> prefetch requests in flight
-        self._waiting: dict[int, list] = {}                  # cycle: op index -> tiles waiting at the gate
+        self._landed: dict[int, int] = {}                    # cycle: op index -> when its prefetch landed
+        self._at = 0                                         # fast: when the last prefetch was issued
         self._cursor: dict[int, int] = {}                    # level index -> next prefetch offset
         self._port: Any = None                               # fast: the closed-form port the prefetches use
         self.index = -1
         self.left: dict[int, int] = {}                       # the current op's bytes still to strip
-        self.ready_ps = 0
-        self.early = 0
+        self.wait_ps = 0                                     # the current op's wait for its prefetch
         self.applied: int | None = None                      # bytes strip took out of the op's tiles
         self.kept = 0                                        # the current op's resident weight bytes
 
@@ -131,31 +131,32 @@ class WeightPrefetch:
 
     # -- per op ----------------------------------------------------------------------------------
     def begin(self, i: int) -> tuple:
-        """Op i starts: issue the prefetch of op i+depth (cycle) and work out when op i's own prefetched
-        weights are on chip. Returns what the op's cost depends on (for the runner's cost cache)."""
+        """Op i starts: issue the prefetches whose window opens now (cycle) and work out how long op i
+        waits for its own prefetched weights. Returns what its cost depends on (the runner's cache)."""
         r = self.runner
         first = i != self.index
-        self.index, self.left, self.ready_ps, self.early, self.applied = i, {}, 0, 0, None
+        self.index, self.left, self.wait_ps, self.applied = i, {}, 0, None
         self.kept = sum(self.resident[i].values())
         if self.kept:                   # on chip since the first step: nothing to fetch, nothing to wait for
             self.left = dict(self.resident[i])
             return (self.kept,)
         if r.fidelity == "cycle":
             eng = r.system.engine
-            self._start = eng.now
+            start = eng.now
             if first:
                 while self._issued + 1 < len(self.ops) and self.window[self._issued + 1] <= i:
                     self._issued += 1
                     if self._issued > i:
                         self._issue(self._issued)
-            if first and i in self.done:
+            if first and self._out.get(i) is not None:
+                while self._out[i] and eng.pending:      # still in flight: the op starts when it lands
+                    eng.run(eng.peek_time())
+                self.wait_ps = max(0, self._landed.pop(i) - start)
                 self.left = dict(self.plan[i])
-                self.ready_ps = 1 if self._out.get(i) else 0   # in flight: its tiles wait at the gate
         elif first and self.plan[i]:
-            self.ready_ps = self._fast_wait(i)
+            self.wait_ps = self._fast_wait(i)
             self.left = dict(self.plan[i])
-        self.early = sum(self.left.values())
-        return (self.early, self.ready_ps)
+        return (sum(self.left.values()), self.wait_ps)
 
     def _issue(self, j: int) -> None:
         """Send op j's prefetch to the event-driven level now, after the running op's first loads (an
@@ -163,29 +164,19 @@ class WeightPrefetch:
         eng = self.runner.system.engine
         level = self.runner.system.offchip
         for addr, b in self._requests(j) if self.plan[j] else ():
-            self.done.setdefault(j, eng.now)
             self._out[j] = self._out.get(j, 0) + 1
+            self._landed[j] = eng.now
 
             def landed(req: Request, j: int = j) -> None:
-                self.done[j] = max(self.done[j], req.done_ps)
+                self._landed[j] = max(self._landed[j], req.done_ps)
                 self._out[j] -= 1
-                if not self._out[j]:
-                    for release in self._waiting.pop(j, ()):
-                        release()
 
             eng.at(eng.now, level.submit, Request(addr, b, False, "prefetch", landed))
 
-    def gate(self, release: Callable[[], None]) -> None:
-        """`cycle`: call `release` once the running op's prefetched weights have landed."""
-        if self._out.get(self.index):
-            self._waiting.setdefault(self.index, []).append(release)
-        else:
-            release()
-
     def _fast_wait(self, j: int) -> int:
-        """`fast`: how long op j's first tiles wait for their prefetched weights after op j-1 ends. The
-        prefetches go through one closed-form port over the run, issued when their window starts, and
-        then wait for the bytes the window's ops move on that level themselves."""
+        """`fast`: how long op j waits after op j-1 ends for its prefetched weights. They go through one
+        closed-form port over the run once the window's ops have moved their own bytes on that level
+        (timed on an idle port from the window's start): a background DMA that yields to the ops."""
         w = self.window[j]
         issue = sum(t for t, _ in self.hist[:w])
         start = issue + sum(t for t, _ in self.hist[w:j])
@@ -193,39 +184,40 @@ class WeightPrefetch:
             self._port = fast_port(self.runner.system.offchip)
         wait = 0
         for addr, b in self._requests(j):
-            lv = addr >> 48 if self.runner.system.routed else 0
-            level = self.runner.system.levels[self.names[lv]]
-            busy = sum(by.get(lv, 0) for _, by in self.hist[w:j]) * 1e12 / level.peak_bytes_per_s
-            wait = max(wait, self._port.issue(issue, b, False, addr) + round(busy) - start)
+            lv = addr >> LEVEL_SHIFT if self.runner.system.routed else 0
+            own = sum(by.get(lv, 0) for _, by in self.hist[w:j])
+            after = fast_port(self.runner.system.offchip).issue(issue, own, False, addr) if own else issue
+            self._at = max(self._at, after)
+            wait = max(wait, self._port.issue(self._at, b, False, addr) - start)
         return max(0, wait)
 
     def strip(self, tiles: Sequence[Tile]) -> list[Tile]:
-        """Take the current op's prefetched bytes out of its first tiles' loads on their level; those
-        tiles wait for the prefetch (`ready_ps`)."""
+        """Take the current op's prefetched (or resident) weight bytes out of its first tiles' loads on
+        their level, from the first tile on."""
         if not self.left:
             return list(tiles)
         want = sum(self.left.values())
         routed = self.runner.system.routed
         out = []
         for t in tiles:
-            loads, took = [], False
+            loads = []
             for addr, n in t.loads:
-                lv = addr >> 48 if routed else 0
+                lv = addr >> LEVEL_SHIFT if routed else 0
                 take = min(n, self.left.get(lv, 0))
                 if take:
                     self.left[lv] -= take
-                    took = True
                 if n > take:
                     loads.append((addr + take, n - take))
-            out.append(Tile(t.compute_ps, tuple(loads), t.stores, t.tail_ps, max(t.ready_ps, self.ready_ps))
-                       if took else t)
+            out.append(Tile(t.compute_ps, tuple(loads), t.stores, t.tail_ps) if len(loads) != len(t.loads)
+                       or loads != list(t.loads) else t)
         self.applied = want - sum(self.left.values())
         self.left = {}
         return out
 
     def end(self, cost: Any) -> dict[str, Any] | None:
-        """Op done: remember its time and the bytes it moved on each level itself (the next windows);
-        returns the row's `prefetch` entry."""
+        """Op i simulated (or its cost reused): charge the wait for its weights to it (a stall), drop
+        resident bytes from its traffic, remember its time and the bytes it moved on each level itself
+        (the next windows); returns the row's `prefetch` entry."""
         if self.applied and self.kept:      # a freshly simulated op: the level never sees those bytes
             cost.dram_read -= self.kept
             for lv, b in self.resident[self.index].items():
@@ -236,9 +228,9 @@ class WeightPrefetch:
                         cost.levels[name] = (rd - b, wr)
             cost.prefetched = {"resident_weight_bytes": self.kept}
         elif self.applied:      # a freshly simulated op (a cached cost keeps its entry)
-            if self.runner.fidelity == "cycle":   # the wait it had for its weights, from its start
-                self.ready_ps = max(0, self.done.pop(self.index) - self._start)
-            cost.prefetched = {"weight_bytes": self.applied, "wait_ns": self.ready_ps / 1000.0, "depth": self.depth}
+            p, w = cost.pipe, self.wait_ps
+            cost.pipe = PipelineResult(p.total_ps + w, p.compute_ps, p.stall_ps + w, p.first_compute_start_ps + w)
+            cost.prefetched = {"weight_bytes": self.applied, "wait_ns": w / 1000.0, "depth": self.depth}
         early = getattr(cost, "prefetched", None)
         if self.runner.fidelity == "fast" and self.index == len(self.hist):
             if cost.levels:
@@ -250,6 +242,7 @@ class WeightPrefetch:
                 by[lv] -= ahead
             self.hist.append((cost.pipe.total_ps, by))
         return early
+
 
 def _windows(ops: Sequence[Any], depth: int) -> list[int]:
     """Where each op's prefetch is issued: `depth` ops before it, but not before the start of the

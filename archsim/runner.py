@@ -231,10 +231,10 @@ class _Runner:
                 after = self._dram_commands()
                 cost.offchip_pj = {k: after[k] - v for k, v in before.items()}
             self._op_cache[key] = cost
+        early = self.prefetch.end(cost) if self.prefetch is not None else None
         if self.trace is not None:
             self._trace_op(op, unit, cost)
         self._clock_ps += cost.pipe.total_ps * op.count
-        early = self.prefetch.end(cost) if self.prefetch is not None else None
         row = self._row(op, unit, cost)
         if early:
             row["prefetch"] = early
@@ -454,8 +454,6 @@ class _Runner:
 
             pipe = (SampledPipeline if self.sampling else TilePipeline)(
                 self.system.engine, self.system.offchip, tiles, slots, record=rec, write_behind=wb)
-            if self.prefetch is not None:   # the first tiles wait for the weights still in flight
-                pipe.gate = self.prefetch.gate
             res = pipe.run(until_done=self.prefetch is not None)
             self._sample = getattr(pipe, "sample", None)
             if self._sample is None and self._cut:

@@ -65,8 +65,8 @@ class TilePipeline:
         self.slots = max(1, slots)
         self.requester = requester
         n = len(tiles)
-        self._pending = [len(t.loads) + (t.ready_ps > 0) for t in tiles]   # loads (and a wait) per tile
-        self._ready = [not p for p in self._pending]
+        self._pending = [len(t.loads) for t in tiles]   # loads still in flight per tile
+        self._ready = [not t.loads for t in tiles]
         self._next = 0            # next tile to compute
         self._busy = False
         self._issued = 0
@@ -89,9 +89,6 @@ class TilePipeline:
         self._results_left = n                        # tiles whose results are not yet complete
         self._stores_out = 0                          # store requests in flight
         self._on_finish: Callable[[PipelineResult], None] | None = None
-        # tiles with `ready_ps` wait for that time, or, with a gate, until gate(release) calls release()
-        # (weights fetched ahead of the op that are still in flight when it starts: archsim.prefetch)
-        self.gate: Callable[[Callable[[], None]], None] | None = None
 
     def run(self, until_done: bool = False) -> PipelineResult:
         """Run alone: start, then run the engine until nothing is left, or (`until_done`) only until this
@@ -115,11 +112,6 @@ class TilePipeline:
         if self.n == 0:
             self._maybe_finish()
             return
-        for i, t in enumerate(self.tiles):   # data fetched ahead of the op (archsim.prefetch) lands then
-            if t.ready_ps > 0 and self.gate is not None:
-                self.gate(lambda i=i: self._arrived(i))
-            elif t.ready_ps > 0:
-                self.engine.after(t.ready_ps, self._arrived, i)
         while self._issued < min(self.slots, self.n):
             self._issue_loads(self._issued)
             self._issued += 1
@@ -151,16 +143,13 @@ class TilePipeline:
             if self.record is not None:
                 self.record.append(("load", i, req.issue_ps - self._t0, req.done_ps - self._t0))
             self._loads_out -= 1
-            self._arrived(i)
+            self._pending[i] -= 1
+            if self._pending[i] == 0:
+                self._ready[i] = True
+                self._try_start()
             if self._backlog and not self._loads_out:
                 self._post_drain()
         return done
-
-    def _arrived(self, i: int) -> None:
-        self._pending[i] -= 1
-        if self._pending[i] == 0:
-            self._ready[i] = True
-            self._try_start()
 
     def _try_start(self) -> None:
         i = self._next

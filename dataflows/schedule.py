@@ -30,7 +30,6 @@ class Tile:
     loads: tuple[tuple[int, int], ...] = ()   # (address, bytes) per load request
     stores: tuple[tuple[int, int], ...] = ()  # (address, bytes) per store request
     tail_ps: int = 0                          # results drain this long after the issue interval
-    ready_ps: int = 0                         # not before this (from the op's start): data fetched ahead
 
 
 @dataclass(frozen=True)
@@ -121,7 +120,7 @@ def pipeline_time(tiles: Sequence[Tile], port: Port, slots: int = 2,
             ready = max(ready, done)
             if record is not None:
                 record.append(("load", i, at, done))
-        load_ready[i] = max(ready, tiles[i].ready_ps)
+        load_ready[i] = ready
 
     issued = 0                    # tiles whose loads are issued
     while issued < min(slots, n):
