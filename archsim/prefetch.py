@@ -185,8 +185,14 @@ class WeightPrefetch:
         wait = 0
         for addr, b in self._requests(j):
             lv = addr >> LEVEL_SHIFT if self.runner.system.routed else 0
-            own = sum(by.get(lv, 0) for _, by in self.hist[w:j])
+            own = sum(by.get(lv, 0) for _, by in self.hist[w:j] if by.get(lv, 0) > 0)
             after = fast_port(self.runner.system.offchip).issue(issue, own, False, addr) if own else issue
+            fetch = fast_port(self.runner.system.offchip).issue(0, b, False, addr)
+            t = issue
+            for dt, by in self.hist[w:j]:     # an op beside the level (in-flash GEMV) holds it while it runs:
+                if by.get(lv, 0) < 0 and t < after + fetch and t + dt > after:   # a prefetch it meets waits
+                    after = t + dt
+                t += dt
             self._at = max(self._at, after)
             wait = max(wait, self._port.issue(self._at, b, False, addr) - start)
         return max(0, wait)
@@ -240,6 +246,8 @@ class WeightPrefetch:
             ahead = early["weight_bytes"] if early and "weight_bytes" in early else 0
             for lv in self.plan[self.index] if ahead else ():   # fetched ahead: moved during earlier ops
                 by[lv] -= ahead
+            if getattr(cost, "bypass", False):   # timed beside the level, holding its dies: marked -1
+                by = {lv: -1 for lv in by}
             self.hist.append((cost.pipe.total_ps, by))
         return early
 
