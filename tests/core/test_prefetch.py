@@ -87,15 +87,18 @@ def test_short_op_hides_part_of_the_latency(fidelity):
        g_elems=st.sampled_from([64, 256, 1024]), latency_ns=st.integers(0, 50_000), depth=st.integers(1, 3))
 def test_fast_equals_cycle_and_bounds(a_elems, a_flops, x_elems, g_elems, latency_ns, depth):
     """Where the running ops do not use the weights' level, the closed form and the event-driven level
-    agree to the picosecond; prefetch never slows the run, moves the same bytes, and the run never
-    beats the bytes over each level's bandwidth."""
+    agree to the picosecond; prefetch moves the same bytes, slows the run by no more than the
+    activation loads it serialises, and the run never beats the bytes over each level's bandwidth."""
     ops = _ops(a_elems, a_flops, x_elems, g_elems) * 2
     ops = [Op(f"{o.name}{i}", o.kind, o.einsum, o.dims, o.operands, flops_per_point=o.flops_per_point)
            for i, o in enumerate(ops)]
     reps = {(f, p): _run(ops, f, p, latency_ns, depth=depth) for f in ("fast", "cycle") for p in (False, True)}
     t = {k: r.totals["time_ns"] for k, r in reps.items()}
     assert t[("fast", True)] == pytest.approx(t[("cycle", True)], abs=1e-3)
-    assert t[("fast", True)] <= t[("fast", False)] + 1e-3
+    # an op whose prefetch is still in flight starts when it lands, then loads its activations: at
+    # worst that serialises one activation load (100 ns + x bytes at 10 GB/s) the op made beside it
+    late = sum(1 for r in reps[("fast", True)].ops if r.get("prefetch", {}).get("wait_ns", 0) > 0)
+    assert t[("fast", True)] <= t[("fast", False)] + late * (100 + x_elems / 10) + 1e-3
     for f in ("fast", "cycle"):
         on, off = reps[(f, True)], reps[(f, False)]
         assert [r.get("levels") for r in on.ops] == [r.get("levels") for r in off.ops]
