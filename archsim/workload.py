@@ -159,15 +159,21 @@ def resolve_workload(workload: Any, design: Any = None) -> Workload:
 
 
 def onnx_workload(onnx: str, dims: Mapping[str, Any] | None = None, bits: int = 8,
-                  skip_unsupported: bool = False) -> Workload:
-    """The ops of an ONNX model (shapes only; dataflows/lowering/onnx_graph.py)."""
+                  skip_unsupported: bool = False, attention: str = "unfused") -> Workload:
+    """The ops of an ONNX model (shapes only; dataflows/lowering/onnx_graph.py); `attention: fused`
+    makes each attention subgraph or node one attention op."""
     from dataflows.lowering.onnx_graph import lower_onnx
 
-    graph = lower_onnx(onnx, dims, bits, skip_unsupported)
-    return Workload(list(graph), {"onnx": str(onnx), "onnx_skipped": graph.meta["onnx_skipped"]})
+    if attention not in ("unfused", "fused"):
+        raise WorkloadError(f"attention must be 'unfused' or 'fused', got {attention!r}")
+    graph = lower_onnx(onnx, dims, bits, skip_unsupported, fused=attention == "fused")
+    meta = {"onnx": str(onnx), "onnx_skipped": graph.meta["onnx_skipped"]}
+    if graph.meta["onnx_unfused"]:
+        meta["onnx_unfused"] = graph.meta["onnx_unfused"]
+    return Workload(list(graph), meta)
 
 
-ONNX_KEYS = ("onnx", "dims", "bits", "skip_unsupported")
+ONNX_KEYS = ("onnx", "dims", "bits", "skip_unsupported", "attention")
 
 
 def _from_mapping(spec: Mapping[str, Any]) -> Workload:

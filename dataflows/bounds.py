@@ -2,9 +2,11 @@
 
 A tile's DRAM traffic depends only on which loop is innermost among those that iterate (the reuse
 rule in mapspace.py), so the mapspace collapses to rows (tile, innermost loop, dataflow): at most
-3 per tile and dataflow. Per row, latency is bounded below by the busier of the link and the unit
-plus what can never overlap (the first load, the last store, the off-chip latency), and energy by
-the exact DRAM-side energy plus the unit's MAC energy. The mapper scores rows in bound order and
+3 per tile and dataflow. Where a conv's buffers may hold whole dims (residency.py), each hold adds
+rows whose traffic is the least over the loop orders with that innermost loop. Per row, latency
+is bounded below by the busier of the link and the unit plus what can never overlap (the first
+load, the last store, the off-chip latency), and energy by the exact DRAM-side energy plus the
+unit's MAC energy. The mapper scores rows in bound order and
 stops when the next bound cannot enter the top-K, so it returns the optimum of the whole space
 while fully evaluating only a few hundred mappings. `tests/dataflows/test_bounds.py` holds every
 bound below the true cost.
@@ -12,12 +14,13 @@ bound below the true cost.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from archsim.units.base import ComputeUnit, GemmShape
 from dataflows.mapspace import DIMS, OperandBits, grid_bytes, nbytes
+from dataflows.residency import inside, operand_traffic, output_revisits
 
 if TYPE_CHECKING:
     from dataflows.cost import CostModel
@@ -29,6 +32,7 @@ class BoundRows:
 
     tile: np.ndarray          # (R,) index into the space's tile array
     inner: np.ndarray         # (R,) 0, 1, 2 = m, n, k innermost (2 when no loop iterates)
+    hold: np.ndarray          # (R,) index into the space's holds (residency.py)
     dataflow: np.ndarray      # (R,) index into the space's dataflows
     cycles_lb: np.ndarray     # (R,) float, never above the true cycles
     energy_lb: np.ndarray     # (R,) float pJ, never above the true energy
@@ -68,6 +72,43 @@ def dram_bytes(tiles: np.ndarray, gemm: GemmShape, bits: OperandBits,
     return np.stack(loads, axis=1) * g.batch + stores, stores, visits
 
 
+def input_grids(tiles: np.ndarray, gemm: GemmShape, bits: OperandBits, conv: Any) -> tuple[Any, Any]:
+    """Per tile, the input's bytes over one pass of the tile grid: whole tiles, and sliding bands
+    (None for a GEMM, whose tiles share nothing)."""
+    tm, _, tk = tiles.T
+    if conv is None:
+        return grid_bytes(gemm.M, tm, gemm.K, tk, bits.ifmap), None
+    return conv.per_tile("grid_bytes", tm, tk, bits.ifmap), conv.per_tile("slide_grid_bytes", tm, tk, bits.ifmap)
+
+
+def held_dram_bytes(tiles: np.ndarray, gemm: GemmShape, bits: OperandBits, conv: Any, orders: tuple[str, ...],
+                    hold: tuple[str, str], grids: tuple[Any, Any] | None = None) -> np.ndarray:
+    """(T, 3) total DRAM bytes with buffers that hold `hold`, for m, n or k innermost: the least over
+    the `orders` with that innermost loop where the hold takes effect (`Mapping.totals()` of each,
+    every tile at once); inf where there is none. `grids`: `input_grids` of the tiles, if known."""
+    g = gemm
+    tm, tn, tk = tiles.T
+    counts = {"m": -(-g.M // tm), "n": -(-g.N // tn), "k": -(-g.K // tk)}
+    full, slid = grids if grids is not None else input_grids(tiles, g, bits, conv)
+    filt = grid_bytes(g.K, tk, g.N, tn, bits.filter)
+    psum = grid_bytes(g.M, tm, g.N, tn, bits.psum)
+    out = grid_bytes(g.M, tm, g.N, tn, bits.ofmap)
+    best = np.full((len(tiles), 3), np.inf)
+    rows = np.arange(len(tiles))
+    for o in orders:
+        ok = np.ones(len(tiles), bool)
+        for role, held in zip(("ifmap", "filter"), hold):
+            ins, _ = inside(o, held, role, counts)
+            for d in held:
+                ok &= ins[d]
+        total = (operand_traffic(o, hold[0], "ifmap", counts, full, slid)
+                 + operand_traffic(o, hold[1], "filter", counts, filt)
+                 + 2 * psum * output_revisits(o, counts) + out) * g.batch
+        inner = innermost_index(tiles, g, o)
+        best[rows, inner] = np.where(ok, np.minimum(best[rows, inner], total), best[rows, inner])
+    return best
+
+
 def exposed_bytes(tiles: np.ndarray, gemm: GemmShape, bits: OperandBits,
                   conv: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """(first load, last store) bytes per tile: the first step's operand tiles (full size) and the
@@ -96,22 +137,39 @@ def mac_energy_pj(unit: ComputeUnit, gemm: GemmShape) -> float:
 
 
 def bound_rows(units: dict[str, ComputeUnit], tiles: np.ndarray, gemm: GemmShape, bits: OperandBits,
-               orders: tuple[str, ...], cost: CostModel, conv: Any = None) -> BoundRows:
-    """Bounds of every (tile, innermost, dataflow) reachable with `orders`, priced by `cost`."""
+               orders: tuple[str, ...], cost: CostModel, conv: Any = None,
+               holds: Sequence[tuple[str, str]] = (("", ""),), fits: Any = None) -> BoundRows:
+    """Bounds of every (tile, innermost, hold, dataflow) reachable with `orders`, priced by `cost`;
+    `fits(tiles, hold)` says which tiles can hold what (MapSpace.hold_fit)."""
     reachable = np.zeros((len(tiles), 3), bool)
     for o in orders:
         reachable[np.arange(len(tiles)), innermost_index(tiles, gemm, o)] = True
-    ti, inner = np.nonzero(reachable)
-    dram, stores, visits = (a[ti, inner].astype(np.float64) for a in dram_bytes(tiles, gemm, bits, conv))
-    first, last = (a[ti].astype(np.float64) for a in exposed_bytes(tiles, gemm, bits, conv))
+    plain, stores_all, visits_all = dram_bytes(tiles, gemm, bits, conv)
+    first_all, last_all = exposed_bytes(tiles, gemm, bits, conv)
+    cols: list[list[np.ndarray]] = [[], [], [], [], [], []]
     e = cost.energy
-    dram_pj = dram * (e.sram_byte_pj + e.offchip_byte_pj)
-    cols: list[list[np.ndarray]] = [[], [], [], [], []]
-    for j, unit in enumerate(units.values()):
-        issue, longest = (a[ti] for a in issue_cycles_lb(unit, tiles, gemm))
-        cycles = cost.cycles_lower_bound(issue, dram, first, last, gemm.batch, stores, visits, longest)
-        for col, v in zip(cols, (ti, inner, np.full(len(ti), j), cycles, dram_pj + mac_energy_pj(unit, gemm))):
-            col.append(v)
+    grids = input_grids(tiles, gemm, bits, conv) if len(holds) > 1 else None
+    for h, hold in enumerate(holds):
+        if hold == ("", ""):
+            ti, inner = np.nonzero(reachable)
+            dram = plain[ti, inner].astype(np.float64)
+        else:
+            can = np.flatnonzero(fits(tiles, hold))
+            if not len(can):
+                continue
+            held = held_dram_bytes(tiles[can], gemm, bits, conv, orders, hold,
+                                   None if grids is None else tuple(None if x is None else x[can] for x in grids))
+            sub, inner = np.nonzero(np.isfinite(held))
+            ti, dram = can[sub], held[sub, inner]
+        stores, visits = (a[ti, inner].astype(np.float64) for a in (stores_all, visits_all))
+        first, last = (a[ti].astype(np.float64) for a in (first_all, last_all))
+        dram_pj = dram * (e.sram_byte_pj + e.offchip_byte_pj)
+        for j, unit in enumerate(units.values()):
+            issue, longest = (a[ti] for a in issue_cycles_lb(unit, tiles, gemm))
+            cycles = cost.cycles_lower_bound(issue, dram, first, last, gemm.batch, stores, visits, longest)
+            for col, v in zip(cols, (ti, inner, np.full(len(ti), h), np.full(len(ti), j), cycles,
+                                     dram_pj + mac_energy_pj(unit, gemm))):
+                col.append(v)
     slack = 1 - 1e-9                                     # float sums in another order must not prune a tie
-    t, i, d, c, en = (np.concatenate(col) for col in cols)
-    return BoundRows(t, i, d, c * slack, en * slack)
+    t, i, hh, d, c, en = (np.concatenate(col) for col in cols)
+    return BoundRows(t, i, hh, d, c * slack, en * slack)

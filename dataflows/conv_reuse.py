@@ -11,7 +11,8 @@ Reuse kept and lost: the input buffer is a ring of rows, so when the next input 
 just below the resident one in the same channels, the halo rows they share stay and only the new
 rows cross the port (a slide); any other change of input tile (another channel slice, a restart
 at the top for the next filter tile) fetches the whole tile again, halo included. The mapper's
-loop order decides which happens how often (mapspace.py; `Mapping.tiles()` is the reference).
+loop order and what the buffer holds (residency.py) decide which happens how often (mapspace.py;
+`Mapping.tiles()` is the reference).
 
 Kernels of 1x1 keep the plain GEMM view: without a halo the im2col rows are exactly the input
 pixels the conv touches. With N > 1 images, bands never straddle images: Tp divides P, or a tile is
@@ -70,35 +71,29 @@ class ConvGeometry:
 
     def grid_bytes(self, tm: int, tk: int, bits: int, slide: bool = False) -> int:
         """Input bytes of every (M tile, K tile) once: one pass over the tile grid. With `slide`, each
-        channel slice's bands follow one another down the image (first whole, then the new rows)."""
-        K = self.taps * self.C
-        rows = self.rows_per_tile(tm, slide)
-        if slide:
-            rows = rows.copy()
-            rows[0] = self.rows_per_tile(tm)[0]
-        full, rest = divmod(K, tk)
-        out = full * int(np.sum(nbytes(rows * self.cols * (tk // self.taps), bits)))
-        if rest:
-            out += int(np.sum(nbytes(rows * self.cols * (rest // self.taps), bits)))
-        return out
+        channel slice's bands follow one another down the image (first whole, then the new rows).
+        Memoised: the cost model asks for it on every mapping it scores."""
+        return _grid_bytes(self, int(tm), int(tk), int(bits), bool(slide))
 
     def slide_grid_bytes(self, tm: int, tk: int, bits: int) -> int:
         return self.grid_bytes(tm, tk, bits, True)
 
-    def per_tile(self, fn: str, tm: np.ndarray, tk: np.ndarray, bits: int) -> np.ndarray:
-        """`fn` ("grid_bytes", "slide_grid_bytes", "max_tile_bytes", "first_tile_bytes") for arrays of tiles, once per
+    def per_tile(self, fn: str, tm: np.ndarray, tk: np.ndarray, bits: int, *args: Any) -> np.ndarray:
+        """`fn` ("grid_bytes", "slide_grid_bytes", "held_bytes", "first_tile_bytes") for arrays of tiles, once per
         distinct (Tm, Tk) (the bounds price every tile of a space at once)."""
         pairs, inv = np.unique(np.stack([np.asarray(tm), np.asarray(tk)], axis=1), axis=0, return_inverse=True)
         f = getattr(self, fn)
-        vals = np.array([f(int(m), int(k), bits) for m, k in pairs], np.int64)
+        vals = np.array([f(int(m), int(k), bits, *args) for m, k in pairs], np.int64)
         return vals[np.asarray(inv).reshape(-1)]
 
     def first_tile_bytes(self, tm: int, tk: int, bits: int) -> int:
         return int(self.tile_bytes(tm, tk, bits, 0))
 
-    def max_tile_bytes(self, tm: int, tk: int, bits: int) -> int:
-        """The largest input tile (what the buffer must hold)."""
-        return int(nbytes(int(self.rows_per_tile(tm).max()) * self.cols * (tk // self.taps), bits))
+    def held_bytes(self, tm: int, tk: int, bits: int, held: str = "") -> int:
+        """What the input buffer must hold: the largest input tile, or with `held` (residency.py)
+        the rows of every band ("m") and/or every channel ("k")."""
+        rows = int(self.band_rows(self.P).sum()) if "m" in held else int(self.rows_per_tile(tm).max())
+        return int(nbytes(rows * self.cols * (self.C if "k" in held else tk // self.taps), bits))
 
     def compulsory_bytes(self, bits: int) -> int:
         """The input the conv touches, once."""
@@ -160,6 +155,20 @@ def touched(start: Any, n: Any, step: int, extent: int, size: int) -> Any:
         return full * extent + part
 
     return below(size) - below(0)
+
+
+@functools.lru_cache(maxsize=65536)
+def _grid_bytes(geo: ConvGeometry, tm: int, tk: int, bits: int, slide: bool) -> int:
+    K = geo.taps * geo.C
+    rows = geo.rows_per_tile(tm, slide)
+    if slide:
+        rows = rows.copy()
+        rows[0] = geo.rows_per_tile(tm)[0]
+    full, rest = divmod(K, tk)
+    out = full * int(np.sum(nbytes(rows * geo.cols * (tk // geo.taps), bits)))
+    if rest:
+        out += int(np.sum(nbytes(rows * geo.cols * (rest // geo.taps), bits)))
+    return out
 
 
 @functools.lru_cache(maxsize=4096)

@@ -25,10 +25,11 @@ from dataflows.cache import MapCache, cache_key
 from dataflows.conv_reuse import ConvGeometry
 from dataflows.cost import CostModel, EnergySpec, MappingCost, peak_macs_per_cycle, roofline_cycles
 from dataflows.mapspace import DIMS, MapSpace, Mapping, MemorySpec, OperandBits
+from dataflows.residency import effective
 
-# 6: convs move their input tiles, not im2col; 5: latency near-ties go to energy; 4: write-behind;
-# 3: energy breaks latency ties in the bound; 2: best-first
-CACHE_VERSION = 6
+# 7: conv buffers may hold whole dims (residency.py); 6: convs move their input tiles, not im2col;
+# 5: latency near-ties go to energy; 4: write-behind; 3: energy breaks latency ties in the bound; 2: best-first
+CACHE_VERSION = 7
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,7 @@ class Mapper:
         tiles = space.tile_array()
         size = space.size(tiles)
         rows = bound_rows({df: self.variants[df] for df in space.dataflows}, tiles, gemm, self.bits,
-                          space.orders, self.cost, space.conv)
+                          space.orders, self.cost, space.conv, space.holds, space.hold_fit)
         primary, secondary = self._bound_keys(rows.cycles_lb, rows.energy_lb)
         visit = np.lexsort((secondary, primary)).tolist()
         cap = cfg.max_evaluations if size > cfg.exhaustive_limit else None
@@ -199,9 +200,9 @@ class Mapper:
                 truncated = True
                 break
             tile = tuple(tiles[rows.tile[r]].tolist())
-            df = space.dataflows[rows.dataflow[r]]
-            for o in _orders_with_innermost(space.orders, tile, dims, int(rows.inner[r])):
-                m = space.mapping(*tile, o, df)
+            df, hold = space.dataflows[rows.dataflow[r]], space.holds[rows.hold[r]]
+            for o in _orders_with_innermost(space.orders, tile, dims, int(rows.inner[r]), hold):
+                m = space.mapping(*tile, o, df, hold)
                 if len(top) >= cfg.top_k and self._bound_key(*self.cost.bound(m)) >= top[-1][0]:
                     continue
                 c = self.cost.evaluate(m)
@@ -253,9 +254,9 @@ class Mapper:
             if time.perf_counter() > deadline:
                 return near, evaluated, "budget"
             tile = tuple(tiles[rows.tile[r]].tolist())
-            df = space.dataflows[rows.dataflow[r]]
-            for o in _orders_with_innermost(space.orders, tile, dims, int(rows.inner[r])):
-                m = space.mapping(*tile, o, df)
+            df, hold = space.dataflows[rows.dataflow[r]], space.holds[rows.hold[r]]
+            for o in _orders_with_innermost(space.orders, tile, dims, int(rows.inner[r]), hold):
+                m = space.mapping(*tile, o, df, hold)
                 if str(m) in seen:
                     continue
                 cycles_lb, energy = self.cost.bound(m)
@@ -306,14 +307,15 @@ class Mapper:
                        "exhaustive_limit": self.cfg.exhaustive_limit, "top_k": self.cfg.top_k}})
 
     def _to_cache(self, r: MapResult) -> dict:
-        return {"top": [{"tile": list(c.mapping.tile), "order": c.mapping.order, "dataflow": c.mapping.dataflow}
-                        for c in r.top],
+        return {"top": [{"tile": list(c.mapping.tile), "order": c.mapping.order, "dataflow": c.mapping.dataflow,
+                         "hold": list(c.mapping.hold)} for c in r.top],
                 "method": r.method, "space_size": r.space_size, "evaluated": r.evaluated, "wall_s": r.wall_s}
 
     def _from_cache(self, hit: dict, gemm: GemmShape, op_name: str, conv: ConvGeometry | None = None) -> MapResult:
         """Re-score the cached top-K (a few evaluations) rather than trusting stored numbers."""
         t0 = time.perf_counter()
-        top = [self.cost.evaluate(Mapping(gemm, tuple(e["tile"]), e["order"], e["dataflow"], self.bits, conv))
+        top = [self.cost.evaluate(Mapping(gemm, tuple(e["tile"]), e["order"], e["dataflow"], self.bits, conv,
+                                          tuple(e.get("hold", ("", "")))))
                for e in hit["top"]]
         top = rank(top, self.cfg.objective, self.cfg.latency_tolerance)
         bound = roofline_cycles(gemm, peak_macs_per_cycle(self.unit) / self._passes, self.mem, self.bits,
@@ -338,14 +340,16 @@ def rank(costs: Iterable[MappingCost], objective: str, tolerance: float = 0.0) -
 
 
 def _orders_with_innermost(orders: tuple[str, ...], tile: tuple[int, ...], dims: tuple[int, ...],
-                           inner: int) -> list[str]:
+                           inner: int, hold: tuple[str, str] = ("", "")) -> list[str]:
     """The distinct loop orders (first spelling in `orders` of each canonical order) whose innermost
-    iterating loop is `inner` (any order when no loop iterates: they are all one mapping)."""
+    iterating loop is `inner` (any order when no loop iterates: they are all one mapping) and
+    where every dim of `hold` takes effect (residency.py)."""
     iterating = {d for d, t, full in zip(DIMS, tile, dims) if t < full}
+    counts = {d: -(-full // t) for d, t, full in zip(DIMS, tile, dims)}
     out, seen = [], set()
     for o in orders:
         canon = "".join(d for d in o if d in iterating)
-        if canon in seen or (canon and canon[-1] != DIMS[inner]):
+        if canon in seen or (canon and canon[-1] != DIMS[inner]) or not effective(o, hold, counts):
             continue
         seen.add(canon)
         out.append(o)

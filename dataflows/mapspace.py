@@ -3,8 +3,10 @@
 A `Mapping` fixes the SRAM tile (Tm, Tn, Tk), the order of the DRAM-level tile loops (outer to
 inner, a permutation of "mnk") and the array's dataflow. Each buffer holds one tile of its operand
 (half its capacity when double-buffered, the other half receiving the next tile); a tile already
-resident is not fetched again. When K is split and k is not the innermost loop, an output tile is
-revisited: its partial sums (acc_bits wide) go out to DRAM and come back (`ofmap_in`).
+resident is not fetched again. A conv's buffers may also hold whole dims of their operand (`hold`,
+residency.py: the input across the K loop while weights stream). When K is split and k is not
+the innermost loop, an output tile is revisited: its partial sums (acc_bits wide) go out to DRAM
+and come back (`ofmap_in`).
 
 `Mapping.tiles()` walks the schedule step by step (what the event-driven runner consumes);
 `Mapping.totals()` is the same traffic in closed form; `Mapping.step_arrays()` is the schedule as
@@ -21,13 +23,13 @@ from typing import TYPE_CHECKING, Iterator
 import numpy as np
 
 from archsim.units.base import GemmShape
+from dataflows.residency import HOLDABLE, ROLE_DIMS, effective, fetched, operand_traffic, slides
 
 if TYPE_CHECKING:
     from dataflows.conv_reuse import ConvGeometry
 
 DIMS = ("m", "n", "k")
 ORDERS = tuple("".join(p) for p in itertools.permutations(DIMS))
-ROLE_DIMS = {"ifmap": ("m", "k"), "filter": ("k", "n"), "ofmap": ("m", "n")}
 ROLES = ("ifmap", "filter", "ofmap")
 
 
@@ -116,6 +118,7 @@ class Mapping:
     dataflow: str                        # os | ws | is: how the array unrolls the tile
     bits: OperandBits = field(default_factory=OperandBits)
     conv: "ConvGeometry | None" = None   # a conv's input-window law; None: the plain GEMM view
+    hold: tuple[str, str] = ("", "")     # whole dims the ifmap / filter buffers keep (residency.py)
 
     def __post_init__(self) -> None:
         if self.order not in ORDERS:
@@ -123,10 +126,15 @@ class Mapping:
         for t, d in zip(self.tile, (self.gemm.M, self.gemm.N, self.gemm.K)):
             if not 1 <= t <= d:
                 raise ValueError(f"tile {self.tile} does not fit GEMM {self.gemm}")
+        for role, held in zip(("ifmap", "filter"), self.hold):
+            if held not in HOLDABLE[role]:
+                raise ValueError(f"{role} may hold {HOLDABLE[role]}, got {held!r}")
 
     def __str__(self) -> str:
         tm, tn, tk = self.tile
-        return f"tile M{tm} N{tn} K{tk}, loops {'>'.join(self.order)}, {self.dataflow}"
+        held = " ".join(f"{r}:{h.upper()}" for r, h in zip(("ifmap", "filter"), self.hold) if h)
+        return f"tile M{tm} N{tn} K{tk}, loops {'>'.join(self.order)}, {self.dataflow}" + (f", holds {held}"
+                                                                                        if held else "")
 
     # -- shape of the schedule ----------------------------------------------------------------
     @property
@@ -151,9 +159,13 @@ class Mapping:
     def footprint_bytes(self) -> dict[str, int]:
         """Bytes one resident tile of each role occupies (outputs held as partial sums)."""
         tm, tn, tk = self.tile
-        ifmap = (self.conv.max_tile_bytes(tm, tk, self.bits.ifmap) if self.conv is not None
-                 else nbytes(tm * tk, self.bits.ifmap))
-        return {"ifmap": ifmap, "filter": nbytes(tk * tn, self.bits.filter),
+        g, (hi, hf) = self.gemm, self.hold
+        if self.conv is not None:
+            ifmap = self.conv.held_bytes(tm, tk, self.bits.ifmap, hi)
+        else:
+            ifmap = nbytes((g.M if "m" in hi else tm) * (g.K if "k" in hi else tk), self.bits.ifmap)
+        return {"ifmap": ifmap, "filter": nbytes((g.K if "k" in hf else tk) * (g.N if "n" in hf else tn),
+                                                 self.bits.filter),
                 "ofmap": nbytes(tm * tn, self.bits.psum)}
 
     def fits(self, mem: MemorySpec) -> bool:
@@ -201,20 +213,30 @@ class Mapping:
         size = {"m": Tm, "n": Tn, "k": Tk}
         for _ in range(g.batch):
             idx_seq = list(itertools.product(*(range(c[d]) for d in self.order)))
-            resident: dict[str, tuple[int, int] | None] = {r: None for r in ROLES}
+            # per operand: the key of the resident group (the dims it does not hold), the tiles of
+            # the group on chip, and those of the group before it
+            group: dict[str, tuple[int, ...] | None] = {r: None for r in ROLES}
+            kept: dict[str, set] = {r: set() for r in ROLES}
+            before: dict[str, set] = {r: set() for r in ROLES}
+            resident: dict[str, tuple[int, int] | None] = {"ofmap": None}
             visits: dict[tuple[int, int], int] = {}
             for s, idx in enumerate(idx_seq):
                 ix = dict(zip(self.order, idx))
                 ext = {d: min(size[d], dims[d] - ix[d] * size[d]) for d in DIMS}
                 load = {"ifmap": 0, "filter": 0, "ofmap_in": 0}
-                for role, bits_ in (("ifmap", b.ifmap), ("filter", b.filter)):
-                    key = tuple(ix[d] for d in ROLE_DIMS[role])
-                    if resident[role] != key:
-                        load[role] = nbytes(ext[ROLE_DIMS[role][0]] * ext[ROLE_DIMS[role][1]], bits_)
+                for role, bits_, held in (("ifmap", b.ifmap, self.hold[0]), ("filter", b.filter, self.hold[1])):
+                    d0, d1 = ROLE_DIMS[role]
+                    key = tuple(ix[d] for d in (d0, d1) if d not in held)
+                    if group[role] != key:             # a dim the buffer does not hold moved on: start over
+                        group[role], before[role], kept[role] = key, kept[role], set()
+                    tid = (ix[d0], ix[d1])
+                    if tid not in kept[role]:
+                        kept[role].add(tid)
+                        load[role] = nbytes(ext[d0] * ext[d1], bits_)
                         if role == "ifmap" and self.conv is not None:   # a slide keeps the shared halo rows
-                            slide = resident[role] == (ix["m"] - 1, ix["k"])
+                            above = (ix["m"] - 1, ix["k"])
+                            slide = above in kept[role] or above in before[role]
                             load[role] = int(self.conv.tile_bytes(Tm, ext["k"], bits_, ix["m"], slide))
-                        resident[role] = key
                 okey = (ix["m"], ix["n"])
                 out_elems = ext["m"] * ext["n"]
                 if resident["ofmap"] != okey:
@@ -233,18 +255,19 @@ class Mapping:
     def totals(self) -> dict[str, int]:
         """Steps and DRAM bytes per operand over the whole GEMM, without walking the schedule.
 
-        An operand is fetched once per tile when the loop it does not depend on is the innermost
-        one that iterates (its tile stays resident); otherwise once per tile per iteration of that
-        loop. Outputs revisited over k pay (visits - 1) partial-sum round trips per tile.
+        An operand is fetched once per tile per pass; a pass per iteration of the loop it does not
+        depend on when that loop is outside its residency segment (residency.py). Outputs revisited
+        over k pay (visits - 1) partial-sum round trips per tile.
         """
         g, (Tm, Tn, Tk), b = self.gemm, self.tile, self.bits
         c, inner = self.counts, self.innermost()
-        grid = grid_bytes(g.M, Tm, g.K, Tk, b.ifmap)
         if self.conv is not None:   # bands that follow each other down the image slide (conv_reuse.py)
-            slides = inner == "m" or (inner == "n" and self._bands_slide())
-            grid = self.conv.grid_bytes(Tm, Tk, b.ifmap, slides)
-        ifmap = grid * (1 if inner == "n" or inner is None else c["n"])
-        filt = grid_bytes(g.K, Tk, g.N, Tn, b.filter) * (1 if inner == "m" or inner is None else c["m"])
+            ifmap = operand_traffic(self.order, self.hold[0], "ifmap", c, self.conv.grid_bytes(Tm, Tk, b.ifmap),
+                                    self.conv.slide_grid_bytes(Tm, Tk, b.ifmap))
+        else:
+            ifmap = operand_traffic(self.order, self.hold[0], "ifmap", c, grid_bytes(g.M, Tm, g.K, Tk, b.ifmap))
+        filt = operand_traffic(self.order, self.hold[1], "filter", c, grid_bytes(g.K, Tk, g.N, Tn, b.filter))
+        ifmap, filt = int(ifmap), int(filt)
         revisits = c["k"] - 1 if (c["k"] > 1 and inner != "k") else 0
         psum = grid_bytes(g.M, Tm, g.N, Tn, b.psum)
         ofmap_in = psum * revisits
@@ -301,14 +324,13 @@ class Mapping:
         inner = self.innermost()
         revisit = c["k"] > 1 and inner != "k"
         out_elems = ext["m"] * ext["n"]
-        if self.conv is not None:   # a band right below the resident one, same channels: only its new rows
-            inner_loops = self.order[self.order.index("m") + 1:]
-            slide = (ix["m"] > 0) & self._bands_slide() & np.all([ix[d] == 0 for d in inner_loops], axis=0)
+        if self.conv is not None:   # a band right below one on chip, same channels: only its new rows
+            slide = slides(self.order, self.hold[0], c, ix)
             i_bytes = self.conv.tile_bytes(Tm, ext["k"], b.ifmap, ix["m"], slide)
         else:
             i_bytes = packed(ext["m"] * ext["k"], b.ifmap)
-        load_i = np.where(changed(("m", "k")), i_bytes, 0)
-        load_f = np.where(changed(("k", "n")), packed(ext["k"] * ext["n"], b.filter), 0)
+        load_i = np.where(fetched(self.order, self.hold[0], "ifmap", c, ix), i_bytes, 0)
+        load_f = np.where(fetched(self.order, self.hold[1], "filter", c, ix), packed(ext["k"] * ext["n"], b.filter), 0)
         load_o = np.where(out_new & (ix["k"] > 0), packed(out_elems, b.psum), 0) if revisit else np.zeros(n, np.int64)
         final = (ix["k"] == c["k"] - 1) if revisit else np.ones(n, bool)
         store = np.where(out_last, np.where(final, packed(out_elems, b.ofmap), packed(out_elems, b.psum)), 0)
@@ -316,10 +338,6 @@ class Mapping:
                 "weight": weight, "load": load_i + load_f + load_o,
                 "load_ifmap": load_i, "load_filter": load_f, "load_ofmap_in": load_o, "store": store,
                 "reps": tuple(wts)}
-
-    def _bands_slide(self) -> bool:
-        """Whether moving to the next M tile keeps the channel slice (k outside m, or one slice)."""
-        return self.order.index("k") < self.order.index("m") or self.counts["k"] == 1
 
     def _kept_ends(self, d: str) -> tuple[int, int] | None:
         """(head, tail): the loop's indices 0..head-1 and its last `tail` are kept apart, index head
@@ -366,14 +384,20 @@ class MapSpace:
 
     `fixed` pins any of the tile sizes (keys M, N, K), `order` pins the loop order and `dataflows`
     lists the unrollings the unit may use. Equivalent orders (differing only in loops that run
-    once) are enumerated once.
+    once) are enumerated once. A conv's buffers may also hold whole dims of their operand (`holds`,
+    residency.py: an input band of every channel while weights stream over K, the whole input while
+    filter columns stream); a hold is tried where it fits and each held dim iterates inside the
+    operand's residency segment (else it is the mapping that holds less). GEMMs keep one tile per
+    buffer (`holds=False`), as before this space grew.
     """
 
     def __init__(self, gemm: GemmShape, mem: MemorySpec, bits: OperandBits, dataflows: tuple[str, ...],
                  quanta: tuple[int, ...] = (), fixed: dict[str, int] | None = None, order: str | None = None,
-                 limit: int = 24, conv: "ConvGeometry | None" = None):
+                 limit: int = 24, conv: "ConvGeometry | None" = None, holds: bool | None = None):
         self.gemm, self.mem, self.bits, self.dataflows = gemm, mem, bits, tuple(dataflows)
         self.conv = conv
+        self.holds = [(i, f) for i in HOLDABLE["ifmap"] for f in HOLDABLE["filter"]] \
+            if (conv is not None if holds is None else holds) else [("", "")]
         fixed = fixed or {}
         self.candidates = {}
         for d, full in (("M", gemm.M), ("N", gemm.N), ("K", gemm.K)):
@@ -383,22 +407,40 @@ class MapSpace:
             self.candidates["K"] = conv.k_candidates(quanta, limit, fixed.get("K"))
         self.orders = (order,) if order else ORDERS
 
-    def mapping(self, tm: int, tn: int, tk: int, order: str, df: str) -> Mapping:
-        return Mapping(self.gemm, (tm, tn, tk), order, df, self.bits, self.conv)
+    def mapping(self, tm: int, tn: int, tk: int, order: str, df: str, hold: tuple[str, str] = ("", "")) -> Mapping:
+        return Mapping(self.gemm, (tm, tn, tk), order, df, self.bits, self.conv, hold)
 
-    def _ifmap_bytes(self, tm, tk):
-        """The largest input tile of (Tm, Tk) (numpy arrays or ints)."""
+    def _ifmap_bytes(self, tm, tk, held: str = ""):
+        """What the input buffer holds for (Tm, Tk) arrays: the largest input tile, or the held dims."""
         if self.conv is None:
-            return nbytes(tm * tk, self.bits.ifmap)
-        if np.ndim(tm) == 0:
-            return self.conv.max_tile_bytes(int(tm), int(tk), self.bits.ifmap)
-        return self.conv.per_tile("max_tile_bytes", tm, tk, self.bits.ifmap)
+            g = self.gemm
+            return nbytes(np.where("m" in held, g.M, tm) * np.where("k" in held, g.K, tk), self.bits.ifmap)
+        return self.conv.per_tile("held_bytes", tm, tk, self.bits.ifmap, held)
 
-    def fits(self, tm: int, tn: int, tk: int) -> bool:
+    def fits(self, tm: int, tn: int, tk: int, hold: tuple[str, str] = ("", "")) -> bool:
+        tiles = np.array([[tm, tn, tk]], np.int64)
         b, mem = self.bits, self.mem
-        return (self._ifmap_bytes(tm, tk) <= mem.usable_bytes("ifmap")
-                and nbytes(tk * tn, b.filter) <= mem.usable_bytes("filter")
-                and nbytes(tm * tn, b.psum) <= mem.usable_bytes("ofmap"))
+        return bool(nbytes(tm * tn, b.psum) <= mem.usable_bytes("ofmap") and self._tile_fit(tiles)[0]
+                    and self.hold_fit(tiles, hold)[0])
+
+    def _tile_fit(self, tiles: np.ndarray) -> np.ndarray:
+        return self.hold_fit(tiles, ("", ""), True)
+
+    def hold_fit(self, tiles: np.ndarray, hold: tuple[str, str], check_tile: bool = False) -> np.ndarray:
+        """Per fitting tile, whether its buffers can also hold `hold`, each held dim iterating (a
+        dim of one tile is held anyway)."""
+        if hold == ("", "") and not check_tile:
+            return np.ones(len(tiles), bool)
+        g, b, mem = self.gemm, self.bits, self.mem
+        tm, tn, tk = tiles.T
+        hi, hf = hold
+        ok = nbytes(np.where("k" in hf, g.K, tk) * np.where("n" in hf, g.N, tn), b.filter) <= mem.usable_bytes("filter")
+        dims = np.array([g.M, g.N, g.K], np.int64)
+        for d in set(hi + hf):
+            ok &= tiles[:, DIMS.index(d)] < dims[DIMS.index(d)]
+        if ok.any():               # the input's footprint (a conv's is priced per distinct tile) where still open
+            ok[ok] = self._ifmap_bytes(tm[ok], tk[ok], hi) <= mem.usable_bytes("ifmap")
+        return ok
 
     def tile_array(self) -> np.ndarray:
         """Every fitting (Tm, Tn, Tk) as an int64 (T, 3) array, M outermost, then K, then N.
@@ -407,9 +449,8 @@ class MapSpace:
         b, mem = self.bits, self.mem
         tm, tk, tn = (a.ravel() for a in np.meshgrid(*(np.asarray(self.candidates[d], np.int64) for d in "MKN"),
                                                       indexing="ij"))
-        ok = ((self._ifmap_bytes(tm, tk) <= mem.usable_bytes("ifmap"))
-              & (nbytes(tk * tn, b.filter) <= mem.usable_bytes("filter"))
-              & (nbytes(tm * tn, b.psum) <= mem.usable_bytes("ofmap")))
+        ok = nbytes(tm * tn, b.psum) <= mem.usable_bytes("ofmap")
+        ok[ok] = self._tile_fit(np.stack([tm[ok], tn[ok], tk[ok]], axis=1))
         return np.stack([tm[ok], tn[ok], tk[ok]], axis=1)
 
     def tiles(self) -> Iterator[tuple[int, int, int]]:
@@ -418,9 +459,13 @@ class MapSpace:
             yield tm, tn, tk
 
     def size(self, tiles: np.ndarray | None = None) -> int:
-        """Distinct mappings, in closed form: a tile with j loops that iterate has j! distinct loop
-        orders (loops running once do not matter), or 1 when the order is pinned."""
+        """Mappings, in closed form: a tile with j loops that iterate has j! distinct loop orders
+        (loops running once do not matter), or 1 when the order is pinned; per fitting hold (an
+        upper count there: orders where a hold does nothing are not mappings of their own)."""
         tiles = self.tile_array() if tiles is None else tiles
+        return sum(self._size(tiles[self.hold_fit(tiles, h)]) for h in self.holds)
+
+    def _size(self, tiles: np.ndarray) -> int:
         if len(self.orders) == 1:
             return len(tiles) * len(self.dataflows)
         dims = np.array([self.gemm.M, self.gemm.N, self.gemm.K], np.int64)
@@ -429,18 +474,20 @@ class MapSpace:
 
     def __iter__(self) -> Iterator[Mapping]:
         g = self.gemm
-        for tm, tn, tk in self.tiles():
-            counts = {"m": cdiv(g.M, tm), "n": cdiv(g.N, tn), "k": cdiv(g.K, tk)}
-            seen = set()
-            for order in self.orders:
-                key = canonical_order(order, counts)
-                if key in seen:
-                    continue
-                seen.add(key)
-                for df in self.dataflows:
-                    yield self.mapping(tm, tn, tk, order, df)
+        tiles = self.tile_array()
+        for hold in self.holds:
+            for tm, tn, tk in tiles[self.hold_fit(tiles, hold)].tolist():
+                counts = {"m": cdiv(g.M, tm), "n": cdiv(g.N, tn), "k": cdiv(g.K, tk)}
+                seen = set()
+                for order in self.orders:
+                    key = canonical_order(order, counts)
+                    if key in seen or not effective(order, hold, counts):
+                        continue
+                    seen.add(key)
+                    for df in self.dataflows:
+                        yield self.mapping(tm, tn, tk, order, df, hold)
 
     def upper_size(self) -> int:
-        """Size before pruning (tiles x orders x dataflows): what decides exhaustive vs sampled search."""
+        """Size before pruning (tiles x orders x dataflows x holds): what decides exhaustive vs sampled search."""
         c = self.candidates
-        return len(c["M"]) * len(c["N"]) * len(c["K"]) * len(self.orders) * len(self.dataflows)
+        return len(c["M"]) * len(c["N"]) * len(c["K"]) * len(self.orders) * len(self.dataflows) * len(self.holds)

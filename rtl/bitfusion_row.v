@@ -10,73 +10,38 @@ module bitfusion_row #(
     parameter integer C    = 4,
     parameter integer PA   = 8,
     parameter integer PW   = 8,
-    parameter integer DW   = 8,
-    parameter integer AW   = 32,
-    parameter integer IW   = 16,
-    parameter integer CW   = 32,
-    parameter integer MAXM = 16,
-    parameter integer MAXN = 16,
-    parameter integer MAXK = 16
+`include "gemm_params.vh"
 ) (
-    input  wire            clk,
-    input  wire            rst,
-    input  wire            ld_we,
-    input  wire            ld_sel,
-    input  wire [IW-1:0]   ld_addr,
-    input  wire [DW-1:0]   ld_data,
-    input  wire            start,
-    input  wire [IW-1:0]   dim_m,
-    input  wire [IW-1:0]   dim_n,
-    input  wire [IW-1:0]   dim_k,
-    output reg             busy,
-    output reg             done,
-    output reg  [CW-1:0]   cycles,
-    output reg  [C-1:0]    out_valid,
-    output reg  [C-1:0]    out_last,
-    output reg  [C*AW-1:0] out_data,
+`include "gemm_port.vh"
     output wire [C*AW-1:0] dbg_acc
 );
     localparam integer SA = PA / 2, SW = PW / 2;        // 2-bit slices per operand
     localparam integer F = 16 / (SA * SW);              // MACs fused per cycle
-    localparam [IW-1:0] ONE = 1;
     localparam [IW-1:0] FW = F[IW-1:0];
-    localparam [IW-1:0] CWD = C[IW-1:0];
 
-    reg [IW-1:0] m_dim, n_dim, k_dim, fc0, m, k0;
-    reg          run, fin;
-
+    wire          run, capture;
+    wire [IW-1:0] n_dim, k_dim, fc0, m;
+    reg  [IW-1:0] k0;
     wire last_step = (k0 + FW >= k_dim);
     wire row_end = run && last_step;
-    wire fold_end = row_end && (m + ONE == m_dim);
-    wire op_end = fold_end && (fc0 + CWD >= n_dim);
+    gemm_rows #(.C(C), .IW(IW), .CW(CW), .LAT(1)) u_rows (
+        .clk(clk), .rst(rst), .start(start), .dim_m(dim_m), .dim_n(dim_n), .dim_k(dim_k),
+        .row_end(row_end), .busy(busy), .done(done), .cycles(cycles), .out_valid(out_valid),
+        .out_last(out_last), .capture(capture), .run(run), .m(m), .fc0(fc0), .n_dim(n_dim), .k_dim(k_dim));
+    always @(posedge clk) begin
+        if (rst || (start && !busy)) k0 <= {IW{1'b0}};
+        else if (run) k0 <= last_step ? {IW{1'b0}} : k0 + FW;
+    end
 
-    wire [F*DW-1:0] a_vals;
-    wire [F-1:0]    a_en;
-    wire [F*IW-1:0] a_r, a_c;
-    genvar f, j;
-    generate
-        for (f = 0; f < F; f = f + 1) begin : g_a
-            assign a_en[f] = run && (k0 + f[IW-1:0] < k_dim);
-            assign a_r[f*IW +: IW] = m;
-            assign a_c[f*IW +: IW] = k0 + f[IW-1:0];
-        end
-    endgenerate
-    gemm_buf #(.DW(DW), .ROWS(MAXM), .COLS(MAXK), .LANES(F), .IW(IW)) abuf (
-        .clk(clk), .we(ld_we && !ld_sel), .waddr(ld_addr), .wdata(ld_data),
-        .ren(a_en), .rrow(a_r), .rcol(a_c), .rdata(a_vals));
-
+    // a brick: F consecutive k of row m, and their weights for each unit's column
+    wire [F*DW-1:0]   a_vals;
     wire [F*C*DW-1:0] w_vals;
-    wire [F*C-1:0]    w_en;
-    wire [F*C*IW-1:0] w_r, w_c;
-    reg  [C*AW-1:0]   acc;
+    gemm_brick #(.DW(DW), .IW(IW), .MAXM(MAXM), .MAXN(MAXN), .MAXK(MAXK), .L(F), .C(C)) u_brick (
+        .clk(clk), .ld_we(ld_we), .ld_sel(ld_sel), .ld_addr(ld_addr), .ld_data(ld_data), .run(run), .m(m),
+        .k0(k0), .fc0(fc0), .k_dim(k_dim), .n_dim(n_dim), .a_data(a_vals), .b_data(w_vals));
+    genvar j;
     generate
         for (j = 0; j < C; j = j + 1) begin : g_unit
-            wire [IW-1:0] n = fc0 + j[IW-1:0];
-            for (f = 0; f < F; f = f + 1) begin : g_w
-                assign w_en[f*C + j] = a_en[f] && (n < n_dim);
-                assign w_r[(f*C + j)*IW +: IW] = k0 + f[IW-1:0];
-                assign w_c[(f*C + j)*IW +: IW] = n;
-            end
             // the 16 bricks and the shift-add tree
             reg [AW-1:0] tree;
             reg signed [2:0] sa, sw;
@@ -96,59 +61,8 @@ module bitfusion_row #(
                             tree = tree + ({{(AW-6){pr[5]}}, pr} << (2 * (bi + bj)));
                         end
             end
-            wire [AW-1:0] next = acc[j*AW +: AW] + tree;
-            assign dbg_acc[j*AW +: AW] = acc[j*AW +: AW];
-            always @(posedge clk) begin
-                if (rst || (start && !busy)) begin
-                    acc[j*AW +: AW] <= {AW{1'b0}};
-                    out_data[j*AW +: AW] <= {AW{1'b0}};
-                end else if (run) begin
-                    acc[j*AW +: AW] <= row_end ? {AW{1'b0}} : next;
-                    if (row_end) out_data[j*AW +: AW] <= next;
-                end
-            end
+            row_acc #(.AW(AW)) u_acc (.clk(clk), .rst(rst), .init(start && !busy), .en(run), .last(capture),
+                .add(tree), .sum(dbg_acc[j*AW +: AW]), .result(out_data[j*AW +: AW]));
         end
     endgenerate
-    gemm_buf #(.DW(DW), .ROWS(MAXK), .COLS(MAXN), .LANES(F*C), .IW(IW)) wbuf (
-        .clk(clk), .we(ld_we && ld_sel), .waddr(ld_addr), .wdata(ld_data),
-        .ren(w_en), .rrow(w_r), .rcol(w_c), .rdata(w_vals));
-
-    always @(posedge clk) begin
-        if (rst) begin
-            busy <= 1'b0; done <= 1'b0; run <= 1'b0; fin <= 1'b0; cycles <= {CW{1'b0}};
-            m_dim <= ONE; n_dim <= ONE; k_dim <= ONE; fc0 <= 0; m <= 0; k0 <= 0;
-            out_valid <= {C{1'b0}}; out_last <= {C{1'b0}};
-        end else if (start && !busy) begin
-            busy <= 1'b1; done <= 1'b0; run <= 1'b1; fin <= 1'b0; cycles <= {CW{1'b0}};
-            m_dim <= dim_m; n_dim <= dim_n; k_dim <= dim_k; fc0 <= 0; m <= 0; k0 <= 0;
-            out_valid <= {C{1'b0}}; out_last <= {C{1'b0}};
-        end else if (busy) begin
-            cycles <= cycles + 1'b1;
-            out_valid <= {C{row_end}};
-            out_last <= {C{fold_end}};
-            fin <= op_end;
-            if (fin) begin
-                done <= 1'b1;
-                busy <= 1'b0;
-            end
-            if (run) begin
-                if (!last_step) begin
-                    k0 <= k0 + FW;
-                end else begin
-                    k0 <= 0;
-                    if (m + ONE < m_dim) begin
-                        m <= m + ONE;
-                    end else begin
-                        m <= 0;
-                        fc0 <= fc0 + CWD;
-                        if (op_end) run <= 1'b0;
-                    end
-                end
-            end
-        end else begin
-            done <= 1'b0;
-            out_valid <= {C{1'b0}};
-            out_last <= {C{1'b0}};
-        end
-    end
 endmodule

@@ -12,56 +12,36 @@ module bitserial_column #(
     parameter integer L    = 4,
     parameter integer C    = 4,
     parameter integer SKIP = 1,
-    parameter integer DW   = 8,
-    parameter integer AW   = 32,
-    parameter integer IW   = 16,
-    parameter integer CW   = 32,
-    parameter integer MAXM = 16,
-    parameter integer MAXN = 16,
-    parameter integer MAXK = 16
+`include "gemm_params.vh"
 ) (
-    input  wire            clk,
-    input  wire            rst,
-    input  wire            ld_we,
-    input  wire            ld_sel,
-    input  wire [IW-1:0]   ld_addr,
-    input  wire [DW-1:0]   ld_data,
-    input  wire            start,
-    input  wire [IW-1:0]   dim_m,
-    input  wire [IW-1:0]   dim_n,
-    input  wire [IW-1:0]   dim_k,
-    output reg             busy,
-    output reg             done,
-    output reg  [CW-1:0]   cycles,
-    output reg  [C-1:0]    out_valid,
-    output reg  [C-1:0]    out_last,
-    output reg  [C*AW-1:0] out_data,
+`include "gemm_port.vh"
     output wire [C*AW-1:0] dbg_acc
 );
-    localparam [IW-1:0] ONE = 1;
     localparam [IW-1:0] LW = L[IW-1:0];
-    localparam [IW-1:0] CWD = C[IW-1:0];
     localparam integer  PB = (DW > 1) ? $clog2(DW) : 1;        // bit-position width
     localparam [PB-1:0] TOP = DW[PB-1:0] - 1'b1;
 
-    reg [IW-1:0]   m_dim, n_dim, k_dim, fc0, m, k0;
-    reg [L*DW-1:0] served;          // SKIP=1: bits of each lane already issued
-    reg [PB-1:0]   t;               // SKIP=0: the bit position of this cycle
-    reg            run, fin;
+    wire           run, capture, row_end;   // capture = row_end (LAT 1)
+    wire [IW-1:0]  n_dim, k_dim, fc0, m;
+    reg  [IW-1:0]  k0;
+    reg  [L*DW-1:0] served;          // SKIP=1: bits of each lane already issued
+    reg  [PB-1:0]  t;               // SKIP=0: the bit position of this cycle
+    gemm_rows #(.C(C), .IW(IW), .CW(CW), .LAT(1)) u_rows (
+        .clk(clk), .rst(rst), .start(start), .dim_m(dim_m), .dim_n(dim_n), .dim_k(dim_k),
+        .row_end(row_end), .busy(busy), .done(done), .cycles(cycles), .out_valid(out_valid),
+        .out_last(out_last), .capture(capture), .run(run), .m(m), .fc0(fc0), .n_dim(n_dim), .k_dim(k_dim));
 
     // ---- A lanes: the brick's activations, and each lane's bit this cycle ------------------------
-    wire [L*DW-1:0] a_brick;
-    wire [L-1:0]    a_en;
-    wire [L*IW-1:0] a_row, a_col;
+    wire [L*DW-1:0]   a_brick;
+    wire [L*C*DW-1:0] b_all;
+    gemm_brick #(.DW(DW), .IW(IW), .MAXM(MAXM), .MAXN(MAXN), .MAXK(MAXK), .L(L), .C(C)) u_brick (
+        .clk(clk), .ld_we(ld_we), .ld_sel(ld_sel), .ld_addr(ld_addr), .ld_data(ld_data), .run(run), .m(m),
+        .k0(k0), .fc0(fc0), .k_dim(k_dim), .n_dim(n_dim), .a_data(a_brick), .b_data(b_all));
     wire [L-1:0]    lane_has, lane_more, lane_neg;
     wire [L*PB-1:0] lane_pos;
     genvar l, j;
     generate
         for (l = 0; l < L; l = l + 1) begin : g_lane
-            wire [IW-1:0] k = k0 + l[IW-1:0];
-            assign a_en[l] = run && (k < k_dim);
-            assign a_row[l*IW +: IW] = m;
-            assign a_col[l*IW +: IW] = k;
             wire [DW-1:0] a = a_brick[l*DW +: DW];
             if (SKIP != 0) begin : g_skip
                 wire [DW-1:0] mag = a[DW-1] ? (~a + 1'b1) : a;
@@ -86,31 +66,16 @@ module bitserial_column #(
             end
         end
     endgenerate
-    gemm_buf #(.DW(DW), .ROWS(MAXM), .COLS(MAXK), .LANES(L), .IW(IW)) abuf (
-        .clk(clk), .we(ld_we && !ld_sel), .waddr(ld_addr), .wdata(ld_data),
-        .ren(a_en), .rrow(a_row), .rcol(a_col), .rdata(a_brick));
 
     wire brick_last = (SKIP != 0) ? (lane_more == {L{1'b0}}) : (t == TOP);
     wire last_brick = (k0 + LW >= k_dim);
-    wire row_end = run && brick_last && last_brick;
-    wire fold_end = row_end && (m + ONE == m_dim);
-    wire op_end = fold_end && (fc0 + CWD >= n_dim);
+    assign row_end = run && brick_last && last_brick;
 
     // ---- B: L x C weights, and the columns' adder trees -----------------------------------------
-    wire [L*C*DW-1:0] b_all;
-    wire [L*C-1:0]    b_en;
-    wire [L*C*IW-1:0] b_r, b_c;
-    reg  [C*AW-1:0]   acc;
     generate
         for (j = 0; j < C; j = j + 1) begin : g_col
-            wire [IW-1:0] n = fc0 + j[IW-1:0];
             reg  [AW-1:0] tree;
             integer q;
-            for (l = 0; l < L; l = l + 1) begin : g_port
-                assign b_en[l*C + j] = a_en[l] && (n < n_dim);
-                assign b_r[(l*C + j)*IW +: IW] = k0 + l[IW-1:0];
-                assign b_c[(l*C + j)*IW +: IW] = n;
-            end
             always @(*) begin
                 tree = {AW{1'b0}};
                 for (q = 0; q < L; q = q + 1) begin
@@ -122,71 +87,26 @@ module bitserial_column #(
                                 << lane_pos[q*PB +: PB]);
                 end
             end
-            wire [AW-1:0] next = acc[j*AW +: AW] + tree;
-            assign dbg_acc[j*AW +: AW] = acc[j*AW +: AW];
-            always @(posedge clk) begin
-                if (rst || (start && !busy)) begin
-                    acc[j*AW +: AW] <= {AW{1'b0}};
-                    out_data[j*AW +: AW] <= {AW{1'b0}};
-                end else if (run) begin
-                    acc[j*AW +: AW] <= row_end ? {AW{1'b0}} : next;
-                    if (row_end) out_data[j*AW +: AW] <= next;
-                end
-            end
+            row_acc #(.AW(AW)) u_acc (.clk(clk), .rst(rst), .init(start && !busy), .en(run), .last(capture),
+                .add(tree), .sum(dbg_acc[j*AW +: AW]), .result(out_data[j*AW +: AW]));
         end
     endgenerate
-    gemm_buf #(.DW(DW), .ROWS(MAXK), .COLS(MAXN), .LANES(L*C), .IW(IW)) bbuf (
-        .clk(clk), .we(ld_we && ld_sel), .waddr(ld_addr), .wdata(ld_data),
-        .ren(b_en), .rrow(b_r), .rcol(b_c), .rdata(b_all));
 
-    // ---- control ---------------------------------------------------------------------------------
+    // ---- the brick walk (rows and folds: gemm_rows) -----------------------------------------------
     integer s;
     always @(posedge clk) begin
-        if (rst) begin
-            busy <= 1'b0; done <= 1'b0; run <= 1'b0; fin <= 1'b0; cycles <= {CW{1'b0}};
-            m_dim <= ONE; n_dim <= ONE; k_dim <= ONE; fc0 <= 0; m <= 0; k0 <= 0;
-            served <= {L*DW{1'b0}}; t <= {PB{1'b0}};
-            out_valid <= {C{1'b0}}; out_last <= {C{1'b0}};
-        end else if (start && !busy) begin
-            busy <= 1'b1; done <= 1'b0; run <= 1'b1; fin <= 1'b0; cycles <= {CW{1'b0}};
-            m_dim <= dim_m; n_dim <= dim_n; k_dim <= dim_k; fc0 <= 0; m <= 0; k0 <= 0;
-            served <= {L*DW{1'b0}}; t <= {PB{1'b0}};
-            out_valid <= {C{1'b0}}; out_last <= {C{1'b0}};
-        end else if (busy) begin
-            cycles <= cycles + 1'b1;
-            out_valid <= {C{row_end}};
-            out_last <= {C{fold_end}};
-            fin <= op_end;
-            if (fin) begin
-                done <= 1'b1;
-                busy <= 1'b0;
+        if (rst || (start && !busy)) begin
+            k0 <= {IW{1'b0}}; served <= {L*DW{1'b0}}; t <= {PB{1'b0}};
+        end else if (run) begin
+            if (!brick_last) begin
+                t <= t + 1'b1;
+                for (s = 0; s < L; s = s + 1)
+                    served[s*DW +: DW] <= served[s*DW +: DW] | (lane_has[s] ? ({{(DW-1){1'b0}}, 1'b1} << lane_pos[s*PB +: PB]) : {DW{1'b0}});
+            end else begin
+                t <= {PB{1'b0}};
+                served <= {L*DW{1'b0}};
+                k0 <= last_brick ? {IW{1'b0}} : k0 + LW;
             end
-            if (run) begin
-                if (!brick_last) begin
-                    t <= t + 1'b1;
-                    for (s = 0; s < L; s = s + 1)
-                        served[s*DW +: DW] <= served[s*DW +: DW] | (lane_has[s] ? ({{(DW-1){1'b0}}, 1'b1} << lane_pos[s*PB +: PB]) : {DW{1'b0}});
-                end else begin
-                    t <= {PB{1'b0}};
-                    served <= {L*DW{1'b0}};
-                    if (!last_brick) begin
-                        k0 <= k0 + LW;
-                    end else begin
-                        k0 <= 0;
-                        if (m + ONE < m_dim) begin
-                            m <= m + ONE;
-                        end else begin
-                            m <= 0;
-                            fc0 <= fc0 + CWD;
-                            if (op_end) run <= 1'b0;
-                        end
-                    end
-                end
-            end
-        end else begin
-            done <= 1'b0;
-            out_valid <= {C{1'b0}};
-            out_last <= {C{1'b0}};
         end
     end
 endmodule

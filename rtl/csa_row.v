@@ -8,116 +8,48 @@
 // each PE's sum + carry.
 module csa_row #(
     parameter integer C    = 4,
-    parameter integer DW   = 8,
-    parameter integer AW   = 32,
-    parameter integer IW   = 16,
-    parameter integer CW   = 32,
-    parameter integer MAXM = 16,
-    parameter integer MAXN = 16,
-    parameter integer MAXK = 16
+`include "gemm_params.vh"
 ) (
-    input  wire            clk,
-    input  wire            rst,
-    input  wire            ld_we,
-    input  wire            ld_sel,
-    input  wire [IW-1:0]   ld_addr,
-    input  wire [DW-1:0]   ld_data,
-    input  wire            start,
-    input  wire [IW-1:0]   dim_m,
-    input  wire [IW-1:0]   dim_n,
-    input  wire [IW-1:0]   dim_k,
-    output reg             busy,
-    output reg             done,
-    output reg  [CW-1:0]   cycles,
-    output reg  [C-1:0]    out_valid,
-    output reg  [C-1:0]    out_last,
-    output reg  [C*AW-1:0] out_data,
+`include "gemm_port.vh"
     output wire [C*AW-1:0] dbg_acc
 );
     localparam [IW-1:0] ONE = 1;
-    localparam [IW-1:0] CWD = C[IW-1:0];
 
-    reg [IW-1:0] m_dim, n_dim, k_dim, fc0, m, k;
-    reg          run;
-    // row-end markers travelling with the pipeline: issue -> input register -> tree -> edge CPA
-    reg [1:0]    end_q, last_q, fin_q;
-    reg          fin;
+    // a row's end travels issue -> input register -> tree -> edge CPA (out_data): LAT 3
+    wire          run, capture;
+    wire [IW-1:0] n_dim, k_dim, fc0, m;
+    reg  [IW-1:0] k;
+    wire          issue = run;
+    wire          row_end = issue && (k + ONE == k_dim);
+    gemm_rows #(.C(C), .IW(IW), .CW(CW), .LAT(3)) u_rows (
+        .clk(clk), .rst(rst), .start(start), .dim_m(dim_m), .dim_n(dim_n), .dim_k(dim_k),
+        .row_end(row_end), .busy(busy), .done(done), .cycles(cycles), .out_valid(out_valid),
+        .out_last(out_last), .capture(capture), .run(run), .m(m), .fc0(fc0), .n_dim(n_dim), .k_dim(k_dim));
+    always @(posedge clk) begin
+        if (rst || (start && !busy)) k <= {IW{1'b0}};
+        else if (run) k <= row_end ? {IW{1'b0}} : k + ONE;
+    end
 
-    wire         issue = run;
-    wire         row_end = issue && (k + ONE == k_dim);
-    wire         fold_end = row_end && (m + ONE == m_dim);
-    wire         op_end = fold_end && (fc0 + CWD >= n_dim);
-
+    // a brick of one k: A[m][k] and B[k][fc0 + j] for the C PEs
     wire [DW-1:0]   a_val;
-    gemm_buf #(.DW(DW), .ROWS(MAXM), .COLS(MAXK), .LANES(1), .IW(IW)) abuf (
-        .clk(clk), .we(ld_we && !ld_sel), .waddr(ld_addr), .wdata(ld_data),
-        .ren(issue), .rrow(m), .rcol(k), .rdata(a_val));
     wire [C*DW-1:0] b_row;
-    wire [C-1:0]    b_en;
-    wire [C*IW-1:0] b_r, b_c;
+    gemm_brick #(.DW(DW), .IW(IW), .MAXM(MAXM), .MAXN(MAXN), .MAXK(MAXK), .L(1), .C(C)) u_brick (
+        .clk(clk), .ld_we(ld_we), .ld_sel(ld_sel), .ld_addr(ld_addr), .ld_data(ld_data), .run(issue), .m(m),
+        .k0(k), .fc0(fc0), .k_dim(k_dim), .n_dim(n_dim), .a_data(a_val), .b_data(b_row));
+    reg  [C*AW-1:0] res;
+    assign out_data = res;
     genvar j;
     generate
         for (j = 0; j < C; j = j + 1) begin : g_pe
-            wire [IW-1:0] n = fc0 + j[IW-1:0];
-            assign b_en[j] = issue && (n < n_dim);
-            assign b_r[j*IW +: IW] = k;
-            assign b_c[j*IW +: IW] = n;
             wire [AW-1:0] s, c;
             csa_pe #(.DW(DW), .AW(AW)) pe (
                 .clk(clk), .rst(rst), .in_valid(issue), .in_clear(issue && k == 0),
                 .a(a_val), .b(b_row[j*DW +: DW]), .sum(s), .carry(c));
             assign dbg_acc[j*AW +: AW] = s + c;
             always @(posedge clk) begin
-                if (rst) out_data[j*AW +: AW] <= {AW{1'b0}};
-                else if (end_q[1]) out_data[j*AW +: AW] <= s + c;     // the edge CPA
+                if (rst) res[j*AW +: AW] <= {AW{1'b0}};
+                else if (capture) res[j*AW +: AW] <= s + c;     // the edge CPA
             end
         end
     endgenerate
-    gemm_buf #(.DW(DW), .ROWS(MAXK), .COLS(MAXN), .LANES(C), .IW(IW)) bbuf (
-        .clk(clk), .we(ld_we && ld_sel), .waddr(ld_addr), .wdata(ld_data),
-        .ren(b_en), .rrow(b_r), .rcol(b_c), .rdata(b_row));
-
-    always @(posedge clk) begin
-        if (rst) begin
-            busy <= 1'b0; done <= 1'b0; run <= 1'b0; fin <= 1'b0; cycles <= {CW{1'b0}};
-            m_dim <= ONE; n_dim <= ONE; k_dim <= ONE; fc0 <= 0; m <= 0; k <= 0;
-            end_q <= 2'b00; last_q <= 2'b00; fin_q <= 2'b00;
-            out_valid <= {C{1'b0}}; out_last <= {C{1'b0}};
-        end else if (start && !busy) begin
-            busy <= 1'b1; done <= 1'b0; run <= 1'b1; fin <= 1'b0; cycles <= {CW{1'b0}};
-            m_dim <= dim_m; n_dim <= dim_n; k_dim <= dim_k; fc0 <= 0; m <= 0; k <= 0;
-            end_q <= 2'b00; last_q <= 2'b00; fin_q <= 2'b00;
-            out_valid <= {C{1'b0}}; out_last <= {C{1'b0}};
-        end else if (busy) begin
-            cycles <= cycles + 1'b1;
-            end_q <= {end_q[0], row_end};
-            last_q <= {last_q[0], fold_end};
-            fin_q <= {fin_q[0], op_end};
-            out_valid <= {C{end_q[1]}};
-            out_last <= {C{last_q[1]}};
-            fin <= fin_q[1];
-            if (fin) begin
-                done <= 1'b1;
-                busy <= 1'b0;
-            end
-            if (run) begin
-                if (!row_end) begin
-                    k <= k + ONE;
-                end else begin
-                    k <= 0;
-                    if (m + ONE < m_dim) begin
-                        m <= m + ONE;
-                    end else begin
-                        m <= 0;
-                        fc0 <= fc0 + CWD;
-                        if (op_end) run <= 1'b0;
-                    end
-                end
-            end
-        end else begin
-            done <= 1'b0;
-            out_valid <= {C{1'b0}};
-            out_last <= {C{1'b0}};
-        end
-    end
 endmodule

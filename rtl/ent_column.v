@@ -12,47 +12,30 @@
 // dbg_acc shows each PE's carry-save pass value (sum + carry) for the per-cycle comparison.
 module ent_column #(
     parameter integer C    = 4,
-    parameter integer DW   = 8,
-    parameter integer AW   = 32,
-    parameter integer IW   = 16,
-    parameter integer CW   = 32,
-    parameter integer MAXM = 16,
-    parameter integer MAXN = 16,
-    parameter integer MAXK = 16
+`include "gemm_params.vh"
 ) (
-    input  wire            clk,
-    input  wire            rst,
-    input  wire            ld_we,
-    input  wire            ld_sel,
-    input  wire [IW-1:0]   ld_addr,
-    input  wire [DW-1:0]   ld_data,
-    input  wire            start,
-    input  wire [IW-1:0]   dim_m,
-    input  wire [IW-1:0]   dim_n,
-    input  wire [IW-1:0]   dim_k,
-    output reg             busy,
-    output reg             done,
-    output reg  [CW-1:0]   cycles,
-    output reg  [C-1:0]    out_valid,
-    output reg  [C-1:0]    out_last,
-    output wire [C*AW-1:0] out_data,
+`include "gemm_port.vh"
     output wire [C*AW-1:0] dbg_acc      // each PE's pass value sum + carry (debug: the bench's trace)
 );
     localparam integer ND = DW / 2;
-    localparam [IW-1:0] ONE = 1;
     localparam [IW-1:0] FOUR = 4;
-    localparam [IW-1:0] CWD = C[IW-1:0];
 
-    // ---- sequencer state ------------------------------------------------------------------------
-    reg [IW-1:0] m_dim, n_dim, k_dim;
-    reg [IW-1:0] fc0;             // first column of the current fold
-    reg [IW-1:0] m, g0;           // row of A, first k of the current group
-    reg [1:0]    b;               // bit weight (radix-4 digit index) of the current pass
-    reg [3:0]    served;          // digits of the group already issued
-    reg          run, pass_start;
-    // pending pass resolution (one cycle behind the pass)
-    reg          pend, pend_row, pend_last, pend_final, fin;
-    reg [1:0]    pend_b;
+    // ---- sequencer state (rows and folds: gemm_rows; a row's results leave 2 registers after its
+    // last step: the pass resolution, then out_valid) ---------------------------------------------
+    wire         run, capture, row_end;
+    wire [IW-1:0] n_dim, k_dim;
+    wire [IW-1:0] fc0;            // first column of the current fold
+    wire [IW-1:0] m;              // row of A
+    reg  [IW-1:0] g0;             // first k of the current group
+    reg  [1:0]    b;              // bit weight (radix-4 digit index) of the current pass
+    reg  [3:0]    served;         // digits of the group already issued
+    reg           pass_start;
+    reg           pend;           // a pass to resolve (one cycle behind the pass)
+    reg  [1:0]    pend_b;
+    gemm_rows #(.C(C), .IW(IW), .CW(CW), .LAT(2)) u_rows (
+        .clk(clk), .rst(rst), .start(start), .dim_m(dim_m), .dim_n(dim_n), .dim_k(dim_k),
+        .row_end(row_end), .busy(busy), .done(done), .cycles(cycles), .out_valid(out_valid),
+        .out_last(out_last), .capture(capture), .run(run), .m(m), .fc0(fc0), .n_dim(n_dim), .k_dim(k_dim));
 
     // ---- operand buffers and the shared encoder ------------------------------------------------
     wire [4*DW-1:0] a_grp;
@@ -67,9 +50,6 @@ module ent_column #(
             assign a_col[i*IW +: IW] = k;
         end
     endgenerate
-    gemm_buf #(.DW(DW), .ROWS(MAXM), .COLS(MAXK), .LANES(4), .IW(IW)) abuf (
-        .clk(clk), .we(ld_we && !ld_sel), .waddr(ld_addr), .wdata(ld_data),
-        .ren(a_en), .rrow(a_row), .rcol(a_col), .rdata(a_grp));
 
     wire [11:0] dig_b;            // the 4 operands' digits of weight b
     wire [3:0]  nz;
@@ -90,16 +70,13 @@ module ent_column #(
     wire [2:0] digit = (rem == 4'd0) ? 3'd0 : dig_b[3*pick +: 3];
     wire       last_group = (g0 + FOUR >= k_dim);
     wire       pass_end = run && group_last && last_group;
-    wire       row_end = pass_end && (b == 2'd3);
-    wire       fold_end = row_end && (m + ONE == m_dim);
-    wire       op_end = fold_end && (fc0 + CWD >= n_dim);
+    assign     row_end = pass_end && (b == 2'd3);
 
     // ---- B lanes and the PEs -------------------------------------------------------------------
     wire [C*DW-1:0] b_row;
     wire [C-1:0]    b_en;
     wire [C*IW-1:0] b_r, b_c;
     wire [AW-1:0]   shift = {{(AW-3){1'b0}}, pend_b, 1'b0};   // 2 * b of the pass being resolved
-    reg  [C*AW-1:0] total, out_q;
     generate
         for (j = 0; j < C; j = j + 1) begin : g_pe
             wire [IW-1:0] n = fc0 + j[IW-1:0];
@@ -110,51 +87,27 @@ module ent_column #(
             ent_pe #(.DW(DW), .PW(AW)) pe (
                 .clk(clk), .rst(rst), .en(run), .clear(pass_start), .digit(digit),
                 .b(b_row[j*DW +: DW]), .sum(s), .carry(c));
-            wire [AW-1:0] resolved = total[j*AW +: AW] + ((s + c) << shift);   // the one CPA of a pass
             assign dbg_acc[j*AW +: AW] = s + c;
-            always @(posedge clk) begin
-                if (rst || (start && !busy)) begin
-                    total[j*AW +: AW] <= {AW{1'b0}};
-                    out_q[j*AW +: AW] <= {AW{1'b0}};
-                end else if (pend) begin
-                    total[j*AW +: AW] <= pend_row ? {AW{1'b0}} : resolved;
-                    if (pend_row) out_q[j*AW +: AW] <= resolved;
-                end
-            end
+            // the one CPA of a pass: the row total plus the pass value weighted by its digit position
+            /* verilator lint_off PINCONNECTEMPTY */
+            row_acc #(.AW(AW)) u_total (.clk(clk), .rst(rst), .init(start && !busy), .en(pend), .last(capture),
+                .add((s + c) << shift), .sum(), .result(out_data[j*AW +: AW]));
+            /* verilator lint_on PINCONNECTEMPTY */
         end
     endgenerate
-    assign out_data = out_q;
-    gemm_buf #(.DW(DW), .ROWS(MAXK), .COLS(MAXN), .LANES(C), .IW(IW)) bbuf (
-        .clk(clk), .we(ld_we && ld_sel), .waddr(ld_addr), .wdata(ld_data),
-        .ren(b_en), .rrow(b_r), .rcol(b_c), .rdata(b_row));
+    gemm_operands #(.DW(DW), .IW(IW), .MAXM(MAXM), .MAXN(MAXN), .MAXK(MAXK), .LA(4), .LB(C)) u_ops (
+        .clk(clk), .ld_we(ld_we), .ld_sel(ld_sel), .ld_addr(ld_addr), .ld_data(ld_data),
+        .a_en(a_en), .a_row(a_row), .a_col(a_col), .a_data(a_grp),
+        .b_en(b_en), .b_row(b_r), .b_col(b_c), .b_data(b_row));
 
-    // ---- control ---------------------------------------------------------------------------------
+    // ---- the digit scheduler's walk (rows and folds: gemm_rows) --------------------------------
     always @(posedge clk) begin
         if (rst) begin
-            busy <= 1'b0; done <= 1'b0; run <= 1'b0; cycles <= {CW{1'b0}};
-            m_dim <= ONE; n_dim <= ONE; k_dim <= ONE; fc0 <= 0; m <= 0; g0 <= 0; b <= 2'd0;
-            served <= 4'd0; pass_start <= 1'b0; pend <= 1'b0; pend_row <= 1'b0; pend_last <= 1'b0;
-            pend_final <= 1'b0; pend_b <= 2'd0; fin <= 1'b0;
-            out_valid <= {C{1'b0}}; out_last <= {C{1'b0}};
+            g0 <= {IW{1'b0}}; b <= 2'd0; served <= 4'd0; pass_start <= 1'b0; pend <= 1'b0; pend_b <= 2'd0;
         end else if (start && !busy) begin
-            busy <= 1'b1; done <= 1'b0; run <= 1'b1; cycles <= {CW{1'b0}};
-            m_dim <= dim_m; n_dim <= dim_n; k_dim <= dim_k; fc0 <= 0; m <= 0; g0 <= 0; b <= 2'd0;
-            served <= 4'd0; pass_start <= 1'b1; pend <= 1'b0; fin <= 1'b0;
-            out_valid <= {C{1'b0}}; out_last <= {C{1'b0}};
+            g0 <= {IW{1'b0}}; b <= 2'd0; served <= 4'd0; pass_start <= 1'b1; pend <= 1'b0;
         end else if (busy) begin
-            cycles <= cycles + 1'b1;
-            // outputs of the pass resolved at this edge
-            out_valid <= {C{pend && pend_row}};
-            out_last <= {C{pend && pend_row && pend_last}};
-            fin <= pend && pend_final;
-            if (fin) begin
-                done <= 1'b1;
-                busy <= 1'b0;
-            end
             pend <= pass_end;
-            pend_row <= row_end;
-            pend_last <= fold_end;
-            pend_final <= op_end;
             pend_b <= b;
             if (run) begin
                 pass_start <= pass_end;
@@ -165,24 +118,11 @@ module ent_column #(
                     if (!last_group) begin
                         g0 <= g0 + FOUR;
                     end else begin
-                        g0 <= 0;
+                        g0 <= {IW{1'b0}};
                         b <= b + 2'd1;
-                        if (b == 2'd3) begin
-                            if (m + ONE < m_dim) begin
-                                m <= m + ONE;
-                            end else begin
-                                m <= 0;
-                                fc0 <= fc0 + CWD;
-                                if (op_end) run <= 1'b0;
-                            end
-                        end
                     end
                 end
             end
-        end else begin
-            done <= 1'b0;
-            out_valid <= {C{1'b0}};
-            out_last <= {C{1'b0}};
         end
     end
 endmodule

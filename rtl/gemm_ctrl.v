@@ -1,19 +1,24 @@
-// Fold sequencer shared by the systolic cores: start/done handshake, cycle counter, and the
-// (fold, step) schedule. State c issues step t = c mod P of fold c / P, folds row-tile-major
+// Fold sequencer shared by the systolic cores: start/done handshake, cycle counter, the latched
+// dimensions, and the (fold, step) schedule. OS (WS=0) spreads M on rows and streams K; WS (WS=1)
+// spreads K on rows and streams M; N is on columns in both. State c issues step t = c mod P of fold c / P, folds row-tile-major
 // (fc inner). P = max(T, R). `done` rises one edge after the array reports the last fold out,
 // so `cycles` then equals the state index of done (docs/systolic_pipelined.md).
 module gemm_ctrl #(
     parameter integer R  = 4,
     parameter integer C  = 4,
     parameter integer IW = 16,   // width of GEMM dimensions and counters
-    parameter integer CW = 32    // width of the cycle counter
+    parameter integer CW = 32,   // width of the cycle counter
+    parameter integer WS = 0     // 1: K on rows, M streamed (weight-stationary)
 ) (
     input  wire          clk,
     input  wire          rst,
     input  wire          start,
-    input  wire [IW-1:0] s_r,      // spatial extent on rows (latched by the core)
-    input  wire [IW-1:0] s_c,      // spatial extent on columns
-    input  wire [IW-1:0] t_len,    // streamed steps per fold
+    input  wire [IW-1:0] dim_m,    // the GEMM port's dimensions, latched at start as:
+    input  wire [IW-1:0] dim_n,
+    input  wire [IW-1:0] dim_k,
+    output reg  [IW-1:0] s_r,      // spatial extent on rows (M, or K in WS)
+    output reg  [IW-1:0] s_c,      // spatial extent on columns (N)
+    output reg  [IW-1:0] t_len,    // streamed steps per fold (K, or M in WS)
     input  wire          fold_out, // last result of a fold is on the last column's port
     output reg           busy,
     output reg           done,
@@ -36,9 +41,11 @@ module gemm_ctrl #(
 
     always @(posedge clk) begin
         if (rst) begin
+            s_r <= ONE; s_c <= ONE; t_len <= ONE;
             busy <= 1'b0; done <= 1'b0; cycles <= {CW{1'b0}}; issuing <= 1'b0;
             t <= {IW{1'b0}}; fr <= {IW{1'b0}}; fc <= {IW{1'b0}}; folds_out <= {IW{1'b0}};
         end else if (start && !busy) begin
+            s_r <= (WS != 0) ? dim_k : dim_m; s_c <= dim_n; t_len <= (WS != 0) ? dim_m : dim_k;
             busy <= 1'b1; done <= 1'b0; cycles <= {CW{1'b0}}; issuing <= 1'b1;
             t <= {IW{1'b0}}; fr <= {IW{1'b0}}; fc <= {IW{1'b0}}; folds_out <= {IW{1'b0}};
         end else if (busy) begin

@@ -1,12 +1,15 @@
 // One DRAM bank with a LANES-lane MAC unit beside its row buffer, driven by DRAM commands.
-// Timing is data: DELAY[(p*NCMD+n)*8 +: 8] is the spec's largest delay from command p to command n
+// Timing is data: DELAY[(p*NCMD+n)*DLW +: DLW] is the spec's largest delay from command p to command n
 // (every rule of memory/specs/PIM-BANK.yaml that applies within one bank; the bench derives it from the
 // compiled spec), kept as one next-allowed cycle per command, as memory/dram/controller.py keeps them.
-// A command is accepted when cycle >= its next-allowed cycle and the bank state allows it (ACT on a
-// closed bank; RD, WR, MAC on the open row); otherwise `err` pulses and nothing changes.
+// A command is accepted when cycle >= its next-allowed cycle and the bank state allows it (ACT, ACTAB,
+// REF, REFsb on a closed bank; RD, WR, MAC, MACAB on the open row); otherwise `err` pulses and nothing
+// changes. The device is one bank, so the all-bank commands act on it: ACTAB as ACT, PREAB as PRE, MACAB
+// as MAC, each under its own timing rules (tRCDMAC, tCCDAB, ...).
 // Data: ACT copies the row into the row buffer, PRE writes it back; WR/RD write/read a column of the
 // row buffer; WRGB writes a column of the input buffer; MAC adds rowbuf[col][l] * gb[col][l] into lane
-// l's accumulator; RDACC returns the adder tree's sum of the accumulators; CLRACC clears them.
+// l's accumulator; RDACC returns the adder tree's sum of the accumulators; CLRACC clears them. REF and
+// REFsb keep the data (refresh); their cost is the time the rules hold the next ACT off (tRFC, tRFCsb).
 module pim_bank #(
     parameter integer NCMD = 12,
     parameter integer LANES = 16,
@@ -17,15 +20,21 @@ module pim_bank #(
     parameter integer RW = 4,           // row address bits
     parameter integer CLW = 3,          // column address bits
     parameter integer TW = 24,          // cycle counter bits
-    parameter [NCMD*NCMD*8-1:0] DELAY = 0,
+    parameter integer DLW = 16,         // bits of one DELAY field
+    parameter [NCMD*NCMD*DLW-1:0] DELAY = 0,
     parameter integer C_ACT = 0,
     parameter integer C_PRE = 1,
     parameter integer C_RD = 2,
     parameter integer C_WR = 3,
+    parameter integer C_REF = 6,
+    parameter integer C_REFSB = 7,
     parameter integer C_MAC = 8,
     parameter integer C_WRGB = 9,
     parameter integer C_RDACC = 10,
-    parameter integer C_CLRACC = 11
+    parameter integer C_CLRACC = 11,
+    parameter integer C_ACTAB = 12,
+    parameter integer C_PREAB = 13,
+    parameter integer C_MACAB = 14
 ) (
     input  wire                    clk,
     input  wire                    rst,
@@ -50,10 +59,13 @@ module pim_bank #(
     reg signed [AW-1:0] acc   [0:LANES-1];
     reg [TW-1:0] na [0:NCMD-1];
 
-    wire known = cmd == C_ACT[3:0] || cmd == C_PRE[3:0] || cmd == C_RD[3:0] || cmd == C_WR[3:0] ||
-                 cmd == C_MAC[3:0] || cmd == C_WRGB[3:0] || cmd == C_RDACC[3:0] || cmd == C_CLRACC[3:0];
-    wire on_row = cmd == C_RD[3:0] || cmd == C_WR[3:0] || cmd == C_MAC[3:0];
-    wire state_ok = (cmd == C_ACT[3:0]) ? !is_open : on_row ? (is_open && open_row == row) : 1'b1;
+    wire opens  = cmd == C_ACT[3:0] || cmd == C_ACTAB[3:0];
+    wire closes = cmd == C_PRE[3:0] || cmd == C_PREAB[3:0];
+    wire mac    = cmd == C_MAC[3:0] || cmd == C_MACAB[3:0];
+    wire on_row = cmd == C_RD[3:0] || cmd == C_WR[3:0] || mac;
+    wire idle   = opens || cmd == C_REF[3:0] || cmd == C_REFSB[3:0];     // needs the bank precharged
+    wire known  = idle || closes || on_row || cmd == C_WRGB[3:0] || cmd == C_RDACC[3:0] || cmd == C_CLRACC[3:0];
+    wire state_ok = idle ? !is_open : on_row ? (is_open && open_row == row) : 1'b1;
     wire in_range = {28'd0, cmd} < NCMD;
     wire timing_ok = in_range && cycle >= na[cmd];
     wire legal = cmd_valid && known && in_range && timing_ok && state_ok;
@@ -91,20 +103,20 @@ module pim_bank #(
             acc_valid <= legal && cmd == C_RDACC[3:0];
             if (legal) begin
                 for (n = 0; n < NCMD; n = n + 1)
-                    if (cycle + {{(TW-8){1'b0}}, DELAY[({28'd0, cmd}*NCMD+n)*8 +: 8]} > na[n])
-                        na[n] <= cycle + {{(TW-8){1'b0}}, DELAY[({28'd0, cmd}*NCMD+n)*8 +: 8]};
-                if (cmd == C_ACT[3:0]) begin
+                    if (cycle + {{(TW-DLW){1'b0}}, DELAY[({28'd0, cmd}*NCMD+n)*DLW +: DLW]} > na[n])
+                        na[n] <= cycle + {{(TW-DLW){1'b0}}, DELAY[({28'd0, cmd}*NCMD+n)*DLW +: DLW]};
+                if (opens) begin
                     is_open <= 1; open_row <= row;
                     for (c = 0; c < COLS; c = c + 1) rowbuf[c] <= mem[{28'd0, row}*COLS + c];
                 end
-                if (cmd == C_PRE[3:0] && is_open) begin
+                if (closes && is_open) begin
                     is_open <= 0;
                     for (c = 0; c < COLS; c = c + 1) mem[{28'd0, open_row}*COLS + c] <= rowbuf[c];
                 end
                 if (cmd == C_WR[3:0]) rowbuf[col] <= wdata;
                 if (cmd == C_RD[3:0]) rdata <= rowbuf[col];
                 if (cmd == C_WRGB[3:0]) gb[col] <= wdata;
-                if (cmd == C_MAC[3:0])
+                if (mac)
                     for (l = 0; l < LANES; l = l + 1)
                         acc[l] <= acc[l] + mul_ext(rowbuf[col][l*DW +: DW], gb[col][l*DW +: DW]);
                 if (cmd == C_CLRACC[3:0])

@@ -36,7 +36,8 @@ def register(sub) -> argparse.ArgumentParser:
     w.add_argument("--seq", type=positive_int, help="prompt length (prefill)")
     w.add_argument("--kv", type=positive_int, help="KV-cache length (decode)")
     w.add_argument("--fused-attention", action="store_true",
-                   help="lower a model's QK^T, softmax and A.V as one attention op (run whole by units that can)")
+                   help="lower a model's (or an ONNX graph's) QK^T, softmax and A.V as one attention op (run "
+                        "whole by units that can)")
     w.add_argument("--allow-long", action="store_true", help="allow a context longer than the model's positions")
     w.add_argument("--bits", type=positive_int, default=None,
                    help="operand precision in bits (default: 8 for GEMMs, 16 for models); operands wider than "
@@ -66,7 +67,10 @@ def workload_from_args(args) -> dict | None:
 
         dims = {k: int(v) for k, v in key_values(",".join(args.onnx_dim), "--onnx-dim", "batch=1").items()} \
             if args.onnx_dim else {}
-        return {"onnx": args.onnx, "dims": dims, "bits": args.bits or 8, "skip_unsupported": args.skip_unsupported}
+        spec = {"onnx": args.onnx, "dims": dims, "bits": args.bits or 8, "skip_unsupported": args.skip_unsupported}
+        if args.fused_attention:
+            spec["attention"] = "fused"
+        return spec
     if args.model:
         spec = {"model": args.model, "phase": args.phase, "batch": args.batch, "seq": args.seq, "kv": args.kv}
         if args.allow_long:
@@ -163,4 +167,7 @@ def main(args) -> int:
         skipped = report.meta.get("onnx_skipped")
         if skipped:
             print(f"skipped {len(skipped)} ONNX node(s) that do not lower: {', '.join(skipped)}")
+        unfused = report.meta.get("onnx_unfused")
+        if unfused:
+            print(f"--fused-attention: {len(unfused)} Softmax node(s) left unfused: {', '.join(unfused)}")
     return 0

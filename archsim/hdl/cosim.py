@@ -52,6 +52,13 @@ def sources(core: str) -> tuple[str, list[Path]]:
     return c.top, [RTL_DIR / f for f in c.sources]
 
 
+def lint_command(core: str, params: dict[str, int | str]) -> list[str]:
+    """`verilator --lint-only -Wall` of the core with these parameters (rtl/ on the include path)."""
+    top, srcs = sources(core)
+    return ["verilator", "--lint-only", "-Wall", f"-I{RTL_DIR}", *[f"-G{k}={v}" for k, v in params.items()],
+            "--top-module", top, *map(str, srcs)]
+
+
 def fault_level(fault: int | None = None, core: RtlCore | None = None) -> int:
     """The core's fault parameter: `fault`, else $ARCHSIM_RTL_FAULT, else 0 (a correct core)."""
     raw = settings().rtl_fault if fault is None else fault
@@ -98,7 +105,7 @@ def run_cosim(core: str, sim: str, R: int, C: int, cases: list[Gemm], trace: boo
            "options": dict(spec.options)}
     build_args = ["-CFLAGS", settings().vl_opt] if sim == "verilator" else []
     runner = get_runner(sim)
-    runner.build(sources=srcs, hdl_toplevel=top, parameters=params, build_dir=bdir,
+    runner.build(sources=srcs, includes=[RTL_DIR], hdl_toplevel=top, parameters=params, build_dir=bdir,
                  timescale=("1ns", "1ps"), waves=waves, build_args=build_args,
                  always=(sim == "icarus"), log_file=bdir / "build.log")
     env = {CFG_ENV: json.dumps(cfg), OUT_ENV: str(out_json)}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Sequence
 
 import numpy as np
 from cocotb.clock import Clock
@@ -37,10 +38,11 @@ async def reset(dut) -> None:
     dut.rst.value = 0
 
 
-async def load(dut, A: np.ndarray, B: np.ndarray, size: int, dw: int) -> None:
-    """Write A[m][k] at m*size+k (ld_sel=0) and B[k][n] at k*size+n (ld_sel=1), one per clock."""
+async def load(dut, operands: Sequence[np.ndarray], size: int, dw: int) -> None:
+    """Write operand i's element [r][c] at r*size+c with ld_sel=i, one per clock: (A, B) for a GEMM core,
+    A[m][k] at m*size+k and B[k][n] at k*size+n."""
     dut.ld_we.value = 1
-    for sel, X in ((0, A), (1, B)):
+    for sel, X in enumerate(operands):
         dut.ld_sel.value = sel
         for (r, c), v in np.ndenumerate(X):
             dut.ld_addr.value = r * size + c

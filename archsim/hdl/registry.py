@@ -4,8 +4,8 @@ A bench module lives in `archsim/hdl/benches/`; when imported it calls `register
 for each core it checks. `load_benches` imports every module there once, so the cocotb tests in
 tests/rtl and `archsim validate rtl --core NAME` see a new core without any central edit:
 
-    register_core(RtlCore(name="os", family="systolic", top="systolic_os",
-                          sources=("gemm_ctrl.v", ..., "systolic_os.v"), bench=__name__,
+    register_core(RtlCore(name="os", family="systolic", top="systolic",
+                          sources=("gemm_ctrl.v", ..., "systolic.v"), bench=__name__,
                           params=my_params, fault=FaultInjection(...)))
 
 The bench module is also the cocotb test module that `archsim.hdl.cosim.run_cosim` runs on the

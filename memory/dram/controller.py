@@ -47,6 +47,9 @@ class Controller:
         # the bus slots this channel took itself; where pseudo-channels share a command bus, `bus.free`
         # also holds the sibling's, which say nothing about this channel's idle past (_catch_up_refresh)
         self.own_bus = [0, 0] if spec.shared_by_channels > 1 else bus.free
+        if refresh == "per_bank" and t["tREFIsb"] <= 0:
+            raise ConfigError(f"dram: {spec.name} has no per-bank refresh (tREFIsb = 0); use refresh: all_bank")
+        self.t_refi = t["tREFIsb"] if refresh == "per_bank" else t["tREFI"]
         self._compile(spec)
         self.rq, self.wq = BankQueue(nbanks, read_queue), BankQueue(nbanks, write_queue)
         self.rq.other, self.wq.other = self.wq, self.rq
@@ -63,9 +66,6 @@ class Controller:
         # data return after the column command, plus the controller's own pipeline (0: pure DRAM timing)
         self.rd_lat = t["CL"] + t["tBL"] + frontend_latency_cycles
         self.wr_lat = t["CWL"] + t["tBL"] + frontend_latency_cycles
-        if refresh == "per_bank" and t["tREFIsb"] <= 0:
-            raise ConfigError(f"dram: {spec.name} has no per-bank refresh (tREFIsb = 0); use refresh: all_bank")
-        self.t_refi = t["tREFIsb"] if refresh == "per_bank" else t["tREFI"]
         # DRAMSim3 staggers all-bank refresh: rank r first falls due at (r+1)/ranks of tREFI
         self.ref_due = [INF] * ranks if refresh == "none" else \
             [t["tREFI"] * (r + 1) // ranks if refresh == "all_bank" else self.t_refi for r in range(ranks)]
@@ -81,17 +81,25 @@ class Controller:
         """Flatten the rule table: for each bank b and command P, every (next-allowed list, N, delay)
         that issuing P at b raises, over all scopes (the bank, its bank group, its rank, the channel,
         the other ranks). Next-allowed lists are never replaced, so `issue` is one flat loop.
-        Only commands whose earliest cycle is ever asked are kept as N: the scheduler times RD/WR and
-        issues RDA/WRA in their place (so their rules must match), and only one refresh kind runs; a
-        command stream asks for every declared non-host command. A command wider than a bank (its
-        declared scope) applies its bank-scoped rules to every bank it touches, and so on up."""
+        Every command a stream may issue is kept as N, except one whose rules in, scope, bus and windows
+        equal a kept command's: it is timed as that one (`timed_as`; the scheduler times RD/WR and issues
+        RDA/WRA in their place), so the host's hot path carries no bookkeeping nobody reads, while an
+        explicit REF/REFsb/RDA/WRA in a stream meets every rule into it, whatever the refresh mode.
+        A command wider than a bank (its declared scope) applies its bank-scoped rules to every bank it
+        touches, and so on up."""
         ncmd = self.ncmd
-        asked = {ACT, PRE, RD, WR, REF if self.refresh == "all_bank" else REFSB, *range(NCMD, ncmd)}
-        upd = {s: [[] for _ in range(ncmd)] for s in ("bank", "bankgroup", "rank", "channel", "other_rank")}
         best: dict[tuple, int] = {}
         for r in spec.rules:                       # keep the largest delay per (prev, next, scope)
             k = (r.prev, r.next, r.scope)
             best[k] = max(best.get(k, 0), r.delay)
+        self.timed_as = self._timed_as(spec, best)
+        # per-bank refresh starts a bank's REFsb every t_refi: a command touching every bank of a rank
+        # that must wait d >= t_refi after any of them never finds a gap (a device would need refreshes
+        # postponed); a stream refuses it rather than wait forever
+        self.starved = {n: d for (p, n, s), d in best.items() if p == REFSB and s == "bank" and d >= self.t_refi
+                        and self.refresh == "per_bank" and spec.commands[n].scope in ("rank", "channel")}
+        asked = set(self.timed_as)
+        upd = {s: [[] for _ in range(ncmd)] for s in ("bank", "bankgroup", "rank", "channel", "other_rank")}
         for (p, n, s), d in sorted(best.items()):
             if n in asked:
                 upd[s][p].append((n, d))
@@ -131,6 +139,23 @@ class Controller:
         self.win_of = [tuple((count, span, hist) for cmd, count, span, hist in self.windows if cmd == c)
                        for c in range(ncmd)]
         self.bus_free, self.bus_of = self.bus.free, self.bus.bus_of
+
+    def _timed_as(self, spec: DramSpec, best: dict[tuple, int]) -> list[int]:
+        """Per command, the command whose next-allowed times time it: itself, or for a host command the
+        host scheduler never times (RDA/WRA, the refresh kind not running) a timed one it cannot be told
+        from (same rules in, scope, bus, bus cycles and windows)."""
+        timed = [ACT, PRE, RD, WR, REF if self.refresh == "all_bank" else REFSB]
+        into: dict[int, set] = {c: set() for c in range(self.ncmd)}
+        for (p, n, s), d in best.items():
+            into[n].add((p, s, d))
+        cms = spec.commands
+        looks = [(frozenset(into[c]), cms[c].scope, cms[c].bus, cms[c].cycles,
+                  tuple(w[1:] for w in spec.windows if w[0] == c)) for c in range(self.ncmd)]
+        out = list(range(self.ncmd))
+        for c in range(NCMD):
+            if c not in timed:
+                out[c] = next((m for m in timed if looks[m] == looks[c]), c)
+        return out
 
     # -- queue interface -----------------------------------------------------------------------
     def can_accept(self, is_write: bool) -> bool:

@@ -8,9 +8,10 @@ open in a bank, host requests to that bank wait (the "blocked mode" NeuPIMs desc
 controller gives the stream its own row buffers (`separate_pim_rows`: NeuPIMs' dual row buffers).
 
 The stream repairs what refresh or host requests did to its rows: a column command finding its row
-closed (or another row open) first issues the spec's opener (or closer) of its scope, counted in
-`repairs`. A strict stream (a command trace) also checks the order against the rows its own
-commands opened and closed, and refuses one the device could not execute, naming the trace line.
+closed (or another row open) first issues the spec's opener (or closer) of its scope, and a REF or
+REFsb finding a row open in its banks first closes it, counted in `repairs`. A strict stream (a
+command trace) also checks the order against the rows its own commands opened and closed, and refuses
+one the device could not execute (a refresh while one of them is open too), naming the trace line.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from collections import deque
 from typing import Any
 
 from archsim.errors import WorkloadError
-from memory.dram.commands import INF
+from memory.dram.commands import INF, REF, REFSB
 from memory.dram.spec import DramSpec
 
 
@@ -59,10 +60,10 @@ class CommandStream:
     def _refuse(self, tag: Any, why: str) -> None:
         raise WorkloadError(f"{self.source} line {tag}: {why}")
 
-    def _check_order(self, cm: Any, banks: tuple[int, ...], row: int, tag: Any) -> None:
+    def _check_order(self, c: int, cm: Any, banks: tuple[int, ...], row: int, tag: Any) -> None:
         """Strict streams: refuse a command its own earlier commands make illegal."""
         lg = self.logical
-        if cm.row == "open" and any(lg.get(x, -1) >= 0 for x in banks):
+        if (cm.row == "open" or c in (REF, REFSB)) and any(lg.get(x, -1) >= 0 for x in banks):
             x = next(x for x in banks if lg.get(x, -1) >= 0)
             self._refuse(tag, f"{cm.name} to bank {x}, whose row {lg[x]} is still open (precharge it first)")
         if cm.needs_open_row and any(lg.get(x, -1) != row for x in banks):
@@ -76,6 +77,20 @@ class CommandStream:
                                 f"that does it for a {scope} scope")
         return kind[scope]
 
+    def _close_for_refresh(self, ctrl: Any, cm: Any, b: int, banks: tuple[int, ...],
+                           tag: Any) -> tuple[int | None, int, bool]:
+        """(closer, bank, in the stream's row buffers) a REF/REFsb at bank b needs first, or (None, b,
+        True): a device refreshes precharged banks only. Rows the stream left open close first, then
+        the host's (a separate buffer); several at once by the scope's closer where one is declared."""
+        for pim, rows in ((True, ctrl.pim_rows), (False, ctrl.open_row)):
+            still = [x for x in banks if rows[x] >= 0]
+            if still:
+                why = f"{cm.name} to bank {still[0]}, whose row {rows[still[0]]} is open"
+                if len(still) > 1 and cm.scope in self._closer:
+                    return self._closer[cm.scope], b, pim
+                return self._fix(self._closer, "bank", tag, why), still[0], pim
+        return None, b, True
+
     def step(self, ctrl: Any, now: int, blocked: set | None) -> int:
         """Issue the head (or the command restoring its row) if legal at `now`: -1; else the earliest
         cycle it may issue (INF while a refresh blocks it)."""
@@ -84,9 +99,11 @@ class CommandStream:
         cm = cmds[c]
         banks, _groups, ranks = ctrl.span[c][b]
         if self.strict:
-            self._check_order(cm, banks, row, tag)
-        fix = None
-        if cm.row == "open":
+            self._check_order(c, cm, banks, row, tag)
+        fix, at, pim = None, b, True
+        if c == REF or c == REFSB:
+            fix, at, pim = self._close_for_refresh(ctrl, cm, b, banks, tag)
+        elif cm.row == "open":
             if any(rows[x] >= 0 for x in banks):
                 fix = self._fix(self._closer, cm.scope, tag, f"{cm.name} to a bank whose row is open "
                                 f"(bank {b}: precharge it first)")
@@ -98,12 +115,18 @@ class CommandStream:
         if blocked and (any(x in blocked for x in banks) or any(-1 - r in blocked for r in ranks)):
             return INF                                # a refresh is pending there
         cc = c if fix is None else fix
-        e = ctrl.earliest(cc, ctrl.rank_of[b], ctrl.gi_of[b], b)
+        if cc in ctrl.starved:
+            t = self.spec.timing
+            raise WorkloadError(f"{self.source}: {cmds[cc].name} touches every bank of a rank and waits "
+                                f"{ctrl.starved[cc]} cycles after a REFsb to any of them, but per-bank refresh "
+                                f"issues one every tREFIsb = {t['tREFIsb']} (tRFCsb = {t['tRFCsb']}) on "
+                                f"{self.spec.name}: it would never issue; use refresh: all_bank")
+        e = ctrl.earliest(ctrl.timed_as[cc], ctrl.rank_of[at], ctrl.gi_of[at], at)
         if e > now:
             return e
-        ctrl.issue(cc, ctrl.rank_of[b], ctrl.gi_of[b], b, now, row, pim=True)
+        ctrl.issue(cc, ctrl.rank_of[at], ctrl.gi_of[at], at, now, row, pim=pim)
         if cmds[cc].row == "open" and rows is ctrl.open_row:     # one row buffer: the host must wait
-            ctrl.held.update(ctrl.span[cc][b][0])
+            ctrl.held.update(ctrl.span[cc][at][0])
         if fix is not None:
             self.repairs += 1
             self.issued.append((now, cc, "row"))

@@ -31,17 +31,35 @@ def test_one_by_one_convs_equal_zigzag(rows):
             assert r["run_bytes"] == r["zigzag_bytes"], r
 
 
-def test_convs_whose_operands_fit_once_equal_zigzag(rows):
-    """Where archsim's buffers hold a band of every input channel beside its filter tile, the input
-    crosses the port once, as in ZigZag: conv1 (7x7), layer1 and layer4's 3x3 convs, to the byte."""
-    for name in ("conv1", "layer1_3x3", "layer4_3x3_s2", "layer4_3x3"):
-        assert rows[name]["run_bytes"] == rows[name]["zigzag_bytes"], rows[name]
+def test_three_by_three_convs_are_within_ten_percent_of_zigzag(rows):
+    """Issue 17's target: DRAM bytes of the 3x3 convs within 10% of ZigZag's on tpu_like."""
+    threes = [r for r in rows.values() if r["kernel"] == 3]
+    assert len(threes) == 7
+    for r in threes:
+        assert r["run_bytes"] <= 1.10 * r["zigzag_bytes"], r
 
 
-def test_the_other_3x3_convs_are_within_the_stated_gap(rows):
-    """layer2_3x3, layer2_3x3_s2, layer3_3x3(_s2): the mapper's one K tile for input and filter
-    refetches the input per filter tile (README: ZigZag keeps the whole input in its 2 MB SRAM while
-    weight slices stream through its per-PE register files). Held to the measured figures."""
-    for name, limit in (("layer2_3x3_s2", 1.21), ("layer2_3x3", 2.22), ("layer3_3x3_s2", 1.23),
-                        ("layer3_3x3", 1.22)):
-        assert rows[name]["run_bytes"] <= limit * rows[name]["zigzag_bytes"], rows[name]
+def test_every_conv_equals_zigzag_to_the_byte(rows):
+    """ZigZag moves every operand once on all 11 layers; so does archsim's default run: bands of
+    every input channel stay while weight slices stream (input residency across K: layer3's 3x3
+    convs), or the whole input stays while filter columns stream (layer2's), where the weights do
+    not fit the filter buffer's half (README). And no slower than ZigZag, except where ZigZag's
+    latency is below what the 8 B/cycle port can carry for those bytes."""
+    for r in rows.values():
+        assert r["run_bytes"] == r["zigzag_bytes"], r
+        assert r["run_cycles"] <= r["zigzag_cycles"] or r["zigzag_bytes_per_cycle"] > 8, r
+
+
+def test_alexnet_and_mobilenetv2_convs_equal_zigzag():
+    """ZigZag's other bundled networks, their ungrouped convs above 1x1 (zigzag_tpu_like_others.csv:
+    AlexNet's 11x11/4 and 3x3 over 884,736 B of weights, MobileNetV2's first 3x3/2): the bytes ZigZag
+    moves, up to its rounding of each operand to whole 64-bit DRAM words (AlexNet's first conv
+    touches 149,187 B of its input, 149,192 B in ZigZag's words)."""
+    spec = importlib.util.spec_from_file_location("zigzag_compare_conv_others", COMPARE)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    rows = mod.compare(at_zigzag_latency=False, net="others")
+    assert len(rows) == 3
+    for r in rows:
+        assert 0 <= r["zigzag_bytes"] - r["run_bytes"] < 8 * 3, r
+        assert r["run_cycles"] <= r["zigzag_cycles"], r

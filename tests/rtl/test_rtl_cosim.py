@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from archsim.hdl import setup_tool_path
-from archsim.hdl.cosim import RTL_DIR, Gemm, run_cosim, sources
+from archsim.hdl.cosim import RTL_DIR, Gemm, lint_command, run_cosim
 from archsim.hdl.registry import RtlCore, RtlCoreError, get_core, register_core, unregister_core
 
 # GEMMs whose M, N, K are not multiples of the array, plus exact fits and a 1-wide edge case
@@ -34,10 +34,7 @@ def test_rtl_is_lint_clean(lint_case):
     setup_tool_path()
     if not shutil.which("verilator"):
         pytest.skip("verilator not installed")
-    top, srcs = sources(core.name)
-    params = [f"-G{k}={v}" for k, v in core.params(R, C, 16).items()]
-    p = subprocess.run(["verilator", "--lint-only", "-Wall", *params, "--top-module", top,
-                        *map(str, srcs)], capture_output=True, text=True)
+    p = subprocess.run(lint_command(core.name, dict(core.params(R, C, 16))), capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
 
 
@@ -47,10 +44,15 @@ def test_registered_cores_are_complete(core):
     import importlib
 
     assert importlib.import_module(core.bench) is not None
-    text = "".join((RTL_DIR / f).read_text() for f in core.sources)
+    text = "".join(_expand(RTL_DIR / f) for f in core.sources)
     assert f"module {core.top}" in text
     for name in [*core.params(2, 3, 16), *([core.fault.param] if core.fault else [])]:
         assert re.search(rf"parameter(\s+integer|\s*\[[^\]]*\])?\s+{name}\b", text), name
+
+
+def _expand(path):
+    """A source's text with its `include files (under rtl/) spliced in."""
+    return re.sub(r'^\s*`include\s+"([^"]+)"', lambda m: _expand(RTL_DIR / m.group(1)), path.read_text(), flags=re.M)
 
 
 def test_registry_errors_name_the_core():

@@ -1,9 +1,13 @@
 """Run ZigZag (PyPI `zigzag-dse`) on ResNet-18's distinct conv layers on its `tpu_like`; write
-zigzag_tpu_like_resnet18.csv (latency and DRAM bytes per operand).
+zigzag_tpu_like_resnet18.csv (latency and DRAM bytes per operand). With `--net others`: the
+ungrouped convs with a kernel above 1x1 of ZigZag's other bundled networks (inputs/workload/
+alexnet.onnx and mobilenetv2.onnx, read with onnx shape inference: AlexNet's Op0 and Op8, the
+other three are grouped; MobileNetV2's first conv, the rest are 1x1 or depthwise), written to
+zigzag_tpu_like_others.csv.
 
 Run in a separate venv (never an archsim dependency):
     python -m venv .zzvenv && .zzvenv/bin/pip install zigzag-dse six
-    .zzvenv/bin/python validation/zigzag/run_zigzag_conv.py [layer ...]
+    .zzvenv/bin/python validation/zigzag/run_zigzag_conv.py [--net others] [layer ...]
 The layers are written as ZigZag workload entries in the form its own ONNX conv parser produces
 (zigzag/parser/onnx/conv_parser.py: equation, dimension relations, input sizes, padding), batch 1,
 precisions I 8 / W 8 / partial sums 16 / outputs 8 bit. DRAM bytes per operand are ZigZag's
@@ -22,7 +26,6 @@ from pathlib import Path
 import yaml
 
 HERE = Path(__file__).resolve().parent
-OUT = HERE / "zigzag_tpu_like_resnet18.csv"
 # ResNet-18 (He et al. 2016, Table 1) at 224x224, each distinct conv shape once; `uses` = how many of the
 # network's convs have it.  name, H(=W), R(=S), C, F, stride, pad, uses
 LAYERS = [
@@ -38,6 +41,12 @@ LAYERS = [
     ("layer4_3x3", 7, 3, 512, 512, 1, 1, 3),
     ("layer4_down", 14, 1, 256, 512, 2, 0, 1),
 ]
+OTHERS = [
+    ("alexnet_conv1", 224, 11, 3, 96, 4, 0, 1),
+    ("alexnet_conv3", 12, 3, 256, 384, 1, 1, 1),
+    ("mobilenetv2_conv0", 224, 3, 3, 32, 2, 1, 1),
+]
+NETS = {"resnet18": LAYERS, "others": OTHERS}
 PRECISION = {"W": 8, "I": 8, "O_final": 8, "O": 16}
 PORT_BITS = 64          # tpu_like.yaml: dram rw_port_1, 64 bit
 
@@ -76,9 +85,13 @@ def main(argv: list[str]) -> int:
     inputs = Path(zigzag.__file__).parent / "inputs"
     acc, mapping = str(inputs / "hardware" / "tpu_like.yaml"), str(inputs / "mapping" / "tpu_like.yaml")
     version = importlib.metadata.version("zigzag-dse")
-    old = {r["name"]: r for r in csv.DictReader(open(OUT))} if OUT.exists() else {}
+    net = "resnet18"
+    if argv[:1] == ["--net"]:
+        net, argv = argv[1], argv[2:]
+    out = HERE / f"zigzag_tpu_like_{net}.csv"
+    old = {r["name"]: r for r in csv.DictReader(open(out))} if out.exists() else {}
     rows = []
-    for name, H, R, C, F, stride, pad, uses in LAYERS:
+    for name, H, R, C, F, stride, pad, uses in NETS[net]:
         if argv and name not in argv:
             if name in old:
                 rows.append(old[name])
@@ -101,7 +114,7 @@ def main(argv: list[str]) -> int:
                                f"= memory_word_access at DRAM x {PORT_BITS // 8}"})
         print({k: v for k, v in rows[-1].items() if k not in ("source", "temporal_mapping")}, file=sys.stderr,
               flush=True)
-    with open(OUT, "w", newline="") as f:
+    with open(out, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)

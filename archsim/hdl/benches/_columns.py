@@ -3,7 +3,7 @@ one GEMM while collecting result rows and comparing a per-cycle register, and th
 result-row cycles and totals against the digit engine's law."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
@@ -11,6 +11,7 @@ from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 from archsim.hdl.gemm_port import load, unpack
 
 AW, DW = 32, 8
+SHARED_RTL = ("gemm_buf.v", "gemm_operands.v", "gemm_brick.v", "gemm_rows.v", "row_acc.v")   # shared modules in rtl/
 
 
 def operands(M: int, N: int, K: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -24,6 +25,25 @@ def operands(M: int, N: int, K: int, seed: int) -> tuple[np.ndarray, np.ndarray]
     return A, rng.integers(-128, 128, (K, N))
 
 
+def fold_columns(B: np.ndarray, C: int) -> list[np.ndarray]:
+    """B in folds of C columns, [K, C] each, the last zero-padded: what the C PEs see fold by fold."""
+    K, N = B.shape
+    folds = -(-N // C)
+    Bp = np.zeros((K, folds * C), np.int64)
+    Bp[:, :N] = B
+    return [Bp[:, f * C:(f + 1) * C] for f in range(folds)]
+
+
+def bricks(A: np.ndarray, B: np.ndarray, C: int, L: int) -> Iterator[tuple[int, np.ndarray, range, bool]]:
+    """The cores' walk a brick at a time: (row m, the fold's columns [K, C], the brick's k range, whether
+    the brick ends the row), folds outermost, then rows, then bricks of L consecutive k."""
+    M, K = A.shape
+    for cols in fold_columns(B, C):
+        for m in range(M):
+            for k0 in range(0, K, L):
+                yield m, cols, range(k0, min(k0 + L, K)), k0 + L >= K
+
+
 def wrap(x: np.ndarray, bits: int = AW) -> np.ndarray:
     x = np.asarray(x, dtype=np.int64) & ((1 << bits) - 1)
     return np.where(x >= 1 << (bits - 1), x - (1 << bits), x)
@@ -34,7 +54,7 @@ async def run_gemm(dut, A: np.ndarray, B: np.ndarray, C: int, size: int, trace_r
     """Load, start, and watch until done: (result rows [(state, values, last)], cycles counter, done
     state, first per-cycle mismatch of dbg_acc against trace_ref[state - 1])."""
     M, K = A.shape
-    await load(dut, A, B, size, DW)
+    await load(dut, (A, B), size, DW)
     dut.dim_m.value, dut.dim_n.value, dut.dim_k.value = M, B.shape[1], K
     dut.start.value = 1
     events, s, error = [], 0, None

@@ -13,7 +13,7 @@ import cocotb
 import numpy as np
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
-from archsim.hdl.gemm_port import bench_config, report, reset, unpack
+from archsim.hdl.gemm_port import bench_config, load, report, reset, unpack
 from archsim.hdl.registry import RtlCore, register_core
 from archsim.units.attention.config import AttentionConfig
 from archsim.units.attention.epochs import resident
@@ -52,14 +52,7 @@ async def run_case(dut, R: int, C: int, case: dict, trace: bool, size: int, inte
     slot_at = np.zeros(model_cycles + 1, dtype=np.int64)
     for start, end, _k, slot in record:
         slot_at[start:end] = slot
-    dut.ld_we.value = 1
-    for sel, X in ((0, Q), (1, K), (2, V)):
-        dut.ld_sel.value = sel
-        for (r, c), v in np.ndenumerate(X):
-            dut.ld_addr.value = r * size + c
-            dut.ld_data.value = int(v) & ((1 << DW) - 1)
-            await FallingEdge(dut.clk)
-    dut.ld_we.value = 0
+    await load(dut, (Q, K, V), size, DW)
     dut.dim_m.value, dut.dim_n.value, dut.dim_k.value = P, M, E
     dut.start.value = 1
     out = np.full((-(-P // C) * C, E), np.nan)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import cocotb
 import numpy as np
 
-from archsim.hdl.benches._columns import check, run_gemm, wrap
+from archsim.hdl.benches._columns import SHARED_RTL, bricks, check, run_gemm, wrap
 from archsim.hdl.gemm_port import bench_config, report, reset
 from archsim.hdl.registry import RtlCore, register_core
 from archsim.units.bitweight.engine import Schedule, cycle_cost
@@ -28,23 +28,16 @@ def _params(pa: int, pw: int):
 for _name, (_pa, _pw) in MODES.items():
     register_core(RtlCore(
         name=_name, family="bitweight", top="bitfusion_row", bench=__name__, params=_params(_pa, _pw),
-        sources=("gemm_buf.v", "bitfusion_row.v"), model=f"bitweight engine: 16 bricks, a{_pa} w{_pw}",
+        sources=(*SHARED_RTL, "bitfusion_row.v"), model=f"bitweight engine: 16 bricks, a{_pa} w{_pw}",
         test_arrays=((1, 3), (1, 2)), lint_arrays=((1, 1), (1, 3))))
 
 
 def acc_trace(A: np.ndarray, B: np.ndarray, C: int, F: int) -> np.ndarray:
     """Each unit's accumulator after every step: F MACs of one row a step, cleared after the row."""
-    M, K = A.shape
-    N = B.shape[1]
-    Bp = np.zeros((K, -(-N // C) * C), np.int64)
-    Bp[:, :N] = B
-    out = []
-    for f in range(-(-N // C)):
-        for m in range(M):
-            acc = np.zeros(C, np.int64)
-            for k0 in range(0, K, F):
-                acc = acc + A[m, k0:k0 + F] @ Bp[k0:k0 + F, f * C:(f + 1) * C]
-                out.append(np.zeros(C, np.int64) if k0 + F >= K else acc.copy())
+    out, acc = [], np.zeros(C, np.int64)
+    for m, cols, ks, row_end in bricks(A, B, C, F):
+        acc = np.zeros(C, np.int64) if row_end else acc + A[m, ks.start:ks.stop] @ cols[ks.start:ks.stop]
+        out.append(acc.copy())
     return wrap(np.array(out).reshape(-1, C))
 
 

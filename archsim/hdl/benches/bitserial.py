@@ -11,7 +11,7 @@ from __future__ import annotations
 import cocotb
 import numpy as np
 
-from archsim.hdl.benches._columns import DW, check, operands, row_law, run_gemm, wrap
+from archsim.hdl.benches._columns import DW, SHARED_RTL, bricks, check, operands, row_law, run_gemm, wrap
 from archsim.hdl.gemm_port import bench_config, report, reset
 from archsim.hdl.registry import RtlCore, register_core
 from archsim.units.bitweight.engine import Schedule, cycle_cost
@@ -29,7 +29,7 @@ def _params(skip: int):
 for _name, _skip in CORES.items():
     register_core(RtlCore(
         name=_name, family="bitweight", top="bitserial_column", bench=__name__, params=_params(_skip),
-        sources=("gemm_buf.v", "bitserial_column.v"),
+        sources=(*SHARED_RTL, "bitserial_column.v"),
         model=f"bitweight engine: {'essential bits, max over the brick' if _skip else 'all bits'} per brick",
         test_arrays=((4, 3), (2, 2), (3, 1)), lint_arrays=((1, 1), (2, 3), (4, 4))))
 
@@ -44,27 +44,19 @@ def acc_trace(A: np.ndarray, B: np.ndarray, L: int, C: int, skip: int) -> np.nda
     """Each column's accumulator after every step, [steps, C]: a step adds each lane's next bit
     (essential bits lowest first, or bit t with the sign bit negative) times its weights; the row's
     last step leaves the accumulator cleared (its sum went out)."""
-    M, K = A.shape
-    N = B.shape[1]
-    Bp = np.zeros((K, -(-N // C) * C), np.int64)
-    Bp[:, :N] = B
-    out = []
-    for f in range(-(-N // C)):
-        cols = Bp[:, f * C:(f + 1) * C]
-        for m in range(M):
-            acc = np.zeros(C, np.int64)
-            for k0 in range(0, K, L):
-                lanes = list(range(k0, min(k0 + L, K)))
-                if skip:
-                    bits = {k: [p for p in range(DW) if abs(int(A[m, k])) >> p & 1] for k in lanes}
-                    n_steps = max([1] + [len(v) for v in bits.values()])
-                else:
-                    n_steps = DW
-                for t in range(n_steps):
-                    for k in lanes:
-                        acc = acc + _term(int(A[m, k]), t, bits[k] if skip else None) * cols[k]
-                    last = t == n_steps - 1 and k0 + L >= K
-                    out.append(np.zeros(C, np.int64) if last else acc.copy())
+    out, acc = [], np.zeros(C, np.int64)
+    for m, cols, lanes, row_end in bricks(A, B, C, L):
+        if skip:
+            bits = {k: [p for p in range(DW) if abs(int(A[m, k])) >> p & 1] for k in lanes}
+            n_steps = max([1] + [len(v) for v in bits.values()])
+        else:
+            n_steps = DW
+        for t in range(n_steps):
+            for k in lanes:
+                acc = acc + _term(int(A[m, k]), t, bits[k] if skip else None) * cols[k]
+            if row_end and t == n_steps - 1:
+                acc = np.zeros(C, np.int64)
+            out.append(acc.copy())
     return wrap(np.array(out).reshape(-1, C))
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import cocotb
 import numpy as np
 
-from archsim.hdl.benches._columns import DW, check, operands, row_law, run_gemm, wrap
+from archsim.hdl.benches._columns import DW, SHARED_RTL, check, fold_columns, operands, row_law, run_gemm, wrap
 from archsim.hdl.gemm_port import bench_config, report, reset
 from archsim.hdl.registry import RtlCore, register_core
 from archsim.units.bitweight.engine import Schedule, cycle_cost
@@ -27,7 +27,7 @@ def _params(R: int, C: int, size: int) -> dict[str, int]:
 
 register_core(RtlCore(
     name="ent_column", family="bitweight", top="ent_column", bench=__name__, params=_params,
-    sources=("gemm_buf.v", "ent_encoder.v", "ent_pe.v", "ent_column.v"),
+    sources=(*SHARED_RTL, "ent_encoder.v", "ent_pe.v", "ent_column.v"),
     model="bitweight engine: OPT3/OPT4C law per row", test_arrays=((1, 3), (1, 4), (1, 1)),
     lint_arrays=((1, 1), (1, 3), (1, 4))))
 
@@ -43,12 +43,8 @@ def pass_trace(A: np.ndarray, B: np.ndarray, C: int) -> np.ndarray:
 
     enc = encoding("ent", DW)
     M, K = A.shape
-    N = B.shape[1]
-    Bp = np.zeros((K, -(-N // C) * C), np.int64)
-    Bp[:, :N] = B
     out = []
-    for f in range(-(-N // C)):
-        cols = Bp[:, f * C:(f + 1) * C]
+    for cols in fold_columns(B, C):
         for m in range(M):
             digits = enc.digits[A[m] - enc.lo]                    # [K, 4]
             for b in range(enc.positions):

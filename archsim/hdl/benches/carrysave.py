@@ -10,7 +10,7 @@ from __future__ import annotations
 import cocotb
 import numpy as np
 
-from archsim.hdl.benches._columns import check, operands, run_gemm, wrap
+from archsim.hdl.benches._columns import SHARED_RTL, check, fold_columns, operands, run_gemm, wrap
 from archsim.hdl.gemm_port import bench_config, report, reset
 from archsim.hdl.registry import RtlCore, register_core
 from archsim.units.bitweight.engine import Schedule, cycle_cost
@@ -24,20 +24,16 @@ def _params(R: int, C: int, size: int) -> dict[str, int]:
 
 register_core(RtlCore(
     name="opt1_row", family="bitweight", top="csa_row", bench=__name__, params=_params,
-    sources=("gemm_buf.v", "csa_pe.v", "csa_row.v"), model="bitweight engine: bit-parallel, 1 MAC/PE/cycle",
+    sources=(*SHARED_RTL, "csa_pe.v", "csa_row.v"), model="bitweight engine: bit-parallel, 1 MAC/PE/cycle",
     test_arrays=((1, 3), (1, 4), (1, 1)), lint_arrays=((1, 1), (1, 3), (1, 4))))
 
 
 def pe_trace(A: np.ndarray, B: np.ndarray, C: int, prev: np.ndarray) -> np.ndarray:
     """Each PE's sum + carry in states 1 .. steps + 1: the previous case's value in state 1, then the
     running dot product, restarting at k = 0 of every row."""
-    M, K = A.shape
-    N = B.shape[1]
-    Bp = np.zeros((K, -(-N // C) * C), np.int64)
-    Bp[:, :N] = B
     out = [prev]
-    for f in range(-(-N // C)):
-        part = np.cumsum(A[:, :, None] * Bp[None, :, f * C:(f + 1) * C], axis=1)   # [M, K, C]
+    for cols in fold_columns(B, C):
+        part = np.cumsum(A[:, :, None] * cols[None], axis=1)   # [M, K, C]
         out.extend(part.reshape(-1, C))
     return wrap(np.array(out))
 

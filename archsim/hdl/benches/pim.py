@@ -2,12 +2,18 @@
 
 The core has a DRAM command port, not the GEMM port, so a co-simulated case (M, N, K, seed) is read as
 one command stream: `seed` draws a legal random stream of 4(M + N + K) commands (rows opened and closed,
-columns written, input-buffer loads, MACs, reads, sums) and one illegal command after it. The models are
-the DRAM controller replaying the stream strictly under memory/specs/PIM-BANK.yaml (the cycle each
-command issues) and numpy (RD data, RDACC sums); archsim/units/pim/rtl.py holds both.
+columns written, input-buffer loads, MACs, reads, sums; per-bank and all-bank forms) and one illegal
+command after it. The models are the DRAM controller replaying the stream strictly under
+memory/specs/PIM-BANK.yaml with its refresh on (every command it issues and its cycle: the stream's, and
+the PRE, REF or REFsb and re-opening ACT of each refresh) and numpy (RD data, RDACC sums);
+archsim/units/pim/rtl.py holds both. Even seeds refresh all-bank (REF), odd seeds per bank (REFsb), every
+REFRESH_EVERY refresh times (tREFI = 2 tRFC, tREFIsb = 2 tRFCsb: refresh takes half the time): the spec's
+3900 would leave most streams without a refresh, and the interval is the controller's schedule, not a
+rule of the device, so the core is the same build.
 
 Per stream: reset; each command is presented one cycle before the controller's issue cycle when that
-cycle is free (with the trace on: it must be refused) and at it (it must be accepted); RD data and RDACC
+cycle is free and a rule forbids it there (with the trace on: it must be refused; a refresh the controller
+issues at its due time is not held by a rule) and at it (it must be accepted); RD data and RDACC
 sums are read back. The illegal command is presented on 16 consecutive cycles and must be refused on
 every one. `run_rtl` drives explicit streams through the same bench (cfg key `streams`).
 """
@@ -23,11 +29,12 @@ from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
 from archsim.hdl.gemm_port import OUT_ENV, bench_config, report
 from archsim.hdl.registry import RtlCore, register_core
-from archsim.units.pim.rtl import (DW, LANES, STANDARD, expected, illegal_stream, schedule,
-                                   verilog_params)
+from archsim.units.pim.rtl import (DW, LANES, STANDARD, expected, illegal_command, open_row, random_stream,
+                                   replay, rule_bound, verilog_params)
 from memory.dram.spec import load_spec
 
 ILLEGAL_PROBES = 16
+REFRESH_EVERY = 2       # the bench controller's refresh interval, in refresh times (tRFC or tRFCsb)
 
 
 def _params(R: int, C: int, size: int) -> dict[str, int | str]:
@@ -81,10 +88,11 @@ async def _run_stream(dut, code: dict[str, int], s: dict, probe: bool = True) ->
     base = int(dut.cycle.value)
     res: dict = {"accepted": [], "refused_early": [], "accepted_early": [], "reads": [], "sums": [], "errors": []}
     prev = -1
+    early = s.get("early") or [True] * len(s["cmds"])
     for i, ((name, row, col, data), t) in enumerate(zip(s["cmds"], s["times"])):
         while int(dut.cycle.value) - base < t:
             now = int(dut.cycle.value) - base
-            if probe and now == t - 1 and now > prev:         # one cycle early: must be refused
+            if probe and early[i] and now == t - 1 and now > prev:   # one cycle early: must be refused
                 _drive(dut, code[name], row, col, data)
                 ok = (await _edge(dut))[0]
                 (res["accepted_early"] if ok else res["refused_early"]).append(i)
@@ -93,10 +101,10 @@ async def _run_stream(dut, code: dict[str, int], s: dict, probe: bool = True) ->
             else:
                 dut.cmd_valid.value = 0
                 await _edge(dut)
-        if int(dut.cycle.value) - base != t:
-            early = res["accepted_early"][-1:] == [i]
+        taken = res["accepted_early"][-1:] == [i]
+        if taken or int(dut.cycle.value) - base != t:
             res["errors"].append(f"command {i} ({name}) accepted at cycle {t - 1}, one before the controller "
-                                 "issues it" if early else f"command {i} ({name}): the bench lost cycle alignment")
+                                 "issues it" if taken else f"command {i} ({name}): the bench lost cycle alignment")
             break
         _drive(dut, code[name], row, col, data)
         ok, _err, rdata, acc = await _edge(dut)
@@ -124,12 +132,18 @@ async def _run_stream(dut, code: dict[str, int], s: dict, probe: bool = True) ->
 
 
 def case_stream(M: int, N: int, K: int, seed: int) -> tuple[dict, tuple[list, list]]:
-    """The stream a GEMM-shaped case stands for, with its issue cycles, and the values it must produce."""
+    """The commands a GEMM-shaped case stands for (with the controller's refreshes), their issue cycles,
+    the illegal command after them, and the values they must produce."""
+    mode, interval, rfc = ("all_bank", "tREFI", "tRFC") if seed % 2 == 0 else ("per_bank", "tREFIsb", "tRFCsb")
     spec = load_spec(STANDARD)
+    spec = load_spec(STANDARD, {interval: REFRESH_EVERY * spec.timing[rfc]})
     rng = np.random.default_rng(seed)
-    cmds = illegal_stream(spec, rng, 4 * (M + N + K))
-    legal = cmds[:-1]
-    return {"cmds": legal, "times": schedule(spec, legal), "illegal": cmds[-1]}, expected(spec, legal)
+    legal = random_stream(spec, rng, 4 * (M + N + K))
+    issued = replay(spec, legal, mode)
+    cmds = [c for _t, c, _by in issued]
+    illegal = illegal_command(spec, rng, open_row(legal), open_row(cmds))
+    return ({"cmds": cmds, "times": [t for t, _c, _by in issued], "early": rule_bound(spec, issued),
+             "illegal": illegal}, expected(spec, cmds))
 
 
 def _judge(case: dict, s: dict, want: tuple[list, list], r: dict, trace: bool) -> dict:
@@ -147,6 +161,7 @@ def _judge(case: dict, s: dict, want: tuple[list, list], r: dict, trace: bool) -
     return {**case, "match": error is None, "error": error, "outputs_equal": outputs_equal,
             "rtl_cycles": r["accepted"][-1] + 1 if r["accepted"] else 0, "model_cycles": s["times"][-1] + 1,
             "trace_checked": trace, "commands": len(s["cmds"]), "refused_early": len(r["refused_early"]),
+            "refreshes": sum(c[0] in ("REF", "REFsb") for c in s["cmds"]),
             "illegal_refused": r.get("illegal_refused", 0)}
 
 

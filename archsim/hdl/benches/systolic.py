@@ -1,4 +1,4 @@
-"""cocotb bench of the systolic cores (rtl/systolic_os.v, rtl/systolic_ws.v), registered as `os` and `ws`.
+"""cocotb bench of the systolic core (rtl/systolic.v), registered as `os` (WS=0) and `ws` (WS=1).
 
 Runs GEMMs on the core and checks it against `simulate()` of archsim.units.systolic.pipelined cycle
 for cycle. Inputs are driven on the falling edge and every register is read after the rising edge
@@ -18,8 +18,10 @@ from archsim.units.systolic.pipelined import pipelined_cycles, simulate, wrap
 AW, DW = 32, 8
 
 
-def _params(R: int, C: int, size: int) -> dict[str, int]:
-    return {"R": R, "C": C, "MAXM": size, "MAXN": size, "MAXK": size}
+def _params(ws: int):
+    def params(R: int, C: int, size: int) -> dict[str, int]:
+        return {"R": R, "C": C, "WS": ws, "MAXM": size, "MAXN": size, "MAXK": size}
+    return params
 
 
 def _skew_fault_mismatch(dataflow: str):
@@ -35,8 +37,9 @@ def _skew_fault_mismatch(dataflow: str):
 
 for _df in ("os", "ws"):
     register_core(RtlCore(
-        name=_df, family="systolic", top=f"systolic_{_df}", bench=__name__, params=_params,
-        sources=("gemm_ctrl.v", "delay_line.v", "gemm_buf.v", f"pe_{_df}.v", f"systolic_{_df}.v"),
+        name=_df, family="systolic", top="systolic", bench=__name__, params=_params(int(_df == "ws")),
+        sources=("gemm_ctrl.v", "delay_line.v", "gemm_buf.v", "gemm_operands.v", "pe_os.v", "pe_ws.v",
+                 "systolic.v"),
         model="pipelined model", options={"dataflow": _df},
         fault=FaultInjection(what="row 1's input skew one register too long", min_rows=2,
                              first_mismatch=_skew_fault_mismatch(_df))))
@@ -72,7 +75,7 @@ async def run_case(dut, dataflow: str, R: int, C: int, case: dict, trace: bool, 
     if trace and fault.startswith("acc:"):   # self-test of the checker: corrupt one model register
         fs, fi, fj = (int(x) for x in fault.split(":")[1:])
         model.trace["acc"][fs, fi, fj] += 1
-    await load(dut, A, B, size, DW)
+    await load(dut, (A, B), size, DW)
     dut.dim_m.value, dut.dim_n.value, dut.dim_k.value = M, N, K
     dut.start.value = 1
     emitted: list[list[int]] = [[] for _ in range(C)]

@@ -38,7 +38,11 @@ def delay_matrix(spec: DramSpec) -> list[list[int]]:
     return d
 
 
-IMPLEMENTED = ("ACT", "PRE", "RD", "WR", "MAC", "WRGB", "RDACC", "CLRACC")   # the rest are refused by the core
+# what the core executes (RDA and WRA are refused); the commands that carry a row address
+IMPLEMENTED = ("ACT", "PRE", "RD", "WR", "REF", "REFsb", "MAC", "WRGB", "RDACC", "CLRACC", "ACTAB", "PREAB", "MACAB")
+ROW_CMDS = ("ACT", "PRE", "RD", "WR", "MAC", "ACTAB", "PREAB", "MACAB")
+OPENS, CLOSES, MACS = ("ACT", "ACTAB"), ("PRE", "PREAB"), ("MAC", "MACAB")
+DLW = 16                                            # bits of one DELAY field of the core
 
 
 def verilog_params(spec: DramSpec) -> dict[str, int | str]:
@@ -46,27 +50,70 @@ def verilog_params(spec: DramSpec) -> dict[str, int | str]:
     n = len(d)
     keep = {spec.cmd[c] for c in IMPLEMENTED}
     d = [[d[p][q] if p in keep and q in keep else 0 for q in range(n)] for p in range(n)]
-    if max(max(row) for row in d) > 255:
-        raise WorkloadError(f"{spec.name}: a delay above 255 cycles does not fit pim_bank's 8-bit DELAY fields")
-    packed = sum(d[p][q] << (8 * (p * n + q)) for p in range(n) for q in range(n))
+    if max(max(row) for row in d) >= 1 << DLW:
+        raise WorkloadError(f"{spec.name}: a delay of {1 << DLW} cycles or more does not fit pim_bank's "
+                            f"{DLW}-bit DELAY fields")
+    if n > 16:
+        raise WorkloadError(f"{spec.name}: {n} commands do not fit pim_bank's 4-bit command port")
+    packed = sum(d[p][q] << (DLW * (p * n + q)) for p in range(n) for q in range(n))
     cmd = spec.cmd
     return {"NCMD": n, "LANES": LANES, "DW": DW, "ROWS": spec.rows, "COLS": spec.bursts_per_row,
             "RW": max(1, (spec.rows - 1).bit_length()), "CLW": max(1, (spec.bursts_per_row - 1).bit_length()),
-            "DELAY": f"{n * n * 8}'h{packed:x}",
-            **{f"C_{c}": cmd[c] for c in IMPLEMENTED}}
+            "DLW": DLW, "DELAY": f"{n * n * DLW}'h{packed:x}",
+            **{f"C_{c.upper()}": cmd[c] for c in IMPLEMENTED}}
+
+
+def replay(spec: DramSpec, cmds: list[Cmd], refresh: str = "none") -> list[tuple[int, Cmd, str]]:
+    """Every command the controller issues for the stream: (cycle, command, by), replaying it strictly (an
+    illegal order raises WorkloadError naming the command's index as its line). `by` is "stream", or with
+    `refresh` on ("all_bank": REF every tREFI; "per_bank": REFsb every tREFIsb) "refresh" for the
+    precharges and refreshes the controller inserts and "row" for the ACTs with which the stream reopens
+    its row after them."""
+    lv = DramLevel("bank", Engine(), spec, refresh=refresh, fidelity="cycle")
+    ctrl = lv.ctrls[0]
+    ctrl.log = []
+    st = CommandStream(spec, strict=True, source="pim_bank stream")
+    for i, (name, row, _col, _data) in enumerate(cmds):
+        st.push(name, 0, row if name in ROW_CMDS else -1, i)
+    ctrl.stream = st
+    lv.wake_channel(0, 0)
+    lv.engine.run()
+    tags = {t: tag for t, _c, tag in st.issued}
+    out: list[tuple[int, Cmd, str]] = []
+    for t, c, *_ in reversed(ctrl.log):       # backwards: a repair takes the row of the command after it
+        tag = tags.get(t)
+        if isinstance(tag, int):
+            out.append((t, cmds[tag], "stream"))
+        else:
+            row = next((x[1][1] for x in reversed(out) if x[1][0] not in CLOSES), -1) if tag == "row" else -1
+            out.append((t, (spec.command_names[c], row, 0, None), "row" if tag == "row" else "refresh"))
+    return out[::-1]
+
+
+def rule_bound(spec: DramSpec, issued: list[tuple[int, Cmd, str]]) -> list[bool]:
+    """Per issued command: does a timing rule (or the command bus) forbid it one cycle earlier? Not so for a
+    refresh command the controller issued at the refresh's due time: the device would take it sooner."""
+    d, cmd = delay_matrix(spec), spec.cmd
+    out = []
+    for i, (t, (name, *_r), by) in enumerate(issued):
+        earliest = max((tp + d[cmd[p[0]]][cmd[name]] for tp, p, _b in issued[:i]), default=0)
+        if earliest > t:
+            raise WorkloadError(f"pim_bank stream: {name} issued at cycle {t}, before its rules allow ({earliest})")
+        out.append(by != "refresh" or earliest == t)
+    return out
 
 
 def schedule(spec: DramSpec, cmds: list[Cmd]) -> list[int]:
-    """The cycle the controller issues each command at, replaying the stream strictly (an illegal
-    order raises WorkloadError naming the command's index as its line)."""
-    lv = DramLevel("bank", Engine(), spec, refresh="none", fidelity="cycle")
-    st = CommandStream(spec, strict=True, source="pim_bank stream")
-    for i, (name, row, _col, _data) in enumerate(cmds):
-        st.push(name, 0, row if name in ("ACT", "PRE", "RD", "WR", "MAC") else -1, i)
-    lv.ctrls[0].stream = st
-    lv.wake_channel(0, 0)
-    lv.engine.run()
-    return [t for t, _c, _i in st.issued]
+    """The cycle the controller issues each command at, replaying the stream strictly without refresh."""
+    return [t for t, _c, _by in replay(spec, cmds)]
+
+
+def open_row(cmds: list[Cmd]) -> int:
+    """The row a command sequence leaves open in the bank (-1: none)."""
+    row = -1
+    for name, r, _c, _d in cmds:
+        row = r if name in OPENS else -1 if name in CLOSES else row
+    return row
 
 
 def expected(spec: DramSpec, cmds: list[Cmd]) -> tuple[list[list[int]], list[int]]:
@@ -76,19 +123,19 @@ def expected(spec: DramSpec, cmds: list[Cmd]) -> tuple[list[list[int]], list[int
     rowbuf = np.zeros((cols, LANES), dtype=np.int64)
     gb = np.zeros((cols, LANES), dtype=np.int64)
     acc = np.zeros(LANES, dtype=np.int64)
-    open_row, reads, sums = -1, [], []
+    opened, reads, sums = -1, [], []
     for name, row, col, data in cmds:
-        if name == "ACT":
-            rowbuf, open_row = mem[row].copy(), row
-        elif name == "PRE" and open_row >= 0:
-            mem[open_row], open_row = rowbuf.copy(), -1
+        if name in OPENS:
+            rowbuf, opened = mem[row].copy(), row
+        elif name in CLOSES and opened >= 0:
+            mem[opened], opened = rowbuf.copy(), -1
         elif name == "WR":
             rowbuf[col] = data or 0
         elif name == "WRGB":
             gb[col] = data or 0
         elif name == "RD":
             reads.append(rowbuf[col].tolist())
-        elif name == "MAC":
+        elif name in MACS:
             acc += rowbuf[col] * gb[col]
         elif name == "CLRACC":
             acc[:] = 0
@@ -98,52 +145,59 @@ def expected(spec: DramSpec, cmds: list[Cmd]) -> tuple[list[list[int]], list[int
 
 
 def random_stream(spec: DramSpec, rng: np.random.Generator, n: int = 60) -> list[Cmd]:
-    """A legal stream: rows opened and closed, columns written, buffer loads, MACs, reads, sums."""
+    """A legal stream: rows opened and closed (ACT/PRE or the all-bank ACTAB/PREAB), columns written,
+    buffer loads, MACs (MAC or MACAB), reads, sums."""
     cols = spec.bursts_per_row
     lanes = lambda: rng.integers(-(1 << (DW - 1)), 1 << (DW - 1), LANES).tolist()   # noqa: E731
+    pick = lambda pair: pair[int(rng.random() < 0.3)]                                 # noqa: E731
     out: list[Cmd] = []
-    open_row = -1
+    row = -1
     while len(out) < n:
-        if open_row < 0:
-            open_row = int(rng.integers(spec.rows))
-            out.append(("ACT", open_row, 0, None))
+        if row < 0:
+            row = int(rng.integers(spec.rows))
+            out.append((pick(OPENS), row, 0, None))
             continue
         k = rng.random()
         col = int(rng.integers(cols))
         if k < 0.2:
-            out.append(("WR", open_row, col, lanes()))
+            out.append(("WR", row, col, lanes()))
         elif k < 0.35:
             out.append(("WRGB", -1, col, lanes()))
         elif k < 0.6:
-            out.append(("MAC", open_row, col, None))
+            out.append((pick(MACS), row, col, None))
         elif k < 0.72:
-            out.append(("RD", open_row, col, None))
+            out.append(("RD", row, col, None))
         elif k < 0.82:
             out.append(("RDACC", -1, 0, None))
         elif k < 0.87:
             out.append(("CLRACC", -1, 0, None))
         else:
-            out.append(("PRE", open_row, 0, None))
-            open_row = -1
+            out.append((pick(CLOSES), row, 0, None))
+            row = -1
     return out + [("RDACC", -1, 0, None)]
+
+
+def illegal_command(spec: DramSpec, rng: np.random.Generator, stream_row: int, bank_row: int) -> Cmd:
+    """A command the bank cannot take and the controller's strict stream refuses, after a stream that left
+    `stream_row` open by its own commands while the bank has `bank_row` open (they differ when a refresh
+    closed the row after the stream's last column command): an opener on an open bank, or a column command
+    on a closed bank or on another row."""
+    col = int(rng.integers(spec.bursts_per_row))
+    column = str(rng.choice(["MAC", "MACAB", "RD", "WR"]))
+    if stream_row < 0:
+        bad = (column, int(rng.integers(spec.rows)), col)
+    elif bank_row == stream_row and rng.random() < 0.5:
+        bad = (str(rng.choice(OPENS)), int(rng.integers(spec.rows)), 0)
+    else:
+        bad = (column, (stream_row + 1) % spec.rows, col)
+    return bad[0], bad[1], bad[2], rng.integers(-4, 4, LANES).tolist() if bad[0] == "WR" else None
 
 
 def illegal_stream(spec: DramSpec, rng: np.random.Generator, n: int | None = None) -> list[Cmd]:
     """A legal prefix (`n` commands, default 3-19 drawn) and one command the bank cannot take in that
     state (the last)."""
     prefix = random_stream(spec, rng, n or int(rng.integers(3, 20)))
-    open_row = -1
-    for name, row, _c, _d in prefix:
-        open_row = row if name == "ACT" else -1 if name == "PRE" else open_row
-    col = int(rng.integers(spec.bursts_per_row))
-    if open_row < 0:
-        bad = (str(rng.choice(["MAC", "RD", "WR"])), int(rng.integers(spec.rows)), col)
-    elif rng.random() < 0.5:
-        bad = ("ACT", int(rng.integers(spec.rows)), 0)
-    else:
-        bad = (str(rng.choice(["MAC", "RD", "WR"])), (open_row + 1) % spec.rows, col)
-    data = rng.integers(-4, 4, LANES).tolist() if bad[0] == "WR" else None
-    return prefix + [(bad[0], bad[1], bad[2], data)]
+    return prefix + [illegal_command(spec, rng, open_row(prefix), open_row(prefix))]
 
 
 def run_rtl(sim: str, streams: list[dict], build_dir: Path | None = None,

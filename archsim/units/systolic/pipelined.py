@@ -3,7 +3,7 @@
 Unlike SCALE-Sim (folds strictly serial), the next fold starts streaming one fold period
 P = max(T, R) after the previous one, so fills and drains overlap. The equations and the
 microarchitecture are written down in docs/systolic_pipelined.md; `simulate` steps the same
-registers as rtl/systolic_os.v and rtl/systolic_ws.v, clock edge by clock edge.
+registers as rtl/systolic.v (WS=0 and WS=1), clock edge by clock edge.
 
 Cycle convention (identical in RTL): state s is the register contents after the s-th rising edge
 following the edge that samples `start` (s = 0 right after that edge). `fold_end(f)` is the state
