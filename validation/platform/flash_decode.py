@@ -2,8 +2,9 @@
 (configs/platform/flash_weights_hbm_kv.yaml), in `fast` and `cycle`, beside its first-principles bound:
 each level's bytes over its peak, summed (one op runs at a time and each op streams from one level).
 Issue 10's target: LLaMA-2-7B, batch 8, KV 2048, within 5% of the bound in both fidelities. The
-design prefetches weights (`memory.prefetch`): an op's first weights cross PCIe while earlier ops work
-from HBM, so the levels overlap a little and the floor is the busiest level alone (printed beside).
+design keeps its norm gains on chip (`memory.prefetch.resident_weight_bytes`), so they are not read per
+step. With cross-op weight prefetch on, levels would overlap and the floor is the busiest level alone
+(printed beside).
 
     python validation/platform/flash_decode.py [--model llama2-7b] [--batch 8] [--kv 2048] [--fast-only]
 
