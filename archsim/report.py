@@ -44,6 +44,10 @@ class Report:
         sampled = [op["sampling"] for op in self.ops if "sampling" in op]
         if sampled:   # cycle fidelity extrapolated repeated tiles (archsim.sampling): the summed error bar
             t["error_ns"] = sum(s["error_ns"] for s in sampled)
+        resident = sum(op["prefetch"].get("resident_weight_bytes", 0) * op["count"] for op in self.ops
+                       if "prefetch" in op)
+        if resident:  # weights kept on chip across steps (archsim.prefetch; per instance in the rows)
+            t["resident_weight_bytes"] = resident
         t["peak_macs_per_ns"] = self.peak_macs_per_ns
         t["peak_offchip_bytes_per_ns"] = self.peak_offchip_bytes_per_ns
         if self.area is not None:

@@ -79,10 +79,13 @@ def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool
 
         rows, makespan = run_concurrent(runner, ops)
     else:
-        rows = []
+        from archsim.prefetch import prefetcher
+
+        rows, runner.prefetch = [], prefetcher(runner, ops)
         for i, op in enumerate(ops):
             if progress is not None:
                 progress(i, ops)
+            runner.op_index = i
             rows.extend(runner.op_rows(op))
         if progress is not None:
             progress(len(ops), ops)
@@ -190,6 +193,8 @@ class _Runner:
         self._last_requests = 0
         self.operand_values: Any = None   # dataflows.values.OperandValues when the run gives values
         self.values: Any = None           # (op, operand name) -> array | None, what OpContext.values asks
+        self.prefetch: Any = None         # archsim.prefetch.WeightPrefetch when the design turns it on
+        self.op_index = 0                 # the running op's place in the op list (for the prefetch)
 
     # -- placement -----------------------------------------------------------------------------
     def place(self, op) -> ComputeUnit | None:
@@ -200,7 +205,7 @@ class _Runner:
     def op_rows(self, op) -> list[dict[str, Any]]:
         """Rows of a (possibly repeated) op: one, simulated once, when the memory system is idle at its
         start (every instance then starts from that state); else each instance in turn."""
-        if op.count > 1 and self.fidelity == "cycle" and self.system.engine.pending:
+        if op.count > 1 and self.fidelity == "cycle" and self.system.engine.pending and self.prefetch is None:
             return [self.op_row(op.with_count(1)) for _ in range(op.count)]
         return [self.op_row(op)]
 
@@ -209,6 +214,8 @@ class _Runner:
         key = (_signature(op), unit.name if unit else None)
         if self.operand_values is not None:   # values are drawn per op: no reuse across ops
             key += (op.name, self.operand_values.key)
+        if self.prefetch is not None:          # weights fetched during earlier ops: how many, and the wait
+            key += self.prefetch.begin(self.op_index)
         # a repeated shape costs the same only where timing ignores addresses (not DRAM/flash pages)
         reuse = self.fidelity == "fast" and not self._port_flag("uses_addresses", True)
         cost = self._op_cache.get(key) if reuse else None
@@ -224,10 +231,14 @@ class _Runner:
                 after = self._dram_commands()
                 cost.offchip_pj = {k: after[k] - v for k, v in before.items()}
             self._op_cache[key] = cost
+        early = self.prefetch.end(cost) if self.prefetch is not None else None
         if self.trace is not None:
             self._trace_op(op, unit, cost)
         self._clock_ps += cost.pipe.total_ps * op.count
-        return self._row(op, unit, cost)
+        row = self._row(op, unit, cost)
+        if early:
+            row["prefetch"] = early
+        return row
 
     def _simulate(self, op, unit: ComputeUnit | None) -> _OpCost:
         if unit is not None and unit.owns(op):
@@ -421,6 +432,8 @@ class _Runner:
         outputs wait many steps in the output buffer: a streaming op writes as fast as it reads,
         so holding its outputs back hides nothing."""
         slots = 2 if self.system.double_buffered else 1
+        if self.prefetch is not None:    # weights fetched while earlier ops ran (archsim.prefetch)
+            tiles = self.prefetch.strip(tiles)
         self._last_requests += sum(len(t.loads) + len(t.stores) for t in tiles)
         rec = [] if self.trace is not None and len(tiles) <= TRACE_TILE_LIMIT else None
         if self._defer is not None:      # archsim.concurrency runs it with the others, then fills it in
@@ -443,7 +456,7 @@ class _Runner:
 
             pipe = (SampledPipeline if self.sampling else TilePipeline)(
                 self.system.engine, self.system.offchip, tiles, slots, record=rec, write_behind=wb)
-            res = pipe.run()
+            res = pipe.run(until_done=self.prefetch is not None)
             self._sample = getattr(pipe, "sample", None)
             if self._sample is None and self._cut:
                 from archsim.sampling import state_error_ps

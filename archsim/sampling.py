@@ -140,12 +140,13 @@ class SampledPipeline(TilePipeline):
         self._pending = self._pending[:a] + self._pending[a + cut:]
         self._ready = self._ready[:a] + self._ready[a + cut:]
         self.n -= cut
+        self._results_left -= cut
         self._skipped_compute = sum(t.compute_ps for t in gone)
         self.sample = Sample(self.total_tiles, self.n, p, mean, round(m * mean), math.ceil(error),
                              sum(n for t in gone for _, n in t.loads), sum(n for t in gone for _, n in t.stores))
 
-    def run(self) -> PipelineResult:
-        res = super().run()
+    def run(self, until_done: bool = False) -> PipelineResult:
+        res = super().run(until_done)
         s = self.sample
         if s is None:
             return res

@@ -90,12 +90,19 @@ class TilePipeline:
         self._stores_out = 0                          # store requests in flight
         self._on_finish: Callable[[PipelineResult], None] | None = None
 
-    def run(self) -> PipelineResult:
-        """Run alone: start, then run the engine until nothing is left."""
+    def run(self, until_done: bool = False) -> PipelineResult:
+        """Run alone: start, then run the engine until nothing is left, or (`until_done`) only until this
+        pipeline's last store completes, leaving others' later events (requests in flight) pending."""
         if self.n == 0:
             return PipelineResult(0, 0, 0, 0)
-        self.start()
-        self.engine.run()
+        if not until_done:
+            self.start()
+            self.engine.run()
+            return self.result()
+        done: list[PipelineResult] = []
+        self.start(done.append)
+        while not done and self.engine.pending:
+            self.engine.run(self.engine.peek_time())
         return self.result()
 
     def start(self, on_finish: Callable[[PipelineResult], None] | None = None) -> None:

@@ -147,6 +147,19 @@ class LevelConfig(StrictModel):
 PLACEMENT_ROLES = ("weight", "kv_cache", "activation", "output")
 
 
+class PrefetchConfig(StrictModel):
+    """The DMA engine fetches the weights of the next `depth` ops while the current op runs (weights do
+    not depend on activations), into `budget` bytes of the weight buffer (default: half the `filter`
+    buffer, the half a double-buffered op is not using), shared by those ops. Off by default
+    (archsim.prefetch). `resident_weight_bytes` works with or without `weights`."""
+
+    weights: bool = False
+    depth: int = Field(1, ge=1, description="ops ahead whose weights are fetched while the current op runs")
+    budget: Size | None = Field(None, description="bytes of on-chip weight buffer for prefetched weights")
+    resident_weight_bytes: Size = Field(0, description="ops whose weights are at most this size (norm gains, "
+                                        "biases) keep them in the weight buffer across steps: loaded once")
+
+
 class MemoryConfig(StrictModel):
     """On-chip buffers by operand role; `links` sit in series, in the order given, between the buffers
     and the `offchip` level (e.g. a PCIe link in front of a computational SSD). `levels` adds named
@@ -160,6 +173,7 @@ class MemoryConfig(StrictModel):
     levels: dict[str, LevelConfig] = Field(default_factory=dict)
     placement: dict[Literal["weight", "kv_cache", "activation", "output"], str] = Field(
         default_factory=dict, description="operand role -> off-chip level name (default offchip)")
+    prefetch: PrefetchConfig = Field(default_factory=PrefetchConfig)
 
     def level_names(self) -> tuple[str, ...]:
         """Names of the off-chip levels: `offchip` first, then `levels` in the order given."""

@@ -48,13 +48,14 @@ def test_fig16_channel_share_is_shape_neutral(rows):
 
 def test_config_l_headlines_and_breakdown():
     """Config L beside the abstract: OPT-6.7B's NPU attention runs at the KV stream (the 16x64 array's
-    64 B/cycle edge beats 40 GB/s); the gap left is the small weight reads from flash (see README)."""
+    64 B/cycle edge beats 40 GB/s); the gap left is the small weight reads from flash that the weight
+    prefetch does not hide (the attention norms, the embedding rows: see README)."""
     h = {r["ref"]["model"]: r for r in cam.headline_rows()}
-    assert 0.8 < h["opt-6.7b"]["ratio"] < 1.1
+    assert 0.9 < h["opt-6.7b"]["ratio"] < 1.1
     assert abs(h["llama-2-70b"]["ratio"] - 1) <= 0.30
     ms = h["opt-6.7b"]["ours"]["ms"]
     assert ms["attention"] == pytest.approx(ms["kv_stream"], rel=0.1)
-    assert ms["small_reads"] >= 64 and ms["small_flash_reads"] > 2.0
+    assert ms["small_reads"] >= 64 and 1.0 < ms["small_flash_reads"] < 2.0   # 3.2 ms without the prefetch
 
 
 def test_fig14_tiling_ablation(rows):

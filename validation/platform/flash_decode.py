@@ -1,7 +1,10 @@
 """A decode step with weights on a flash drive behind PCIe 4.0 x4 and the KV cache in HBM2
 (configs/platform/flash_weights_hbm_kv.yaml), in `fast` and `cycle`, beside its first-principles bound:
 each level's bytes over its peak, summed (one op runs at a time and each op streams from one level).
-Issue 10's target: LLaMA-2-7B, batch 8, KV 2048, within 5% of the bound in both fidelities.
+Issue 10's target: LLaMA-2-7B, batch 8, KV 2048, within 5% of the bound in both fidelities. The
+design keeps its norm gains on chip (`memory.prefetch.resident_weight_bytes`), so they are not read per
+step. With cross-op weight prefetch on, levels would overlap and the floor is the busiest level alone
+(printed beside).
 
     python validation/platform/flash_decode.py [--model llama2-7b] [--batch 8] [--kv 2048] [--fast-only]
 
@@ -53,12 +56,15 @@ def main() -> None:
         print(f"  {name:8s} {n / 1e9:8.3f} GB at {peaks[name] / 1e9:7.2f} GB/s = {n / peaks[name] * 1e3:9.2f} ms")
     bound = sum(n / peaks[name] for name, n in nbytes.items())
     stack = nbytes["ssd"] / peaks["ssd"] + nbytes["offchip"] / HBM2_STACK
+    floor = max(n / peaks[name] for name, n in nbytes.items())
     print(f"bound, each level at its peak: {bound * 1e3:.2f} ms; with HBM at a whole stack's 256 GB/s: "
-          f"{stack * 1e3:.2f} ms")
-    print(f"{'fidelity':9s} {'time ms':>9s} {'/ bound':>8s} {'/ stack bound':>14s} {'/ fast':>8s} {'wall s':>7s}")
+          f"{stack * 1e3:.2f} ms; the busiest level alone (levels overlapped): {floor * 1e3:.2f} ms")
+    print(f"{'fidelity':9s} {'time ms':>9s} {'/ bound':>8s} {'/ stack bound':>14s} {'/ floor':>8s} {'/ fast':>8s} "
+          f"{'wall s':>7s}")
     for fid, rep in reps.items():
         t = rep.totals["time_ns"] / 1e9
-        print(f"{fid:9s} {t * 1e3:9.2f} {t / bound:8.4f} {t / stack:14.4f} "
+        assert t >= floor, f"{fid} beats the busiest level's bytes over its peak"
+        print(f"{fid:9s} {t * 1e3:9.2f} {t / bound:8.4f} {t / stack:14.4f} {t / floor:8.4f} "
               f"{t / (fast.totals['time_ns'] / 1e9):8.4f} {wall[fid]:7.1f}")
     if "cycle" in reps:
         print("ops where cycle and fast differ by more than 0.1% (time summed over repeats):")

@@ -1,0 +1,169 @@
+"""Cross-op weight prefetch (archsim.prefetch): the next op's weights load while the current op runs."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import archsim
+from archsim.errors import ConfigError
+from dataflows.ir import Op, Operand
+
+NS = 1000   # ps
+
+
+def _design(slow_latency_ns: int, prefetch: bool, depth: int = 1, budget: str | None = None) -> dict:
+    """A vector unit at 1 GHz; activations in a fast level (10 GB/s, 100 ns), weights in a
+    slow one (1 GB/s, `slow_latency_ns`): both plain bandwidth + latency pipes."""
+    pf = {"weights": prefetch, "depth": depth, **({"budget": budget} if budget else {})}
+    return {
+        "name": "prefetch-test", "clock": "1 GHz",
+        "units": {"vpu": {"kind": "vector", "lanes": 16, "pipeline_depth_cycles": 0}},
+        "memory": {
+            "sram": {"ifmap": {"capacity": "64 KiB", "bytes_per_cycle": 64},
+                     "filter": {"capacity": "64 KiB", "bytes_per_cycle": 64},
+                     "ofmap": {"capacity": "64 KiB", "bytes_per_cycle": 64}},
+            "offchip": {"kind": "simple", "bandwidth": "10 GB/s", "latency": "100 ns"},
+            "levels": {"slow": {"device": {"kind": "simple", "bandwidth": "1 GB/s",
+                                           "latency": f"{slow_latency_ns} ns"}}},
+            "placement": {"weight": "slow"},
+            "prefetch": pf,
+        },
+    }
+
+
+def _ops(a_elems: int, a_flops: int, x_elems: int, g_elems: int, g_bits: int = 8) -> list[Op]:
+    """Op A: element-wise over activations only (a_flops per element); op B: a norm with a weight
+    vector of g_elems (g_bits each) over x_elems activations (INT8)."""
+    a = Op("a", "elementwise", "n->n", {"n": a_elems},
+           (Operand("X", "activation", ("n",), 8), Operand("Y", "output", ("n",), 8)), flops_per_point=a_flops)
+    b = Op("b", "norm", "md,d->md", {"m": x_elems // g_elems, "d": g_elems},
+           (Operand("X", "activation", ("m", "d"), 8), Operand("G", "weight", ("d",), g_bits),
+            Operand("Y", "output", ("m", "d"), 8)), flops_per_point=1)
+    return [a, b]
+
+
+def _run(ops, fidelity: str, prefetch: bool, latency_ns: int = 30_000, **kw) -> archsim.Report:
+    return archsim.run(archsim.load_config(_design(latency_ns, prefetch, **kw)), ops, fidelity=fidelity)
+
+
+@pytest.mark.parametrize("fidelity", ["fast", "cycle"])
+def test_hand_computed_two_ops(fidelity):
+    """A computes 64 us (1 Mi element-ops at 16 a cycle) on 1 KiB of activations; B reads 1 KiB of
+    activations and a 4 KiB weight vector on the slow level (30 us + 4096 B at 1 GB/s = 34.096 us).
+    Alone, B waits for its weights: 34.096 us, then computes 64 ns (1024 element-ops at 16 a
+    cycle) and stores 1 KiB (100 ns + 102.4 ns). Prefetched during A, the weights land 30 us
+    before A ends: B waits only for its activations (100 ns + 102.4 ns)."""
+    ops = _ops(a_elems=1024, a_flops=1024, x_elems=1024, g_elems=1024, g_bits=32)
+    off, on = _run(ops, fidelity, False), _run(ops, fidelity, True)
+    b_off, b_on = off.ops[1], on.ops[1]
+    compute_ns, store_ns = 1024 / 16, 100 + 102.4
+    assert b_off["time_ns"] == pytest.approx(30_000 + 4096 + compute_ns + store_ns)
+    assert b_on["time_ns"] == pytest.approx(100 + 102.4 + compute_ns + store_ns)
+    assert b_on["prefetch"] == {"weight_bytes": 4096, "wait_ns": 0.0, "depth": 1}
+    assert "prefetch" not in b_off
+    assert on.ops[0]["time_ns"] == off.ops[0]["time_ns"]        # A is not slowed (it uses the other level)
+    for key in ("dram_read_bytes", "dram_write_bytes"):        # bytes unchanged, charged to B
+        assert [r[key] for r in on.ops] == [r[key] for r in off.ops]
+    assert b_on["levels"] == b_off["levels"] == {"offchip": {"read_bytes": 1024, "write_bytes": 1024},
+                                                 "slow": {"read_bytes": 4096, "write_bytes": 0}}
+
+
+@pytest.mark.parametrize("fidelity", ["fast", "cycle"])
+def test_short_op_hides_part_of_the_latency(fidelity):
+    """A is short: B's 1 KiB of weights (30 us + 1.024 us) land after B would start; B waits for them,
+    then loads its activations (100 ns + 102.4 ns), which alone it loaded beside the weights."""
+    ops = _ops(a_elems=1024, a_flops=32, x_elems=1024, g_elems=1024)
+    off, on = _run(ops, fidelity, False), _run(ops, fidelity, True)
+    a_ps = round(on.ops[0]["time_ns"] * NS)
+    fetch_ps = 30_000 * NS + 1024 * NS
+    assert on.ops[1]["prefetch"]["wait_ns"] * NS == fetch_ps - a_ps
+    saved = off.ops[1]["time_ns"] - on.ops[1]["time_ns"]
+    assert saved == pytest.approx(a_ps / NS - 202.4)
+
+
+@settings(max_examples=25, deadline=None)
+@given(a_elems=st.integers(64, 8192), a_flops=st.integers(1, 256), x_elems=st.sampled_from([1024, 4096]),
+       g_elems=st.sampled_from([64, 256, 1024]), latency_ns=st.integers(0, 50_000), depth=st.integers(1, 3))
+def test_fast_equals_cycle_and_bounds(a_elems, a_flops, x_elems, g_elems, latency_ns, depth):
+    """Where the running ops do not use the weights' level, the closed form and the event-driven level
+    agree to the picosecond; prefetch moves the same bytes, slows the run by no more than the
+    activation loads it serialises, and the run never beats the bytes over each level's bandwidth."""
+    ops = _ops(a_elems, a_flops, x_elems, g_elems) * 2
+    ops = [Op(f"{o.name}{i}", o.kind, o.einsum, o.dims, o.operands, flops_per_point=o.flops_per_point)
+           for i, o in enumerate(ops)]
+    reps = {(f, p): _run(ops, f, p, latency_ns, depth=depth) for f in ("fast", "cycle") for p in (False, True)}
+    t = {k: r.totals["time_ns"] for k, r in reps.items()}
+    assert t[("fast", True)] == pytest.approx(t[("cycle", True)], abs=1e-3)
+    # an op whose prefetch is still in flight starts when it lands, then loads its activations: at
+    # worst that serialises one activation load (100 ns + x bytes at 10 GB/s) the op made beside it
+    late = sum(1 for r in reps[("fast", True)].ops if r.get("prefetch", {}).get("wait_ns", 0) > 0)
+    assert t[("fast", True)] <= t[("fast", False)] + late * (100 + x_elems / 10) + 1e-3
+    for f in ("fast", "cycle"):
+        on, off = reps[(f, True)], reps[(f, False)]
+        assert [r.get("levels") for r in on.ops] == [r.get("levels") for r in off.ops]
+        slow_bytes = sum(r["levels"].get("slow", {}).get("read_bytes", 0) for r in on.ops)
+        assert on.totals["time_ns"] >= slow_bytes / 1.0 - 1e-3           # 1 GB/s = 1 B/ns
+
+
+def test_budget_caps_the_prefetched_bytes():
+    """A 64 KiB budget shared by depth 2: at most 32 KiB of an op's weights come early, the rest loads
+    when the op runs; the row says how many."""
+    ops = _ops(a_elems=1024, a_flops=64, x_elems=65536, g_elems=65536)
+    rep = _run(ops, "cycle", True, depth=2, budget="64 KiB")
+    assert rep.ops[1]["prefetch"]["weight_bytes"] == 32 * 1024
+    assert rep.ops[1]["levels"]["slow"]["read_bytes"] == 65536
+
+
+def test_prefetch_is_off_by_default_and_names_bad_keys():
+    d = _design(1000, False)
+    del d["memory"]["prefetch"]
+    assert not archsim.load_config(d).memory.prefetch.weights
+    d["memory"]["prefetch"] = {"weights": True, "dpeth": 2}
+    with pytest.raises(ConfigError, match="dpeth"):
+        archsim.load_config(d)
+    d["memory"]["prefetch"] = {"weights": True, "depth": 0}
+    with pytest.raises(ConfigError, match="depth"):
+        archsim.load_config(d)
+
+
+def _with(design: dict, **pf) -> archsim.DesignConfig:
+    design["memory"]["prefetch"].update(pf)
+    return archsim.load_config(design)
+
+
+@pytest.mark.parametrize("fidelity", ["fast", "cycle"])
+def test_resident_small_weights_are_not_read_per_step(fidelity):
+    """B's 1 KiB weight vector stays on chip: B moves only its activations, waits for no weight, and the
+    totals say how many bytes are resident (per instance, over its 3 instances)."""
+    a, b = _ops(a_elems=1024, a_flops=4, x_elems=1024, g_elems=1024)
+    ops = [a, Op("b", b.kind, b.einsum, b.dims, b.operands, count=3, flops_per_point=1)]
+    off = archsim.run(_with(_design(30_000, False)), ops, fidelity=fidelity)
+    on = archsim.run(_with(_design(30_000, False), resident_weight_bytes="1 KiB"), ops, fidelity=fidelity)
+    rb = on.ops[1]
+    assert rb["prefetch"] == {"resident_weight_bytes": 1024}
+    assert rb["dram_read_bytes"] == off.ops[1]["dram_read_bytes"] - 3 * 1024
+    assert "slow" not in rb["levels"] and rb["levels"]["offchip"] == off.ops[1]["levels"]["offchip"]
+    assert on.totals["resident_weight_bytes"] == 3 * 1024
+    assert rb["time_ns"] == pytest.approx(3 * (2 * (100 + 102.4) + 1024 / 16))  # activations in, out: no weight
+    bigger = archsim.run(_with(_design(30_000, False), resident_weight_bytes="1023 B"), ops, fidelity=fidelity)
+    assert "prefetch" not in bigger.ops[1] and bigger.ops[1]["time_ns"] == off.ops[1]["time_ns"]
+
+
+def test_resident_weights_must_fit_the_weight_buffer():
+    a, b = _ops(a_elems=1024, a_flops=4, x_elems=1024, g_elems=1024)
+    ops = [a, Op("b", b.kind, b.einsum, b.dims, b.operands, count=40, flops_per_point=1)]   # 40 KiB
+    with pytest.raises(ConfigError, match="resident_weight_bytes.*40960 B.*32768 B"):   # 64 KiB - 32 KiB budget
+        archsim.run(_with(_design(1000, True), resident_weight_bytes="1 KiB"), ops)
+    archsim.run(_with(_design(1000, False), resident_weight_bytes="1 KiB"), ops)   # no budget taken: fits
+
+
+def test_windows_stay_inside_a_repeated_layer():
+    """Ops of a repeated block (a model's layers, deduplicated) prefetch only from the block's start: the
+    ops before it are not what precedes it from the second instance on."""
+    from archsim.prefetch import _windows
+
+    a, b = _ops(a_elems=64, a_flops=1, x_elems=1024, g_elems=1024)
+    ops = [a, b, b.with_count(3), a.with_count(3), b.with_count(3), b]
+    assert _windows(ops, 2) == [0, 0, 2, 2, 2, 3]
+    assert _windows(ops, 1) == [0, 0, 2, 2, 3, 4]
