@@ -4,10 +4,15 @@ Workers get plain dicts and return plain dicts; only this (parent) process write
 per point. A point whose evaluation raises an unexpected exception, or whose worker dies, is retried
 up to `retries` times; an `ArchsimError` (bad input) is deterministic and recorded at once. A failed
 point never stops the sweep.
+
+Points that differ only in the off-chip link (`link_free_key`) go to one worker together, in order, as one
+task of at most `GROUP_POINTS` points: the mapper's per-process cost tables (dataflows/cost.py) are reused
+across them instead of being rebuilt by each worker. Each point's result is still committed on its own.
 """
 from __future__ import annotations
 
 import importlib
+import json
 import multiprocessing
 import os
 import time
@@ -23,6 +28,8 @@ from archsim.sweep.spec import Point, Sweep
 from archsim.sweep.store import DONE, Store
 
 DEFAULT_EVALUATOR = "archsim.sweep.evaluate:evaluate_point"
+GROUP_POINTS = 10   # points per task at most: bounds the wait before a group's results are committed
+_Group = list[tuple[Point, int]]   # points of one task, each with its attempt number
 
 
 def _load(evaluator: str) -> Callable[..., dict]:
@@ -39,6 +46,29 @@ def run_task(task: dict[str, Any], evaluator: str = DEFAULT_EVALUATOR) -> dict[s
     except Exception as exc:  # recorded, not raised: the sweep goes on
         return {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(),
                 "retryable": not isinstance(exc, ArchsimError), "runtime_s": time.perf_counter() - t0}
+
+
+def run_group(tasks: list[dict[str, Any]], evaluator: str = DEFAULT_EVALUATOR) -> list[dict[str, Any]]:
+    """Evaluate a group of points in order in one worker (they share its cost tables); never raises."""
+    return [run_task(t, evaluator) for t in tasks]
+
+
+def link_free_key(p: Point) -> str:
+    """What a point simulates, apart from its off-chip link: points with equal keys share mapper cost
+    tables. Only a dispatch hint: the tables themselves check their context, so a coarse key is safe."""
+    design = dict(p.design or {})
+    design["memory"] = {k: v for k, v in (design.get("memory") or {}).items() if k != "offchip"}
+    return json.dumps([design, p.workload, p.fidelity], sort_keys=True, default=str)
+
+
+def group_points(points: list[Point], size: int = GROUP_POINTS) -> list[list[Point]]:
+    """Points with one `link_free_key`, in sweep order, cut into groups of at most `size`; groups are
+    ordered by their first point."""
+    by_key: dict[str, list[int]] = {}
+    for i, p in enumerate(points):
+        by_key.setdefault(link_free_key(p), []).append(i)
+    cuts = sorted(g[i:i + size] for g in by_key.values() for i in range(0, len(g), size))
+    return [[points[i] for i in cut] for cut in cuts]
 
 
 def die_with_parent(parent_pid: int) -> None:
@@ -197,41 +227,43 @@ def run_sweep(sweep: Sweep, store: Store, backend: Backend | None = None, *, res
 
 def _execute(points: list[Point], backend: Backend, retries: int, evaluator: str,
              summary: Summary) -> Iterator[tuple[Point, dict, int]]:
-    """Yield (point, result, attempts) as points finish, keeping a bounded number in flight."""
+    """Yield (point, result, attempts) as points finish, keeping a bounded number of groups in flight.
+    A retried point runs again on its own."""
     if not points:
         return
-    pending: deque[tuple[Point, int]] = deque((p, 1) for p in points)
+    pending: deque[_Group] = deque([(p, 1) for p in g] for g in group_points(points))
     executor = backend.make()
     cap = 2 * backend.slots
-    inflight: dict[Future, tuple[Point, int]] = {}
+    inflight: dict[Future, _Group] = {}
     try:
         while pending or inflight:
             while pending and len(inflight) < cap:
-                p, attempt = pending.popleft()
+                group = pending.popleft()
                 try:
-                    inflight[executor.submit(run_task, p.task(), evaluator)] = (p, attempt)
+                    inflight[executor.submit(run_group, [p.task() for p, _ in group], evaluator)] = group
                 except BrokenProcessPool:
-                    pending.appendleft((p, attempt))
+                    pending.appendleft(group)
                     break
             broken = False
             done, _ = wait(list(inflight), return_when=FIRST_COMPLETED) if inflight else (set(), set())
             for fut in done:
-                p, attempt = inflight.pop(fut)
+                group = inflight.pop(fut)
                 try:
-                    res = fut.result()
+                    results = fut.result()
                 except Exception as exc:  # the worker died (OOM, segfault, kill) or Dask lost it
                     broken = broken or isinstance(exc, BrokenProcessPool)
-                    res = {"status": "failed", "error": f"worker lost: {type(exc).__name__}: {exc}",
-                           "traceback": traceback.format_exc(), "retryable": True}
-                if res["status"] == "failed" and res.get("retryable") and attempt <= retries:
-                    summary.retried += 1
-                    pending.append((p, attempt + 1))
-                    continue
-                yield p, res, attempt
+                    results = [{"status": "failed", "error": f"worker lost: {type(exc).__name__}: {exc}",
+                                "traceback": traceback.format_exc(), "retryable": True}] * len(group)
+                for (p, attempt), res in zip(group, results):
+                    if res["status"] == "failed" and res.get("retryable") and attempt <= retries:
+                        summary.retried += 1
+                        pending.append([(p, attempt + 1)])
+                        continue
+                    yield p, res, attempt
             if broken:
                 _shutdown(executor)
-                for p_att in inflight.values():
-                    pending.appendleft(p_att)
+                for group in inflight.values():
+                    pending.appendleft(group)
                 inflight.clear()
                 executor = backend.make()
     finally:
