@@ -15,6 +15,7 @@ from typing import Any
 from archsim.config.schema import DesignConfig
 from archsim.engine import ClockDomain
 from archsim.errors import ArchsimError, WorkloadError
+from archsim.op_context import RunContext
 from archsim.report import Report
 from archsim.system import System
 from archsim.units.base import ComputeResult, ComputeUnit, GemmShape
@@ -140,36 +141,6 @@ def unfuse_unsupported(ops: Sequence[Any], units: dict[str, ComputeUnit]) -> lis
     return out
 
 
-class _OpContext:
-    """What a unit that runs an op whole sees of the run (archsim.units.base.OpContext)."""
-
-    def __init__(self, runner: _Runner, unit: ComputeUnit):
-        self._runner, self._unit = runner, unit
-        self.fidelity = runner.fidelity
-        self.system = runner.system
-
-    def level(self, name: str) -> Any:
-        return self.system.level(name)
-
-    def home(self, role: str) -> str:
-        return self.system.design.memory.home(role)
-
-    def clock_ps(self, cycles: int) -> int:
-        return self.system.clock_of(self._unit).cycles_to_ps(cycles)
-
-    def pipeline(self, tiles: Sequence[Tile]) -> PipelineResult:
-        self.used_port = True
-        return self._runner._pipeline(tiles)
-
-    def values(self, op: Any, operand: str) -> Any:
-        source = getattr(self._runner, "values", None)
-        return source(op, operand) if callable(source) else None
-
-    def value_pmf(self, op: Any, operand: str) -> Any:
-        ov = self._runner.operand_values
-        return ov.pmf_for(op, operand) if ov is not None else None
-
-
 class _Runner:
     def __init__(self, system: System, fidelity: str, trace: Any, exact: bool = False):
         self.system = system
@@ -249,7 +220,7 @@ class _Runner:
 
     def _owned(self, op, unit: ComputeUnit) -> _OpCost:
         """A unit that runs the op whole (PIM command streams, in-flash GEMV, a fused attention cascade)."""
-        ctx = _OpContext(self, unit)
+        ctx = RunContext(self, unit)
         return self.owned_cost(op, unit, unit.run_op(op, ctx), ctx)
 
     def owned_cost(self, op, unit: ComputeUnit, r: Any, ctx: Any) -> _OpCost:
@@ -269,8 +240,8 @@ class _Runner:
         cost.bypass = not getattr(ctx, "used_port", False)   # e.g. in-flash GEMV: timed beside the level
         return cost
 
-    def context(self, unit: ComputeUnit) -> _OpContext:
-        return _OpContext(self, unit)
+    def context(self, unit: ComputeUnit) -> RunContext:
+        return RunContext(self, unit)
 
     def _mapper(self, unit: ComputeUnit, bits: Any, homes: tuple | None = None):
         """One Mapper per (unit, operand widths, where each tile stream lives when the design has several
