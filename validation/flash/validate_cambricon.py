@@ -80,6 +80,18 @@ def slicing_gain(model: str) -> tuple[float, dict, dict]:
     return on["tok_s"] / off["tok_s"], on, off
 
 
+def share_bounds(rs: list[dict], tol: float = TOL["channel_gb"]) -> tuple[tuple[float, str], tuple[float, str]]:
+    """The range of one factor x on every model's channel bytes that puts all of them within `tol` of Fig. 16.
+
+    The byte-balanced split gives every model the same share of its weights on the channel (it depends on
+    the rates, not the model), so any change to the split (a channel efficiency, another slice size) scales
+    all seven alike. Returns (largest lower bound, model), (smallest upper bound, model); lower > upper means
+    no such change meets all seven bars."""
+    lows = [((1 - tol) * float(r["ref"]["channel_gb"]) / r["ours"]["channel_gb"], r["model"]) for r in rs]
+    highs = [((1 + tol) * float(r["ref"]["channel_gb"]) / r["ours"]["channel_gb"], r["model"]) for r in rs]
+    return max(lows), min(highs)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fidelity", choices=["fast", "cycle"], default="fast")
@@ -87,7 +99,8 @@ def main() -> None:
     print(f"Cambricon-LLM S, decode batch 1, context {CONTEXT}, W8A8 ({args.fidelity})")
     print(f"{'model':12} {'tok/s':>6} {'paper':>6} {'ratio':>6} | {'chan GB':>7} {'paper':>6} {'ratio':>6} | "
           f"{'J/tok':>6} {'paper':>5} | {'tiling x':>8} {'paper':>9} | {'chan use':>8} {'no-tile':>8}")
-    for r in rows(args.fidelity):
+    base = rows(args.fidelity)
+    for r in base:
         ref, o = r["ref"], r["ours"]
         paper_tile = (f"{float(ref['tok_s']) / float(ref['no_tiling_tok_s']):.2f}" if ref["no_tiling_tok_s"]
                       else "1.3-1.4")
@@ -98,11 +111,15 @@ def main() -> None:
               f"{o['channel_util']:8.1%} {r['no_tiling']['channel_util']:8.1%}")
     print("Fig. 16 share of the weights over the channel (paper: channel GB / parameter GB; ours the same) and "
           "FlexGen-SSD's bytes over ours (text: 9.7-11.6x):")
-    for r in rows(args.fidelity):
+    for r in base:
         ref, o = r["ref"], r["ours"]
         paper_gb, params, flex = float(ref["channel_gb"]), float(ref["param_gb"]), float(ref["flexgen_gb"])
         print(f"  {r['model']:12} paper {paper_gb / params:.3f}  ours {o['channel_gb'] / params:.3f} | "
               f"FlexGen/ours {flex / o['channel_gb']:5.2f}x  (paper's bars {flex / paper_gb:5.2f}x)")
+    lo, hi = share_bounds(base)
+    verdict = "feasible" if lo[0] <= hi[0] else "no such x: the bars need model-specific shares"
+    print(f"  one share for every model (scaling ours by x): Fig. 16's +-10% needs x >= {lo[0]:.3f} ({lo[1]}) and "
+          f"x <= {hi[0]:.3f} ({hi[1]}): {verdict}")
     for h in headline_rows(args.fidelity):
         ref, o, ms = h["ref"], h["ours"], h["ours"]["ms"]
         print(f"config {ref['config'].upper()} {ref['model']:12} {o['tok_s']:6.2f} tok/s, "
