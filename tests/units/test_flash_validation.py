@@ -55,6 +55,15 @@ def test_fig16_bars_need_model_specific_shares(rows):
     assert lo15 <= hi15
 
 
+def test_fig11_w4a16_on_s():
+    """4-bit weights halve the flash bytes: Fig. 11's tokens/s within 15% (Llama2-70B, as in Fig. 9, 25%) and
+    the mean gain over W8A8 within 15% of the paper's +85.3%."""
+    rs = cam.w4a16_rows("s")
+    for r in rs:
+        assert abs(r["w4a16"] / r["paper"] - 1) <= (0.25 if r["model"] == "llama-2-70b" else 0.15), r["model"]
+    assert abs(sum(r["gain"] for r in rs) / len(rs) / cam.W4A16_MEAN_GAIN["s"] - 1) <= 0.15
+
+
 def test_config_l_headlines_and_breakdown():
     """Config L beside the abstract: OPT-6.7B's NPU attention runs at the KV stream (the 16x64 array's
     64 B/cycle edge beats 40 GB/s); the gap left is the small weight reads from flash that the weight

@@ -73,6 +73,26 @@ def rows(fidelity: str = "fast", models: list[str] | None = None) -> list[dict]:
     return out
 
 
+def w4a16_rows(config: str = "s", fidelity: str = "fast") -> list[dict]:
+    """Fig. 11: 4-bit weights (a page holds twice the weights; the dies' cores and the NPU's reads move half
+    the bytes per weight) with 16-bit activations and KV cache, beside W8A8, on config `config`."""
+    path = CONFIGS / f"cambricon_llm_{config}.yaml"
+    out = []
+    for ref in reference():
+        w8 = token(ref["model"], fidelity, path)["tok_s"]
+        design = archsim.load_config(path, overrides={"units.flash.weight_bits": 4})
+        rep = archsim.run(design, {"model": ref["model"], "phase": "decode", "batch": 1, "kv": CONTEXT, "bits": 16},
+                          fidelity=fidelity).to_dict()
+        w4 = 1e9 / sum(o["time_ns"] for o in rep["ops"])
+        out.append({"model": ref["model"], "w8a8": w8, "w4a16": w4, "gain": w4 / w8 - 1,
+                    "paper": float(ref["w4a16_tok_s"]) if config == "s" else None,
+                    "paper_gain": float(ref["w4a16_tok_s"]) / float(ref["tok_s"]) - 1 if config == "s" else None})
+    return out
+
+
+W4A16_MEAN_GAIN = {"s": 0.853, "l": 0.479}      # the paper's text, averaged over the seven models
+
+
 def slicing_gain(model: str) -> tuple[float, dict, dict]:
     """Fig. 12: priority + 1 KiB slices vs whole pages at equal priority; needs `cycle` (arbitration)."""
     on = token(model, "cycle")
@@ -127,6 +147,14 @@ def main() -> None:
               f"ratio {h['ratio']:.3f} (tolerance {float(ref['tol']):.0%}); {o['total_ms']:.1f} ms/token: flash GEMVs "
               f"{ms['gemv']:.1f}, NPU attention {ms['attention']:.1f} (KV stream alone {ms['kv_stream']:.1f}), "
               f"{ms['small_reads']} small weight reads from flash {ms['small_flash_reads']:.1f}")
+    print("Fig. 11, W4A16 on S (4-bit weights, 16-bit activations and KV):")
+    for r in w4a16_rows("s", args.fidelity):
+        ratio = r["w4a16"] / r["paper"]
+        print(f"  {r['model']:12} {r['w4a16']:5.2f} tok/s  paper {r['paper']:4.1f}  ratio {ratio:.3f} | "
+              f"gain over W8A8 {r['gain']:+.1%} (paper's bars {r['paper_gain']:+.1%})")
+    for cfg, paper in W4A16_MEAN_GAIN.items():
+        gains = [r["gain"] for r in w4a16_rows(cfg, args.fidelity)]
+        print(f"  mean W4A16 gain on {cfg.upper()}: {sum(gains) / len(gains):+.1%} (paper {paper:+.1%})")
     for m in ("opt-6.7b", "llama-2-70b"):
         g, on, off = slicing_gain(m)
         print(f"read slicing ({m}, cycle): {on['tok_s']:.2f} vs {off['tok_s']:.2f} tok/s = {g:.2f}x "
