@@ -37,7 +37,7 @@ from memory.request import Request
 from memory.route import LEVEL_SHIFT
 
 ALIGN = 64 * 1024                     # prefetch requests start on this boundary (a few flash pages)
-CHUNK = 64 * 1024                     # the DMA moves a prefetch in pieces this size; a tile waits for its own
+PIECE = 4 * 1024                      # the DMA moves a prefetch in pieces this size (or a flash page, if larger)
 TOKEN_DIMS = frozenset({"b", "s"})    # dataflows.lowering: batch and sequence (token) dims
 
 
@@ -45,9 +45,9 @@ class WeightPrefetch:
     """The prefetch plan of one serial run and its state; the runner calls `begin`, `strip`, `end`."""
 
     def __init__(self, runner: Any, ops: Sequence[Any]) -> None:
-        self.runner, self.ops = runner, list(ops)
         system = runner.system
         cfg = system.design.memory.prefetch
+        self.runner, (self.ops, floor) = runner, layers(ops, cfg.depth) if cfg.weights else (list(ops), [0] * len(ops))
         budget = cfg.budget
         if budget is None and cfg.weights:
             wbuf = system.design.memory.sram.get("filter")
@@ -57,12 +57,14 @@ class WeightPrefetch:
             budget = wbuf.capacity // 2
         self.depth, self.budget = cfg.depth, int(budget) if cfg.weights else 0
         self.names = list(system.levels)
+        self.piece = [max(PIECE, getattr(getattr(getattr(lv, "level", lv), "spec", None), "page_size", 0) or 0)
+                      for lv in system.levels.values()]     # level index -> piece bytes (behind its links)
         weights = [self._weights(op) for op in self.ops]     # op index -> {level index: bytes}
         keep = cfg.resident_weight_bytes
         self.resident = [w if w and sum(w.values()) <= keep and _step_invariant(op) else {}
                          for w, op in zip(weights, self.ops)]
         self._check_capacity(system.design.memory, cfg)
-        self.window = _windows(self.ops, self.depth)         # op index -> op whose start issues its prefetch
+        self.window = [max(j - self.depth, f) for j, f in enumerate(floor)]   # op -> op whose start issues it
         self.plan = [{lv: min(b, self.budget // self.depth) for lv, b in w.items()}
                      if cfg.weights and not k and self.window[j] < j else {}
                      for j, (w, k) in enumerate(zip(weights, self.resident))]
@@ -115,7 +117,7 @@ class WeightPrefetch:
         return {lv: b} if b else {}
 
     def _requests(self, j: int) -> list[tuple[int, list[tuple[int, int]]]]:
-        """Op j's prefetch per level: (level, [(address, bytes)] in CHUNK pieces, in the order its tiles
+        """Op j's prefetch per level: (level, [(address, bytes)] in pieces (`piece`), in the order its tiles
         consume them), in the upper half of the weight stream's quarter, aligned to ALIGN, so the
         ops' own streams keep their addresses (and a paged level its page alignment) whether or not
         the prefetch is on."""
@@ -130,7 +132,8 @@ class WeightPrefetch:
             off = 0 if off + b > half else off
             self._cursor[lv] = -(-(off + b) // ALIGN) * ALIGN
             base = REGION["filter"] * 2 * half + half + off
-            pieces = [(base + a, min(CHUNK, b - a)) for a in range(0, b, CHUNK)]
+            step = self.piece[lv]
+            pieces = [(base + a, min(step, b - a)) for a in range(0, b, step)]
             out.append((lv, [(routed_addr(lv, a) if system.routed else a, n) for a, n in pieces]))
         return out
 
@@ -230,7 +233,7 @@ class WeightPrefetch:
                     self.left[lv] -= take
                     taken[lv] = taken.get(lv, 0) + take
                     if not self.kept:
-                        self.gates.append((i, lv, (taken[lv] - 1) // CHUNK))
+                        self.gates.append((i, lv, (taken[lv] - 1) // self.piece[lv]))
                 if n > take:
                     loads.append((addr + take, n - take))
             out.append(Tile(t.compute_ps, tuple(loads), t.stores, t.tail_ps) if len(loads) != len(t.loads)
@@ -294,17 +297,31 @@ class WeightPrefetch:
         return early
 
 
-def _windows(ops: Sequence[Any], depth: int) -> list[int]:
-    """Where each op's prefetch is issued: `depth` ops before it, but not before the start of the
-    repeated block (consecutive ops of one count > 1, a model's layers) it belongs to. The ops before
-    a layer are not the ops that precede it from the second layer on, and those (the previous layer's
-    last ops) run later in the list: such a prefetch starts with the layer (conservative)."""
-    out, start = [], 0
-    for j, op in enumerate(ops):
-        if j == 0 or op.count == 1 or op.count != ops[j - 1].count:
-            start = j
-        out.append(max(j - depth, start if op.count > 1 else 0, 0))
-    return out
+def layers(ops: Sequence[Any], depth: int) -> tuple[list[Any], list[int]]:
+    """The op list with a head start across layers, and per op the first op its window may reach.
+
+    A repeated block (consecutive ops of one count N > 1: a model's layers, deduplicated) has its
+    first d = min(depth, block length) ops (its head) run twice: as layer 1's (count 1, in place:
+    the ops before the block are their window) and as layers 2..N's (count N-1, after the block's
+    other ops: the previous layer's last ops are their window). The block's other ops keep one cost
+    for all N layers, timed after layer 1's head, and no window reaches before that head."""
+    out: list[Any] = []
+    floor: list[int] = []
+    j = 0
+    while j < len(ops):
+        n, e = ops[j].count, j + 1
+        while e < len(ops) and ops[e].count == n:
+            e += 1
+        if n == 1:
+            out += ops[j:e]
+            floor += [0] * (e - j)
+        else:
+            d, start = min(depth, e - j), len(out)
+            head = [o.with_count(1) for o in ops[j:j + d]] if n > 1 else []
+            out += head + list(ops[j + d:e]) + [o.with_count(n - 1) for o in ops[j:j + d]]
+            floor += [0] * d + [start] * (e - j)
+        j = e
+    return out, floor
 
 
 def _step_invariant(op: Any) -> bool:

@@ -83,6 +83,7 @@ def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool
         from archsim.prefetch import prefetcher
 
         rows, runner.prefetch = [], prefetcher(runner, ops)
+        ops = runner.prefetch.ops if runner.prefetch is not None else ops   # heads of layers 2..N apart
         for i, op in enumerate(ops):
             if progress is not None:
                 progress(i, ops)

@@ -159,12 +159,61 @@ def test_resident_weights_must_fit_the_weight_buffer():
     archsim.run(_with(_design(1000, False), resident_weight_bytes="1 KiB"), ops)   # no budget taken: fits
 
 
-def test_windows_stay_inside_a_repeated_layer():
-    """Ops of a repeated block (a model's layers, deduplicated) prefetch only from the block's start: the
-    ops before it are not what precedes it from the second instance on."""
-    from archsim.prefetch import _windows
+def test_layer_heads_get_a_head_start_across_layers():
+    """A repeated block's first `depth` ops run as layer 1's (count 1, in place) and as layers 2..N's
+    (count N-1, after the block's other ops, so the previous layer's last ops are their window)."""
+    from archsim.prefetch import layers
 
     a, b = _ops(a_elems=64, a_flops=1, x_elems=1024, g_elems=1024)
     ops = [a, b, b.with_count(3), a.with_count(3), b.with_count(3), b]
-    assert _windows(ops, 2) == [0, 0, 2, 2, 2, 3]
-    assert _windows(ops, 1) == [0, 0, 2, 2, 3, 4]
+    out, floor = layers(ops, 2)
+    assert [(o.name, o.count) for o in out] == [("a", 1), ("b", 1), ("b", 1), ("a", 1), ("b", 3), ("b", 2),
+                                                ("a", 2), ("b", 1)]
+    assert [max(j - 2, f) for j, f in enumerate(floor)] == [0, 0, 0, 1, 2, 3, 4, 5]
+    out, floor = layers(ops, 4)                    # the whole block is its head: layers 2..N see layer 1
+    assert [o.count for o in out] == [1, 1, 1, 1, 1, 2, 2, 2, 1] and floor[5:8] == [2, 2, 2]
+    for fidelity in ("fast", "cycle"):             # same bytes as without prefetch, in the same totals
+        on, off = (archsim.run(archsim.load_config(_design(30_000, p)), ops, fidelity=fidelity) for p in (True, False))
+        assert on.totals["dram_read_bytes"] == off.totals["dram_read_bytes"]
+        assert sum(r["count"] for r in on.ops) == sum(r["count"] for r in off.ops)
+        assert on.totals["time_ns"] < off.totals["time_ns"]
+
+
+def _random_op(i: int, kind: str, size: int, weight: int, flops: int) -> Op:
+    """One op of a random list: element-wise on activations only, a norm with a weight vector, or a
+    GEMM (M=8) with a K x N weight matrix on the systolic array."""
+    if kind == "elementwise":
+        return Op(f"e{i}", "elementwise", "n->n", {"n": size},
+                  (Operand("X", "activation", ("n",), 8), Operand("Y", "output", ("n",), 8)), flops_per_point=flops)
+    if kind == "norm":
+        return Op(f"n{i}", "norm", "md,d->md", {"m": 4, "d": weight},
+                  (Operand("X", "activation", ("m", "d"), 8), Operand("G", "weight", ("d",), 8),
+                   Operand("Y", "output", ("m", "d"), 8)), flops_per_point=flops)
+    return Op(f"g{i}", "gemm", "mk,kn->mn", {"m": 8, "k": size, "n": max(1, weight // size)},
+              (Operand("A", "activation", ("m", "k"), 8), Operand("W", "weight", ("k", "n"), 8),
+               Operand("C", "output", ("m", "n"), 8)))
+
+
+OP_LISTS = st.lists(st.tuples(st.sampled_from(["elementwise", "norm", "gemm"]), st.sampled_from([256, 1024, 4096]),
+                              st.sampled_from([1024, 16384, 131072, 524288]), st.integers(1, 64)),
+                    min_size=2, max_size=6)
+NEVER_SLOWER_PS = 0   # prefetch on vs off: measured worst excess over the random lists below (see docstring)
+
+
+@settings(max_examples=40, deadline=None)
+@given(spec=OP_LISTS, latency_ns=st.integers(0, 50_000), depth=st.integers(1, 3),
+       budget=st.sampled_from(["32 KiB", "256 KiB", "1 MiB"]), fidelity=st.sampled_from(["fast", "cycle"]))
+def test_prefetch_is_never_slower(spec, latency_ns, depth, budget, fidelity):
+    """On random op lists (element-wise, norms, GEMMs with weights up to 512 KiB, several tiles each)
+    turning prefetch on never slows the run: an op starts at once and only its tiles that consume
+    prefetched pieces wait for them; the bytes each op and each level move are unchanged."""
+    ops = [_random_op(i, *s) for i, s in enumerate(spec)]
+    reps = {}
+    for p in (False, True):
+        d = _design(latency_ns, p, depth, budget)
+        d["units"]["mxu"] = {"kind": "systolic", "rows": 16, "cols": 16, "dataflow": "ws"}
+        d["memory"]["sram"]["filter"]["capacity"] = "2 MiB"
+        reps[p] = archsim.run(archsim.load_config(d), ops, fidelity=fidelity)
+    on, off = reps[True], reps[False]
+    assert [r.get("levels") for r in on.ops] == [r.get("levels") for r in off.ops]
+    assert round(on.totals["time_ns"] * NS) <= round(off.totals["time_ns"] * NS) + NEVER_SLOWER_PS
