@@ -88,18 +88,15 @@ def test_short_op_hides_part_of_the_latency(fidelity):
        g_elems=st.sampled_from([64, 256, 1024]), latency_ns=st.integers(0, 50_000), depth=st.integers(1, 3))
 def test_fast_equals_cycle_and_bounds(a_elems, a_flops, x_elems, g_elems, latency_ns, depth):
     """Where the running ops do not use the weights' level, the closed form and the event-driven level
-    agree to the picosecond; prefetch moves the same bytes, slows the run by no more than the
-    activation loads it serialises, and the run never beats the bytes over each level's bandwidth."""
+    agree to the picosecond; prefetch moves the same bytes, never slows the run, and the run never
+    beats the bytes over each level's bandwidth."""
     ops = _ops(a_elems, a_flops, x_elems, g_elems) * 2
     ops = [Op(f"{o.name}{i}", o.kind, o.einsum, o.dims, o.operands, flops_per_point=o.flops_per_point)
            for i, o in enumerate(ops)]
     reps = {(f, p): _run(ops, f, p, latency_ns, depth=depth) for f in ("fast", "cycle") for p in (False, True)}
     t = {k: r.totals["time_ns"] for k, r in reps.items()}
     assert t[("fast", True)] == pytest.approx(t[("cycle", True)], abs=1e-3)
-    # an op whose prefetch is still in flight starts when it lands, then loads its activations: at
-    # worst that serialises one activation load (100 ns + x bytes at 10 GB/s) the op made beside it
-    late = sum(1 for r in reps[("fast", True)].ops if r.get("prefetch", {}).get("wait_ns", 0) > 0)
-    assert t[("fast", True)] <= t[("fast", False)] + late * (100 + x_elems / 10) + 1e-3
+    assert t[("fast", True)] <= t[("fast", False)] + 1e-3   # an op whose weights are late still loads the rest
     for f in ("fast", "cycle"):
         on, off = reps[(f, True)], reps[(f, False)]
         assert [r.get("levels") for r in on.ops] == [r.get("levels") for r in off.ops]
@@ -197,7 +194,8 @@ def _random_op(i: int, kind: str, size: int, weight: int, flops: int) -> Op:
 OP_LISTS = st.lists(st.tuples(st.sampled_from(["elementwise", "norm", "gemm"]), st.sampled_from([256, 1024, 4096]),
                               st.sampled_from([1024, 16384, 131072, 524288]), st.integers(1, 64)),
                     min_size=2, max_size=6)
-NEVER_SLOWER_PS = 0   # prefetch on vs off: measured worst excess over the random lists below (see docstring)
+# `cycle`: the pieces queue on the FIFO level ahead of a running op's own later loads, which the closed
+# form lets pass; each prefetched byte delays a demand load at most once: at most bytes / bandwidth.
 
 
 @settings(max_examples=40, deadline=None)
@@ -205,15 +203,23 @@ NEVER_SLOWER_PS = 0   # prefetch on vs off: measured worst excess over the rando
        budget=st.sampled_from(["32 KiB", "256 KiB", "1 MiB"]), fidelity=st.sampled_from(["fast", "cycle"]))
 def test_prefetch_is_never_slower(spec, latency_ns, depth, budget, fidelity):
     """On random op lists (element-wise, norms, GEMMs with weights up to 512 KiB, several tiles each)
-    turning prefetch on never slows the run: an op starts at once and only its tiles that consume
-    prefetched pieces wait for them; the bytes each op and each level move are unchanged."""
+    turning prefetch on slows the `fast` run by no more than one 4 KiB piece per op whose weights land
+    after it starts (a tile waits for the whole piece carrying its last byte; an op starts at once and
+    only tiles that consume prefetched pieces wait), `cycle` also by the prefetched bytes over the
+    weights' level's bandwidth (pieces queue ahead of demand loads); the bytes moved are unchanged."""
     ops = [_random_op(i, *s) for i, s in enumerate(spec)]
     reps = {}
     for p in (False, True):
         d = _design(latency_ns, p, depth, budget)
         d["units"]["mxu"] = {"kind": "systolic", "rows": 16, "cols": 16, "dataflow": "ws"}
         d["memory"]["sram"]["filter"]["capacity"] = "2 MiB"
+        for buf in d["memory"]["sram"].values():   # single-buffered, a piece ahead of a demand load delays it
+            buf["double_buffered"] = True
         reps[p] = archsim.run(archsim.load_config(d), ops, fidelity=fidelity)
     on, off = reps[True], reps[False]
     assert [r.get("levels") for r in on.ops] == [r.get("levels") for r in off.ops]
-    assert round(on.totals["time_ns"] * NS) <= round(off.totals["time_ns"] * NS) + NEVER_SLOWER_PS
+    ahead = sum(r.get("prefetch", {}).get("weight_bytes", 0) * r["count"] for r in on.ops)
+    late = sum(r["count"] for r in on.ops if r.get("prefetch", {}).get("wait_ns", 0) > 0)
+    piece_ns = 4096 / 1.0     # a tile waits for the whole piece carrying its last byte: 4 KiB at 1 GB/s
+    queued = ahead if fidelity == "cycle" else 0   # 1 GB/s = 1 B/ns
+    assert on.totals["time_ns"] <= off.totals["time_ns"] + late * piece_ns + queued + 1e-3
