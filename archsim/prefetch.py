@@ -41,10 +41,12 @@ flight (in `cycle` they queue behind them: the 0.5%).
 """
 from __future__ import annotations
 
+import heapq
 from typing import Any, Sequence
 
 from archsim.errors import ConfigError
 from dataflows.schedule import Tile, fast_port
+from memory.dma import PrefetchDma, queue_depth
 from memory.request import Request
 from memory.route import LEVEL_SHIFT
 
@@ -80,12 +82,18 @@ class WeightPrefetch:
         self.plan = [{lv: min(b, self.budget // self.depth) for lv, b in w.items()}
                      if cfg.weights and not k and self.window[j] < j else {}
                      for j, (w, k) in enumerate(zip(weights, self.resident))]
+        self.slots = [queue_depth(lv, p) for lv, p in zip(system.levels.values(), self.piece)]
+        self.dma = (PrefetchDma(system.engine, system.offchip, self.slots, system.routed)
+                    if cfg.weights and runner.fidelity == "cycle" else None)   # cycle: the prefetch engine
+        self._free: dict[int, list[int]] = {}                # fast: level -> when each DMA slot frees
         self.hist: list[tuple[int, dict[int, int]]] = []     # fast: per op, its time and bytes per level
         self._issued = -1                                    # cycle: last window start issued
         self._start = 0
         self._land: dict[int, dict] = {}                     # cycle: op -> level -> when each piece landed
+        self._sizes: dict[int, dict] = {}                    # cycle: op -> level -> each piece's bytes
         self._waiting: dict[int, list] = {}                  # cycle: op -> tiles held for its pieces
         self._lands: dict[int, list[int]] = {}               # fast: the current op's pieces' landing, per level
+        self._flight: list[tuple[int, int]] = []             # fast: its pieces in flight when it starts
         self.gates: list[tuple[int, int, int]] = []          # the current op's (tile, level, last piece it needs)
         self._at = 0                                         # fast: when the last prefetch was issued
         self._cursor: dict[int, int] = {}                    # level index -> next prefetch offset
@@ -156,41 +164,56 @@ class WeightPrefetch:
         r = self.runner
         first = i != self.index
         self.index, self.left, self.wait_ps, self.applied, self.gates, self._lands = i, {}, 0, None, [], {}
+        self._flight = [] if first else self._flight
         self.kept = sum(self.resident[i].values())
+        if r.fidelity == "cycle" and first:      # the prefetches whose window opens now (a resident op's too)
+            self._start = r.system.engine.now
+            while self._issued + 1 < len(self.ops) and self.window[self._issued + 1] <= i:
+                self._issued += 1
+                if self._issued > i:
+                    self._issue(self._issued)
         if self.kept:                   # on chip since the first step: nothing to fetch, nothing to wait for
             self.left = dict(self.resident[i])
             return (self.kept,)
         if r.fidelity == "cycle":
-            eng = r.system.engine
-            self._start = eng.now
-            if first:
-                while self._issued + 1 < len(self.ops) and self.window[self._issued + 1] <= i:
-                    self._issued += 1
-                    if self._issued > i:
-                        self._issue(self._issued)
             if first and i in self._land:
-                self.left = dict(self.plan[i])
+                self._cut(i)
             return (sum(self.left.values()),)
         if first and self.plan[i]:
             self._fast_land(i)
-            self.left = dict(self.plan[i])
         return (sum(self.left.values()), tuple(tuple(v) for _, v in sorted(self._lands.items())))
 
     def _issue(self, j: int) -> None:
         """Send op j's prefetch to the event-driven level now, after the running op's first loads (an
         event of this picosecond: the op's pipeline issues them as it starts); note when each piece lands."""
-        eng = self.runner.system.engine
-        level = self.runner.system.offchip
+        if not self.plan[j] or self.dma is None:
+            return
         land: dict[int, list[int | None]] = {}
-        self._land[j] = land
-        for lv, pieces in self._requests(j) if self.plan[j] else ():
-            land[lv] = [None] * len(pieces)
+        self._land[j], self._sizes[j] = land, {}
+        for lv, pieces in self._requests(j):
+            land[lv], self._sizes[j][lv] = [None] * len(pieces), [n for _, n in pieces]
             for c, (addr, b) in enumerate(pieces):
                 def landed(req: Request, j: int = j, lv: int = lv, c: int = c) -> None:
                     self._land[j][lv][c] = req.done_ps
                     self._wake(j)
 
-                eng.at(eng.now, level.submit, Request(addr, b, False, "prefetch", landed))
+                self.dma.prefetch(j, Request(addr, b, False, "prefetch", landed))
+
+    def _cut(self, i: int) -> None:
+        """`cycle`: op i starts. The pieces of its prefetch still waiting in the DMA are dropped (its
+        tiles load those bytes themselves, as demand); the ones already out stay prefetched (`left`)."""
+        assert self.dma is not None
+        land = self._land[i]
+        for lv in list(land):
+            kept = len(land[lv]) - self.dma.drop(i, lv if self.runner.system.routed else 0)
+            del land[lv][kept:]
+            if kept:
+                self.left[lv] = sum(self._sizes[i][lv][:kept])
+            else:
+                del land[lv]
+        self._sizes.pop(i)
+        if not land:
+            del self._land[i]
 
     def _wake(self, j: int) -> None:
         """`cycle`: release the held tiles of op j whose pieces have all landed."""
@@ -203,10 +226,11 @@ class WeightPrefetch:
         return all(t is not None for t in self._land[j][lv][:c + 1])
 
     def _fast_land(self, j: int) -> None:
-        """`fast`: when each piece of op j's prefetch lands, from op j's start (`_lands`). They go
-        through one closed-form port over the run once the window's ops have moved their own bytes on
-        that level (timed on an idle port from the window's start): a background DMA that yields to
-        the ops."""
+        """`fast`: when each piece of op j's prefetch lands, from op j's start (`_lands`), and how many
+        bytes came early (`left`). They go through one closed-form port over the run once the window's
+        ops have moved their own bytes on that level (timed on an idle port from the window's start),
+        at most `slots` at a time: a background DMA that yields to the ops. Pieces it has not issued
+        when op j starts are op j's own loads again, as in `cycle`."""
         w = self.window[j]
         issue = sum(t for t, _ in self.hist[:w])
         start = issue + sum(t for t, _ in self.hist[w:j])
@@ -223,8 +247,19 @@ class WeightPrefetch:
                     after = t + dt
                 t += dt
             self._at = max(self._at, after)
-            self._lands[lv] = [self._port.issue(self._at, n, False, a) - start for a, n in pieces]
-        self.wait_ps = max(0, max(max(v) for v in self._lands.values()))
+            free = self._free.setdefault(lv, [0] * self.slots[lv])
+            lands = []
+            for a, n in pieces:
+                at = max(self._at, free[0])
+                if at >= start:                # not issued before op j starts: its own load again
+                    break
+                lands.append(self._port.issue(at, n, False, a))
+                heapq.heapreplace(free, lands[-1])
+            if lands:
+                self._lands[lv] = [t - start for t in lands]
+                self._flight += [p for p, t in zip(pieces, lands) if t > start]
+                self.left[lv] = sum(n for _, n in pieces[:len(lands)])
+        self.wait_ps = max(0, max((max(v) for v in self._lands.values()), default=0))
 
     def strip(self, tiles: Sequence[Tile]) -> list[Tile]:
         """Take the current op's prefetched (or resident) weight bytes out of its first tiles' loads on
@@ -262,6 +297,15 @@ class WeightPrefetch:
             if t > out.get(i, 0):
                 out[i] = t
         return out
+
+    def port(self) -> Any:
+        """`fast`: the current op's closed-form port, its prefetch pieces still in flight when it starts
+        queued first (in `cycle` they are in the level's queues ahead of its loads). Each is timed from
+        the op's start, although it left earlier: the closed form does not carry the device's state over."""
+        port = fast_port(self.runner.system.offchip)
+        for addr, n in self._flight:
+            port.issue(0, n, False, addr)
+        return port
 
     def hold(self, pipe: Any) -> None:
         """Hold the tiles of the op's pipeline `pipe` (not started) that need prefetched pieces still in

@@ -414,14 +414,16 @@ class _Runner:
             return PipelineResult(0, 0, 0, 0)
         if self.fidelity == "fast" and wb is None:   # ops start on an idle port
             gates = self.prefetch.gate_times() if self.prefetch is not None else None
-            res = pipeline_time(tiles, fast_port(self.system.offchip), slots, rec, gates)
+            port = self.prefetch.port() if self.prefetch is not None else fast_port(self.system.offchip)
+            res = pipeline_time(tiles, port, slots, rec, gates)
         elif self.fidelity == "fast":
             # write-behind decides on port idleness: the event pipeline over the closed-form port
             from archsim.engine import Engine
             from archsim.tile_events import FastPortLevel, TilePipeline
 
             eng = Engine()
-            level = FastPortLevel(eng, fast_port(self.system.offchip), self.system.offchip.peak_bytes_per_s)
+            port = self.prefetch.port() if self.prefetch is not None else fast_port(self.system.offchip)
+            level = FastPortLevel(eng, port, self.system.offchip.peak_bytes_per_s)
             pipe = TilePipeline(eng, level, tiles, slots, record=rec, write_behind=wb)
             if self.prefetch is not None:
                 self.prefetch.hold(pipe)
@@ -431,7 +433,8 @@ class _Runner:
             from archsim.tile_events import TilePipeline
 
             pipe = (SampledPipeline if self.sampling else TilePipeline)(
-                self.system.engine, self.system.offchip, tiles, slots, record=rec, write_behind=wb)
+                self.system.engine, getattr(self.prefetch, "dma", None) or self.system.offchip, tiles, slots,
+                record=rec, write_behind=wb)      # with prefetch, through its DMA, which yields to these loads
             if self.prefetch is not None:    # tiles that need weights fetched ahead wait for them
                 self.prefetch.hold(pipe)
             res = pipe.run(until_done=self.prefetch is not None)
