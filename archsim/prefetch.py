@@ -11,15 +11,20 @@ compute on weights that have not arrived). The bytes stay charged to op j (its r
 them once), so byte conservation holds; op j's row says in `prefetch` how many bytes came early and
 `wait_ns`, how long after its start the last piece landed.
 
-- `cycle`: the pieces go to the event-driven level when op j-depth starts (after that op's own
-  first loads) and contend there with the running ops' traffic; pipelines stop at their own end,
+The pieces go through a DMA that yields to demand loads (`memory.dma`): per back-end it keeps at
+most `slots` pieces outstanding (the level's bandwidth x one piece's trip) and issues the next only
+while no demand request to that back-end is in flight. Pieces it has not issued when op j starts
+are dropped from the prefetch: op j's tiles load those bytes themselves (promoted to demand).
+
+- `cycle`: the pieces queue in the DMA (`PrefetchDma`, in front of the event-driven level, through
+  which the ops' pipelines then load) when op j-depth starts; pipelines stop at their own end,
   leaving pieces in flight, and a tile of op j is held (`TilePipeline.hold`) until its pieces land.
-- `fast`: one closed-form port over the run serves the prefetches, each issued once the window's
-  ops have moved their own bytes on that level (timed on an idle port from the window's start): a
-  background DMA that yields to the running ops, the conservative view; a tile's gate is when its
-  pieces land (`pipeline_time(gates=)`). On a level the window's ops do not use, the two agree to
-  the picosecond; prefetch on is never slower than off in `fast`, and at most 0.5% in `cycle`
-  (tests/core/test_prefetch.py).
+- `fast`: one closed-form port over the run serves the prefetches, `slots` at a time, each once the
+  window's ops have moved their own bytes on that level (timed on an idle port from the window's
+  start); a tile's gate is when its pieces land (`pipeline_time(gates=)`), and the pieces still in
+  flight at op j's start are queued on op j's port ahead of its loads (`port`). On a level the
+  window's ops do not use, the two agree to the picosecond; prefetch on is never slower than off
+  in `fast` but for one piece per late op (tests/core/test_prefetch.py).
 
 Across layers (`layers`): a repeated block (a model's layers, deduplicated) has its first `depth`
 ops costed twice, for layer 1 (after the ops before the block) and for layers 2..N (after the
@@ -36,8 +41,14 @@ and 4, against the layer-major unrolled list); the ops after the block are windo
 layers 2..N, not the last layer's last ops; unit-owned ops (in-flash GEMV, PIM) schedule their own
 reads and are not prefetched; standalone op lists that run concurrently are not prefetched; a tile
 waits for a whole piece although it may need only part of it; `fast` times the window ops' own
-traffic as one transfer from the window's start and lets an op's own loads pass its pieces in
-flight (in `cycle` they queue behind them: the 0.5%).
+traffic as one transfer from the window's start (`cycle` slips pieces into its gaps: a demand load
+may find up to `slots` pieces ahead of it, so `cycle` is never slower than off but for the prefetched
+bytes over the level's bandwidth, and rarely by more than `fast`'s bound), and times an op's pieces
+in flight at its start from that start (they left earlier); the pieces live at their own addresses,
+so on a paged level (flash) their pages can share dies with the op's continuing stream (GPT-2 b1
+KV 128 on the flash/HBM platform: 36.1 -> 36.8 ms with prefetch on, both fidelities, 0.3% apart);
+the DMA does not see unit-owned ops' reads. LLaMA-2-7B b8 KV 2048 on that platform: `cycle` +0.14%
+over `fast` (2.2% before the DMA yielded and the closed form stopped letting loads pass pieces).
 """
 from __future__ import annotations
 

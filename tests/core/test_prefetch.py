@@ -194,8 +194,9 @@ def _random_op(i: int, kind: str, size: int, weight: int, flops: int) -> Op:
 OP_LISTS = st.lists(st.tuples(st.sampled_from(["elementwise", "norm", "gemm"]), st.sampled_from([256, 1024, 4096]),
                               st.sampled_from([1024, 16384, 131072, 524288]), st.integers(1, 64)),
                     min_size=2, max_size=6)
-# `cycle`: the pieces queue on the FIFO level ahead of a running op's own later loads, which the closed
-# form lets pass; each prefetched byte delays a demand load at most once: at most bytes / bandwidth.
+# `cycle`: the DMA issues a piece only while no demand load is in flight, but a load that follows in a
+# gap finds up to the DMA's slots ahead of it; each prefetched byte delays a demand load at most once:
+# at most bytes / bandwidth (rarely reached: hypothesis needs ~300 examples to beat `fast`'s bound).
 
 
 @settings(max_examples=40, deadline=None)
@@ -206,7 +207,8 @@ def test_prefetch_is_never_slower(spec, latency_ns, depth, budget, fidelity):
     turning prefetch on slows the `fast` run by no more than one 4 KiB piece per op whose weights land
     after it starts (a tile waits for the whole piece carrying its last byte; an op starts at once and
     only tiles that consume prefetched pieces wait), `cycle` also by the prefetched bytes over the
-    weights' level's bandwidth (pieces queue ahead of demand loads); the bytes moved are unchanged."""
+    weights' level's bandwidth (a piece issued in a gap of the running op's traffic can be ahead of its
+    next load); the bytes moved are unchanged."""
     ops = [_random_op(i, *s) for i, s in enumerate(spec)]
     reps = {}
     for p in (False, True):
