@@ -78,6 +78,7 @@ class WeightPrefetch:
         self.wait_ps = 0                                     # the current op's wait for its prefetch
         self.applied: int | None = None                      # bytes strip took out of the op's tiles
         self.kept = 0                                        # the current op's resident weight bytes
+        self.sent: dict[int, list[tuple[int, int]]] = {}     # op index -> its prefetch requests (energy)
 
     def _check_capacity(self, mem: Any, cfg: Any) -> None:
         """Resident weights (every instance of every op) must fit the weight buffer beside the budget."""
@@ -127,7 +128,12 @@ class WeightPrefetch:
             self._cursor[lv] = -(-(off + b) // ALIGN) * ALIGN
             addr = REGION["filter"] * 2 * half + half + off
             out.append((routed_addr(lv, addr) if system.routed else addr, b))
+        self.sent[j] = out
         return out
+
+    def sent_for_op(self) -> list[tuple[int, int]]:
+        """The running op's prefetch requests once its tiles gave their bytes up (the op pays for them)."""
+        return self.sent.pop(self.index, []) if self.applied and not self.kept else []
 
     # -- per op ----------------------------------------------------------------------------------
     def begin(self, i: int) -> tuple:
