@@ -13,7 +13,7 @@ Three sources, each byte priced once:
 
 The per-request price is a pure function of the request (flash senses do not depend on timing), so
 `fast` and `cycle` charge the same requests the same, and a `cycle` run's ops add up to what the
-levels served (`FlashLevel.served_pj`); tiles sampling cuts out are still priced.
+levels served; tiles sampling cuts out are still priced.
 """
 from __future__ import annotations
 
@@ -29,6 +29,24 @@ def tiles_energy_pj(level: Any, tiles: Iterable[Any], into: dict[str, float] | N
             for addr, n in reqs:
                 for k, v in level.request_energy_pj(addr, n, is_write).items():
                     out[k] = out.get(k, 0.0) + v
+    return out
+
+
+def stream_levels(system: Any, homes: dict[str, int | None], nbytes: dict[str, int],
+                  into: dict[str, float]) -> dict[str, tuple[int, int]]:
+    """Bytes per level of an op the runner times in closed form (no tiles): each operand stream on its
+    home level, priced there as one sequential request (partial pages read twice by real tiles are
+    not counted: a lower bound on the senses)."""
+    names, out = list(system.levels), {}
+    for role, lv in homes.items():
+        n = nbytes[role]
+        if lv is None or not n:
+            continue
+        write = role == "ofmap"
+        r, w = out.get(names[lv], (0, 0))
+        out[names[lv]] = (r, w + n) if write else (r + n, w)
+        for k, v in system.levels[names[lv]].request_energy_pj(0, n, write).items():
+            into[k] = into.get(k, 0.0) + v
     return out
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from archsim.config.schema import DesignConfig
 from archsim.engine import ClockDomain
 from archsim.errors import ArchsimError, WorkloadError
-from archsim.offchip_energy import dram_commands, offchip_energy_pj, tiles_energy_pj
+from archsim.offchip_energy import dram_commands, offchip_energy_pj, stream_levels, tiles_energy_pj
 from archsim.op_context import RunContext
 from archsim.report import Report
 from archsim.system import System
@@ -293,8 +293,10 @@ class _Runner:
             total_ps = clk.cycles_to_ps(best.cycles)
             busy_ps = min(total_ps, clk.cycles_to_ps(best.compute_cycles))
             pipe = PipelineResult(total_ps, busy_ps, total_ps - busy_ps, 0)
-            return _OpCost(pipe, res, *traffic, label + " (estimate)", requests=mapping.transfers(),
-                           detail=spatial)
+            cost = _OpCost(pipe, res, *traffic, label + " (estimate)", requests=mapping.transfers(), detail=spatial)
+            if self.system.routed:     # each stream's bytes where they live, priced there
+                cost.levels = stream_levels(self.system, dict(homes), d, self._level_pj)
+            return cost
         arr = mapping.step_arrays()
         shapes = list(zip(arr["m"].tolist(), arr["n"].tolist(), arr["k"].tolist(), arr["cont"].tolist()))
         step_ps = {}   # (shape, reads partial sums back) -> (issue interval, drain tail) in ps

@@ -166,7 +166,6 @@ class FlashLevel(MemoryLevel):
         self._fast_free = 0
         self.prices_bytes = any((spec.array_read_energy, spec.program_energy, spec.erase_energy,
                                  spec.channel_energy))
-        self.served_pj: dict[str, float] = {}   # request_energy_pj of every request served (conservation)
 
     @classmethod
     def from_config(cls, cfg, engine: Engine, name: str = "offchip") -> "FlashLevel":
@@ -178,8 +177,6 @@ class FlashLevel(MemoryLevel):
         self._check(req)
         req.issue_ps = now = self.engine.now
         self._account(req)
-        for k, v in self.request_energy_pj(req.addr, req.nbytes, req.is_write).items():
-            self.served_pj[k] = self.served_pj.get(k, 0.0) + v
         if self.fidelity == "fast":
             self._fast_free, end = self.stream_serve(self._fast_free, now, req.addr, req.nbytes, req.is_write)
         else:
