@@ -113,3 +113,20 @@ def test_whole_ops_on_flash_do_not_also_pay_offchip_byte():
     gemv = [r for r in rep.ops if r["unit"] == "flash"]
     assert gemv and all(r["energy_breakdown_pj"]["flash_array"] > 0 for r in gemv)
     assert all(r["energy_breakdown_pj"].get("offchip", 0.0) == 0.0 for r in gemv)
+
+
+def test_drive_presets_carry_the_documented_energies():
+    """Every drive preset prices senses and channel bits with the figures validation/flash/flash_energy.csv
+    names (AiF's conventional TLC read; the C V^2 / 2 channel estimate)."""
+    import csv
+    from pathlib import Path
+
+    from memory.flash.level import flash_presets
+
+    path = Path(__file__).resolve().parents[2] / "validation" / "flash" / "flash_energy.csv"
+    with open(path) as fh:
+        ref = {r["quantity"]: float(r["value_pj"]) for r in csv.DictReader(x for x in fh if not x.startswith("#"))}
+    for name in flash_presets():
+        spec = load_flash_spec(name)
+        got = (spec.array_read_energy, spec.channel_energy)
+        assert got == (ref["array_read_per_bit"], ref["channel_per_bit"]), name

@@ -96,3 +96,11 @@ def test_cli_prints_the_batch_union():
                           "decode", "--batch", "4"], capture_output=True, text=True, check=True).stdout
     line = next(x for x in out.splitlines() if x.startswith("host:"))
     assert "4 sequences: 34.4% of the FFN rows active" in line and "loaded per step" in line
+
+
+def test_cycle_runs_the_same_batch_law():
+    """The host has no per-request model: `cycle` runs the closed form too, so the two agree exactly."""
+    d = archsim.load_config(DESIGN)
+    wl = {**TOKEN, "batch": 4}
+    fast, cycle = (next(o for o in archsim.run(d, wl, fidelity=f).ops if o["name"] == "fc2") for f in ("fast", "cycle"))
+    assert fast["detail"] == cycle["detail"] and fast["energy_breakdown_pj"] == cycle["energy_breakdown_pj"]
