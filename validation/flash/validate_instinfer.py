@@ -5,7 +5,8 @@ offload and a host-DRAM offload (ratios (a)-(f) of the reference), OPT-13B FP16 
 
 Runs `configs/flash/instinfer.yaml` (with the fused attention op the drive runs whole),
 `instinfer_flexgen_ssd.yaml` and `instinfer_host_dram.yaml` through `archsim.run`, decode at the
-average context of in/out 1024/1024 (1536 keys).
+average context of in/out 1024/1024 (1536 keys). Also prints J/token at bs=64 with the flash array and
+channel share (the drive prices its senses for InstA's engine and FlexGen's reads alike).
 """
 from __future__ import annotations
 
