@@ -126,10 +126,11 @@ class FlashOffloadUnit(ComputeUnit):
         if flash:      # each chunk a read of the drive, priced by the flash level itself
             for k, v in ctx.level(c.near).request_energy_pj(0, chunk, False).items():
                 energy[f"offchip.{k}"] = v * flash / chunk
-        # host DRAM: the rows the step multiplies (once for the batch) read, the rows loaded written
-        dram = (int(wbytes * active), flash)
-        return OpResult(time_ps=t, busy_ps=int(compute_s * 1e12), macs=macs,
-                        traffic={c.near: (flash, 0), "offchip": dram}, energy_pj=energy,
+        # host DRAM (the design's `offchip`): the rows the step multiplies (once for the batch) read, the
+        # rows loaded written
+        traffic = {"offchip": (int(wbytes * active), flash), c.near: (flash, 0)} if c.near != "offchip" \
+            else {c.near: (flash, 0)}
+        return OpResult(time_ps=t, busy_ps=int(compute_s * 1e12), macs=macs, traffic=traffic, energy_pj=energy,
                         mapping="resident in DRAM" if not ffn else
                         f"sparse FFN from flash, {chunk // 1024} KiB chunks", detail=detail)
 
