@@ -8,7 +8,10 @@
  *
  * The inputs of PE (i, j) in state s are the lane values the controller issued at c = s - 1 - i - j,
  * so they are computed once per anti-diagonal d = i + j. Rows are updated bottom-up in place, so
- * a register that takes the value of the PE above reads it before that PE's update. */
+ * a register that takes the value of the PE above reads it before that PE's update.
+ *
+ * With kp MACs per PE every lane value is kp consecutive terms (innermost in the operand arrays)
+ * and a PE adds their kp-term dot product; ws PEs hold kp weights. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +20,7 @@ typedef int64_t i64;
 typedef uint64_t u64;
 
 /* parameter slots, in native.py's PARAMS order */
-enum { P_R, P_C, P_PERIOD, P_T, P_FCN, P_FOLDS, P_BITS, P_M, P_N, P_CAP, P_COUNT };
+enum { P_R, P_C, P_PERIOD, P_T, P_FCN, P_FOLDS, P_BITS, P_M, P_N, P_CAP, P_KPE, P_COUNT };
 
 typedef struct {
     i64 R, C, P, T, fc_n, n;        /* n: controller states = folds * P */
@@ -91,7 +94,14 @@ static void record(const trace_t *tr, i64 s, i64 R, i64 C, const i64 *acc, const
     tr->done[s] = (uint8_t)done;
 }
 
-/* Weight-stationary: X (fr_n*R x P, row lane i carries A[t, k]; zero beyond t = T), W (fr_n*R x fc_n*C).
+static inline u64 dot(const i64 *a, const i64 *b, i64 kp) {   /* the PE's kp multipliers and adder tree */
+    u64 sum = 0;
+    for (i64 k = 0; k < kp; k++) sum += (u64)a[k] * (u64)b[k];
+    return sum;
+}
+
+/* Weight-stationary: X (fr_n*R x P x kp, row lane r carries A[t, r*kp + k]; zero beyond t = T),
+ * W (fr_n*R x fc_n*C x kp).
  * Returns total cycles, or -1 when no end came within prm[P_CAP] states.
  *
  * The psum registers shift down one row every edge, so they live in a buffer whose rows rotate:
@@ -102,14 +112,14 @@ static void record(const trace_t *tr, i64 s, i64 R, i64 C, const i64 *acc, const
 i64 archsim_systolic_ws(const i64 *prm, const i64 *X, const i64 *W, i64 *out, i64 *ends,
                         i64 *tr_acc, uint8_t *tr_valid, uint8_t *tr_ov, i64 *tr_o, uint8_t *tr_done) {
     const i64 R = prm[P_R], C = prm[P_C], P = prm[P_PERIOD], T = prm[P_T], fc_n = prm[P_FCN];
-    const i64 folds = prm[P_FOLDS], bits = prm[P_BITS], N = prm[P_N], cap = prm[P_CAP];
+    const i64 folds = prm[P_FOLDS], bits = prm[P_BITS], N = prm[P_N], cap = prm[P_CAP], kp = prm[P_KPE];
     const i64 D = R + C - 1, WC = fc_n * C;
     const ctl_t k = {R, C, P, T, fc_n, folds * P};
     const trace_t tr = {tr_acc, tr_valid, tr_ov, tr_o, tr_done};
-    i64 *w = calloc((size_t)(R * C), sizeof(i64)), *ws = calloc((size_t)(R * C), sizeof(i64));
+    i64 *w = calloc((size_t)(R * C * kp), sizeof(i64)), *ws = calloc((size_t)(R * C * kp), sizeof(i64));
     i64 *acc = calloc((size_t)(R * C), sizeof(i64)), *xo = calloc((size_t)D, sizeof(i64));
     i64 *logical = tr.acc ? calloc((size_t)(R * C), sizeof(i64)) : NULL;
-    i64 *wl = calloc((size_t)C, sizeof(i64)), *hit = calloc((size_t)C, sizeof(i64));
+    i64 *wl = calloc((size_t)(C * kp), sizeof(i64)), *hit = calloc((size_t)C, sizeof(i64));
     i64 *emitted = calloc((size_t)C, sizeof(i64)), *runs = calloc((size_t)(D + 1), sizeof(i64));
     uint8_t *vd = calloc((size_t)D, 1), *ld = calloc((size_t)D, 1);
     uint8_t *fsd = calloc((size_t)D, 1), *pv = calloc((size_t)C, 1), *pl = calloc((size_t)C, 1);
@@ -138,7 +148,8 @@ i64 archsim_systolic_ws(const i64 *prm, const i64 *X, const i64 *W, i64 *out, i6
             i64 tw = h.t[j], frw = h.fr[j], fcw = h.fc[j];
             int okw = h.ok[j] && tw < R;
             if (tw > R - 1) tw = R - 1;
-            wl[j] = okw ? W[(frw * R + tw) * WC + fcw * C + j] : 0;
+            for (i64 q = 0; q < kp; q++)
+                wl[j * kp + q] = okw ? W[((frw * R + tw) * WC + fcw * C + j) * kp + q] : 0;
             hit[j] = okw ? tw : -1;
         }
         /* the output port: bottom row's pv, acc, pl */
@@ -168,18 +179,18 @@ i64 archsim_systolic_ws(const i64 *prm, const i64 *X, const i64 *W, i64 *out, i6
                 i64 j0 = runs[r] - i, j1 = runs[r + 1] - i;
                 if (j0 < 0) j0 = 0;
                 if (j1 > C) j1 = C;
-                i64 *wr = w + i * C, *wsr = ws + i * C, *ar = acc + ((i - rot + R) % R) * C;
+                i64 *wr = w + i * C * kp, *wsr = ws + i * C * kp, *ar = acc + ((i - rot + R) % R) * C;
                 for (i64 j = j0; j < j1; j++) {
                     i64 d = i + j;
-                    i64 a = X[xo[d] + i * P];
-                    i64 wu = fsd[d] ? wsr[j] : wr[j];  /* the first element of a fold uses the new tile */
-                    if (fsd[d]) wr[j] = wsr[j];
-                    ar[j] = wrapv((u64)ar[j] + (u64)a * (u64)wu, bits);
+                    const i64 *a = X + (xo[d] + i * P) * kp;
+                    i64 *wj = wr + j * kp, *wsj = wsr + j * kp;
+                    if (fsd[d]) memcpy(wj, wsj, (size_t)kp * sizeof(i64));  /* a fold's first element: new tile */
+                    ar[j] = wrapv((u64)ar[j] + dot(a, wj, kp), bits);
                 }
             }
         }
         for (i64 j = 0; j < C; j++)
-            if (hit[j] >= 0) ws[hit[j] * C + j] = wl[j];
+            if (hit[j] >= 0) memcpy(ws + (hit[j] * C + j) * kp, wl + j * kp, (size_t)kp * sizeof(i64));
     }
     result = s;
 done:
@@ -189,12 +200,12 @@ done:
     return result;
 }
 
-/* Output-stationary: A (fr_n*R x P), B (P x fc_n*C). Returns as archsim_systolic_ws. */
+/* Output-stationary: A (fr_n*R x P x kp), B (P x fc_n*C x kp). Returns as archsim_systolic_ws. */
 i64 archsim_systolic_os(const i64 *prm, const i64 *A, const i64 *B, i64 *out, i64 *ends,
                         i64 *tr_acc, uint8_t *tr_valid, uint8_t *tr_ov, i64 *tr_o, uint8_t *tr_done) {
     const i64 R = prm[P_R], C = prm[P_C], P = prm[P_PERIOD], T = prm[P_T], fc_n = prm[P_FCN];
     const i64 folds = prm[P_FOLDS], bits = prm[P_BITS], M = prm[P_M], N = prm[P_N], cap = prm[P_CAP];
-    const i64 D = R + C - 1, BC = fc_n * C;
+    const i64 kp = prm[P_KPE], D = R + C - 1, BC = fc_n * C;
     const ctl_t k = {R, C, P, T, fc_n, folds * P};
     const trace_t tr = {tr_acc, tr_valid, tr_ov, tr_o, tr_done};
     i64 *acc = calloc((size_t)(R * C), sizeof(i64)), *hold = calloc((size_t)(R * C), sizeof(i64));
@@ -233,8 +244,8 @@ i64 archsim_systolic_os(const i64 *prm, const i64 *A, const i64 *B, i64 *out, i6
             uint8_t *ovr = ov + i * C, *olr = ol + i * C;
             for (i64 j = 0; j < C; j++) {
                 i64 d = i + j;
-                i64 a = okd[d] ? A[ao[d] + i * P] : 0, b = okd[d] ? B[bo[d] + j] : 0;
-                i64 accp = wrapv((u64)ar[j] + (u64)a * (u64)b, bits);
+                u64 ab = okd[d] ? dot(A + (ao[d] + i * P) * kp, B + (bo[d] + j) * kp, kp) : 0;
+                i64 accp = wrapv((u64)ar[j] + ab, bits);
                 int cap_ij = vd[d] && ld[d];
                 int load = vd[R - 1 + j] && ld[R - 1 + j];   /* bottom PE captures: column loads */
                 i64 o_load = i == R - 1 ? accp : hr[j];
