@@ -117,6 +117,7 @@ def workload_text(report: Report) -> str:
     m = report.meta or {}
     if m.get("model"):
         parts = [f"model {m['model']}", m.get("phase")] + [f"{k} {m[k]}" for k in ("batch", "seq", "kv") if m.get(k)]
+        parts.append(f"{m['bits']}-bit operands" if m.get("bits") else None)
         return ", ".join(str(p) for p in parts if p) + f" ({len(report.ops)} distinct ops)"
     names = ", ".join(f"{op['name']}" + (f" x{op['count']}" if op["count"] > 1 else "") for op in report.ops)
     return f"{len(report.ops)} ops: {names}"

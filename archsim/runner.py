@@ -83,6 +83,7 @@ def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool
         from archsim.prefetch import prefetcher
 
         rows, runner.prefetch = [], prefetcher(runner, ops)
+        ops = runner.prefetch.ops if runner.prefetch is not None else ops   # heads of layers 2..N apart
         for i, op in enumerate(ops):
             if progress is not None:
                 progress(i, ops)
@@ -411,8 +412,9 @@ class _Runner:
             self._defer.append((tiles, wb, slots, rec))
             self._last_record = rec or []
             return PipelineResult(0, 0, 0, 0)
-        if self.fidelity == "fast" and wb is None:
-            res = pipeline_time(tiles, fast_port(self.system.offchip), slots, rec)  # ops start on an idle port
+        if self.fidelity == "fast" and wb is None:   # ops start on an idle port
+            gates = self.prefetch.gate_times() if self.prefetch is not None else None
+            res = pipeline_time(tiles, fast_port(self.system.offchip), slots, rec, gates)
         elif self.fidelity == "fast":
             # write-behind decides on port idleness: the event pipeline over the closed-form port
             from archsim.engine import Engine
@@ -420,13 +422,18 @@ class _Runner:
 
             eng = Engine()
             level = FastPortLevel(eng, fast_port(self.system.offchip), self.system.offchip.peak_bytes_per_s)
-            res = TilePipeline(eng, level, tiles, slots, record=rec, write_behind=wb).run()
+            pipe = TilePipeline(eng, level, tiles, slots, record=rec, write_behind=wb)
+            if self.prefetch is not None:
+                self.prefetch.hold(pipe)
+            res = pipe.run()
         else:
             from archsim.sampling import SampledPipeline
             from archsim.tile_events import TilePipeline
 
             pipe = (SampledPipeline if self.sampling else TilePipeline)(
                 self.system.engine, self.system.offchip, tiles, slots, record=rec, write_behind=wb)
+            if self.prefetch is not None:    # tiles that need weights fetched ahead wait for them
+                self.prefetch.hold(pipe)
             res = pipe.run(until_done=self.prefetch is not None)
             self._sample = getattr(pipe, "sample", None)
             if self._sample is None and self._cut:

@@ -128,7 +128,7 @@ class SampledPipeline(TilePipeline):
         m = (self._region_end - KEEP_BLOCKS * p - self._issued) // p
         if m < 1:
             self.period = 0                       # too close to the end: simulate the rest
-        elif Z * se * m <= self.tolerance * (now - self._t0 + m * mu):
+        elif Z * se * m <= self.tolerance * (now - self._t0 + m * mu) and not self.held:   # held by index
             self._cut(m, mu, Z * se * m + max(abs(x - mu) for x in b[-g:]))
 
     def _cut(self, m: int, mean: float, error: float) -> None:

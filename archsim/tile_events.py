@@ -89,6 +89,24 @@ class TilePipeline:
         self._results_left = n                        # tiles whose results are not yet complete
         self._stores_out = 0                          # store requests in flight
         self._on_finish: Callable[[PipelineResult], None] | None = None
+        self.held: set[int] = set()                   # tiles waiting for data fetched ahead (`hold`)
+
+    def hold(self, i: int, at_ps: int | None = None) -> None:
+        """Before `start`: tile i also needs data fetched ahead of the op (archsim.prefetch) that lands
+        `at_ps` after the start, or, with None, when `release(i)` is called."""
+        self._pending[i] += 1
+        self._ready[i] = False
+        self.held.add(i)
+        if at_ps is not None:
+            self.engine.at(self._t0 + at_ps, self.release, i)
+
+    def release(self, i: int) -> None:
+        """Data tile i was held for has landed."""
+        self.held.discard(i)
+        self._pending[i] -= 1
+        if self._pending[i] == 0:
+            self._ready[i] = True
+            self._try_start()
 
     def run(self, until_done: bool = False) -> PipelineResult:
         """Run alone: start, then run the engine until nothing is left, or (`until_done`) only until this

@@ -120,7 +120,7 @@ def model_workload(model: str, phase: str = "prefill", batch: int = 1, seq: int 
 
     graph = lower(model, phase=phase, batch=batch, seq=seq, kv=kv, bits=bits, **kw)
     ops = list(graph)
-    meta = {"model": model, "phase": phase, "batch": batch}
+    meta = {"model": model, "phase": phase, "batch": batch, "bits": bits}
     if phase == "prefill":               # the lowering resolves a missing length to its default
         meta["seq"] = graph.meta["new_tokens"]
         tokens = batch * graph.meta["new_tokens"]

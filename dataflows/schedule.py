@@ -90,13 +90,14 @@ def fast_port(level: Any) -> Port:
 
 
 def pipeline_time(tiles: Sequence[Tile], port: Port, slots: int = 2,
-                  record: list | None = None) -> PipelineResult:
+                  record: list | None = None, gates: dict[int, int] | None = None) -> PipelineResult:
     """Closed-form schedule of `tiles` through one off-chip `port` with `slots` tile buffers.
 
     The port serves requests in arrival order. Loads arrive when a buffer frees (at an issue-interval
     end, in tile order); stores arrive when their results are complete, which with a drain tail can
     be after later loads, so stores wait in a small heap until the port's clock passes them.
     With `record`, appends ("compute" | "load" | "store", tile index, start_ps, end_ps) per activity.
+    `gates` {tile: ps}: the tile also needs data that lands then (fetched ahead: archsim.prefetch).
     """
     n = len(tiles)
     if n == 0:
@@ -128,7 +129,7 @@ def pipeline_time(tiles: Sequence[Tile], port: Port, slots: int = 2,
                 ready = done
             if record is not None:
                 record.append(("load", i, at, done))
-        load_ready[i] = ready
+        load_ready[i] = max(ready, gates.get(i, 0)) if gates else ready
 
     issued = 0                    # tiles whose loads are issued
     while issued < min(slots, n):

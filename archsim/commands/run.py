@@ -134,8 +134,10 @@ def main(args) -> int:
 
     spec, sets = _workload_sets(args)
     design = load_design(args)
-    if spec and spec.get("model") and "attention" not in spec and design.workload and design.workload.attention:
-        spec["attention"] = design.workload.attention   # the design says how its models lower attention
+    if spec and spec.get("model") and design.workload:   # the design says how its models lower attention
+        for key in ("attention", "bits"):                 # and at which precision its datapath runs them
+            if key not in spec and getattr(design.workload, key):
+                spec[key] = getattr(design.workload, key)
     if sets:
         if spec is None and design.workload is None:
             raise ArchsimError(f"--set {next(iter(sets))}: no workload to set it on (give --model, --gemm, ...)")

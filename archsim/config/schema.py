@@ -68,6 +68,8 @@ class WorkloadSpec(StrictModel):
     values: dict[Literal["weight", "activation", "kv_cache"], str] | None = Field(
         None, description="operand role -> value source: normal:STD, uniform, laplace:B, sparse:P,<dist>, .npy/.npz")
     seed: int | None = Field(None, ge=0, description="seed of the value distributions")
+    bits: int | None = Field(None, ge=1, le=64, description="operand precision of the design's datapath (e.g. 8 "
+                             "for W8A8); models run at it when the command line gives no --bits")
 
 
 class DesignConfig(StrictModel):

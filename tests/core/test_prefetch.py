@@ -71,15 +71,16 @@ def test_hand_computed_two_ops(fidelity):
 
 @pytest.mark.parametrize("fidelity", ["fast", "cycle"])
 def test_short_op_hides_part_of_the_latency(fidelity):
-    """A is short: B's 1 KiB of weights (30 us + 1.024 us) land after B would start; B waits for them,
-    then loads its activations (100 ns + 102.4 ns), which alone it loaded beside the weights."""
+    """A is short: B's 1 KiB of weights (30 us + 1.024 us) land after B starts. B's tile loads its
+    activations meanwhile and computes when the weights land: B saves exactly A's time (its weight
+    load, the longer one, started that much earlier)."""
     ops = _ops(a_elems=1024, a_flops=32, x_elems=1024, g_elems=1024)
     off, on = _run(ops, fidelity, False), _run(ops, fidelity, True)
     a_ps = round(on.ops[0]["time_ns"] * NS)
     fetch_ps = 30_000 * NS + 1024 * NS
     assert on.ops[1]["prefetch"]["wait_ns"] * NS == fetch_ps - a_ps
     saved = off.ops[1]["time_ns"] - on.ops[1]["time_ns"]
-    assert saved == pytest.approx(a_ps / NS - 202.4)
+    assert saved == pytest.approx(a_ps / NS)
 
 
 @settings(max_examples=25, deadline=None)
@@ -87,18 +88,15 @@ def test_short_op_hides_part_of_the_latency(fidelity):
        g_elems=st.sampled_from([64, 256, 1024]), latency_ns=st.integers(0, 50_000), depth=st.integers(1, 3))
 def test_fast_equals_cycle_and_bounds(a_elems, a_flops, x_elems, g_elems, latency_ns, depth):
     """Where the running ops do not use the weights' level, the closed form and the event-driven level
-    agree to the picosecond; prefetch moves the same bytes, slows the run by no more than the
-    activation loads it serialises, and the run never beats the bytes over each level's bandwidth."""
+    agree to the picosecond; prefetch moves the same bytes, never slows the run, and the run never
+    beats the bytes over each level's bandwidth."""
     ops = _ops(a_elems, a_flops, x_elems, g_elems) * 2
     ops = [Op(f"{o.name}{i}", o.kind, o.einsum, o.dims, o.operands, flops_per_point=o.flops_per_point)
            for i, o in enumerate(ops)]
     reps = {(f, p): _run(ops, f, p, latency_ns, depth=depth) for f in ("fast", "cycle") for p in (False, True)}
     t = {k: r.totals["time_ns"] for k, r in reps.items()}
     assert t[("fast", True)] == pytest.approx(t[("cycle", True)], abs=1e-3)
-    # an op whose prefetch is still in flight starts when it lands, then loads its activations: at
-    # worst that serialises one activation load (100 ns + x bytes at 10 GB/s) the op made beside it
-    late = sum(1 for r in reps[("fast", True)].ops if r.get("prefetch", {}).get("wait_ns", 0) > 0)
-    assert t[("fast", True)] <= t[("fast", False)] + late * (100 + x_elems / 10) + 1e-3
+    assert t[("fast", True)] <= t[("fast", False)] + 1e-3   # an op whose weights are late still loads the rest
     for f in ("fast", "cycle"):
         on, off = reps[(f, True)], reps[(f, False)]
         assert [r.get("levels") for r in on.ops] == [r.get("levels") for r in off.ops]
@@ -158,12 +156,70 @@ def test_resident_weights_must_fit_the_weight_buffer():
     archsim.run(_with(_design(1000, False), resident_weight_bytes="1 KiB"), ops)   # no budget taken: fits
 
 
-def test_windows_stay_inside_a_repeated_layer():
-    """Ops of a repeated block (a model's layers, deduplicated) prefetch only from the block's start: the
-    ops before it are not what precedes it from the second instance on."""
-    from archsim.prefetch import _windows
+def test_layer_heads_get_a_head_start_across_layers():
+    """A repeated block's first `depth` ops run as layer 1's (count 1, in place) and as layers 2..N's
+    (count N-1, after the block's other ops, so the previous layer's last ops are their window)."""
+    from archsim.prefetch import layers
 
     a, b = _ops(a_elems=64, a_flops=1, x_elems=1024, g_elems=1024)
     ops = [a, b, b.with_count(3), a.with_count(3), b.with_count(3), b]
-    assert _windows(ops, 2) == [0, 0, 2, 2, 2, 3]
-    assert _windows(ops, 1) == [0, 0, 2, 2, 3, 4]
+    out, floor = layers(ops, 2)
+    assert [(o.name, o.count) for o in out] == [("a", 1), ("b", 1), ("b", 1), ("a", 1), ("b", 3), ("b", 2),
+                                                ("a", 2), ("b", 1)]
+    assert [max(j - 2, f) for j, f in enumerate(floor)] == [0, 0, 0, 1, 2, 3, 4, 5]
+    out, floor = layers(ops, 4)                    # the whole block is its head: layers 2..N see layer 1
+    assert [o.count for o in out] == [1, 1, 1, 1, 1, 2, 2, 2, 1] and floor[5:8] == [2, 2, 2]
+    for fidelity in ("fast", "cycle"):             # same bytes as without prefetch, in the same totals
+        on, off = (archsim.run(archsim.load_config(_design(30_000, p)), ops, fidelity=fidelity) for p in (True, False))
+        assert on.totals["dram_read_bytes"] == off.totals["dram_read_bytes"]
+        assert sum(r["count"] for r in on.ops) == sum(r["count"] for r in off.ops)
+        assert on.totals["time_ns"] < off.totals["time_ns"]
+
+
+def _random_op(i: int, kind: str, size: int, weight: int, flops: int) -> Op:
+    """One op of a random list: element-wise on activations only, a norm with a weight vector, or a
+    GEMM (M=8) with a K x N weight matrix on the systolic array."""
+    if kind == "elementwise":
+        return Op(f"e{i}", "elementwise", "n->n", {"n": size},
+                  (Operand("X", "activation", ("n",), 8), Operand("Y", "output", ("n",), 8)), flops_per_point=flops)
+    if kind == "norm":
+        return Op(f"n{i}", "norm", "md,d->md", {"m": 4, "d": weight},
+                  (Operand("X", "activation", ("m", "d"), 8), Operand("G", "weight", ("d",), 8),
+                   Operand("Y", "output", ("m", "d"), 8)), flops_per_point=flops)
+    return Op(f"g{i}", "gemm", "mk,kn->mn", {"m": 8, "k": size, "n": max(1, weight // size)},
+              (Operand("A", "activation", ("m", "k"), 8), Operand("W", "weight", ("k", "n"), 8),
+               Operand("C", "output", ("m", "n"), 8)))
+
+
+OP_LISTS = st.lists(st.tuples(st.sampled_from(["elementwise", "norm", "gemm"]), st.sampled_from([256, 1024, 4096]),
+                              st.sampled_from([1024, 16384, 131072, 524288]), st.integers(1, 64)),
+                    min_size=2, max_size=6)
+# `cycle`: the pieces queue on the FIFO level ahead of a running op's own later loads, which the closed
+# form lets pass; each prefetched byte delays a demand load at most once: at most bytes / bandwidth.
+
+
+@settings(max_examples=40, deadline=None)
+@given(spec=OP_LISTS, latency_ns=st.integers(0, 50_000), depth=st.integers(1, 3),
+       budget=st.sampled_from(["32 KiB", "256 KiB", "1 MiB"]), fidelity=st.sampled_from(["fast", "cycle"]))
+def test_prefetch_is_never_slower(spec, latency_ns, depth, budget, fidelity):
+    """On random op lists (element-wise, norms, GEMMs with weights up to 512 KiB, several tiles each)
+    turning prefetch on slows the `fast` run by no more than one 4 KiB piece per op whose weights land
+    after it starts (a tile waits for the whole piece carrying its last byte; an op starts at once and
+    only tiles that consume prefetched pieces wait), `cycle` also by the prefetched bytes over the
+    weights' level's bandwidth (pieces queue ahead of demand loads); the bytes moved are unchanged."""
+    ops = [_random_op(i, *s) for i, s in enumerate(spec)]
+    reps = {}
+    for p in (False, True):
+        d = _design(latency_ns, p, depth, budget)
+        d["units"]["mxu"] = {"kind": "systolic", "rows": 16, "cols": 16, "dataflow": "ws"}
+        d["memory"]["sram"]["filter"]["capacity"] = "2 MiB"
+        for buf in d["memory"]["sram"].values():   # single-buffered, a piece ahead of a demand load delays it
+            buf["double_buffered"] = True
+        reps[p] = archsim.run(archsim.load_config(d), ops, fidelity=fidelity)
+    on, off = reps[True], reps[False]
+    assert [r.get("levels") for r in on.ops] == [r.get("levels") for r in off.ops]
+    ahead = sum(r.get("prefetch", {}).get("weight_bytes", 0) * r["count"] for r in on.ops)
+    late = sum(r["count"] for r in on.ops if r.get("prefetch", {}).get("wait_ns", 0) > 0)
+    piece_ns = 4096 / 1.0     # a tile waits for the whole piece carrying its last byte: 4 KiB at 1 GB/s
+    queued = ahead if fidelity == "cycle" else 0   # 1 GB/s = 1 B/ns
+    assert on.totals["time_ns"] <= off.totals["time_ns"] + late * piece_ns + queued + 1e-3

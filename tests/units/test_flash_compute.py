@@ -178,6 +178,24 @@ def test_cli_prints_the_flash_summary():
     assert "J/token" in line and "energy/token" in out
 
 
+def test_the_design_sets_the_precision_of_its_models_unless_the_command_line_does(tmp_path):
+    """Cambricon-LLM is W8A8 with an INT8 KV cache: `--model` runs take the design's `workload.bits`
+    (8) unless `--bits` says otherwise; a 16-bit KV cache doubles the attention's DRAM reads."""
+    import json
+
+    from archsim.cli import main as cli
+
+    def run(*extra):
+        out = tmp_path / f"r{len(extra)}.json"
+        assert cli(["run", "configs/flash/cambricon_llm_s.yaml", "--model", "opt-1.3b", "--phase", "decode",
+                    "--kv", "128", "--json", str(out), *extra]) == 0
+        r = json.loads(out.read_text())
+        return r["bits"], next(o for o in r["ops"] if o["name"] == "qk")["levels"]["offchip"]["read_bytes"]
+
+    (b8, qk8), (b16, qk16) = run(), run("--bits", "16")
+    assert (b8, b16) == (8, 16) and qk16 == 2 * qk8
+
+
 @settings(max_examples=20, deadline=None)
 @given(st.integers(1, 8), st.integers(1, 12), st.integers(1, 12), st.integers(1, 5), st.integers(1, 40))
 def test_plane_rtl_reference_is_the_cycle_model_in_whole_cycles(M, N, K, lanes, t_r):

@@ -204,3 +204,11 @@ def test_npu_and_pim_ops_overlap_and_contend_on_the_banks_in_cycle():
     assert pim["detail"]["shared_with_host"] and pim["detail"]["commands_per_channel"]["MACAB"] > 0
     fast = archsim.run(d, {"gemm": ["1x2048x2048", "32x1024x1024"], "bits": 16}, fidelity="fast")
     assert [r["unit"] for r in fast.ops] == ["pim", "npu"] and fast.ops[1]["start_ns"] == 0
+
+
+@pytest.mark.parametrize("fidelity", ["fast", "cycle"])
+def test_per_bank_refresh_that_never_leaves_every_bank_free_is_refused(fidelity):
+    """HBM2-PIM: tRFCsb (160) > tREFIsb (121), so some bank is always refreshing and all-bank commands
+    never issue; both fidelities say so instead of returning a time (fast used to multiply it by 160)."""
+    with pytest.raises(WorkloadError, match="per_bank|tREFIsb"):
+        cycles("hbm_pim", gemv(512, 512), fidelity, "per_bank")

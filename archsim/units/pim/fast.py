@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from math import ceil
 
+from archsim.errors import WorkloadError
 from archsim.units.pim.layout import Geometry, GemvLayout
 from archsim.units.pim.streams import ELTWISE_OPERANDS, eltwise_tiles
 
@@ -27,7 +28,11 @@ def _refresh(spec, cycles: float, refresh: str) -> float:
     if refresh == "none":
         return 0.0
     if refresh == "per_bank":
-        return cycles * t["tRFCsb"] / max(1, t["tREFIsb"] - t["tRFCsb"])
+        if t["tRFCsb"] >= t["tREFIsb"]:     # some bank is always refreshing: all-bank kernels never issue
+            raise WorkloadError(f"refresh: per_bank on {spec.name} starts a REFsb every tREFIsb = {t['tREFIsb']} "
+                                f"cycles, each busy for tRFCsb = {t['tRFCsb']}: the all-bank PIM commands would "
+                                f"never find every bank free (the cycle model refuses it too); use refresh: all_bank")
+        return cycles * t["tRFCsb"] / (t["tREFIsb"] - t["tRFCsb"])
     cost, n = t["tRFC"] + t["tRP"], 0
     while int((cycles + n * cost) // t["tREFI"]) > n:
         n += 1
