@@ -96,3 +96,22 @@ def test_scalesim_timing_refuses_k_mac_pes():
         load_config(cfg)
     cfg["units"]["sa"]["timing"] = "pipelined"
     assert load_config(cfg).units["sa"].macs_per_pe == 4
+
+
+def test_cli_run_fast_equals_cycle_and_reports_the_k_mac_array(tmp_path):
+    """End to end through the runner (mapper, tile events): fast and cycle agree on a K-MAC array, and
+    a 32x32 array of 4-MAC PEs is never slower than 128 rows x 32 one-MAC PEs (same MACs, less skew)."""
+    import json
+
+    from archsim.cli import main
+
+    cycles = {}
+    for fid in ("fast", "cycle"):
+        for key, val in (("rows", 128), ("macs_per_pe", 4)):
+            out = tmp_path / f"{fid}_{key}.json"
+            assert main(["run", "--gemm", "48x96x300", "--set", f"units.sa.{key}={val}", "--fidelity", fid,
+                         "--json", str(out)]) == 0
+            cycles[fid, key] = json.loads(out.read_text())["ops"][0]["cycles"]
+    assert cycles["fast", "macs_per_pe"] == cycles["cycle", "macs_per_pe"]
+    assert cycles["fast", "rows"] == cycles["cycle", "rows"]
+    assert cycles["fast", "macs_per_pe"] <= cycles["fast", "rows"]
