@@ -94,10 +94,32 @@ static void record(const trace_t *tr, i64 s, i64 R, i64 C, const i64 *acc, const
     tr->done[s] = (uint8_t)done;
 }
 
-static inline u64 dot(const i64 *a, const i64 *b, i64 kp) {   /* the PE's kp multipliers and adder tree */
+/* the PE's kp multipliers and adder tree, and a copy of its kp weights (kp = 1: one MAC, the hot path) */
+static inline u64 dot(const i64 *a, const i64 *b, i64 kp) {
+    if (kp == 1) return (u64)a[0] * (u64)b[0];
     u64 sum = 0;
     for (i64 k = 0; k < kp; k++) sum += (u64)a[k] * (u64)b[k];
     return sum;
+}
+
+static inline void copyv(i64 *dst, const i64 *src, i64 kp) {
+    if (kp == 1) *dst = *src;
+    else memcpy(dst, src, (size_t)kp * sizeof(i64));
+}
+
+/* The row loops below are called as f(..., 1) or f(..., kp): inlined, the one-MAC array's loop is
+ * compiled with kp = 1 constant, as fast as before multi-MAC PEs. */
+#define INLINE static inline __attribute__((always_inline))
+
+/* ws: the valid PEs j0..j1-1 of row i (psum row ar, weights wr, shadow wsr) */
+INLINE void ws_row(i64 *ar, i64 *wr, const i64 *wsr, const i64 *X, const i64 *xo, const uint8_t *fsd,
+                   i64 i, i64 P, i64 j0, i64 j1, i64 kp, i64 bits) {
+    for (i64 j = j0; j < j1; j++) {
+        i64 d = i + j;
+        i64 *wj = wr + j * kp;
+        if (fsd[d]) copyv(wj, wsr + j * kp, kp);  /* a fold's first element uses the new tile */
+        ar[j] = wrapv((u64)ar[j] + dot(X + (xo[d] + i * P) * kp, wj, kp), bits);
+    }
 }
 
 /* Weight-stationary: X (fr_n*R x P x kp, row lane r carries A[t, r*kp + k]; zero beyond t = T),
@@ -180,17 +202,12 @@ i64 archsim_systolic_ws(const i64 *prm, const i64 *X, const i64 *W, i64 *out, i6
                 if (j0 < 0) j0 = 0;
                 if (j1 > C) j1 = C;
                 i64 *wr = w + i * C * kp, *wsr = ws + i * C * kp, *ar = acc + ((i - rot + R) % R) * C;
-                for (i64 j = j0; j < j1; j++) {
-                    i64 d = i + j;
-                    const i64 *a = X + (xo[d] + i * P) * kp;
-                    i64 *wj = wr + j * kp, *wsj = wsr + j * kp;
-                    if (fsd[d]) memcpy(wj, wsj, (size_t)kp * sizeof(i64));  /* a fold's first element: new tile */
-                    ar[j] = wrapv((u64)ar[j] + dot(a, wj, kp), bits);
-                }
+                if (kp == 1) ws_row(ar, wr, wsr, X, xo, fsd, i, P, j0, j1, 1, bits);
+                else ws_row(ar, wr, wsr, X, xo, fsd, i, P, j0, j1, kp, bits);
             }
         }
         for (i64 j = 0; j < C; j++)
-            if (hit[j] >= 0) memcpy(ws + (hit[j] * C + j) * kp, wl + j * kp, (size_t)kp * sizeof(i64));
+            if (hit[j] >= 0) copyv(ws + (hit[j] * C + j) * kp, wl + j * kp, kp);
     }
     result = s;
 done:
@@ -198,6 +215,39 @@ done:
     free(vd); free(ld); free(fsd); free(pv); free(pl);
     hist_free(&h);
     return result;
+}
+
+/* os: the registers and this state's per-diagonal lane values that a row update reads */
+typedef struct {
+    i64 R, C, P, bits, *acc, *hold, *o, *ao, *bo;
+    const i64 *A, *B;
+    uint8_t *ov, *ol, *okd, *vd, *ld;
+} os_t;
+
+/* os: row i's PEs, updated in place (rows go bottom-up, so o/ov/ol from above are still old) */
+INLINE void os_row(const os_t *g, i64 i, i64 kp) {
+    const i64 R = g->R, C = g->C, P = g->P, bits = g->bits;   /* locals: the stores below cannot alias them */
+    const i64 *A = g->A, *B = g->B, *ao = g->ao, *bo = g->bo;
+    i64 *ar = g->acc + i * C, *hr = g->hold + i * C, *orow = g->o + i * C;
+    uint8_t *ovr = g->ov + i * C, *olr = g->ol + i * C;
+    const uint8_t *okd = g->okd, *vd = g->vd, *ld = g->ld;
+    for (i64 j = 0; j < C; j++) {
+        i64 d = i + j;
+        u64 ab = okd[d] ? dot(A + (ao[d] + i * P) * kp, B + (bo[d] + j) * kp, kp) : 0;
+        i64 accp = wrapv((u64)ar[j] + ab, bits);
+        int cap_ij = vd[d] && ld[d];
+        int load = vd[R - 1 + j] && ld[R - 1 + j];   /* bottom PE captures: column loads */
+        i64 o_load = i == R - 1 ? accp : hr[j];
+        if (vd[d]) ar[j] = ld[d] ? 0 : accp;
+        if (cap_ij) hr[j] = accp;
+        if (load) {
+            orow[j] = o_load; ovr[j] = 1; olr[j] = i == 0;
+        } else if (i) {
+            orow[j] = orow[j - C]; ovr[j] = ovr[j - C]; olr[j] = olr[j - C];
+        } else {
+            orow[j] = 0; ovr[j] = 0; olr[j] = 0;
+        }
+    }
 }
 
 /* Output-stationary: A (fr_n*R x P x kp), B (P x fc_n*C x kp). Returns as archsim_systolic_ws. */
@@ -213,6 +263,7 @@ i64 archsim_systolic_os(const i64 *prm, const i64 *A, const i64 *B, i64 *out, i6
     i64 *bo = calloc((size_t)D, sizeof(i64)), *emitted = calloc((size_t)C, sizeof(i64));
     uint8_t *ov = calloc((size_t)(R * C), 1), *ol = calloc((size_t)(R * C), 1);
     uint8_t *okd = calloc((size_t)D, 1), *vd = calloc((size_t)D, 1), *ld = calloc((size_t)D, 1);
+    const os_t g = {R, C, P, bits, acc, hold, o, ao, bo, A, B, ov, ol, okd, vd, ld};
     hist_t h;
     i64 s = 0, nends = 0, result = -1;
     if (!hist_new(&h, D + 1) || !acc || !hold || !o || !ao || !bo || !emitted || !ov || !ol || !okd || !vd || !ld) goto done;
@@ -240,25 +291,8 @@ i64 archsim_systolic_os(const i64 *prm, const i64 *A, const i64 *B, i64 *out, i6
         }
         if (pov[C - 1] && pol[C - 1]) ends[nends++] = s;
         for (i64 i = R - 1; i >= 0; i--) {
-            i64 *ar = acc + i * C, *hr = hold + i * C, *orow = o + i * C;
-            uint8_t *ovr = ov + i * C, *olr = ol + i * C;
-            for (i64 j = 0; j < C; j++) {
-                i64 d = i + j;
-                u64 ab = okd[d] ? dot(A + (ao[d] + i * P) * kp, B + (bo[d] + j) * kp, kp) : 0;
-                i64 accp = wrapv((u64)ar[j] + ab, bits);
-                int cap_ij = vd[d] && ld[d];
-                int load = vd[R - 1 + j] && ld[R - 1 + j];   /* bottom PE captures: column loads */
-                i64 o_load = i == R - 1 ? accp : hr[j];
-                if (vd[d]) ar[j] = ld[d] ? 0 : accp;
-                if (cap_ij) hr[j] = accp;
-                if (load) {
-                    orow[j] = o_load; ovr[j] = 1; olr[j] = i == 0;
-                } else if (i) {
-                    orow[j] = orow[j - C]; ovr[j] = ovr[j - C]; olr[j] = olr[j - C];
-                } else {
-                    orow[j] = 0; ovr[j] = 0; olr[j] = 0;
-                }
-            }
+            if (kp == 1) os_row(&g, i, 1);
+            else os_row(&g, i, kp);
         }
     }
     result = s;
