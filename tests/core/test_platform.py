@@ -65,23 +65,30 @@ def _level_bytes(rep, level: str) -> int:
 
 
 def test_llama_decode_weights_on_flash_kv_in_hbm_near_the_bound():
-    """Every weight byte crosses PCIe once and the KV cache streams from HBM2: the step takes the sum of
-    the two transfer times plus what a serial op schedule cannot hide (HBM below peak on attention
-    GEMVs, each op's first weight tile): 3.1% with the norm gains resident (3.5% without)."""
+    """Every weight byte crosses PCIe once and the KV cache streams from HBM2. Ops one at a time would
+    take the sum of the two transfer times plus what they cannot hide (HBM below peak on attention
+    GEMVs, each op's first weight tile): +3.1% (prefetch off). The design's weight prefetch streams the
+    next op's weights during HBM-bound ops, so the step lies between the busier level alone and the
+    sum (+0.2%)."""
     rep = archsim.run(archsim.load_config(FLASH), {"model": "llama2-7b", "phase": "decode", "batch": 8, "kv": 2048})
     ssd, hbm = _level_bytes(rep, "ssd"), _level_bytes(rep, "offchip")
     weights = sum(r["dram_read_bytes"] for r in rep.ops if r["name"] in ("qkv", "o_proj", "gate_up", "down", "lm_head"))
     assert ssd > 12e9 and hbm > 8e9 and ssd + hbm >= weights
     bound_ns = (ssd / PCIE4_X4 + hbm / 256e9) * 1e9
-    assert bound_ns <= rep.totals["time_ns"] <= 1.05 * bound_ns
+    floor_ns = max(ssd / PCIE4_X4, hbm / 256e9) * 1e9     # the design prefetches weights: levels overlap
+    assert floor_ns <= rep.totals["time_ns"] <= 1.05 * bound_ns
 
 
-def test_flash_weights_cycle_agrees_with_fast():
-    design = archsim.load_config(FLASH)
+@pytest.mark.parametrize("prefetch,tol", [(False, 0.01), (True, 0.06)])
+def test_flash_weights_cycle_agrees_with_fast(prefetch, tol):
+    """Without prefetch +0.02% (5.3% before the idle-refresh fix). With the design's weight prefetch
+    `cycle` is 5.3% slower: its prefetch pieces queue on the drive ahead of the running op's own loads,
+    which the closed form lets pass (archsim.prefetch); on LLaMA-2-7B the gap is 2.2%."""
+    design = archsim.load_config(FLASH, overrides={"memory.prefetch.weights": prefetch})
     wl = {"model": "gpt2", "phase": "decode", "batch": 1, "kv": 128}
     fast, cycle = (archsim.run(design, wl, fidelity=f) for f in ("fast", "cycle"))
     assert _level_bytes(cycle, "ssd") == _level_bytes(fast, "ssd") > 0
-    assert abs(cycle.totals["time_ns"] / fast.totals["time_ns"] - 1) < 0.01     # +0.02% (was 5.3%: idle refresh debt)
+    assert abs(cycle.totals["time_ns"] / fast.totals["time_ns"] - 1) < tol
 
 
 def test_flash_weights_cycle_hbm_ops_owe_no_refreshes(tmp_path):
@@ -95,7 +102,7 @@ def test_flash_weights_cycle_hbm_ops_owe_no_refreshes(tmp_path):
     cfg = {"model_type": "gpt2", "n_layer": 1, "n_embd": 256, "n_head": 4, "n_positions": 1024,
            "vocab_size": 256}
     (tmp_path / "config.json").write_text(json.dumps(cfg))
-    design = archsim.load_config(FLASH)
+    design = archsim.load_config(FLASH, overrides={"memory.prefetch.weights": False})   # refresh alone
     wl = {"model": str(tmp_path / "config.json"), "phase": "decode", "batch": 8, "kv": 128}
     fast, cycle = (archsim.run(design, wl, fidelity=f) for f in ("fast", "cycle"))
     hbm_only = [i for i, r in enumerate(fast.ops) if set(r.get("levels", {})) == {"offchip"}]
