@@ -15,7 +15,9 @@ is priced as if built at 45 nm and the node is reported beside the numbers):
 A systolic PE is a multiplier at the operand widths, an adder at the accumulator width and its
 registers (an input, a weight and a partial sum: input + weight + acc bits); the array adds the
 skew registers on its edges (triangular delay lines: R(R-1)/2 input words and C(C-1)/2 output
-words). A vector lane is an FP16 MAC and a 16-bit register per operand. Units without a model
+words). A PE of K MACs (`macs_per_pe`) has K multipliers, K - 1 adders at the product width summing
+them into the accumulator's adder, K input and K weight registers, and its row lane's skew carries K
+input words. A vector lane is an FP16 MAC and a 16-bit register per operand. Units without a model
 report None and are left out of the total, named.
 """
 from __future__ import annotations
@@ -46,9 +48,11 @@ def int_mac_um2(a_bits: int, b_bits: int, acc_bits: int) -> float:
     return _power_law(INT_UM2["mult"], math.sqrt(a_bits * b_bits)) + _power_law(INT_UM2["add"], acc_bits)
 
 
-def systolic_um2(rows: int, cols: int, in_bits: int, w_bits: int, acc_bits: int) -> dict[str, float]:
-    pe = int_mac_um2(in_bits, w_bits, acc_bits) + REG_UM2_PER_BIT * (in_bits + w_bits + acc_bits)
-    skew = REG_UM2_PER_BIT * (rows * (rows - 1) // 2 * in_bits + cols * (cols - 1) // 2 * acc_bits)
+def systolic_um2(rows: int, cols: int, in_bits: int, w_bits: int, acc_bits: int, kpe: int = 1) -> dict[str, float]:
+    more = (kpe - 1) * (_power_law(INT_UM2["mult"], math.sqrt(in_bits * w_bits))   # the other K - 1 MACs
+                        + _power_law(INT_UM2["add"], in_bits + w_bits))
+    pe = int_mac_um2(in_bits, w_bits, acc_bits) + more + REG_UM2_PER_BIT * (kpe * (in_bits + w_bits) + acc_bits)
+    skew = REG_UM2_PER_BIT * (rows * (rows - 1) // 2 * in_bits * kpe + cols * (cols - 1) // 2 * acc_bits)
     return {"pes": rows * cols * pe, "skew": skew}
 
 
@@ -88,7 +92,7 @@ def unit_area(cfg: Any) -> dict[str, float] | None:
     """Components of one unit's area in um^2, from its config; None for kinds without a model."""
     kind = getattr(cfg, "kind", None)
     if kind == "systolic":
-        return systolic_um2(cfg.rows, cfg.cols, cfg.input_bits, cfg.weight_bits, cfg.acc_bits)
+        return systolic_um2(cfg.rows, cfg.cols, cfg.input_bits, cfg.weight_bits, cfg.acc_bits, cfg.macs_per_pe)
     if kind == "vector":
         return vector_um2(cfg.lanes, cfg.bits)
     return None

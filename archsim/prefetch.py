@@ -114,6 +114,7 @@ class WeightPrefetch:
         self.wait_ps = 0                                     # the current op's last piece landed this after its start
         self.applied: int | None = None                      # bytes strip took out of the op's tiles
         self.kept = 0                                        # the current op's resident weight bytes
+        self.sent: dict[int, list[tuple[int, int]]] = {}     # op index -> its prefetch requests (energy)
 
     def _check_capacity(self, mem: Any, cfg: Any) -> None:
         """Resident weights (every instance of every op) must fit the weight buffer beside the budget."""
@@ -166,7 +167,12 @@ class WeightPrefetch:
             step = self.piece[lv]
             pieces = [(base + a, min(step, b - a)) for a in range(0, b, step)]
             out.append((lv, [(routed_addr(lv, a) if system.routed else a, n) for a, n in pieces]))
+        self.sent[j] = [p for _, pieces in out for p in pieces]
         return out
+
+    def sent_for_op(self) -> list[tuple[int, int]]:
+        """The running op's prefetch requests once its tiles gave their bytes up (the op pays for them)."""
+        return self.sent.pop(self.index, []) if self.applied and not self.kept else []
 
     # -- per op ----------------------------------------------------------------------------------
     def begin(self, i: int) -> tuple:

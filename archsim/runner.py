@@ -15,6 +15,7 @@ from typing import Any
 from archsim.config.schema import DesignConfig
 from archsim.engine import ClockDomain
 from archsim.errors import ArchsimError, WorkloadError
+from archsim.offchip_energy import dram_commands, offchip_energy_pj, stream_levels, tiles_energy_pj
 from archsim.op_context import RunContext
 from archsim.report import Report
 from archsim.system import System
@@ -50,6 +51,7 @@ class _OpCost:
     sample: Any = None                          # archsim.sampling.Sample when tiles were extrapolated
     requests: int = 0                           # off-chip transfers (the DRAM energy estimate opens a row each)
     offchip_pj: dict | None = None              # DRAM commands the op issued, measured (cycle)
+    level_pj: dict = field(default_factory=dict)  # what self-pricing levels charged (archsim.offchip_energy)
 
 
 def run(design: DesignConfig, workload: Any, fidelity: str = "fast", dedup: bool = True,
@@ -167,6 +169,8 @@ class _Runner:
         self.values: Any = None           # (op, operand name) -> array | None, what OpContext.values asks
         self.prefetch: Any = None         # archsim.prefetch.WeightPrefetch when the design turns it on
         self.op_index = 0                 # the running op's place in the op list (for the prefetch)
+        self._priced = system.offchip.prices_any()   # some level or link prices its own bytes
+        self._level_pj: dict[str, float] = {}
 
     # -- placement -----------------------------------------------------------------------------
     def place(self, op) -> ComputeUnit | None:
@@ -195,12 +199,12 @@ class _Runner:
             self._last_record = []    # an op that skips the pipeline (closed-form estimate) has no tile activity
             self._sample = None
             self._last_requests = 0
-            before = self._dram_commands()
+            before = dram_commands(self.system, self.fidelity)
             cost = self._simulate(op, unit)
             cost.record, cost.sample = self._last_record, self._sample
             cost.requests = cost.requests or self._last_requests
             if before is not None:
-                after = self._dram_commands()
+                after = dram_commands(self.system, self.fidelity)
                 cost.offchip_pj = {k: after[k] - v for k, v in before.items()}
             self._op_cache[key] = cost
         early = self.prefetch.end(cost) if self.prefetch is not None else None
@@ -213,11 +217,15 @@ class _Runner:
         return row
 
     def _simulate(self, op, unit: ComputeUnit | None) -> _OpCost:
+        self._level_pj = {}    # what the requests of this op's pipelines cost on self-pricing levels
         if unit is not None and unit.owns(op):
-            return self._owned(op, unit)
-        if unit is not None and unit.maps_gemms and hasattr(op, "as_gemm") and op.kind in ("gemm", "conv"):
-            return self._gemm(op, unit)
-        return self._stream(op, unit)
+            cost = self._owned(op, unit)
+        elif unit is not None and unit.maps_gemms and hasattr(op, "as_gemm") and op.kind in ("gemm", "conv"):
+            cost = self._gemm(op, unit)
+        else:
+            cost = self._stream(op, unit)
+        cost.level_pj = self._level_pj
+        return cost
 
     def _owned(self, op, unit: ComputeUnit) -> _OpCost:
         """A unit that runs the op whole (PIM command streams, in-flash GEMV, a fused attention cascade)."""
@@ -286,8 +294,10 @@ class _Runner:
             total_ps = clk.cycles_to_ps(best.cycles)
             busy_ps = min(total_ps, clk.cycles_to_ps(best.compute_cycles))
             pipe = PipelineResult(total_ps, busy_ps, total_ps - busy_ps, 0)
-            return _OpCost(pipe, res, *traffic, label + " (estimate)", requests=mapping.transfers(),
-                           detail=spatial)
+            cost = _OpCost(pipe, res, *traffic, label + " (estimate)", requests=mapping.transfers(), detail=spatial)
+            if self.system.routed:     # each stream's bytes where they live, priced there
+                cost.levels = stream_levels(self.system, dict(homes), d, self._level_pj)
+            return cost
         arr = mapping.step_arrays()
         shapes = list(zip(arr["m"].tolist(), arr["n"].tolist(), arr["k"].tolist(), arr["cont"].tolist()))
         step_ps = {}   # (shape, reads partial sums back) -> (issue interval, drain tail) in ps
@@ -406,6 +416,9 @@ class _Runner:
         slots = 2 if self.system.double_buffered else 1
         if self.prefetch is not None:    # weights fetched while earlier ops ran (archsim.prefetch)
             tiles = self.prefetch.strip(tiles)
+        if self._priced:                 # the op pays for its requests (and its prefetched ones) where they land
+            early = self.prefetch.sent_for_op() if self.prefetch is not None else ()
+            tiles_energy_pj(self.system.offchip, [*tiles, Tile(0, tuple(early), ())], self._level_pj)
         self._last_requests += sum(len(t.loads) + len(t.stores) for t in tiles)
         rec = [] if self.trace is not None and len(tiles) <= TRACE_TILE_LIMIT else None
         if self._defer is not None:      # archsim.concurrency runs it with the others, then fills it in
@@ -501,7 +514,7 @@ class _Runner:
         stall = max(0, cycles - busy)
         energy = {k: v for k, v in c.compute.energy_pj.items() if k != "offchip"}   # the mapper's estimate
         e = self.energy_spec
-        energy.update(self._offchip_energy(c))
+        energy.update(offchip_energy_pj(self.system, e, c))
         if c.mapping == "stream":   # GEMM costs price their SRAM traffic in the mapper's cost model
             energy["sram"] = (c.sram_read_bytes + c.sram_write_bytes) * e.sram_byte_pj
         energy["static"] = cycles * self.system.energy.get("static_pj_per_cycle", 0.0)
@@ -522,36 +535,6 @@ class _Runner:
             **({"levels": {k: {"read_bytes": r * n, "write_bytes": w * n} for k, (r, w) in c.levels.items()}}
                if c.levels else {}),
         }
-
-
-    # -- off-chip energy -------------------------------------------------------------------------
-    def _dram(self) -> Any:
-        """The DRAM device behind the off-chip path (links pass bytes through), or None."""
-        level = getattr(self.system.offchip, "level", self.system.offchip)
-        return level if hasattr(level, "spec") and hasattr(level, "ctrls") else None
-
-    def _dram_commands(self) -> dict[str, float] | None:
-        """Energy of the DRAM commands issued so far, when the controllers issue them (cycle)."""
-        from memory.dram.energy import command_energy_pj
-
-        dram = self._dram()
-        if dram is None or self.fidelity != "cycle" or dram.fidelity != "cycle":
-            return None
-        return command_energy_pj(dram)
-
-    def _offchip_energy(self, c: _OpCost) -> dict[str, float]:
-        """DRAM: row and column commands (measured in cycle, implied by the traffic in fast), refresh
-        and background over the op's time, as `archsim mem` splits them; others: bytes x per-byte."""
-        from memory.dram.energy import stream_energy_pj, time_energy_pj
-
-        dram = self._dram()
-        if dram is None:
-            return {"offchip": (c.dram_read + c.dram_write) * self.energy_spec.offchip_byte_pj}
-        if c.offchip_pj is not None:
-            parts = {**c.offchip_pj, **time_energy_pj(dram, c.pipe.total_ps)}
-        else:
-            parts = stream_energy_pj(dram, c.dram_read, c.dram_write, c.requests, c.pipe.total_ps)
-        return {f"offchip.{k}": v for k, v in parts.items()}
 
 
 def _sampling_row(sample: Any, n: int) -> dict[str, Any]:

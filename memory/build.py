@@ -53,13 +53,12 @@ def build_sram(name: str, cfg: SramConfig, engine: Engine, default_clock_hz: flo
 
 
 def build_link(name: str, cfg: LinkConfig, engine: Engine) -> Pipe:
+    energy = cfg.energy_per_byte or 0.0
     if cfg.preset is not None:
         link = link_from_preset(name, engine, cfg.preset)
-        if cfg.bandwidth is not None or cfg.latency is not None:
-            link = Pipe(name, engine, cfg.bandwidth or link.bandwidth_bytes_per_s,
-                        link.latency_ps if cfg.latency is None else cfg.latency)
-        return link
-    return Pipe(name, engine, cfg.bandwidth, cfg.latency)
+        return Pipe(name, engine, cfg.bandwidth or link.bandwidth_bytes_per_s,
+                    link.latency_ps if cfg.latency is None else cfg.latency, energy)
+    return Pipe(name, engine, cfg.bandwidth, cfg.latency, energy)
 
 
 def build_memory(cfg, engine: Engine, default_clock_hz: float) -> dict[str, MemoryLevel]:

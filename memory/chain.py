@@ -26,6 +26,19 @@ class Chain(MemoryLevel):
         self.links, self.level = list(links), level
         self.hops = self.links + [level]
         self.chunk_bytes = chunk_bytes
+        self.prices_bytes = level.prices_bytes        # the device's bytes; links only add their own
+
+    def prices_any(self) -> bool:
+        return self.level.prices_any() or any(link.energy_per_byte_pj for link in self.links)
+
+    def request_energy_pj(self, addr: int, nbytes: int, is_write: bool) -> dict[str, float]:
+        """Each link's own pJ/byte (`<link>.transfer`), then the device's parts for the pieces it is sent."""
+        out = {f"{link.name}.transfer": nbytes * link.energy_per_byte_pj for link in self.links
+               if link.energy_per_byte_pj}
+        for a, n in chunks(addr, nbytes, self.chunk_bytes):
+            for k, v in self.level.request_energy_pj(a, n, is_write).items():
+                out[k] = out.get(k, 0.0) + v
+        return out
 
     def submit(self, req: Request) -> None:
         self._check(req)

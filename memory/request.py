@@ -55,6 +55,18 @@ class MemoryLevel:
         """Level-specific counters, merged into `stats()`."""
         return {}
 
+    # -- energy a level prices itself (flash, links with their own pJ/byte) ----------------------
+    prices_bytes = False     # True: the bytes this level serves pay its own energy, not the design's offchip_byte
+
+    def prices_any(self) -> bool:
+        """Whether `request_energy_pj` can return anything (a cheap test before walking requests)."""
+        return self.prices_bytes
+
+    def request_energy_pj(self, addr: int, nbytes: int, is_write: bool) -> dict[str, float]:
+        """Energy one request spends here, by part, keyed `<level name>.<part>`; {} for levels whose
+        bytes the design's `offchip_byte` (or the DRAM model) prices."""
+        return {}
+
     # -- shared helpers -----------------------------------------------------------------------
     def stats(self) -> dict:
         out = {"bytes_read": self.bytes_read, "bytes_written": self.bytes_written,

@@ -47,6 +47,13 @@ class Router(MemoryLevel):
         level, local = self._pick(addr)
         return level.stream_time_ps(nbytes, is_write, local)
 
+    def prices_any(self) -> bool:
+        return any(lv.prices_any() for lv in self.levels)
+
+    def request_energy_pj(self, addr: int, nbytes: int, is_write: bool) -> dict[str, float]:
+        level, local = self._pick(addr)
+        return level.request_energy_pj(local, nbytes, is_write)
+
     @property
     def peak_bytes_per_s(self) -> float:
         return sum(float(lv.peak_bytes_per_s) for lv in self.levels)

@@ -41,6 +41,8 @@ class LinkConfig(StrictModel):
     preset: str | None = None
     bandwidth: Bandwidth | None = None
     latency: Duration | None = None
+    energy_per_byte: Energy | None = Field(None, description="energy of one byte crossing the link (its "
+                                                             "own line in the op's energy; none: not priced)")
 
     @model_validator(mode="after")
     def _one_way(self) -> "LinkConfig":

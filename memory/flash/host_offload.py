@@ -45,6 +45,37 @@ class ReadCurve:
 M1_MAX = ReadCurve(points=((16 << 10, 1.25e9), (32 << 10, 2.25e9), (1 << 30, 6.1e9)), threads=32, sequential=6.1e9)
 
 
+def union_share(share: float, sequences: int) -> float:
+    """Share of the FFN rows at least one of `sequences` independent sequences needs when each needs
+    `share` of them: 1 - (1 - share)^B, an upper bound (real sequences share hot neurons); `share`
+    itself, unrounded, at one sequence."""
+    return share if sequences == 1 else 1.0 - (1.0 - share) ** sequences
+
+
+@dataclass(frozen=True)
+class StepShares:
+    """Shares of one FFN matrix in a decode step of a batch."""
+
+    active: float     # rows some sequence needs (read from DRAM once for the batch)
+    load: float       # rows read from flash
+    cache: float      # rows the windows keep in DRAM
+
+
+def batch_shares(active: float, new: float, cache: float, sequences: int, cache_cap: float = 1.0) -> StepShares:
+    """Per step of `sequences` independent sequences, each with `active` rows predicted active, `new`
+    of them outside its window and a window of `cache` rows. The union of the active rows follows
+    `union_share`; each window keeps its own sequence's last k tokens, so the union's new rows and its
+    cache follow the same law. The cache is bounded by the DRAM left for it (`cache_cap`, a share of
+    the FFN): the rows it cannot hold are read again, so the loads grow from the union's new rows
+    towards all its active rows as the share of the union window held in DRAM falls."""
+    a = union_share(active, sequences)
+    n = min(union_share(new, sequences), a)
+    c = union_share(cache, sequences)
+    if c <= cache_cap:
+        return StepShares(a, n, c)
+    return StepShares(a, a - (a - n) * (cache_cap / c), cache_cap)
+
+
 @dataclass(frozen=True)
 class OffloadStep:
     dram_bytes: int

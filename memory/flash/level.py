@@ -68,6 +68,21 @@ class FlashSpec:
     def channel_ps_per_byte(self) -> float:
         return 1e12 / self.channel_bandwidth
 
+    def sense_pj(self, pages: int) -> float:
+        """Array energy of reading `pages` pages: a sense reads the whole page, each retry senses again."""
+        return pages * self.page_size * 8 * self.array_read_energy * (1 + self.read_retries)
+
+    def program_pj(self, pages: int) -> float:
+        return pages * self.page_size * 8 * self.program_energy
+
+    def erase_share_pj(self, pages: int) -> float:
+        """Erases owed by `pages` programmed pages: a block is erased once before its pages are rewritten,
+        so each programmed page carries 1/pages_per_block of an erase (append-only, no GC copies)."""
+        return pages * self.erase_energy / self.pages_per_block
+
+    def channel_pj(self, nbytes: int) -> float:
+        return nbytes * 8 * self.channel_energy
+
     @property
     def units_per_channel(self) -> int:
         """Array units that can run tR concurrently on one channel."""
@@ -149,6 +164,8 @@ class FlashLevel(MemoryLevel):
         self.erases = 0
         self.last_ps = 0
         self._fast_free = 0
+        self.prices_bytes = any((spec.array_read_energy, spec.program_energy, spec.erase_energy,
+                                 spec.channel_energy))
 
     @classmethod
     def from_config(cls, cfg, engine: Engine, name: str = "offchip") -> "FlashLevel":
@@ -223,13 +240,31 @@ class FlashLevel(MemoryLevel):
         return end
 
     def energy_breakdown_pj(self) -> dict[str, float]:
-        """Array sensing (each retry senses again), programming, erases and channel I/O, in pJ."""
+        """Array sensing (each retry senses again), programming, erases and channel I/O, in pJ, from the
+        page operations the timing model ran (erases: the blocks actually erased)."""
         s, t = self.spec, self.timing
-        bits = s.page_size * 8
-        return {"array_read": t.page_reads * (1 + s.read_retries) * bits * s.array_read_energy,
-                "program": t.page_programs * bits * s.program_energy,
-                "erase": t.block_erases * s.erase_energy,
-                "channel": t.bytes_transferred * 8 * s.channel_energy}
+        return {"array_read": s.sense_pj(t.page_reads), "program": s.program_pj(t.page_programs),
+                "erase": t.block_erases * s.erase_energy, "channel": s.channel_pj(t.bytes_transferred)}
+
+    def request_energy_pj(self, addr: int, nbytes: int, is_write: bool) -> dict[str, float]:
+        """What one request costs, by the page rule `FlashTiming.serve` runs: a read senses every page it
+        touches and moves whole slices (or pages) plus command bytes over the channel; a write moves its
+        bytes in and programs every page it touches, owing those pages' share of a block erase."""
+        s, t = self.spec, self.timing
+        ps = s.page_size
+        first, last = addr // ps, (addr + nbytes - 1) // ps
+        pages = last - first + 1
+        if is_write:
+            parts = {"program": s.program_pj(pages), "erase": s.erase_share_pj(pages),
+                     "channel": s.channel_pj(nbytes + pages * t.prog_cmd)}
+        else:
+            if pages == 1:
+                xfer = t.xfer_bytes(nbytes)
+            else:      # a partial first and last page, whole pages between
+                xfer = t.xfer_bytes(ps - addr % ps) + t.xfer_bytes(addr + nbytes - last * ps) \
+                    + (pages - 2) * t.xfer_bytes(ps)
+            parts = {"array_read": s.sense_pj(pages), "channel": s.channel_pj(xfer)}
+        return {f"{self.name}.{k}": v for k, v in parts.items() if v}
 
     def level_stats(self) -> dict:
         s = self.spec

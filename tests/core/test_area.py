@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import importlib.util
+import math
 from pathlib import Path
 
 import pytest
 import yaml
 
 import archsim
-from archsim.area import INT_UM2, design_area, int_mac_um2, sram_um2, systolic_um2
+from archsim.area import INT_UM2, REG_UM2_PER_BIT, design_area, int_mac_um2, sram_um2, systolic_um2
 from archsim.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +23,18 @@ def test_table_points_and_scaling():
     assert 4 <= big / small < 4.2            # PEs grow as n^2, skew registers slightly faster
     wide = sum(systolic_um2(16, 16, 16, 16, 32).values())
     assert wide > 1.5 * small                # 16-bit multipliers (3.5x) and registers
+
+
+def test_multi_mac_pes_cost_multipliers_not_whole_pes():
+    """16x16 PEs of 4 MACs (Cambricon-LLM's NPU): the same multipliers as 16 x 64 one-MAC PEs, but
+    3 narrow adders instead of 3 accumulators and partial-sum registers, and 16-deep skew lines."""
+    one, four, wide = (systolic_um2(16, c, 8, 8, 32, k) for c, k in ((16, 1), (16, 4), (64, 1)))
+    assert one == systolic_um2(16, 16, 8, 8, 32)
+    assert sum(one.values()) < sum(four.values()) < sum(wide.values())
+    add16 = INT_UM2["add"][8] * 2 ** (math.log(137 / 36) / math.log(4))    # the power law at 16 bits
+    per_pe = 3 * (INT_UM2["mult"][8] + add16 + REG_UM2_PER_BIT * 16)        # 3 more MACs, inputs, weights
+    assert four["pes"] - one["pes"] == pytest.approx(256 * per_pe)
+    assert four["skew"] - one["skew"] == pytest.approx(REG_UM2_PER_BIT * 120 * 8 * 3)
 
 
 def test_run_reports_area_per_unit_and_total():

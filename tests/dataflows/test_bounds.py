@@ -18,14 +18,16 @@ BITS = OperandBits(ifmap=8, filter=4, psum=32, ofmap=16)
 @settings(max_examples=25, deadline=None)
 @given(st.integers(1, 40), st.integers(1, 40), st.integers(1, 40), st.integers(1, 3),
        st.sampled_from(["os", "ws", "is"]), st.sampled_from(["scalesim", "pipelined"]), st.booleans(),
-       st.sampled_from([0, 50_000]), st.integers(1, 6), st.booleans(), st.sampled_from([0, 30_000]))
-def test_bounds_never_exceed_true_cost(M, N, K, batch, df, timing, db, lat_ps, r, wb, overhead_ps):
-    unit = SystolicArray("sa", SystolicConfig(rows=r, cols=4, dataflow=df, timing=timing), 1e9,
+       st.sampled_from([0, 50_000]), st.integers(1, 6), st.booleans(), st.sampled_from([0, 30_000]),
+       st.sampled_from([1, 3]))
+def test_bounds_never_exceed_true_cost(M, N, K, batch, df, timing, db, lat_ps, r, wb, overhead_ps, kpe):
+    kpe = kpe if timing == "pipelined" else 1       # multi-MAC PEs: pipelined arrays only
+    unit = SystolicArray("sa", SystolicConfig(rows=r, cols=4, dataflow=df, timing=timing, macs_per_pe=kpe), 1e9,
                          {"mac": 0.2, "sram_byte": 1.0})
     mem = MemorySpec.make({"ifmap": 512, "filter": 512, "ofmap": 2048}, 2e9, lat_ps, double_buffered=db,
                           write_behind=wb, request_overhead_ps=overhead_ps)
     g = GemmShape(M, N, K, batch)
-    space = MapSpace(g, mem, BITS, (df,), (r, 4), limit=6)
+    space = MapSpace(g, mem, BITS, (df,), unit.tile_quanta(), limit=6)
     tiles = space.tile_array()
     model = CostModel({df: unit}, mem, ENERGY, 1e9)
     rows = bound_rows({df: unit}, tiles, g, BITS, ORDERS, model)

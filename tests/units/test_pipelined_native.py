@@ -24,24 +24,25 @@ def _same(a, b):
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(M=st.integers(1, 20), N=st.integers(1, 20), K=st.integers(1, 20), R=st.integers(1, 7),
        C=st.integers(1, 7), df=st.sampled_from(["os", "ws", "is"]), bits=st.sampled_from([8, 16, 32, 64]),
-       wide=st.booleans(), record=st.booleans(), seed=st.integers(0, 2**32 - 1))
-def test_compiled_equals_python(monkeypatch, M, N, K, R, C, df, bits, wide, record, seed):
+       wide=st.booleans(), record=st.booleans(), seed=st.integers(0, 2**32 - 1), kpe=st.sampled_from([1, 1, 2, 3, 4]))
+def test_compiled_equals_python(monkeypatch, M, N, K, R, C, df, bits, wide, record, seed, kpe):
     monkeypatch.setenv("ARCHSIM_NATIVE", "1")
     rng = np.random.default_rng(seed)
     lim = 2**31 if wide else 128          # wide operands overflow int64 products: both wrap alike
     A = rng.integers(-lim, lim, (M, K))
     B = rng.integers(-lim, lim, (K, N))
-    _same(simulate(A, B, R, C, df, bits, record), simulate_python(A, B, R, C, df, bits, record))
+    _same(simulate(A, B, R, C, df, bits, record, kpe), simulate_python(A, B, R, C, df, bits, record, kpe))
 
 
 @needs_cc
-@pytest.mark.parametrize("df,M,N,K", [("ws", 3, 40, 70), ("ws", 40, 9, 33), ("os", 37, 21, 19), ("is", 5, 30, 17)])
-def test_compiled_equals_python_on_larger_arrays(monkeypatch, df, M, N, K):
+@pytest.mark.parametrize("df,M,N,K,kpe", [("ws", 3, 40, 70, 1), ("ws", 40, 9, 33, 1), ("os", 37, 21, 19, 1),
+                                          ("is", 5, 30, 17, 1), ("ws", 3, 40, 70, 4), ("os", 37, 21, 19, 3)])
+def test_compiled_equals_python_on_larger_arrays(monkeypatch, df, M, N, K, kpe):
     """Streams shorter and longer than the array (ws skips PEs on invalid diagonals: T < R)."""
     monkeypatch.setenv("ARCHSIM_NATIVE", "1")
     rng = np.random.default_rng([M, N, K])
     A, B = rng.integers(-128, 128, (M, K)), rng.integers(-128, 128, (K, N))
-    _same(simulate(A, B, 16, 12, df, 32, True), simulate_python(A, B, 16, 12, df, 32, True))
+    _same(simulate(A, B, 16, 12, df, 32, True, kpe), simulate_python(A, B, 16, 12, df, 32, True, kpe))
 
 
 def test_native_off_runs_the_python_model(monkeypatch):

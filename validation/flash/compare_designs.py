@@ -6,7 +6,8 @@ computational SSD (InstInfer) and host flash offload (LLM in a flash), with the 
 Each design runs its own precision (Cambricon W8A8, the others FP16) through `archsim.run` (fast), at
 batch 1, and the InstInfer designs (offline, batched) also at 16. Flash bytes per token are what
 crosses the flash channels (Cambricon, InstInfer) or is read from the drive (LLM in a flash, the
-baselines' KV reads).
+baselines' KV reads). J per token: every byte a drive serves pays its senses and channel bits (the
+in-storage units and the runner's port alike); links carry no energy figure.
 """
 from __future__ import annotations
 

@@ -5,7 +5,8 @@ offload and a host-DRAM offload (ratios (a)-(f) of the reference), OPT-13B FP16 
 
 Runs `configs/flash/instinfer.yaml` (with the fused attention op the drive runs whole),
 `instinfer_flexgen_ssd.yaml` and `instinfer_host_dram.yaml` through `archsim.run`, decode at the
-average context of in/out 1024/1024 (1536 keys).
+average context of in/out 1024/1024 (1536 keys). Also prints J/token at bs=64 with the flash array and
+channel share (the drive prices its senses for InstA's engine and FlexGen's reads alike).
 """
 from __future__ import annotations
 
@@ -40,9 +41,16 @@ def step(design: str, batch: int, **over) -> dict:
     read = sum(o["detail"]["flash_read_bytes"] * o["count"] for o in att)
     gpu = [o for o in ops if o["name"] in ("qk", "av")]          # the baselines' KV reads into the GPU
     kv_read = sum(v["read_bytes"] for o in gpu for n, v in o.get("levels", {}).items() if n != "offchip")
+    flash_pj = sum(v for o in ops for k, v in o["energy_breakdown_pj"].items() if _flash_key(k))
     return {"tok_s": batch * 1e9 / t, "kv_share": kv / t, "step_s": t / 1e9, "kv_read_gb": read / 1e9,
+            "j_tok": sum(o["energy_pj"] for o in ops) / batch / 1e12, "flash_j_tok": flash_pj / batch / 1e12,
             "read_gbps": read / sum(o["time_ns"] for o in att) if att else 0.0,
             "kv_gbps": kv_read / sum(o["time_ns"] for o in gpu) if gpu else 0.0}
+
+
+def _flash_key(key: str) -> bool:
+    """Energy parts spent in a flash device: the drive's own (flash_*) or a flash level's through the port."""
+    return key.startswith("flash_") and key != "flash_engine" or ".flash." in key
 
 
 def host_fits(batch: int) -> bool:
@@ -77,7 +85,11 @@ def rows() -> dict[str, float]:
             "_page_cache_gbps": page_cache_rate(load_flash_spec("instinfer_csd")) / 1e9,
             "_insta_vs_host_same_batch_bs16": insta[16]["tok_s"] / host[16]["tok_s"],
             "_insta64_step_s": insta[64]["step_s"], "_insta64_kv_gb": insta[64]["kv_read_gb"],
-            "_insta_best_tok_s": max(r["tok_s"] for r in insta.values())}
+            "_insta256_kv_s": insta[256]["step_s"] * insta[256]["kv_share"],
+            "_insta_best_tok_s": max(r["tok_s"] for r in insta.values()),
+            "_energy": {"InstA": insta[64], "FlexGen-SSD": flex,
+                        f"host-DRAM (bs={max(host, key=lambda b: host[b]['tok_s'])})": max(host.values(),
+                                                                                             key=lambda r: r["tok_s"])}}
 
 
 def implied(ours: dict[str, float], ref: dict[str, float]) -> dict[str, float]:
@@ -99,6 +111,11 @@ def implied(ours: dict[str, float], ref: dict[str, float]) -> dict[str, float]:
     m = get_model(MODEL)
     kv_per_token = m.layers * CONTEXT * 2 * m.kv_heads * m.head_dim * 2
     out["host_kv_gbps"] = ours["_insta_best_tok_s"] / ref["b_insta_over_host_dram_best"] * kv_per_token / 1e9
+    # (d) with two drives and (e): the time per step outside InstA's KV stream they imply, with our KV times
+    kv2 = ours["_insta64_step_s"] * ours["d_kv_share_insta_bs64"] / 2
+    out["insta2_non_kv_s"] = kv2 * (1 - ref["d_kv_share_insta2_bs64"]) / ref["d_kv_share_insta2_bs64"]
+    r, k256 = ref["e_scaling_20_csd_dense_bs256"], ours["_insta256_kv_s"]
+    out["insta_non_kv_s_e_bs256"] = k256 * (1 - r / 20) / (r - 1)     # (K + S) = r (K/20 + S)
     return out
 
 
@@ -123,7 +140,15 @@ def main() -> None:
           f"{imp['flexgen_non_kv_s_table3']:.2f} s, InstA {imp['insta_non_kv_s_ours']:.2f} / "
           f"{imp['insta_non_kv_s_table3']:.2f} s (ours: the GPU's linear "
           f"layers, {ours['_insta64_step_s'] * (1 - ours['d_kv_share_insta_bs64']):.3f} s)")
+    gpu_s = ours["_insta64_step_s"] * (1 - ours["d_kv_share_insta_bs64"])
+    print(f"  InstA's time per step outside the KV stream: {imp['insta_non_kv_s_ours']:.2f} s from (d) on one drive, "
+          f"{imp['insta2_non_kv_s']:.2f} s from (d) on two, {imp['insta_non_kv_s_e_bs256']:.2f} s from (e) at bs=256: "
+          f"about a second or two a step whatever the batch (ours: the GPU's {gpu_s:.3f} s)")
     print(f"  DeepSpeed's effective KV rate at its best batch: {imp['host_kv_gbps']:.1f} GB/s of PCIe 4.0 x16's 31.5")
+    print("Energy per token at bs=64 (every flash byte priced by the drive: senses, channel bits; the rest as "
+          "each design prices it):")
+    for name, r in ours["_energy"].items():
+        print(f"  {name:22} {r['j_tok']:.3f} J/token, of which in the flash array and channels {r['flash_j_tok']:.3f}")
 
 
 if __name__ == "__main__":

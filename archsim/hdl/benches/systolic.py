@@ -1,4 +1,5 @@
-"""cocotb bench of the systolic core (rtl/systolic.v), registered as `os` (WS=0) and `ws` (WS=1).
+"""cocotb bench of the systolic core (rtl/systolic.v), registered as `os` (WS=0) and `ws` (WS=1), and
+with multi-MAC PEs as `os_mac3` and `ws_mac4` (KP = 3, 4 MACs per PE along the reduction).
 
 Runs GEMMs on the core and checks it against `simulate()` of archsim.units.systolic.pipelined cycle
 for cycle. Inputs are driven on the falling edge and every register is read after the rising edge
@@ -18,9 +19,9 @@ from archsim.units.systolic.pipelined import pipelined_cycles, simulate, wrap
 AW, DW = 32, 8
 
 
-def _params(ws: int):
+def _params(ws: int, kpe: int):
     def params(R: int, C: int, size: int) -> dict[str, int]:
-        return {"R": R, "C": C, "WS": ws, "MAXM": size, "MAXN": size, "MAXK": size}
+        return {"R": R, "C": C, "WS": ws, "KP": kpe, "MAXM": size, "MAXN": size, "MAXK": size}
     return params
 
 
@@ -35,14 +36,19 @@ def _skew_fault_mismatch(dataflow: str):
     return first
 
 
+SOURCES = ("gemm_ctrl.v", "delay_line.v", "gemm_buf.v", "gemm_operands.v", "pe_dot.v", "pe_os.v", "pe_ws.v",
+           "systolic.v")
 for _df in ("os", "ws"):
     register_core(RtlCore(
-        name=_df, family="systolic", top="systolic", bench=__name__, params=_params(int(_df == "ws")),
-        sources=("gemm_ctrl.v", "delay_line.v", "gemm_buf.v", "gemm_operands.v", "pe_os.v", "pe_ws.v",
-                 "systolic.v"),
-        model="pipelined model", options={"dataflow": _df},
+        name=_df, family="systolic", top="systolic", bench=__name__, params=_params(int(_df == "ws"), 1),
+        sources=SOURCES, model="pipelined model", options={"dataflow": _df, "kpe": 1},
         fault=FaultInjection(what="row 1's input skew one register too long", min_rows=2,
                              first_mismatch=_skew_fault_mismatch(_df))))
+for _df, _kpe in (("os", 3), ("ws", 4)):      # multi-MAC PEs: the same core with KP multipliers a PE
+    register_core(RtlCore(
+        name=f"{_df}_mac{_kpe}", family="systolic", top="systolic", bench=__name__,
+        params=_params(int(_df == "ws"), _kpe), sources=SOURCES, model=f"pipelined model, kpe={_kpe}",
+        options={"dataflow": _df, "kpe": _kpe}, test_arrays=((2, 3), (3, 2)), lint_arrays=((1, 1), (2, 3))))
 
 
 def assemble(dataflow: str, emitted: list[list[int]], M: int, N: int, R: int, C: int) -> np.ndarray:
@@ -64,13 +70,13 @@ def assemble(dataflow: str, emitted: list[list[int]], M: int, N: int, R: int, C:
     return wrap(out, AW)
 
 
-async def run_case(dut, dataflow: str, R: int, C: int, case: dict, trace: bool, size: int) -> dict:
+async def run_case(dut, dataflow: str, R: int, C: int, case: dict, trace: bool, size: int, kpe: int = 1) -> dict:
     M, N, K, seed = case["M"], case["N"], case["K"], case["seed"]
     rng = np.random.default_rng(seed)
     A = rng.integers(-128, 128, (M, K))
     B = rng.integers(-128, 128, (K, N))
-    model = simulate(A, B, R, C, dataflow, acc_bits=AW, record=trace)
-    timing = pipelined_cycles(M, N, K, R, C, dataflow)
+    model = simulate(A, B, R, C, dataflow, acc_bits=AW, record=trace, kpe=kpe)
+    timing = pipelined_cycles(M, N, K, R, C, dataflow, kpe)
     fault = settings().bench_fault
     if trace and fault.startswith("acc:"):   # self-test of the checker: corrupt one model register
         fs, fi, fj = (int(x) for x in fault.split(":")[1:])
@@ -135,7 +141,8 @@ async def gemm_cosim(dut):
     cfg = bench_config()
     await reset(dut)
     results = []
+    opt = cfg["options"]
     for case in cfg["cases"]:
-        results.append(await run_case(dut, cfg["options"]["dataflow"], cfg["R"], cfg["C"], case, cfg["trace"],
-                                      cfg["size"]))
+        results.append(await run_case(dut, opt["dataflow"], cfg["R"], cfg["C"], case, cfg["trace"], cfg["size"],
+                                      opt.get("kpe", 1)))
     report(cfg, results)

@@ -158,11 +158,8 @@ def csd_attention(op, spec, cfg, ctx) -> OpResult:
               "channels": spec.channels * n,
               "p2p_bytes": c.p2p_bytes, "engine_ps": c.engine_ps, "flash_ps": c.flash_ps,
               "channel_util": round(c.channel_util, 4), "die_util": round(c.die_util, 4)}
-    bits = (c.flash_read_bytes + c.flash_write_bytes) * 8
-    senses = c.senses
-    energy = {"flash_array": senses * spec.page_size * 8 * spec.array_read_energy * (1 + spec.read_retries)
-              + c.flash_write_bytes * 8 * spec.program_energy,
-              "flash_channel": bits * spec.channel_energy,
+    energy = {"flash_array": spec.sense_pj(c.senses) + c.flash_write_bytes * 8 * spec.program_energy,
+              "flash_channel": spec.channel_pj(c.flash_read_bytes + c.flash_write_bytes),
               "flash_engine": c.flops * cfg.attention.flop_energy}
     return OpResult(time_ps=c.time_ps, busy_ps=c.time_ps, macs=op.macs,
                     traffic={cfg.near: (c.p2p_bytes, 0)}, energy_pj=energy,
@@ -179,6 +176,6 @@ def csd_kv_append(op, spec, cfg, ctx) -> OpResult:
     detail = {"p2p_bytes": n, "buffered": buffered, "bytes_per_channel": 0 if buffered else per_ch,
               "channels": spec.channels * cfg.attention.drives}
     energy = {} if buffered else {"flash_array": n * 8 * spec.program_energy,
-                                  "flash_channel": n * 8 * spec.channel_energy}
+                                  "flash_channel": spec.channel_pj(n)}
     return OpResult(time_ps=t, busy_ps=t, macs=0, traffic={cfg.near: (0, n)}, energy_pj=energy,
                     mapping="P2P into drive DRAM" if buffered else "P2P + page programs", detail=detail)

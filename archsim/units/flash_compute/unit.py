@@ -40,8 +40,7 @@ def gemv_cost(spec, cfg: FlashComputeConfig, clock_hz: float, n_out: int, n_in: 
 def gemv_energy_pj(spec, cfg: FlashComputeConfig, cost: GemvCost, mac_pj: float) -> dict[str, float]:
     """Array senses, channel bytes, core MACs (die side) and NPU MACs, in pJ."""
     w = cost.work
-    return {"flash_array": cost.page_senses * spec.page_size * 8 * spec.array_read_energy * (1 + spec.read_retries),
-            "flash_channel": cost.channel_bytes * 8 * spec.channel_energy,
+    return {"flash_array": spec.sense_pj(cost.page_senses), "flash_channel": spec.channel_pj(cost.channel_bytes),
             "flash_core": w.flash_weights * w.batch * cfg.core_mac_energy,
             "mac": w.npu_weights * w.batch * mac_pj}
 

@@ -17,7 +17,7 @@ from archsim import native_build
 from archsim.errors import ArchsimError
 
 SOURCE_DIR = Path(__file__).with_name("csrc")
-PARAMS = ("R", "C", "P", "T", "fc_n", "folds", "bits", "M", "N", "cap")   # csrc's P_* order
+PARAMS = ("R", "C", "P", "T", "fc_n", "folds", "bits", "M", "N", "cap", "kpe")   # csrc's P_* order
 _I64P = ctypes.POINTER(ctypes.c_int64)
 _U8P = ctypes.POINTER(ctypes.c_uint8)
 
@@ -39,12 +39,12 @@ def _ptr(a: np.ndarray | None, kind=_I64P):
 
 
 def run(lib: ctypes.CDLL, core: str, L: np.ndarray, Rm: np.ndarray, M: int, N: int, R: int, C: int,
-        timing, acc_bits: int, record: bool):
+        timing, acc_bits: int, record: bool, kpe: int = 1):
     """Step the array in C: (out before the final wrap, total states, fold ends, trace or None).
-    `L`, `Rm`: the padded operands the Python core reads (os: Ap, Bp; ws: Xp, Wp)."""
+    `L`, `Rm`: the padded operands the Python core reads (os: Ap, Bp; ws: Xp, Wp), kpe terms innermost."""
     cap = 2 * timing.total_cycles + 2 * (R + C) + 16        # a run that never ends is an error
     prm = np.array([R, C, timing.fold_period, timing.streamed, timing.col_folds, timing.folds,
-                    acc_bits, M, N, cap], dtype=np.int64)
+                    acc_bits, M, N, cap, kpe], dtype=np.int64)
     L, Rm = np.ascontiguousarray(L, dtype=np.int64), np.ascontiguousarray(Rm, dtype=np.int64)
     out = np.zeros((M, N), dtype=np.int64)
     ends = np.zeros(max(timing.folds, 1), dtype=np.int64)

@@ -9,6 +9,10 @@ Cycle convention (identical in RTL): state s is the register contents after the 
 following the edge that samples `start` (s = 0 right after that edge). `fold_end(f)` is the state
 in which fold f's last result is on the output port of the last column; `done` is first high in
 state fold_end(F-1) + 1, and that state index is `total_cycles` (the RTL `cycles` counter value).
+
+`kpe` MACs per PE (docs/systolic_pipelined.md): every lane carries kpe consecutive reduction terms
+and a PE adds their kpe-term dot product, so the reduction enters as ceil(K / kpe) while the skew,
+the drain and the weight-load rows stay R and C. kpe = 1 is the one-MAC array, bit for bit.
 """
 from __future__ import annotations
 
@@ -56,10 +60,11 @@ class PipelinedTiming:
         return f * self.fold_period + self.fold_latency
 
 
-def pipelined_cycles(M: int, N: int, K: int, R: int, C: int, dataflow: str) -> PipelinedTiming:
-    """O(1) timing: fold f streams from f*P; latency T + 2R + C - 2 (os) or T + R + C - 1 (ws/is)."""
-    _check_dims(M=M, N=N, K=K, R=R, C=C)
-    s_r, s_c, t = spatial_map(M, N, K, dataflow)
+def pipelined_cycles(M: int, N: int, K: int, R: int, C: int, dataflow: str, kpe: int = 1) -> PipelinedTiming:
+    """O(1) timing: fold f streams from f*P; latency T + 2R + C - 2 (os) or T + R + C - 1 (ws/is),
+    with K counted in kpe-term groups (os: T = ceil(K / kpe); ws/is: S_r = ceil(K / kpe))."""
+    _check_dims(M=M, N=N, K=K, R=R, C=C, kpe=kpe)
+    s_r, s_c, t = spatial_map(M, N, K, dataflow, kpe)
     row_folds, col_folds = _cdiv(s_r, R), _cdiv(s_c, C)
     folds = row_folds * col_folds
     period = max(t, R)  # os: R-cycle column drain; ws/is: one stationary row loaded per cycle
@@ -101,14 +106,15 @@ class _Controller:
         return ok, t, f // self.fc_n, f % self.fc_n
 
 
-def _pad(X: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    out = np.zeros((rows, cols), dtype=np.int64)
+def _lanes(X: np.ndarray, rows: int, steps: int, kpe: int) -> np.ndarray:
+    """X zero-padded to rows x steps*kpe, its columns grouped kpe at a time: [row, step, term]."""
+    out = np.zeros((rows, steps * kpe), dtype=np.int64)
     out[: X.shape[0], : X.shape[1]] = X
-    return out
+    return out.reshape(rows, steps, kpe)
 
 
-def _state(R: int, C: int, names: tuple[str, ...]) -> dict[str, np.ndarray]:
-    return {k: np.zeros((R, C), dtype=np.int64) for k in names}
+def _state(R: int, C: int, names: tuple[str, ...], kpe: int, vectors: tuple[str, ...]) -> dict[str, np.ndarray]:
+    return {k: np.zeros((R, C, kpe) if k in vectors else (R, C), dtype=np.int64) for k in names}
 
 
 def _shift_down(x: np.ndarray) -> np.ndarray:
@@ -119,11 +125,12 @@ def _shift_down(x: np.ndarray) -> np.ndarray:
 class _OS:
     """Output-stationary registers: acc, hold (captured result), o/ov/ol (column drain chain)."""
 
-    names = ("acc", "hold", "o", "ov", "ol")
+    names, vectors = ("acc", "hold", "o", "ov", "ol"), ()
 
-    def __init__(self, A, B, R, C, timing, ctl):
+    def __init__(self, A, B, R, C, timing, ctl, kpe):
         fr_n, fc_n, P = timing.row_folds, timing.col_folds, timing.fold_period
-        self.Ap, self.Bp = _pad(A, fr_n * R, P), _pad(B, P, fc_n * C)
+        self.Ap = _lanes(A, fr_n * R, P, kpe)                          # [m, t, k] = A[m, t*kpe + k]
+        self.Bp = _lanes(B.T, fc_n * C, P, kpe).transpose(1, 0, 2)     # [t, n, k] = B[t*kpe + k, n]
         self.R, self.C, self.T, self.ctl = R, C, timing.streamed, ctl
         self.I, self.J = np.indices((R, C))
 
@@ -131,12 +138,12 @@ class _OS:
         """PE input registers in state s: the lane value issued at c = s - 1 - i - j (skew + 1)."""
         I, J = self.I, self.J
         ok, t, fr, fc = self.ctl.at(s - 1 - I - J)
-        return {"a": np.where(ok, self.Ap[fr * self.R + I, t], 0),
-                "b": np.where(ok, self.Bp[t, fc * self.C + J], 0),
+        return {"a": np.where(ok[..., None], self.Ap[fr * self.R + I, t], 0),
+                "b": np.where(ok[..., None], self.Bp[t, fc * self.C + J], 0),
                 "v": ok & (t < self.T), "l": ok & (t == self.T - 1)}
 
     def step(self, st, x, bits):
-        accp = wrap(st["acc"] + x["a"] * x["b"], bits)
+        accp = wrap(st["acc"] + (x["a"] * x["b"]).sum(-1), bits)
         cap = x["v"] & x["l"]
         load = cap[self.R - 1][None, :]           # bottom PE captures -> whole column loads chain
         top = (self.I == 0)
@@ -161,34 +168,35 @@ class _OS:
 class _WS:
     """Weight-stationary registers: w (active), ws (shadow), acc (= psum register), pv, pl."""
 
-    names = ("w", "ws", "acc", "pv", "pl")
+    names, vectors = ("w", "ws", "acc", "pv", "pl"), ("w", "ws")   # w, ws: kpe weights a PE
 
-    def __init__(self, A, B, R, C, timing, ctl):
+    def __init__(self, A, B, R, C, timing, ctl, kpe):
         fr_n, fc_n, P = timing.row_folds, timing.col_folds, timing.fold_period
-        self.Xp = _pad(A.T, fr_n * R, P)          # row lane k carries A[t, k]
-        self.Wp = _pad(B, fr_n * R, fc_n * C)
+        self.Xp = _lanes(A, P, fr_n * R, kpe).transpose(1, 0, 2)        # row lane r: A[t, r*kpe + k]
+        self.Wp = _lanes(B.T, fc_n * C, fr_n * R, kpe).transpose(1, 0, 2)   # [r, n, k] = B[r*kpe + k, n]
         self.R, self.C, self.T, self.ctl = R, C, timing.streamed, ctl
         self.I, self.J = np.indices((R, C))
 
     def inputs(self, s: int) -> dict[str, np.ndarray]:
         I, J = self.I, self.J
         ok, t, fr, _ = self.ctl.at(s - 1 - I - J)
-        x = {"a": np.where(ok, self.Xp[fr * self.R + I, t], 0),
+        x = {"a": np.where(ok[..., None], self.Xp[fr * self.R + I, t], 0),
              "v": ok & (t < self.T), "l": ok & (t == self.T - 1), "fs": ok & (t == 0)}
         # weight-load lane of column j: issued at c = s - j, row t of the fold's tile while t < R
         j = np.arange(self.C)
         okw, tw, frw, fcw = self.ctl.at(s - j)
         okw &= tw < self.R
         tw = np.minimum(tw, self.R - 1)
-        x["wl"] = np.where(okw, self.Wp[frw * self.R + tw, fcw * self.C + j], 0)[None, :]
+        x["wl"] = np.where(okw[:, None], self.Wp[frw * self.R + tw, fcw * self.C + j], 0)[None, :]
         x["hit"] = okw[None, :] & (tw[None, :] == I)
         return x
 
     def step(self, st, x, bits):
-        wu = np.where(x["fs"], st["ws"], st["w"])  # the first element of a fold uses the new tile
-        return {"w": np.where(x["v"] & x["fs"], st["ws"], st["w"]),
-                "ws": np.where(x["hit"], x["wl"], st["ws"]),
-                "acc": wrap(_shift_down(st["acc"]) + x["a"] * wu, bits),
+        fs = x["fs"][..., None]
+        wu = np.where(fs, st["ws"], st["w"])  # the first element of a fold uses the new tile
+        return {"w": np.where(x["v"][..., None] & fs, st["ws"], st["w"]),
+                "ws": np.where(x["hit"][..., None], x["wl"], st["ws"]),
+                "acc": wrap(_shift_down(st["acc"]) + (x["a"] * wu).sum(-1), bits),
                 "pv": x["v"].astype(np.int64), "pl": (x["v"] & x["l"]).astype(np.int64)}
 
     def port(self, st):
@@ -202,41 +210,42 @@ class _WS:
 
 
 def simulate(A: np.ndarray, B: np.ndarray, R: int, C: int, dataflow: str, acc_bits: int = 32,
-             record: bool = False) -> PipelinedRun:
+             record: bool = False, kpe: int = 1) -> PipelinedRun:
     """Run A @ B on the pipelined array register by register; outputs wrap to `acc_bits`.
 
     With record=True, `trace` holds per state s = 0..total_cycles: `acc` and `valid` (R x C, the
     accumulator / psum register and the input valid register of every PE), `out_valid`,
     `out_data` (the output port) and `done`, named as the RTL's dbg_acc/dbg_valid/out_* ports.
     The registers are stepped by the compiled twin (native.py) when it is available, else by
-    `simulate_python`, the reference; the two are bit-identical.
+    `simulate_python`, the reference; the two are bit-identical. `kpe`: MACs per PE.
     """
-    return _simulate(A, B, R, C, dataflow, acc_bits, record, compiled=True)
+    return _simulate(A, B, R, C, dataflow, acc_bits, record, compiled=True, kpe=kpe)
 
 
 def simulate_python(A: np.ndarray, B: np.ndarray, R: int, C: int, dataflow: str, acc_bits: int = 32,
-                    record: bool = False) -> PipelinedRun:
+                    record: bool = False, kpe: int = 1) -> PipelinedRun:
     """`simulate` on the Python register model only (the reference of the compiled twin)."""
-    return _simulate(A, B, R, C, dataflow, acc_bits, record, compiled=False)
+    return _simulate(A, B, R, C, dataflow, acc_bits, record, compiled=False, kpe=kpe)
 
 
-def _simulate(A, B, R: int, C: int, dataflow: str, acc_bits: int, record: bool, compiled: bool) -> PipelinedRun:
+def _simulate(A, B, R: int, C: int, dataflow: str, acc_bits: int, record: bool, compiled: bool,
+              kpe: int = 1) -> PipelinedRun:
     A = np.asarray(A, dtype=np.int64)
     B = np.asarray(B, dtype=np.int64)
     if A.ndim != 2 or B.ndim != 2 or A.shape[1] != B.shape[0]:
         raise ValueError(f"need A (M x K) and B (K x N), got {A.shape} and {B.shape}")
     if dataflow == "is":  # input-stationary = weight-stationary on the transposed problem
-        run = _simulate(B.T, A.T, R, C, "ws", acc_bits, record, compiled)
+        run = _simulate(B.T, A.T, R, C, "ws", acc_bits, record, compiled, kpe)
         return PipelinedRun(run.out.T.copy(), run.total_cycles, run.fold_end_cycles, run.trace)
-    timing = pipelined_cycles(A.shape[0], B.shape[1], A.shape[1], R, C, dataflow)
-    core = (_OS if dataflow == "os" else _WS)(A, B, R, C, timing, _Controller(timing))
+    timing = pipelined_cycles(A.shape[0], B.shape[1], A.shape[1], R, C, dataflow, kpe)
+    core = (_OS if dataflow == "os" else _WS)(A, B, R, C, timing, _Controller(timing), kpe)
     lib = native.library() if compiled else None
     if lib is not None:
         ops = (core.Ap, core.Bp) if isinstance(core, _OS) else (core.Xp, core.Wp)
         out, total, ends, tr = native.run(lib, dataflow, *ops, A.shape[0], B.shape[1], R, C, timing,
-                                          acc_bits, record)
+                                          acc_bits, record, kpe)
         return PipelinedRun(wrap(out, acc_bits), total, ends, tr)
-    st = _state(R, C, core.names)
+    st = _state(R, C, core.names, kpe, core.vectors)
     out = np.zeros((A.shape[0], B.shape[1]), dtype=np.int64)
     emitted = np.zeros(C, dtype=np.int64)
     ends: list[int] = []

@@ -4,7 +4,8 @@
 SRAM counters (the inflated OS ofmap count only in `detail`; `sram_writes` is physical);
 `timing: pipelined` asks `pipelined.py` (overlapped folds) and reports physical SRAM traffic.
 Both answer at two fidelities: `fast` (closed form) and `cycle` (operands moved through the array
-register by register; the product is checked against A @ B).
+register by register; the product is checked against A @ B). A pipelined array may give each PE
+`macs_per_pe` MACs along the reduction (config.py): R*K reduction terms a pass at R + C skew.
 """
 from __future__ import annotations
 
@@ -28,13 +29,13 @@ def _cdiv(a: int, b: int) -> int:
 
 
 def physical_sram_counts(M: int, N: int, K: int, R: int, C: int,
-                         dataflow: str) -> tuple[dict[str, int], dict[str, int]]:
+                         dataflow: str, kpe: int = 1) -> tuple[dict[str, int], dict[str, int]]:
     """Elements moved per buffer by a real array: each operand element once per fold that uses it,
-    outputs written once per K-fold, partial sums read back when K spans several folds."""
+    outputs written once per K-fold (R*kpe terms deep), partial sums read back when K spans several."""
     if dataflow == "os":
         reads = {"ifmap": M * K * _cdiv(N, C), "filter": K * N * _cdiv(M, R), "ofmap": 0}
         return reads, {"ofmap": M * N}
-    k_folds = _cdiv(K, R)
+    k_folds = _cdiv(K, R * kpe)
     if dataflow == "ws":
         reads = {"ifmap": M * K * _cdiv(N, C), "filter": K * N}
     else:
@@ -83,7 +84,7 @@ class SystolicArray(ComputeUnit):
 
     @property
     def peak_macs_per_cycle(self) -> int:
-        return self.pes
+        return self.pes * self.cfg.macs_per_pe
 
     def operand_widths(self) -> OperandWidths:
         c = self.cfg
@@ -97,7 +98,9 @@ class SystolicArray(ComputeUnit):
         return decompose(self.name, (c.input_bits, c.weight_bits, c.acc_bits), a_bits, b_bits, c.wide_operands)
 
     def tile_quanta(self) -> tuple[int, ...]:
-        return (self.cfg.rows, self.cfg.cols)
+        """Rows and columns, and the reduction depth of a pass (R * macs_per_pe) when it differs."""
+        c = self.cfg
+        return (c.rows, c.cols) + ((c.rows * c.macs_per_pe,) if c.macs_per_pe > 1 else ())
 
     def shape_cost_key(self) -> Any:
         """`compute` is a function of the config and the energy table alone."""
@@ -105,7 +108,7 @@ class SystolicArray(ComputeUnit):
 
     def spatial_use(self, gemm: GemmShape, tags: tuple[str, ...] = ()) -> dict[str, Any]:
         """PE occupancy of the GEMM's folds on this array and dataflow, and why PEs idle."""
-        return spatial_occupancy(gemm, self.cfg.rows, self.cfg.cols, self.cfg.dataflow, tags)
+        return spatial_occupancy(gemm, self.cfg.rows, self.cfg.cols, self.cfg.dataflow, tags, self.cfg.macs_per_pe)
 
     @property
     def dataflow(self) -> str:
@@ -157,15 +160,15 @@ class SystolicArray(ComputeUnit):
         from archsim.units.systolic import pipelined   # written by another engineer; import lazily
 
         c = self.cfg
-        t = pipelined.pipelined_cycles(g.M, g.N, g.K, c.rows, c.cols, c.dataflow)
+        t = pipelined.pipelined_cycles(g.M, g.N, g.K, c.rows, c.cols, c.dataflow, c.macs_per_pe)
         detail = {"fold_period": t.fold_period}
         out = None
         if fidelity == "cycle":
-            run = pipelined.simulate(A, B, c.rows, c.cols, c.dataflow, acc_bits=c.acc_bits)
+            run = pipelined.simulate(A, B, c.rows, c.cols, c.dataflow, acc_bits=c.acc_bits, kpe=c.macs_per_pe)
             total, out = run.total_cycles, run.out
         else:
             total = t.total_cycles
-        reads, writes = physical_sram_counts(g.M, g.N, g.K, c.rows, c.cols, c.dataflow)
+        reads, writes = physical_sram_counts(g.M, g.N, g.K, c.rows, c.cols, c.dataflow, c.macs_per_pe)
         return _Timed(int(total), int(t.folds), int(t.fold_period), detail, out, reads, writes)
 
     # -- public -----------------------------------------------------------------------------------
@@ -219,7 +222,7 @@ class SystolicArray(ComputeUnit):
         detail.update(timing=c.timing, dataflow=c.dataflow, fidelity=fidelity)
         res = ComputeResult(
             cycles=int(cycles), macs=g.macs, folds=b * tm.folds,
-            utilization=g.macs / (max(cycles, 1) * self.pes),
+            utilization=g.macs / (max(cycles, 1) * self.peak_macs_per_cycle),
             sram_reads=reads, sram_writes=writes,
             energy_pj=self._energy(g.macs, reads, writes), detail=detail,
             occupancy_cycles=occupancy)

@@ -8,7 +8,10 @@
  *
  * The inputs of PE (i, j) in state s are the lane values the controller issued at c = s - 1 - i - j,
  * so they are computed once per anti-diagonal d = i + j. Rows are updated bottom-up in place, so
- * a register that takes the value of the PE above reads it before that PE's update. */
+ * a register that takes the value of the PE above reads it before that PE's update.
+ *
+ * With kp MACs per PE every lane value is kp consecutive terms (innermost in the operand arrays)
+ * and a PE adds their kp-term dot product; ws PEs hold kp weights. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +20,7 @@ typedef int64_t i64;
 typedef uint64_t u64;
 
 /* parameter slots, in native.py's PARAMS order */
-enum { P_R, P_C, P_PERIOD, P_T, P_FCN, P_FOLDS, P_BITS, P_M, P_N, P_CAP, P_COUNT };
+enum { P_R, P_C, P_PERIOD, P_T, P_FCN, P_FOLDS, P_BITS, P_M, P_N, P_CAP, P_KPE, P_COUNT };
 
 typedef struct {
     i64 R, C, P, T, fc_n, n;        /* n: controller states = folds * P */
@@ -91,7 +94,36 @@ static void record(const trace_t *tr, i64 s, i64 R, i64 C, const i64 *acc, const
     tr->done[s] = (uint8_t)done;
 }
 
-/* Weight-stationary: X (fr_n*R x P, row lane i carries A[t, k]; zero beyond t = T), W (fr_n*R x fc_n*C).
+/* the PE's kp multipliers and adder tree, and a copy of its kp weights (kp = 1: one MAC, the hot path) */
+static inline u64 dot(const i64 *a, const i64 *b, i64 kp) {
+    if (kp == 1) return (u64)a[0] * (u64)b[0];
+    u64 sum = 0;
+    for (i64 k = 0; k < kp; k++) sum += (u64)a[k] * (u64)b[k];
+    return sum;
+}
+
+static inline void copyv(i64 *dst, const i64 *src, i64 kp) {
+    if (kp == 1) *dst = *src;
+    else memcpy(dst, src, (size_t)kp * sizeof(i64));
+}
+
+/* The row loops below are called as f(..., 1) or f(..., kp): inlined, the one-MAC array's loop is
+ * compiled with kp = 1 constant, as fast as before multi-MAC PEs. */
+#define INLINE static inline __attribute__((always_inline))
+
+/* ws: the valid PEs j0..j1-1 of row i (psum row ar, weights wr, shadow wsr) */
+INLINE void ws_row(i64 *ar, i64 *wr, const i64 *wsr, const i64 *X, const i64 *xo, const uint8_t *fsd,
+                   i64 i, i64 P, i64 j0, i64 j1, i64 kp, i64 bits) {
+    for (i64 j = j0; j < j1; j++) {
+        i64 d = i + j;
+        i64 *wj = wr + j * kp;
+        if (fsd[d]) copyv(wj, wsr + j * kp, kp);  /* a fold's first element uses the new tile */
+        ar[j] = wrapv((u64)ar[j] + dot(X + (xo[d] + i * P) * kp, wj, kp), bits);
+    }
+}
+
+/* Weight-stationary: X (fr_n*R x P x kp, row lane r carries A[t, r*kp + k]; zero beyond t = T),
+ * W (fr_n*R x fc_n*C x kp).
  * Returns total cycles, or -1 when no end came within prm[P_CAP] states.
  *
  * The psum registers shift down one row every edge, so they live in a buffer whose rows rotate:
@@ -102,14 +134,14 @@ static void record(const trace_t *tr, i64 s, i64 R, i64 C, const i64 *acc, const
 i64 archsim_systolic_ws(const i64 *prm, const i64 *X, const i64 *W, i64 *out, i64 *ends,
                         i64 *tr_acc, uint8_t *tr_valid, uint8_t *tr_ov, i64 *tr_o, uint8_t *tr_done) {
     const i64 R = prm[P_R], C = prm[P_C], P = prm[P_PERIOD], T = prm[P_T], fc_n = prm[P_FCN];
-    const i64 folds = prm[P_FOLDS], bits = prm[P_BITS], N = prm[P_N], cap = prm[P_CAP];
+    const i64 folds = prm[P_FOLDS], bits = prm[P_BITS], N = prm[P_N], cap = prm[P_CAP], kp = prm[P_KPE];
     const i64 D = R + C - 1, WC = fc_n * C;
     const ctl_t k = {R, C, P, T, fc_n, folds * P};
     const trace_t tr = {tr_acc, tr_valid, tr_ov, tr_o, tr_done};
-    i64 *w = calloc((size_t)(R * C), sizeof(i64)), *ws = calloc((size_t)(R * C), sizeof(i64));
+    i64 *w = calloc((size_t)(R * C * kp), sizeof(i64)), *ws = calloc((size_t)(R * C * kp), sizeof(i64));
     i64 *acc = calloc((size_t)(R * C), sizeof(i64)), *xo = calloc((size_t)D, sizeof(i64));
     i64 *logical = tr.acc ? calloc((size_t)(R * C), sizeof(i64)) : NULL;
-    i64 *wl = calloc((size_t)C, sizeof(i64)), *hit = calloc((size_t)C, sizeof(i64));
+    i64 *wl = calloc((size_t)(C * kp), sizeof(i64)), *hit = calloc((size_t)C, sizeof(i64));
     i64 *emitted = calloc((size_t)C, sizeof(i64)), *runs = calloc((size_t)(D + 1), sizeof(i64));
     uint8_t *vd = calloc((size_t)D, 1), *ld = calloc((size_t)D, 1);
     uint8_t *fsd = calloc((size_t)D, 1), *pv = calloc((size_t)C, 1), *pl = calloc((size_t)C, 1);
@@ -138,7 +170,8 @@ i64 archsim_systolic_ws(const i64 *prm, const i64 *X, const i64 *W, i64 *out, i6
             i64 tw = h.t[j], frw = h.fr[j], fcw = h.fc[j];
             int okw = h.ok[j] && tw < R;
             if (tw > R - 1) tw = R - 1;
-            wl[j] = okw ? W[(frw * R + tw) * WC + fcw * C + j] : 0;
+            for (i64 q = 0; q < kp; q++)
+                wl[j * kp + q] = okw ? W[((frw * R + tw) * WC + fcw * C + j) * kp + q] : 0;
             hit[j] = okw ? tw : -1;
         }
         /* the output port: bottom row's pv, acc, pl */
@@ -168,18 +201,13 @@ i64 archsim_systolic_ws(const i64 *prm, const i64 *X, const i64 *W, i64 *out, i6
                 i64 j0 = runs[r] - i, j1 = runs[r + 1] - i;
                 if (j0 < 0) j0 = 0;
                 if (j1 > C) j1 = C;
-                i64 *wr = w + i * C, *wsr = ws + i * C, *ar = acc + ((i - rot + R) % R) * C;
-                for (i64 j = j0; j < j1; j++) {
-                    i64 d = i + j;
-                    i64 a = X[xo[d] + i * P];
-                    i64 wu = fsd[d] ? wsr[j] : wr[j];  /* the first element of a fold uses the new tile */
-                    if (fsd[d]) wr[j] = wsr[j];
-                    ar[j] = wrapv((u64)ar[j] + (u64)a * (u64)wu, bits);
-                }
+                i64 *wr = w + i * C * kp, *wsr = ws + i * C * kp, *ar = acc + ((i - rot + R) % R) * C;
+                if (kp == 1) ws_row(ar, wr, wsr, X, xo, fsd, i, P, j0, j1, 1, bits);
+                else ws_row(ar, wr, wsr, X, xo, fsd, i, P, j0, j1, kp, bits);
             }
         }
         for (i64 j = 0; j < C; j++)
-            if (hit[j] >= 0) ws[hit[j] * C + j] = wl[j];
+            if (hit[j] >= 0) copyv(ws + (hit[j] * C + j) * kp, wl + j * kp, kp);
     }
     result = s;
 done:
@@ -189,12 +217,45 @@ done:
     return result;
 }
 
-/* Output-stationary: A (fr_n*R x P), B (P x fc_n*C). Returns as archsim_systolic_ws. */
+/* os: the registers and this state's per-diagonal lane values that a row update reads */
+typedef struct {
+    i64 R, C, P, bits, *acc, *hold, *o, *ao, *bo;
+    const i64 *A, *B;
+    uint8_t *ov, *ol, *okd, *vd, *ld;
+} os_t;
+
+/* os: row i's PEs, updated in place (rows go bottom-up, so o/ov/ol from above are still old) */
+INLINE void os_row(const os_t *g, i64 i, i64 kp) {
+    const i64 R = g->R, C = g->C, P = g->P, bits = g->bits;   /* locals: the stores below cannot alias them */
+    const i64 *A = g->A, *B = g->B, *ao = g->ao, *bo = g->bo;
+    i64 *ar = g->acc + i * C, *hr = g->hold + i * C, *orow = g->o + i * C;
+    uint8_t *ovr = g->ov + i * C, *olr = g->ol + i * C;
+    const uint8_t *okd = g->okd, *vd = g->vd, *ld = g->ld;
+    for (i64 j = 0; j < C; j++) {
+        i64 d = i + j;
+        u64 ab = okd[d] ? dot(A + (ao[d] + i * P) * kp, B + (bo[d] + j) * kp, kp) : 0;
+        i64 accp = wrapv((u64)ar[j] + ab, bits);
+        int cap_ij = vd[d] && ld[d];
+        int load = vd[R - 1 + j] && ld[R - 1 + j];   /* bottom PE captures: column loads */
+        i64 o_load = i == R - 1 ? accp : hr[j];
+        if (vd[d]) ar[j] = ld[d] ? 0 : accp;
+        if (cap_ij) hr[j] = accp;
+        if (load) {
+            orow[j] = o_load; ovr[j] = 1; olr[j] = i == 0;
+        } else if (i) {
+            orow[j] = orow[j - C]; ovr[j] = ovr[j - C]; olr[j] = olr[j - C];
+        } else {
+            orow[j] = 0; ovr[j] = 0; olr[j] = 0;
+        }
+    }
+}
+
+/* Output-stationary: A (fr_n*R x P x kp), B (P x fc_n*C x kp). Returns as archsim_systolic_ws. */
 i64 archsim_systolic_os(const i64 *prm, const i64 *A, const i64 *B, i64 *out, i64 *ends,
                         i64 *tr_acc, uint8_t *tr_valid, uint8_t *tr_ov, i64 *tr_o, uint8_t *tr_done) {
     const i64 R = prm[P_R], C = prm[P_C], P = prm[P_PERIOD], T = prm[P_T], fc_n = prm[P_FCN];
     const i64 folds = prm[P_FOLDS], bits = prm[P_BITS], M = prm[P_M], N = prm[P_N], cap = prm[P_CAP];
-    const i64 D = R + C - 1, BC = fc_n * C;
+    const i64 kp = prm[P_KPE], D = R + C - 1, BC = fc_n * C;
     const ctl_t k = {R, C, P, T, fc_n, folds * P};
     const trace_t tr = {tr_acc, tr_valid, tr_ov, tr_o, tr_done};
     i64 *acc = calloc((size_t)(R * C), sizeof(i64)), *hold = calloc((size_t)(R * C), sizeof(i64));
@@ -202,6 +263,7 @@ i64 archsim_systolic_os(const i64 *prm, const i64 *A, const i64 *B, i64 *out, i6
     i64 *bo = calloc((size_t)D, sizeof(i64)), *emitted = calloc((size_t)C, sizeof(i64));
     uint8_t *ov = calloc((size_t)(R * C), 1), *ol = calloc((size_t)(R * C), 1);
     uint8_t *okd = calloc((size_t)D, 1), *vd = calloc((size_t)D, 1), *ld = calloc((size_t)D, 1);
+    const os_t g = {R, C, P, bits, acc, hold, o, ao, bo, A, B, ov, ol, okd, vd, ld};
     hist_t h;
     i64 s = 0, nends = 0, result = -1;
     if (!hist_new(&h, D + 1) || !acc || !hold || !o || !ao || !bo || !emitted || !ov || !ol || !okd || !vd || !ld) goto done;
@@ -229,25 +291,8 @@ i64 archsim_systolic_os(const i64 *prm, const i64 *A, const i64 *B, i64 *out, i6
         }
         if (pov[C - 1] && pol[C - 1]) ends[nends++] = s;
         for (i64 i = R - 1; i >= 0; i--) {
-            i64 *ar = acc + i * C, *hr = hold + i * C, *orow = o + i * C;
-            uint8_t *ovr = ov + i * C, *olr = ol + i * C;
-            for (i64 j = 0; j < C; j++) {
-                i64 d = i + j;
-                i64 a = okd[d] ? A[ao[d] + i * P] : 0, b = okd[d] ? B[bo[d] + j] : 0;
-                i64 accp = wrapv((u64)ar[j] + (u64)a * (u64)b, bits);
-                int cap_ij = vd[d] && ld[d];
-                int load = vd[R - 1 + j] && ld[R - 1 + j];   /* bottom PE captures: column loads */
-                i64 o_load = i == R - 1 ? accp : hr[j];
-                if (vd[d]) ar[j] = ld[d] ? 0 : accp;
-                if (cap_ij) hr[j] = accp;
-                if (load) {
-                    orow[j] = o_load; ovr[j] = 1; olr[j] = i == 0;
-                } else if (i) {
-                    orow[j] = orow[j - C]; ovr[j] = ovr[j - C]; olr[j] = olr[j - C];
-                } else {
-                    orow[j] = 0; ovr[j] = 0; olr[j] = 0;
-                }
-            }
+            if (kp == 1) os_row(&g, i, 1);
+            else os_row(&g, i, kp);
         }
     }
     result = s;
