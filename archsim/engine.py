@@ -132,6 +132,13 @@ class Engine:
         self.events_run += n
         return self.now
 
+    def advance(self, delay_ps: int) -> None:
+        """Let `delay_ps` pass: run the events due by then and move `now` to its end (something timed
+        beside the engine, e.g. an op a unit runs whole, took that long while the rest went on)."""
+        end = self.now + delay_ps
+        self.run(until_ps=end)
+        self.now = end
+
     def peek_time(self) -> int | None:
         """Time of the next pending event, or None. Lets a component run ahead in place while its own
         next step comes before everything else (it must then not pass a `run(until_ps=...)` limit)."""

@@ -70,3 +70,15 @@ def test_stats_registry():
     e.stats.add("sa.macs", 10)
     assert e.stats.prefixed("dram.ch0") == {"reads": 4}
     assert list(e.stats.as_dict()) == ["dram.ch0.reads", "sa.macs"]
+
+
+def test_advance_runs_what_falls_due_and_moves_now_to_its_end():
+    """`advance` lets time pass for work timed beside the engine: events due by then run, later ones wait."""
+    eng = Engine()
+    seen = []
+    eng.at(5, seen.append, 5)
+    eng.at(50, seen.append, 50)
+    eng.advance(20)
+    assert seen == [5] and eng.now == 20 and eng.pending == 1
+    eng.advance(30)
+    assert seen == [5, 50] and eng.now == 50

@@ -64,16 +64,18 @@ def test_fig11_w4a16_on_s():
     assert abs(sum(r["gain"] for r in rs) / len(rs) / cam.W4A16_MEAN_GAIN["s"] - 1) <= 0.15
 
 
-def test_config_l_headlines_and_breakdown():
-    """Config L beside the abstract: OPT-6.7B's NPU attention runs at the KV stream (the 16x64 array's
-    64 B/cycle edge beats 40 GB/s); the gap left is the small weight reads from flash that the weight
-    prefetch does not hide (the attention norms, the embedding rows: see README)."""
-    h = {r["ref"]["model"]: r for r in cam.headline_rows()}
-    assert 0.9 < h["opt-6.7b"]["ratio"] < 1.1
+@pytest.mark.parametrize("fidelity", ["fast", "cycle"])
+def test_config_l_headlines_and_breakdown(fidelity):
+    """Config L beside the abstract: OPT-6.7B's NPU attention runs at the KV stream (the 16x16 array of
+    4-MAC PEs has a 64 B/cycle edge, above 40 GB/s); the NPU's DMA fetches the norms' gains during the
+    in-flash GEMVs before them, so the 67 small weight reads cost ~0.1 ms (3.2 ms with no prefetch,
+    1.6-1.9 ms while the GEMVs held the prefetch back); only the token's first embedding row waits."""
+    h = {r["ref"]["model"]: r for r in cam.headline_rows(fidelity)}
+    assert 0.95 < h["opt-6.7b"]["ratio"] < 1.05
     assert abs(h["llama-2-70b"]["ratio"] - 1) <= 0.30
     ms = h["opt-6.7b"]["ours"]["ms"]
     assert ms["attention"] == pytest.approx(ms["kv_stream"], rel=0.1)
-    assert ms["small_reads"] >= 64 and 1.0 < ms["small_flash_reads"] < 2.0   # 3.2 ms without the prefetch
+    assert ms["small_reads"] >= 64 and ms["small_flash_reads"] < 0.2
 
 
 def test_fig14_tiling_ablation(rows):
