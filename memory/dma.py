@@ -34,30 +34,27 @@ class PrefetchDma(MemoryLevel):
     def _index(self, addr: int) -> int:
         return addr >> LEVEL_SHIFT if self.routed else 0
 
-    def submit(self, req: Request) -> None:
+    def _track(self, req: Request, count: list[int]) -> int:
+        """Back-end of `req`; when it completes, `count` (demand or busy) drops by one and the queue
+        there is looked at again."""
         i = self._index(req.addr)
-        self.demand[i] += 1
         on_done = req.on_done
 
         def done(r: Request) -> None:
-            self.demand[i] -= 1
+            count[i] -= 1
             if on_done is not None:
                 on_done(r)
             self._poke(i)
         req.on_done = done
+        return i
+
+    def submit(self, req: Request) -> None:
+        self.demand[self._track(req, self.demand)] += 1
         self.level.submit(req)
 
     def prefetch(self, tag: int, req: Request) -> None:
         """Queue a prefetch request for op `tag`; it goes out when the back-end has room for it."""
-        i = self._index(req.addr)
-        on_done = req.on_done
-
-        def done(r: Request) -> None:
-            self.busy[i] -= 1
-            if on_done is not None:
-                on_done(r)
-            self._poke(i)
-        req.on_done = done
+        i = self._track(req, self.busy)
         self.queue[i].append((tag, req))
         self._poke(i)
 
