@@ -28,6 +28,12 @@ FAMILIES: dict[str, dict[str, Any]] = {
                     encoder_only=False, post_norm=False, final_norm=True),
     "mixtral": dict(norm="rmsnorm", bias=False, pos="rope", pos_offset=0, tied=False, gated=True,
                     encoder_only=False, post_norm=False, final_norm=True),
+    # Lowered as sequential blocks: both run attention and MLP in parallel from one input (the same
+    # weights, MACs and bytes; only the ops' dependence differs), NeoX rotates a quarter of each head.
+    "gpt_neox": dict(norm="layernorm", bias=True, pos="rope", pos_offset=0, tied=False, gated=False,
+                     encoder_only=False, post_norm=False, final_norm=True),
+    "falcon": dict(norm="layernorm", bias=False, pos="rope", pos_offset=0, tied=True, gated=False,
+                   encoder_only=False, post_norm=False, final_norm=True),
 }
 
 # normalised name -> aliases, first present wins (order = precedence).
@@ -37,7 +43,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "layers": ("num_hidden_layers", "n_layer"),
     "vocab": ("vocab_size",),
     "ffn": ("intermediate_size", "ffn_dim", "n_inner"),
-    "kv_heads": ("num_key_value_heads",),
+    "kv_heads": ("num_key_value_heads", "num_kv_heads"),
     "head_dim": ("head_dim",),
     "max_pos": ("max_position_embeddings", "n_positions", "n_ctx"),
     "experts": ("num_local_experts", "num_experts", "n_routed_experts"),
