@@ -40,6 +40,10 @@ class FlashComputeConfig(NearMemoryConfig):
     clock: Frequency | None = None
     gemv_cores: bool = Field(True, description="in-die GEMV cores beside the page buffers (false: attention only)")
     core_per: Literal["die", "plane", "chip"] = "die"
+    core_feed: Literal["one", "all"] = Field(
+        "one", description="planes feeding a core per request: one (Cambricon-LLM: the die's other planes serve "
+        "the NPU's reads) or all (AiF: a multi-plane read of every plane of the core's die or chip; the NPU's "
+        "page reads then take sense time from the same planes)")
     core_macs_per_cycle: int = Field(2, ge=1, description="INT8 MACs per cycle of one core (at the unit's clock)")
     core_buffer: Size = Field(2048, description="input + output buffer of one core")
     weight_bits: int = Field(8, ge=1, le=16, description="weights as stored in flash")

@@ -27,8 +27,12 @@ def split_work(plan: Plan, n_out: int, n_in: int, batch: int = 1) -> Work:
     if plan.share is None:    # whole requests: of the two counts around the balance, the one finishing first
         r_f, r_c, _ = plan.rates(batch)
         t_rc = plan.tile_weights / r_f
-        tiles = min((k for k in {min(most, int(exact)), min(most, int(exact) + 1)}),
-                    key=lambda k: (max(k * t_rc, max(0, total - k * plan.tile_weights) / r_c), k))
+        k_die = plan.npu_die_s
+
+        def end(k: int) -> float:
+            rest = max(0, total - k * plan.tile_weights)
+            return max(k * t_rc + rest * k_die, rest / r_c)
+        tiles = min((k for k in {min(most, int(exact)), min(most, int(exact) + 1)}), key=lambda k: (end(k), k))
     else:
         tiles = min(round(exact), most)
     flash = min(total, tiles * plan.tile_weights)
@@ -81,5 +85,7 @@ def gemv_fast(plan: Plan, n_out: int, n_in: int, batch: int = 1, overlap: bool =
     pages_ch = -(-work.npu_pages // plan.ch)
     t_npu = pages_ch * page_ps / (1 - rate_rc) if work.tiles else pages_ch * page_ps
     drain = (plan.core_ps + plan.res_bytes * plan.ps_per_byte) * batch     # the last page's compute and result
-    raw = max(work.tiles * t_rc + drain if work.tiles else 0, plan.t_sense + t_npu if pages_ch else 0)
+    npu_senses = pages_ch * plan.npu_sense_ps       # the NPU's pages sensed on the compute planes (if shared)
+    raw = max(work.tiles * t_rc + npu_senses + drain if work.tiles else 0,
+              plan.t_sense + max(t_npu, npu_senses) if pages_ch else 0)
     return finish(plan, work, raw - plan.t_sense if overlap else raw, 0, npu_macs_per_s)

@@ -32,23 +32,26 @@ class _Plane:
 
 
 class _Core:
-    __slots__ = ("queue", "busy")
+    __slots__ = ("queue", "busy", "pages")
 
     def __init__(self) -> None:
         self.queue: deque = deque()    # planes whose cache register holds this core's next page
         self.busy = False              # computing, or its output buffer still holds partial sums
+        self.pages = 0                 # pages computed (a request's result leaves after `feed` of them)
 
 
-def feeders(spec, core_per: str) -> tuple[list[int], list[int]]:
-    """(plane feeding each core, planes serving NPU reads) on one channel; planes numbered die-major."""
+def feeders(spec, core_per: str, per_core: int = 1) -> tuple[list[list[int]], list[int]]:
+    """(planes feeding each core, planes serving NPU reads) on one channel; planes numbered die-major.
+    A core takes `per_core` consecutive planes (its die's or chip's multi-plane read)."""
     pl, dies = spec.planes_per_die, spec.dies_per_channel
     if core_per == "plane":
         every = list(range(dies * pl))
-        return every, every
+        return [[p] for p in every], every
     step = spec.dies_per_chip if core_per == "chip" else 1
-    feed = [d * pl for d in range(0, dies, step)]
-    readers = [p for p in range(dies * pl) if p not in feed]
-    return feed, readers or feed
+    feed = [[d * pl + i for i in range(per_core)] for d in range(0, dies, step)]
+    fed = {p for f in feed for p in f}
+    readers = [p for p in range(dies * pl) if p not in fed]
+    return feed, readers or sorted(fed)
 
 
 def simulate(plan: Plan, spec, cfg, tiles: int, pages: int, batch: int, clock_hz: float) -> tuple[int, int]:
@@ -56,22 +59,23 @@ def simulate(plan: Plan, spec, cfg, tiles: int, pages: int, batch: int, clock_hz
     engine = Engine()
     arb = cfg.arbitration
     bus = ArbitratedChannel(engine, spec.channel_bandwidth, arb.policy, arb.slice)
-    feed, readers = feeders(spec, cfg.core_per)
+    feed, readers = feeders(spec, cfg.core_per, plan.feed)
     planes = [_Plane() for _ in range(spec.dies_per_channel * spec.planes_per_die)]
     cores = [_Core() for _ in feed]
     for t in range(tiles):
-        for c, p in enumerate(feed):
-            planes[p].ops.append(("c", t, c))
+        for c, ps in enumerate(feed):
+            for p in ps:
+                planes[p].ops.append(("c", t, c))
     for i in range(pages):
         planes[readers[i % len(readers)]].ops.append(("r", 0, 0))
-    if cfg.core_per == "plane" or readers == feed:
-        for pln in planes:                       # shared planes: spread reads between compute ops
-            pln.ops = deque(sorted(pln.ops, key=_spread(pln.ops)))
+    if plan.npu_sense_ps:      # shared planes: spread reads between compute ops, staggered plane by plane
+        for i, pln in enumerate(planes):    # so their pages do not all wait for the channel at once
+            pln.ops = _spread(pln.ops, (i + 0.5) / len(planes))
     vec_ready = [False] * tiles
     vec_sent = [False] * tiles
     vec_wait: list[list] = [[] for _ in range(tiles)]
     bufs, cmd = spec.page_buffers, plan.cmd_bytes
-    t_sense, core_ps = plan.t_sense, int(round(plan.core_ps * batch))
+    t_sense, core_ps = plan.t_sense, int(round(plan.core_ps * batch / plan.feed))     # per page
     vec_b, res_b = plan.vec_bytes * batch, plan.res_bytes * batch
 
     def start(p: int) -> None:
@@ -135,6 +139,12 @@ def simulate(plan: Plan, spec, cfg, tiles: int, pages: int, batch: int, clock_hz
         engine.after(core_ps, core_done, c, core.queue.popleft())
 
     def core_done(c: int, p: int) -> None:
+        core = cores[c]
+        core.pages += 1
+        if core.pages % plan.feed:          # more of this request's pages to add in before the result
+            unstage(p)
+            result_out(c)
+            return
         bus.send(res_b, "result", lambda: result_out(c))
         unstage(p)
 
@@ -148,17 +158,18 @@ def simulate(plan: Plan, spec, cfg, tiles: int, pages: int, batch: int, clock_hz
     return end, bus.busy_ps
 
 
-def _spread(ops: deque):
-    """Sort key interleaving a plane's compute ops and reads evenly (stable within each kind)."""
-    kinds = [o[0] for o in ops]
-    counts = {k: kinds.count(k) for k in set(kinds)}
-    seen = dict.fromkeys(counts, 0)
-    keys = {}
+def _spread(ops: deque, phase: float = 0.5) -> deque:
+    """A plane's compute ops and reads interleaved evenly (stable within each kind); `phase` (0..1)
+    places each read within its share of the compute ops. Keyed by position: reads are equal tuples."""
+    counts: dict[str, int] = {}
+    keys = []
     for i, o in enumerate(ops):
         k = o[0]
-        keys[id(o)] = ((seen[k] + 0.5) / counts[k], k, i)
-        seen[k] += 1
-    return lambda o: keys[id(o)]
+        n = counts.get(k, 0)
+        counts[k] = n + 1
+        keys.append((n + (phase if k == "r" else 0.5), k, i))
+    order = sorted(range(len(ops)), key=lambda i: (keys[i][0] / counts[keys[i][1]], keys[i][1], i))
+    return deque(ops[i] for i in order)
 
 
 def gemv_cycle(plan: Plan, spec, cfg, n_out: int, n_in: int, batch: int, clock_hz: float) -> GemvCost:

@@ -6,6 +6,11 @@ request moves W_req + ch*H_req bytes, least at H_req = sqrt(cc*P). The dies read
 R_f = cores*P/t_rc; the channels carry the NPU's share at R_c = ch*bw*(1 - rate_rc). The flash
 share of bytes that finishes both together is R_f/(R_f + R_c) (Cambricon-LLM's alpha formula read
 as a byte fraction is right only for cc = 1).
+
+When no plane is left for the NPU (`core_feed: all`, or a core per plane) its page reads sense on the
+compute planes too: each NPU page then costs a plane max(tR, page transfer) (cache-read pipelining),
+i.e. 1/R_s of the dies' time per NPU weight, and the balance becomes f/R_f + (1 - f)/R_s = (1 - f)/R_c
+(the array, not the channels, then bounds the sum; if 1/R_s >= 1/R_f everything goes to the dies).
 """
 from __future__ import annotations
 
@@ -36,6 +41,8 @@ class Plan:
     cmd_bytes: int          # per page operation (0 without command overhead)
     core_ps: float          # one page through a core, per token of the batch
     share: float | None     # split override (None: byte-balanced)
+    npu_sense_ps: float = 0.0   # compute planes' time one NPU page read costs a channel (0: planes of its own)
+    feed: int = 1           # pages (planes) one core takes per request
 
     @property
     def cores(self) -> int:
@@ -56,11 +63,21 @@ class Plan:
         r_c = self.ch * (self.page_bytes * self.wpb / (page_ps / 1e12)) * (1 - rate_rc)
         return r_f, r_c, rate_rc
 
+    @property
+    def npu_die_s(self) -> float:
+        """Seconds of the dies' time one NPU weight costs (1/R_s): its page sensed on a compute plane."""
+        return self.npu_sense_ps / 1e12 / (self.ch * self.page_bytes * self.wpb)
+
     def flash_share(self, batch: int = 1) -> float:
         if self.share is not None:
             return self.share
         r_f, r_c, _ = self.rates(batch)
-        return r_f / (r_f + r_c)
+        if not self.npu_sense_ps:
+            return r_f / (r_f + r_c)
+        k = self.npu_die_s
+        if k >= 1 / r_f:        # an NPU page costs the planes more than computing it: all in the dies
+            return 1.0
+        return min(1.0, max(0.0, (1 / r_c - k) / (1 / r_f + 1 / r_c - k)))
 
 
 def cores_per_channel(spec, core_per: str) -> int:
@@ -71,10 +88,18 @@ def cores_per_channel(spec, core_per: str) -> int:
     return spec.dies_per_channel // spec.dies_per_chip
 
 
+def planes_per_core(spec, core_per: str, core_feed: str) -> int:
+    """Planes that sense for one core per request (a multi-plane read of its die or chip with `all`)."""
+    if core_feed == "one" or core_per == "plane":
+        return 1
+    return spec.planes_per_die * (spec.dies_per_chip if core_per == "chip" else 1)
+
+
 def make_plan(spec, cfg, clock_hz: float) -> Plan:
     """The tiling and rates of `cfg` (a FlashComputeConfig) on flash `spec`; bad shapes are ConfigErrors."""
     ch, cc = spec.channels, cores_per_channel(spec, cfg.core_per)
-    page = spec.page_size * 8 // cfg.weight_bits           # weights per page
+    feed = planes_per_core(spec, cfg.core_per, cfg.core_feed)
+    page = feed * spec.page_size * 8 // cfg.weight_bits    # weights one core takes per request
     if cfg.tile == "auto":
         h = max(cc, round(math.sqrt(cc * page)))
         h -= h % cc
@@ -89,8 +114,9 @@ def make_plan(spec, cfg, clock_hz: float) -> Plan:
                               f"{cc}, W of {ch})")
         atomic = (h // cc) * (w // ch)
         if atomic > page:
+            pages = "a page" if feed == 1 else f"its {feed} pages"
             raise ConfigError(f"tile: {h}x{w} gives each core {h // cc}x{w // ch} = {atomic} weights, larger "
-                              f"than a page ({page} weights of {cfg.weight_bits} bits in {spec.page_size} B)")
+                              f"than {pages} ({page} weights of {cfg.weight_bits} bits in {spec.page_size} B pages)")
     buf = (w // ch) * cfg.input_bytes + (h // cc) * cfg.result_bytes
     if buf > cfg.core_buffer:
         raise ConfigError(f"core_buffer: a {h}x{w} tile needs {w // ch}x{cfg.input_bytes} B of input and {h // cc}x"
@@ -99,11 +125,16 @@ def make_plan(spec, cfg, clock_hz: float) -> Plan:
     over = spec.command_overhead
     t_sense = spec.t_read * (1 + spec.read_retries) + spec.t_ecc + (spec.t_wb + spec.t_rr if over else 0)
     macs_per_page = (h // cc) * (w // ch)
+    planes = spec.dies_per_channel * spec.planes_per_die
+    shared = feed * cc == planes            # every plane feeds a core: none left for the NPU's reads
+    cmd = READ_CMD_BYTES if over else 0
+    page_ps = (spec.page_size + cmd) * 1e12 / spec.channel_bandwidth   # a read's period: max(tR, transfer)
     return Plan(ch=ch, cc=cc, page=macs_per_page, page_bytes=spec.page_size, wpb=8 / cfg.weight_bits,
                 h_req=h, w_req=w, t_sense=t_sense, ps_per_byte=1e12 / spec.channel_bandwidth,
                 vec_bytes=(w // ch) * cfg.input_bytes,
-                res_bytes=(h // cc) * cfg.result_bytes, cmd_bytes=READ_CMD_BYTES if over else 0,
-                core_ps=macs_per_page / (cfg.core_macs_per_cycle * clock_hz) * 1e12, share=share)
+                res_bytes=(h // cc) * cfg.result_bytes, cmd_bytes=cmd,
+                core_ps=macs_per_page / (cfg.core_macs_per_cycle * clock_hz) * 1e12, share=share,
+                npu_sense_ps=max(t_sense, page_ps) / planes if shared else 0.0, feed=feed)
 
 
 def _share(split: str) -> float | None:
