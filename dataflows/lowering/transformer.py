@@ -22,7 +22,7 @@ from dataflows.lowering.moe import expert_loads, load_groups
 from dataflows.models.config import ModelConfig, get_model
 from dataflows.models.params import param_counts
 
-ACT_FLOPS = {"silu": 5, "swish": 5, "gelu": 8, "gelu_new": 8, "gelu_pytorch_tanh": 8, "relu": 1}
+ACT_FLOPS = {"silu": 5, "swish": 5, "gelu": 8, "gelu_new": 8, "gelu_pytorch_tanh": 8, "gelu_fast": 8, "relu": 1}
 NORM_FLOPS = {"rmsnorm": 4, "layernorm": 7}
 PHASES = ("prefill", "decode")
 
