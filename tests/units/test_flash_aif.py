@@ -45,11 +45,11 @@ def test_multi_plane_core_takes_its_chips_four_pages_per_request():
 
 
 def test_shared_planes_balance_weighs_the_npus_senses():
-    """No plane is free, so an NPU page costs a compute plane max(tR, transfer): the share solves
+    """No plane is free, so an NPU page holds a compute plane max(tR, transfer): the share solves
     f/R_f + (1 - f)/R_s = (1 - f)/R_c, and the NPU's reads add little (the array bounds both)."""
     _, _, plan = _plan()
     r_f, r_c, _ = plan.rates()
-    f, k = plan.flash_share(), plan.npu_die_s
+    f, k = plan.flash_share(), plan.npu_die_s()
     assert f / r_f + (1 - f) * k == pytest.approx((1 - f) / r_c, rel=1e-9)
     assert r_f / (r_f + r_c) > f > 0.8      # less to the NPU than with planes of its own
     cost = gemv_fast(plan, 27648, 5120)
@@ -62,13 +62,13 @@ def test_npu_reads_dearer_than_computing_send_everything_to_the_dies():
     """A slow channel makes an NPU page hold a plane longer than a request takes: all in the dies."""
     _, _, plan = _plan(channel_bandwidth="0.2 GB/s")
     r_f, _, _ = plan.rates()
-    assert plan.npu_die_s >= 1 / r_f and plan.flash_share() == 1.0
+    assert plan.npu_die_s() >= 1 / r_f and plan.flash_share() == 1.0
 
 
 def test_cambricon_keeps_its_own_reader_planes():
     spec = load_flash_spec("cambricon_llm_s")
     plan = make_plan(spec, FlashComputeConfig(), 1e9)
-    assert plan.npu_sense_ps == 0 and plan.feed == 1
+    assert plan.shared_planes == 0 and plan.npu_sense_ps() == 0 and plan.feed == 1
 
 
 def test_reads_spread_evenly_between_compute_ops():

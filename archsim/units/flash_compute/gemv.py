@@ -27,7 +27,7 @@ def split_work(plan: Plan, n_out: int, n_in: int, batch: int = 1) -> Work:
     if plan.share is None:    # whole requests: of the two counts around the balance, the one finishing first
         r_f, r_c, _ = plan.rates(batch)
         t_rc = plan.tile_weights / r_f
-        k_die = plan.npu_die_s
+        k_die = plan.npu_die_s(batch)
 
         def end(k: int) -> float:
             rest = max(0, total - k * plan.tile_weights)
@@ -55,7 +55,7 @@ class GemvCost:
 
 def channel_bytes(plan: Plan, tiles: int, pages: int, batch: int) -> int:
     """Bytes one channel moves for `tiles` read-compute requests and `pages` NPU page reads."""
-    rc = tiles * ((plan.vec_bytes + plan.cc * plan.res_bytes) * batch + plan.cc * plan.cmd_bytes)
+    rc = tiles * ((plan.vec_bytes + plan.cc * plan.res_bytes) * batch + plan.cc * plan.feed * plan.cmd_bytes)
     return rc + pages * (plan.page_bytes + plan.cmd_bytes)
 
 
@@ -78,14 +78,13 @@ def gemv_fast(plan: Plan, n_out: int, n_in: int, batch: int = 1, overlap: bool =
     """L0: requests at t_rc each beside NPU pages at (1 - rate_rc) of the channel. With `overlap` the
     op's first sense hides under the previous op (weights do not wait for activations), as in cycle."""
     work = split_work(plan, n_out, n_in, batch)
-    vec_ps = plan.vec_bytes * batch * plan.ps_per_byte
-    t_rc = max(plan.t_sense + vec_ps, plan.core_ps * batch)
+    t_rc = plan.t_rc(batch)
     _, _, rate_rc = plan.rates(batch)
     page_ps = (plan.page_bytes + plan.cmd_bytes) * plan.ps_per_byte
     pages_ch = -(-work.npu_pages // plan.ch)
     t_npu = pages_ch * page_ps / (1 - rate_rc) if work.tiles else pages_ch * page_ps
     drain = (plan.core_ps + plan.res_bytes * plan.ps_per_byte) * batch     # the last page's compute and result
-    npu_senses = pages_ch * plan.npu_sense_ps       # the NPU's pages sensed on the compute planes (if shared)
+    npu_senses = pages_ch * plan.npu_sense_ps(batch)       # the NPU's pages sensed on the compute planes (if shared)
     raw = max(work.tiles * t_rc + npu_senses + drain if work.tiles else 0,
               plan.t_sense + max(t_npu, npu_senses) if pages_ch else 0)
     return finish(plan, work, raw - plan.t_sense if overlap else raw, 0, npu_macs_per_s)

@@ -68,7 +68,7 @@ def simulate(plan: Plan, spec, cfg, tiles: int, pages: int, batch: int, clock_hz
                 planes[p].ops.append(("c", t, c))
     for i in range(pages):
         planes[readers[i % len(readers)]].ops.append(("r", 0, 0))
-    if plan.npu_sense_ps:      # shared planes: spread reads between compute ops, staggered plane by plane
+    if plan.shared_planes:     # shared planes: spread reads between compute ops, staggered plane by plane
         for i, pln in enumerate(planes):    # so their pages do not all wait for the channel at once
             pln.ops = _spread(pln.ops, (i + 0.5) / len(planes))
     vec_ready = [False] * tiles

@@ -8,7 +8,8 @@ share of bytes that finishes both together is R_f/(R_f + R_c) (Cambricon-LLM's a
 as a byte fraction is right only for cc = 1).
 
 When no plane is left for the NPU (`core_feed: all`, or a core per plane) its page reads sense on the
-compute planes too: each NPU page then costs a plane max(tR, page transfer) (cache-read pipelining),
+compute planes too: each NPU page then holds a plane max(tR, its transfer at what read-compute leaves
+of the channel) (cache-read pipelining),
 i.e. 1/R_s of the dies' time per NPU weight, and the balance becomes f/R_f + (1 - f)/R_s = (1 - f)/R_c
 (the array, not the channels, then bounds the sum; if 1/R_s >= 1/R_f everything goes to the dies).
 """
@@ -41,7 +42,7 @@ class Plan:
     cmd_bytes: int          # per page operation (0 without command overhead)
     core_ps: float          # one page through a core, per token of the batch
     share: float | None     # split override (None: byte-balanced)
-    npu_sense_ps: float = 0.0   # compute planes' time one NPU page read costs a channel (0: planes of its own)
+    shared_planes: int = 0  # planes per channel when all feed cores and also serve the NPU (0: it has its own)
     feed: int = 1           # pages (planes) one core takes per request
 
     @property
@@ -52,29 +53,42 @@ class Plan:
     def tile_weights(self) -> int:
         return self.cores * self.page
 
+    def t_rc(self, batch: int = 1) -> float:
+        """One read-compute request: the vector, then the sense (a multi-plane read first sends its other
+        planes' address cycles), or the core's compute if slower."""
+        vec_ps = (self.vec_bytes * batch + (self.feed - 1) * self.cmd_bytes) * self.ps_per_byte
+        return max(self.t_sense + vec_ps, self.core_ps * batch)
+
     def rates(self, batch: int = 1) -> tuple[float, float, float]:
         """(R_f, R_c in weights/s, rate_rc): die and channel rates and the read-compute share of a channel."""
-        vec_ps = self.vec_bytes * batch * self.ps_per_byte
-        t_rc = max(self.t_sense + vec_ps, self.core_ps * batch)
-        rc_bytes = (self.vec_bytes + self.cc * self.res_bytes) * batch + self.cc * self.cmd_bytes
+        t_rc = self.t_rc(batch)
+        rc_bytes = (self.vec_bytes + self.cc * self.res_bytes) * batch + self.cc * self.feed * self.cmd_bytes
         rate_rc = min(1.0, rc_bytes * self.ps_per_byte / t_rc)
         r_f = self.cores * self.page / (t_rc / 1e12)
         page_ps = (self.page_bytes + self.cmd_bytes) * self.ps_per_byte
         r_c = self.ch * (self.page_bytes * self.wpb / (page_ps / 1e12)) * (1 - rate_rc)
         return r_f, r_c, rate_rc
 
-    @property
-    def npu_die_s(self) -> float:
-        """Seconds of the dies' time one NPU weight costs (1/R_s): its page sensed on a compute plane."""
-        return self.npu_sense_ps / 1e12 / (self.ch * self.page_bytes * self.wpb)
+    def npu_sense_ps(self, batch: int = 1) -> float:
+        """Compute planes' time (per channel) one NPU page read costs on shared planes: its sense, or its
+        cache register held while the page crosses what the read-compute traffic leaves of the channel."""
+        if not self.shared_planes:
+            return 0.0
+        _, _, rate_rc = self.rates(batch)
+        transfer = (self.page_bytes + self.cmd_bytes) * self.ps_per_byte / max(1e-9, 1 - rate_rc)
+        return max(self.t_sense, transfer) / self.shared_planes
+
+    def npu_die_s(self, batch: int = 1) -> float:
+        """Seconds of the dies' time one NPU weight costs (1/R_s)."""
+        return self.npu_sense_ps(batch) / 1e12 / (self.ch * self.page_bytes * self.wpb)
 
     def flash_share(self, batch: int = 1) -> float:
         if self.share is not None:
             return self.share
         r_f, r_c, _ = self.rates(batch)
-        if not self.npu_sense_ps:
+        if not self.shared_planes:
             return r_f / (r_f + r_c)
-        k = self.npu_die_s
+        k = self.npu_die_s(batch)
         if k >= 1 / r_f:        # an NPU page costs the planes more than computing it: all in the dies
             return 1.0
         return min(1.0, max(0.0, (1 / r_c - k) / (1 / r_f + 1 / r_c - k)))
@@ -128,13 +142,12 @@ def make_plan(spec, cfg, clock_hz: float) -> Plan:
     planes = spec.dies_per_channel * spec.planes_per_die
     shared = feed * cc == planes            # every plane feeds a core: none left for the NPU's reads
     cmd = READ_CMD_BYTES if over else 0
-    page_ps = (spec.page_size + cmd) * 1e12 / spec.channel_bandwidth   # a read's period: max(tR, transfer)
     return Plan(ch=ch, cc=cc, page=macs_per_page, page_bytes=spec.page_size, wpb=8 / cfg.weight_bits,
                 h_req=h, w_req=w, t_sense=t_sense, ps_per_byte=1e12 / spec.channel_bandwidth,
                 vec_bytes=(w // ch) * cfg.input_bytes,
                 res_bytes=(h // cc) * cfg.result_bytes, cmd_bytes=cmd,
                 core_ps=macs_per_page / (cfg.core_macs_per_cycle * clock_hz) * 1e12, share=share,
-                npu_sense_ps=max(t_sense, page_ps) / planes if shared else 0.0, feed=feed)
+                shared_planes=planes if shared else 0, feed=feed)
 
 
 def _share(split: str) -> float | None:
