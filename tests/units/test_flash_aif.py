@@ -132,3 +132,11 @@ def test_ssd_offload_is_pcie_bound_and_the_paper_beats_pcie(rows):
     r = rows[("ssd_offload", "llama-2-13b")]
     assert r["ours"]["tok_s"] < r["fp"]["pcie"] and r["ours"]["tok_s"] > 0.85 * r["fp"]["pcie"]
     assert float(r["ref"]["tok_s"]) > r["fp"]["pcie"] * 1.1       # 13 GB at 0.7 tok/s is 9.1 GB/s > 8
+
+
+def test_lincoln_iteration_gemvs_follow_bytes_over_the_dies():
+    """Lincoln-4: a decode iteration's in-die GEMVs within 15% of model bytes / (16 x 34 GB/s) (our dies
+    sense 38 GB/s, less the vector and the 32 planes' address cycles before each sense at 1.2 GB/s)."""
+    (r,) = aif.lincoln_rows("fast")
+    assert abs(r["gemv_ratio"] - 1) <= 0.15
+    assert r["ours"]["other_ms"] > 0 and r["step_ratio"] > r["gemv_ratio"]

@@ -22,8 +22,10 @@ from memory.flash.level import load_flash_spec
 
 HERE = Path(__file__).resolve().parent
 CONFIGS = HERE.parent.parent / "configs" / "flash"
-DESIGNS = {"aif": "aif.yaml", "aif_minus": "aif_minus.yaml", "ssd_offload": "aif_ssd_offload.yaml"}
+DESIGNS = {"aif": "aif.yaml", "aif_minus": "aif_minus.yaml", "ssd_offload": "aif_ssd_offload.yaml",
+           "lincoln": "lincoln.yaml"}
 PRESETS = {"aif": "aif", "aif_minus": "aif_minus", "ssd_offload": "aif_minus"}
+LINCOLN_MODELS = ("opt-66b",)     # of OPT-66B, LLaMA-65B, LaMDA-137B the presets hold OPT-66B
 CONTEXT = 1000
 
 
@@ -84,6 +86,19 @@ def rows(fidelity: str = "fast", bits: int = 8) -> list[dict]:
     return out
 
 
+def lincoln_rows(fidelity: str = "fast", bits: int = 8) -> list[dict]:
+    """Lincoln-4 per decode iteration (no speculation) beside model bytes / (dies x quoted die rate)."""
+    f = {r["quantity"]: float(r["value"]) for r in table("lincoln_flash.csv")}
+    out = []
+    for model in LINCOLN_MODELS:
+        ours = run("lincoln", model, fidelity, bits)
+        gb = param_counts(get_model(model))["total"] * bits / 8 / 1e9
+        ref_ms = gb / (f["dies"] * f["die_rate_paper"]) * 1e3
+        out.append({"model": model, "ours": ours, "gb": gb, "ref_ms": ref_ms,
+                    "gemv_ratio": ours["gemv_ms"] / ref_ms, "step_ratio": ours["total_ms"] / ref_ms})
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fidelity", choices=["fast", "cycle"], default="fast")
@@ -107,6 +122,11 @@ def main() -> None:
     m = run("aif_minus", "llama-2-13b", args.fidelity, args.bits)
     print(f"AiF / AiF-- on LLaMA2-13B: {a['tok_s'] / m['tok_s']:.2f}x (paper 7.7 / 2.9 = 2.66x; array rates "
           f"{rates('aif')['array'] / rates('aif_minus')['array']:.2f}x)")
+    for r in lincoln_rows(args.fidelity, args.bits):
+        o = r["ours"]
+        print(f"Lincoln-4 {r['model']} per iteration: GEMVs {o['gemv_ms']:.1f} ms, step {o['total_ms']:.1f} ms "
+              f"(other {o['other_ms']:.1f}); {r['gb']:.1f} GB / (16 x 34 GB/s) = {r['ref_ms']:.1f} ms: "
+              f"GEMVs {r['gemv_ratio']:.3f}, step {r['step_ratio']:.3f}")
     s = run("aif_minus", "llama-2-13b", args.fidelity, args.bits, t_read="28 us")
     print(f"sensitivity, not a target: AiF-- with the (1,3,3) encoding's 28 us LSB read: {s['tok_s']:.2f} tok/s "
           f"(paper's AiF-- 2.9)")
