@@ -4,7 +4,11 @@ Ops run one after another and each op's first tile loads its weights when the op
 slow level (a flash page sense is ~30 us) every op pays the level's latency once. Weights do not
 depend on activations, so a DMA engine can fetch them early. `WeightPrefetch` takes op j's weight
 bytes on their home level (at most `budget / depth` of them) out of op j's tiles and issues them
-when op j-depth starts, in pieces (`PIECE`, or the level's flash page if larger). Op j starts at
+when op j-depth starts, in pieces (`PIECE`, or the level's flash page if larger). The pieces are the
+head of op j's weight stream, at the addresses its tiles would load them from: each op's weights
+start at an offset fixed when the op list is planned (`_bases`, one op's after another's on page
+boundaries), the runner starts the op's stream there, and its loads go on where the prefetch
+stopped (striped over a flash drive's dies as the op alone would read them). Op j starts at
 once: its other loads (activations, KV, weights beyond the budget) go out as usual, and each tile
 that took prefetched bytes computes only once the pieces carrying them have landed (a tile cannot
 compute on weights that have not arrived). The bytes stay charged to op j (its row; the level sees
@@ -44,14 +48,16 @@ waits for a whole piece although it may need only part of it; `fast` times the w
 traffic as one transfer from the window's start (`cycle` slips pieces into its gaps: a demand load
 may find up to `slots` pieces ahead of it, so `cycle` is never slower than off but for the prefetched
 bytes over the level's bandwidth, and rarely by more than `fast`'s bound), and times an op's pieces
-in flight at its start from that start (they left earlier); the pieces live at their own addresses,
-so on a paged level (flash) their pages can share dies with the op's continuing stream (GPT-2 b1
-KV 128 on the flash/HBM platform: 36.1 -> 36.8 ms with prefetch on, both fidelities, 0.3% apart);
-an op a unit runs whole beside the level (an in-flash GEMV) does not hold the prefetch back: its
-time passes on the engine (`cycle`) and on the closed form's clock with the level free, so a piece
-that meets it is served as on an idle level, where the device would queue it behind at most one
-page read on its die (~tR) and take its bytes' channel time from the GEMV (Cambricon-LLM L, OPT-6.7B:
-the norms' gains land during the GEMVs before them either way; under 0.1% of a token).
+in flight at its start from that start (they left earlier); with prefetch on, an op's weights
+start on a page boundary and the next op's right after its weight bytes, so a stream that also
+carries other bytes (one level for everything) or reads its weights twice can overlap the next op's
+first addresses (timing only, through DRAM rows or flash dies; the designs that prefetch keep their
+weights on a level of their own and read each once); an op a unit runs whole beside the level (an
+in-flash GEMV) does not hold the prefetch back: its time passes on the engine (`cycle`) and on the
+closed form's clock with the level free, so a piece that meets it is served as on an idle level,
+where the device would queue it behind at most one page read on its die (~tR) and take its bytes'
+channel time from the GEMV (Cambricon-LLM L, OPT-6.7B: the norms' gains land during the GEMVs before
+them either way; under 0.1% of a token).
 LLaMA-2-7B b8 KV 2048 on the flash/HBM platform: `cycle` +0.14%
 over `fast` (2.2% before the DMA yielded and the closed form stopped letting loads pass pieces).
 """
@@ -61,12 +67,12 @@ import heapq
 from typing import Any, Sequence
 
 from archsim.errors import ConfigError
+from archsim.runner import DATA_MOVEMENT_KINDS, maps_gemm
 from dataflows.schedule import Tile, fast_port
 from memory.dma import PrefetchDma, queue_depth
 from memory.request import Request
 from memory.route import LEVEL_SHIFT
 
-ALIGN = 64 * 1024                     # prefetch requests start on this boundary (a few flash pages)
 PIECE = 4 * 1024                      # the DMA moves a prefetch in pieces this size (or a flash page, if larger)
 TOKEN_DIMS = frozenset({"b", "s"})    # dataflows.lowering: batch and sequence (token) dims
 
@@ -90,6 +96,7 @@ class WeightPrefetch:
         self.piece = [max(PIECE, getattr(getattr(getattr(lv, "level", lv), "spec", None), "page_size", 0) or 0)
                       for lv in system.levels.values()]     # level index -> piece bytes (behind its links)
         weights = [self._weights(op) for op in self.ops]     # op index -> {level index: bytes}
+        self.base = self._bases(weights) if cfg.weights else [{}] * len(self.ops)   # op -> level -> (stream, offset)
         keep = cfg.resident_weight_bytes
         self.resident = [w if w and sum(w.values()) <= keep and _step_invariant(op) else {}
                          for w, op in zip(weights, self.ops)]
@@ -112,7 +119,7 @@ class WeightPrefetch:
         self._flight: list[tuple[int, int]] = []             # fast: its pieces in flight when it starts
         self.gates: list[tuple[int, int, int]] = []          # the current op's (tile, level, last piece it needs)
         self._at = 0                                         # fast: when the last prefetch was issued
-        self._cursor: dict[int, int] = {}                    # level index -> next prefetch offset
+        self._expect: dict[int, int] = {}                    # level -> address of the op's next weight byte
         self._port: Any = None                               # fast: the closed-form port the prefetches use
         self.index = -1
         self.left: dict[int, int] = {}                       # the current op's bytes still to strip
@@ -136,8 +143,6 @@ class WeightPrefetch:
     # -- plan ------------------------------------------------------------------------------------
     def _weights(self, op: Any) -> dict[int, int]:
         """Op's weight bytes per off-chip level; {} for ops the runner does not stream or map itself."""
-        from archsim.runner import DATA_MOVEMENT_KINDS
-
         r = self.runner
         if op.kind in DATA_MOVEMENT_KINDS:
             return {}
@@ -153,25 +158,33 @@ class WeightPrefetch:
         lv = r.system.level_index("weight") if r.system.routed else 0
         return {lv: b} if b else {}
 
-    def _requests(self, j: int) -> list[tuple[int, list[tuple[int, int]]]]:
-        """Op j's prefetch per level: (level, [(address, bytes)] in pieces (`piece`), in the order its tiles
-        consume them), in the upper half of the weight stream's quarter, aligned to ALIGN, so the
-        ops' own streams keep their addresses (and a paged level its page alignment) whether or not
-        the prefetch is on."""
-        from archsim.runner import REGION
-        from memory.route import routed_addr
+    def _bases(self, weights: list[dict[int, int]]) -> list[dict[int, tuple[str, int]]]:
+        """Per op and level, the runner stream that carries its weights and the offset they start at,
+        fixed before any op's tiles are built: one op's after another's in op order, each on a piece
+        (page) boundary, as a weight file lays out its tensors (where the running cursor puts them when
+        each op reads its page-sized weights once). The runner starts the op's stream there (`seek`),
+        so a prefetch fetches the very bytes the op's tiles would load first and their stream goes on
+        where it stopped."""
+        at: dict[tuple[int, str], int] = {}
+        out: list[dict[int, tuple[str, int]]] = []
+        for op, w in zip(self.ops, weights):
+            here, unit = {}, self.runner.place(op) if w else None
+            for lv, b in sorted(w.items()):
+                role = "filter" if maps_gemm(op, unit) and op.operands[1].role == "weight" else "ifmap"
+                off = -(-at.get((lv, role), 0) // self.piece[lv]) * self.piece[lv]   # a tensor starts a page
+                here[lv] = (role, 0 if off + b > self.runner.stream_span(lv) else off)
+                at[(lv, role)] = here[lv][1] + b
+            out.append(here)
+        return out
 
-        system, out = self.runner.system, []
+    def _requests(self, j: int) -> list[tuple[int, list[tuple[int, int]]]]:
+        """Op j's prefetch per level: (level, [(address, bytes)] in pieces (`piece`)), the head of its
+        weight stream in the order its tiles consume it."""
+        out = []
         for lv, b in sorted(self.plan[j].items()):
-            level = system.levels[self.names[lv]]
-            half = (getattr(level, "capacity_bytes", None) or (1 << 36)) // 8
-            off = self._cursor.get(lv, 0)
-            off = 0 if off + b > half else off
-            self._cursor[lv] = -(-(off + b) // ALIGN) * ALIGN
-            base = REGION["filter"] * 2 * half + half + off
-            step = self.piece[lv]
-            pieces = [(base + a, min(step, b - a)) for a in range(0, b, step)]
-            out.append((lv, [(routed_addr(lv, a) if system.routed else a, n) for a, n in pieces]))
+            role, off = self.base[j][lv]
+            start, step = self.runner.stream_addr(role, off, lv), self.piece[lv]
+            out.append((lv, [(start + a, min(step, b - a)) for a in range(0, b, step)]))
         self.sent[j] = [p for _, pieces in out for p in pieces]
         return out
 
@@ -188,6 +201,12 @@ class WeightPrefetch:
         self.index, self.left, self.wait_ps, self.applied, self.gates, self._lands = i, {}, 0, None, [], {}
         self._flight = [] if first else self._flight
         self.kept = sum(self.resident[i].values())
+        if first:      # op i's weight stream starts where its prefetch (if any) fetched from
+            merged = r.fidelity == "fast" and r.port_flag("exact_when_merged", False)   # loads at address 0
+            self._expect = {}
+            for lv, (role, off) in self.base[i].items():
+                r.seek(role, off, lv)
+                self._expect[lv] = -1 if merged else r.stream_addr(role, off, lv)
         if r.fidelity == "cycle" and first:      # the prefetches whose window opens now (a resident op's too)
             self._start = r.system.engine.now
             while self._issued + 1 < len(self.ops) and self.window[self._issued + 1] <= i:
@@ -278,21 +297,23 @@ class WeightPrefetch:
         self.wait_ps = max(0, max((max(v) for v in self._lands.values()), default=0))
 
     def strip(self, tiles: Sequence[Tile]) -> list[Tile]:
-        """Take the current op's prefetched (or resident) weight bytes out of its first tiles' loads on
-        their level, from the first tile on; a tile that took prefetched bytes waits for the pieces
-        that carry them (`gates`)."""
+        """Take the current op's prefetched (or resident) weight bytes out of its first tiles' loads of
+        its weight stream (the addresses the pieces were fetched from), from the first tile on; a tile
+        that took prefetched bytes waits for the pieces that carry them (`gates`)."""
         if not self.left:
             return list(tiles)
         want = sum(self.left.values())
         taken: dict[int, int] = {}
         routed = self.runner.system.routed
-        out = []
+        out, expect = [], dict(self._expect)
         for i, t in enumerate(tiles):
             loads = []
             for addr, n in t.loads:
                 lv = addr >> LEVEL_SHIFT if routed else 0
-                take = min(n, self.left.get(lv, 0))
+                at = expect.get(lv, -1)       # the next byte of the op's weight stream (-1: any load on lv)
+                take = min(n, self.left.get(lv, 0)) if at in (-1, addr) else 0
                 if take:
+                    expect[lv] = -1 if at == -1 else addr + take
                     self.left[lv] -= take
                     taken[lv] = taken.get(lv, 0) + take
                     if not self.kept:

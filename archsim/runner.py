@@ -24,6 +24,7 @@ from archsim.workload import resolve_workload
 from dataflows.conv_reuse import conv_geometry
 from dataflows.mapper import design_energy_spec, op_bits
 from dataflows.schedule import PipelineResult, Tile, fast_port, pipeline_time
+from memory.route import LEVEL_SHIFT
 
 FIDELITIES = ("fast", "cycle")
 DATA_MOVEMENT_KINDS = frozenset({"kv_read", "kv_write", "copy"})  # moved by DMA, no compute unit
@@ -193,7 +194,7 @@ class _Runner:
         if self.prefetch is not None:          # weights fetched during earlier ops: how many, and the wait
             key += self.prefetch.begin(self.op_index)
         # a repeated shape costs the same only where timing ignores addresses (not DRAM/flash pages)
-        reuse = self.fidelity == "fast" and not self._port_flag("uses_addresses", True)
+        reuse = self.fidelity == "fast" and not self.port_flag("uses_addresses", True)
         cost = self._op_cache.get(key) if reuse else None
         if cost is None:
             self._last_record = []    # an op that skips the pipeline (closed-form estimate) has no tile activity
@@ -220,7 +221,7 @@ class _Runner:
         self._level_pj = {}    # what the requests of this op's pipelines cost on self-pricing levels
         if unit is not None and unit.owns(op):
             cost = self._owned(op, unit)
-        elif unit is not None and unit.maps_gemms and hasattr(op, "as_gemm") and op.kind in ("gemm", "conv"):
+        elif unit is not None and maps_gemm(op, unit):
             cost = self._gemm(op, unit)
         else:
             cost = self._stream(op, unit)
@@ -306,7 +307,7 @@ class _Runner:
             issue_ps = clk.cycles_to_ps(r.issue_cycles)
             step_ps[s] = (issue_ps, clk.cycles_to_ps(r.cycles) - issue_ps)
         stores = arr["store"].tolist()
-        if self.fidelity == "fast" and self._port_flag("exact_when_merged", False):
+        if self.fidelity == "fast" and self.port_flag("exact_when_merged", False):
             # a single FIFO port sees only bytes: one merged load per step is exact, and the batch
             # copies share one list of tiles
             loads = arr["load"].tolist()
@@ -337,8 +338,6 @@ class _Runner:
 
     def _level_traffic(self, tiles: Sequence[Tile]) -> dict[str, tuple[int, int]]:
         """Bytes each off-chip level moves for these tiles (read, written), from their addresses."""
-        from memory.route import LEVEL_SHIFT
-
         names = list(self.system.levels)
         rd, wr = [0] * len(names), [0] * len(names)
         for t in tiles:
@@ -402,7 +401,7 @@ class _Runner:
             raw = self._compute_cache[key] = raw or at_widths(unit, shape, widening, self.fidelity)
         return sram_limited(raw, cost.bits, cost.mem, shape.M * shape.N * shape.batch if readback else 0)
 
-    def _port_flag(self, name: str, default: bool) -> bool:
+    def port_flag(self, name: str, default: bool) -> bool:
         """What the `fast` port declares: `uses_addresses` (timing depends on where bytes live: DRAM
         pages, flash planes) and `exact_when_merged` (same-time requests may be merged into one)."""
         if self._port is None:
@@ -476,21 +475,31 @@ class _Runner:
     def _addr(self, role: str, nbytes: int, level: int = 0) -> int:
         """Next address of the role's stream on off-chip level number `level` (designs with several
         back-ends); wraps to the start of its quarter of that level when it runs out."""
-        lv = list(self.system.levels.values())[level] if self.system.routed else self.system.offchip
-        span = (getattr(lv, "capacity_bytes", None) or (1 << 36)) // 4
+        span = self.stream_span(level)
         if nbytes > span:
+            lv = list(self.system.levels)[level] if self.system.routed else self.system.offchip.name
             raise WorkloadError(f"a {nbytes}-byte transfer does not fit a quarter ({span} B) of the "
-                                f"off-chip level {lv.name!r}")
+                                f"off-chip level {lv!r}")
         key = (level, role) if level else role
         off = self._cursor.get(key, 0)
         if off + nbytes > span:
             off = 0
         self._cursor[key] = off + nbytes
-        if not self.system.routed:
-            return REGION[role] * span + off
-        from memory.route import routed_addr
+        return self.stream_addr(role, off, level)
 
-        return routed_addr(level, REGION[role] * span + off)
+    def stream_span(self, level: int = 0) -> int:
+        """Bytes of each role's stream (a quarter of the level) on off-chip level number `level`."""
+        lv = list(self.system.levels.values())[level] if self.system.routed else self.system.offchip
+        return (getattr(lv, "capacity_bytes", None) or (1 << 36)) // 4
+
+    def stream_addr(self, role: str, off: int, level: int = 0) -> int:
+        """Address of byte `off` of the role's stream on off-chip level number `level`."""
+        local = REGION[role] * self.stream_span(level) + off
+        return (level << LEVEL_SHIFT) | local if self.system.routed else local
+
+    def seek(self, role: str, off: int, level: int = 0) -> None:
+        """The role's stream on `level` goes on from byte `off` (archsim.prefetch places op weights)."""
+        self._cursor[(level, role) if level else role] = off
 
     def _homes(self, op, unit: ComputeUnit) -> dict[str, int | None]:
         """Per tile stream (ifmap, filter, ofmap_in, ofmap): the off-chip level number its operand lives
@@ -535,6 +544,11 @@ class _Runner:
             **({"levels": {k: {"read_bytes": r * n, "write_bytes": w * n} for k, (r, w) in c.levels.items()}}
                if c.levels else {}),
         }
+
+
+def maps_gemm(op: Any, unit: ComputeUnit) -> bool:
+    """The runner maps `op` on `unit` as a GEMM (tiles through the mapper), not as a streamed op."""
+    return unit.maps_gemms and hasattr(op, "as_gemm") and op.kind in ("gemm", "conv")
 
 
 def _sampling_row(sample: Any, n: int) -> dict[str, Any]:

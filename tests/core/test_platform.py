@@ -79,16 +79,22 @@ def test_llama_decode_weights_on_flash_kv_in_hbm_near_the_bound():
     assert floor_ns <= rep.totals["time_ns"] <= 1.05 * bound_ns
 
 
-@pytest.mark.parametrize("prefetch,tol", [(False, 0.01), (True, 0.01)])
-def test_flash_weights_cycle_agrees_with_fast(prefetch, tol):
+def test_flash_weights_cycle_agrees_with_fast_and_prefetch_never_slows():
     """Without prefetch +0.02% (5.3% before the idle-refresh fix). With the design's weight prefetch
     -0.3% (5.3% before `cycle`'s prefetch DMA yielded to demand loads and the closed form queued the
-    pieces in flight at an op's start ahead of its loads; archsim.prefetch); LLaMA-2-7B: +0.14%."""
-    design = archsim.load_config(FLASH, overrides={"memory.prefetch.weights": prefetch})
+    pieces in flight at an op's start ahead of its loads; archsim.prefetch); LLaMA-2-7B: +0.14%.
+    The pieces are the head of each op's own weight stream, so prefetch never slows the step: 36.13 ->
+    36.13 ms (`fast`), 36.14 -> 36.02 ms (`cycle`); 36.86 / 36.75 ms when they sat at addresses of
+    their own, whose pages shared dies with the op's stream."""
     wl = {"model": "gpt2", "phase": "decode", "batch": 1, "kv": 128}
-    fast, cycle = (archsim.run(design, wl, fidelity=f) for f in ("fast", "cycle"))
-    assert _level_bytes(cycle, "ssd") == _level_bytes(fast, "ssd") > 0
-    assert abs(cycle.totals["time_ns"] / fast.totals["time_ns"] - 1) < tol
+    t = {}
+    for prefetch in (False, True):
+        design = archsim.load_config(FLASH, overrides={"memory.prefetch.weights": prefetch})
+        fast, cycle = (archsim.run(design, wl, fidelity=f) for f in ("fast", "cycle"))
+        assert _level_bytes(cycle, "ssd") == _level_bytes(fast, "ssd") > 0
+        assert abs(cycle.totals["time_ns"] / fast.totals["time_ns"] - 1) < 0.01
+        t[prefetch] = (fast.totals["time_ns"], cycle.totals["time_ns"])
+    assert all(on <= off for on, off in zip(t[True], t[False])), t
 
 
 def test_flash_weights_cycle_hbm_ops_owe_no_refreshes(tmp_path):

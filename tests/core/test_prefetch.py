@@ -113,6 +113,38 @@ def test_budget_caps_the_prefetched_bytes():
     assert rep.ops[1]["levels"]["slow"]["read_bytes"] == 65536
 
 
+def test_pieces_are_the_head_of_the_op_s_own_weight_stream(monkeypatch):
+    """The prefetch fetches the bytes an op's tiles would load first, at the addresses they would load
+    them from, and the op's own loads go on where it stopped (32 KiB of each GEMM's weights come early,
+    the rest loads when it runs): the weight level reads the very byte ranges it reads with prefetch
+    off, each once."""
+    from memory.route import LEVEL_SHIFT, Router
+
+    seen: list[tuple[int, int]] = []
+    submit = Router.submit
+    monkeypatch.setattr(Router, "submit", lambda self, req: (seen.append((req.addr, req.nbytes)), submit(self, req)))
+    ops = [_random_op(0, "elementwise", 4096, 0, 64), _random_op(1, "gemm", 1024, 65536, 1),
+           _random_op(2, "elementwise", 4096, 0, 64), _random_op(3, "gemm", 4096, 262144, 1)]
+    ranges = {}
+    for p in (False, True):
+        seen.clear()
+        d = _design(30_000, p, budget="32 KiB")
+        d["units"]["mxu"] = {"kind": "systolic", "rows": 16, "cols": 16, "dataflow": "ws"}
+        d["memory"]["sram"]["filter"]["capacity"] = "2 MiB"
+        rep = archsim.run(archsim.load_config(d), ops, fidelity="cycle")
+        slow = sorted((a, a + n) for a, n in seen if a >> LEVEL_SHIFT == 1)
+        assert all(end <= nxt for (_, end), (nxt, _) in zip(slow, slow[1:]))      # no byte read twice
+        ranges[p] = []
+        for a, b in slow:                                                         # touching ranges joined
+            if ranges[p] and ranges[p][-1][1] == a:
+                ranges[p][-1] = (ranges[p][-1][0], b)
+            else:
+                ranges[p].append((a, b))
+        if p:
+            assert [r.get("prefetch", {}).get("weight_bytes") for r in rep.ops] == [None, 32768, None, 32768]
+    assert ranges[True] == ranges[False] and len(ranges[False]) == 1    # both GEMMs' weights, one after the other
+
+
 def test_prefetch_is_off_by_default_and_names_bad_keys():
     d = _design(1000, False)
     del d["memory"]["prefetch"]
