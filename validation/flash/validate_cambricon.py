@@ -27,13 +27,14 @@ def reference(name: str = "cambricon_llm.csv") -> list[dict]:
         return list(csv.DictReader(line for line in fh if not line.startswith("#")))
 
 
-def token(model: str, fidelity: str = "fast", design_path: Path = DESIGN, **unit) -> dict:
-    """tokens/s, GB over the flash channels, J, the flash ops' channel utilisation, and where the token's
-    time goes (ms): the flash GEMVs, the NPU's attention over the DRAM KV cache beside the time the KV
-    stream alone needs at the DRAM's bandwidth, and the other ops' reads of small weights from flash."""
+def token(model: str, fidelity: str = "fast", design_path: Path = DESIGN, bits: int = 8, **unit) -> dict:
+    """At `bits`-bit activations and KV (weights: the unit's `weight_bits`): tokens/s, GB over the flash
+    channels, J, the flash ops' channel utilisation, and where the token's time goes (ms): the flash
+    GEMVs, the NPU's attention over the DRAM KV cache beside the time the KV stream alone needs at the
+    DRAM's bandwidth, and the other ops' reads of small weights from flash."""
     over = {f"units.flash.{k}": v for k, v in unit.items()}
     design = archsim.load_config(design_path, overrides=over)
-    rep = archsim.run(design, {"model": model, "phase": "decode", "batch": 1, "kv": CONTEXT, "bits": 8},
+    rep = archsim.run(design, {"model": model, "phase": "decode", "batch": 1, "kv": CONTEXT, "bits": bits},
                       fidelity=fidelity).to_dict()
     ops = rep["ops"]
     t_ns = sum(o["time_ns"] for o in ops)
@@ -80,10 +81,7 @@ def w4a16_rows(config: str = "s", fidelity: str = "fast") -> list[dict]:
     out = []
     for ref in reference():
         w8 = token(ref["model"], fidelity, path)["tok_s"]
-        design = archsim.load_config(path, overrides={"units.flash.weight_bits": 4})
-        rep = archsim.run(design, {"model": ref["model"], "phase": "decode", "batch": 1, "kv": CONTEXT, "bits": 16},
-                          fidelity=fidelity).to_dict()
-        w4 = 1e9 / sum(o["time_ns"] for o in rep["ops"])
+        w4 = token(ref["model"], fidelity, path, bits=16, weight_bits=4)["tok_s"]
         out.append({"model": ref["model"], "w8a8": w8, "w4a16": w4, "gain": w4 / w8 - 1,
                     "paper": float(ref["w4a16_tok_s"]) if config == "s" else None,
                     "paper_gain": float(ref["w4a16_tok_s"]) / float(ref["tok_s"]) - 1 if config == "s" else None})
